@@ -1,0 +1,21 @@
+"""Run benchmarks: ``python -m benchmarks [name ...]`` (default: all ``bench_*.py``)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    here = Path(__file__).resolve().parent
+    names = argv or sorted(p.stem[len("bench_"):] for p in here.glob("bench_*.py"))
+    for name in names:
+        module = importlib.import_module(f"benchmarks.bench_{name}")
+        print(f"\n== benchmark {name} ==")
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

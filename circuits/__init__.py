@@ -1,0 +1,1 @@
+"""Array and periphery descriptions, netlist rendering, structure checks and reference solvers."""

@@ -1,0 +1,139 @@
+"""Independent reference: nodal analysis of a linear resistive network with scipy.
+
+Used to check what ngspice computes and as the in-run yardstick for benchmarks. It is built
+from the array description (not from netlist text), so a rendering mistake cannot hide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Hashable, Iterable
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+Node = Hashable
+
+
+@dataclass
+class LinearNetwork:
+    """Conductance branches between nodes (siemens), ideal links (0 ohm) and fixed node voltages (volts)."""
+
+    branches: list[tuple[Node, Node, float]]
+    links: list[tuple[Node, Node]]
+    fixed: dict[Node, float]
+
+    def _representatives(self) -> dict[Node, Node]:
+        parent: dict[Node, Node] = {}
+
+        def find(a: Node) -> Node:
+            parent.setdefault(a, a)
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for a, b, _ in self.branches:
+            find(a), find(b)
+        for a in self.fixed:
+            find(a)
+        for a, b in self.links:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[ra] = rb
+        return {n: find(n) for n in list(parent)}
+
+    def matrix(self) -> tuple[sp.csc_matrix, np.ndarray, dict[Node, int], dict[Node, Node], dict[Node, float]]:
+        """The reduced conductance matrix G, right-hand side b, and the node bookkeeping."""
+        rep = self._representatives()
+        fixed: dict[Node, float] = {}
+        for n, v in self.fixed.items():
+            r = rep[n]
+            if r in fixed and fixed[r] != v:
+                raise ValueError(f"node {n!r} is tied to two different fixed voltages")
+            fixed[r] = v
+        free = sorted({r for r in rep.values() if r not in fixed}, key=repr)
+        index = {r: k for k, r in enumerate(free)}
+        n = len(free)
+        rows, cols, vals = [], [], []
+        b = np.zeros(n)
+        for a, c, g in self.branches:
+            ra, rc = rep[a], rep[c]
+            if ra == rc:
+                continue
+            for x, y in ((ra, rc), (rc, ra)):
+                if x in index:
+                    k = index[x]
+                    rows.append(k); cols.append(k); vals.append(g)
+                    if y in index:
+                        rows.append(k); cols.append(index[y]); vals.append(-g)
+                    else:
+                        b[k] += g * fixed[y]
+        G = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
+        return G, b, index, rep, fixed
+
+    def solve(self) -> dict[Node, float]:
+        """Voltage of every node (volts), by a sparse LU factorization."""
+        G, b, index, rep, fixed = self.matrix()
+        x = spla.splu(G).solve(b) if G.shape[0] else np.zeros(0)
+        out = {}
+        for node, r in rep.items():
+            out[node] = fixed[r] if r in fixed else float(x[index[r]])
+        return out
+
+
+def crossbar_network(
+    conductance: np.ndarray, v_rows: Iterable[float], r_row: float, r_column: float, r_driver: float
+) -> LinearNetwork:
+    """The linear network of a 1R crossbar (same layout as :mod:`memcosim.circuits.crossbar`)."""
+    G = np.asarray(conductance, dtype=float)
+    R, C = G.shape
+    v = np.asarray(list(v_rows), dtype=float)
+    branches: list[tuple[Node, Node, float]] = []
+    links: list[tuple[Node, Node]] = []
+    fixed: dict[Node, float] = {}
+
+    def wire(a: Node, b: Node, r: float) -> None:
+        (branches.append((a, b, 1.0 / r)) if r > 0 else links.append((a, b)))
+
+    for i in range(R):
+        fixed[("drv", i)] = v[i]
+        wire(("drv", i), ("row", i, 0), r_driver)
+        for j in range(C - 1):
+            wire(("row", i, j), ("row", i, j + 1), r_row)
+    for j in range(C):
+        for i in range(R - 1):
+            wire(("col", i, j), ("col", i + 1, j), r_column)
+        fixed[("col", R - 1, j)] = 0.0
+    for i in range(R):
+        for j in range(C):
+            branches.append((("row", i, j), ("col", i, j), G[i, j]))
+    return LinearNetwork(branches, links, fixed)
+
+
+@dataclass
+class CrossbarSolution:
+    column_currents: np.ndarray  # amperes, into each column's ammeter
+    v_row: np.ndarray  # volts, row line at each cell
+    v_column: np.ndarray  # volts, column line at each cell
+
+    @property
+    def cell_voltage(self) -> np.ndarray:
+        """Voltage across each cell (volts)."""
+        return self.v_row - self.v_column
+
+
+def solve_crossbar(
+    conductance: np.ndarray, v_rows: Iterable[float], r_row: float = 0.0, r_column: float = 0.0,
+    r_driver: float = 0.0,
+) -> CrossbarSolution:
+    """Column currents and line voltages of a linear 1R crossbar, by scipy nodal analysis."""
+    G = np.asarray(conductance, dtype=float)
+    R, C = G.shape
+    volts = crossbar_network(G, v_rows, r_row, r_column, r_driver).solve()
+    vr = np.array([[volts[("row", i, j)] for j in range(C)] for i in range(R)])
+    vc = np.array([[volts[("col", i, j)] for j in range(C)] for i in range(R)])
+    # Current into each column's bottom node through the cells of that column (KCL on the line).
+    currents = (G * (vr - vc)).sum(axis=0)
+    return CrossbarSolution(currents, vr, vc)

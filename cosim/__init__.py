@@ -1,0 +1,1 @@
+"""The ngspice co-simulation session, device models and the programming path."""

@@ -1,0 +1,368 @@
+"""The co-simulation session: one long-lived in-process ngspice that a trainer talks to step by step.
+
+A session loads the device models and a netlist once. Then, step after step, it sets source
+values and device parameters (``alter``), runs operating points and transients, and returns the
+requested node voltages and source currents as numpy arrays, without re-parsing the netlist.
+
+Device state is owned by the session: in an operating point every memristor's state is pinned
+to its instance parameter ``x0`` (a read never moves it); a transient integrates the state from
+``x0``, and at its end the session reads every state node and writes it back into ``x0``, so the
+next analysis starts where the last one ended. Only requested vectors are saved and every plot
+is dropped once read, so memory stays flat over long runs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from memcosim.circuits.netlist import Netlist, check_name, check_node, fmt
+from memcosim.cosim.models import get_model
+from memcosim.cosim.ngspice import CommandOutput, NgspiceLibrary
+from memcosim.cosim.toolchain import require_ngspice
+from memcosim.errors import MemcosimError, NetlistError, SimulationError
+
+_SAVE_CHUNK = 60  # names per `save` command
+
+
+@dataclass(frozen=True)
+class Pwl:
+    """A piecewise-linear waveform: ``times`` (seconds, increasing from 0) and ``values`` (volts or amperes)."""
+
+    times: tuple[float, ...]
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.times) != len(self.values) or len(self.times) < 1:
+            raise ValueError("Pwl: times and values must have the same, non-zero length")
+        t = np.asarray(self.times, dtype=float)
+        if not np.all(np.isfinite(t)) or not np.all(np.isfinite(self.values)):
+            raise ValueError("Pwl: times and values must be finite")
+        if t[0] < 0 or np.any(np.diff(t) <= 0):
+            raise ValueError(f"Pwl: times must start at >= 0 s and increase strictly, got {list(t)}")
+
+    @classmethod
+    def constant(cls, value: float) -> "Pwl":
+        return cls((0.0,), (float(value),))
+
+    def render(self) -> str:
+        return " ".join(f"{fmt(t)} {fmt(v)}" for t, v in zip(self.times, self.values))
+
+
+def pulse(amplitude: float, width: float, *, delay: float = 0.0, rise: float = 1e-9, fall: float = 1e-9,
+          base: float = 0.0, tail: float = 0.0) -> Pwl:
+    """A trapezoidal pulse (volts; seconds): ``width`` is the time at full ``amplitude``."""
+    if not width > 0:
+        raise ValueError(f"pulse width must be > 0 s, got {width!r}")
+    if not (rise > 0 and fall > 0 and delay >= 0 and tail >= 0):
+        raise ValueError("pulse rise and fall must be > 0 s, delay and tail >= 0 s")
+    t = [0.0]
+    v = [base]
+    if delay > 0:
+        t.append(delay); v.append(base)
+    t0 = t[-1]
+    t += [t0 + rise, t0 + rise + width, t0 + rise + width + fall]
+    v += [amplitude, amplitude, base]
+    if tail > 0:
+        t.append(t[-1] + tail); v.append(base)
+    return Pwl(tuple(t), tuple(v))
+
+
+@dataclass
+class Result:
+    """Vectors read from one analysis: ``values[name]`` for each requested node or source."""
+
+    analysis: str
+    values: dict[str, np.ndarray]
+    time: np.ndarray | None = None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+    def stack(self, names: Sequence[str]) -> np.ndarray:
+        """The named vectors as one array (operating point: shape (n,); transient: (n, time))."""
+        return np.array([self.values[n] for n in names])
+
+
+@dataclass
+class SessionOptions:
+    """Simulator settings applied when the circuit is loaded."""
+
+    library_path: str | None = None
+    temperature: float = 27.0  # degrees Celsius
+    reltol: float = 1e-3
+    abstol: float = 1e-12  # amperes
+    vntol: float = 1e-6  # volts
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Session:
+    """A persistent ngspice session holding one circuit (one open session per process).
+
+    >>> s = Session(netlist)                       # loads models + netlist once
+    >>> s.set_sources({"VROW0": 0.2})              # volts
+    >>> s.op(currents=["VCOL0"])["VCOL0"]          # amperes
+    """
+
+    _open: "Session | None" = None
+
+    def __init__(self, netlist: Netlist, options: SessionOptions | None = None):
+        if not isinstance(netlist, Netlist):
+            raise TypeError("Session needs a memcosim Netlist (see memcosim.circuits)")
+        self.options = options or SessionOptions()
+        self.netlist = netlist
+        self.library = NgspiceLibrary.get(self.options.library_path)
+        self.toolchain = require_ngspice(self.library)
+        if Session._open is not None:
+            Session._open.close()
+        self.step = 0
+        self._closed = False
+        self._saved: tuple[str, ...] | None = None
+        self._waveform_sources: set[str] = set()
+        self._sources = {e.name.lower(): e for e in netlist.elements if e.kind in ("voltage source", "current source")}
+        self._dc = {e.name: float(e.rest.split()[1]) for e in self._sources.values()}
+        self._elements = {e.name.lower(): e for e in netlist.elements}
+        self.devices = list(netlist.memristors)
+        self._device_index = {m.name.lower(): k for k, m in enumerate(self.devices)}
+        self._device_models = {name: get_model(name) for name in netlist.device_models}
+        self.states = np.array(
+            [dict(m.params).get("x0", self._device_models[m.model].state_default) for m in self.devices], dtype=float
+        )
+        self._state_vectors = [m.state_node.lower() for m in self.devices]
+        self._load_models()
+        self._load(netlist)
+        Session._open = self
+
+    # -- loading ----------------------------------------------------------------------
+    _loaded_osdi: set[str] = set()
+
+    def _load_models(self) -> None:
+        for name, model in self._device_models.items():
+            path = str(model.compile())
+            if path in Session._loaded_osdi:
+                continue
+            out = self.library.command(f"osdi {path}")
+            if out.failed:
+                raise NetlistError(f"ngspice could not load the compiled model {name} ({path}): {out.message()}")
+            Session._loaded_osdi.add(path)
+
+    def _load(self, netlist: Netlist) -> None:
+        o = self.options
+        netlist.options.setdefault("klu", "")
+        extra = {"temp": o.temperature, "reltol": o.reltol, "abstol": o.abstol, "vntol": o.vntol, **o.extra}
+        for k, v in extra.items():
+            netlist.options[check_name(k, "simulator option")] = fmt(v, f"option {k}")
+        out = self.library.load_circuit(netlist.render())
+        errors = [l for l in out.error_lines() if "osdi libs have not been loaded" not in l.lower()]
+        if errors or "circuit not parsed" in " ".join(out.stderr).lower():
+            self.library.command("remcirc")
+            raise NetlistError(f"ngspice rejected the netlist '{netlist.title}': {' | '.join(dict.fromkeys(errors))}")
+
+    def close(self) -> None:
+        """Remove the circuit from ngspice. The session cannot be used afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        self.library.command("destroy all")
+        self.library.command("remcirc")
+        if Session._open is self:
+            Session._open = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise MemcosimError("this session is closed (a newer Session took over ngspice, or close() was called)")
+
+    # -- setting values ---------------------------------------------------------------
+    def _source(self, name: str):
+        e = self._sources.get(str(name).lower())
+        if e is None:
+            raise NetlistError(f"no independent source named {name!r} in circuit '{self.netlist.title}'")
+        return e
+
+    def set_sources(self, values: Mapping[str, float]) -> None:
+        """Set DC values of independent sources (volts for V sources, amperes for I sources)."""
+        self._require_open()
+        for name, value in values.items():
+            e = self._source(name)
+            self._alter(f"alter {e.name} dc={fmt(value, f'source {name}')}")
+            self._dc[e.name] = float(value)
+
+    def set_device_params(self, name: str, **params: float) -> None:
+        """Set instance parameters of one element (e.g. a memristor's variation knobs)."""
+        self._require_open()
+        e = self._elements.get(str(name).lower())
+        if e is None:
+            raise NetlistError(f"no element named {name!r}")
+        for key, value in params.items():
+            check_name(key, "instance parameter")
+            if key == "x0" and e.name.lower() in self._device_index:
+                self.set_states({e.name: value})
+                continue
+            self._alter(f"alter {e.name} {key}={fmt(value, f'{name} {key}')}")
+
+    def set_states(self, states: Mapping[str, float] | np.ndarray | Sequence[float]) -> None:
+        """Set device states (model state units): a mapping name -> state, or one value per device."""
+        self._require_open()
+        if isinstance(states, Mapping):
+            items = [(self._device_index_of(n), v) for n, v in states.items()]
+        else:
+            arr = np.asarray(states, dtype=float).ravel()
+            if arr.shape != self.states.shape:
+                raise ValueError(f"states: expected {self.states.size} values, got {arr.size}")
+            items = list(enumerate(arr))
+        checked = []
+        for k, v in items:
+            m = self.devices[k]
+            checked.append((k, self._device_models[m.model].check_state(v, f"state of {m.name}")))
+        for k, v in checked:
+            self._write_state(k, v)
+
+    def _device_index_of(self, name: str) -> int:
+        k = self._device_index.get(str(name).lower())
+        if k is None:
+            raise NetlistError(f"no memristor named {name!r}")
+        return k
+
+    def _write_state(self, k: int, value: float) -> None:
+        self._alter(f"alter {self.devices[k].name} x0={value!r}")
+        self.states[k] = value
+
+    def _alter(self, command: str) -> None:
+        out = self.library.command(command)
+        if out.failed:
+            raise NetlistError(f"ngspice refused `{command}`: {out.message()}")
+
+    # -- analyses ---------------------------------------------------------------------
+    def _vector_name(self, name: str, kind: str) -> str:
+        if kind == "current":
+            return f"{self._source(name).name.lower()}#branch"
+        return check_node(name).lower()
+
+    def _save(self, vectors: Iterable[str]) -> None:
+        wanted = tuple(sorted(set(vectors)))
+        if wanted == self._saved:
+            return
+        self.library.command("delete all")
+        if not wanted:
+            wanted_cmd = ("save none",)
+        else:
+            wanted_cmd = tuple(
+                "save " + " ".join(wanted[k:k + _SAVE_CHUNK]) for k in range(0, len(wanted), _SAVE_CHUNK)
+            )
+        for cmd in wanted_cmd:
+            self.library.command(cmd)
+        self._saved = wanted
+
+    def _run(self, analysis: str, command: str) -> CommandOutput:
+        self.step += 1
+        out = self.library.command(command)
+        if out.failed:
+            self.library.command("destroy all")
+            raise SimulationError(analysis, self.step, out.message())
+        return out
+
+    def _read(self, analysis: str, requests: list[tuple[str, str]]) -> dict[str, np.ndarray]:
+        values = {}
+        for key, vec in requests:
+            data = self.library.vector(vec)
+            if data is None:
+                self.library.command("destroy all")
+                raise SimulationError(analysis, self.step, f"ngspice produced no vector {vec!r}")
+            values[key] = data
+        return values
+
+    def op(self, voltages: Sequence[str] = (), currents: Sequence[str] = ()) -> Result:
+        """Operating point. Returns node ``voltages`` (volts) and source ``currents`` (amperes)."""
+        self._require_open()
+        requests = [(n, self._vector_name(n, "voltage")) for n in voltages]
+        requests += [(n, self._vector_name(n, "current")) for n in currents]
+        self._save(v for _, v in requests)
+        self._run("op", "op")
+        values = self._read("op", requests)
+        self.library.command("destroy all")
+        return Result("op", {k: v[0] for k, v in values.items()})
+
+    def tran(
+        self, stop: float, step: float | None = None, *, waveforms: Mapping[str, Pwl] | None = None,
+        voltages: Sequence[str] = (), currents: Sequence[str] = (), max_step: float | None = None,
+        states: bool = False,
+    ) -> Result:
+        """Transient from 0 to ``stop`` seconds with source ``waveforms``; then carries device states.
+
+        Sources without a waveform hold their DC value. ``states=True`` also returns every device's
+        state trajectory under ``"states"`` (devices x time).
+        """
+        self._require_open()
+        if not (isinstance(stop, (int, float)) and math.isfinite(stop) and stop > 0):
+            raise ValueError(f"tran stop time must be > 0 s, got {stop!r}")
+        step = step or stop / 100
+        if not step > 0 or (max_step is not None and not max_step > 0):
+            raise ValueError("tran step and max_step must be > 0 s")
+        waveforms = dict(waveforms or {})
+        # Waveform sources: the transient's own initial operating point uses the DC value, so
+        # the DC value is set to the waveform's value at t=0 for the run and restored after.
+        restore: dict[str, float] = {}
+        for name, wave in waveforms.items():
+            e = self._source(name)
+            if not isinstance(wave, Pwl):
+                raise TypeError(f"waveform of {name} must be a Pwl, got {type(wave).__name__}")
+            restore[e.name] = self._dc[e.name]
+            self._alter(f"alter @{e.name.lower()}[pwl] = [ {wave.render()} ]")
+            self._alter(f"alter {e.name} dc={fmt(wave.values[0])}")
+            self._waveform_sources.add(e.name)
+        for name in sorted(self._waveform_sources - {self._source(n).name for n in waveforms}):
+            self._alter(f"alter @{name.lower()}[pwl] = [ 0 {fmt(self._dc[name])} ]")
+        requests = [(n, self._vector_name(n, "voltage")) for n in voltages]
+        requests += [(n, self._vector_name(n, "current")) for n in currents]
+        self._save([v for _, v in requests] + self._state_vectors + ["time"])
+        cmd = f"tran {fmt(step)} {fmt(stop)}" + (f" 0 {fmt(max_step)}" if max_step else "")
+        try:
+            self._run("tran", cmd)
+            values = self._read("tran", requests + [("time", "time")])
+            final = np.array([self._read_last(v) for v in self._state_vectors]) if self.devices else np.zeros(0)
+            trajectories = (
+                np.array([self.library.vector(v) for v in self._state_vectors]) if (states and self.devices) else None
+            )
+        finally:
+            self.library.command("destroy all")
+            for name, dc in restore.items():
+                self._alter(f"alter {name} dc={fmt(dc)}")
+        self._carry_states(final)
+        time = values.pop("time")
+        if trajectories is not None:
+            values["states"] = trajectories
+        return Result("tran", values, time)
+
+    def _read_last(self, vec: str) -> float:
+        data = self.library.vector(vec)
+        if data is None:
+            raise SimulationError("tran", self.step, f"ngspice produced no state vector {vec!r}")
+        return float(data[-1])
+
+    def _carry_states(self, final: np.ndarray) -> None:
+        """Write the states reached at the end of a transient into each device's ``x0``."""
+        for k, m in enumerate(self.devices):
+            model = self._device_models[m.model]
+            value = float(min(max(final[k], model.state_min), model.state_max))
+            if value != self.states[k]:
+                self._write_state(k, value)
+
+    # -- convenience ------------------------------------------------------------------
+    def state(self, name: str) -> float:
+        """Current state of memristor ``name`` (model state units)."""
+        return float(self.states[self._device_index_of(name)])
+
+    def state_array(self, names: np.ndarray) -> np.ndarray:
+        """States of the memristors named in ``names`` (any shape), in the same shape."""
+        flat = [self.states[self._device_index_of(n)] for n in np.ravel(names)]
+        return np.array(flat, dtype=float).reshape(np.shape(names))

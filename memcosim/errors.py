@@ -1,0 +1,37 @@
+"""Exceptions raised by memcosim. Every message names the offending field, file or analysis."""
+
+from __future__ import annotations
+
+
+class MemcosimError(Exception):
+    """Base class of every error memcosim raises on purpose."""
+
+
+class ConfigError(MemcosimError, ValueError):
+    """A configuration value is invalid; ``field`` names it."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class ToolchainError(MemcosimError, RuntimeError):
+    """ngspice, OSDI, KLU or the OpenVAF compiler is missing or unusable."""
+
+
+class ModelError(MemcosimError, ValueError):
+    """An unknown device model, a missing or broken Verilog-A file, or a compile failure."""
+
+
+class NetlistError(MemcosimError, ValueError):
+    """A netlist is malformed, fails a structure check, or was rejected by ngspice."""
+
+
+class SimulationError(MemcosimError, RuntimeError):
+    """An analysis failed (e.g. did not converge). Names the analysis, the step and ngspice's message."""
+
+    def __init__(self, analysis: str, step: int, message: str):
+        self.analysis = analysis
+        self.step = step
+        self.ngspice_message = message
+        super().__init__(f"{analysis} analysis failed at session step {step}: {message}")

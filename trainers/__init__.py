@@ -1,0 +1,1 @@
+"""Learning algorithms that talk to the circuit through the session."""

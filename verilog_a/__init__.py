@@ -1,0 +1,1 @@
+"""Verilog-A memristor models (``<name>.va``), compiled to OSDI on first use."""
