@@ -1,17 +1,21 @@
-"""A 1R crossbar with parasitic row and column wires, as a :class:`Netlist`.
+"""A crossbar (1R or 1T1R cells) with parasitic row and column wires and optional periphery, as a :class:`Netlist`.
 
-Layout (R rows, C columns): row ``i`` is driven at its left end by source ``VROW<i>`` through
-the driver resistance; the row line runs right through one wire segment per cell pitch. Column
-``j`` runs down and ends in ``VCOL<j>``, a 0 V source that holds it at ground and whose current
-is the column output. Cell ``(i, j)`` connects row node ``r<i>_<j>`` to column node ``c<i>_<j>``.
+Layout (R rows, C columns): row ``i`` is driven at its left end by source ``VROW<i>`` (through
+the row DAC, the driver resistance and the programming source when present); the row line runs
+right through one wire segment per cell pitch. Column ``j`` runs down and ends in ``VCOL<j>``, a
+0 V source whose current is the column output; below it sit the programming source and the TIA
+(or ground). Cell ``(i, j)`` connects row node ``r<i>_<j>`` to column node ``c<i>_<j>``; a 1T1R
+cell is the memristor from the row node to ``m<i>_<j>`` and an NMOS access transistor from there
+to the column node, gated by word line ``w<i>`` (source ``VWL<i>``).
 
-    VROW0 -Rdrv- r0_0 -Rrow- r0_1 - ...         (row 0)
-                  |           |
-                 cell        cell
-                  |           |
-                 c0_0        c0_1
-                  |Rcol       |Rcol
-                 c1_0 ...    c1_1 ...  ->  VCOL<j> at the bottom of each column
+    VROW0 -[dac]-Rdrv-VPROW0- r0_0 -Rrow- r0_1 - ...            (row 0)
+                               |           |
+                              cell        cell
+                               |           |
+                              c0_0        c0_1
+                               |Rcol       |Rcol
+                              c1_0 ...    c1_1 ... -> VCOL<j> -> s<j> -VPCOL<j>- q<j> -[tia]- o<j> -[adc]
+                                                                 ^ INUDGE<j>
 """
 
 from __future__ import annotations
@@ -20,19 +24,59 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from memcosim.circuits.netlist import Netlist
-from memcosim.errors import ConfigError
+from memcosim.circuits import fields as f
+from memcosim.circuits.netlist import Netlist, fmt
+from memcosim.circuits.periphery import PeripheryConfig, adc_subckt, dac_subckt, tia_subckt
+from memcosim.errors import ConfigError, ModelError
 
 RESISTOR = "resistor"
+CELLS = ("1R", "1T1R")
+_STAGE_NODE = {"dac": "a", "drv": "b", "prog": "p"}  # node after each row-driver stage
+
+
+@dataclass
+class AccessConfig:
+    """NMOS access transistor of 1T1R cells (ngspice level-1 MOSFET) and its word-line voltage.
+
+    ``v_gate`` volts on every word line; threshold ``vto`` volts; transconductance ``kp`` A/V^2;
+    channel width ``w`` and length ``l`` in metres; ``lambda_`` 1/V channel-length modulation.
+    """
+
+    v_gate: float = 1.8
+    vto: float = 0.5
+    kp: float = 200e-6
+    w: float = 1e-6
+    l: float = 100e-9
+    lambda_: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.v_gate = f.number("access.v_gate", self.v_gate, unit="V")
+        self.vto = f.number("access.vto", self.vto, unit="V")
+        self.kp = f.number("access.kp", self.kp, low=0.0, low_open=True, unit="A/V^2")
+        self.w = f.number("access.w", self.w, low=0.0, low_open=True, unit="m")
+        self.l = f.number("access.l", self.l, low=0.0, low_open=True, unit="m")
+        self.lambda_ = f.number("access.lambda_", self.lambda_, low=0.0, unit="1/V")
+
+    @property
+    def r_on(self) -> float:
+        """Channel resistance (ohm) at V_ds = 0 with the source at ground: 1 / (kp W/L (Vg - Vto))."""
+        overdrive = self.v_gate - self.vto
+        return float("inf") if overdrive <= 0 else 1.0 / (self.kp * self.w / self.l * overdrive)
 
 
 @dataclass
 class CrossbarConfig:
-    """An R x C array of cells with parasitic wires.
+    """An R x C array of cells with parasitic wires and optional periphery.
 
-    ``model`` is ``"resistor"`` (linear cells of ``conductance`` siemens) or a device model
-    from ``verilog_a/`` (cells start in ``states``, the model's state units). Resistances are
-    in ohms per wire segment; 0 means an ideal wire.
+    ``model`` is ``"resistor"`` (linear cells of ``conductance`` siemens) or a device model from
+    ``verilog_a/`` (cells start in ``states``, the model's state units, or at the states giving a
+    target ``conductance``). Resistances are ohms per wire segment (0 = ideal wire), capacitances
+    farads per segment to ground (0 = none). ``cell`` is ``1R`` or ``1T1R``; ``differential``
+    pairs columns (2k, 2k+1) as (+, -) of one signed output. ``variation`` is the relative
+    device-to-device spread (lognormal sigma of the conductance for resistors; sigma of the
+    initial state as a fraction of the state range for device models), drawn with ``seed``.
+    ``device_params`` overrides model parameters (instance parameters go on each device, the
+    rest on the shared ``.model`` card).
     """
 
     rows: int
@@ -44,46 +88,123 @@ class CrossbarConfig:
     r_column: float = 0.0
     r_driver: float = 0.0
     device_params: dict[str, float] = field(default_factory=dict)
+    cell: str = "1R"
+    access: AccessConfig | None = None
+    differential: bool = False
+    c_row: float = 0.0
+    c_column: float = 0.0
+    variation: float = 0.0
+    seed: int = 0
+    periphery: PeripheryConfig | None = None
 
     def __post_init__(self) -> None:
-        for name in ("rows", "columns"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ConfigError(name, f"must be a positive integer, got {value!r}")
+        self.rows = f.integer("rows", self.rows, 1)
+        self.columns = f.integer("columns", self.columns, 1)
         for name in ("r_row", "r_column", "r_driver"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
-                raise ConfigError(name, f"must be a finite resistance >= 0 ohm, got {value!r}")
-        shape = (self.rows, self.columns)
+            setattr(self, name, f.number(name, getattr(self, name), low=0.0, unit="ohm"))
+        for name in ("c_row", "c_column"):
+            setattr(self, name, f.number(name, getattr(self, name), low=0.0, unit="F"))
+        self.cell = f.choice("cell", self.cell, CELLS)
+        self.differential = f.boolean("differential", self.differential)
+        if self.differential and self.columns % 2:
+            raise ConfigError("columns", f"differential pairs need an even number of columns, got {self.columns}")
+        self.variation = f.number("variation", self.variation, low=0.0, high=1.0)
+        self.seed = f.integer("seed", self.seed, 0)
+        if isinstance(self.access, dict):
+            self.access = _table(AccessConfig, self.access, "access")
+        if self.cell == "1T1R":
+            self.access = self.access or AccessConfig()
+        elif self.access is not None:
+            raise ConfigError("access", "an access transistor is only used with cell = '1T1R'")
+        if isinstance(self.periphery, dict):
+            self.periphery = PeripheryConfig(**_known(PeripheryConfig, self.periphery, "periphery"))
+        if self.periphery is not None:
+            if not isinstance(self.periphery, PeripheryConfig):
+                raise ConfigError("periphery", f"must be a PeripheryConfig, got {self.periphery!r}")
+            adc = self.periphery.adc
+            if adc is not None and isinstance(adc.offset, list) and len(adc.offset) != self.columns:
+                raise ConfigError("periphery.adc.offset", f"needs one offset per column ({self.columns}), got {len(adc.offset)}")
+        self._check_cells()
+
+    def _check_cells(self) -> None:
+        shape = self.shape
+        if not isinstance(self.device_params, dict):
+            raise ConfigError("device_params", f"must be a table of numbers, got {self.device_params!r}")
         if self.model == RESISTOR:
+            if self.device_params:
+                raise ConfigError("device_params", "resistor cells take no device parameters")
+            if self.states is not None:
+                raise ConfigError("states", "resistor cells have no state: give conductance")
             if self.conductance is None:
                 raise ConfigError("conductance", "resistor cells need a conductance (siemens)")
-            g = np.broadcast_to(np.asarray(self.conductance, dtype=float), shape) if np.ndim(self.conductance) == 0 else np.asarray(self.conductance, dtype=float)
-            if g.shape != shape:
-                raise ConfigError("conductance", f"shape {g.shape} does not match rows x columns {shape}")
-            if not np.all(np.isfinite(g)) or np.any(g <= 0):
+            g = f.matrix("conductance", self.conductance, shape)
+            if np.any(g <= 0):
                 raise ConfigError("conductance", "every conductance must be finite and > 0 S")
-            self.conductance = np.array(g, dtype=float)
-        else:
-            from memcosim.cosim.models import get_model
+            self.conductance = g
+            return
+        from memcosim.cosim.models import get_model
 
+        try:
             device = get_model(self.model)
-            raw = device.state_default if self.states is None else self.states
-            s = np.full(shape, float(raw)) if np.ndim(raw) == 0 else np.asarray(raw, dtype=float)
-            if s.shape != shape:
-                raise ConfigError("states", f"shape {s.shape} does not match rows x columns {shape}")
-            bad = ~((s >= device.state_min) & (s <= device.state_max))
-            if np.any(bad):
-                i, j = np.argwhere(bad)[0]
-                raise ConfigError(
-                    "states", f"state {s[i, j]!r} of cell ({i}, {j}) is outside the {self.model} range "
-                    f"[{device.state_min}, {device.state_max}]"
-                )
-            self.states = np.array(s, dtype=float)
+        except ModelError as exc:
+            raise ConfigError("model", str(exc)) from None
+        for key, value in self.device_params.items():
+            if key not in device.parameters:
+                raise ConfigError(f"device_params.{key}", f"{self.model} has no parameter {key!r}; "
+                                  f"known: {', '.join(sorted(device.parameters))}")
+            f.number(f"device_params.{key}", value)
+        if self.conductance is not None:
+            if self.states is not None:
+                raise ConfigError("conductance", "give either states or a target conductance, not both")
+            from memcosim.circuits.devices import states_for
+
+            self.conductance = f.matrix("conductance", self.conductance, shape)
+            self.states = states_for(self.model, self.conductance, self.device_params)
+            return
+        raw = self.device_params.get("x0", device.state_default) if self.states is None else self.states
+        s = f.matrix("states", raw, shape)
+        lo = self.device_params.get("xmin", device.state_min)
+        hi = self.device_params.get("xmax", device.state_max)
+        bad = ~((s >= lo) & (s <= hi))
+        if np.any(bad):
+            i, j = np.argwhere(bad)[0]
+            raise ConfigError("states", f"state {s[i, j]!r} of cell ({i}, {j}) is outside the {self.model} range [{lo}, {hi}]")
+        self.states = s
 
     @property
     def shape(self) -> tuple[int, int]:
         return (self.rows, self.columns)
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.columns
+
+    def cell_values(self) -> np.ndarray:
+        """Per-cell conductance (resistor, S) or initial state (device model) with the variation drawn."""
+        rng = np.random.default_rng(self.seed)
+        if self.model == RESISTOR:
+            g = np.asarray(self.conductance, dtype=float)
+            return g * np.exp(rng.normal(0.0, self.variation, g.shape)) if self.variation > 0 else g.copy()
+        s = np.asarray(self.states, dtype=float)
+        if self.variation == 0:
+            return s.copy()
+        from memcosim.cosim.models import get_model
+
+        device = get_model(self.model)
+        lo = self.device_params.get("xmin", device.state_min)
+        hi = self.device_params.get("xmax", device.state_max)
+        return np.clip(s + rng.normal(0.0, self.variation * (hi - lo), s.shape), lo, hi)
+
+
+def _known(cls: type, data: dict, where: str) -> dict:
+    for key in data:
+        if key not in cls.__dataclass_fields__:
+            raise ConfigError(f"{where}.{key}", f"unknown key; known keys: {', '.join(sorted(cls.__dataclass_fields__))}")
+    return data
+
+
+def _table(cls: type, data: dict, where: str):
+    return cls(**_known(cls, data, where))
 
 
 @dataclass
@@ -94,7 +215,14 @@ class Crossbar:
     netlist: Netlist
     row_sources: list[str]
     column_sources: list[str]
-    cells: np.ndarray  # element names, rows x columns
+    cells: np.ndarray  # element names of the memristors (or cell resistors), rows x columns
+    transistors: np.ndarray | None = None  # access transistor names (1T1R), rows x columns
+    word_line_sources: list[str] = field(default_factory=list)
+    tia_outputs: list[str] = field(default_factory=list)  # TIA output (= ADC input) node per column
+    nudge_sources: list[str] = field(default_factory=list)
+    program_row_sources: list[str] = field(default_factory=list)
+    program_column_sources: list[str] = field(default_factory=list)
+    values: np.ndarray | None = None  # conductance (S) or initial state per cell, variation included
 
     def row_node(self, i: int, j: int) -> str:
         return row_node(self.config, i, j)
@@ -103,9 +231,83 @@ class Crossbar:
         return column_node(self.config, i, j)
 
     @property
+    def periphery(self) -> PeripheryConfig:
+        return self.config.periphery or PeripheryConfig()
+
+    @property
+    def sources(self) -> list[str]:
+        """Every independent source the crossbar drives or reads."""
+        return (self.row_sources + self.column_sources + self.word_line_sources + self.nudge_sources
+                + self.program_row_sources + self.program_column_sources)
+
+    @property
     def column_current_vectors(self) -> list[str]:
         """ngspice vector names of the column output currents (amperes)."""
         return [f"{name.lower()}#branch" for name in self.column_sources]
+
+    @property
+    def column_pairs(self) -> list[tuple[int, int]]:
+        """(plus, minus) physical columns of each signed output (differential arrays only)."""
+        if not self.config.differential:
+            raise ConfigError("differential", "this array has no differential column pairs")
+        return [(2 * k, 2 * k + 1) for k in range(self.config.columns // 2)]
+
+    def signed(self, per_column: np.ndarray) -> np.ndarray:
+        """Signed outputs of a differential array: plus column minus minus column (last axis)."""
+        a = np.asarray(per_column)
+        self.column_pairs  # raises unless differential
+        return a[..., 0::2] - a[..., 1::2]
+
+    def dac_values(self, codes: np.ndarray) -> dict[str, float]:
+        """Row source values (volts) for DAC ``codes``, ready for ``Session.set_sources``."""
+        dac = self.periphery.dac
+        if dac is None:
+            raise ConfigError("periphery.dac", "this array has no row DACs")
+        volts = dac.voltage(np.asarray(codes))
+        if volts.shape != (self.config.rows,):
+            raise ConfigError("code", f"need one DAC code per row ({self.config.rows}), got shape {volts.shape}")
+        return dict(zip(self.row_sources, (float(v) for v in volts)))
+
+    def adc_codes(self, tia_volts: np.ndarray) -> np.ndarray:
+        """ADC codes of the TIA output voltages (volts, one per column on the last axis)."""
+        adc = self.periphery.adc
+        if adc is None:
+            raise ConfigError("periphery.adc", "this array has no column ADCs")
+        return adc.convert(tia_volts)
+
+    def write_voltages(self, row: int, column: int, scheme: str | None = None,
+                       amplitude: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column programming voltages (volts) to write cell (row, column)."""
+        from memcosim.circuits.programming import line_voltages
+
+        prog = self._programming()
+        return line_voltages(scheme or prog.scheme, prog.amplitude if amplitude is None else amplitude,
+                             self.config.rows, self.config.columns, row, column)
+
+    def write_waveforms(self, row: int, column: int, scheme: str | None = None,
+                        amplitude: float | None = None, width: float | None = None) -> dict:
+        """Pulse waveforms (``Pwl``) of the programming sources for one write, for ``Session.tran``."""
+        from memcosim.cosim.session import pulse
+
+        prog = self._programming()
+        v_rows, v_columns = self.write_voltages(row, column, scheme, amplitude)
+        w = prog.width if width is None else width
+        waves = {}
+        for name, v in zip(self.program_row_sources + self.program_column_sources, [*v_rows, *v_columns]):
+            if v != 0.0:
+                waves[name] = pulse(float(v), w, rise=prog.rise, fall=prog.rise)
+        return waves
+
+    def write_duration(self, width: float | None = None) -> float:
+        """Seconds a write pulse lasts (rise + width + fall)."""
+        prog = self._programming()
+        return 2 * prog.rise + (prog.width if width is None else width)
+
+    def _programming(self):
+        prog = self.periphery.programming
+        if prog is None:
+            raise ConfigError("periphery.programming", "this array has no programming drivers")
+        return prog
 
 
 def row_node(config: CrossbarConfig, i: int, j: int) -> str:
@@ -118,36 +320,141 @@ def column_node(config: CrossbarConfig, i: int, j: int) -> str:
     return f"c{i if config.r_column > 0 else config.rows - 1}_{j}"
 
 
-def build_crossbar(config: CrossbarConfig, title: str | None = None) -> Crossbar:
-    """Render ``config`` as a netlist with row sources ``VROW<i>`` and column ammeters ``VCOL<j>``."""
+def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool = True) -> Crossbar:
+    """Render ``config`` as a netlist; with ``check`` run the structure checks on it.
+
+    Sources: ``VROW<i>`` (row drive / DAC code voltage), ``VCOL<j>`` (column ammeter),
+    ``VWL<i>`` (1T1R word lines), ``INUDGE<j>``, ``VPROW<i>`` / ``VPCOL<j>`` (programming).
+    """
     R, C = config.shape
-    net = Netlist(title=title or f"memcosim crossbar {R}x{C} {config.model}")
-    rows, cols = [], []
-    cells = np.empty((R, C), dtype=object)
+    per = config.periphery or PeripheryConfig()
+    net = Netlist(title=title or f"memcosim crossbar {R}x{C} {config.cell} {config.model}")
+    _describe(net, config)
+    values = config.cell_values()
+    card = None
+    instance_extra: dict[str, float] = {}
+    if config.model != RESISTOR:
+        from memcosim.cosim.models import get_model
+
+        device = get_model(config.model)
+        card = f"{config.model}_model"
+        model_level = {k: v for k, v in config.device_params.items() if k not in device.instance_parameters}
+        instance_extra = {k: v for k, v in config.device_params.items()
+                          if k in device.instance_parameters and k != "x0"}
+        net.model_card(card, config.model, **model_level)
+    if config.cell == "1T1R":
+        a = config.access
+        net.model_card("nacc", "nmos", level=1, vto=a.vto, kp=a.kp, **{"lambda": a.lambda_})
+    if per.dac is not None:
+        net.subcircuit("dac", *dac_subckt(per.dac))
+    if per.tia is not None:
+        net.subcircuit("tia", *tia_subckt(per.tia))
+    if per.adc is not None:
+        net.subcircuit("adc", *adc_subckt(per.adc))
+
+    rnode = [[row_node(config, i, j) for j in range(C)] for i in range(R)]
+    cnode = [[column_node(config, i, j) for j in range(C)] for i in range(R)]
+    xb = Crossbar(config, net, [], [], np.empty((R, C), dtype=object), values=values)
+
+    # rows: source -> DAC -> driver resistance -> programming source -> line
     for i in range(R):
-        first = row_node(config, i, 0)
-        if config.r_driver > 0:
-            net.voltage_source(f"VROW{i}", f"d{i}", "0")
-            net.resistor(f"RDRV{i}", f"d{i}", first, config.r_driver)
-        else:
-            net.voltage_source(f"VROW{i}", first, "0")
-        rows.append(f"VROW{i}")
+        stages = [s for s in ("dac", "drv", "prog") if (s == "dac" and per.dac) or (s == "drv" and config.r_driver > 0)
+                  or (s == "prog" and per.programming)]
+        node = f"d{i}" if stages else rnode[i][0]
+        net.voltage_source(f"VROW{i}", node, "0", per.dac.v_min if per.dac else 0.0)
+        xb.row_sources.append(f"VROW{i}")
+        for k, stage in enumerate(stages):
+            nxt = rnode[i][0] if k == len(stages) - 1 else f"{_STAGE_NODE[stage]}{i}"
+            if stage == "dac":
+                net.instance(f"XDAC{i}", (node, nxt), "dac")
+            elif stage == "drv":
+                net.resistor(f"RDRV{i}", node, nxt, config.r_driver)
+            else:
+                net.voltage_source(f"VPROW{i}", nxt, node, 0.0)
+                xb.program_row_sources.append(f"VPROW{i}")
+            node = nxt
         if config.r_row > 0:
+            row = rnode[i]
             for j in range(C - 1):
-                net.resistor(f"RW{i}_{j}", row_node(config, i, j), row_node(config, i, j + 1), config.r_row)
+                net.resistor(f"RW{i}_{j}", row[j], row[j + 1], config.r_row, "wire")
+        _line_capacitance(net, "CR", i, rnode[i] if config.r_row > 0 else rnode[i][:1], config.c_row,
+                          1 if config.r_row > 0 else C)
+        if config.cell == "1T1R":
+            net.voltage_source(f"VWL{i}", f"w{i}", "0", config.access.v_gate)
+            xb.word_line_sources.append(f"VWL{i}")
+
+    # columns: line -> ammeter -> programming source -> TIA (or ground); nudge into the TIA input
     for j in range(C):
+        col = [cnode[i][j] for i in range(R)]
         if config.r_column > 0:
             for i in range(R - 1):
-                net.resistor(f"CW{i}_{j}", column_node(config, i, j), column_node(config, i + 1, j), config.r_column)
-        net.voltage_source(f"VCOL{j}", column_node(config, R - 1, j), "0")
-        cols.append(f"VCOL{j}")
+                net.resistor(f"CW{i}_{j}", col[i], col[i + 1], config.r_column, "wire")
+        _line_capacitance(net, "CC", j, col if config.r_column > 0 else col[-1:], config.c_column,
+                          1 if config.r_column > 0 else R)
+        below = f"s{j}" if (per.tia or per.programming) else "0"
+        net.voltage_source(f"VCOL{j}", col[-1], below, 0.0)
+        xb.column_sources.append(f"VCOL{j}")
+        if per.programming:
+            sense = f"q{j}" if per.tia else "0"
+            net.voltage_source(f"VPCOL{j}", below, sense, 0.0)
+            xb.program_column_sources.append(f"VPCOL{j}")
+        else:
+            sense = below
+        if per.tia:
+            net.instance(f"XTIA{j}", (sense, f"o{j}"), "tia")
+            xb.tia_outputs.append(f"o{j}")
+        if per.adc:
+            net.instance(f"XADC{j}", (f"o{j}",), "adc")
+        if per.nudge:
+            net.current_source(f"INUDGE{j}", "0", sense, per.nudge.current)
+            xb.nudge_sources.append(f"INUDGE{j}")
+
+    # cells
+    one_t = config.cell == "1T1R"
+    if one_t:
+        xb.transistors = np.empty((R, C), dtype=object)
+        a = config.access
     for i in range(R):
+        ri, ci = rnode[i], cnode[i]
         for j in range(C):
-            top, bottom = row_node(config, i, j), column_node(config, i, j)
-            if config.model == RESISTOR:
-                cells[i, j] = net.resistor(f"RC{i}_{j}", top, bottom, 1.0 / config.conductance[i, j]).name
+            bottom = f"m{i}_{j}" if one_t else ci[j]
+            if card is None:
+                xb.cells[i, j] = net.resistor(f"RC{i}_{j}", ri[j], bottom, 1.0 / values[i, j], "cell resistor").name
             else:
-                params = dict(config.device_params)
-                params["x0"] = float(config.states[i, j])
-                cells[i, j] = net.memristor(f"NC{i}_{j}", top, bottom, f"x{i}_{j}", config.model, **params).name
-    return Crossbar(config, net, rows, cols, cells)
+                xb.cells[i, j] = net.memristor(f"NC{i}_{j}", ri[j], bottom, f"x{i}_{j}", config.model, card,
+                                               x0=float(values[i, j]), **instance_extra).name
+            if one_t:
+                xb.transistors[i, j] = net.mosfet(f"MA{i}_{j}", bottom, f"w{i}", ci[j], "0", "nacc", a.w, a.l).name
+    lines = net.line_nodes
+    for i in range(R):
+        lines.update(dict.fromkeys(rnode[i], ("row", i)))
+    for j in range(C):
+        lines.update(dict.fromkeys((cnode[i][j] for i in range(R)), ("column", j)))
+    if check:
+        from memcosim.circuits.structure import check_structure
+
+        check_structure(net, sources=xb.sources)
+    return xb
+
+
+def _line_capacitance(net: Netlist, prefix: str, index: int, nodes: list[str], farads: float, scale: int) -> None:
+    if farads <= 0:
+        return
+    for k, node in enumerate(nodes):
+        net.capacitor(f"{prefix}{index}_{k}", node, "0", farads * scale)
+
+
+def _describe(net: Netlist, config: CrossbarConfig) -> None:
+    per = config.periphery or PeripheryConfig()
+    blocks = [name for name in ("dac", "tia", "adc", "nudge", "programming") if getattr(per, name) is not None]
+    net.comment(f"{config.rows} rows x {config.columns} columns, {config.cell} cells, model {config.model}"
+                + (", differential column pairs (2k +, 2k+1 -)" if config.differential else ""))
+    net.comment(f"wires: {fmt(config.r_row)} ohm per row segment, {fmt(config.r_column)} ohm per column segment, "
+                f"driver {fmt(config.r_driver)} ohm, {fmt(config.c_row)} F / {fmt(config.c_column)} F per segment")
+    net.comment(f"periphery: {', '.join(blocks) if blocks else 'none (ideal sources and ammeters)'}")
+    if config.model != RESISTOR:
+        net.comment("memristors N<name> top bottom state: load the compiled OSDI model (osdi FILE.osdi) first")
+    if per.programming is not None:
+        p = per.programming
+        net.comment(f"programming: scheme {p.scheme}, {fmt(p.amplitude)} V, width {fmt(p.width)} s "
+                    "(VPROW/VPCOL are 0 V outside a write)")

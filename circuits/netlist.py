@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
 
 from memcosim.errors import NetlistError
 
@@ -38,6 +41,11 @@ def check_node(node: str) -> str:
 
 def fmt(value: float, what: str = "value") -> str:
     """Render a finite number for a netlist (12 significant digits, deterministic)."""
+    if value.__class__ is float and math.isfinite(value):  # fast path: the common case
+        text = f"{value:.12g}"
+        return "0" if text == "-0" else text
+    if isinstance(value, (np.floating, np.integer)):
+        value = float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise NetlistError(f"{what} must be a number, got {value!r}")
     v = float(value)
@@ -47,9 +55,14 @@ def fmt(value: float, what: str = "value") -> str:
     return "0" if text == "-0" else text
 
 
-@dataclass(frozen=True)
-class Element:
-    """One netlist line: ``name node... rest``. ``kind`` is what the element is, in words."""
+class Element(NamedTuple):
+    """One netlist line: ``name node... rest``. ``kind`` is what the element is, in words.
+
+    Kinds the structure checker knows: ``resistor``, ``wire``, ``cell resistor``, ``capacitor``,
+    ``voltage source``, ``current source``, ``vcvs`` (nodes: out+, out-, control+, control-),
+    ``memristor`` (top, bottom, state node), ``access transistor`` (drain, gate, source, bulk)
+    and ``instance of <subckt>``.
+    """
 
     name: str
     nodes: tuple[str, ...]
@@ -60,8 +73,7 @@ class Element:
         return " ".join((self.name, *self.nodes, self.rest)).rstrip()
 
 
-@dataclass(frozen=True)
-class Memristor:
+class Memristor(NamedTuple):
     """An OSDI memristor instance: top electrode, bottom electrode and its state node."""
 
     name: str
@@ -84,7 +96,12 @@ class Netlist:
     model_cards: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = field(default_factory=dict)
     subcircuits: dict[str, str] = field(default_factory=dict)
     comments: list[str] = field(default_factory=list)
+    # pins of each sub-circuit and which pin pairs conduct at DC ("0" is ground), for the checker
+    subcircuit_pins: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = field(default_factory=dict)
+    # nodes that belong to a row or column line: node -> ("row", i) or ("column", j)
+    line_nodes: dict[str, tuple[str, int]] = field(default_factory=dict)
     _names: set[str] = field(default_factory=set, repr=False)
+    _nodes: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.title, str) or not re.fullmatch(r"[A-Za-z0-9 _\-.,:()x=/+]*", self.title):
@@ -93,25 +110,30 @@ class Netlist:
     # -- building ---------------------------------------------------------------------
     def add(self, name: str, nodes: tuple[str, ...] | list[str], rest: str, kind: str) -> Element:
         """Add a raw element line (the name's first letter is its SPICE type)."""
-        check_name(name, f"{kind} name")
+        if name.__class__ is not str or not _NAME.match(name):
+            check_name(name, f"{kind} name")
         key = name.lower()
         if key in self._names:
             raise NetlistError(f"duplicate element name {name!r}")
-        element = Element(name, tuple(check_node(n) for n in nodes), rest, kind)
+        known = self._nodes
+        for n in nodes:
+            if n not in known:
+                known.add(check_node(n))
+        element = Element(name, tuple(nodes), rest, kind)
         self._names.add(key)
         self.elements.append(element)
         return element
 
-    def resistor(self, name: str, a: str, b: str, ohms: float) -> Element:
-        """A resistor of ``ohms`` (must be > 0)."""
+    def resistor(self, name: str, a: str, b: str, ohms: float, kind: str = "resistor") -> Element:
+        """A resistor of ``ohms`` (must be > 0); ``kind`` may say more (``wire``, ``cell resistor``)."""
         if not ohms > 0:
             raise NetlistError(f"resistor {name}: resistance must be > 0 ohm, got {ohms!r}")
-        return self.add(_prefixed("R", name), (a, b), fmt(ohms, f"resistor {name}"), "resistor")
+        return self.add(_prefixed("R", name), (a, b), _fast(ohms) or fmt(ohms, f"resistor {name}"), kind)
 
     def capacitor(self, name: str, a: str, b: str, farads: float) -> Element:
         if not farads > 0:
             raise NetlistError(f"capacitor {name}: capacitance must be > 0 F, got {farads!r}")
-        return self.add(_prefixed("C", name), (a, b), fmt(farads, f"capacitor {name}"), "capacitor")
+        return self.add(_prefixed("C", name), (a, b), _fast(farads) or fmt(farads, f"capacitor {name}"), "capacitor")
 
     def voltage_source(self, name: str, plus: str, minus: str, dc: float = 0.0) -> Element:
         """An independent voltage source whose value (volts) the session sets each step."""
@@ -120,6 +142,19 @@ class Netlist:
     def current_source(self, name: str, plus: str, minus: str, dc: float = 0.0) -> Element:
         """An independent current source (amperes, flowing from ``plus`` through the source to ``minus``)."""
         return self.add(_prefixed("I", name), (plus, minus), f"dc {fmt(dc, f'source {name}')}", "current source")
+
+    def vcvs(self, name: str, plus: str, minus: str, control_plus: str, control_minus: str, gain: float) -> Element:
+        """A voltage-controlled voltage source: V(plus, minus) = gain * V(control_plus, control_minus)."""
+        return self.add(
+            _prefixed("E", name), (plus, minus, control_plus, control_minus), fmt(gain, f"vcvs {name} gain"), "vcvs"
+        )
+
+    def mosfet(self, name: str, drain: str, gate: str, source: str, bulk: str, card: str, w: float, l: float) -> Element:
+        """A MOSFET (``M`` element) of ``.model`` card ``card``; width and length in metres."""
+        if card not in self.model_cards:
+            raise NetlistError(f"transistor {name}: unknown model card {card!r}")
+        rest = f"{card} w={_fast(w) or fmt(w, f'{name} w')} l={_fast(l) or fmt(l, f'{name} l')}"
+        return self.add(_prefixed("M", name), (drain, gate, source, bulk), rest, "access transistor")
 
     def model_card(self, card: str, model_type: str, **params: float) -> None:
         """A ``.model`` card; for an OSDI device ``model_type`` is the Verilog-A module name."""
@@ -141,19 +176,34 @@ class Netlist:
         card = card or f"{model}_model"
         if card not in self.model_cards:
             self.model_card(card, model)
-        params = tuple(sorted((check_name(k, "instance parameter"), float(v)) for k, v in instance_params.items()))
-        rest = " ".join([card] + [f"{k}={fmt(v, f'{name} {k}')}" for k, v in params])
-        element = self.add(_prefixed("N", name), (top, bottom, state_node), rest, "memristor")
+        if len(instance_params) == 1 and "x0" in instance_params:  # fast path: the common case
+            x0 = instance_params["x0"]
+            params: tuple[tuple[str, float], ...] = (("x0", float(x0)),)
+            rest = f"{card} x0={_fast(x0) or fmt(x0, name + ' x0')}"
+        else:
+            params = tuple(sorted((check_name(k, "instance parameter"), float(v)) for k, v in instance_params.items()))
+            rest = " ".join([card] + [f"{k}={fmt(v, f'{name} {k}')}" for k, v in params])
+        element = self.add(name if name[:1] in "Nn" else "N" + name, (top, bottom, state_node), rest, "memristor")
         m = Memristor(element.name, top, bottom, state_node, model, card, params)
         self.memristors.append(m)
         return m
 
-    def subcircuit(self, name: str, text: str) -> None:
-        """A ``.subckt`` definition (text from a memcosim generator, not from users)."""
+    def subcircuit(
+        self, name: str, text: str, pins: tuple[str, ...] | None = None,
+        paths: tuple[tuple[str, str], ...] | None = None,
+    ) -> None:
+        """A ``.subckt`` definition (text from a memcosim generator, not from users).
+
+        ``pins`` names its ports in order and ``paths`` the port pairs joined by a DC path
+        (``"0"`` for ground); the structure checker uses them. Without them every port is
+        taken to conduct to every other.
+        """
         check_name(name, "subcircuit name")
         if ".control" in text.lower() or ".endc" in text.lower():
             raise NetlistError(f"subcircuit {name}: control blocks are not allowed in a netlist")
         self.subcircuits[name] = text
+        if pins is not None:
+            self.subcircuit_pins[name] = (tuple(pins), tuple(paths or ()))
 
     def instance(self, name: str, nodes: tuple[str, ...] | list[str], subckt: str, **params: float) -> Element:
         """An instance (``X`` element) of a sub-circuit defined with :meth:`subcircuit`."""
@@ -194,6 +244,14 @@ class Netlist:
         lines += [e.render() for e in self.elements]
         lines.append(".end")
         return "\n".join(lines) + "\n"
+
+
+def _fast(value: object) -> str | None:
+    """:func:`fmt` of a plain finite float, else None (then call :func:`fmt` for the checks)."""
+    if value.__class__ is float and math.isfinite(value):
+        text = f"{value:.12g}"
+        return "0" if text == "-0" else text
+    return None
 
 
 def _prefixed(letter: str, name: str) -> str:

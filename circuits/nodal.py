@@ -84,11 +84,18 @@ class LinearNetwork:
 
 
 def crossbar_network(
-    conductance: np.ndarray, v_rows: Iterable[float], r_row: float, r_column: float, r_driver: float
+    conductance: np.ndarray, v_rows: Iterable[float], r_row: float, r_column: float, r_driver: float,
+    r_sense: float = 0.0, r_access: np.ndarray | float = 0.0,
 ) -> LinearNetwork:
-    """The linear network of a 1R crossbar (same layout as :mod:`memcosim.circuits.crossbar`)."""
+    """The linear network of a crossbar (same layout as :mod:`memcosim.circuits.crossbar`).
+
+    ``r_sense`` (ohm) joins each column's end to ground (0 = an ideal ammeter; a TIA of gain A
+    and feedback Rf shows Rf / (1 + A)); ``r_access`` (ohm, scalar or per cell) is a resistor
+    in series with each cell (an access transistor taken as a fixed resistance).
+    """
     G = np.asarray(conductance, dtype=float)
     R, C = G.shape
+    r_acc = np.broadcast_to(np.asarray(r_access, dtype=float), G.shape)
     v = np.asarray(list(v_rows), dtype=float)
     branches: list[tuple[Node, Node, float]] = []
     links: list[tuple[Node, Node]] = []
@@ -105,10 +112,15 @@ def crossbar_network(
     for j in range(C):
         for i in range(R - 1):
             wire(("col", i, j), ("col", i + 1, j), r_column)
-        fixed[("col", R - 1, j)] = 0.0
+        fixed[("gnd", j)] = 0.0
+        wire(("col", R - 1, j), ("gnd", j), r_sense)
     for i in range(R):
         for j in range(C):
-            branches.append((("row", i, j), ("col", i, j), G[i, j]))
+            if r_acc[i, j] > 0:  # cell then access resistor in series
+                branches.append((("row", i, j), ("mid", i, j), G[i, j]))
+                branches.append((("mid", i, j), ("col", i, j), 1.0 / r_acc[i, j]))
+            else:
+                branches.append((("row", i, j), ("col", i, j), G[i, j]))
     return LinearNetwork(branches, links, fixed)
 
 
@@ -126,14 +138,15 @@ class CrossbarSolution:
 
 def solve_crossbar(
     conductance: np.ndarray, v_rows: Iterable[float], r_row: float = 0.0, r_column: float = 0.0,
-    r_driver: float = 0.0,
+    r_driver: float = 0.0, r_sense: float = 0.0, r_access: np.ndarray | float = 0.0,
 ) -> CrossbarSolution:
-    """Column currents and line voltages of a linear 1R crossbar, by scipy nodal analysis."""
+    """Column currents and line voltages of a linear crossbar, by scipy nodal analysis (see :func:`crossbar_network`)."""
     G = np.asarray(conductance, dtype=float)
     R, C = G.shape
-    volts = crossbar_network(G, v_rows, r_row, r_column, r_driver).solve()
+    volts = crossbar_network(G, v_rows, r_row, r_column, r_driver, r_sense, r_access).solve()
     vr = np.array([[volts[("row", i, j)] for j in range(C)] for i in range(R)])
     vc = np.array([[volts[("col", i, j)] for j in range(C)] for i in range(R)])
     # Current into each column's bottom node through the cells of that column (KCL on the line).
-    currents = (G * (vr - vc)).sum(axis=0)
+    g_eff = G if np.all(np.asarray(r_access) == 0) else 1.0 / (1.0 / G + np.broadcast_to(r_access, G.shape))
+    currents = (g_eff * (vr - vc)).sum(axis=0)
     return CrossbarSolution(currents, vr, vc)
