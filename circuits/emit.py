@@ -1,0 +1,37 @@
+"""Writing netlists: safe output paths inside an output folder, atomic writes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from memcosim.circuits.crossbar import Crossbar, CrossbarConfig
+from memcosim.errors import ConfigError
+from memcosim.fileio import atomic_write_text
+
+_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
+
+
+def default_name(config: CrossbarConfig) -> str:
+    """``crossbar_<R>x<C>_<cell>_<model>.cir``."""
+    return f"crossbar_{config.rows}x{config.columns}_{config.cell.lower()}_{config.model}.cir"
+
+
+def output_path(out_dir: str | Path, name: str) -> Path:
+    """``out_dir / name``, refusing names that leave ``out_dir`` (``..``, absolute paths, links)."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError("out", f"must be a file name, got {name!r}")
+    parts = Path(name).parts
+    if Path(name).is_absolute() or not parts or any(not _FILE.match(p) or p in (".", "..") for p in parts):
+        raise ConfigError("out", f"{name!r} must be a relative path inside {out_dir} "
+                          "(letters, digits, '_', '-', '.'; no '..')")
+    root = Path(out_dir).resolve()
+    path = (root / name).resolve()
+    if root != path and root not in path.parents:
+        raise ConfigError("out", f"{name!r} resolves to {path}, outside the output folder {root}")
+    return path
+
+
+def write_netlist(crossbar: Crossbar, path: str | Path) -> Path:
+    """Write the rendered netlist atomically (a reader never sees a partial file)."""
+    return atomic_write_text(path, crossbar.netlist.render())
