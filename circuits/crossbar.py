@@ -219,6 +219,8 @@ class Crossbar:
     transistors: np.ndarray | None = None  # access transistor names (1T1R), rows x columns
     word_line_sources: list[str] = field(default_factory=list)
     tia_outputs: list[str] = field(default_factory=list)  # TIA output (= ADC input) node per column
+    tia_inputs: list[str] = field(default_factory=list)  # TIA input (virtual ground) node per column
+    dac_outputs: list[str] = field(default_factory=list)  # DAC output node per row
     nudge_sources: list[str] = field(default_factory=list)
     program_row_sources: list[str] = field(default_factory=list)
     program_column_sources: list[str] = field(default_factory=list)
@@ -367,6 +369,7 @@ def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool
             nxt = rnode[i][0] if k == len(stages) - 1 else f"{_STAGE_NODE[stage]}{i}"
             if stage == "dac":
                 net.instance(f"XDAC{i}", (node, nxt), "dac")
+                xb.dac_outputs.append(nxt)
             elif stage == "drv":
                 net.resistor(f"RDRV{i}", node, nxt, config.r_driver)
             else:
@@ -403,6 +406,7 @@ def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool
         if per.tia:
             net.instance(f"XTIA{j}", (sense, f"o{j}"), "tia")
             xb.tia_outputs.append(f"o{j}")
+            xb.tia_inputs.append(sense)
         if per.adc:
             net.instance(f"XADC{j}", (f"o{j}",), "adc")
         if per.nudge:

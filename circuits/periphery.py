@@ -17,7 +17,7 @@ the ADC conversion are done in Python:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -121,9 +121,13 @@ class AdcConfig:
         """Volts per code: (v_max - v_min) / (2**bits - 1); code k stands for v_min + k * lsb."""
         return (self.v_max - self.v_min) / (self.levels - 1)
 
-    def convert(self, volts: np.ndarray | float) -> np.ndarray:
-        """Codes of input ``volts`` (last axis = columns when offsets are per column), clipped to 0..2**bits-1."""
-        v = np.asarray(volts, dtype=float) + np.asarray(self.offset, dtype=float)
+    def convert(self, volts: np.ndarray | float, column: int | None = None) -> np.ndarray:
+        """Codes of input ``volts``, clipped to 0..2**bits-1. Per-column offsets apply along the last
+        axis, or the offset of ``column`` alone when it is given."""
+        offset = np.asarray(self.offset, dtype=float)
+        if column is not None and offset.ndim:
+            offset = offset[column]
+        v = np.asarray(volts, dtype=float) + offset
         c = np.rint((v - self.v_min) / self.lsb)
         return np.clip(c, 0, self.levels - 1).astype(int)
 
