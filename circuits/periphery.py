@@ -64,7 +64,7 @@ class DacConfig:
 
     def code(self, volts: np.ndarray | float) -> np.ndarray:
         """The nearest code to ``volts`` (clipped to the range)."""
-        c = np.rint((np.asarray(volts, dtype=float) - self.v_min) / self.lsb)
+        c = np.floor((np.asarray(volts, dtype=float) - self.v_min) / self.lsb + 0.5)
         return np.clip(c, 0, self.levels - 1).astype(int)
 
 
@@ -128,7 +128,7 @@ class AdcConfig:
         if column is not None and offset.ndim:
             offset = offset[column]
         v = np.asarray(volts, dtype=float) + offset
-        c = np.rint((v - self.v_min) / self.lsb)
+        c = np.floor((v - self.v_min) / self.lsb + 0.5)  # round half up, like a mid-tread quantizer
         return np.clip(c, 0, self.levels - 1).astype(int)
 
     def level(self, code: np.ndarray | int) -> np.ndarray:
@@ -189,6 +189,8 @@ class PeripheryConfig:
                 raise ConfigError(f"periphery.{name}", f"must be a {cls.__name__} or a table, got {value!r}")
         if self.adc is not None and self.tia is None:
             raise ConfigError("periphery.adc", "an ADC reads a TIA output: add periphery.tia")
+        if self.tia is not None and self.adc is None:
+            raise ConfigError("periphery.tia", "a TIA output needs its reader (and load): add periphery.adc")
         if self.nudge is not None and self.tia is None:
             raise ConfigError("periphery.nudge", "nudge currents are injected at the TIA input: add periphery.tia")
 

@@ -1,0 +1,120 @@
+"""DAC, TIA, ADC and nudge drivers: Python conversions and their behaviour in ngspice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, TiaConfig
+from memcosim.cosim.session import Session
+from memcosim.errors import ConfigError
+
+
+@pytest.mark.parametrize("bits", [1, 3, 8, 16])
+def test_dac_levels_and_lsb(bits):
+    dac = DacConfig(bits=bits, v_min=-0.1, v_max=0.3)
+    assert dac.levels == 2 ** bits
+    codes = np.arange(dac.levels)
+    v = dac.voltage(codes)
+    assert v[0] == pytest.approx(-0.1) and v[-1] == pytest.approx(0.3)
+    np.testing.assert_allclose(np.diff(v), 0.4 / (2 ** bits - 1), rtol=1e-9)
+    np.testing.assert_array_equal(dac.code(v), codes)
+    with pytest.raises(ConfigError, match="code"):
+        dac.voltage(dac.levels)
+
+
+def test_dac_transfer_in_ngspice_has_every_level_one_lsb_apart():
+    dac = DacConfig(bits=4, v_min=0.0, v_max=0.15, r_out=0.0)
+    xbar = build_crossbar(CrossbarConfig(2, 2, conductance=1e-4, periphery=PeripheryConfig(dac=dac)))
+    out = []
+    with Session(xbar.netlist) as s:
+        for code in range(dac.levels):
+            s.set_sources(xbar.dac_values(np.array([code, 0])))
+            out.append(s.op(voltages=[xbar.dac_outputs[0]])[xbar.dac_outputs[0]])
+    out = np.array(out)
+    assert np.unique(np.round(out / dac.lsb)).size == 16
+    np.testing.assert_allclose(np.diff(out), dac.lsb, rtol=1e-9)
+
+
+def test_dac_output_resistance_gives_the_divider_gain_error():
+    dac = DacConfig(bits=8, v_max=0.2, r_out=1e3)
+    xbar = build_crossbar(CrossbarConfig(1, 1, conductance=1e-3, periphery=PeripheryConfig(dac=dac)))
+    with Session(xbar.netlist) as s:
+        s.set_sources(xbar.dac_values(np.array([255])))
+        v = s.op(voltages=[xbar.dac_outputs[0]])[xbar.dac_outputs[0]]
+    assert v == pytest.approx(0.2 * 1e3 / (1e3 + 1e3), rel=1e-9)  # r_out against the 1 kohm cell
+
+
+def test_adc_levels_lsb_clipping_and_offset():
+    adc = AdcConfig(bits=3, v_min=-1.0, v_max=1.0, offset=[0.0, 2 / 7])
+    assert adc.levels == 8 and adc.lsb == pytest.approx(2 / 7)
+    v = np.linspace(-1.5, 1.5, 3001)
+    codes = adc.convert(v, column=0)
+    assert codes.min() == 0 and codes.max() == 7 and np.unique(codes).size == 8
+    edges = v[1:][np.diff(codes) != 0]
+    np.testing.assert_allclose(np.diff(edges), 2 / 7, atol=2e-3)
+    assert adc.convert(np.array([-5.0, 5.0]), column=0).tolist() == [0, 7]
+    np.testing.assert_array_equal(adc.convert(np.array([[0.0, 0.0]])), [[4, 5]])  # per-column offset: +1 LSB
+
+
+def test_adc_transfer_from_ngspice_tia_output():
+    tia = TiaConfig(gain=1e6, r_feedback=1e4)
+    adc = AdcConfig(bits=4, v_min=-1.0, v_max=1.0)
+    per = PeripheryConfig(tia=tia, adc=adc, nudge=NudgeConfig())
+    xbar = build_crossbar(CrossbarConfig(2, 2, conductance=1e-4, periphery=per))
+    currents = np.linspace(-1.2, 1.2, 241) / 1e4  # amperes into the TIA input: output -I Rf
+    v_out = []
+    with Session(xbar.netlist) as s:
+        for i in currents:
+            s.set_sources({"INUDGE0": float(i)})
+            v_out.append(s.op(voltages=["o0"])["o0"])
+    v_out = np.array(v_out)
+    # the nudge current divides between the TIA input (Rf / (1 + A)) and the two cells to grounded rows
+    v_in = currents / (2e-4 + (1 + 1e6) / 1e4)
+    np.testing.assert_allclose(v_out, -1e6 * v_in, rtol=1e-9)
+    codes = xbar.adc_codes(np.column_stack([v_out, v_out]))[:, 0]
+    assert np.unique(codes).size == 16 and codes.min() == 0 and codes.max() == 15
+    order = np.argsort(v_out)
+    edges = v_out[order][1:][np.diff(codes[order]) != 0]
+    np.testing.assert_allclose(np.diff(edges), adc.lsb, atol=0.011)  # sweep step is 0.01 V
+
+
+def _tia_read(gain: float) -> tuple[float, float, float]:
+    tia = TiaConfig(gain=gain, r_feedback=5e3)
+    xbar = build_crossbar(CrossbarConfig(2, 2, conductance=2e-5, periphery=PeripheryConfig(tia=tia, adc=AdcConfig())))
+    with Session(xbar.netlist) as s:
+        s.set_sources({"VROW0": 0.2, "VROW1": 0.1})
+        r = s.op(voltages=["s0", "o0"], currents=["VCOL0"])
+    return float(r["VCOL0"]), float(r["s0"]), float(r["o0"])
+
+
+def test_tia_finite_gain_shows_the_virtual_ground_error_and_infinite_gain_limit():
+    errors = []
+    for gain in (10.0, 1e3, 1e5, 1e8):
+        i, v_in, v_out = _tia_read(gain)
+        assert v_in == pytest.approx(i * 5e3 / (1 + gain), rel=1e-6)
+        assert v_out == pytest.approx(-gain * v_in, rel=1e-9)
+        errors.append(abs(v_out / (-i * 5e3) - 1))
+        ideal_current = 0.2 * 2e-5 + 0.1 * 2e-5
+        assert i == pytest.approx(ideal_current / (1 + 2 * 2e-5 * 5e3 / (1 + gain)), rel=1e-6)
+    assert errors == sorted(errors, reverse=True)
+    assert errors[0] == pytest.approx(1 / 11, rel=1e-6)
+    assert errors[-1] < 1e-7  # A -> infinity: V(out) -> -I Rf, the column at exactly 0 V
+
+
+def test_nudge_current_moves_the_tia_output_not_the_column_current():
+    tia = TiaConfig(gain=1e5, r_feedback=1e4)
+    per = PeripheryConfig(tia=tia, adc=AdcConfig(), nudge=NudgeConfig())
+    xbar = build_crossbar(CrossbarConfig(3, 2, conductance=1e-5, periphery=per))
+    assert xbar.nudge_sources == ["INUDGE0", "INUDGE1"]
+    with Session(xbar.netlist) as s:
+        s.set_sources({"VROW0": 0.1, "VROW1": 0.1, "VROW2": 0.1})
+        before = s.op(voltages=xbar.tia_outputs, currents=xbar.column_sources)
+        s.set_sources({"INUDGE1": 2e-6})
+        after = s.op(voltages=xbar.tia_outputs, currents=xbar.column_sources)
+    shift = after["o1"] - before["o1"]
+    # the nudge divides between the TIA input (Rf / (1 + A)) and the column's three cells
+    assert shift == pytest.approx(-1e5 * 2e-6 / (3e-5 + (1 + 1e5) / 1e4), rel=1e-6)
+    assert after["o0"] == pytest.approx(before["o0"], rel=1e-12)
+    assert after["VCOL1"] == pytest.approx(before["VCOL1"], rel=1e-3)
