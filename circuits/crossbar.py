@@ -20,7 +20,10 @@ to the column node, gated by word line ``w<i>`` (source ``VWL<i>``).
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -328,6 +331,28 @@ def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool
     Sources: ``VROW<i>`` (row drive / DAC code voltage), ``VCOL<j>`` (column ammeter),
     ``VWL<i>`` (1T1R word lines), ``INUDGE<j>``, ``VPROW<i>`` / ``VPCOL<j>`` (programming).
     """
+    with no_gc():  # millions of small tuples, no cycles: the cyclic collector only costs time
+        xb = _build(config, title)
+    if check:
+        from memcosim.circuits.structure import check_structure
+
+        check_structure(xb.netlist, sources=xb.sources)
+    return xb
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (restored on exit)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(config: CrossbarConfig, title: str | None) -> Crossbar:
     R, C = config.shape
     per = config.periphery or PeripheryConfig()
     net = Netlist(title=title or f"memcosim crossbar {R}x{C} {config.cell} {config.model}")
@@ -434,10 +459,6 @@ def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool
         lines.update(dict.fromkeys(rnode[i], ("row", i)))
     for j in range(C):
         lines.update(dict.fromkeys((cnode[i][j] for i in range(R)), ("column", j)))
-    if check:
-        from memcosim.circuits.structure import check_structure
-
-        check_structure(net, sources=xb.sources)
     return xb
 
 

@@ -158,6 +158,9 @@ def _source_problems(net: Netlist, sources: Iterable[str] | None) -> list[str]:
 
 def check_structure(net: Netlist, sources: Iterable[str] | None = None) -> None:
     """Raise NetlistError naming every problem :func:`structure_problems` finds."""
-    problems = structure_problems(net, sources)
+    from memcosim.circuits.crossbar import no_gc
+
+    with no_gc():
+        problems = structure_problems(net, sources)
     if problems:
         raise NetlistError(f"structure check of '{net.title}' failed: " + "; ".join(problems))

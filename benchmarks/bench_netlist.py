@@ -1,0 +1,109 @@
+"""Netlist generation time versus array size, and a 128x128 operating point against scipy.
+
+1. Generation (build + render) of 1T1R ``linear_ion_drift`` arrays with parasitic row and column
+   wires and the full periphery (DAC, TIA, ADC, nudge, programming) for 64, 128, 256 and 512
+   square arrays; the structure check is timed separately. Target: 256x256 (> 200,000 elements)
+   under 2 s, time growing linearly with the number of cells.
+2. Operating point of a 128x128 1R array with parasitics and the full periphery in the ngspice
+   session, and the ratio to a scipy sparse solve of the same linear network in the same run.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from benchmarks.common import median_time, report
+from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.devices import conductance
+from memcosim.circuits.nodal import solve_crossbar
+from memcosim.circuits.periphery import PeripheryConfig
+from memcosim.circuits.structure import check_structure
+
+SIZES = (64, 128, 256, 512)
+R_WIRE = 2.5  # ohm per segment
+R_DRIVER = 10.0  # ohm
+
+
+def _config(n: int, cell: str = "1T1R", states: np.ndarray | float = 0.5) -> CrossbarConfig:
+    return CrossbarConfig(n, n, model="linear_ion_drift", states=states, r_row=R_WIRE, r_column=R_WIRE,
+                          r_driver=R_DRIVER, cell=cell, periphery=PeripheryConfig.full())
+
+
+def generation_rows() -> list[dict]:
+    rows = []
+    for n in SIZES:
+        config = _config(n)
+        repeat = 3 if n <= 128 else 1
+        holder = {}
+
+        def build() -> None:
+            holder["x"] = build_crossbar(config, check=False)
+
+        t_build = median_time(build, repeat, warmup=1 if n <= 128 else 0)
+        xbar = holder["x"]
+        t_render = median_time(xbar.netlist.render, repeat, warmup=0)
+        t0 = time.perf_counter()
+        check_structure(xbar.netlist, xbar.sources)
+        t_check = time.perf_counter() - t0
+        total = t_build + t_render
+        rows.append({"array": f"{n}x{n}", "cells": n * n, "elements": len(xbar.netlist.elements),
+                     "build_s": t_build, "render_s": t_render, "generate_s": total,
+                     "us_per_cell": 1e6 * total / (n * n), "check_s": t_check})
+        holder.clear()
+        del xbar
+    return rows
+
+
+def operating_point_row(n: int = 128, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    states = rng.uniform(0.05, 0.95, (n, n))
+    xbar = build_crossbar(_config(n, cell="1R", states=states))
+    per = xbar.periphery
+    codes = rng.integers(0, per.dac.levels, n)
+    values = xbar.dac_values(codes)
+    from memcosim.cosim.session import Session
+
+    t0 = time.perf_counter()
+    with Session(xbar.netlist) as s:
+        t_load = time.perf_counter() - t0
+        s.set_sources(values)
+        t0 = time.perf_counter()
+        first = s.op(currents=xbar.column_sources).stack(xbar.column_sources)
+        t_first = time.perf_counter() - t0
+
+        def again() -> None:
+            s.set_sources(xbar.dac_values(rng.integers(0, per.dac.levels, n)))
+            s.op(currents=xbar.column_sources)
+
+        t_op = median_time(again, 3, warmup=0)
+    g = conductance("linear_ion_drift", states)
+    holder = {}
+
+    def scipy_solve() -> None:
+        holder["ref"] = solve_crossbar(g, list(values.values()), R_WIRE, R_WIRE, R_DRIVER + per.dac.r_out,
+                                       r_sense=per.tia.input_resistance)
+
+    t_scipy = median_time(scipy_solve, 3, warmup=0)
+    ref = holder["ref"].column_currents
+    return {"array": f"{n}x{n}", "load_s": t_load, "first_op_s": t_first, "op_s": t_op, "scipy_s": t_scipy,
+            "op_over_scipy": t_op / t_scipy, "max_rel_diff": float(np.max(np.abs(first - ref) / np.abs(ref)))}
+
+
+def main() -> None:
+    rows = generation_rows()
+    per_cell = [r["us_per_cell"] for r in rows]
+    report("netlist_generation", rows,
+           notes=f"1T1R linear_ion_drift, {R_WIRE} ohm wires, full periphery; generate = build + render "
+                 f"(structure check separate). us/cell from {min(per_cell):.2f} to {max(per_cell):.2f}: "
+                 "linear growth means a flat column.")
+    print()
+    op = operating_point_row()
+    report("netlist_operating_point", [op],
+           notes="128x128 1R linear_ion_drift, parasitics + full periphery; op_s = median op after new DAC codes; "
+                 "scipy_s = build + splu + solve of the same linear network (TIA as Rf/(1+A), DAC r_out in series).")
+
+
+if __name__ == "__main__":
+    main()
