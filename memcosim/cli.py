@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="out/demo", help="folder for the PNG and CSV")
     p.set_defaults(func=_cmd_demo)
-    __import__("memcosim.cli_circuits", fromlist=["register"]).register(sub)  # netlist, validate-periphery
+    from memcosim.cli_circuits import register as register_circuits; register_circuits(sub)  # netlist, validate-periphery
     return parser
 
 
