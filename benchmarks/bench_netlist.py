@@ -35,13 +35,13 @@ def generation_rows() -> list[dict]:
     rows = []
     for n in SIZES:
         config = _config(n)
-        repeat = 3 if n <= 128 else 1
+        repeat = 3 if n <= 256 else 1
         holder = {}
 
         def build() -> None:
             holder["x"] = build_crossbar(config, check=False)
 
-        t_build = median_time(build, repeat, warmup=1 if n <= 128 else 0)
+        t_build = median_time(build, repeat, warmup=0)
         xbar = holder["x"]
         t_render = median_time(xbar.netlist.render, repeat, warmup=0)
         t0 = time.perf_counter()
