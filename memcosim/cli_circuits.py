@@ -80,7 +80,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from memcosim.designer import print_summary, run_views
 
     config = load_config(args.config)
-    views = run_views(config, args.out)
+    if args.points < 2:
+        raise ConfigError("points", f"must be >= 2, got {args.points}")
+    views = run_views(config, args.out, points=args.points)
     print_summary(views)
     return 0
 
@@ -121,4 +123,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               help="designer views of a config from ngspice runs (PNG + CSV) and a summary")
     p.add_argument("config", help="TOML config file")
     p.add_argument("--out", default="out/periphery", help="folder for the PNG and CSV files")
+    p.add_argument("--points", type=int, default=256,
+                   help="most DAC codes swept (ADC: 4x as many points); each is one operating point")
     p.set_defaults(func=_cmd_validate)

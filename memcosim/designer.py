@@ -349,12 +349,16 @@ def disturbance_view(config: CrossbarConfig, out: Path) -> View:
     }, png, csv_path)
 
 
-def run_views(config: CrossbarConfig, out_dir: str | Path) -> list[View]:
-    """Every designer view of ``config`` (PNG + CSV each into ``out_dir``)."""
+def run_views(config: CrossbarConfig, out_dir: str | Path, points: int = 256) -> list[View]:
+    """Every designer view of ``config`` (PNG + CSV each into ``out_dir``).
+
+    ``points`` caps the DAC codes and (x4) the ADC sweep points: each is one operating point.
+    """
     out = Path(out_dir)
     xbar = build_crossbar(config)
     with Session(xbar.netlist) as s:
-        views = [ir_drop_view(xbar, s, out), dac_view(xbar, s, out), adc_view(xbar, s, out), tia_view(xbar, s, out)]
+        views = [ir_drop_view(xbar, s, out), dac_view(xbar, s, out, max_codes=points),
+                 adc_view(xbar, s, out, max_points=4 * points), tia_view(xbar, s, out)]
     views.append(sneak_view(config, out))
     views.append(disturbance_view(config, out))
     return views
