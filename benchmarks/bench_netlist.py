@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import statistics
 import time
+from typing import Callable
 
 import numpy as np
 
-from benchmarks.common import median_time, report
+from benchmarks.common import report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.devices import conductance
 from memcosim.circuits.nodal import solve_crossbar
@@ -24,6 +26,20 @@ from memcosim.circuits.structure import check_structure
 SIZES = (64, 128, 256, 512)
 R_WIRE = 2.5  # ohm per segment
 R_DRIVER = 10.0  # ohm
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median wall and median CPU seconds (this process) of ``fn`` over ``repeat`` calls.
+
+    CPU time is reported beside wall time because the project's 2-core machines are often
+    shared: on a busy machine the wall time also counts the other jobs."""
+    wall, cpu = [], []
+    for _ in range(repeat):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def _config(n: int, cell: str = "1T1R", states: np.ndarray | float = 0.5) -> CrossbarConfig:
@@ -41,16 +57,14 @@ def generation_rows() -> list[dict]:
         def build() -> None:
             holder["x"] = build_crossbar(config, check=False)
 
-        t_build = median_time(build, repeat, warmup=0)
+        t_build, c_build = timed(build, repeat)
         xbar = holder["x"]
-        t_render = median_time(xbar.netlist.render, repeat, warmup=0)
-        t0 = time.perf_counter()
-        check_structure(xbar.netlist, xbar.sources)
-        t_check = time.perf_counter() - t0
-        total = t_build + t_render
+        t_render, c_render = timed(xbar.netlist.render, repeat)
+        t_check, c_check = timed(lambda: check_structure(xbar.netlist, xbar.sources), 1)
+        total, cpu = t_build + t_render, c_build + c_render
         rows.append({"array": f"{n}x{n}", "cells": n * n, "elements": len(xbar.netlist.elements),
-                     "build_s": t_build, "render_s": t_render, "generate_s": total,
-                     "us_per_cell": 1e6 * total / (n * n), "check_s": t_check})
+                     "build_s": t_build, "render_s": t_render, "generate_s": total, "generate_cpu_s": cpu,
+                     "cpu_us_per_cell": 1e6 * cpu / (n * n), "check_s": t_check, "check_cpu_s": c_check})
         holder.clear()
         del xbar
     return rows
@@ -77,7 +91,7 @@ def operating_point_row(n: int = 128, seed: int = 0) -> dict:
             s.set_sources(xbar.dac_values(rng.integers(0, per.dac.levels, n)))
             s.op(currents=xbar.column_sources)
 
-        t_op = median_time(again, 3, warmup=0)
+        t_op, c_op = timed(again, 3)
     g = conductance("linear_ion_drift", states)
     holder = {}
 
@@ -85,18 +99,19 @@ def operating_point_row(n: int = 128, seed: int = 0) -> dict:
         holder["ref"] = solve_crossbar(g, list(values.values()), R_WIRE, R_WIRE, R_DRIVER + per.dac.r_out,
                                        r_sense=per.tia.input_resistance)
 
-    t_scipy = median_time(scipy_solve, 3, warmup=0)
+    t_scipy, c_scipy = timed(scipy_solve, 3)
     ref = holder["ref"].column_currents
-    return {"array": f"{n}x{n}", "load_s": t_load, "first_op_s": t_first, "op_s": t_op, "scipy_s": t_scipy,
-            "op_over_scipy": t_op / t_scipy, "max_rel_diff": float(np.max(np.abs(first - ref) / np.abs(ref)))}
+    return {"array": f"{n}x{n}", "load_s": t_load, "first_op_s": t_first, "op_s": t_op, "op_cpu_s": c_op,
+            "scipy_s": t_scipy, "scipy_cpu_s": c_scipy, "op_over_scipy": t_op / t_scipy,
+            "cpu_ratio": c_op / c_scipy, "max_rel_diff": float(np.max(np.abs(first - ref) / np.abs(ref)))}
 
 
 def main() -> None:
     rows = generation_rows()
-    per_cell = [r["us_per_cell"] for r in rows]
+    per_cell = [r["cpu_us_per_cell"] for r in rows]
     report("netlist_generation", rows,
            notes=f"1T1R linear_ion_drift, {R_WIRE} ohm wires, full periphery; generate = build + render "
-                 f"(structure check separate). us/cell from {min(per_cell):.2f} to {max(per_cell):.2f}: "
+                 f"(structure check separate). CPU us/cell from {min(per_cell):.2f} to {max(per_cell):.2f}: "
                  "linear growth means a flat column.")
     print()
     op = operating_point_row()
