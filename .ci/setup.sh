@@ -45,6 +45,24 @@ if ! ngspice_ok; then
   apt-get install -y -qq -t bookworm-backports ngspice libngspice0 libngspice0-dev >/dev/null
 fi
 
+# --- Debian's own ngspice 39 (no OSDI, no KLU), unpacked beside the venv, never installed:
+# the tests check that memcosim refuses it with a clear message.
+old="$root/.venv-ngspice39"
+if [ ! -e "$old/libngspice.so.0" ]; then
+  apt_update_once
+  tmp=$(mktemp -d)
+  ( cd "$tmp" && apt-get download -qq libngspice0=39.3+ds-1 2>/dev/null ) || true
+  deb=$(ls "$tmp"/libngspice0_*.deb 2>/dev/null | head -1)
+  if [ -n "$deb" ]; then
+    dpkg-deb -x "$deb" "$tmp/root"
+    mkdir -p "$old"
+    cp -L "$tmp"/root/usr/lib/*/libngspice.so.0 "$old/libngspice.so.0"
+  else
+    log "could not fetch Debian's ngspice 39 package (only the toolchain-refusal test needs it)"
+  fi
+  rm -rf "$tmp"
+fi
+
 # --- Python and its virtual environment ---------------------------------------------
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   apt_update_once

@@ -1,0 +1,134 @@
+"""The co-simulation session against real ngspice: reads, reference solutions, errors, recovery."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.netlist import Netlist
+from memcosim.circuits.nodal import solve_crossbar
+from memcosim.cosim.session import Pwl, Session, SessionOptions
+from memcosim.errors import MemcosimError, NetlistError, SimulationError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_32x32_resistor_crossbar_with_wires_matches_scipy_nodal_solution():
+    rng = np.random.default_rng(1)
+    G = rng.uniform(1e-6, 1e-4, (32, 32))
+    v = rng.uniform(0.0, 0.3, 32)
+    xbar = build_crossbar(CrossbarConfig(32, 32, conductance=G, r_row=2.5, r_column=2.5, r_driver=5.0))
+    with Session(xbar.netlist) as s:
+        s.set_sources(dict(zip(xbar.row_sources, v)))
+        currents = s.op(currents=xbar.column_sources).stack(xbar.column_sources)
+        # a second read with other inputs reuses the loaded circuit
+        s.set_sources(dict(zip(xbar.row_sources, v[::-1])))
+        currents2 = s.op(currents=xbar.column_sources).stack(xbar.column_sources)
+    ref = solve_crossbar(G, v, 2.5, 2.5, 5.0).column_currents
+    ref2 = solve_crossbar(G, v[::-1], 2.5, 2.5, 5.0).column_currents
+    np.testing.assert_allclose(currents, ref, rtol=1e-6)
+    np.testing.assert_allclose(currents2, ref2, rtol=1e-6)
+    # the wires matter: the ideal (wire-free) currents differ by far more than the tolerance
+    assert np.max(np.abs(v @ G - ref) / ref) > 1e-3
+
+
+def test_node_voltages_and_source_currents_come_back_as_requested():
+    net = Netlist("divider")
+    net.voltage_source("V1", "a", "0", 1.0)
+    net.resistor("R1", "a", "b", 1e3)
+    net.resistor("R2", "b", "0", 3e3)
+    with Session(net) as s:
+        r = s.op(voltages=["b"], currents=["V1"])
+        assert r["b"] == pytest.approx(0.75, rel=1e-12)
+        assert r["V1"] == pytest.approx(-0.25e-3, rel=1e-12)  # SPICE: current into the + terminal
+        s.set_sources({"V1": 2.0})
+        assert s.op(voltages=["b"])["b"] == pytest.approx(1.5, rel=1e-12)
+        t = s.tran(1e-6, 1e-8, waveforms={"V1": Pwl((0.0, 1e-6), (0.0, 4.0))}, voltages=["b"])
+        assert t.time[0] == 0.0 and t.time[-1] == pytest.approx(1e-6)
+        np.testing.assert_allclose(t["b"], 0.75 * 4.0 * t.time / 1e-6, atol=1e-9)
+        # after a transient the source is back at its DC value
+        assert s.op(voltages=["b"])["b"] == pytest.approx(1.5, rel=1e-12)
+
+
+def _diode_circuit() -> Netlist:
+    net = Netlist("diode stress")
+    net.model_card("dm", "d", **{"is": 1e-14})
+    net.voltage_source("V1", "a", "0", 0.5)
+    net.add("D1", ("a", "0"), "dm", "diode")
+    return net
+
+
+def test_non_converging_operating_point_raises_with_analysis_step_and_ngspice_message_then_recovers():
+    opts = SessionOptions(extra={"itl1": 5, "gminsteps": 0, "srcsteps": 0})
+    with Session(_diode_circuit(), opts) as s:
+        good = s.op(currents=["V1"])["V1"]
+        s.set_sources({"V1": 30.0})
+        with pytest.raises(SimulationError) as info:
+            s.op(currents=["V1"])
+        err = info.value
+        assert err.analysis == "op" and err.step == 2
+        assert "d1" in err.ngspice_message.lower() or "timestep too small" in err.ngspice_message.lower()
+        assert "op analysis failed at session step 2" in str(err)
+        s.set_sources({"V1": 0.5})
+        assert s.op(currents=["V1"])["V1"] == pytest.approx(good, rel=1e-9)
+
+
+def test_netlist_that_ngspice_rejects_gives_a_clear_error():
+    net = Netlist("missing model")
+    net.voltage_source("V1", "a", "0", 1.0)
+    net.add("Q1", ("a", "b", "0"), "qnothere", "transistor")
+    net.resistor("R1", "b", "0", 1e3)
+    with pytest.raises(NetlistError) as info:
+        Session(net)
+    msg = str(info.value)
+    assert "missing model" in msg and "qnothere" in msg
+
+
+def test_unknown_source_and_closed_session_are_clear_errors():
+    net = Netlist("one")
+    net.voltage_source("V1", "a", "0", 1.0)
+    net.resistor("R1", "a", "0", 1e3)
+    s = Session(net)
+    with pytest.raises(NetlistError, match="no independent source named 'VX'"):
+        s.set_sources({"VX": 1.0})
+    s.close()
+    with pytest.raises(MemcosimError, match="closed"):
+        s.op(voltages=["a"])
+
+
+@pytest.mark.parametrize("bad", ["R1\n.control", "R1 .control", "R1;shell", "r.1", "", "1R"])
+def test_element_names_that_could_inject_control_cards_are_rejected(bad):
+    net = Netlist("inject")
+    with pytest.raises(NetlistError):
+        net.add(bad, ("a", "0"), "1k", "resistor")
+
+
+def test_node_names_and_titles_that_could_inject_are_rejected():
+    net = Netlist("inject")
+    with pytest.raises(NetlistError):
+        net.resistor("R1", "a\n.control", "0", 1e3)
+    with pytest.raises(NetlistError):
+        Netlist("title\n.control\nshell rm -rf /\n.endc")
+
+
+def test_ngspice_without_osdi_and_klu_is_refused_with_what_was_found_and_how_to_install():
+    lib = ROOT / ".venv-ngspice39" / "libngspice.so.0"
+    assert lib.exists(), "Debian's ngspice 39 library is fetched by .ci/setup.sh (./run test)"
+    code = (
+        "from memcosim.circuits.netlist import Netlist\n"
+        "from memcosim.cosim.session import Session\n"
+        "n = Netlist('t'); n.voltage_source('V1','a','0',1.0); n.resistor('R1','a','0',1e3)\n"
+        "Session(n)\n"
+    )
+    env = dict(os.environ, NGSPICE_LIBRARY_PATH=str(lib))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("memcosim.errors.ToolchainError: found ngspice-39")
+    assert "OSDI=no" in last and "KLU=no" in last and "bookworm-backports" in last
