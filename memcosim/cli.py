@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out/demo", help="folder for the PNG and CSV")
     p.set_defaults(func=_cmd_demo)
     from memcosim.cli_circuits import register as register_circuits; register_circuits(sub)  # netlist, validate-periphery
+    from memcosim.cli_train import register as register_train; register_train(sub)  # train
     return parser
 
 

@@ -1,0 +1,397 @@
+"""An equilibrium-propagation network (Kendall et al. 2020 style) as a :class:`Netlist`.
+
+Layers ``sizes = (n_0, n_1, ..., n_L)``: ``n_0`` inputs, hidden layers, ``n_L`` outputs. Weight layer
+``l`` is a crossbar with ``2 (n_l + 1)`` rows and ``n_{l+1}`` columns, laid out like
+:mod:`memcosim.circuits.crossbar` (rows driven at the left end, one wire segment per cell pitch;
+columns run down and end in the neuron): row ``2i`` carries the ``+`` copy of input ``i``, row
+``2i + 1`` its ``-`` copy, the last pair is a bias. A signed weight is the differential pair
+``w_ij = G[2i, j] - G[2i+1, j]`` (siemens).
+
+* inputs: ``VIN<k>P`` / ``VIN<k>N`` at ``+x_k v_input`` / ``-x_k v_input`` volts (the DACs; with
+  ``dac_bits`` the values are quantized and the ``dac`` sub-circuit's output resistance is in series);
+  bias sources ``VB<l>P`` / ``VB<l>N`` at ``+-v_bias`` volts.
+* hidden neuron ``h<l>_<j>`` (the bottom end of column ``j`` of layer ``l - 1``): two diodes to bias
+  sources ``+-diode_bias`` volts (a smooth hard-tanh), and two bidirectional amplifiers that copy
+  ``+gain V(h)`` and ``-gain V(h)`` onto the rows of the next layer. Each amplifier is bidirectional:
+  a VCVS ``EA`` of voltage gain ``A = gain`` forward, and backward a VCCS ``GA`` that draws ``B =
+  back_gain`` times the output current from ``h`` (sensed across the output resistance ``RA``). Then
+  the operating point is the stationary point of ``E = sum_l c_l E_l`` (``E_l`` the co-content of
+  layer ``l``, ``c_l = (B/A)^l``), which is what EP needs; ``B = A`` is an ideal transformer, the
+  default ``B = 1/A`` (Kendall et al.) keeps the next layer from loading ``h`` by ``A^2``. (A CCCS on
+  a 0 V sense source does the same as ``GA`` but made KLU 7x slower on a 64-32-10 network.)
+* outputs ``o<k>`` with nudge current sources ``INUDGE<k>`` (amperes into the node).
+* with ``programming``: series pulse sources ``VPROW<l>_<i>`` at each row start, and at each column
+  end a switch pair (``RSN`` to the neuron, ``RSP`` to the pulse source ``VPCOL<l>_<j>``): resistors
+  of ``r_switch_on`` / ``r_switch_off`` ohms that the programming step swaps with ``alter``.
+
+Cell names ``NL<l>_<i>_<j>`` (memristors) or ``RL<l>_<i>_<j>`` (resistor cells); row nodes
+``l<l>r<i>_<j>``, column nodes ``l<l>c<i>_<j>`` (one node per line when ``r_wire = 0``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from memcosim.circuits import fields as f
+from memcosim.circuits.crossbar import RESISTOR, no_gc
+from memcosim.circuits.netlist import Netlist, fmt
+from memcosim.circuits.periphery import DacConfig, ProgrammingConfig, dac_subckt
+from memcosim.errors import ConfigError
+
+R_SWITCH_ON = 1e-3  # ohm
+R_SWITCH_OFF = 1e12  # ohm
+
+
+@dataclass
+class EpNetworkConfig:
+    """The analog EP network: sizes, weight devices, wires and neuron circuit (SI units).
+
+    ``sizes``: neurons per layer, inputs first, outputs last (>= 2 entries). ``model``: a device model
+    with a closed-form read conductance (``vteam``, ``linear_ion_drift``) or ``"resistor"``.
+    ``g_min`` / ``g_max``: the conductance window (siemens) weights are kept in (0 = the model's own
+    range); initial conductances are drawn uniformly in ``g_init`` (siemens; empty = middle half of the
+    window) with ``seed``. ``r_wire``: ohm per row and column segment. ``v_input``: volts of input 1.0;
+    ``v_bias``: bias row volts; ``gain``: amplifier voltage gain forward (V/V), ``back_gain`` its current
+    gain backward (A/A; 0 = 1/gain), ``amp_r_out`` its output (and current sense) resistance in ohm; ``diode_is`` (A), ``diode_n``,
+    ``diode_bias`` (V): the hidden-node diodes. ``dac_bits``: 0 = ideal sources, else quantized DACs
+    over [-v_input, v_input] with ``dac_r_out`` ohm. ``programming``: pulse drivers (for ``pulse`` updates).
+    """
+
+    sizes: list[int] = field(default_factory=lambda: [4, 8, 3])
+    model: str = "vteam"
+    device_params: dict[str, float] = field(default_factory=dict)
+    g_min: float = 0.0
+    g_max: float = 0.0
+    g_init: list[float] = field(default_factory=list)
+    r_wire: float = 1.0
+    v_input: float = 0.2
+    v_bias: float = 0.2
+    gain: float = 4.0
+    back_gain: float = 0.0
+    amp_r_out: float = 1.0
+    diode_is: float = 1e-9
+    diode_n: float = 1.0
+    diode_bias: float = 0.1
+    dac_bits: int = 0
+    dac_r_out: float = 0.0
+    programming: ProgrammingConfig | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sizes, (list, tuple)) or len(self.sizes) < 2:
+            raise ConfigError("network.sizes", f"needs at least inputs and outputs, e.g. [4, 8, 3], got {self.sizes!r}")
+        self.sizes = [f.integer(f"network.sizes[{k}]", n, 1, 4096) for k, n in enumerate(self.sizes)]
+        if not isinstance(self.model, str):
+            raise ConfigError("network.model", f"must be a device model name or 'resistor', got {self.model!r}")
+        if not isinstance(self.device_params, dict):
+            raise ConfigError("network.device_params", f"must be a table of numbers, got {self.device_params!r}")
+        if self.model == RESISTOR:
+            if self.device_params:
+                raise ConfigError("network.device_params", "resistor cells take no device parameters")
+        else:
+            from memcosim.circuits.devices import has_conductance_law
+            from memcosim.cosim.models import get_model
+            from memcosim.errors import ModelError
+
+            try:
+                device = get_model(self.model)
+            except ModelError as exc:
+                raise ConfigError("network.model", str(exc)) from None
+            if not has_conductance_law(self.model):
+                raise ConfigError("network.model", f"{self.model!r} has no closed-form read conductance; "
+                                  "use vteam, linear_ion_drift or resistor")
+            for key, value in self.device_params.items():
+                if key not in device.parameters:
+                    raise ConfigError(f"network.device_params.{key}", f"{self.model} has no parameter {key!r}")
+                self.device_params[key] = f.number(f"network.device_params.{key}", value)
+        for name in ("g_min", "g_max"):
+            setattr(self, name, f.number(f"network.{name}", getattr(self, name), low=0.0, unit="S"))
+        lo, hi = self.window
+        if not hi > lo:
+            raise ConfigError("network.g_max", f"must be > g_min ({lo} S), got {hi}")
+        if self.model != RESISTOR:
+            from memcosim.circuits.devices import conductance_range
+
+            m_lo, m_hi = conductance_range(self.model, self.device_params)
+            if lo < m_lo * (1 - 1e-9) or hi > m_hi * (1 + 1e-9):
+                raise ConfigError("network.g_min" if lo < m_lo * (1 - 1e-9) else "network.g_max", f"window [{lo:.4g}, {hi:.4g}] S leaves the {self.model} "
+                                  f"range [{m_lo:.4g}, {m_hi:.4g}] S")
+        if not isinstance(self.g_init, (list, tuple)) or len(self.g_init) not in (0, 2):
+            raise ConfigError("network.g_init", f"must be [low, high] siemens or empty, got {self.g_init!r}")
+        self.g_init = [f.number(f"network.g_init[{k}]", g, low=lo, high=hi, unit="S") for k, g in enumerate(self.g_init)]
+        if self.g_init and self.g_init[1] < self.g_init[0]:
+            raise ConfigError("network.g_init", f"high must be >= low, got {self.g_init}")
+        self.r_wire = f.number("network.r_wire", self.r_wire, low=0.0, unit="ohm")
+        self.v_input = f.number("network.v_input", self.v_input, low=0.0, low_open=True, unit="V")
+        self.v_bias = f.number("network.v_bias", self.v_bias, low=0.0, unit="V")
+        self.gain = f.number("network.gain", self.gain, low=0.0, low_open=True, unit="V/V")
+        self.back_gain = f.number("network.back_gain", self.back_gain, low=0.0, unit="A/A")
+        self.amp_r_out = f.number("network.amp_r_out", self.amp_r_out, low=0.0, low_open=True, unit="ohm")
+        self.diode_is = f.number("network.diode_is", self.diode_is, low=0.0, low_open=True, unit="A")
+        self.diode_n = f.number("network.diode_n", self.diode_n, low=0.0, low_open=True)
+        self.diode_bias = f.number("network.diode_bias", self.diode_bias, unit="V")
+        self.dac_bits = f.integer("network.dac_bits", self.dac_bits, 0, 16)
+        self.dac_r_out = f.number("network.dac_r_out", self.dac_r_out, low=0.0, unit="ohm")
+        if isinstance(self.programming, dict):
+            known = set(ProgrammingConfig.__dataclass_fields__)
+            for key in self.programming:
+                if key not in known:
+                    raise ConfigError(f"network.programming.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
+            self.programming = ProgrammingConfig(**self.programming)
+        if self.programming is not None and not isinstance(self.programming, ProgrammingConfig):
+            raise ConfigError("network.programming", f"must be a table, got {self.programming!r}")
+        self.seed = f.integer("network.seed", self.seed, 0)
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """(g_min, g_max) siemens: the configured window, or the device's own range where 0."""
+        lo, hi = self.g_min, self.g_max
+        if self.model != RESISTOR and (lo == 0 or hi == 0):
+            from memcosim.circuits.devices import conductance_range
+
+            m_lo, m_hi = conductance_range(self.model, self.device_params)
+            lo, hi = lo or m_lo, hi or m_hi
+        elif self.model == RESISTOR and (lo == 0 or hi == 0):
+            lo, hi = lo or 1e-6, hi or 1e-4
+        return float(lo), float(hi)
+
+    @property
+    def backward_gain(self) -> float:
+        """The amplifiers' backward current gain B (A/A): ``back_gain``, or ``1 / gain`` when 0."""
+        return self.back_gain or 1.0 / self.gain
+
+    def energy_weights(self) -> list[float]:
+        """``c_l = (B/A)^l``: the weight of layer ``l``'s co-content in the network's energy."""
+        r = self.backward_gain / self.gain
+        return [r ** l for l in range(len(self.sizes) - 1)]
+
+    @property
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(rows, columns) of each weight crossbar: 2 (inputs + bias) rows, one column per neuron."""
+        return [(2 * (a + 1), b) for a, b in zip(self.sizes[:-1], self.sizes[1:])]
+
+    def initial_conductances(self) -> list[np.ndarray]:
+        """Initial conductance (S) of every cell, one rows x columns array per layer."""
+        lo, hi = self.window
+        a, b = self.g_init or [lo + 0.25 * (hi - lo), lo + 0.75 * (hi - lo)]
+        rng = np.random.default_rng(self.seed)
+        return [rng.uniform(a, b, shape) for shape in self.layer_shapes]
+
+
+@dataclass
+class EpLayer:
+    """One weight crossbar: cell names and the nodes at each cell's top (row) and bottom (column)."""
+
+    cells: np.ndarray  # element names, rows x columns
+    top: np.ndarray  # node names, rows x columns
+    bottom: np.ndarray  # node names, rows x columns
+    row_sources: list[str] = field(default_factory=list)  # VPROW per row (programming only)
+    column_sources: list[str] = field(default_factory=list)  # VPCOL per column (programming only)
+    neuron_switches: list[str] = field(default_factory=list)  # RSN per column
+    program_switches: list[str] = field(default_factory=list)  # RSP per column
+
+
+@dataclass
+class EpNetwork:
+    """A rendered EP network: the netlist and the names the trainer drives and reads."""
+
+    config: EpNetworkConfig
+    netlist: Netlist
+    layers: list[EpLayer]
+    input_sources: list[str]  # VIN<k>P, VIN<k>N, ... (2 per input)
+    bias_sources: list[str]  # VB<l>P, VB<l>N per layer
+    diode_sources: list[str]  # VDB<l>P, VDB<l>N per hidden layer
+    nudge_sources: list[str]  # INUDGE<k>
+    output_nodes: list[str]  # o<k>
+    hidden_nodes: list[list[str]]  # h<l>_<j> per hidden layer
+    amplifiers: list[tuple[str, str]] = field(default_factory=list)  # (VCVS, CCCS) name pairs
+    amplifier_gains: list[float] = field(default_factory=list)
+    read_nodes: list[str] = field(default_factory=list)  # every node whose voltage EP needs
+    top_index: list[np.ndarray] = field(default_factory=list)  # per layer: index of each cell's top node
+    bottom_index: list[np.ndarray] = field(default_factory=list)
+    output_index: np.ndarray | None = None
+
+    @property
+    def dac(self) -> DacConfig | None:
+        c = self.config
+        return DacConfig(bits=c.dac_bits, v_min=-c.v_input, v_max=c.v_input, r_out=c.dac_r_out) if c.dac_bits else None
+
+    def input_values(self, x: np.ndarray) -> dict[str, float]:
+        """Input source values (volts) for features ``x`` (one per input, nominally in [0, 1])."""
+        x = np.asarray(x, dtype=float)
+        n = self.config.sizes[0]
+        if x.shape != (n,):
+            raise ConfigError("input", f"expected {n} features, got shape {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ConfigError("input", f"features must be finite, got {x[~np.isfinite(x)][:3].tolist()}")
+        v = x * self.config.v_input
+        dac = self.dac
+        vp = dac.voltage(dac.code(v)) if dac else v
+        vn = dac.voltage(dac.code(-v)) if dac else -v
+        out: dict[str, float] = {}
+        for k in range(n):
+            out[self.input_sources[2 * k]] = float(vp[k])
+            out[self.input_sources[2 * k + 1]] = float(vn[k])
+        return out
+
+    def nudge_values(self, currents: np.ndarray) -> dict[str, float]:
+        """Nudge source values (amperes into each output node)."""
+        return dict(zip(self.nudge_sources, (float(i) for i in np.asarray(currents, dtype=float))))
+
+    def cell_voltages(self, node_volts: np.ndarray) -> list[np.ndarray]:
+        """Voltage across every cell (top minus bottom, volts) from ``read_nodes`` voltages."""
+        return [node_volts[t] - node_volts[b] for t, b in zip(self.top_index, self.bottom_index)]
+
+    @property
+    def cell_names(self) -> list[str]:
+        return [str(n) for layer in self.layers for n in layer.cells.ravel()]
+
+
+def build_ep_network(config: EpNetworkConfig, conductances: list[np.ndarray] | None = None,
+                     title: str | None = None) -> EpNetwork:
+    """Render ``config`` as a netlist, cells at ``conductances`` (S; default: the config's initial draw)."""
+    g = config.initial_conductances() if conductances is None else conductances
+    shapes = config.layer_shapes
+    if len(g) != len(shapes) or any(np.shape(a) != s for a, s in zip(g, shapes)):
+        raise ConfigError("conductances", f"need arrays of shapes {shapes}, got {[np.shape(a) for a in g]}")
+    with no_gc():
+        return _build(config, [np.asarray(a, dtype=float) for a in g], title)
+
+
+def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetwork:
+    sizes = c.sizes
+    net = Netlist(title=title or f"memcosim EP network {'-'.join(map(str, sizes))} {c.model}")
+    net.comment(f"equilibrium propagation network, sizes {sizes}, {c.model} cells, {fmt(c.r_wire)} ohm per wire segment")
+    net.comment("rows 2i / 2i+1 carry +x_i / -x_i, last pair the bias; w_ij = G[2i, j] - G[2i+1, j]")
+    card = None
+    if c.model != RESISTOR:
+        from memcosim.circuits.devices import states_for
+        from memcosim.cosim.models import get_model
+
+        device = get_model(c.model)
+        card = f"{c.model}_model"
+        net.model_card(card, c.model, **{k: v for k, v in c.device_params.items() if k not in device.instance_parameters})
+        extra = {k: v for k, v in c.device_params.items() if k in device.instance_parameters and k != "x0"}
+    hidden_layers = len(sizes) - 2
+    if hidden_layers:
+        net.model_card("dhid", "D", **{"is": c.diode_is, "n": c.diode_n})
+    dac = DacConfig(bits=c.dac_bits, v_min=-c.v_input, v_max=c.v_input, r_out=c.dac_r_out) if c.dac_bits else None
+    if dac is not None:
+        net.subcircuit("dac", *dac_subckt(dac))
+    prog = c.programming
+
+    ep = EpNetwork(c, net, [], [], [], [], [], [f"o{k}" for k in range(sizes[-1])],
+                   [[f"h{l}_{j}" for j in range(sizes[l + 1])] for l in range(len(sizes) - 2)])
+    # drivers of layer 0's rows: input sources (through the DACs) and the bias pair
+    drivers: list[str] = []
+    for k in range(sizes[0]):
+        for sign in "PN":
+            src = f"VIN{k}{sign}"
+            node = f"in{k}{sign.lower()}"
+            if dac is not None:
+                net.voltage_source(src, f"d{k}{sign.lower()}", "0", 0.0)
+                net.instance(f"XDAC{k}{sign}", (f"d{k}{sign.lower()}", node), "dac")
+            else:
+                net.voltage_source(src, node, "0", 0.0)
+            ep.input_sources.append(src)
+            drivers.append(node)
+
+    for l, (rows, cols) in enumerate(c.layer_shapes):
+        for sign, v in (("P", c.v_bias), ("N", -c.v_bias)):
+            net.voltage_source(f"VB{l}{sign}", f"b{l}{sign.lower()}", "0", v)
+            ep.bias_sources.append(f"VB{l}{sign}")
+            drivers.append(f"b{l}{sign.lower()}")
+        last = l == len(sizes) - 2
+        neurons = ep.output_nodes if last else ep.hidden_nodes[l]
+        layer = _layer(net, c, l, g[l], drivers, neurons, card, extra if card else {}, prog)
+        ep.layers.append(layer)
+        if last:
+            break
+        # hidden neurons of this layer: diodes, then amplifiers driving the next layer's rows
+        bp, bn = f"db{l}p", f"db{l}n"
+        net.voltage_source(f"VDB{l}P", bp, "0", c.diode_bias)
+        net.voltage_source(f"VDB{l}N", bn, "0", -c.diode_bias)
+        ep.diode_sources += [f"VDB{l}P", f"VDB{l}N"]
+        drivers = []
+        for j, h in enumerate(neurons):
+            net.add(f"DU{l}_{j}", (h, bp), "dhid", "diode")
+            net.add(f"DD{l}_{j}", (bn, h), "dhid", "diode")
+            for sign, gain in (("P", c.gain), ("N", -c.gain)):
+                e, inner, out = f"EA{l}_{j}{sign}", f"e{l}_{j}{sign.lower()}", f"a{l}_{j}{sign.lower()}"
+                net.vcvs(e, inner, "0", h, "0", gain)
+                net.resistor(f"RA{l}_{j}{sign}", inner, out, c.amp_r_out)
+                # backward half: draws gain x (output current) from h; the current is sensed on RA
+                back = c.backward_gain * (1.0 if gain > 0 else -1.0)
+                net.add(f"GA{l}_{j}{sign}", (h, "0", inner, out), fmt(back / c.amp_r_out), "vccs")
+                ep.amplifiers.append((e, f"GA{l}_{j}{sign}"))
+                ep.amplifier_gains.append(gain)  # forward V/V
+                drivers.append(out)
+    for k, o in enumerate(ep.output_nodes):
+        net.current_source(f"INUDGE{k}", "0", o, 0.0)
+        ep.nudge_sources.append(f"INUDGE{k}")
+    _index(ep)
+    return ep
+
+
+def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: list[str], neurons: list[str],
+           card: str | None, extra: dict[str, float], prog: ProgrammingConfig | None) -> EpLayer:
+    rows, cols = g.shape
+    wired = c.r_wire > 0
+    rnode = [[f"l{l}r{i}_{j if wired else 0}" for j in range(cols)] for i in range(rows)]
+    cnode = [[f"l{l}c{i if wired else rows - 1}_{j}" for j in range(cols)] for i in range(rows)]
+    if prog is None:  # no programming drivers: rows start at their driver, unwired columns are the neuron
+        for i in range(rows):
+            rnode[i] = [drivers[i] if (j == 0 or not wired) else rnode[i][j] for j in range(cols)]
+        if not wired:
+            cnode = [[neurons[j] for j in range(cols)] for _ in range(rows)]
+    layer = EpLayer(np.empty((rows, cols), dtype=object), np.array(rnode, dtype=object), np.array(cnode, dtype=object))
+    for i in range(rows):
+        if prog is not None:
+            net.voltage_source(f"VPROW{l}_{i}", rnode[i][0], drivers[i], 0.0)
+            layer.row_sources.append(f"VPROW{l}_{i}")
+        if wired:
+            for j in range(cols - 1):
+                net.resistor(f"RW{l}_{i}_{j}", rnode[i][j], rnode[i][j + 1], c.r_wire, "wire")
+    for j in range(cols):
+        if wired:
+            for i in range(rows - 1):
+                net.resistor(f"CW{l}_{i}_{j}", cnode[i][j], cnode[i + 1][j], c.r_wire, "wire")
+        end = cnode[rows - 1][j]
+        if prog is not None:
+            net.resistor(f"RSN{l}_{j}", end, neurons[j], R_SWITCH_ON)
+            net.resistor(f"RSP{l}_{j}", end, f"pc{l}_{j}", R_SWITCH_OFF)
+            net.voltage_source(f"VPCOL{l}_{j}", f"pc{l}_{j}", "0", 0.0)
+            layer.neuron_switches.append(f"RSN{l}_{j}")
+            layer.program_switches.append(f"RSP{l}_{j}")
+            layer.column_sources.append(f"VPCOL{l}_{j}")
+        elif wired:
+            net.resistor(f"RE{l}_{j}", end, neurons[j], c.r_wire, "wire")
+    if card is not None:
+        from memcosim.circuits.devices import states_for
+
+        states = states_for(c.model, g, c.device_params)
+    for i in range(rows):
+        for j in range(cols):
+            if card is None:
+                layer.cells[i, j] = net.resistor(f"RL{l}_{i}_{j}", rnode[i][j], cnode[i][j], 1.0 / g[i, j], "cell resistor").name
+            else:
+                layer.cells[i, j] = net.memristor(f"NL{l}_{i}_{j}", rnode[i][j], cnode[i][j], f"x{l}_{i}_{j}", c.model,
+                                                  card, x0=float(states[i, j]), **extra).name
+    return layer
+
+
+def _index(ep: EpNetwork) -> None:
+    nodes: dict[str, int] = {}
+    for o in ep.output_nodes:
+        nodes.setdefault(o, len(nodes))
+    for layer in ep.layers:
+        for arr in (layer.top, layer.bottom):
+            for n in arr.ravel():
+                nodes.setdefault(str(n), len(nodes))
+    ep.read_nodes = list(nodes)
+    ep.output_index = np.arange(len(ep.output_nodes))
+    for layer in ep.layers:
+        ep.top_index.append(np.vectorize(nodes.__getitem__, otypes=[int])(layer.top))
+        ep.bottom_index.append(np.vectorize(nodes.__getitem__, otypes=[int])(layer.bottom))

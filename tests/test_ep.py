@@ -1,0 +1,175 @@
+"""Equilibrium propagation with real ngspice in the loop: gradient check, learning, resume, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from memcosim.circuits.ep_network import EpNetworkConfig
+from memcosim.cosim.session import SessionOptions
+from memcosim.errors import ConfigError, MemcosimError
+from memcosim.trainers.config import (PulseConfig, RunConfig, TrainConfig, load_run_config, run_config_to_toml)
+from memcosim.trainers.datasets import Dataset, load_dataset
+from memcosim.trainers.ep import EPTrainer
+
+NET = dict(sizes=[4, 5, 2], model="vteam", r_wire=1.0, gain=10.0, diode_bias=-0.2, v_input=0.5, v_bias=0.5,
+           g_init=[1e-6, 1e-4])
+
+
+def _iris2(limit: int = 24) -> Dataset:
+    return load_dataset("iris", 0.3, seed=0, classes=[0, 1], train_limit=limit, test_limit=12)
+
+
+def _config(**train) -> RunConfig:
+    base = dict(dataset="iris", classes=[0, 1], epochs=2, lr=1.0, beta=1e-6, progress=False)
+    return RunConfig(train={**base, **train}, network=dict(NET))
+
+
+def test_ep_update_agrees_with_finite_difference_gradient_of_the_circuit():
+    """For small beta the EP estimate matches dL/dG from finite differences on the same netlist."""
+    config = _config(beta=1e-8)
+    tight = SessionOptions(reltol=1e-9, vntol=1e-12, abstol=1e-16)
+    data = _iris2()
+    with EPTrainer(config, data, options=tight) as tr:
+        x, y = data.x_train[:1], data.y_train[:1]
+        _, ep = tr.gradient(x, y)
+        g = [a.copy() for a in tr.conductances]
+        t = tr.targets(y)[0]
+
+        def loss(gg):
+            tr.circuit.write_conductances(gg)
+            return 0.5 * np.sum((tr.circuit.outputs(x[0]) - t) ** 2)
+
+        fd = []
+        for l, gl in enumerate(g):
+            out = np.zeros_like(gl)
+            for idx in np.ndindex(gl.shape):
+                d = 1e-3 * gl[idx]
+                plus = [a.copy() for a in g]
+                minus = [a.copy() for a in g]
+                plus[l][idx] += d
+                minus[l][idx] -= d
+                out[idx] = (loss(plus) - loss(minus)) / (2 * d)
+            fd.append(out)
+        tr.circuit.write_conductances(g)
+    a = np.concatenate([e.ravel() for e in ep])
+    b = np.concatenate([f.ravel() for f in fd])
+    cosine = a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
+    assert cosine > 0.9, cosine
+    np.testing.assert_array_equal(np.sign(a[np.abs(b) > 0.1 * np.abs(b).max()]),
+                                  np.sign(b[np.abs(b) > 0.1 * np.abs(b).max()]))
+
+
+def test_training_with_ngspice_in_the_loop_reduces_the_loss():
+    data = _iris2(limit=40)
+    with EPTrainer(_config(epochs=3), data) as tr:
+        before, _ = tr.evaluate(data.x_train, data.y_train)
+        history = tr.fit(log=None)
+        after, acc = tr.evaluate(data.x_train, data.y_train)
+    assert after < 0.7 * before, (before, after)
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["operating_points"] > 0
+
+
+def test_resumed_run_ends_with_the_same_device_states(tmp_path):
+    data = _iris2(limit=16)
+    with EPTrainer(_config(epochs=2), data) as tr:
+        tr.fit(log=None)
+        whole_states, whole_history = tr.circuit.session.states.copy(), tr.history
+    ckpt = tmp_path / "ep.npz"
+    with EPTrainer(_config(epochs=1, checkpoint=str(ckpt)), data) as tr:
+        tr.fit(log=None)
+    assert ckpt.is_file()
+    with EPTrainer(_config(epochs=2), data) as tr:
+        tr.fit(resume=ckpt, log=None)
+        resumed_states, resumed_history = tr.circuit.session.states.copy(), tr.history
+    np.testing.assert_array_equal(resumed_states, whole_states)
+    assert [r["train_loss"] for r in resumed_history] == [r["train_loss"] for r in whole_history]
+
+
+def test_pulse_updates_move_conductances_the_requested_way():
+    net = dict(NET, sizes=[4, 3, 2], programming={"scheme": "V/2", "amplitude": 0.6})
+    config = RunConfig(train=dict(dataset="iris", classes=[0, 1], update="pulse", progress=False),
+                       network=net, pulse=PulseConfig(v_set=0.6, v_reset=-0.6, max_pulses=3))
+    with EPTrainer(config, _iris2()) as tr:
+        g0 = [a.copy() for a in tr.conductances]
+        delta = [np.zeros_like(a) for a in g0]
+        delta[0][0, :] = 1e-5  # row 0 of layer 0 up, row 3 down; everything else must stay
+        delta[0][3, :] = -1e-5
+        tr.updater.apply(delta, np.random.default_rng(0))
+        g1 = tr.conductances
+        assert np.all(g1[0][0] >= g0[0][0]) and np.all(g1[0][3] <= g0[0][3])
+        assert np.sum(g1[0][0] > g0[0][0]) >= 2 and np.sum(g1[0][3] < g0[0][3]) >= 2
+        rest = np.ones(g0[0].shape, bool)
+        rest[[0, 3]] = False
+        np.testing.assert_allclose(g1[0][rest], g0[0][rest], rtol=1e-9)
+        np.testing.assert_allclose(g1[1], g0[1], rtol=1e-9)
+        assert tr.updater.pulses > 0
+        # after programming the network reads as before the switch to programming mode
+        out = tr.predict(tr.dataset.x_test[:2])
+        assert np.all(np.isfinite(out)) and np.max(np.abs(out)) < 0.5
+
+
+def test_bad_input_gives_clear_errors_and_keeps_device_states(tmp_path):
+    with pytest.raises(ConfigError, match="train.beta"):
+        TrainConfig(beta=0.0)
+    with pytest.raises(ConfigError, match="train.beta"):
+        TrainConfig(beta=-1e-6)
+    with pytest.raises(ConfigError, match=r"network.sizes\[0\]"):
+        EPTrainer(RunConfig(train=dict(dataset="iris", progress=False), network=dict(NET, sizes=[3, 4, 3])))
+    with pytest.raises(ConfigError, match=r"network.sizes\[-1\]"):
+        EPTrainer(RunConfig(train=dict(dataset="iris", progress=False), network=dict(NET, sizes=[4, 4, 2])))
+    x = np.zeros((4, 4))
+    x[2, 1] = np.nan
+    with pytest.raises(ConfigError, match=r"dataset.x_train.*\[2, 1\]"):
+        Dataset("bad", x, np.zeros(4, int), x[:0], np.zeros(0, int), 2)
+
+    data = _iris2(limit=8)
+    with EPTrainer(_config(epochs=1), data) as tr:
+        states = tr.circuit.session.states.copy()
+        g = [a.copy() for a in tr.conductances]
+        with pytest.raises(ConfigError, match="input"):
+            tr.train_batch(np.full((1, 4), np.inf), np.array([0]))
+        with pytest.raises(ConfigError, match="input"):
+            tr.train_batch(np.zeros((1, 3)), np.array([0]))
+        with pytest.raises(MemcosimError, match="no file"):
+            tr.fit(resume=tmp_path / "missing.npz", log=None)
+        junk = tmp_path / "junk.npz"
+        junk.write_bytes(b"not a checkpoint")
+        with pytest.raises(MemcosimError, match="not a memcosim checkpoint"):
+            tr.fit(resume=junk, log=None)
+        np.testing.assert_array_equal(tr.circuit.session.states, states)
+        for a, b in zip(tr.conductances, g):
+            np.testing.assert_array_equal(a, b)
+        assert tr.epoch == 0
+        tr.fit(log=None)  # still usable
+        assert tr.epoch == 1
+
+
+def test_run_config_toml_round_trip_and_unknown_keys(tmp_path):
+    config = RunConfig(train=dict(dataset="digits", epochs=3, beta=2e-6, layer_lr=[0.5, 1.0]),
+                       network=dict(NET, sizes=[64, 8, 10], programming={"scheme": "V/3", "amplitude": 0.6}))
+    path = tmp_path / "run.toml"
+    path.write_text(run_config_to_toml(config))
+    assert load_run_config(path) == config
+    path.write_text("[train]\nepochz = 3\n")
+    with pytest.raises(ConfigError, match="train.epochz"):
+        load_run_config(path)
+    path.write_text("[network]\nsizes = [4, 0, 3]\n")
+    with pytest.raises(ConfigError, match=r"network.sizes\[1\]"):
+        load_run_config(path)
+    with pytest.raises(ConfigError, match="network.g_max"):
+        EpNetworkConfig(model="vteam", g_max=1.0)
+
+
+def test_cli_train_writes_history_and_learning_curve(tmp_path, capsys):
+    from memcosim.cli import main
+
+    config = _config(epochs=2, backend="software", train_limit=20)
+    path = tmp_path / "run.toml"
+    path.write_text(run_config_to_toml(config))
+    assert main(["train", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "epoch   2" in text
+    assert (tmp_path / "out" / "learning_curve.png").stat().st_size > 1000
+    assert main(["train", str(tmp_path / "none.toml")]) == 2

@@ -1,0 +1,205 @@
+"""Training run configuration: validated dataclasses that load from (and save to) one TOML file.
+
+Layout of a run file (every key optional except where noted; errors name ``table.key``)::
+
+    [train]                 # TrainConfig
+    dataset = "iris"        # iris | digits | xor
+    epochs = 10
+    beta = 1e-6             # siemens: nudge current = beta * (target - output)
+    [network]               # memcosim.circuits.ep_network.EpNetworkConfig
+    sizes = [4, 8, 3]
+    [network.programming]   # pulse drivers (needed by update = "pulse")
+    [pulse]                 # PulseConfig (update = "pulse")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memcosim.circuits import fields as f
+from memcosim.circuits.ep_network import EpNetworkConfig
+from memcosim.errors import ConfigError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DATASETS = ("iris", "digits", "xor")
+BACKENDS = ("ngspice", "software")
+UPDATES = ("ideal", "pulse")
+
+
+@dataclass
+class TrainConfig:
+    """How to train: data, schedule, EP constants, update mode, seeds, checkpoints.
+
+    ``beta`` (siemens): nudge current ``beta * (target - output)`` amperes into each output node.
+    ``lr`` (dimensionless): a cell's conductance moves by ``-lr * w^2 / v_input^2 * dL/dG`` siemens per
+    batch, ``w = g_max - g_min`` (so ``lr`` is the step as a fraction of the window per unit of
+    ``(dL/dG) w / v_input^2``), times ``layer_lr[l]`` for weight layer ``l`` (empty = all 1). Targets: ``target_high`` volts on the true class's output,
+    ``target_low`` on the others. ``backend``: ``ngspice`` (circuit in the loop) or ``software``
+    (numpy, same network); ``update``: ``ideal`` (conductances written directly) or ``pulse``
+    (programming pulses). ``seed`` drives the split, the shuffles and stochastic pulse rounding.
+    """
+
+    dataset: str = "iris"
+    test_fraction: float = 0.2
+    classes: list[int] = field(default_factory=list)
+    train_limit: int = 0
+    test_limit: int = 0
+    epochs: int = 10
+    batch_size: int = 1
+    lr: float = 0.05
+    layer_lr: list[float] = field(default_factory=list)
+    beta: float = 1e-6
+    target_high: float = 0.05
+    target_low: float = -0.05
+    backend: str = "ngspice"
+    update: str = "ideal"
+    seed: int = 0
+    checkpoint: str = ""
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.dataset = f.choice("train.dataset", self.dataset, DATASETS)
+        self.test_fraction = f.number("train.test_fraction", self.test_fraction, low=0.0, high=0.9, low_open=True)
+        if not isinstance(self.classes, (list, tuple)):
+            raise ConfigError("train.classes", f"must be a list of class labels, got {self.classes!r}")
+        self.classes = [f.integer(f"train.classes[{k}]", c, 0) for k, c in enumerate(self.classes)]
+        if self.classes and len(set(self.classes)) != len(self.classes):
+            raise ConfigError("train.classes", f"labels must be distinct, got {self.classes}")
+        self.train_limit = f.integer("train.train_limit", self.train_limit, 0)
+        self.test_limit = f.integer("train.test_limit", self.test_limit, 0)
+        self.epochs = f.integer("train.epochs", self.epochs, 1)
+        self.batch_size = f.integer("train.batch_size", self.batch_size, 1)
+        self.lr = f.number("train.lr", self.lr, low=0.0, low_open=True)
+        if not isinstance(self.layer_lr, (list, tuple)):
+            raise ConfigError("train.layer_lr", f"must be a list of factors (one per weight layer), got {self.layer_lr!r}")
+        self.layer_lr = [f.number(f"train.layer_lr[{k}]", v, low=0.0) for k, v in enumerate(self.layer_lr)]
+        self.beta = f.number("train.beta", self.beta, low=0.0, low_open=True, unit="S")
+        self.target_high = f.number("train.target_high", self.target_high, unit="V")
+        self.target_low = f.number("train.target_low", self.target_low, unit="V")
+        if not self.target_high > self.target_low:
+            raise ConfigError("train.target_high", f"must be > target_low ({self.target_low} V), got {self.target_high}")
+        self.backend = f.choice("train.backend", self.backend, BACKENDS)
+        self.update = f.choice("train.update", self.update, UPDATES)
+        if self.backend == "software" and self.update == "pulse":
+            raise ConfigError("train.update", "pulse updates need the circuit: use backend = 'ngspice'")
+        self.seed = f.integer("train.seed", self.seed, 0)
+        if not isinstance(self.checkpoint, str):
+            raise ConfigError("train.checkpoint", f"must be a file path, got {self.checkpoint!r}")
+        self.progress = f.boolean("train.progress", self.progress)
+
+
+@dataclass
+class PulseConfig:
+    """Pulse-mode updates: programming pulses per cell, derived from the requested conductance change.
+
+    The requested change ``dG`` (siemens) of a cell is turned into a state change through the
+    conductance law and divided by the state change of one pulse (measured in the circuit when the
+    trainer starts, on ``calibration_pulses`` pulses of cell (0, 0) of layer 0); the count is rounded
+    stochastically and capped at ``max_pulses``. SET pulses are ``v_set`` volts (> 0), RESET pulses
+    ``v_reset`` volts (< 0), ``width`` seconds at full amplitude with ``rise`` edges and ``gap``
+    seconds between pulses; unselected lines follow ``network.programming.scheme`` (V/2 or V/3).
+    """
+
+    v_set: float = 0.6
+    v_reset: float = -0.6
+    width: float = 10e-9
+    rise: float = 1e-9
+    gap: float = 2e-9
+    max_pulses: int = 8
+    calibration_pulses: int = 4
+
+    def __post_init__(self) -> None:
+        self.v_set = f.number("pulse.v_set", self.v_set, low=0.0, low_open=True, unit="V")
+        self.v_reset = f.number("pulse.v_reset", self.v_reset, unit="V")
+        if not self.v_reset < 0:
+            raise ConfigError("pulse.v_reset", f"must be < 0 V, got {self.v_reset}")
+        self.width = f.number("pulse.width", self.width, low=0.0, low_open=True, unit="s")
+        self.rise = f.number("pulse.rise", self.rise, low=0.0, low_open=True, unit="s")
+        self.gap = f.number("pulse.gap", self.gap, low=0.0, unit="s")
+        self.max_pulses = f.integer("pulse.max_pulses", self.max_pulses, 1, 1000)
+        self.calibration_pulses = f.integer("pulse.calibration_pulses", self.calibration_pulses, 1, 1000)
+
+
+@dataclass
+class RunConfig:
+    """One training run: the trainer's settings, the circuit, and the pulse settings."""
+
+    train: TrainConfig = field(default_factory=TrainConfig)
+    network: EpNetworkConfig = field(default_factory=EpNetworkConfig)
+    pulse: PulseConfig = field(default_factory=PulseConfig)
+
+    def __post_init__(self) -> None:
+        for name, cls in (("train", TrainConfig), ("network", EpNetworkConfig), ("pulse", PulseConfig)):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                setattr(self, name, _table(cls, value, name))
+            elif not isinstance(value, cls):
+                raise ConfigError(name, f"must be a {cls.__name__} or a table, got {value!r}")
+        if self.train.update == "pulse" and self.network.programming is None:
+            raise ConfigError("network.programming", "pulse updates need programming drivers: add [network.programming]")
+        if self.train.update == "pulse" and self.network.model == "resistor":
+            raise ConfigError("network.model", "pulse updates need a memristor model, not 'resistor'")
+        if self.train.update == "pulse" and self.network.programming.scheme not in ("V/2", "V/3"):
+            raise ConfigError("network.programming.scheme", "row-parallel pulse updates need 'V/2' or 'V/3' "
+                              f"(with {self.network.programming.scheme!r} the unselected cells of the row are written)")
+
+
+def _table(cls: type, data: dict, where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(where, f"must be a table, got {data!r}")
+    for key in data:
+        if key not in cls.__dataclass_fields__:
+            raise ConfigError(f"{where}.{key}", f"unknown key; known keys: {', '.join(sorted(cls.__dataclass_fields__))}")
+    return cls(**data)
+
+
+def run_config_from_dict(data: dict) -> RunConfig:
+    """A validated :class:`RunConfig` from parsed TOML ``data`` (tables train, network, pulse)."""
+    for key in data:
+        if key not in ("train", "network", "pulse"):
+            raise ConfigError(key, "unknown table; known tables: train, network, pulse")
+    return RunConfig(**data)
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read a run TOML file; errors name the file or the offending key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError("config", f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("config", f"{path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", f"{path} is not valid TOML: {exc}") from None
+    return run_config_from_dict(data)
+
+
+def run_config_to_toml(config: RunConfig) -> str:
+    """TOML text that :func:`load_run_config` reads back to an equal config."""
+    from memcosim.circuits.config_file import _value
+
+    lines = ["# memcosim training run (memcosim train FILE)"]
+    for name in ("train", "network", "pulse"):
+        obj = getattr(config, name)
+        lines += ["", f"[{name}]"]
+        tables = []
+        for fl in dataclasses.fields(obj):
+            v = getattr(obj, fl.name)
+            if v is None:
+                continue
+            if isinstance(v, dict):
+                tables.append((fl.name, v))
+            elif dataclasses.is_dataclass(v):
+                tables.append((fl.name, dataclasses.asdict(v)))
+            else:
+                lines.append(f"{fl.name} = {_value(v)}")
+        for tname, tdata in tables:
+            lines += ["", f"[{name}.{tname}]"] + [f"{k} = {_value(v)}" for k, v in sorted(tdata.items())]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,43 @@
+"""Training outputs: the per-epoch history as JSON and the learning curve as a PNG (written atomically)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from memcosim.fileio import atomic_write_bytes, atomic_write_text
+
+
+def save_history(history: list[dict], path: str | Path) -> Path:
+    """The per-epoch rows (loss in V^2, accuracy as a fraction, seconds) as JSON."""
+    return atomic_write_text(path, json.dumps(history, indent=2) + "\n")
+
+
+def save_learning_curve(history: list[dict], path: str | Path, title: str = "equilibrium propagation") -> Path:
+    """Accuracy (train, test) and loss per epoch as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    ax1.plot(epochs, [100 * r["train_acc"] for r in history], "o-", label="train (during the epoch)")
+    ax1.plot(epochs, [100 * r["test_acc"] for r in history], "s-", label="test")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("accuracy (%)")
+    ax1.grid(alpha=0.3)
+    ax1.legend()
+    ax2.semilogy(epochs, [r["train_loss"] for r in history], "o-", label="train")
+    ax2.semilogy(epochs, [r["test_loss"] for r in history], "s-", label="test")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("loss (V$^2$)")
+    ax2.grid(alpha=0.3)
+    ax2.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
