@@ -67,3 +67,135 @@ def test_half_select_write_disturbs_less_than_a_full_voltage_write():
     # V/3: every non-selected cell sees 0.4 V < threshold
     assert np.abs(v3["delta"][half | unselected]).max() < 1e-9
     assert v3["delta"][2, 2] > 0.01
+
+
+# -- the programming path in cosim/: pulses, read-out, write-and-verify, variation (jart_vcm) --------------
+
+from memcosim.cosim.presets import get_preset  # noqa: E402
+from memcosim.cosim.programming import PulseSpec, apply_pulse, hold, selection_voltages  # noqa: E402
+from memcosim.cosim.readout import conductance_table, read_array, read_cell, states_for_conductance  # noqa: E402
+from memcosim.cosim.session import Session  # noqa: E402
+from memcosim.cosim.variation import Variation, VariationConfig, nominal_parameters  # noqa: E402
+from memcosim.cosim.write_verify import BUDGET, WITHIN_TOLERANCE, IncrementalPolicy, write_verify  # noqa: E402
+
+JART = get_preset("jart_vcm")
+
+
+def _jart(rows: int = 1, columns: int = 1, g: float = 2e-5, r_wire: float = 0.0, scheme: str = "V/2"):
+    state = float(states_for_conductance("jart_vcm", g, JART.v_read))  # before the session opens
+    return build_crossbar(CrossbarConfig(rows, columns, model="jart_vcm", states=state, r_row=r_wire, r_column=r_wire,
+                                         periphery=PeripheryConfig(programming=ProgrammingConfig(scheme=scheme))))
+
+
+def test_longer_set_pulse_never_ends_at_a_lower_conductance():
+    xbar = _jart(g=1.5e-5)
+    with Session(xbar.netlist) as s:
+        start = s.states.copy()
+        reached = []
+        for width in (2e-9, 5e-9, 10e-9, 20e-9, 40e-9, 80e-9, 160e-9):
+            s.set_states(start)
+            apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, width))
+            reached.append(read_cell(s, xbar, 0, 0))
+    assert np.all(np.diff(reached) >= 0), reached
+    assert reached[-1] > 2 * reached[0]  # and the pulses really program
+
+
+def test_read_out_in_the_array_matches_the_device_table():
+    states, table = conductance_table("jart_vcm", JART.v_read)
+    xbar = _jart(3, 3, r_wire=2.5)
+    chosen = np.array([[0.1, 1.0, 5.0], [20.0, 0.5, 2.0], [8.0, 12.0, 0.02]])
+    with Session(xbar.netlist) as s:
+        s.set_states(chosen.ravel())
+        g = read_array(s, xbar)
+        before = s.states.copy()
+        assert read_cell(s, xbar, 1, 0) == pytest.approx(g[1, 0], rel=1e-9)
+        np.testing.assert_array_equal(s.states, before)  # reads never move a state
+    expected = np.exp(np.interp(np.log(chosen), np.log(states), np.log(table)))
+    np.testing.assert_allclose(g, expected, rtol=0.02)  # 2.5 ohm wires against >= 8 kohm cells
+
+
+@pytest.mark.parametrize("scheme, other", [("V/2", 0.5), ("V/3", 1 / 3)])
+def test_row_column_and_array_selections_bias_the_cells(scheme, other):
+    xbar = _jart(3, 4, scheme=scheme)
+    for selection, index, chosen in (("row", 1, (slice(1, 2), slice(None))), ("column", 2, (slice(None), slice(2, 3))),
+                                     ("array", None, (slice(None), slice(None))), ("cell", (2, 3), (2, 3))):
+        bias = cell_bias(*selection_voltages(xbar, selection, index, 1.2, scheme))
+        mask = np.zeros((3, 4), dtype=bool)
+        mask[chosen] = True
+        np.testing.assert_allclose(bias[mask], 1.2)
+        if (~mask).any():
+            assert np.abs(bias[~mask]).max() == pytest.approx(1.2 * other)
+
+
+def test_write_verify_stops_within_tolerance_or_at_budget_and_says_which():
+    xbar = _jart(g=2e-5)
+    policy = IncrementalPolicy.for_model("jart_vcm")
+    with Session(xbar.netlist) as s:
+        start = s.states.copy()
+        done = write_verify(s, xbar, (0, 0), 4e-5, policy, tolerance=0.1, max_pulses=100)
+        assert done.converged and done.reason == WITHIN_TOLERANCE
+        assert done.rpd <= 0.1 and abs(read_cell(s, xbar, 0, 0) - done.g_final) < 1e-12
+        assert done.pulses == len(done.conductances()) - 1 >= 1
+        s.set_states(start)
+        spent = write_verify(s, xbar, (0, 0), 8e-5, policy, tolerance=0.001, max_pulses=2)
+        assert not spent.converged and spent.reason == BUDGET and spent.pulses == 2
+        assert spent.pulse_time == pytest.approx(2 * JART.step)
+
+
+def test_bad_programming_input_is_a_clear_error_and_leaves_the_states_untouched():
+    xbar = _jart(2, 2, g=3e-5)
+    policy = IncrementalPolicy.for_model("jart_vcm")
+    with Session(xbar.netlist) as s:
+        before, step = s.states.copy(), s.step
+        bad = [
+            (lambda: write_verify(s, xbar, (0, 0), 5e-4, policy), "target", "outside"),
+            (lambda: write_verify(s, xbar, (0, 0), 1e-8, policy), "target", "outside"),
+            (lambda: apply_pulse(s, xbar, PulseSpec(1.3, -10e-9), "cell", (0, 0)), "pulse.width", "-1e-08"),
+            (lambda: apply_pulse(s, xbar, PulseSpec(2.0, 10e-9), "cell", (0, 0)), "pulse.amplitude", "safe range"),
+            (lambda: apply_pulse(s, xbar, PulseSpec(-1.6, 10e-9), "row", 1), "pulse.amplitude", "safe range"),
+            (lambda: apply_pulse(s, xbar, PulseSpec(1.3, 10e-9), "cell", (2, 0)), "row", "0..1"),
+            (lambda: hold(s, xbar, 1.3, -1e-9, "cell", (0, 0)), "duration", ">"),
+            (lambda: write_verify(s, xbar, (0, 0), 5e-5, policy, tolerance=0.0), "tolerance", ">"),
+        ]
+        for call, field, words in bad:
+            with pytest.raises(ConfigError, match=words) as err:
+                call()
+            assert err.value.field == field
+            np.testing.assert_array_equal(s.states, before)
+            assert s.step == step  # no analysis ran
+
+
+def test_variation_is_drawn_from_its_seed_and_walks_every_interval():
+    config = VariationConfig(seed=5)
+    nominal = nominal_parameters("jart_vcm", list(config.spreads))
+    assert nominal["nmax"] == 20.0 and nominal["nmin"] == 0.008
+    a = Variation(config, ["N1", "N2"], nominal)
+    b = Variation(config, ["N1", "N2"], nominal)
+    np.testing.assert_array_equal(a.values(), b.values())
+    first = a.values()
+    assert not np.allclose(first[0], first[1])  # device-to-device offsets differ per device
+    a.advance(10)
+    b.advance(10)
+    np.testing.assert_array_equal(a.values(), b.values())
+    assert not np.array_equal(a.values(), first) and a.steps == 10
+    k = a.names.index
+    assert np.all(a.values()[:, k("nmax")] <= 20.0) and np.all(a.values()[:, k("nmin")] >= 0.008)
+    off = Variation(VariationConfig.off(), ["N1"], nominal)
+    assert not off.active
+    with pytest.raises(ConfigError, match="variation.spreads.rfil"):
+        VariationConfig(spreads={"rfil": {"d2d": 0.1, "c2d": 0.1}})
+
+
+def test_pulse_with_variation_runs_in_10_ns_windows_and_is_reproducible():
+    xbar = _jart(g=2e-5)
+    nominal = nominal_parameters("jart_vcm", list(VariationConfig().spreads))
+    reached = []
+    with Session(xbar.netlist) as s:
+        start = s.states.copy()
+        for seed in (3, 3, 4):
+            s.set_states(start)
+            v = Variation(VariationConfig(seed=seed), list(xbar.cells.ravel()), nominal)
+            r = apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, 38e-9, 1e-9, 1e-9), variation=v)
+            assert r.windows == 4 and v.steps == 4
+            reached.append(float(r.after[0, 0]))
+    assert reached[0] == reached[1] != reached[2]
