@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo)
     from memcosim.cli_circuits import register as register_circuits; register_circuits(sub)  # netlist, validate-periphery
     from memcosim.cli_train import register as register_train; register_train(sub)  # train
+    from memcosim.cli_predictor import register as register_predictor; register_predictor(sub)  # predictor
     return parser
 
 

@@ -1,0 +1,210 @@
+"""Programming benchmarks: the neural pulse predictor deployed in ngspice, and a 32x32 array programmed with it.
+
+Needs trained predictors (``memcosim predictor dataset`` then ``memcosim predictor train``; folder
+``$MEMCOSIM_PREDICTOR_DIR``, default ``out/predictor/model``).
+
+1. Device level (``jart_vcm`` with device-to-device and cycle-to-cycle variation, ``evaluate``
+   attempts, default ``$MEMCOSIM_BENCH_ATTEMPTS`` = 200): fraction of one-shot pulses within 50 % RPD
+   for the noise-free baseline, the MSE-trained and the fine-tuned predictor; fraction within 10 %
+   after at most 3 predictor-guided write-and-verify pulses; pulses and pulse time against the
+   conventional incremental write-and-verify at the same tolerance.
+2. Array level: an N x N 1R array (``$MEMCOSIM_BENCH_ARRAY``, default 32) with 2.5 ohm wire segments
+   programmed cell by cell to a random target matrix with the V/2 scheme, each cell by predictor-guided
+   write-and-verify (at most 3 pulses, 10 % tolerance; device-to-device offsets on every device, the
+   cycle-to-cycle walk on the cell being written). Reports the final RPD map (read in the array after
+   all writes), the drift of each cell between its own write and the end (half-select disturbance by
+   later writes), the state change of half-selected and unselected cells in one 100 ns write, pulses
+   per cell and wall-clock time. Progress is checkpointed after every row and resumed.
+
+Tables on screen, JSON in ``benchmarks/results/``, PNG and CSV in ``out/bench_programming/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import RESULTS, report
+from memcosim.fileio import atomic_write_bytes, atomic_write_text
+
+MODEL_DIR = Path(os.environ.get("MEMCOSIM_PREDICTOR_DIR", "out/predictor/model"))
+OUT = Path("out/bench_programming")
+R_WIRE = 2.5
+
+
+def device_rows(attempts: int) -> list[dict]:
+    from memcosim.trainers.pulse_config import DatasetConfig, EvaluateConfig
+    from memcosim.trainers.pulse_eval import evaluate
+
+    s = evaluate(DatasetConfig(), EvaluateConfig(attempts=attempts, out=str(OUT / "device")), MODEL_DIR)
+    rows = []
+    for name in ("baseline", "mse", "finetuned"):
+        o = s[f"one_shot_{name}"]
+        rows.append({"method": f"one-shot {name}", "within_50%": o["within_50%"], "within_10%": o["within_10%"],
+                     "median_rpd": o["median_rpd"], "mean_pulses": 1.0, "mean_pulse_time_ns": float("nan"),
+                     "target": ">=95% within 50%" if name == "finetuned" else ""})
+    for name, label, target in (("predictor_wv", "predictor write-verify (<=3)", ">=95% within 10%"),
+                                ("conventional_wv", "conventional write-verify", "")):
+        o = s[name]
+        rows.append({"method": label, "within_50%": float("nan"), "within_10%": o["within_tolerance"],
+                     "median_rpd": float("nan"), "mean_pulses": o["mean_pulses"],
+                     "mean_pulse_time_ns": o["mean_pulse_time_s"] * 1e9, "target": target})
+    rows.append({"method": "conventional / predictor", "within_50%": float("nan"), "within_10%": float("nan"),
+                 "median_rpd": float("nan"), "mean_pulses": s["pulse_reduction"],
+                 "mean_pulse_time_ns": s["pulse_time_reduction"], "target": ">=5x pulses"})
+    return rows
+
+
+def _fingerprint(n: int, seed: int) -> str:
+    blob = (MODEL_DIR / "predictor_finetuned.pt").read_bytes() + f"{n} {seed} {R_WIRE}".encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def array_rows(n: int, seed: int = 0) -> list[dict]:
+    from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+    from memcosim.circuits.periphery import PeripheryConfig, ProgrammingConfig
+    from memcosim.cosim.presets import get_preset
+    from memcosim.cosim.programming import PulseSpec, apply_pulse
+    from memcosim.cosim.readout import conductance_table, read_array
+    from memcosim.cosim.session import Session
+    from memcosim.cosim.variation import ParameterSpread, Variation, VariationConfig, nominal_parameters
+    from memcosim.cosim.write_verify import write_verify
+    from memcosim.trainers.pulse_model import PredictorPolicy, PulsePredictor
+
+    preset = get_preset("jart_vcm")
+    states, table = conductance_table("jart_vcm", preset.v_read)
+    x_of = lambda g: np.exp(np.interp(np.log(g), np.log(table), np.log(states)))  # noqa: E731
+    g_of = lambda x: np.exp(np.interp(np.log(x), np.log(states), np.log(table)))  # noqa: E731
+    rng = np.random.default_rng(seed)
+    target = np.exp(rng.uniform(np.log(preset.g_low), np.log(preset.g_high), (n, n)))
+    start_g = 3e-5
+    xbar = build_crossbar(CrossbarConfig(n, n, model="jart_vcm", states=float(x_of(start_g)), r_row=R_WIRE,
+                                         r_column=R_WIRE,
+                                         periphery=PeripheryConfig(programming=ProgrammingConfig(scheme="V/2"))))
+    predictor = PulsePredictor.load(MODEL_DIR / "predictor_finetuned.pt")
+    policy = PredictorPolicy(predictor, preset.set_amplitude, preset.reset_amplitude)
+    vc = VariationConfig(seed=seed)
+    names = list(vc.spreads)
+    nominal = nominal_parameters("jart_vcm", names)
+    cells = list(xbar.cells.ravel())
+    d2d = Variation(vc, cells, nominal, rng=np.random.default_rng([seed, 1]))
+    fixed = d2d.values()  # each device's offset parameters
+    params_now = fixed.copy()  # after a cell's write its parameters stay where its walk left them
+    ckpt = RESULTS / "programming_array_checkpoint.npz"
+    fp = _fingerprint(n, seed)
+    pulses = np.zeros((n, n), dtype=int)
+    converged = np.zeros((n, n), dtype=bool)
+    g_written = np.zeros((n, n))
+    wall = np.zeros((n, n))
+    first_row = 0
+    with Session(xbar.netlist) as s:
+        d2d.apply(s)
+        if ckpt.exists():
+            z = np.load(ckpt)
+            if str(z["fingerprint"]) == fp:
+                first_row = int(z["next_row"])
+                pulses, converged, g_written, wall = z["pulses"], z["converged"], z["g_written"], z["wall"]
+                params_now = z["params"]
+                for k in range(n * n):
+                    s.set_device_params(cells[k], **dict(zip(names, (float(v) for v in params_now[k]))))
+                s.set_states(z["states"])
+                print(f"  resuming the {n}x{n} array at row {first_row}", flush=True)
+        # one 100 ns SET write of the centre cell: what the half-selected and unselected cells see
+        if first_row == 0:
+            before = s.state_array(xbar.cells)
+            c = n // 2
+            r = apply_pulse(s, xbar, PulseSpec(preset.set_amplitude, 100e-9), "cell", (c, c))
+            dg = np.abs(g_of(r.after) / g_of(r.before) - 1)
+            half = np.zeros((n, n), dtype=bool)
+            half[c, :] = half[:, c] = True
+            half[c, c] = False
+            unselected = ~half
+            unselected[c, c] = False
+            single = {"selected": float(dg[c, c]), "half_max": float(dg[half].max()),
+                      "half_median": float(np.median(dg[half])),
+                      "unselected_max": float(dg[unselected].max()) if unselected.any() else 0.0}
+            s.set_states(before)
+            atomic_write_text(OUT / "array_single_write.json", json.dumps(single, indent=2) + "\n")
+        single = json.loads((OUT / "array_single_write.json").read_text())
+        t_all = time.perf_counter()
+        for i in range(first_row, n):
+            for j in range(n):
+                k = i * n + j
+                cvc = VariationConfig(spreads={p: ParameterSpread(0.0, vc.spreads[p].c2c) for p in names}, seed=seed)
+                walk = Variation(cvc, [cells[k]], dict(zip(names, fixed[k])), rng=np.random.default_rng([seed, 2, k]))
+                t = time.perf_counter()
+                res = write_verify(s, xbar, (i, j), float(target[i, j]), policy, tolerance=0.1, max_pulses=3,
+                                   variation=walk, preset=preset)
+                params_now[k] = walk.values()[0]
+                wall[i, j] = time.perf_counter() - t
+                pulses[i, j], converged[i, j], g_written[i, j] = res.pulses, res.converged, res.g_final
+            buf = io.BytesIO()
+            np.savez(buf, fingerprint=np.array(fp), next_row=np.array(i + 1), pulses=pulses, converged=converged,
+                     g_written=g_written, wall=wall, states=s.states,
+                     params=params_now)
+            atomic_write_bytes(ckpt, buf.getvalue())
+            done = (i + 1) * n
+            el = time.perf_counter() - t_all
+            print(f"  row {i + 1}/{n}: {converged[:i + 1].mean() * 100:.1f}% of cells within 10% after writing, "
+                  f"{el:.0f} s this run, ~{el / max(1, done - first_row * n) * (n * n - done):.0f} s left", flush=True)
+        g_final = read_array(s, xbar)
+    rpd = np.abs(g_final - target) / target
+    drift = np.abs(g_final / g_written - 1)
+    _array_outputs(target, g_final, rpd, drift, pulses)
+    ckpt.unlink(missing_ok=True)
+    return [{
+        "array": f"{n}x{n} V/2", "cells": n * n, "within_10%_after_write": float(converged.mean()),
+        "within_10%_at_end": float(np.mean(rpd <= 0.1)), "within_50%_at_end": float(np.mean(rpd <= 0.5)),
+        "median_rpd_end": float(np.median(rpd)), "median_drift_later_writes": float(np.median(drift)),
+        "max_drift_later_writes": float(drift.max()), "pulses_per_cell": float(pulses.mean()),
+        "single_write_half_selected_max_dG": single["half_max"], "single_write_unselected_max_dG": single["unselected_max"],
+        "wall_s": float(wall.sum()), "wall_s_per_cell": float(wall.mean()),
+    }]
+
+
+def _array_outputs(target, g_final, rpd, drift, pulses) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
+    for a, data, title, label in ((ax[0], rpd * 100, "final RPD (read in the array after all writes)", "%"),
+                                  (ax[1], drift * 100, "change after the cell's own write (later writes)", "%"),
+                                  (ax[2], pulses, "pulses per cell (<= 3)", "pulses")):
+        im = a.imshow(data, cmap="viridis")
+        a.set(title=title, xlabel="column", ylabel="row")
+        fig.colorbar(im, ax=a, label=label)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(OUT / "array_rpd_map.png", buf.getvalue())
+    n = target.shape[0]
+    lines = ["row,column,target_S,final_S,rpd,drift,pulses"]
+    lines += [f"{i},{j},{target[i, j]:.6e},{g_final[i, j]:.6e},{rpd[i, j]:.5f},{drift[i, j]:.5f},{pulses[i, j]}"
+              for i in range(n) for j in range(n)]
+    atomic_write_text(OUT / "array_cells.csv", "\n".join(lines) + "\n")
+
+
+def main() -> None:
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    for name in ("predictor_mse.pt", "predictor_finetuned.pt"):
+        if not (MODEL_DIR / name).exists():
+            raise SystemExit(f"bench_programming: no {MODEL_DIR / name}; run `memcosim predictor dataset` and "
+                             f"`memcosim predictor train` first (or set MEMCOSIM_PREDICTOR_DIR)")
+    attempts = int(os.environ.get("MEMCOSIM_BENCH_ATTEMPTS", "200"))
+    n = int(os.environ.get("MEMCOSIM_BENCH_ARRAY", "32"))
+    if attempts > 0:
+        t = time.perf_counter()
+        rows = device_rows(attempts)
+        report("programming_device", rows, f"{attempts} attempts on noisy jart_vcm devices in ngspice, "
+                                           f"{time.perf_counter() - t:.0f} s; plots in {OUT / 'device'}")
+    if n > 0:
+        report("programming_array", array_rows(n), f"plots and per-cell CSV in {OUT}")

@@ -1,0 +1,147 @@
+"""The neural pulse predictor: dataset from ngspice, network, fine-tuning maths, saving and loading, CLI config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from memcosim.cli import main as cli_main
+from memcosim.errors import ConfigError
+from memcosim.trainers.pulse_config import DatasetConfig, TrainConfig, load_config
+from memcosim.trainers.pulse_dataset import PulseDataset, generate
+from memcosim.trainers.pulse_model import PredictorPolicy, PulsePredictor, Scaling
+from memcosim.trainers.pulse_train import reached, train
+
+ARRAYS = ("g_start", "g_target", "g_requested", "time", "crossed", "steps", "histories", "offsets")
+
+
+def _same(a: PulseDataset, b: PulseDataset) -> bool:
+    return all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ARRAYS)
+
+
+@pytest.fixture(scope="module")
+def quiet_set(tmp_path_factory) -> PulseDataset:
+    """12 noise-free samples (the same dataset config as the default, fewer samples)."""
+    out = tmp_path_factory.mktemp("quiet")
+    return generate(DatasetConfig(samples=12, noise=False, workers=1, shard_size=5, out=str(out)), progress=False)
+
+
+def test_noise_free_dataset_is_reproducible_bit_for_bit_from_its_seed(quiet_set, tmp_path):
+    again = generate(DatasetConfig(samples=4, noise=False, workers=1, shard_size=4, out=str(tmp_path / "a")),
+                     progress=False)
+    assert _same(again, quiet_set.subset(np.arange(4)))  # other shard layout, other session: same bits
+    other = generate(DatasetConfig(samples=4, noise=False, seed=9, workers=1, out=str(tmp_path / "b")), progress=False)
+    assert not np.array_equal(other.g_target, again.g_target)
+    loaded = PulseDataset.load(tmp_path / "a" / "dataset.npz")
+    assert _same(loaded, again)
+    # every sample: the label ends at the read closest to the target, and the history runs to 2x the label
+    for i in range(len(quiet_set)):
+        h = quiet_set.history(i)
+        k = int(quiet_set.steps[i])
+        assert quiet_set.crossed[i] and h.size - 1 >= 2 * k
+        assert quiet_set.time[i] == pytest.approx(np.sign(quiet_set.g_target[i] - h[0]) * k * 10e-9)
+        near = np.abs(h[max(k - 1, 1):k + 2] - quiet_set.g_target[i])
+        assert abs(h[k] - quiet_set.g_target[i]) <= near.min() + 1e-18
+        assert np.all(np.diff(h) * np.sign(quiet_set.time[i]) >= 0)  # noise-free: monotone under one polarity
+
+
+def test_dataset_with_noise_is_reproducible_and_resumes_from_its_shards(tmp_path):
+    config = DatasetConfig(samples=3, workers=1, shard_size=2, out=str(tmp_path))
+    first = generate(config, progress=False)
+    shards = sorted((tmp_path / "shards").glob("*.npz"))
+    assert len(shards) == 2
+    stamp = [p.stat().st_mtime_ns for p in shards]
+    again = generate(config, progress=False)  # everything cached: nothing is simulated again
+    assert [p.stat().st_mtime_ns for p in shards] == stamp and _same(first, again)
+    fresh = generate(DatasetConfig(samples=3, workers=1, shard_size=3, out=str(tmp_path / "fresh")), progress=False)
+    assert _same(first, fresh)
+
+
+def test_predictor_trains_saves_and_loads_with_the_same_outputs(quiet_set, tmp_path):
+    data = PulseDataset.concatenate([quiet_set] * 3, {})  # 36 samples: enough to split 80/10/10
+    config = TrainConfig(epochs=3, finetune_epochs=1, kernels=[11, 1], batch_size=8, out=str(tmp_path))
+    summary = train(data, DatasetConfig(noise=False), config, progress=False)
+    assert summary["train"] + summary["validation"] + summary["test"] == 36
+    assert (tmp_path / "training.csv").exists() and (tmp_path / "training.png").exists()
+    g0 = np.geomspace(1.2e-5, 8e-5, 7)
+    g1 = g0[::-1].copy()
+    for name in ("predictor_mse.pt", "predictor_finetuned.pt"):
+        model = PulsePredictor.load(tmp_path / name)
+        again = PulsePredictor.load(tmp_path / name)
+        np.testing.assert_array_equal(model.predict(g0, g1), again.predict(g0, g1))
+        assert np.all(np.isfinite(model.predict(g0, g1)))
+    fresh = PulsePredictor(Scaling(1e-5, 9e-5, 10e-9, 2e-6), seed=4)
+    path = fresh.save(tmp_path / "fresh.pt", {"note": "untrained"})
+    back = PulsePredictor.load(path)
+    np.testing.assert_array_equal(fresh.predict(g0, g1), back.predict(g0, g1))
+    assert back.info == {"note": "untrained"}
+    with pytest.raises(ConfigError, match="no predictor file"):
+        PulsePredictor.load(tmp_path / "missing.pt")
+
+
+def test_time_scaling_round_trips_and_stays_in_the_unit_interval():
+    s = Scaling(1e-5, 9e-5, 10e-9, 2e-6)
+    t = np.array([-2e-6, -3e-7, -1e-8, 0.0, 1e-8, 5e-7, 2e-6])
+    y = s.encode_time(t)
+    assert np.all((y >= 0) & (y <= 1)) and y[3] == 0.5
+    np.testing.assert_allclose(s.decode_time(y), t, rtol=1e-12, atol=1e-20)
+    x = s.inputs([1e-5, 9e-5], [9e-5, 1e-5]).numpy()
+    np.testing.assert_allclose(x, [[0, 1], [1, 0]], atol=1e-6)
+
+
+def test_reached_conductance_interpolates_inside_and_clamps_value_but_not_gradient_outside():
+    hist = torch.tensor([[0.0, 0.1, 0.3, 0.6, 0.6], [1.0, 0.8, 0.5, 0.5, 0.5]])
+    lengths = torch.tensor([4, 3])  # the second row is padded with its end value
+    direction = torch.tensor([1.0, -1.0])
+    t = torch.tensor([2.5e-9, -1.5e-9], requires_grad=True)
+    u = reached(hist, lengths, direction, t, 1e-9)
+    np.testing.assert_allclose(u.detach().numpy(), [0.45, 0.65], atol=1e-6)
+    u.sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), [0.3e9, 0.3e9], rtol=1e-5)  # local slopes (RESET: sign flips)
+    t2 = torch.tensor([9e-9, 2e-9], requires_grad=True)  # beyond the end, and the wrong sign for RESET
+    u2 = reached(hist, lengths, direction, t2, 1e-9)
+    np.testing.assert_allclose(u2.detach().numpy(), [0.6, 1.0], atol=1e-6)  # clamped values
+    u2.sum().backward()
+    np.testing.assert_allclose(t2.grad.numpy(), [0.3e9, 0.2e9], rtol=1e-5)  # end slopes still pull back
+
+
+def test_predictor_policy_picks_the_polarity_of_the_change():
+    model = PulsePredictor(Scaling(1e-5, 9e-5, 10e-9, 2e-6), seed=0)
+    policy = PredictorPolicy(model, 1.35, -1.05)
+    up = policy.next_pulse(2e-5, 5e-5, [])
+    down = policy.next_pulse(5e-5, 2e-5, [])
+    assert up.amplitude == 1.35 and down.amplitude == -1.05
+    assert policy.min_width <= up.width <= policy.max_width and policy.min_width <= down.width <= policy.max_width
+
+
+def test_config_from_toml_and_bad_values_name_the_field(tmp_path):
+    good = tmp_path / "p.toml"
+    good.write_text('[dataset]\nsamples = 50\nnoise = false\n[dataset.variation]\nseed = 3\n'
+                    '[dataset.variation.spreads.rfil]\nd2d = 0.01\nc2c = 0.001\n[train]\nkernels = [101, 1]\n'
+                    '[evaluate]\nattempts = 7\n')
+    c = load_config(good)
+    assert c.dataset.samples == 50 and not c.dataset.noise and c.train.kernels == [101, 1]
+    assert c.dataset.variation.seed == 3 and list(c.dataset.variation.spreads) == ["rfil"]
+    assert c.dataset.g_low == 1e-5 and c.evaluate.attempts == 7
+    for text, field in (('[train]\nepochz = 3\n', "train.epochz"), ('[dataset]\ng_low = 1e-3\n', "dataset.g_low"),
+                        ('[dataset]\nset_amplitude = 2.5\n', "dataset.set_amplitude"),
+                        ('[train]\nkernels = [100]\n', "train.kernels[0]"), ('[nets]\n', "nets")):
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text)
+        with pytest.raises(ConfigError) as err:
+            load_config(bad)
+        assert err.value.field == field
+
+
+def test_cli_predictor_reports_bad_input_and_missing_stages(tmp_path, capsys):
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(f'[dataset]\nout = "{tmp_path / "ds"}"\n[train]\nout = "{tmp_path / "m"}"\n')
+    assert cli_main(["predictor", "dataset", "--config", str(cfg), "--samples", "0"]) == 2
+    assert "dataset.samples" in capsys.readouterr().err
+    assert cli_main(["predictor", "train", "--config", str(cfg)]) == 2
+    assert "memcosim predictor dataset" in capsys.readouterr().err
+    assert cli_main(["predictor", "evaluate", "--config", str(cfg)]) == 2
+    assert "memcosim predictor train" in capsys.readouterr().err

@@ -1,0 +1,257 @@
+"""Deployment of the pulse predictors in ngspice on noisy devices, against the conventional write-and-verify.
+
+Attempt ``a`` draws its start and target conductance and its device (device-to-device offsets and
+the cycle-to-cycle walk) from ``default_rng([seed, a])``; every method sees the same device and the
+same noise sequence. Per attempt and method (noise-free ``baseline``, ``mse`` and ``finetuned``
+predictors) one pulse of the predicted length is applied to the device set to the start state, and
+the RPD of the reached conductance, |G - G_target| / G_target, is recorded. Then the fine-tuned
+predictor drives write-and-verify with at most ``iterations`` pulses, and the conventional
+incremental write-and-verify runs to the same tolerance (or its budget).
+
+Outputs under ``out``: ``attempts.csv`` (one row per attempt), ``summary.json``, and the plots
+``rpd_histogram.png``, ``rpd_vs_conductance.png``, ``write_verify.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.trainers.pulse_config import DatasetConfig, EvaluateConfig
+
+METHODS = ("baseline", "mse", "finetuned")
+
+
+def baseline_path(model_dir: str | Path) -> Path:
+    return Path(model_dir) / "baseline_noise_free.json"
+
+
+def ensure_baseline(dataset: DatasetConfig, model_dir: str | Path):
+    """The noise-free baseline, recorded in ngspice once and cached in ``model_dir``."""
+    from memcosim.trainers.pulse_model import NoiseFreeBaseline, noise_free_baseline
+
+    path = baseline_path(model_dir)
+    if path.exists():
+        return NoiseFreeBaseline.from_json(path.read_text())
+    b = noise_free_baseline(dataset.model, dataset.set_amplitude, dataset.reset_amplitude, dataset.g_low,
+                            dataset.g_high, duration=dataset.max_steps * dataset.step * 2)
+    atomic_write_text(path, b.to_json())
+    return b
+
+
+class Deployer:
+    """One process's device session and predictors."""
+
+    def __init__(self, dataset: DatasetConfig, config: EvaluateConfig, model_dir: str | Path):
+        from memcosim.trainers.pulse_dataset import SampleMaker
+        from memcosim.trainers.pulse_model import NoiseFreeBaseline, PulsePredictor
+
+        self.dataset, self.config = dataset, config
+        self.predictors = {
+            "baseline": NoiseFreeBaseline.from_json(baseline_path(model_dir).read_text()),
+            "mse": PulsePredictor.load(Path(model_dir) / "predictor_mse.pt"),
+            "finetuned": PulsePredictor.load(Path(model_dir) / "predictor_finetuned.pt"),
+        }
+        self.maker = SampleMaker(dataset)  # the same 1x1 array, session and start-state table as the dataset
+
+    def close(self) -> None:
+        self.maker.close()
+
+    def _fresh(self, a: int, g_req: float):
+        """Reset the device of attempt ``a``: offsets and walk from the attempt's seed, start state; returns
+        the variation and the read start conductance."""
+        from memcosim.cosim.readout import read_cell
+        from memcosim.cosim.variation import Variation
+
+        m = self.maker
+        rng = np.random.default_rng([self.config.seed, a, 1])
+        variation = Variation(self.dataset.variation, [m.xbar.cells[0, 0]], m.nominal, rng=rng)
+        variation.apply(m.session)
+        m.session.set_states([m.state_for(g_req)])
+        return variation, read_cell(m.session, m.xbar, 0, 0, m.preset.v_read)
+
+    def attempt(self, a: int) -> dict:
+        from memcosim.cosim.programming import PulseSpec, apply_pulse
+        from memcosim.cosim.readout import read_cell
+        from memcosim.cosim.write_verify import IncrementalPolicy, write_verify
+        from memcosim.trainers.pulse_dataset import _draw_pair
+        from memcosim.trainers.pulse_model import PredictorPolicy
+
+        c, d, m = self.config, self.dataset, self.maker
+        g_req, g_target = _draw_pair(np.random.default_rng([c.seed, a]), d)
+        row: dict = {"attempt": a, "g_requested": g_req, "g_target": g_target}
+        for name in METHODS:
+            variation, g0 = self._fresh(a, g_req)
+            t = float(self.predictors[name].predict(g0, g_target)[0])
+            up = g_target > g0
+            width = abs(t) if (t > 0) == up and t != 0 else 0.5e-9
+            amp = d.set_amplitude if up else d.reset_amplitude
+            apply_pulse(m.session, m.xbar, PulseSpec(amp, max(width, 0.5e-9), 0.2e-9, 0.2e-9), variation=variation,
+                        preset=m.preset)
+            g = read_cell(m.session, m.xbar, 0, 0, m.preset.v_read)
+            row.update({f"{name}_g_start": g0, f"{name}_time_s": t, f"{name}_g": g,
+                        f"{name}_rpd": abs(g - g_target) / g_target})
+        policies = {
+            "predictor_wv": (PredictorPolicy(self.predictors["finetuned"], d.set_amplitude, d.reset_amplitude),
+                             c.iterations),
+            "conventional_wv": (IncrementalPolicy(set_start=c.conventional_start * d.set_amplitude,
+                                                  reset_start=c.conventional_start * d.reset_amplitude,
+                                                  step=c.conventional_step, set_stop=d.set_amplitude,
+                                                  reset_stop=d.reset_amplitude, width=c.conventional_width),
+                                c.conventional_budget),
+        }
+        for name, (policy, budget) in policies.items():
+            variation, g0 = self._fresh(a, g_req)
+            r = write_verify(m.session, m.xbar, (0, 0), g_target, policy, tolerance=c.tolerance, max_pulses=budget,
+                             variation=variation, preset=m.preset)
+            row.update({f"{name}_converged": r.converged, f"{name}_reason": r.reason, f"{name}_pulses": r.pulses,
+                        f"{name}_pulse_time_s": r.pulse_time, f"{name}_rpd": r.rpd,
+                        f"{name}_history": " ".join(f"{g:.6e}" for g in r.conductances())})
+        return row
+
+
+def _work(args: tuple[dict, dict, str, list[int]]) -> list[dict]:
+    from memcosim.cosim.variation import VariationConfig
+
+    ds, ev, model_dir, attempts = args
+    ds = dict(ds)
+    ds["variation"] = VariationConfig(**ds["variation"])
+    deployer = Deployer(DatasetConfig(**ds), EvaluateConfig(**ev), model_dir)
+    try:
+        return [deployer.attempt(a) for a in attempts]
+    finally:
+        deployer.close()
+
+
+def evaluate(dataset: DatasetConfig, config: EvaluateConfig, model_dir: str | Path, progress: bool = True) -> dict:
+    """Deploy every method for ``config.attempts`` attempts; write CSV, JSON and PNG; return the summary."""
+    import multiprocessing as mp
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    t0 = time.perf_counter()
+    ensure_baseline(dataset, model_dir)
+    chunks = [list(range(a, min(config.attempts, a + 10))) for a in range(0, config.attempts, 10)]
+    tasks = [(asdict(dataset), asdict(config), str(model_dir), ch) for ch in chunks]
+    rows: list[dict] = []
+    if config.workers == 1:
+        results = map(_work, tasks)
+        pool = None
+    else:
+        pool = mp.get_context("spawn").Pool(config.workers)
+        results = pool.imap_unordered(_work, tasks)
+    try:
+        for part in results:
+            rows += part
+            if progress:
+                el = time.perf_counter() - t0
+                print(f"  evaluated {len(rows)}/{config.attempts} attempts, {el:.0f} s elapsed, "
+                      f"~{el / len(rows) * (config.attempts - len(rows)):.0f} s left", flush=True)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    rows.sort(key=lambda r: r["attempt"])
+    summary = summarize(rows, config)
+    summary["seconds"] = time.perf_counter() - t0
+    out = Path(config.out)
+    _write_csv(out / "attempts.csv", rows)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    plot(rows, config, out)
+    return summary
+
+
+def summarize(rows: list[dict], config: EvaluateConfig) -> dict:
+    """Fractions within 50 % / 10 % RPD, write-and-verify pulse counts and pulse time."""
+    s: dict = {"attempts": len(rows), "tolerance": config.tolerance}
+    for name in METHODS:
+        rpd = np.array([r[f"{name}_rpd"] for r in rows])
+        s[f"one_shot_{name}"] = {"within_50%": float(np.mean(rpd <= 0.5)), "within_10%": float(np.mean(rpd <= 0.1)),
+                                 "median_rpd": float(np.median(rpd))}
+    for name in ("predictor_wv", "conventional_wv"):
+        pulses = np.array([r[f"{name}_pulses"] for r in rows])
+        ptime = np.array([r[f"{name}_pulse_time_s"] for r in rows])
+        conv = np.array([r[f"{name}_converged"] for r in rows])
+        s[name] = {"within_tolerance": float(conv.mean()), "mean_pulses": float(pulses.mean()),
+                   "median_pulses": float(np.median(pulses)), "mean_pulse_time_s": float(ptime.mean()),
+                   "budget_reached": int((~conv).sum())}
+    p, q = s["predictor_wv"], s["conventional_wv"]
+    s["pulse_reduction"] = q["mean_pulses"] / max(p["mean_pulses"], 1e-12)
+    s["pulse_time_reduction"] = q["mean_pulse_time_s"] / max(p["mean_pulse_time_s"], 1e-18)
+    return s
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def plot(rows: list[dict], config: EvaluateConfig, out: Path) -> None:
+    """RPD histograms, RPD vs start and target conductance, write-and-verify histories."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {"baseline": "tab:gray", "mse": "tab:blue", "finetuned": "tab:red"}
+    rpd = {n: np.maximum(np.array([r[f"{n}_rpd"] for r in rows]), 1e-5) for n in METHODS}
+    bins = np.logspace(-4, max(1, math.log10(max(v.max() for v in rpd.values())) + 0.1), 40)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for n in METHODS:
+        ax.hist(rpd[n], bins=bins, histtype="step", lw=1.8, color=colors[n],
+                label=f"{n}: {100 * np.mean(rpd[n] <= 0.5):.1f}% within 50%")
+    for x in (0.1, 0.5):
+        ax.axvline(x, color="k", ls=":", lw=1)
+    ax.set(xscale="log", xlabel="one-shot RPD of the reached conductance", ylabel="attempts",
+           title=f"one pulse from the predictor, {len(rows)} noisy devices in ngspice")
+    ax.legend()
+    _save(fig, out / "rpd_histogram.png")
+
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for n in METHODS:
+        g0 = np.array([r[f"{n}_g_start"] for r in rows])
+        gt = np.array([r["g_target"] for r in rows])
+        ax[0].scatter(g0, rpd[n], s=8, alpha=0.6, color=colors[n], label=n)
+        ax[1].scatter(gt, rpd[n], s=8, alpha=0.6, color=colors[n], label=n)
+    for a, label in zip(ax, ("start conductance (S)", "target conductance (S)")):
+        a.set(xscale="log", yscale="log", xlabel=label)
+        a.axhline(0.5, color="k", ls=":", lw=1)
+    ax[0].set_ylabel("one-shot RPD")
+    ax[0].legend()
+    _save(fig, out / "rpd_vs_conductance.png")
+
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
+    for name, a in (("predictor_wv", ax[0]), ("conventional_wv", ax[1])):
+        for r in rows[:12]:
+            h = np.array([float(x) for x in r[f"{name}_history"].split()])
+            a.plot(np.arange(h.size), h / r["g_target"], marker=".", lw=1)
+        a.axhspan(1 - config.tolerance, 1 + config.tolerance, color="tab:green", alpha=0.2)
+        a.set(yscale="log", xlabel="pulse", ylabel="G / G_target", title=name.replace("_wv", " write-and-verify"))
+    pp = [r["predictor_wv_pulses"] for r in rows]
+    cp = [r["conventional_wv_pulses"] for r in rows]
+    top = max(max(pp), max(cp)) + 1
+    ax[2].hist([pp, cp], bins=np.unique(np.geomspace(1, top, 30).astype(int)), label=["predictor", "conventional"])
+    ax[2].set(xscale="log", xlabel="pulses to reach the tolerance (or budget)", ylabel="attempts")
+    ax[2].legend()
+    _save(fig, out / "write_verify.png")
