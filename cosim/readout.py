@@ -17,7 +17,7 @@ from typing import Iterable
 
 import numpy as np
 
-from memcosim.errors import ConfigError
+from memcosim.errors import ConfigError, MemcosimError
 
 
 def read_rows(session, xbar, rows: Iterable[int] | None = None, v_read: float | None = None) -> np.ndarray:
@@ -67,7 +67,14 @@ def _v_read(xbar, v_read: float | None) -> float:
     return v
 
 
-@lru_cache(maxsize=16)
+_KEYS: set = set()
+
+
+def _cached(key: tuple) -> bool:
+    return key in _KEYS
+
+
+@lru_cache(maxsize=None)
 def _table(model: str, v_read: float, points: int, params: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, np.ndarray]:
     from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
     from memcosim.cosim.models import get_model
@@ -82,6 +89,7 @@ def _table(model: str, v_read: float, points: int, params: tuple[tuple[str, floa
         for k, x in enumerate(states):
             s.set_states([x])
             g[k] = read_cell(s, xbar, 0, 0, v_read)
+    _KEYS.add((model, v_read, points, params))
     return states, g
 
 
@@ -89,9 +97,17 @@ def conductance_table(model: str, v_read: float, points: int = 121,
                       params: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(states, read conductance in siemens) of one ``model`` device over its state range, from ngspice.
 
-    Opens (and closes) its own session: call it before opening the session you work in.
+    Opens (and closes) its own session the first time (then cached): call it before opening the
+    session you work in; with a session open and no cached table it raises MemcosimError.
     """
-    s, g = _table(model, float(v_read), int(points), tuple(sorted((params or {}).items())))
+    key = (model, float(v_read), int(points), tuple(sorted((params or {}).items())))
+    if not _cached(key):
+        from memcosim.cosim.session import Session
+
+        if Session._open is not None:
+            raise MemcosimError(f"the {model} read table needs ngspice to itself for a moment: call "
+                                "conductance_table / states_for_conductance before opening a session (it is cached)")
+    s, g = _table(*key)
     if np.any(np.diff(g) <= 0):
         raise ConfigError("model", f"{model}: read conductance is not increasing with the state; no inverse")
     return s.copy(), g.copy()

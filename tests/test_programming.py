@@ -199,3 +199,14 @@ def test_pulse_with_variation_runs_in_10_ns_windows_and_is_reproducible():
             assert r.windows == 4 and v.steps == 4
             reached.append(float(r.after[0, 0]))
     assert reached[0] == reached[1] != reached[2]
+
+
+def test_read_table_refuses_to_take_ngspice_from_an_open_session():
+    from memcosim.errors import MemcosimError
+
+    xbar = _jart(g=2e-5)
+    with Session(xbar.netlist) as s:
+        with pytest.raises(MemcosimError, match="before opening a session"):
+            conductance_table("jart_vcm", JART.v_read, points=7)
+        conductance_table("jart_vcm", JART.v_read)  # cached: fine
+        assert read_cell(s, xbar, 0, 0) == pytest.approx(2e-5, rel=0.01)  # the session still works
