@@ -1,0 +1,128 @@
+"""Trainer benchmarks: equilibrium propagation with ngspice in the loop.
+
+1. Iris (4 inputs, 3 classes), EP network 4-16-3 of ``vteam`` memristors, 1 ohm per wire segment,
+   ideal updates: time per training sample (free + nudged operating points, source writes, reads,
+   update) against the bare ngspice ``op`` of the same netlist in the same session and run (the
+   ``op`` command alone, same save list, plot dropped), and held-out accuracy on a test split never
+   used in training; the numpy baseline of the same network next to it.
+2. Digits (8x8, 10 classes), EP network 64-H-10, 1 ohm per wire segment: software baseline, ngspice
+   with ideal updates, ngspice with pulse updates on ``vteam`` (exponential I-V) through the
+   programming drivers; epochs and training-set size are limited for shared 2-core machines
+   (``MEMCOSIM_BENCH_DIGITS_EPOCHS``, ``MEMCOSIM_BENCH_DIGITS_TRAIN``; 0 = the whole split).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import numpy as np
+
+from benchmarks.common import report
+from memcosim.trainers.config import RunConfig
+from memcosim.trainers.ep import EPTrainer
+
+IRIS_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_IRIS_EPOCHS", "40"))
+DIGITS_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_EPOCHS", "2"))
+DIGITS_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_TRAIN", "300"))
+DIGITS_HIDDEN = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_HIDDEN", "16"))
+DIGITS_TEST = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_TEST", "150"))
+PULSE_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_PULSE_TRAIN", "16"))
+PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "iris,digits").split(",")
+
+_NET = dict(model="vteam", r_wire=1.0, gain=10.0, diode_bias=-0.2, v_input=0.5, v_bias=0.5, g_init=[1e-6, 1e-4])
+
+
+def iris_config(backend: str = "ngspice", epochs: int = IRIS_EPOCHS) -> RunConfig:
+    return RunConfig(train=dict(dataset="iris", epochs=epochs, lr=1.0, layer_lr=[0.01, 1.0], beta=1e-6,
+                                batch_size=1, backend=backend, progress=False),
+                     network=dict(_NET, sizes=[4, 16, 3]))
+
+
+def bare_op_time(trainer: EPTrainer, repeat: int = 50) -> float:
+    """Median seconds of ngspice's `op` alone on the trainer's netlist (same session, same save list)."""
+    c = trainer.circuit
+    c.free(trainer.dataset.x_test[0])  # sets the inputs and the save list the trainer uses
+    lib = c.session.library
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        lib.command("op")
+        times.append(time.perf_counter() - t)
+        lib.command("destroy all")
+    return statistics.median(times)
+
+
+def iris_rows() -> list[dict]:
+    rows = []
+    with EPTrainer(iris_config()) as tr:
+        t_op = bare_op_time(tr)
+        t0 = time.perf_counter()
+        history = tr.fit(log=None)
+        train_time = sum(r["seconds"] for r in history)
+        n_train, n_test = len(tr.dataset.x_train), len(tr.dataset.x_test)
+        # per training sample: the epoch time minus its test evaluation (one op per test sample)
+        t_eval = time.perf_counter()
+        tr.evaluate(tr.dataset.x_test, tr.dataset.y_test)
+        t_eval = time.perf_counter() - t_eval
+        t_sample = (train_time - len(history) * t_eval) / (len(history) * n_train)
+        t_op_after = bare_op_time(tr)
+        rows.append({"run": "iris ngspice ideal", "epochs": len(history), "train": n_train, "test": n_test,
+                     "test_acc": history[-1]["test_acc"], "best_test_acc": max(r["test_acc"] for r in history),
+                     "sample_ms": t_sample * 1e3, "bare_op_ms": 0.5 * (t_op + t_op_after) * 1e3,
+                     "sample_over_2ops": t_sample / (t_op + t_op_after),
+                     "wall_s": time.perf_counter() - t0, "target": "<=2x of 2 ops, >=96%"})
+    with EPTrainer(iris_config("software")) as tr:
+        t0 = time.perf_counter()
+        history = tr.fit(log=None)
+        rows.append({"run": "iris software EP", "epochs": len(history), "train": len(tr.dataset.x_train),
+                     "test": len(tr.dataset.x_test), "test_acc": history[-1]["test_acc"],
+                     "best_test_acc": max(r["test_acc"] for r in history), "wall_s": time.perf_counter() - t0})
+    return rows
+
+
+def digits_config(backend: str, update: str = "ideal", epochs: int = DIGITS_EPOCHS, train_limit: int = DIGITS_TRAIN,
+                  test_limit: int = DIGITS_TEST) -> RunConfig:
+    net = dict(_NET, sizes=[64, DIGITS_HIDDEN, 10])
+    pulse = {}
+    if update == "pulse":
+        net.update(device_params={"iv": 1.0}, programming={"scheme": "V/2", "amplitude": 0.6})
+        pulse = dict(v_set=0.6, v_reset=-0.6, max_pulses=4)
+    return RunConfig(train=dict(dataset="digits", epochs=epochs, train_limit=train_limit, test_limit=test_limit, lr=30.0,
+                                layer_lr=[0.3, 0.3], beta=1e-6, batch_size=4, backend=backend, update=update,
+                                progress=False),
+                     network=net, pulse=pulse)
+
+
+def digits_rows() -> list[dict]:
+    rows = []
+    runs = [("software EP (full split, 20 epochs)", digits_config("software", epochs=20, train_limit=0, test_limit=0)),
+            ("software EP (same subset)", digits_config("software")),
+            ("ngspice ideal", digits_config("ngspice")),
+            ("ngspice pulse (vteam)", digits_config("ngspice", "pulse", epochs=1, train_limit=PULSE_TRAIN))]
+    for name, config in runs:
+        t0 = time.perf_counter()
+        with EPTrainer(config) as tr:
+            history = tr.fit(log=lambda line: print(f"  {name}: {line}", flush=True))
+            rows.append({"run": f"digits {name}", "epochs": len(history), "train": len(tr.dataset.x_train),
+                         "test": len(tr.dataset.x_test), "test_acc": history[-1]["test_acc"],
+                         "pulses": history[-1].get("pulses", 0), "wall_s": time.perf_counter() - t0,
+                         "target": ">=92% (pulse, 1 ohm)" if "pulse" in name else ""})
+    return rows
+
+
+def main() -> None:
+    if "iris" in PARTS:
+        report("trainers_ep_iris", iris_rows(),
+               "sample = free + nudged op, source writes, node reads, EP update; bare op = ngspice `op` alone "
+               "on the same netlist with the same save list, measured before and after training in the same run")
+    if "digits" in PARTS:
+        report("trainers_ep_digits", digits_rows(),
+               f"64-{DIGITS_HIDDEN}-10 vteam network, 1 ohm per wire segment; ngspice runs on "
+               f"{DIGITS_TRAIN or 'all'} training samples for {DIGITS_EPOCHS} epochs (pulse: {PULSE_TRAIN} samples, 1 epoch), "
+               f"{DIGITS_TEST} test samples (2 shared cores)")
+
+
+if __name__ == "__main__":
+    main()
