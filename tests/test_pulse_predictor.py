@@ -60,17 +60,24 @@ def test_dataset_with_noise_is_reproducible_and_resumes_from_its_shards(tmp_path
     assert _same(first, fresh)
 
 
-def test_predictor_trains_saves_and_loads_with_the_same_outputs(quiet_set, tmp_path):
+@pytest.fixture(scope="module")
+def trained(quiet_set, tmp_path_factory) -> tuple[Path, dict]:
+    """Both predictors trained (briefly) on the noise-free samples."""
+    out = tmp_path_factory.mktemp("model")
     data = PulseDataset.concatenate([quiet_set] * 3, {})  # 36 samples: enough to split 80/10/10
-    config = TrainConfig(epochs=3, finetune_epochs=1, kernels=[11, 1], batch_size=8, out=str(tmp_path))
-    summary = train(data, DatasetConfig(noise=False), config, progress=False)
+    config = TrainConfig(epochs=3, finetune_epochs=1, kernels=[11, 1], batch_size=8, out=str(out))
+    return out, train(data, DatasetConfig(noise=False), config, progress=False)
+
+
+def test_predictor_trains_saves_and_loads_with_the_same_outputs(trained, tmp_path):
+    model_dir, summary = trained
     assert summary["train"] + summary["validation"] + summary["test"] == 36
-    assert (tmp_path / "training.csv").exists() and (tmp_path / "training.png").exists()
+    assert (model_dir / "training.csv").exists() and (model_dir / "training.png").exists()
     g0 = np.geomspace(1.2e-5, 8e-5, 7)
     g1 = g0[::-1].copy()
     for name in ("predictor_mse.pt", "predictor_finetuned.pt"):
-        model = PulsePredictor.load(tmp_path / name)
-        again = PulsePredictor.load(tmp_path / name)
+        model = PulsePredictor.load(model_dir / name)
+        again = PulsePredictor.load(model_dir / name)
         np.testing.assert_array_equal(model.predict(g0, g1), again.predict(g0, g1))
         assert np.all(np.isfinite(model.predict(g0, g1)))
     fresh = PulsePredictor(Scaling(1e-5, 9e-5, 10e-9, 2e-6), seed=4)
@@ -145,3 +152,21 @@ def test_cli_predictor_reports_bad_input_and_missing_stages(tmp_path, capsys):
     assert "memcosim predictor dataset" in capsys.readouterr().err
     assert cli_main(["predictor", "evaluate", "--config", str(cfg)]) == 2
     assert "memcosim predictor train" in capsys.readouterr().err
+
+
+def test_deployment_in_ngspice_writes_the_figures_and_keeps_to_the_iteration_limit(trained, tmp_path):
+    from memcosim.trainers.pulse_config import EvaluateConfig
+    from memcosim.trainers.pulse_eval import evaluate
+
+    model_dir, _ = trained
+    short = DatasetConfig(max_steps=20)  # the noise-free baseline is recorded over 2 x 20 x 10 ns only
+    config = EvaluateConfig(attempts=2, workers=1, conventional_budget=15, out=str(tmp_path))
+    summary = evaluate(short, config, model_dir, progress=False)
+    assert summary["attempts"] == 2
+    for name in ("baseline", "mse", "finetuned"):
+        assert 0.0 <= summary[f"one_shot_{name}"]["within_50%"] <= 1.0
+    assert summary["predictor_wv"]["mean_pulses"] <= 3 and summary["conventional_wv"]["mean_pulses"] <= 15
+    for f in ("attempts.csv", "summary.json", "rpd_histogram.png", "rpd_vs_conductance.png", "write_verify.png"):
+        assert (tmp_path / f).stat().st_size > 0
+    rows = (tmp_path / "attempts.csv").read_text().splitlines()
+    assert len(rows) == 3 and "predictor_wv_reason" in rows[0]

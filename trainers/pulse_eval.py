@@ -6,7 +6,9 @@ same noise sequence. Per attempt and method (noise-free ``baseline``, ``mse`` an
 predictors) one pulse of the predicted length is applied to the device set to the start state, and
 the RPD of the reached conductance, |G - G_target| / G_target, is recorded. Then the fine-tuned
 predictor drives write-and-verify with at most ``iterations`` pulses, and the conventional
-incremental write-and-verify runs to the same tolerance (or its budget).
+incremental write-and-verify (ISPP: amplitude growing from ``conventional_start`` x the preset
+amplitude) and the fixed-amplitude one (10 ns pulses at the preset SET / RESET voltage) run to the
+same tolerance (or their budget).
 
 Outputs under ``out``: ``attempts.csv`` (one row per attempt), ``summary.json``, and the plots
 ``rpd_histogram.png``, ``rpd_vs_conductance.png``, ``write_verify.png``.
@@ -108,6 +110,8 @@ class Deployer:
                                                   step=c.conventional_step, set_stop=d.set_amplitude,
                                                   reset_stop=d.reset_amplitude, width=c.conventional_width),
                                 c.conventional_budget),
+            "fixed_wv": (IncrementalPolicy(set_start=d.set_amplitude, reset_start=d.reset_amplitude,
+                                           width=c.conventional_width), c.conventional_budget),
         }
         for name, (policy, budget) in policies.items():
             variation, g0 = self._fresh(a, g_req)
@@ -176,7 +180,7 @@ def summarize(rows: list[dict], config: EvaluateConfig) -> dict:
         rpd = np.array([r[f"{name}_rpd"] for r in rows])
         s[f"one_shot_{name}"] = {"within_50%": float(np.mean(rpd <= 0.5)), "within_10%": float(np.mean(rpd <= 0.1)),
                                  "median_rpd": float(np.median(rpd))}
-    for name in ("predictor_wv", "conventional_wv"):
+    for name in ("predictor_wv", "conventional_wv", "fixed_wv"):
         pulses = np.array([r[f"{name}_pulses"] for r in rows])
         ptime = np.array([r[f"{name}_pulse_time_s"] for r in rows])
         conv = np.array([r[f"{name}_converged"] for r in rows])
@@ -186,6 +190,7 @@ def summarize(rows: list[dict], config: EvaluateConfig) -> dict:
     p, q = s["predictor_wv"], s["conventional_wv"]
     s["pulse_reduction"] = q["mean_pulses"] / max(p["mean_pulses"], 1e-12)
     s["pulse_time_reduction"] = q["mean_pulse_time_s"] / max(p["mean_pulse_time_s"], 1e-18)
+    s["pulse_reduction_vs_fixed"] = s["fixed_wv"]["mean_pulses"] / max(p["mean_pulses"], 1e-12)
     return s
 
 
@@ -242,7 +247,7 @@ def plot(rows: list[dict], config: EvaluateConfig, out: Path) -> None:
     _save(fig, out / "rpd_vs_conductance.png")
 
     fig, ax = plt.subplots(1, 3, figsize=(15, 4))
-    for name, a in (("predictor_wv", ax[0]), ("conventional_wv", ax[1])):
+    for name, a in (("predictor_wv", ax[0]), ("conventional_wv", ax[1])):  # conventional = ISPP
         for r in rows[:12]:
             h = np.array([float(x) for x in r[f"{name}_history"].split()])
             a.plot(np.arange(h.size), h / r["g_target"], marker=".", lw=1)
