@@ -51,7 +51,9 @@ def device_rows(attempts: int) -> list[dict]:
         rows.append({"method": f"one-shot {name}", "within_50%": o["within_50%"], "within_10%": o["within_10%"],
                      "median_rpd": o["median_rpd"], "mean_pulses": 1.0, "mean_pulse_time_ns": float("nan"),
                      "target": ">=95% within 50%" if name == "finetuned" else ""})
-    for name, label, target in (("predictor_wv", "predictor write-verify (<=3)", ">=95% within 10%"),
+    for name, label, target in (("baseline_wv", "noise-free baseline write-verify (<=3)", ""),
+                                ("mse_wv", "MSE predictor write-verify (<=3)", ""),
+                                ("predictor_wv", "fine-tuned predictor write-verify (<=3)", ">=95% within 10%"),
                                 ("conventional_wv", "conventional write-verify (ISPP)", ""),
                                 ("fixed_wv", "conventional write-verify (fixed V)", "")):
         o = s[name]

@@ -4,8 +4,8 @@ Attempt ``a`` draws its start and target conductance and its device (device-to-d
 the cycle-to-cycle walk) from ``default_rng([seed, a])``; every method sees the same device and the
 same noise sequence. Per attempt and method (noise-free ``baseline``, ``mse`` and ``finetuned``
 predictors) one pulse of the predicted length is applied to the device set to the start state, and
-the RPD of the reached conductance, |G - G_target| / G_target, is recorded. Then the fine-tuned
-predictor drives write-and-verify with at most ``iterations`` pulses, and the conventional
+the RPD of the reached conductance, |G - G_target| / G_target, is recorded. Then each predictor
+drives write-and-verify with at most ``iterations`` pulses, and the conventional
 incremental write-and-verify (ISPP: amplitude growing from ``conventional_start`` x the preset
 amplitude) and the fixed-amplitude one (10 ns pulses at the preset SET / RESET voltage) run to the
 same tolerance (or their budget).
@@ -31,6 +31,10 @@ from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.trainers.pulse_config import DatasetConfig, EvaluateConfig
 
 METHODS = ("baseline", "mse", "finetuned")
+# write-and-verify runs: each predictor (at most ``iterations`` pulses; predictor_wv = fine-tuned), ISPP, fixed V
+WRITE_VERIFY = ("baseline_wv", "mse_wv", "predictor_wv", "conventional_wv", "fixed_wv")
+_WV_TITLES = {"baseline_wv": "noise-free baseline", "mse_wv": "MSE predictor", "predictor_wv": "fine-tuned predictor",
+              "conventional_wv": "conventional (ISPP)", "fixed_wv": "conventional (fixed V)"}
 
 
 def baseline_path(model_dir: str | Path) -> Path:
@@ -103,6 +107,9 @@ class Deployer:
             row.update({f"{name}_g_start": g0, f"{name}_time_s": t, f"{name}_g": g,
                         f"{name}_rpd": abs(g - g_target) / g_target})
         policies = {
+            "baseline_wv": (PredictorPolicy(self.predictors["baseline"], d.set_amplitude, d.reset_amplitude),
+                            c.iterations),
+            "mse_wv": (PredictorPolicy(self.predictors["mse"], d.set_amplitude, d.reset_amplitude), c.iterations),
             "predictor_wv": (PredictorPolicy(self.predictors["finetuned"], d.set_amplitude, d.reset_amplitude),
                              c.iterations),
             "conventional_wv": (IncrementalPolicy(set_start=c.conventional_start * d.set_amplitude,
@@ -180,7 +187,7 @@ def summarize(rows: list[dict], config: EvaluateConfig) -> dict:
         rpd = np.array([r[f"{name}_rpd"] for r in rows])
         s[f"one_shot_{name}"] = {"within_50%": float(np.mean(rpd <= 0.5)), "within_10%": float(np.mean(rpd <= 0.1)),
                                  "median_rpd": float(np.median(rpd))}
-    for name in ("predictor_wv", "conventional_wv", "fixed_wv"):
+    for name in WRITE_VERIFY:
         pulses = np.array([r[f"{name}_pulses"] for r in rows])
         ptime = np.array([r[f"{name}_pulse_time_s"] for r in rows])
         conv = np.array([r[f"{name}_converged"] for r in rows])
@@ -246,17 +253,17 @@ def plot(rows: list[dict], config: EvaluateConfig, out: Path) -> None:
     ax[0].legend()
     _save(fig, out / "rpd_vs_conductance.png")
 
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
-    for name, a in (("predictor_wv", ax[0]), ("conventional_wv", ax[1])):  # conventional = ISPP
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
+    ax = axes.ravel()
+    for name, a in zip(WRITE_VERIFY, ax):
         for r in rows[:12]:
             h = np.array([float(x) for x in r[f"{name}_history"].split()])
             a.plot(np.arange(h.size), h / r["g_target"], marker=".", lw=1)
         a.axhspan(1 - config.tolerance, 1 + config.tolerance, color="tab:green", alpha=0.2)
-        a.set(yscale="log", xlabel="pulse", ylabel="G / G_target", title=name.replace("_wv", " write-and-verify"))
-    pp = [r["predictor_wv_pulses"] for r in rows]
-    cp = [r["conventional_wv_pulses"] for r in rows]
-    top = max(max(pp), max(cp)) + 1
-    ax[2].hist([pp, cp], bins=np.unique(np.geomspace(1, top, 30).astype(int)), label=["predictor", "conventional"])
-    ax[2].set(xscale="log", xlabel="pulses to reach the tolerance (or budget)", ylabel="attempts")
-    ax[2].legend()
+        a.set(yscale="log", xlabel="pulse", ylabel="G / G_target", title=f"write-and-verify: {_WV_TITLES[name]}")
+    counts = [[r[f"{n}_pulses"] for r in rows] for n in WRITE_VERIFY]
+    top = max(max(c) for c in counts) + 1
+    ax[5].hist(counts, bins=np.unique(np.geomspace(1, top, 30).astype(int)), label=[_WV_TITLES[n] for n in WRITE_VERIFY])
+    ax[5].set(xscale="log", xlabel="pulses to reach the tolerance (or budget)", ylabel="attempts")
+    ax[5].legend(fontsize=8)
     _save(fig, out / "write_verify.png")
