@@ -90,7 +90,8 @@ class DatasetConfig:
 @dataclass
 class TrainConfig:
     """MSE training for ``epochs`` (Adam, ``lr``), then fine-tuning through the recorded G-t histories with
-    moving-average kernels ``kernels`` (points of a ``grid``-second resampling), ``finetune_epochs`` each.
+    moving-average kernels ``kernels`` (points of a ``grid``-second resampling), ``finetune_epochs`` each
+    (Adam, ``finetune_lr``, gradient norm clipped to ``clip``).
     Split ``split`` (train, validation, test fractions) drawn with ``seed``."""
 
     epochs: int = 100
@@ -99,6 +100,7 @@ class TrainConfig:
     kernels: list[int] = field(default_factory=lambda: [1001, 101, 11, 1])
     finetune_epochs: int = 50
     finetune_lr: float = 3e-4
+    clip: float = 1.0
     grid: float = 1e-9
     split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     seed: int = 0
@@ -116,6 +118,7 @@ class TrainConfig:
                 raise ConfigError(f"train.kernels[{k}]", f"must be odd (centred moving average), got {v}")
         self.finetune_epochs = f.integer("train.finetune_epochs", self.finetune_epochs, 0)
         self.finetune_lr = f.number("train.finetune_lr", self.finetune_lr, low=0.0, low_open=True)
+        self.clip = f.number("train.clip", self.clip, low=0.0, low_open=True)
         self.grid = f.number("train.grid", self.grid, low=0.0, low_open=True, unit="s")
         if not isinstance(self.split, (list, tuple)) or len(self.split) != 3:
             raise ConfigError("train.split", f"must be [train, validation, test] fractions, got {self.split!r}")

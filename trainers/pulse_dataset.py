@@ -260,6 +260,7 @@ def generate(config: DatasetConfig, progress: bool = True) -> PulseDataset:
     out = Path(config.out)
     atomic_write_bytes(out / "dataset.npz", data.to_bytes())
     atomic_write_text(out / "dataset.json", json.dumps(meta, indent=2) + "\n")
+    plot_dataset(data, out / "dataset.png")
     if progress:
         print(f"dataset: wrote {out / 'dataset.npz'} ({len(data)} samples, {meta['crossed']} crossed the target) "
               f"in {elapsed:.1f} s", flush=True)
@@ -275,3 +276,30 @@ def _previous_meta(config: DatasetConfig) -> dict:
         return json.loads((Path(config.out) / "dataset.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def plot_dataset(data: PulseDataset, path: Path, examples: int = 12) -> None:
+    """Labels against the requested change, and example G-t histories (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    ratio = data.g_target / data.g_start
+    ax[0].scatter(ratio, np.abs(data.time) * 1e9, s=3, alpha=0.4, c=np.where(data.time > 0, "tab:red", "tab:blue"))
+    ax[0].set(xscale="log", yscale="log", xlabel="G_target / G_start", ylabel="|pulse time| (ns)",
+              title=f"{len(data)} samples (red SET, blue RESET)")
+    for i in range(min(examples, len(data))):
+        h = data.history(i)
+        t = np.arange(h.size) * data.step * 1e9
+        ax[1].plot(t, h, lw=1)
+        ax[1].plot([abs(data.time[i]) * 1e9], [h[int(data.steps[i])]], "k.", ms=5)
+        ax[1].axhline(data.g_target[i], color="gray", lw=0.3)
+    ax[1].set(yscale="log", xlabel="pulse time (ns)", ylabel="read conductance (S)",
+              title="G-t histories (dot: end of the labelled pulse)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())

@@ -4,11 +4,13 @@
    validation RPD of the pulse time (mean |t_pred - t| / |t|) are kept -> ``predictor_mse.pt``.
 2. Fine-tuning: each sample's history (read after every ``step``) is resampled onto a ``grid``-second
    time axis and smoothed by a centred moving average of ``kernel`` points (edges replicated), for
-   each kernel of ``kernels`` in turn (``finetune_epochs`` each). The predicted time is mapped through
+   each kernel of ``kernels`` in turn (``finetune_epochs`` each); the window shrinks symmetrically at
+   both ends of a history, so the start and end conductance stay exact. The predicted time is mapped through
    the sample's smoothed history to the conductance it would reach; the loss is the squared difference
    of that conductance and the target in the scaled log domain. Outside the recorded time range the
    reached conductance is clamped to the end value and its gradient is the slope at that end
-   (straight-through), so a prediction beyond the history is still pulled back. The weights with the
+   (straight-through), so a prediction beyond the history is still pulled back; the gradient norm is
+   clipped to ``clip``. The weights with the
    best validation RPD of the reached conductance (|G_reached - G_target| / G_target, raw history) are
    kept -> ``predictor_finetuned.pt``.
 
@@ -74,14 +76,20 @@ class Histories:
         self.direction = np.sign(data.time[index])
 
     def smoothed(self, kernel: int) -> np.ndarray:
-        """Centred moving average of ``kernel`` points, edges replicated (kernel 1: the raw histories)."""
+        """Centred moving average of ``kernel`` points over each history's own length; near either end the
+        window shrinks symmetrically (so the first and last points, the start and the end conductance,
+        are kept and a monotone history stays monotone). Kernel 1: the raw histories."""
         if kernel <= 1:
             return self.raw.copy()
-        h = kernel // 2
-        padded = np.concatenate([np.repeat(self.raw[:, :1], h, 1), self.raw, np.repeat(self.raw[:, -1:], h, 1)], 1)
-        c = np.cumsum(np.concatenate([np.zeros((padded.shape[0], 1)), padded], 1), axis=1)
-        out = (c[:, kernel:] - c[:, :-kernel]) / kernel
-        # beyond each history's end the padding equals the end value, so replicate-padding per sample holds
+        n, L = self.raw.shape
+        c = np.concatenate([np.zeros((n, 1)), np.cumsum(self.raw, axis=1)], axis=1)
+        i = np.arange(L)[None, :]
+        last = (self.lengths - 1)[:, None]
+        w = np.clip(np.minimum(np.minimum(kernel // 2, i), last - i), 0, None)
+        rows = np.arange(n)[:, None]
+        out = (c[rows, i + w + 1] - c[rows, i - w]) / (2 * w + 1)
+        beyond = i > last
+        out[beyond] = np.broadcast_to(self.raw[np.arange(n), self.lengths - 1][:, None], out.shape)[beyond]
         return out
 
 
@@ -186,6 +194,7 @@ def train(data: PulseDataset, dataset_config: DatasetConfig, config: TrainConfig
                 u = reached(hist[bt], args_tr[0][bt], args_tr[1][bt], model.time(x_tr[bt]), h_tr.grid)
                 loss = torch.mean((u - u_tr[bt]) ** 2)
                 loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                 opt.step()
                 total += loss.item() * b.size
             model.eval()
