@@ -12,7 +12,8 @@ Needs trained predictors (``memcosim predictor dataset`` then ``memcosim predict
 2. Array level: an N x N 1R array (``$MEMCOSIM_BENCH_ARRAY``, default 32) with 2.5 ohm wire segments
    (0 skips this part) programmed cell by cell to a random target matrix with the V/2 scheme, each cell by predictor-guided
    write-and-verify (at most 3 pulses, 10 % tolerance; device-to-device offsets on every device, the
-   cycle-to-cycle walk on the cell being written). Reports the final RPD map (read in the array after
+   cycle-to-cycle walk on the cell being written, advanced per pulse by the pulse's 10 ns intervals:
+   a transient per 10 ns of a 32x32 array costs ~0.3 s). Reports the final RPD map (read in the array after
    all writes), the drift of each cell between its own write and the end (half-select disturbance by
    later writes), the state change of half-selected and unselected cells in one 100 ns write, pulses
    per cell and wall-clock time. Progress is checkpointed after every row and resumed.
@@ -149,7 +150,7 @@ def array_rows(n: int, seed: int = 0) -> list[dict]:
                 walk = Variation(cvc, [cells[k]], dict(zip(names, fixed[k])), rng=np.random.default_rng([seed, 2, k]))
                 t = time.perf_counter()
                 res = write_verify(s, xbar, (i, j), float(target[i, j]), policy, tolerance=0.1, max_pulses=3,
-                                   variation=walk, preset=preset)
+                                   variation=walk, preset=preset, walk_within_pulse=False)
                 params_now[k] = walk.values()[0]
                 wall[i, j] = time.perf_counter() - t
                 pulses[i, j], converged[i, j], g_written[i, j] = res.pulses, res.converged, res.g_final

@@ -111,24 +111,33 @@ def _window(shape: Pwl, t0: float, t1: float) -> Pwl:
 
 
 def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, duration: float,
-          variation=None, on_window: Callable[[float], None] | None = None, window: float | None = None) -> int:
+          variation=None, on_window: Callable[[float], None] | None = None, window: float | None = None,
+          walk_within_pulse: bool = True) -> int:
     """Drive the programming sources with ``shape`` (a unit-amplitude waveform scaled by each line's
     voltage) for ``duration`` seconds; returns the number of transient windows run.
 
     With ``variation`` (or ``window``) the drive is split into windows of that many seconds; the
     variation walk advances and is written before each window, ``on_window(t_end)`` runs after it.
+    With ``walk_within_pulse=False`` (large arrays, where a transient per 10 ns costs too much) the walk
+    instead advances by the number of intervals the drive spans, is written once, and one transient
+    runs (the parameters then hold still during the pulse).
     """
     names = xbar.program_row_sources + xbar.program_column_sources
     if not names:
         raise ConfigError("periphery.programming", "this array has no programming drivers")
     scales = np.concatenate([v_rows, v_cols])
-    step = window or (variation.config.interval if variation is not None and variation.active else None)
+    walking = variation is not None and variation.active
+    if walking and not walk_within_pulse:
+        variation.advance(max(1, int(np.ceil(duration / variation.config.interval - 1e-9))))
+        variation.apply(session)
+        walking = False
+    step = window or (variation.config.interval if walking else None)
     edges = [0.0, duration] if step is None else list(np.arange(0.0, duration, step)) + [duration]
     if len(edges) > 2 and edges[-1] - edges[-2] < 1e-6 * step:
         edges.pop(-2)
     count = 0
     for t0, t1 in zip(edges[:-1], edges[1:]):
-        if variation is not None and variation.active:
+        if walking:
             variation.advance()
             variation.apply(session)
         piece = _window(shape, t0, t1)
@@ -145,11 +154,13 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
 
 
 def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index: tuple[int, int] | int | None = None,
-                scheme: str | None = None, variation=None, preset: ProgrammingPreset | None = None) -> PulseResult:
+                scheme: str | None = None, variation=None, preset: ProgrammingPreset | None = None,
+                walk_within_pulse: bool = True) -> PulseResult:
     """Apply ``pulse`` to the selected cells with ``scheme`` (default: the array's programming scheme).
 
     ``amplitude`` is what the selected cells see; half-selected cells see V/2 (V/2) or V/3 (V/3).
-    Validates everything first; returns the states before and after (rows x columns).
+    Validates everything first; returns the states before and after (rows x columns). See :func:`drive`
+    for ``walk_within_pulse``.
     """
     preset = preset or get_preset(xbar.config.model)
     pulse = pulse.checked(preset)
@@ -157,7 +168,8 @@ def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index:
     unit = pulse.shape()
     unit = Pwl(unit.times, tuple(v / pulse.amplitude for v in unit.values))
     before = session.state_array(xbar.cells)
-    windows = drive(session, xbar, v_rows, v_cols, unit, pulse.duration, variation)
+    windows = drive(session, xbar, v_rows, v_cols, unit, pulse.duration, variation,
+                    walk_within_pulse=walk_within_pulse)
     return PulseResult(before, session.state_array(xbar.cells), pulse.duration, windows)
 
 

@@ -115,12 +115,14 @@ class IncrementalPolicy:
 
 def write_verify(session, xbar, cell: tuple[int, int], target: float, policy: PulsePolicy, *,
                  tolerance: float = 0.1, max_pulses: int = 100, variation=None,
-                 preset: ProgrammingPreset | None = None, v_read: float | None = None) -> WriteVerifyResult:
+                 preset: ProgrammingPreset | None = None, v_read: float | None = None,
+                 walk_within_pulse: bool = True) -> WriteVerifyResult:
     """Program ``cell`` (row, column) to ``target`` siemens: read, and while |G - target| > tolerance * target
     apply ``policy``'s next pulse and read again, at most ``max_pulses`` pulses.
 
     Bad input (target outside the model's [g_min, g_max], tolerance <= 0, budget < 1, a cell outside
-    the array) raises ConfigError before any pulse; the states are then untouched.
+    the array) raises ConfigError before any pulse; the states are then untouched. ``variation`` and
+    ``walk_within_pulse``: see :func:`~memcosim.cosim.programming.drive`.
     """
     preset = preset or get_preset(xbar.config.model)
     target = float(preset.check_target(target, "target"))
@@ -140,7 +142,8 @@ def write_verify(session, xbar, cell: tuple[int, int], target: float, policy: Pu
         if result.pulses >= max_pulses:
             break
         pulse = policy.next_pulse(g, target, result.steps)
-        apply_pulse(session, xbar, pulse, "cell", (row, column), variation=variation, preset=preset)
+        apply_pulse(session, xbar, pulse, "cell", (row, column), variation=variation, preset=preset,
+                    walk_within_pulse=walk_within_pulse)
         g = read_cell(session, xbar, row, column, v)
         result.steps.append(VerifyStep(pulse.amplitude, pulse.width, g))
     result.g_final = g

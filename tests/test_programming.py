@@ -210,3 +210,13 @@ def test_read_table_refuses_to_take_ngspice_from_an_open_session():
             conductance_table("jart_vcm", JART.v_read, points=7)
         conductance_table("jart_vcm", JART.v_read)  # cached: fine
         assert read_cell(s, xbar, 0, 0) == pytest.approx(2e-5, rel=0.01)  # the session still works
+
+
+def test_walk_per_pulse_advances_by_the_pulse_intervals_in_one_transient():
+    xbar = _jart(g=2e-5)
+    nominal = nominal_parameters("jart_vcm", list(VariationConfig().spreads))
+    with Session(xbar.netlist) as s:
+        v = Variation(VariationConfig(seed=3), list(xbar.cells.ravel()), nominal)
+        step = s.step
+        r = apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, 38e-9, 1e-9, 1e-9), variation=v, walk_within_pulse=False)
+        assert r.windows == 1 and s.step == step + 1 and v.steps == 4

@@ -170,3 +170,17 @@ def test_deployment_in_ngspice_writes_the_figures_and_keeps_to_the_iteration_lim
         assert (tmp_path / f).stat().st_size > 0
     rows = (tmp_path / "attempts.csv").read_text().splitlines()
     assert len(rows) == 3 and "predictor_wv_reason" in rows[0]
+
+
+def test_smoothing_keeps_each_history_start_end_and_monotonicity():
+    from memcosim.trainers.pulse_train import Histories
+
+    h = Histories.__new__(Histories)
+    h.raw = np.array([[0.0, 0.1, 0.5, 0.9, 1.0, 1.0, 1.0], [1.0, 0.9, 0.7, 0.2, 0.1, 0.05, 0.0]])
+    h.lengths = np.array([5, 7])  # row 0 is padded with its end value after 5 points
+    for kernel in (1, 3, 101):
+        s = h.smoothed(kernel)
+        np.testing.assert_allclose(s[:, 0], h.raw[:, 0])
+        np.testing.assert_allclose(s[[0, 1], h.lengths - 1], h.raw[[0, 1], h.lengths - 1])
+        assert np.all(np.diff(s[0]) >= 0) and np.all(np.diff(s[1]) <= 0)
+    assert h.smoothed(3)[0, 2] == pytest.approx(0.5)  # (0.1 + 0.5 + 0.9) / 3
