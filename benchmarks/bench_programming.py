@@ -16,7 +16,9 @@ Needs trained predictors (``memcosim predictor dataset`` then ``memcosim predict
    a transient per 10 ns of a 32x32 array costs ~0.3 s). Reports the final RPD map (read in the array after
    all writes), the drift of each cell between its own write and the end (half-select disturbance by
    later writes), the state change of half-selected and unselected cells in one 100 ns write, pulses
-   per cell and wall-clock time. Progress is checkpointed after every row and resumed.
+   per cell and wall-clock time. Progress is checkpointed after every row and resumed. The line
+   amplitude of every write is raised against the IR drop so that the cell sees the preset amplitude
+   (``compensate_ir_drop``; ``$MEMCOSIM_BENCH_COMPENSATE=0`` writes at the plain amplitude instead).
 
 Tables on screen, JSON in ``benchmarks/results/``, PNG and CSV in ``out/bench_programming/``.
 """
@@ -76,7 +78,7 @@ def _fingerprint(n: int, seed: int) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def array_rows(n: int, seed: int = 0) -> list[dict]:
+def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
     from memcosim.circuits.periphery import PeripheryConfig, ProgrammingConfig
     from memcosim.cosim.presets import get_preset
@@ -106,8 +108,9 @@ def array_rows(n: int, seed: int = 0) -> list[dict]:
     d2d = Variation(vc, cells, nominal, rng=np.random.default_rng([seed, 1]))
     fixed = d2d.values()  # each device's offset parameters
     params_now = fixed.copy()  # after a cell's write its parameters stay where its walk left them
-    ckpt = RESULTS / "programming_array_checkpoint.npz"
-    fp = _fingerprint(n, seed)
+    tag = "" if compensate else "_uncompensated"
+    ckpt = RESULTS / f"programming_array_{'ir' if compensate else 'plain'}_checkpoint.npz"
+    fp = _fingerprint(n, seed) + ("-ir" if compensate else "-plain")
     pulses = np.zeros((n, n), dtype=int)
     converged = np.zeros((n, n), dtype=bool)
     g_written = np.zeros((n, n))
@@ -129,19 +132,19 @@ def array_rows(n: int, seed: int = 0) -> list[dict]:
         if first_row == 0:
             before = s.state_array(xbar.cells)
             c = n // 2
-            r = apply_pulse(s, xbar, PulseSpec(preset.set_amplitude, 100e-9), "cell", (c, c))
+            r = apply_pulse(s, xbar, PulseSpec(preset.set_amplitude, 100e-9), "cell", (c, c), compensate=compensate)
             dg = np.abs(g_of(r.after) / g_of(r.before) - 1)
             half = np.zeros((n, n), dtype=bool)
             half[c, :] = half[:, c] = True
             half[c, c] = False
             unselected = ~half
             unselected[c, c] = False
-            single = {"selected": float(dg[c, c]), "half_max": float(dg[half].max()),
+            single = {"line_amplitude_V": r.line_amplitude, "selected": float(dg[c, c]), "half_max": float(dg[half].max()),
                       "half_median": float(np.median(dg[half])),
                       "unselected_max": float(dg[unselected].max()) if unselected.any() else 0.0}
             s.set_states(before)
-            atomic_write_text(OUT / "array_single_write.json", json.dumps(single, indent=2) + "\n")
-        single = json.loads((OUT / "array_single_write.json").read_text())
+            atomic_write_text(OUT / f"array{tag}_single_write.json", json.dumps(single, indent=2) + "\n")
+        single = json.loads((OUT / f"array{tag}_single_write.json").read_text())
         t_all = time.perf_counter()
         for i in range(first_row, n):
             for j in range(n):
@@ -150,7 +153,7 @@ def array_rows(n: int, seed: int = 0) -> list[dict]:
                 walk = Variation(cvc, [cells[k]], dict(zip(names, fixed[k])), rng=np.random.default_rng([seed, 2, k]))
                 t = time.perf_counter()
                 res = write_verify(s, xbar, (i, j), float(target[i, j]), policy, tolerance=0.1, max_pulses=3,
-                                   variation=walk, preset=preset, walk_within_pulse=False)
+                                   variation=walk, preset=preset, walk_within_pulse=False, compensate=compensate)
                 params_now[k] = walk.values()[0]
                 wall[i, j] = time.perf_counter() - t
                 pulses[i, j], converged[i, j], g_written[i, j] = res.pulses, res.converged, res.g_final
@@ -166,10 +169,10 @@ def array_rows(n: int, seed: int = 0) -> list[dict]:
         g_final = read_array(s, xbar)
     rpd = np.abs(g_final - target) / target
     drift = np.abs(g_final / g_written - 1)
-    _array_outputs(target, g_final, rpd, drift, pulses)
+    _array_outputs(target, g_final, rpd, drift, pulses, tag)
     ckpt.unlink(missing_ok=True)
     return [{
-        "array": f"{n}x{n} V/2", "cells": n * n, "within_10%_after_write": float(converged.mean()),
+        "array": f"{n}x{n} V/2" + (" IR-compensated" if compensate else ""), "cells": n * n, "within_10%_after_write": float(converged.mean()),
         "within_10%_at_end": float(np.mean(rpd <= 0.1)), "within_50%_at_end": float(np.mean(rpd <= 0.5)),
         "median_rpd_end": float(np.median(rpd)), "median_drift_later_writes": float(np.median(drift)),
         "max_drift_later_writes": float(drift.max()), "pulses_per_cell": float(pulses.mean()),
@@ -178,7 +181,7 @@ def array_rows(n: int, seed: int = 0) -> list[dict]:
     }]
 
 
-def _array_outputs(target, g_final, rpd, drift, pulses) -> None:
+def _array_outputs(target, g_final, rpd, drift, pulses, tag: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -195,12 +198,12 @@ def _array_outputs(target, g_final, rpd, drift, pulses) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    atomic_write_bytes(OUT / "array_rpd_map.png", buf.getvalue())
+    atomic_write_bytes(OUT / f"array{tag}_rpd_map.png", buf.getvalue())
     n = target.shape[0]
     lines = ["row,column,target_S,final_S,rpd,drift,pulses"]
     lines += [f"{i},{j},{target[i, j]:.6e},{g_final[i, j]:.6e},{rpd[i, j]:.5f},{drift[i, j]:.5f},{pulses[i, j]}"
               for i in range(n) for j in range(n)]
-    atomic_write_text(OUT / "array_cells.csv", "\n".join(lines) + "\n")
+    atomic_write_text(OUT / f"array{tag}_cells.csv", "\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -217,4 +220,6 @@ def main() -> None:
         report("programming_device", rows, f"{attempts} attempts on noisy jart_vcm devices in ngspice, "
                                            f"{time.perf_counter() - t:.0f} s; plots in {OUT / 'device'}")
     if n > 0:
-        report("programming_array", array_rows(n), f"plots and per-cell CSV in {OUT}")
+        compensate = os.environ.get("MEMCOSIM_BENCH_COMPENSATE", "1") != "0"
+        name = "programming_array" + ("" if compensate else "_uncompensated")
+        report(name, array_rows(n, compensate=compensate), f"plots and per-cell CSV in {OUT}")

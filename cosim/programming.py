@@ -61,12 +61,15 @@ class PulseSpec:
 
 @dataclass
 class PulseResult:
-    """States before and after a pulse (rows x columns, model units) and the pulse time used (s)."""
+    """States before and after a pulse (rows x columns, model units), the pulse time used (s), the number of
+    transient windows and the amplitude put on the lines (volts; differs from the pulse's with IR-drop
+    compensation)."""
 
     before: np.ndarray
     after: np.ndarray
     duration: float
     windows: int
+    line_amplitude: float = 0.0
 
     @property
     def delta(self) -> np.ndarray:
@@ -153,24 +156,66 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
     return count
 
 
+def cell_voltage(session, xbar, cell: tuple[int, int], v_rows: np.ndarray, v_cols: np.ndarray) -> float:
+    """DC voltage (volts, top minus bottom electrode) across the memristor of ``cell`` with the programming
+    sources at ``v_rows`` / ``v_cols``: an operating point (states pinned, nothing moves); the
+    programming sources are back at 0 V afterwards."""
+    names = xbar.program_row_sources + xbar.program_column_sources
+    if not names:
+        raise ConfigError("periphery.programming", "this array has no programming drivers")
+    name = str(xbar.cells[cell]).lower()
+    device = next(m for m in session.devices if m.name.lower() == name)
+    try:
+        session.set_sources(dict(zip(names, (float(v) for v in np.concatenate([v_rows, v_cols])))))
+        r = session.op(voltages=[device.top, device.bottom])
+    finally:
+        session.set_sources(dict.fromkeys(names, 0.0))
+    return float(r[device.top] - r[device.bottom])
+
+
+def compensate_ir_drop(session, xbar, cell: tuple[int, int], amplitude: float, scheme: str | None = None,
+                       max_boost: float = 0.4, iterations: int = 3, tolerance: float = 2e-3) -> float:
+    """The line amplitude (volts) that puts ``amplitude`` across the memristor of ``cell`` at the start of a
+    write, against the IR drop of the wires and of the half-selected cells' currents (fixed-point
+    iteration on :func:`cell_voltage`, at most ``iterations`` operating points). The boost is limited
+    to ``max_boost`` volts beyond ``amplitude``."""
+    line = amplitude
+    for _ in range(iterations):
+        v = cell_voltage(session, xbar, cell, *xbar.write_voltages(cell[0], cell[1], scheme, line))
+        if abs(v - amplitude) <= tolerance * abs(amplitude):
+            break
+        line = float(np.clip(line + (amplitude - v), amplitude - max_boost, amplitude + max_boost))
+        line = max(line, amplitude) if amplitude > 0 else min(line, amplitude)
+    return line
+
+
 def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index: tuple[int, int] | int | None = None,
                 scheme: str | None = None, variation=None, preset: ProgrammingPreset | None = None,
-                walk_within_pulse: bool = True) -> PulseResult:
+                walk_within_pulse: bool = True, compensate: bool = False) -> PulseResult:
     """Apply ``pulse`` to the selected cells with ``scheme`` (default: the array's programming scheme).
 
     ``amplitude`` is what the selected cells see; half-selected cells see V/2 (V/2) or V/3 (V/3).
     Validates everything first; returns the states before and after (rows x columns). See :func:`drive`
-    for ``walk_within_pulse``.
+    for ``walk_within_pulse``. With ``compensate`` (one selected cell) the line amplitude is raised so
+    that the cell itself sees ``pulse.amplitude`` at the start of the pulse (:func:`compensate_ir_drop`);
+    the safe range applies to what the cell sees.
     """
     preset = preset or get_preset(xbar.config.model)
     pulse = pulse.checked(preset)
     v_rows, v_cols = selection_voltages(xbar, selection, index, pulse.amplitude, scheme)
+    line = pulse.amplitude
+    if compensate:
+        if selection != "cell":
+            raise ConfigError("compensate", "IR-drop compensation is for single-cell writes")
+        cell = (0, 0) if index is None else (int(index[0]), int(index[1]))
+        line = compensate_ir_drop(session, xbar, cell, pulse.amplitude, scheme)
+        v_rows, v_cols = selection_voltages(xbar, selection, cell, line, scheme)
     unit = pulse.shape()
     unit = Pwl(unit.times, tuple(v / pulse.amplitude for v in unit.values))
     before = session.state_array(xbar.cells)
     windows = drive(session, xbar, v_rows, v_cols, unit, pulse.duration, variation,
                     walk_within_pulse=walk_within_pulse)
-    return PulseResult(before, session.state_array(xbar.cells), pulse.duration, windows)
+    return PulseResult(before, session.state_array(xbar.cells), pulse.duration, windows, line)
 
 
 def hold(session, xbar, amplitude: float, duration: float, selection: str = "cell",

@@ -116,13 +116,14 @@ class IncrementalPolicy:
 def write_verify(session, xbar, cell: tuple[int, int], target: float, policy: PulsePolicy, *,
                  tolerance: float = 0.1, max_pulses: int = 100, variation=None,
                  preset: ProgrammingPreset | None = None, v_read: float | None = None,
-                 walk_within_pulse: bool = True) -> WriteVerifyResult:
+                 walk_within_pulse: bool = True, compensate: bool = False) -> WriteVerifyResult:
     """Program ``cell`` (row, column) to ``target`` siemens: read, and while |G - target| > tolerance * target
     apply ``policy``'s next pulse and read again, at most ``max_pulses`` pulses.
 
     Bad input (target outside the model's [g_min, g_max], tolerance <= 0, budget < 1, a cell outside
     the array) raises ConfigError before any pulse; the states are then untouched. ``variation`` and
-    ``walk_within_pulse``: see :func:`~memcosim.cosim.programming.drive`.
+    ``walk_within_pulse``: see :func:`~memcosim.cosim.programming.drive`; ``compensate``: raise the line
+    amplitude against the IR drop (:func:`~memcosim.cosim.programming.compensate_ir_drop`).
     """
     preset = preset or get_preset(xbar.config.model)
     target = float(preset.check_target(target, "target"))
@@ -143,7 +144,7 @@ def write_verify(session, xbar, cell: tuple[int, int], target: float, policy: Pu
             break
         pulse = policy.next_pulse(g, target, result.steps)
         apply_pulse(session, xbar, pulse, "cell", (row, column), variation=variation, preset=preset,
-                    walk_within_pulse=walk_within_pulse)
+                    walk_within_pulse=walk_within_pulse, compensate=compensate)
         g = read_cell(session, xbar, row, column, v)
         result.steps.append(VerifyStep(pulse.amplitude, pulse.width, g))
     result.g_final = g

@@ -220,3 +220,21 @@ def test_walk_per_pulse_advances_by_the_pulse_intervals_in_one_transient():
         step = s.step
         r = apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, 38e-9, 1e-9, 1e-9), variation=v, walk_within_pulse=False)
         assert r.windows == 1 and s.step == step + 1 and v.steps == 4
+
+
+def test_ir_drop_compensation_puts_the_amplitude_across_the_cell():
+    from memcosim.cosim.programming import cell_voltage, compensate_ir_drop
+
+    xbar = _jart(8, 8, g=8e-5, r_wire=10.0)
+    with Session(xbar.netlist) as s:
+        before = s.states.copy()
+        plain = cell_voltage(s, xbar, (0, 7), *xbar.write_voltages(0, 7, None, 1.35))
+        assert plain < 1.33  # the far cell loses part of the write voltage in the wires
+        line = compensate_ir_drop(s, xbar, (0, 7), 1.35)
+        assert 1.35 < line <= 1.75
+        assert cell_voltage(s, xbar, (0, 7), *xbar.write_voltages(0, 7, None, line)) == pytest.approx(1.35, abs=0.005)
+        np.testing.assert_array_equal(s.states, before)  # operating points only
+        r = apply_pulse(s, xbar, PulseSpec(1.35, 10e-9), "cell", (0, 7), compensate=True)
+        assert r.line_amplitude == pytest.approx(line)
+        with pytest.raises(ConfigError, match="single-cell"):
+            apply_pulse(s, xbar, PulseSpec(1.35, 10e-9), "row", 0, compensate=True)
