@@ -5,9 +5,12 @@ model as shipped in ``verilog_a/`` (ngspice 46, default parameters; see ``verilo
 
 * ``g_min`` / ``g_max``: read conductance (siemens) at ``v_read`` at the lower / upper state bound.
 * ``g_low`` / ``g_high``: the *operating range* used for programming targets, inside which the
-  suggested SET and RESET pulses change the conductance gradually (for ``jart_vcm`` measured in
-  10 ns steps: +1.35 V SET and -1.05 V RESET move G between 1e-5 and 9e-5 S in about 5 ... 80 steps;
-  below ~1e-5 S SET starts abruptly from the nucleation point).
+  suggested SET and RESET voltages change the conductance gradually. ``jart_vcm``, measured in
+  ngspice (10,000 predictor samples, 10 ns reads): between 1e-5 and 9e-5 S a constant +1.35 V or
+  -1.05 V reaches a random target in 10 ns ... 2 us (median 140 ns); below ~1e-5 S SET starts
+  abruptly from the nucleation point and RESET falls off a cliff (~2e-5 -> 2e-6 S within ~50 ns).
+  For the other models the ranges and limits are first choices from ``verilog_a/README.md``'s
+  measurements, not yet tuned by programming runs.
 * ``set_amplitude`` / ``reset_amplitude``: the suggested SET (> 0 V) and RESET (< 0 V) voltages.
 * ``set_limit`` / ``reset_limit``: the safe range of amplitudes: a pulse must satisfy
   ``reset_limit <= amplitude <= set_limit``. Beyond them a single 10 ns pulse switches the device
