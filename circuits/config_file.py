@@ -3,7 +3,8 @@
 Layout: the array's fields at the top level (``rows``, ``columns``, ``model``, ``cell``,
 ``conductance`` or ``states`` as a number or a matrix, wire resistances ...), then the tables
 ``[device_params]``, ``[access]`` (1T1R) and ``[periphery.dac]``, ``[periphery.tia]``,
-``[periphery.adc]``, ``[periphery.nudge]``, ``[periphery.programming]``. An unknown key is an
+``[periphery.adc]``, ``[periphery.nudge]``, ``[periphery.programming]`` and ``[faults]``
+(:class:`memcosim.circuits.faults.FaultConfig`). An unknown key is an
 error naming it (``periphery.dac.bitz``).
 """
 
@@ -24,7 +25,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 _TOP = [f.name for f in dataclasses.fields(CrossbarConfig)]
-_TABLES = ("device_params", "access", "periphery")
+_TABLES = ("device_params", "access", "periphery", "faults")
 _BLOCKS = ("dac", "tia", "adc", "nudge", "programming")
 
 
@@ -90,6 +91,8 @@ def config_to_toml(config: CrossbarConfig) -> str:
             value = getattr(per, block)
             if value is not None:
                 lines += ["", f"[periphery.{block}]"] + _fields(value)
+    if config.faults is not None:
+        lines += ["", "[faults]"] + _fields(config.faults)
     return "\n".join(lines) + "\n"
 
 

@@ -99,6 +99,7 @@ class CrossbarConfig:
     variation: float = 0.0
     seed: int = 0
     periphery: PeripheryConfig | None = None
+    faults: "FaultConfig | None" = None  # memcosim.circuits.faults: stuck cells, open/bridged wires, dead channels, drift
 
     def __post_init__(self) -> None:
         self.rows = f.integer("rows", self.rows, 1)
@@ -128,9 +129,19 @@ class CrossbarConfig:
             if adc is not None and isinstance(adc.offset, list) and len(adc.offset) != self.columns:
                 raise ConfigError("periphery.adc.offset", f"needs one offset per column ({self.columns}), got {len(adc.offset)}")
         self._check_cells()
+        if self.faults is not None:
+            from memcosim.circuits.faults import FaultConfig, check_faults
+
+            if isinstance(self.faults, dict):
+                self.faults = FaultConfig.from_dict(self.faults)
+            if not isinstance(self.faults, FaultConfig):
+                raise ConfigError("faults", f"must be a FaultConfig or a table, got {self.faults!r}")
+            check_faults(self)
 
     def _check_cells(self) -> None:
         shape = self.shape
+        if not isinstance(self.model, str) or not self.model.isprintable() or not self.model.isascii():
+            raise ConfigError("model", f"must be a device model name (or a .va path in printable ASCII), got {self.model!r}")
         if not isinstance(self.device_params, dict):
             raise ConfigError("device_params", f"must be a table of numbers, got {self.device_params!r}")
         if self.model == RESISTOR:
@@ -151,6 +162,11 @@ class CrossbarConfig:
             device = get_model(self.model)
         except ModelError as exc:
             raise ConfigError("model", str(exc)) from None
+        from memcosim.circuits.netlist import _NAME
+
+        if not _NAME.match(device.name):
+            raise ConfigError("model", f"the Verilog-A module name {device.name!r} (from {self.model!r}) is not a "
+                              "valid SPICE name: a letter followed by letters, digits or '_'")
         for key, value in self.device_params.items():
             if key not in device.parameters:
                 raise ConfigError(f"device_params.{key}", f"{self.model} has no parameter {key!r}; "
@@ -228,6 +244,7 @@ class Crossbar:
     program_row_sources: list[str] = field(default_factory=list)
     program_column_sources: list[str] = field(default_factory=list)
     values: np.ndarray | None = None  # conductance (S) or initial state per cell, variation included
+    faults: "FaultMap | None" = None  # the drawn faults (memcosim.circuits.faults) when config.faults is set
 
     def row_node(self, i: int, j: int) -> str:
         return row_node(self.config, i, j)
@@ -278,7 +295,11 @@ class Crossbar:
         adc = self.periphery.adc
         if adc is None:
             raise ConfigError("periphery.adc", "this array has no column ADCs")
-        return adc.convert(tia_volts)
+        codes = adc.convert(tia_volts)
+        if self.faults is not None and self.faults.dead_adc.any():
+            codes = np.array(codes, copy=True)
+            codes[..., self.faults.dead_adc] = 0  # a dead channel reads 0
+        return codes
 
     def write_voltages(self, row: int, column: int, scheme: str | None = None,
                        amplitude: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -333,6 +354,10 @@ def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool
     """
     with no_gc():  # millions of small tuples, no cycles: the cyclic collector only costs time
         xb = _build(config, title)
+        if config.faults is not None and config.faults.any:
+            from memcosim.circuits.faults import apply_faults
+
+            xb.faults = apply_faults(xb)
     if check:
         from memcosim.circuits.structure import check_structure
 

@@ -20,6 +20,15 @@ from memcosim.errors import NetlistError
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _NODE = re.compile(r"[A-Za-z0-9_]+\Z")
 GROUND = "0"
+# Anything that is not printable ASCII: control characters, and every character Python's
+# str.splitlines() (used when a netlist is handed to ngspice) treats as a line break.
+_UNSAFE_CHAR = re.compile(r"[^\x20-\x7e]")
+_UNSAFE_IN_TEXT = re.compile(r"[^\x20-\x7e\n]")  # the same, line feeds allowed (whole netlists)
+_OPTION_VALUE = re.compile(r"[A-Za-z0-9_.+\-]*\Z")
+# Dot cards a rendered netlist may hold; anything else (``.control``, ``.include``, ``.lib``,
+# ``.exec``, ``.endc`` ...) is refused, so no text can run commands or read files in ngspice.
+_DOT_CARDS = frozenset({".options", ".option", ".opt", ".model", ".subckt", ".ends", ".param", ".end", ".global"})
+_DOT_LINE = re.compile(r"\n[ \t]*(\.[A-Za-z_]*)")
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -37,6 +46,42 @@ def check_node(node: str) -> str:
     if not isinstance(node, str) or not _NODE.match(node):
         raise NetlistError(f"node name {node!r} is not allowed: use letters, digits or '_'")
     return node
+
+
+def check_text(text: str, what: str = "text") -> str:
+    """Return ``text`` if it is one line of printable ASCII (no control characters or line breaks)."""
+    if not isinstance(text, str):
+        raise NetlistError(f"{what} must be text, got {text!r}")
+    bad = _UNSAFE_CHAR.search(text)
+    if bad:
+        raise NetlistError(f"{what} {text!r} holds the character {bad.group()!r} at {bad.start()}: "
+                           "only printable ASCII on one line is allowed in a netlist")
+    return text
+
+
+def check_option(key: str, value: object) -> str:
+    """A simulator option as ``.options`` text: ``key`` an identifier, ``value`` a number or a plain word."""
+    check_name(key, "simulator option")
+    if not isinstance(value, str):
+        return fmt(value, f"option {key}")
+    if not _OPTION_VALUE.match(value):
+        raise NetlistError(f"option {key}: value {value!r} may hold letters, digits and _ . + - only")
+    return value
+
+
+def check_rendered(text: str) -> str:
+    """Refuse netlist text that ngspice could run as commands: non-ASCII or control characters,
+    or a dot card other than ``.options``, ``.model``, ``.subckt``/``.ends``, ``.param``, ``.global``, ``.end``."""
+    bad = _UNSAFE_IN_TEXT.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise NetlistError(f"netlist line {line} holds the character {bad.group()!r}: only printable ASCII is allowed")
+    for m in _DOT_LINE.finditer("\n" + text):
+        if m.group(1).lower() not in _DOT_CARDS:
+            line = text.count("\n", 0, m.start()) + 1
+            raise NetlistError(f"netlist line {line}: the card {m.group(1)!r} is not allowed "
+                               f"(control blocks, includes and libraries cannot be put in a memcosim netlist)")
+    return text
 
 
 def fmt(value: float, what: str = "value") -> str:
@@ -106,6 +151,8 @@ class Netlist:
     def __post_init__(self) -> None:
         if not isinstance(self.title, str) or not re.fullmatch(r"[A-Za-z0-9 _\-.,:()x=/+]*", self.title):
             raise NetlistError(f"title {self.title!r} may hold letters, digits, spaces and - _ . , : ( ) x = / + only")
+        if self.title.lstrip().startswith("."):
+            raise NetlistError(f"title {self.title!r} must not start with '.'")
 
     # -- building ---------------------------------------------------------------------
     def add(self, name: str, nodes: tuple[str, ...] | list[str], rest: str, kind: str) -> Element:
@@ -115,6 +162,8 @@ class Netlist:
         key = name.lower()
         if key in self._names:
             raise NetlistError(f"duplicate element name {name!r}")
+        if rest.__class__ is not str or _UNSAFE_CHAR.search(rest):
+            check_text(rest, f"{kind} {name} value")
         known = self._nodes
         for n in nodes:
             if n not in known:
@@ -173,6 +222,7 @@ class Netlist:
         **instance_params: float,
     ) -> Memristor:
         """An OSDI memristor (``N`` element) of device model ``model`` with its state node."""
+        check_name(model, "device model name")
         card = card or f"{model}_model"
         if card not in self.model_cards:
             self.model_card(card, model)
@@ -201,6 +251,15 @@ class Netlist:
         check_name(name, "subcircuit name")
         if ".control" in text.lower() or ".endc" in text.lower():
             raise NetlistError(f"subcircuit {name}: control blocks are not allowed in a netlist")
+        if not isinstance(text, str) or _UNSAFE_IN_TEXT.search(text):
+            raise NetlistError(f"subcircuit {name}: only printable ASCII lines are allowed")
+        try:
+            check_rendered(text)
+        except NetlistError as exc:
+            raise NetlistError(f"subcircuit {name}: {exc}") from None
+        first = text.lstrip().split(None, 2)
+        if len(first) < 2 or first[0].lower() != ".subckt" or first[1] != name:
+            raise NetlistError(f"subcircuit {name}: the text must start with '.subckt {name}'")
         self.subcircuits[name] = text
         if pins is not None:
             self.subcircuit_pins[name] = (tuple(pins), tuple(paths or ()))
@@ -213,8 +272,12 @@ class Netlist:
         return self.add(_prefixed("X", name), tuple(nodes), rest, f"instance of {subckt}")
 
     def comment(self, text: str) -> None:
-        if "\n" in text or "\r" in text:
+        """A ``*`` comment line: one line of printable ASCII."""
+        if not isinstance(text, str) or "\n" in text or "\r" in text:
             raise NetlistError("a comment must be a single line")
+        check_text(text, "comment")
+        if text.rstrip().endswith("\\"):
+            raise NetlistError(f"comment {text!r} must not end with a backslash (a line continuation)")
         self.comments.append(text)
 
     # -- reading ----------------------------------------------------------------------
@@ -234,7 +297,8 @@ class Netlist:
         lines = [self.title]
         lines += [f"* {c}" for c in self.comments]
         if self.options:
-            opts = " ".join(k if v == "" else f"{k}={v}" for k, v in self.options.items())
+            opts = " ".join(k if v == "" else f"{k}={check_option(k, v)}" for k, v in self.options.items()
+                            if check_name(k, "simulator option"))
             lines.append(f".options {opts}")
         for card, (model_type, params) in self.model_cards.items():
             body = " ".join(f"{k}={fmt(v)}" for k, v in params)
@@ -243,7 +307,7 @@ class Netlist:
             lines.append(text.rstrip("\n"))
         lines += [e.render() for e in self.elements]
         lines.append(".end")
-        return "\n".join(lines) + "\n"
+        return check_rendered("\n".join(lines) + "\n")
 
 
 def _fast(value: object) -> str | None:
