@@ -75,7 +75,11 @@ def device_rows(attempts: int) -> list[dict]:
 
 
 def _fingerprint(n: int, seed: int) -> str:
-    blob = (MODEL_DIR / "predictor_finetuned.pt").read_bytes() + f"{n} {seed} {R_WIRE}".encode()
+    from memcosim.trainers.pulse_config import EvaluateConfig
+
+    ev = EvaluateConfig()
+    blob = (MODEL_DIR / "predictor_finetuned.pt").read_bytes() + \
+        f"{n} {seed} {R_WIRE} {ev.aim} {ev.tolerance} {ev.iterations}".encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -101,7 +105,10 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
                                          r_column=R_WIRE,
                                          periphery=PeripheryConfig(programming=ProgrammingConfig(scheme="V/2"))))
     predictor = PulsePredictor.load(MODEL_DIR / "predictor_finetuned.pt")
-    policy = PredictorPolicy(predictor, preset.set_amplitude, preset.reset_amplitude)
+    from memcosim.trainers.pulse_config import EvaluateConfig
+
+    ev = EvaluateConfig()  # the device-level settings: tolerance, iterations and aim
+    policy = PredictorPolicy(predictor, preset.set_amplitude, preset.reset_amplitude, aim=ev.aim * ev.tolerance)
     vc = VariationConfig(seed=seed)
     names = list(vc.spreads)
     nominal = nominal_parameters("jart_vcm", names)
@@ -117,6 +124,7 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     g_written = np.zeros((n, n))
     x_written = np.zeros((n, n))
     wall = np.zeros((n, n))
+    cpu = np.zeros((n, n))
     first_row = 0
     with Session(xbar.netlist) as s:
         d2d.apply(s)
@@ -125,6 +133,7 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
             if str(z["fingerprint"]) == fp:
                 first_row = int(z["next_row"])
                 pulses, converged, g_written, wall = z["pulses"], z["converged"], z["g_written"], z["wall"]
+                cpu = z["cpu"] if "cpu" in z else cpu
                 x_written = z["x_written"]
                 params_now = z["params"]
                 for k in range(n * n):
@@ -154,16 +163,18 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
                 k = i * n + j
                 cvc = VariationConfig(spreads={p: ParameterSpread(0.0, vc.spreads[p].c2c) for p in names}, seed=seed)
                 walk = Variation(cvc, [cells[k]], dict(zip(names, fixed[k])), rng=np.random.default_rng([seed, 2, k]))
-                t = time.perf_counter()
-                res = write_verify(s, xbar, (i, j), float(target[i, j]), policy, tolerance=0.1, max_pulses=3,
+                t, tc = time.perf_counter(), time.process_time()
+                res = write_verify(s, xbar, (i, j), float(target[i, j]), policy, tolerance=ev.tolerance,
+                                   max_pulses=ev.iterations,
                                    variation=walk, preset=preset, walk_within_pulse=False, compensate=compensate)
                 params_now[k] = walk.values()[0]
                 wall[i, j] = time.perf_counter() - t
+                cpu[i, j] = time.process_time() - tc
                 pulses[i, j], converged[i, j], g_written[i, j] = res.pulses, res.converged, res.g_final
                 x_written[i, j] = s.state(cells[k])
             buf = io.BytesIO()
             np.savez(buf, fingerprint=np.array(fp), next_row=np.array(i + 1), pulses=pulses, converged=converged,
-                     g_written=g_written, x_written=x_written, wall=wall, states=s.states,
+                     g_written=g_written, x_written=x_written, wall=wall, cpu=cpu, states=s.states,
                      params=params_now)
             atomic_write_bytes(ckpt, buf.getvalue())
             done = (i + 1) * n
@@ -184,7 +195,7 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
         "max_disturbance_later_writes": float(drift.max()), "median_read_change": float(np.median(read_change)),
         "pulses_per_cell": float(pulses.mean()),
         "single_write_half_selected_max_dG": single["half_max"], "single_write_unselected_max_dG": single["unselected_max"],
-        "wall_s": float(wall.sum()), "wall_s_per_cell": float(wall.mean()),
+        "wall_s": float(wall.sum()), "wall_s_per_cell": float(wall.mean()), "cpu_s": float(cpu.sum()),
     }]
 
 

@@ -184,3 +184,21 @@ def test_smoothing_keeps_each_history_start_end_and_monotonicity():
         np.testing.assert_allclose(s[[0, 1], h.lengths - 1], h.raw[[0, 1], h.lengths - 1])
         assert np.all(np.diff(s[0]) >= 0) and np.all(np.diff(s[1]) <= 0)
     assert h.smoothed(3)[0, 2] == pytest.approx(0.5)  # (0.1 + 0.5 + 0.9) / 3
+
+
+def test_predictor_policy_aim_stops_inside_the_band_on_the_near_side():
+    from memcosim.trainers.pulse_model import NoiseFreeBaseline
+
+    t = np.linspace(0.0, 1e-6, 11)
+    g = np.geomspace(1e-5, 1e-4, 11)
+    trajectory = NoiseFreeBaseline(t, g, t, g[::-1].copy())  # synthetic SET and RESET trajectories
+    centre = PredictorPolicy(trajectory, 1.35, -1.05)
+    near = PredictorPolicy(trajectory, 1.35, -1.05, aim=0.05)
+    for g_now, g_target in ((2e-5, 5e-5), (5e-5, 2e-5)):
+        a, b = centre.next_pulse(g_now, g_target, []), near.next_pulse(g_now, g_target, [])
+        assert a.amplitude == b.amplitude and b.width < a.width
+        aimed = g_target * (0.95 if g_target > g_now else 1.05)
+        assert b.width == pytest.approx(abs(trajectory.predict(g_now, aimed)[0]))
+    with pytest.raises(ConfigError) as err:
+        PredictorPolicy(trajectory, 1.35, -1.05, aim=0.6)
+    assert err.value.field == "policy.aim"

@@ -134,12 +134,15 @@ class EvaluateConfig:
     one-shot pulses, predictor write-and-verify (at most ``iterations`` pulses) and the conventional
     write-and-verify (fixed ``conventional_width`` pulses from ``conventional_start`` x the preset
     amplitudes growing by ``conventional_step`` V per pulse, at most ``conventional_budget`` pulses), all
-    to ``tolerance``. ``workers`` processes; PNG, CSV and JSON under ``out``."""
+    to ``tolerance``. The predictors' write-and-verify pulses aim at ``aim`` x ``tolerance`` inside the
+    band on the near side of the target (0: at the target; see ``PredictorPolicy.aim``); one-shot pulses
+    always aim at the target. ``workers`` processes; PNG, CSV and JSON under ``out``."""
 
     attempts: int = 200
     seed: int = 1
     tolerance: float = 0.1
     iterations: int = 3
+    aim: float = 0.0
     conventional_width: float = 10e-9
     conventional_start: float = 0.85
     conventional_step: float = 0.02
@@ -152,6 +155,7 @@ class EvaluateConfig:
         self.seed = f.integer("evaluate.seed", self.seed, 0)
         self.tolerance = f.number("evaluate.tolerance", self.tolerance, low=0.0, low_open=True, high=1.0)
         self.iterations = f.integer("evaluate.iterations", self.iterations, 1)
+        self.aim = f.number("evaluate.aim", self.aim, low=0.0, high=0.9)  # fraction of the band: stay inside it
         self.conventional_width = f.number("evaluate.conventional_width", self.conventional_width, low=0.0,
                                            low_open=True, unit="s")
         self.conventional_start = f.number("evaluate.conventional_start", self.conventional_start, low=0.0,

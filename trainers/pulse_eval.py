@@ -106,11 +106,12 @@ class Deployer:
             g = read_cell(m.session, m.xbar, 0, 0, m.preset.v_read)
             row.update({f"{name}_g_start": g0, f"{name}_time_s": t, f"{name}_g": g,
                         f"{name}_rpd": abs(g - g_target) / g_target})
+        aim = c.aim * c.tolerance
         policies = {
-            "baseline_wv": (PredictorPolicy(self.predictors["baseline"], d.set_amplitude, d.reset_amplitude),
+            "baseline_wv": (PredictorPolicy(self.predictors["baseline"], d.set_amplitude, d.reset_amplitude, aim=aim),
                             c.iterations),
-            "mse_wv": (PredictorPolicy(self.predictors["mse"], d.set_amplitude, d.reset_amplitude), c.iterations),
-            "predictor_wv": (PredictorPolicy(self.predictors["finetuned"], d.set_amplitude, d.reset_amplitude),
+            "mse_wv": (PredictorPolicy(self.predictors["mse"], d.set_amplitude, d.reset_amplitude, aim=aim), c.iterations),
+            "predictor_wv": (PredictorPolicy(self.predictors["finetuned"], d.set_amplitude, d.reset_amplitude, aim=aim),
                              c.iterations),
             "conventional_wv": (IncrementalPolicy(set_start=c.conventional_start * d.set_amplitude,
                                                   reset_start=c.conventional_start * d.reset_amplitude,

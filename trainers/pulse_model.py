@@ -182,7 +182,10 @@ def noise_free_baseline(model: str, set_amplitude: float, reset_amplitude: float
 class PredictorPolicy:
     """Write-and-verify pulses from a predictor (anything with ``predict(g_start, g_target)`` in seconds):
     the preset SET / RESET amplitude by the sign of the requested change, width = |predicted time|
-    (at least ``min_width``), ``edge`` s rise and fall."""
+    (at least ``min_width``), ``edge`` s rise and fall. ``aim`` (relative, >= 0) moves the point the
+    pulse aims at from the target towards the present conductance, ``G_target * (1 -+ aim)``: with a
+    tolerance band of +-tol, an aim inside the band on the near side stops earlier (like a conventional
+    write-and-verify, which enters the band from one side) and overshoots less; 0 aims at the target."""
 
     predictor: object
     set_amplitude: float
@@ -190,10 +193,16 @@ class PredictorPolicy:
     min_width: float = 0.5e-9
     max_width: float = 5e-6
     edge: float = 0.2e-9
+    aim: float = 0.0
+
+    def __post_init__(self) -> None:
+        from memcosim.circuits import fields as f
+
+        self.aim = f.number("policy.aim", self.aim, low=0.0, high=0.5)
 
     def next_pulse(self, g_now: float, g_target: float, history) -> PulseSpec:
-        t = float(self.predictor.predict(g_now, g_target)[0])
         up = g_target > g_now
+        t = float(self.predictor.predict(g_now, g_target * (1 - self.aim if up else 1 + self.aim))[0])
         width = abs(t) if (t > 0) == up else self.min_width
         width = min(max(width, self.min_width), self.max_width)
         return PulseSpec(self.set_amplitude if up else self.reset_amplitude, width, self.edge, self.edge)
