@@ -88,6 +88,7 @@ class CrossbarLayerConfig:
     init_spread: float = 0.0
     variation: float = 0.0
     seed: int = 0
+    faults: object = None  # memcosim.circuits.faults.FaultConfig (or a table) of this layer's array; None = none
 
     def __post_init__(self) -> None:
         self.inputs = f.integer("layer.inputs", self.inputs, 1)
@@ -384,6 +385,7 @@ class CrossbarCircuit:
             xc = CrossbarConfig(c.inputs, c.columns, model=c.model, r_row=c.r_wire, r_column=c.r_wire,
                                 r_driver=c.r_driver, device_params=dict(c.device_params), cell=c.cell,
                                 differential=True, variation=c.variation, seed=c.seed, periphery=c.periphery(),
+                                faults=c.faults,
                                 **({"conductance": g} if law is None else {"states": law.states_for(g)}))
             parts.append(build_crossbar(xc, check=False))
         net, xbars = merge_crossbars(parts, title)
