@@ -13,6 +13,7 @@ is dropped once read, so memory stays flat over long runs.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -27,6 +28,27 @@ from memcosim.cosim.toolchain import require_ngspice
 from memcosim.errors import MemcosimError, NetlistError, SimulationError
 
 _SAVE_CHUNK = 60  # names per `save` command
+_SAVE_LINE = 900  # characters per `save` command (ngspice truncates long command lines)
+
+
+def _save_commands(names: Sequence[str]) -> tuple[str, ...]:
+    """`save` commands for ``names``: at most _SAVE_CHUNK names and _SAVE_LINE characters each."""
+    out, line, count = [], "save", 0
+    for name in names:
+        if count == _SAVE_CHUNK or len(line) + 1 + len(name) > _SAVE_LINE:
+            out.append(line)
+            line, count = "save", 0
+        line += " " + name
+        count += 1
+    out.append(line)
+    return tuple(out)
+log = logging.getLogger("memcosim.session")
+# ngspice's own defaults of the options the retry ladder raises (restored after a retry)
+_NGSPICE_DEFAULTS = {"itl1": 100.0, "itl4": 10.0, "gminsteps": 10.0, "srcsteps": 10.0}
+# what ngspice prints when an analysis did not converge (other failures are not retried)
+_NON_CONVERGENCE = re.compile(
+    r"timestep too small|no convergence|singular matrix|gmin stepping failed|source stepping failed|"
+    r"iteration limit|could not be simulated|simulation\(s\) aborted|trouble with", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,10 @@ class SessionOptions:
     abstol: float = 1e-12  # amperes
     vntol: float = 1e-6  # volts
     extra: dict[str, float] = field(default_factory=dict)
+    # Non-convergence retry ladder (see Session._run): an op or tran that does not converge is
+    # run again with (1) gmin stepping, (2) source stepping, and for a transient (3) a 10x and
+    # (4) a 100x smaller largest time step, before SimulationError is raised. False: fail at once.
+    retry: bool = True
 
 
 class Session:
@@ -120,6 +146,9 @@ class Session:
         if Session._open is not None:
             Session._open.close()
         self.step = 0
+        # non-convergence retry ladder: analyses retried, rescued (a later rung converged), failed
+        # after the whole ladder; rescues per rung name
+        self.convergence = {"retried": 0, "rescued": 0, "failed": 0, "rungs": {}}
         self._closed = False
         self._saved: tuple[str, ...] | None = None
         self._waveform_sources: set[str] = set()
@@ -256,20 +285,59 @@ class Session:
         if not wanted:
             wanted_cmd = ("save none",)
         else:
-            wanted_cmd = tuple(
-                "save " + " ".join(wanted[k:k + _SAVE_CHUNK]) for k in range(0, len(wanted), _SAVE_CHUNK)
-            )
+            wanted_cmd = _save_commands(wanted)
         for cmd in wanted_cmd:
             self.library.command(cmd)
         self._saved = wanted
 
-    def _run(self, analysis: str, command: str) -> CommandOutput:
+    def _run(self, analysis: str, command: str, smaller_steps: Sequence[str] = ()) -> CommandOutput:
+        """Run one analysis; if it does not converge, climb the retry ladder before raising.
+
+        The ladder (each rung logged as a warning on ``memcosim.session``, counted in
+        ``self.convergence``): 1. gmin stepping (``gminsteps`` 100, ``itl1`` >= 400), 2. source
+        stepping (``srcsteps`` 100, ``itl1`` >= 400), then for a transient the commands in
+        ``smaller_steps`` (the same transient with a smaller largest time step, ``itl4`` >= 100,
+        gmin and source stepping on). Options are restored afterwards. Failures that are not
+        convergence problems (e.g. a missing model) are raised at once.
+        """
         self.step += 1
         out = self.library.command(command)
-        if out.failed:
-            self.library.command("destroy all")
+        if not out.failed:
+            return out
+        self.library.command("destroy all")
+        if not self.options.retry or not _NON_CONVERGENCE.search(out.message()):
             raise SimulationError(analysis, self.step, out.message())
-        return out
+        first = out.message()
+        base = {k: float(self.netlist.options.get(k, v)) for k, v in _NGSPICE_DEFAULTS.items()}
+        itl1 = max(base["itl1"], 400.0)
+        rungs = [("gmin stepping", {"gminsteps": 100.0, "itl1": itl1}, command),
+                 ("source stepping", {"srcsteps": 100.0, "itl1": itl1}, command)]
+        for k, smaller in enumerate(smaller_steps):
+            rungs.append((f"time step / {10 ** (k + 1)}", {"gminsteps": 100.0, "srcsteps": 100.0, "itl1": itl1,
+                                                          "itl4": max(base["itl4"], 100.0)}, smaller))
+        self.convergence["retried"] += 1
+        tried = []
+        try:
+            for name, opts, cmd in rungs:
+                log.warning("%s at session step %d did not converge (%s); retrying with %s",
+                            analysis, self.step, out.message()[:200], name)
+                self._set_options({**base, **opts})
+                out = self.library.command(cmd)
+                tried.append(name)
+                if not out.failed:
+                    self.convergence["rescued"] += 1
+                    rung = self.convergence["rungs"]
+                    rung[name] = rung.get(name, 0) + 1
+                    log.warning("%s at session step %d converged with %s", analysis, self.step, name)
+                    return out
+                self.library.command("destroy all")
+        finally:
+            self._set_options(base)
+        self.convergence["failed"] += 1
+        raise SimulationError(analysis, self.step, f"{first} (not rescued by {', '.join(tried)}: {out.message()})")
+
+    def _set_options(self, values: Mapping[str, float]) -> None:
+        self.library.command("option " + " ".join(f"{check_name(k, 'option')}={fmt(v)}" for k, v in values.items()))
 
     def _read(self, analysis: str, requests: list[tuple[str, str]]) -> dict[str, np.ndarray]:
         values = {}
@@ -326,8 +394,10 @@ class Session:
         requests += [(n, self._vector_name(n, "current")) for n in currents]
         self._save([v for _, v in requests] + self._state_vectors + ["time"])
         cmd = f"tran {fmt(step)} {fmt(stop)}" + (f" 0 {fmt(max_step)}" if max_step else "")
+        largest = min(step, max_step) if max_step else step
+        smaller = [f"tran {fmt(min(step, largest / d))} {fmt(stop)} 0 {fmt(largest / d)}" for d in (10, 100)]
         try:
-            self._run("tran", cmd)
+            self._run("tran", cmd, smaller)
             values = self._read("tran", requests + [("time", "time")])
             final = np.array([self._read_last(v) for v in self._state_vectors]) if self.devices else np.zeros(0)
             trajectories = (
