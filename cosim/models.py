@@ -100,9 +100,13 @@ class DeviceModel:
             )
         return v
 
-    def compile(self) -> Path:
-        """The compiled OSDI file (compiled now if the source changed)."""
-        return compile_verilog_a(self.source)
+    def compile(self, module: str | None = None) -> Path:
+        """The compiled OSDI file (compiled now if the source changed).
+
+        ``module`` compiles the same source under another Verilog-A module name (a process that
+        already loaded an older build of this model into ngspice needs a new name for the new one).
+        """
+        return compile_verilog_a(self.source, module)
 
 
 def _parse_parameters(text: str) -> tuple[dict[str, float], tuple[str, ...]]:
@@ -145,23 +149,40 @@ def get_model(name: str) -> DeviceModel:
     return _load_model(path.resolve(), path.stat().st_mtime_ns)
 
 
-def compile_verilog_a(source: Path) -> Path:
-    """Compile ``source`` with OpenVAF unless an OSDI file for the same source hash is cached."""
+def compile_verilog_a(source: Path, module: str | None = None) -> Path:
+    """Compile ``source`` with OpenVAF unless an OSDI file for the same source hash is cached.
+
+    With ``module``, the source's ``module <stem>`` is compiled as ``module <module>`` (includes
+    still resolve next to the source).
+    """
     source = Path(source)
     try:
         data = source.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read Verilog-A file {source}: {exc}") from exc
     compiler = openvaf_path()
-    digest = hashlib.sha256(data + compiler.name.encode()).hexdigest()[:16]
-    target = cache_dir() / f"{source.stem}-{digest}.osdi"
+    digest = source_digest(source, data)
+    target = cache_dir() / (f"{source.stem}-{digest}.osdi" if module is None else f"{source.stem}-{digest}-{module}.osdi")
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.build.osdi")
-    proc = subprocess.run(
-        [str(compiler), str(source), "-o", str(tmp)], capture_output=True, text=True
-    )
+    root = source
+    if module is not None:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", module):
+            raise ModelError(f"Verilog-A module name must be an identifier, got {module!r}")
+        text, n = re.subn(rf"\bmodule\s+{re.escape(source.stem)}\b", f"module {module}", data.decode())
+        if n != 1:
+            raise ModelError(f"{source}: expected one `module {source.stem}` to compile as {module}")
+        root = target.with_name(f".{target.name}.{os.getpid()}.va")
+        root.write_text(text)
+    try:
+        proc = subprocess.run(
+            [str(compiler), "-I", str(source.parent.resolve()), str(root), "-o", str(tmp)], capture_output=True, text=True
+        )
+    finally:
+        if root != source:
+            root.unlink(missing_ok=True)
     if proc.returncode != 0 or not tmp.exists():
         message = _ANSI.sub("", (proc.stderr + proc.stdout)).strip()
         tmp.unlink(missing_ok=True)
@@ -169,3 +190,9 @@ def compile_verilog_a(source: Path) -> Path:
     atomic_write_bytes(target, tmp.read_bytes())
     tmp.unlink(missing_ok=True)
     return target
+
+
+def source_digest(source: Path, data: bytes | None = None) -> str:
+    """The cache key of a Verilog-A source: a hash of its text and the compiler's name (16 hex digits)."""
+    data = Path(source).read_bytes() if data is None else data
+    return hashlib.sha256(data + openvaf_path().name.encode()).hexdigest()[:16]

@@ -167,17 +167,36 @@ class Session:
         Session._open = self
 
     # -- loading ----------------------------------------------------------------------
-    _loaded_osdi: set[str] = set()
+    # Verilog-A module name -> OSDI file loaded under it in this process. ngspice keeps the first
+    # module loaded under a name, so a model whose source changed since is loaded under an alias.
+    _loaded_modules: dict[str, str] = {}
 
     def _load_models(self) -> None:
+        """Load each device model's OSDI file once per process; ``self._modules`` maps model -> module name."""
+        from memcosim.cosim.models import source_digest
+
+        self._modules: dict[str, str] = {}
         for name, model in self._device_models.items():
             path = str(model.compile())
-            if path in Session._loaded_osdi:
-                continue
-            out = self.library.command(f"osdi {path}")
-            if out.failed:
-                raise NetlistError(f"ngspice could not load the compiled model {name} ({path}): {out.message()}")
-            Session._loaded_osdi.add(path)
+            module = name
+            if Session._loaded_modules.get(name, path) != path:  # edited since this process loaded it
+                module = f"{name}__{source_digest(model.source)}"
+                path = str(model.compile(module))
+            if module not in Session._loaded_modules:
+                out = self.library.command(f"osdi {path}")
+                if out.failed:
+                    raise NetlistError(f"ngspice could not load the compiled model {name} ({path}): {out.message()}")
+                Session._loaded_modules[module] = path
+            self._modules[name] = module
+
+    def _render(self, netlist: Netlist) -> str:
+        """The netlist text for ngspice, ``.model`` cards pointing at the modules loaded for this session."""
+        text = netlist.render()
+        for name, module in self._modules.items():
+            if module != name:
+                text = re.sub(rf"^(\.model\s+\S+\s+){re.escape(name)}\b", rf"\g<1>{module}", text,
+                              flags=re.MULTILINE | re.IGNORECASE)
+        return text
 
     def _load(self, netlist: Netlist) -> None:
         o = self.options
@@ -185,7 +204,7 @@ class Session:
         extra = {"temp": o.temperature, "reltol": o.reltol, "abstol": o.abstol, "vntol": o.vntol, **o.extra}
         for k, v in extra.items():
             netlist.options[check_name(k, "simulator option")] = fmt(v, f"option {k}")
-        out = self.library.load_circuit(netlist.render())
+        out = self.library.load_circuit(self._render(netlist))
         errors = [l for l in out.error_lines() if "osdi libs have not been loaded" not in l.lower()]
         if errors or "circuit not parsed" in " ".join(out.stderr).lower():
             self.library.command("remcirc")
