@@ -124,6 +124,10 @@ class SessionOptions:
     # run again with (1) gmin stepping, (2) source stepping, and for a transient (3) a 10x and
     # (4) a 100x smaller largest time step, before SimulationError is raised. False: fail at once.
     retry: bool = True
+    # A transient's final device state replaces x0 only where it moved by more than this fraction of
+    # the model's state range (0 = any change). Unselected devices drift by ~1e-13 of the range in a
+    # transient (solver noise); a small tolerance saves one `alter` per such device.
+    state_tolerance: float = 0.0
 
 
 class Session:
@@ -439,11 +443,14 @@ class Session:
         return float(data[-1])
 
     def _carry_states(self, final: np.ndarray) -> None:
-        """Write the states reached at the end of a transient into each device's ``x0``."""
+        """Write the states reached at the end of a transient into each device's ``x0``
+        (where they moved by more than ``options.state_tolerance`` of the state range)."""
+        tol = self.options.state_tolerance
         for k, m in enumerate(self.devices):
             model = self._device_models[m.model]
             value = float(min(max(final[k], model.state_min), model.state_max))
-            if value != self.states[k]:
+            if value != self.states[k] and (
+                    tol == 0 or abs(value - self.states[k]) > tol * (model.state_max - model.state_min)):
                 self._write_state(k, value)
 
     # -- convenience ------------------------------------------------------------------
