@@ -4,16 +4,23 @@ A trainer holds a :class:`~memcosim.trainers.config.RunConfig`, a
 :class:`~memcosim.trainers.datasets.Dataset` and a seeded RNG. Subclasses implement one training
 step on a batch (which exchanges inputs, nudges, read-outs and updates with the session) and a
 forward pass; this class runs the epochs, shows progress, logs loss (V^2) and accuracy per epoch
-and, after every epoch, writes a checkpoint atomically: trainer state, RNG state and every device
-state. :meth:`Trainer.fit` with ``resume=`` continues from one to the same result as a run that was
-never interrupted.
+and, after every epoch, writes a checkpoint atomically: trainer state (weights, optimizer state,
+counters: :meth:`Trainer.state_arrays`), RNG state and every device state. On SIGINT or SIGTERM
+the running batch is finished, a checkpoint with the position inside the epoch is written and
+:class:`Interrupted` is raised. :meth:`Trainer.fit` with ``resume=`` continues from either kind of
+checkpoint to the same result as a run that was never interrupted; a run killed outright
+(SIGKILL) resumes from its last epoch checkpoint, which is never half-written (temporary file and
+rename).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -26,9 +33,21 @@ from memcosim.fileio import atomic_write_bytes
 from memcosim.trainers.config import RunConfig, run_config_to_toml
 from memcosim.trainers.datasets import Dataset
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 1  # "position" (mid-epoch checkpoints) is optional: older files still load
 # train settings that may differ between a checkpoint and the run resuming from it
 _RESUMABLE = ("epochs", "checkpoint", "progress")
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(MemcosimError):
+    """Training stopped on SIGINT/SIGTERM after finishing a batch; ``checkpoint`` is the file written (or None)."""
+
+    def __init__(self, signum: int, epoch: int, batch: int, checkpoint: Path | None):
+        self.signum, self.epoch, self.batch, self.checkpoint = signum, epoch, batch, checkpoint
+        where = f"in epoch {epoch + 1} after batch {batch}"
+        saved = (f"checkpoint written to {checkpoint}: resume with --resume {checkpoint}" if checkpoint
+                 else "no checkpoint configured (train.checkpoint), nothing saved")
+        super().__init__(f"interrupted by {signal.Signals(signum).name} {where}; {saved}")
 
 
 class Trainer(ABC):
@@ -44,6 +63,8 @@ class Trainer(ABC):
         self.rng = np.random.default_rng(config.train.seed)
         self.epoch = 0
         self.history: list[dict] = []
+        self._position: dict | None = None  # where inside an epoch a mid-epoch checkpoint stopped
+        self._signal: int | None = None
 
     # -- what a trainer implements -------------------------------------------------------
     @abstractmethod
@@ -60,7 +81,7 @@ class Trainer(ABC):
 
     @abstractmethod
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """Every array needed to continue exactly (weights, device states, counters)."""
+        """Every array needed to continue exactly (weights, optimizer state, device states, counters)."""
 
     @abstractmethod
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -95,28 +116,50 @@ class Trainer(ABC):
         total = self.config.train.epochs if epochs is None else epochs
         d = self.dataset
         bs = self.config.train.batch_size
-        while self.epoch < total:
-            t0 = time.perf_counter()
-            order = self.rng.permutation(len(d.x_train))
-            batches = [order[k:k + bs] for k in range(0, len(order), bs)]
-            loss_sum, correct, seen = 0.0, 0, 0
-            with _Progress(len(batches), f"epoch {self.epoch + 1}/{total}", self.config.train.progress) as bar:
-                for b in batches:
-                    l, c = self.train_batch(d.x_train[b], d.y_train[b])
-                    loss_sum, correct, seen = loss_sum + l, correct + c, seen + len(b)
-                    bar.update(loss_sum / seen, correct / seen)
-            test_loss, test_acc = self.evaluate(d.x_test, d.y_test)
-            self.epoch += 1
-            row = {"epoch": self.epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
-                   "test_loss": test_loss, "test_acc": test_acc, "seconds": time.perf_counter() - t0}
-            row.update(self.epoch_extras())
-            self.history.append(row)
-            if log is not None:
-                log(f"epoch {self.epoch:3d}  train loss {row['train_loss']:.4g} acc {row['train_acc']:.3f}  "
-                    f"test loss {test_loss:.4g} acc {test_acc:.3f}  ({row['seconds']:.1f} s)")
-            if self.config.train.checkpoint:
-                self.save_checkpoint(self.config.train.checkpoint)
+        with _CatchSignals(self):
+            while self.epoch < total:
+                pos, self._position = self._position, None
+                t0 = time.perf_counter() - (pos["seconds"] if pos else 0.0)
+                order = np.asarray(pos["order"], dtype=int) if pos else self.rng.permutation(len(d.x_train))
+                batches = [order[k:k + bs] for k in range(0, len(order), bs)]
+                start = pos["batch"] if pos else 0
+                loss_sum, correct, seen = (pos["loss_sum"], pos["correct"], pos["seen"]) if pos else (0.0, 0, 0)
+                with _Progress(len(batches), f"epoch {self.epoch + 1}/{total}", self.config.train.progress) as bar:
+                    bar.done = start
+                    for k in range(start, len(batches)):
+                        b = batches[k]
+                        l, c = self.train_batch(d.x_train[b], d.y_train[b])
+                        loss_sum, correct, seen = loss_sum + l, correct + c, seen + len(b)
+                        bar.update(loss_sum / seen, correct / seen)
+                        if self._signal is not None and k + 1 < len(batches):
+                            self._stop(dict(batch=k + 1, order=order.tolist(), loss_sum=loss_sum, correct=correct,
+                                            seen=seen, seconds=time.perf_counter() - t0))
+                test_loss, test_acc = self.evaluate(d.x_test, d.y_test)
+                self.epoch += 1
+                row = {"epoch": self.epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+                       "test_loss": test_loss, "test_acc": test_acc, "seconds": time.perf_counter() - t0}
+                row.update(self.epoch_extras())
+                self.history.append(row)
+                if log is not None:
+                    log(f"epoch {self.epoch:3d}  train loss {row['train_loss']:.4g} acc {row['train_acc']:.3f}  "
+                        f"test loss {test_loss:.4g} acc {test_acc:.3f}  ({row['seconds']:.1f} s)")
+                if self.config.train.checkpoint:
+                    self.save_checkpoint(self.config.train.checkpoint)
+                if self._signal is not None and self.epoch < total:
+                    self._stop(None)
         return self.history
+
+    def _stop(self, position: dict | None) -> None:
+        """Write a checkpoint at ``position`` (None: at the epoch boundary) and raise :class:`Interrupted`."""
+        signum, self._signal = self._signal, None
+        path = None
+        if self.config.train.checkpoint:
+            self._position = position
+            try:
+                path = self.save_checkpoint(self.config.train.checkpoint)
+            finally:
+                self._position = None
+        raise Interrupted(signum, self.epoch, position["batch"] if position else 0, path)
 
     def epoch_extras(self) -> dict:
         """Extra per-epoch numbers for the history (e.g. operating points, pulses)."""
@@ -125,13 +168,20 @@ class Trainer(ABC):
     # -- checkpoints --------------------------------------------------------------------
     def save_checkpoint(self, path: str | Path) -> Path:
         """Write trainer state, RNG state, config and every device state to ``path`` (.npz) atomically."""
+        path = _checkpoint_path(path)
         meta = {"format": CHECKPOINT_FORMAT, "epoch": self.epoch, "history": self.history,
                 "rng": self.rng.bit_generator.state, "config": run_config_to_toml(self.config),
-                "trainer": type(self).__name__}
+                "trainer": type(self).__name__, "position": self._position}
         arrays = {f"state_{k}": v for k, v in self.state_arrays().items()}
         buf = io.BytesIO()
         np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
-        return atomic_write_bytes(path, buf.getvalue())
+        written = atomic_write_bytes(path, buf.getvalue())
+        for stale in written.parent.glob(f".{written.name}.*.tmp"):  # left by a writer killed mid-write
+            try:
+                stale.unlink()
+            except OSError:
+                pass
+        return written
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Restore a checkpoint written by :meth:`save_checkpoint` for the same run configuration.
@@ -139,7 +189,7 @@ class Trainer(ABC):
         Everything is read and checked before anything changes, so a bad file leaves the trainer
         and every device state as they were.
         """
-        path = Path(path)
+        path = _checkpoint_path(path)
         if not path.is_file():
             raise MemcosimError(f"checkpoint: no file {str(path)!r} to resume from")
         try:
@@ -158,6 +208,9 @@ class Trainer(ABC):
         self.rng = rng
         self.epoch = int(meta["epoch"])
         self.history = list(meta["history"])
+        position = meta.get("position")
+        self._position = dict(position) if position else None
+
 
     def _check_compatible(self, toml_text: str, path: Path) -> None:
         from memcosim.trainers.config import run_config_from_dict
@@ -174,6 +227,42 @@ class Trainer(ABC):
             if name not in _RESUMABLE and getattr(saved.train, name) != getattr(self.config.train, name):
                 raise MemcosimError(f"checkpoint: {path} has train.{name} = {getattr(saved.train, name)!r}, "
                                     f"this run {getattr(self.config.train, name)!r}")
+
+
+def _checkpoint_path(path: str | Path) -> Path:
+    """``path`` as a Path; ConfigError for text with control characters (or not a path at all)."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path) or not str(path).isprintable():
+        raise ConfigError("train.checkpoint", f"must be a file path of printable characters, got {path!r}")
+    return Path(path)
+
+
+class _CatchSignals:
+    """While training: SIGINT/SIGTERM only set ``trainer._signal`` (the loop stops after the batch).
+
+    A second signal while the first is pending raises KeyboardInterrupt at once. Only the main
+    thread can install handlers; elsewhere this does nothing.
+    """
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+        self.previous: dict[int, object] = {}
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if self.trainer._signal is not None:
+            raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: stopping at once")
+        self.trainer._signal = signum
+
+    def __enter__(self) -> "_CatchSignals":
+        self.trainer._signal = None
+        if threading.current_thread() is threading.main_thread():
+            for sig in _SIGNALS:
+                self.previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous.clear()
 
 
 class _Progress:
