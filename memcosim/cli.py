@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     from memcosim.cli_circuits import register as register_circuits; register_circuits(sub)  # netlist, validate-periphery
     from memcosim.cli_train import register as register_train; register_train(sub)  # train
     from memcosim.cli_predictor import register as register_predictor; register_predictor(sub)  # predictor
+    from memcosim.cli_sweep import register as register_sweep; register_sweep(sub)  # sweep
     return parser
 
 
