@@ -12,7 +12,11 @@ class ConfigError(MemcosimError, ValueError):
 
     def __init__(self, field: str, message: str):
         self.field = field
+        self.message = message
         super().__init__(f"{field}: {message}")
+
+    def __reduce__(self):  # picklable (errors cross the session's worker process boundary)
+        return (type(self), (self.field, self.message))
 
 
 class ToolchainError(MemcosimError, RuntimeError):
@@ -35,3 +39,14 @@ class SimulationError(MemcosimError, RuntimeError):
         self.step = step
         self.ngspice_message = message
         super().__init__(f"{analysis} analysis failed at session step {step}: {message}")
+
+    def __reduce__(self):
+        return (type(self), (self.analysis, self.step, self.ngspice_message))
+
+
+class WorkerCrash(SimulationError):
+    """The session's ngspice worker process crashed, aborted, exited or hung during a step.
+
+    The worker has been restarted with the circuit, sources, parameters and device states of the
+    last completed step; the session can be used again.
+    """

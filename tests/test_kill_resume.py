@@ -116,34 +116,38 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_result(tmp
     epoch_seconds = float(np.mean([row["seconds"] for row in _load(ref_ck)[0]["history"]]))
     epochs = _load(ref_ck)[0]["epoch"]
     rng = np.random.default_rng(int(time.time()))
-    ck = tmp_path / "ck.npz"
-    tried = survived = runs = 0
-    while True:
-        runs += 1
-        done = _load(ck)[0]["epoch"] if ck.exists() else 0
-        run = Run(config, ck, tmp_path / "out", resume=ck.exists())
-        assert run.started.wait(300)
-        if tried < KILLS and done < epochs:
-            # a random point of the training still to do: after k more epochs, a fraction f into the next
-            k, f = int(rng.integers(0, epochs - done)), float(rng.uniform(0.0, 1.0))
-            while run.epoch_lines < k and run.proc.poll() is None:
-                time.sleep(0.002)
-            time.sleep(f * epoch_seconds)
-            if run.proc.poll() is None:
-                run.proc.send_signal(signal.SIGKILL)
-                run.wait()
-                tried += 1
-                if ck.exists():  # whatever epoch it holds, it is a whole checkpoint
-                    meta, arrays = _load(ck)
-                    assert meta["position"] is None and "state_device_states" in arrays
-                survived += 1
-                continue
-        code, err = run.wait()
-        assert code == 0, err
-        break
-    _same_result(ref_ck, ck)
+    tried = survived = runs = chains = 0
+    while tried < KILLS:  # chains of kill and resume, each from scratch to the end
+        chains += 1
+        ck = tmp_path / f"ck{chains}.npz"
+        killed_here = 0
+        while True:
+            runs += 1
+            done = _load(ck)[0]["epoch"] if ck.exists() else 0
+            run = Run(config, ck, tmp_path / "out", resume=ck.exists())
+            assert run.started.wait(300)
+            if tried < KILLS and done < epochs:
+                # a random point of the training still to do: after k more epochs, a fraction f into the next
+                k, f = int(rng.integers(0, epochs - done)), float(rng.uniform(0.0, 1.0))
+                while run.epoch_lines < k and run.proc.poll() is None:
+                    time.sleep(0.002)
+                time.sleep(f * epoch_seconds)
+                if run.proc.poll() is None:
+                    run.proc.send_signal(signal.SIGKILL)
+                    run.wait()
+                    tried += 1
+                    killed_here += 1
+                    if ck.exists():  # whatever epoch it holds, it is a whole checkpoint
+                        meta, arrays = _load(ck)
+                        assert meta["position"] is None and "state_device_states" in arrays
+                    continue
+            code, err = run.wait()
+            assert code == 0, err
+            break
+        _same_result(ref_ck, ck)
+        survived += killed_here
     print(f"\nSIGKILL points tried: {tried}, survived (checkpoint whole, resumed to the same result): "
-          f"{survived}; processes started: {runs}")
+          f"{survived}; chains from scratch: {chains}; processes started: {runs}")
     assert tried >= 1 and survived == tried
 
 

@@ -1,0 +1,435 @@
+"""ngspice in a worker process owned by the session: a crash, abort, exit or hang costs one step, not the run.
+
+``Session(netlist)`` (with ``SessionOptions(worker=True)``) returns a :class:`WorkerSession`: the
+same public API (``set_sources``, ``set_states``, ``set_device_params``, ``op``, ``tran``,
+``states``, ``devices``, ``netlist``, ``step``, ``convergence``, ``state``, ``state_array``), with
+the in-process :class:`~memcosim.cosim.session.Session` running in a child process. Each call is
+one message over a pipe; calls that only set values (sources, states, parameters) are checked in
+this process first and not waited for, so a read step costs one round trip.
+
+This process keeps what the worker needs to be rebuilt: the netlist, every source value and
+device parameter set so far, and the device states after the last completed call. When the worker
+dies (a signal, ``abort()``, ``exit()``) or does not answer within ``SessionOptions.timeout``
+seconds, the call raises :class:`~memcosim.errors.WorkerCrash` (a ``SimulationError`` naming the
+step and what happened), a new worker is started and loaded with that state, and the next call
+works: the failed step left no trace.
+
+A worker is a new Python interpreter (not a fork of the caller), and a closed session's worker
+(ngspice loaded, models compiled) is kept for the next session, so only the first session of a
+process (and a restart) pays the interpreter's start. Raw access to the ngspice library needs
+the in-process mode (``SessionOptions(worker=False)``) or :meth:`WorkerSession.run`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+from dataclasses import replace
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from memcosim.circuits.netlist import Netlist, check_name, fmt
+from memcosim.cosim.models import get_model
+from memcosim.cosim.session import Pwl, Result, Session, SessionOptions
+from memcosim.errors import MemcosimError, NetlistError, WorkerCrash
+
+# environment variables a worker must see as they are now (an idle worker started earlier)
+_ENV_PREFIXES = ("MEMCOSIM_", "NGSPICE_", "XDG_CACHE_HOME", "HOME", "OMP_NUM_THREADS")
+_START_TIMEOUT = 120.0  # seconds for a new worker to load a circuit (model compilation included)
+
+
+# -- the worker process ---------------------------------------------------------------------
+
+def _serve(conn) -> None:
+    """The worker's loop: one in-process Session at a time, driven by messages from the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    session: Session | None = None
+    while True:
+        try:
+            kind, payload = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if kind == "call":
+                name, args, kwargs, want_states = payload
+                result = getattr(session, name)(*args, **kwargs)
+                reply = (result, session.states.copy() if want_states else None, session.step,
+                         session.convergence)
+            elif kind == "run":
+                fn, args, kwargs = payload
+                result = fn(session, *args, **kwargs)
+                reply = (result, session.states.copy(), session.step, session.convergence)
+            elif kind == "open":
+                netlist, options, env = payload
+                os.environ.update(env)
+                if session is not None:
+                    session.close()
+                    session = None
+                session = Session(netlist, options)
+                reply = (None, session.states.copy(), session.step, session.convergence)
+            elif kind == "sync":
+                session.step, session.convergence = payload
+                reply = None
+            elif kind == "close":
+                if session is not None:
+                    session.close()
+                session = None
+                reply = None
+            elif kind == "exit":
+                conn.send(("ok", None))
+                return
+            else:
+                raise MemcosimError(f"unknown worker request {kind!r}")
+            conn.send(("ok", reply))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
+            try:
+                conn.send(("error", exc))
+            except Exception:  # the exception itself cannot be pickled
+                conn.send(("error", MemcosimError(f"{type(exc).__name__}: {exc}")))
+
+
+class _Worker:
+    """One worker process (``python -c 'from memcosim.cosim.worker import main; main()' FD``) and its
+    end of a socket pair. A plain new interpreter, not a fork: the caller's threads, locks and
+    ``__main__`` module play no part."""
+
+    _idle: "_Worker | None" = None  # a closed session's worker, kept for the next session
+
+    def __init__(self):
+        parent, child = socket.socketpair()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from memcosim.cosim.worker import main; main()", str(child.fileno())],
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, close_fds=True)
+        finally:
+            child.close()
+        self.conn = Connection(parent.detach())
+
+    @classmethod
+    def acquire(cls) -> "_Worker":
+        w, cls._idle = cls._idle, None
+        if w is not None and w.alive:
+            return w
+        return cls()
+
+    def release(self) -> None:
+        """Keep this worker for the next session (stopping the idle worker there was)."""
+        old, _Worker._idle = _Worker._idle, self
+        if old is not None and old is not self:
+            old.stop()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a process that ignores SIGKILL
+            pass
+        self.conn.close()
+
+    def how_it_ended(self) -> str:
+        """What happened to the process, in words (after it died or was killed)."""
+        try:
+            code = self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            return "it is still running"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"it was killed by {name}" + (" (abort)" if -code == signal.SIGABRT else "")
+        return f"it exited with code {code}"
+
+
+def main() -> None:
+    """Entry point of a worker process: serve the socket whose descriptor is the first argument."""
+    _serve(Connection(int(sys.argv[1])))
+
+
+# -- the session in the parent ---------------------------------------------------------------
+
+class WorkerSession(Session):
+    """A :class:`Session` whose ngspice runs in a worker process (see the module docstring).
+
+    Open one with ``Session(netlist, SessionOptions(worker=True))`` (or this class directly).
+    Several worker sessions may be open at once in one Python process.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "WorkerSession":
+        return object.__new__(cls)
+
+    def __init__(self, netlist: Netlist, options: SessionOptions | None = None):
+        if not isinstance(netlist, Netlist):
+            raise TypeError("Session needs a memcosim Netlist (see memcosim.circuits)")
+        self.options = options or SessionOptions()
+        self.netlist = netlist
+        self.step = 0
+        self.convergence = {"retried": 0, "rescued": 0, "failed": 0, "rungs": {}}
+        self.restarts = 0  # workers restarted after a crash or hang
+        self._closed = True
+        self._sources = {e.name.lower(): e for e in netlist.elements if e.kind in ("voltage source", "current source")}
+        self._elements = {e.name.lower(): e for e in netlist.elements}
+        self.devices = list(netlist.memristors)
+        self._device_index = {m.name.lower(): k for k, m in enumerate(self.devices)}
+        self._device_models = {name: get_model(name) for name in netlist.device_models}
+        self.states = np.array(
+            [dict(m.params).get("x0", self._device_models[m.model].state_default) for m in self.devices], dtype=float
+        )
+        # what a new worker needs to be where this one was: sources and parameters set so far
+        self._dc_set: dict[str, float] = {}
+        self._params_set: dict[tuple[str, str], float] = {}
+        self._pending = 0  # replies not read yet (calls that were not waited for)
+        self._worker = _Worker.acquire()
+        try:
+            self._open(self._worker)
+        except BaseException:
+            self._worker.stop()
+            raise
+        self._closed = False
+
+    # -- plumbing --------------------------------------------------------------------------
+    @property
+    def library(self):
+        raise MemcosimError("session.library: ngspice runs in this session's worker process; open the session "
+                            "with SessionOptions(worker=False) for the library itself, or use session.run(fn)")
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the current worker."""
+        return self._worker.pid
+
+    @property
+    def in_process(self) -> bool:
+        return False
+
+    def _engine_options(self) -> SessionOptions:
+        return replace(self.options, worker=False) if hasattr(self.options, "worker") else self.options
+
+    @property
+    def _timeout(self) -> float | None:
+        """Seconds a call may take before the worker counts as hung (SessionOptions.timeout; None = no limit)."""
+        return getattr(self.options, "timeout", 600.0)
+
+    def _open(self, worker: _Worker) -> None:
+        env = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
+        worker.conn.send(("open", (self.netlist, self._engine_options(), env)))
+        self._receive(worker, "load", _START_TIMEOUT + (self._timeout or 0.0))
+
+    def _receive(self, worker: _Worker, what: str, timeout: float | None) -> Any:
+        """One reply from ``worker``; WorkerCrash (after a restart) if it died or did not answer in time."""
+        try:
+            ready = worker.conn.poll(timeout)
+        except (EOFError, OSError):
+            ready = True
+        if not ready:
+            self._crash(what, f"did not answer within {timeout:g} s (hung; it was killed)")
+        try:
+            status, payload = worker.conn.recv()
+        except (EOFError, OSError):
+            self._crash(what, "died")
+        if status == "error":
+            raise payload
+        return payload
+
+    def _drain(self) -> None:
+        """Read the replies of calls that were not waited for (raising the first error)."""
+        error = None
+        while self._pending:
+            self._pending -= 1
+            try:
+                self._receive(self._worker, "set", self._timeout)
+            except WorkerCrash:
+                self._pending = 0
+                raise
+            except MemcosimError as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+
+    def _call(self, name: str, *args: Any, want_states: bool = False, wait: bool = True, **kwargs: Any) -> Any:
+        self._require_open()
+        if wait:
+            self._drain()
+        try:
+            self._worker.conn.send(("call", (name, args, kwargs, want_states)))
+        except (OSError, ValueError):
+            self._crash(name, "died")
+        if not wait:
+            self._pending += 1
+            return None
+        result, states, step, convergence = self._receive(self._worker, name, self._timeout)
+        if states is not None:
+            self.states = states
+        self.step, self.convergence = step, convergence
+        return result
+
+    def _crash(self, what: str, how: str) -> None:
+        """Replace the dead or hung worker by a new one in the last completed step's state; raise WorkerCrash."""
+        old = self._worker
+        old.stop()
+        ended = old.how_it_ended()
+        self._pending = 0
+        step = self.step + 1 if what in ("op", "tran") else self.step
+        self.step = step
+        message = f"the ngspice worker process (pid {old.pid}) {how} during {what}: {ended}. "
+        for attempt in range(2):
+            self._worker = _Worker()
+            try:
+                self._restore()
+            except WorkerCrash as exc:
+                message += f"Restart {attempt + 1} failed too ({exc.ngspice_message}). "
+                continue
+            self.restarts += 1
+            raise WorkerCrash(what, step, message + "A new worker was started with the device states, sources and "
+                              "parameters of the last completed step; the session can go on.")
+        self._closed = True
+        raise WorkerCrash(what, step, message + "The worker could not be restarted; the session is closed.")
+
+    def _restore(self) -> None:
+        """Load the circuit into the (new) worker and replay what was set, ending in the saved states."""
+        w = self._worker
+        states, step, convergence = self.states.copy(), self.step, self.convergence
+        self._open(w)
+        if self._dc_set:
+            self._send_wait(w, "set_sources", dict(self._dc_set))
+        for (element, key), value in self._params_set.items():
+            self._send_wait(w, "set_device_params", element, **{key: value})
+        if self.devices:
+            self._send_wait(w, "set_states", states)
+        w.conn.send(("sync", (step, convergence)))
+        self._receive(w, "restore", _START_TIMEOUT)
+        self.states = states
+
+    def _send_wait(self, worker: _Worker, name: str, *args: Any, **kwargs: Any) -> Any:
+        worker.conn.send(("call", (name, args, kwargs, False)))
+        return self._receive(worker, "restore", _START_TIMEOUT)[0]
+
+    # -- the public API (checked here, run there) -------------------------------------------
+    def close(self) -> None:
+        """Remove the circuit; the worker is kept for the next session (or stopped)."""
+        if self._closed:
+            return
+        self._closed = True
+        w = self._worker
+        try:
+            self._pending_drain_quietly()
+            w.conn.send(("close", None))
+            self._receive(w, "close", 30.0)
+        except (MemcosimError, OSError):
+            w.stop()
+            return
+        w.release()
+
+    def _pending_drain_quietly(self) -> None:
+        try:
+            self._closed = False
+            self._drain()
+        except MemcosimError:
+            pass
+        finally:
+            self._closed = True
+
+    def __del__(self) -> None:
+        try:
+            if not self._closed:
+                self._closed = True
+                self._worker.stop()
+        except Exception:
+            pass
+
+    def set_sources(self, values: Mapping[str, float]) -> None:
+        """Set DC values of independent sources (volts for V sources, amperes for I sources)."""
+        self._require_open()
+        checked = {}
+        for name, value in values.items():
+            e = self._source(name)
+            fmt(value, f"source {name}")
+            checked[e.name] = float(value)
+        self._call("set_sources", checked, wait=False)
+        self._dc_set.update(checked)
+
+    def set_device_params(self, name: str, **params: float) -> None:
+        """Set instance parameters of one element (e.g. a memristor's variation knobs)."""
+        self._require_open()
+        e = self._elements.get(str(name).lower())
+        if e is None:
+            raise NetlistError(f"no element named {name!r}")
+        for key, value in params.items():
+            check_name(key, "instance parameter")
+            fmt(value, f"{name} {key}")
+        x0 = params.pop("x0", None) if e.name.lower() in self._device_index else None
+        if params:
+            self._call("set_device_params", e.name, wait=False, **params)
+            for key, value in params.items():
+                self._params_set[(e.name, key)] = float(value)
+        if x0 is not None:
+            self.set_states({e.name: x0})
+
+    def set_states(self, states: Mapping[str, float] | np.ndarray | Sequence[float]) -> None:
+        """Set device states (model state units): a mapping name -> state, or one value per device."""
+        self._require_open()
+        if isinstance(states, Mapping):
+            items = [(self._device_index_of(n), v) for n, v in states.items()]
+        else:
+            arr = np.asarray(states, dtype=float).ravel()
+            if arr.shape != self.states.shape:
+                raise ValueError(f"states: expected {self.states.size} values, got {arr.size}")
+            items = list(enumerate(arr))
+        new = self.states.copy()
+        for k, v in items:
+            m = self.devices[k]
+            new[k] = self._device_models[m.model].check_state(v, f"state of {m.name}")
+        changed = {self.devices[k].name: float(new[k]) for k, _ in items}
+        self._call("set_states", changed, wait=False)
+        self.states = new
+
+    def op(self, voltages: Sequence[str] = (), currents: Sequence[str] = ()) -> Result:
+        """Operating point. Returns node ``voltages`` (volts) and source ``currents`` (amperes)."""
+        return self._call("op", list(voltages), list(currents))
+
+    def tran(self, stop: float, step: float | None = None, *, waveforms: Mapping[str, Pwl] | None = None,
+             voltages: Sequence[str] = (), currents: Sequence[str] = (), max_step: float | None = None,
+             states: bool = False, **kwargs: Any) -> Result:
+        """Transient from 0 to ``stop`` seconds (see :meth:`Session.tran`); device states are carried."""
+        return self._call("tran", stop, step, waveforms=dict(waveforms or {}), voltages=list(voltages),
+                          currents=list(currents), max_step=max_step, states=states, want_states=True, **kwargs)
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(session, *args, **kwargs)`` inside the worker, on its in-process session (``fn`` must be a
+        module-level function). Device states are read back afterwards."""
+        self._require_open()
+        self._drain()
+        self._worker.conn.send(("run", (fn, args, kwargs)))
+        result, states, step, convergence = self._receive(self._worker, getattr(fn, "__name__", "run"),
+                                                          self._timeout)
+        self.states, self.step, self.convergence = states, step, convergence
+        return result
+
+    def kill_worker(self, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the worker (for tests of crash recovery)."""
+        os.kill(self._worker.pid, sig)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass (a small helper for tests)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.001)
+    return predicate()
