@@ -128,6 +128,11 @@ class SessionOptions:
     # the model's state range (0 = any change). Unselected devices drift by ~1e-13 of the range in a
     # transient (solver noise); a small tolerance saves one `alter` per such device.
     state_tolerance: float = 0.0
+    # Crash isolation (memcosim.cosim.worker): run ngspice in a worker process owned by the session.
+    # A crash, abort, exit or hang (no answer within `timeout` seconds; None = wait forever) raises
+    # WorkerCrash, restarts the worker and restores the last completed step. False: in this process.
+    worker: bool = False
+    timeout: float | None = 600.0
 
 
 class Session:
@@ -139,6 +144,24 @@ class Session:
     """
 
     _open: "Session | None" = None
+
+    def __new__(cls, netlist: Netlist | None = None, options: SessionOptions | None = None, *args, **kwargs):
+        """``Session(...)`` with ``options.worker`` gives a :class:`memcosim.cosim.worker.WorkerSession`."""
+        if cls is Session and (options.worker if isinstance(options, SessionOptions) else SessionOptions().worker):
+            from memcosim.cosim.worker import WorkerSession
+
+            return WorkerSession.__new__(WorkerSession)
+        return super().__new__(cls)
+
+    @property
+    def in_process(self) -> bool:
+        """True: ngspice runs in this process (``session.library`` is the library itself)."""
+        return True
+
+    def run(self, fn, *args, **kwargs):
+        """``fn(session, *args, **kwargs)`` on the in-process session (in a worker session: inside the worker)."""
+        self._require_open()
+        return fn(self, *args, **kwargs)
 
     def __init__(self, netlist: Netlist, options: SessionOptions | None = None):
         if not isinstance(netlist, Netlist):

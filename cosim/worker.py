@@ -55,6 +55,10 @@ def _serve(conn) -> None:
             kind, payload = conn.recv()
         except (EOFError, OSError):
             return
+        except Exception as exc:  # a message that cannot be unpickled here (e.g. a function of __main__)
+            conn.send(("error", MemcosimError(f"the ngspice worker could not read the request: "
+                                              f"{type(exc).__name__}: {exc}")))
+            continue
         try:
             if kind == "call":
                 name, args, kwargs, want_states = payload
@@ -66,8 +70,9 @@ def _serve(conn) -> None:
                 result = fn(session, *args, **kwargs)
                 reply = (result, session.states.copy(), session.step, session.convergence)
             elif kind == "open":
-                netlist, options, env = payload
+                netlist, options, env, path = payload
                 os.environ.update(env)
+                sys.path[:] = path + [p for p in sys.path if p not in path]
                 if session is not None:
                     session.close()
                     session = None
@@ -227,7 +232,7 @@ class WorkerSession(Session):
 
     def _open(self, worker: _Worker) -> None:
         env = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
-        worker.conn.send(("open", (self.netlist, self._engine_options(), env)))
+        worker.conn.send(("open", (self.netlist, self._engine_options(), env, list(sys.path))))
         self._receive(worker, "load", _START_TIMEOUT + (self._timeout or 0.0))
 
     def _receive(self, worker: _Worker, what: str, timeout: float | None) -> Any:
@@ -410,8 +415,9 @@ class WorkerSession(Session):
                           currents=list(currents), max_step=max_step, states=states, want_states=True, **kwargs)
 
     def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """``fn(session, *args, **kwargs)`` inside the worker, on its in-process session (``fn`` must be a
-        module-level function). Device states are read back afterwards."""
+        """``fn(session, *args, **kwargs)`` inside the worker, on its in-process session. ``fn`` must be a
+        module-level function of an importable module (the worker sees this process's ``sys.path``, not
+        its ``__main__``). Device states are read back afterwards."""
         self._require_open()
         self._drain()
         self._worker.conn.send(("run", (fn, args, kwargs)))
