@@ -2,8 +2,9 @@
 
 Each layer is cut into tiles that fit one ``size x size`` array (``size`` rows, ``size / 2`` signed
 outputs on differential column pairs); every tile is a
-:class:`~memcosim.trainers.crossbar_layer.CrossbarCircuit` of the full array size (unused rows get
-0 V, unused cells sit at ``g_min``) with parasitic wires, row DACs, column TIAs and ADCs, built and
+:class:`~memcosim.trainers.crossbar_layer.CrossbarCircuit` with all ``size`` rows (unused rows get
+0 V, their cells sit at ``g_min``) and the column pairs the tile uses (unused columns of the array
+are left floating, TIAs off, so they carry no current and are not simulated), with parasitic wires, row DACs, column TIAs and ADCs, built and
 simulated in ngspice one tile at a time (one session per process). The trained weights are
 programmed either by an ``ideal`` set (device states for the target conductances) or through the
 programming path (``write_verify``: pulses and verify reads per cell, V/2 scheme). Programmed
@@ -37,7 +38,8 @@ class ArraySettings:
     """The arrays a network is deployed on: ``size`` rows and columns, device ``model`` (``resistor`` uses
     the window ``g_min``..``g_max`` siemens; a device model its preset operating range), ``r_wire`` ohm per
     row and column segment, ``r_driver`` ohm per row driver, ``program`` (``ideal`` or ``write_verify``
-    with ``tolerance`` and ``max_pulses``), TIA op-amp ``tia_gain``."""
+    with ``tolerance`` and ``max_pulses``; pulses start at the preset SET / RESET voltage and grow by
+    ``pulse_step`` volts per pulse in the same direction, up to the preset's safe limits), TIA op-amp ``tia_gain``."""
 
     size: int = 64
     model: str = "resistor"
@@ -46,6 +48,7 @@ class ArraySettings:
     program: str = "ideal"
     tolerance: float = 0.05
     max_pulses: int = 40
+    pulse_step: float = 0.05
     g_min: float = 1e-6
     g_max: float = 2e-5
     tia_gain: float = 1e5
@@ -61,6 +64,7 @@ class ArraySettings:
         self.program = f.choice("program", self.program, PROGRAMS)
         self.tolerance = f.number("tolerance", self.tolerance, low=0.0, low_open=True, high=1.0)
         self.max_pulses = f.integer("max_pulses", self.max_pulses, 1)
+        self.pulse_step = f.number("pulse_step", self.pulse_step, low=0.0, unit="V")
         self.g_min = f.number("g_min", self.g_min, low=0.0, low_open=True, unit="S")
         self.g_max = f.number("g_max", self.g_max, low=0.0, low_open=True, unit="S")
         self.tia_gain = f.number("tia_gain", self.tia_gain, low=0.0, low_open=True)
@@ -124,7 +128,7 @@ def install_fault_maps(net: HwNetwork, tiles: list[Tile], arrays: ArraySettings)
         fc = tile_faults(t, net.hw, arrays)
         if fc is None:
             continue
-        fmap = fc.draw(arrays.size, arrays.size)
+        fmap = fc.draw(arrays.size, 2 * (t.outputs.stop - t.outputs.start))
         layer = net.layers[t.layer]
         n_in, n_out = t.inputs.stop - t.inputs.start, t.outputs.stop - t.outputs.start
         for name in counts:
@@ -163,11 +167,11 @@ def _programmed(g: np.ndarray, variation: float, rng: np.random.Generator, lo: f
 
 
 def tile_conductances(net: HwNetwork, t: Tile, size: int, g_min: float) -> np.ndarray:
-    """Target conductances (siemens, size x size) of a tile's array: the layer's pairs, ``g_min`` elsewhere.
-    Stuck devices are included at their stuck conductance (what the circuit will read anyway)."""
-    g = np.full((size, size), g_min)
+    """Target conductances (siemens, size rows x 2 * tile outputs) of a tile's array: the layer's pairs,
+    ``g_min`` on unused rows. Stuck devices are included at their stuck conductance (what the circuit reads)."""
     pairs = net.layers[t.layer].conductances()[:, t.outputs, t.inputs]  # (2, outputs, inputs)
     n_out, n_in = pairs.shape[1], pairs.shape[2]
+    g = np.full((size, 2 * n_out), g_min)
     g[:n_in, 0:2 * n_out:2] = pairs[0].T
     g[:n_in, 1:2 * n_out:2] = pairs[1].T
     return g
@@ -203,7 +207,8 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
             for t in (t for t in tiles if t.layer == k):
                 fs_sum = float(layer.adc_full_scale[t.row_tile])  # column sum at ADC full scale
                 t0 = time.perf_counter()
-                cfg = CrossbarLayerConfig(size, size // 2, model=arrays.model, g_min=g_min, g_max=g_max, w_max=1.0,
+                n_out = t.outputs.stop - t.outputs.start
+                cfg = CrossbarLayerConfig(size, n_out, model=arrays.model, g_min=g_min, g_max=g_max, w_max=1.0,
                                           dac_bits=hw.dac_bits, adc_bits=hw.adc_bits, tia_gain=arrays.tia_gain,
                                           r_wire=arrays.r_wire, r_driver=arrays.r_driver, scheme="V/2",
                                           faults=tile_faults(t, hw, arrays))
@@ -235,8 +240,7 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
                     ideal = tl._dac.voltage(read.dac_codes) @ tl.conductances()
                     err_num += float(np.abs(read.currents - ideal).sum())
                     err_den += float(np.abs(ideal).sum())
-                    n_out = t.outputs.stop - t.outputs.start
-                    signed[:, t.outputs] += read.outputs[:, :n_out]
+                    signed[:, t.outputs] += read.outputs
                 if progress is not None:
                     progress(t)
             y = layer.digital(torch.as_tensor(signed, dtype=torch.float32), net.input_scale[k])
@@ -257,7 +261,8 @@ def _write_verify(layer, target: np.ndarray, arrays: ArraySettings, preset) -> t
     from memcosim.cosim.write_verify import IncrementalPolicy, write_verify
 
     layer.circuit.idle_rows()
-    policy = IncrementalPolicy.for_model(arrays.model)
+    policy = IncrementalPolicy.for_model(arrays.model, step=arrays.pulse_step,
+                                         set_stop=preset.set_limit, reset_stop=preset.reset_limit)
     pulses = bad = 0
     for (i, j), g in np.ndenumerate(target):
         r = write_verify(layer.session, layer.crossbar, (i, j), float(np.clip(g, preset.g_min, preset.g_max)), policy,

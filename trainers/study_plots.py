@@ -96,7 +96,7 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
     install_fault_maps(net, tiles, arrays)
     t = tiles[0]
     g_min, g_max, _, _ = arrays.window()
-    cfg = CrossbarLayerConfig(arrays.size, arrays.size // 2, model=arrays.model, g_min=g_min, g_max=g_max,
+    cfg = CrossbarLayerConfig(arrays.size, t.outputs.stop - t.outputs.start, model=arrays.model, g_min=g_min, g_max=g_max,
                               dac_bits=hw.dac_bits, adc_bits=hw.adc_bits, r_wire=arrays.r_wire,
                               r_driver=arrays.r_driver, faults=tile_faults(t, hw, arrays))
     x = np.zeros((1, arrays.size))
@@ -109,7 +109,7 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
         v = layer._dac.voltage(codes)
         xb = layer.crossbar
         circuit.session.set_sources(dict(zip(xb.row_sources, v.tolist())))
-        R = C = arrays.size
+        R, C = arrays.size, 2 * (t.outputs.stop - t.outputs.start)
         rows = [xb.row_node(i, j) for i in range(R) for j in range(C)]
         cols = [xb.column_node(i, j) for i in range(R) for j in range(C)]
         r = circuit.session.op(voltages=sorted(set(rows + cols)))

@@ -195,7 +195,7 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
             from distributed import as_completed
 
             futures = {client.submit(point_function, study, p, key=f"point-{k}", pure=False): k for k, p in todo}
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):
                 key = futures[fut]
                 try:
                     result = fut.result()
