@@ -20,6 +20,7 @@ from pathlib import Path
 
 from memcosim.circuits import fields as f
 from memcosim.circuits.ep_network import EpNetworkConfig
+from memcosim.trainers.crossbar_trainer_config import ForwardOnlyConfig, SgdConfig
 from memcosim.errors import ConfigError
 
 try:
@@ -30,6 +31,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 DATASETS = ("iris", "digits", "xor")
 BACKENDS = ("ngspice", "software")
 UPDATES = ("ideal", "pulse")
+ALGORITHMS = ("ep", "sgd", "forward_only")  # ep: [network]; sgd: [sgd]; forward_only: [forward_only]
 
 
 @dataclass
@@ -62,8 +64,10 @@ class TrainConfig:
     seed: int = 0
     checkpoint: str = ""
     progress: bool = True
+    algorithm: str = "ep"
 
     def __post_init__(self) -> None:
+        self.algorithm = f.choice("train.algorithm", self.algorithm, ALGORITHMS)
         self.dataset = f.choice("train.dataset", self.dataset, DATASETS)
         self.test_fraction = f.number("train.test_fraction", self.test_fraction, low=0.0, high=0.9, low_open=True)
         if not isinstance(self.classes, (list, tuple)):
@@ -86,7 +90,7 @@ class TrainConfig:
             raise ConfigError("train.target_high", f"must be > target_low ({self.target_low} V), got {self.target_high}")
         self.backend = f.choice("train.backend", self.backend, BACKENDS)
         self.update = f.choice("train.update", self.update, UPDATES)
-        if self.backend == "software" and self.update == "pulse":
+        if self.backend == "software" and self.update == "pulse" and self.algorithm == "ep":
             raise ConfigError("train.update", "pulse updates need the circuit: use backend = 'ngspice'")
         self.seed = f.integer("train.seed", self.seed, 0)
         if not isinstance(self.checkpoint, str):
@@ -133,14 +137,24 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     network: EpNetworkConfig = field(default_factory=EpNetworkConfig)
     pulse: PulseConfig = field(default_factory=PulseConfig)
+    sgd: SgdConfig | None = None  # train.algorithm = "sgd"
+    forward_only: ForwardOnlyConfig | None = None  # train.algorithm = "forward_only"
 
     def __post_init__(self) -> None:
+        for name, cls in (("sgd", SgdConfig), ("forward_only", ForwardOnlyConfig)):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                setattr(self, name, _table(cls, value, name))
+            elif value is not None and not isinstance(value, cls):
+                raise ConfigError(name, f"must be a {cls.__name__} or a table, got {value!r}")
         for name, cls in (("train", TrainConfig), ("network", EpNetworkConfig), ("pulse", PulseConfig)):
             value = getattr(self, name)
             if isinstance(value, dict):
                 setattr(self, name, _table(cls, value, name))
             elif not isinstance(value, cls):
                 raise ConfigError(name, f"must be a {cls.__name__} or a table, got {value!r}")
+        if self.train.algorithm != "ep":
+            return
         if self.train.update == "pulse" and self.network.programming is None:
             raise ConfigError("network.programming", "pulse updates need programming drivers: add [network.programming]")
         if self.train.update == "pulse" and self.network.model == "resistor":
@@ -162,8 +176,8 @@ def _table(cls: type, data: dict, where: str):
 def run_config_from_dict(data: dict) -> RunConfig:
     """A validated :class:`RunConfig` from parsed TOML ``data`` (tables train, network, pulse)."""
     for key in data:
-        if key not in ("train", "network", "pulse"):
-            raise ConfigError(key, "unknown table; known tables: train, network, pulse")
+        if key not in ("train", "network", "pulse", "sgd", "forward_only"):
+            raise ConfigError(key, "unknown table; known tables: train, network, pulse, sgd, forward_only")
     return RunConfig(**data)
 
 
@@ -186,8 +200,10 @@ def run_config_to_toml(config: RunConfig) -> str:
     from memcosim.circuits.config_file import _value
 
     lines = ["# memcosim training run (memcosim train FILE)"]
-    for name in ("train", "network", "pulse"):
+    for name in ("train", "network", "pulse", "sgd", "forward_only"):
         obj = getattr(config, name)
+        if obj is None:
+            continue
         lines += ["", f"[{name}]"]
         tables = []
         for fl in dataclasses.fields(obj):

@@ -390,10 +390,12 @@ class CrossbarCircuit:
             parts.append(build_crossbar(xc, check=False))
         net, xbars = merge_crossbars(parts, title)
         self.netlist = net
-        self.session = Session(net, options)
+        # unselected devices drift by ~1e-13 of their range in a transient: not worth an alter each
+        self.session = Session(net, options or SessionOptions(state_tolerance=1e-9))
         index = {m.name.lower(): i for i, m in enumerate(self.session.devices)}
         self.layers = [CrossbarLayer(self, k, c, xb, law, index) for k, (c, xb, law) in enumerate(zip(layers, xbars, laws))]
         self.reads = 0  # operating points run by forward reads
+        self.row_values: dict[str, float] = {}  # row source volts as last set (unknown = not in the dict)
 
     def close(self) -> None:
         self.session.close()
@@ -415,11 +417,14 @@ class CrossbarCircuit:
         s = np.asarray(states, dtype=float)
         if s.shape != self.session.states.shape or not np.all(np.isfinite(s)):
             raise ConfigError("device_states", f"need {self.session.states.size} finite states, got shape {s.shape}")
-        self.session.set_states(s)
+        changed = np.nonzero(s != self.session.states)[0]  # one alter per device that differs
+        self.session.set_states({self.session.devices[k].name: float(s[k]) for k in changed})
 
     def idle_rows(self) -> None:
         """Every row DAC source at 0 V (before programming: no read voltage adds to the pulses)."""
-        self.session.set_sources({n: 0.0 for layer in self.layers for n in layer.crossbar.row_sources})
+        changed = {n: 0.0 for layer in self.layers for n in layer.crossbar.row_sources if self.row_values.get(n) != 0.0}
+        self.session.set_sources(changed)
+        self.row_values.update(changed)
 
     # -- parallel pulse trains -----------------------------------------------------------
     def pulse_slots(self, slots: Sequence[Slot], timing: SlotTiming | None = None,
@@ -568,6 +573,7 @@ class CrossbarLayer:
         (through DAC, wires and TIA virtual ground: the apparent conductance the periphery sees)."""
         from memcosim.cosim.readout import read_array
 
+        self.circuit.row_values.clear()  # read_array drives the row sources itself
         return read_array(self.session, self.crossbar, self.config.v_read)
 
     # -- writes --------------------------------------------------------------------------
@@ -589,7 +595,8 @@ class CrossbarLayer:
             self._g = g.copy()
             return
         states = self.law.states_for(g)
-        self.session.set_states(dict(zip(self.crossbar.cells.ravel().tolist(), states.ravel().tolist())))
+        changed = states != self.states()  # one alter per device whose state moves
+        self.session.set_states(dict(zip(self.crossbar.cells[changed].tolist(), states[changed].tolist())))
 
     def write_weights(self, weights: np.ndarray) -> None:
         """``ideal`` write of ``weights`` (inputs x outputs) through the layer's mapping."""
@@ -632,8 +639,11 @@ class CrossbarLayer:
         volts = np.empty_like(currents)
         names = list(xb.row_sources)
         for b in range(n):
-            v = self._dac.voltage(codes[b])
-            self.session.set_sources(dict(zip(names, v.tolist())))
+            v = self._dac.voltage(codes[b]).tolist()
+            last = self.circuit.row_values
+            changed = {nm: val for nm, val in zip(names, v) if last.get(nm) != val}
+            self.session.set_sources(changed)  # only the rows whose voltage changed (one alter each)
+            last.update(changed)
             r = self.session.op(voltages=xb.tia_outputs, currents=xb.column_sources)
             volts[b] = r.stack(xb.tia_outputs)
             currents[b] = r.stack(xb.column_sources)

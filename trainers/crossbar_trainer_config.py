@@ -1,0 +1,191 @@
+"""Settings of the crossbar-layer trainers: ``[sgd]`` (pulse-based SGD) and ``[forward_only]`` tables of a run file.
+
+Both describe a two-layer network of :class:`~memcosim.trainers.crossbar_layer.CrossbarLayerConfig`
+layers (one bias row each); volts, siemens, seconds; errors name ``sgd.<key>`` / ``forward_only.<key>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from memcosim.circuits import fields as f
+from memcosim.errors import ConfigError
+
+SGD_RULES = ("manhattan", "stochastic")
+FORWARD_RULES = ("ff", "competitive")
+
+
+def _device_table(where: str, value: object) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(where, f"must be a table of numbers, got {value!r}")
+    for k, v in value.items():
+        f.number(f"{where}.{k}", v)
+    return dict(value)
+
+
+@dataclass
+class SgdConfig:
+    """Pulse-based SGD on a ``inputs``-``hidden``-``outputs`` crossbar network (inputs/outputs 0 = from the dataset).
+
+    Forward reads in ngspice (DAC -> array -> TIA -> ADC); errors and gradients in Python; hidden
+    activation ``clip(h, 0, 1)``, softmax cross-entropy on the outputs. ``ideal`` updates write
+    ``W - lr sum_batch x delta^T`` (lr per sample) as device states. ``pulse`` updates, one transient per batch:
+
+    * ``manhattan``: per sample, one SET and one RESET slot: rows with ``x > x_threshold`` cross the
+      columns with ``|delta| > d_threshold * max|delta|``; weight up = SET the + device and RESET the
+      - device, down the reverse;
+    * ``stochastic`` (Gokmen & Vlasov 2016): per sample ``bl`` slot pairs; row i fires with probability
+      ``x_i``, column j with ``min(1, |delta_j| lr / (bl dw))`` (``dw`` the weight change of one
+      coincidence, calibrated in the circuit); a cell moves where both fire.
+
+    A sample whose largest output error is below ``min_error`` is not written (no slots). Pulses are
+    ``v_set`` / ``v_reset`` volts at the selected cells, ``width`` s, ``rise`` s edges, ``gap`` s apart,
+    half-select ``scheme``. ``init_scale``: initial weights uniform in +-init_scale*sqrt(3/fan_in).
+    """
+
+    hidden: int = 32
+    inputs: int = 0
+    outputs: int = 0
+    model: str = "vteam"
+    device_params: dict[str, float] = field(default_factory=lambda: {"iv": 1})
+    g_min: float = 0.0
+    g_max: float = 0.0
+    w_max: float = 1.0
+    r_wire: float = 0.0
+    dac_bits: int = 8
+    adc_bits: int = 8
+    adc_fill: float = 0.25
+    rule: str = "manhattan"
+    lr: float = 0.05
+    v_set: float = 0.6
+    v_reset: float = -0.6
+    width: float = 10e-9
+    rise: float = 1e-9
+    gap: float = 2e-9
+    scheme: str = "V/2"
+    bl: int = 10
+    x_threshold: float = 0.25
+    d_threshold: float = 0.3
+    min_error: float = 0.02
+    init_scale: float = 1.0
+    calibration_pulses: int = 8
+
+    def __post_init__(self) -> None:
+        self.hidden = f.integer("sgd.hidden", self.hidden, 1)
+        self.inputs = f.integer("sgd.inputs", self.inputs, 0)
+        self.outputs = f.integer("sgd.outputs", self.outputs, 0)
+        if not isinstance(self.model, str):
+            raise ConfigError("sgd.model", f"must be a device model name, got {self.model!r}")
+        self.device_params = _device_table("sgd.device_params", self.device_params)
+        self.g_min = f.number("sgd.g_min", self.g_min, low=0.0, unit="S")
+        self.g_max = f.number("sgd.g_max", self.g_max, low=0.0, unit="S")
+        self.w_max = f.number("sgd.w_max", self.w_max, low=0.0, low_open=True)
+        self.r_wire = f.number("sgd.r_wire", self.r_wire, low=0.0, unit="ohm")
+        self.dac_bits = f.integer("sgd.dac_bits", self.dac_bits, 1, 16)
+        self.adc_bits = f.integer("sgd.adc_bits", self.adc_bits, 1, 16)
+        self.adc_fill = f.number("sgd.adc_fill", self.adc_fill, low=0.0, high=1.0, low_open=True)
+        self.rule = f.choice("sgd.rule", self.rule, SGD_RULES)
+        self.lr = f.number("sgd.lr", self.lr, low=0.0, low_open=True)
+        self.v_set = f.number("sgd.v_set", self.v_set, low=0.0, low_open=True, unit="V")
+        self.v_reset = f.number("sgd.v_reset", self.v_reset, unit="V")
+        if not self.v_reset < 0:
+            raise ConfigError("sgd.v_reset", f"must be < 0 V, got {self.v_reset}")
+        self.width = f.number("sgd.width", self.width, low=0.0, low_open=True, unit="s")
+        self.rise = f.number("sgd.rise", self.rise, low=0.0, low_open=True, unit="s")
+        self.gap = f.number("sgd.gap", self.gap, low=0.0, unit="s")
+        self.scheme = f.choice("sgd.scheme", self.scheme, ("V/2", "V/3"))
+        self.bl = f.integer("sgd.bl", self.bl, 1, 1000)
+        self.x_threshold = f.number("sgd.x_threshold", self.x_threshold, low=0.0, high=1.0)
+        self.d_threshold = f.number("sgd.d_threshold", self.d_threshold, low=0.0, high=1.0)
+        self.min_error = f.number("sgd.min_error", self.min_error, low=0.0)
+        self.init_scale = f.number("sgd.init_scale", self.init_scale, low=0.0)
+        self.calibration_pulses = f.integer("sgd.calibration_pulses", self.calibration_pulses, 1, 1000)
+
+
+@dataclass
+class ForwardOnlyConfig:
+    """Forward-only learning with reset-only updates (after Renaudineau et al.) on a two-layer network.
+
+    ``rule``: ``ff`` (two-pass supervised Forward-Forward: the label is embedded in the input as
+    ``label_scale`` on one of ``n_classes`` extra rows; a positive pass with the true label and a
+    negative pass with a wrong one; each layer's goodness ``sum(a^2)/n`` is pushed above ``theta``
+    for positives and below for negatives; prediction: the label with the highest goodness) or
+    ``competitive`` (single pass: the hidden layer is trained like ``ff``'s positive pass on the
+    image alone; the output layer has ``units_per_class`` units per class, the winner of a wrong
+    class is weakened and the best unit of the true class strengthened).
+
+    Weights live on differential pairs initialised high (``mapping = "high"``, both devices near
+    ``g_max``); every update is ONE RESET pulse of ``v_reset`` volts (|v| < 1 V) and ``width`` s on
+    the selected cells: weight up = RESET the - device, down = RESET the + device. ``ideal`` mode
+    lowers the same conductances by the calibrated step directly. ``selection``: ``stochastic`` (row i
+    fires with probability x_i, column j with |dL/dh_j| / max|dL/dh|: one pulse where both fire) or
+    ``threshold`` (``x_i > x_threshold`` and ``|dL/dh_j| > d_threshold * max``).
+    A layer is updated for a pass only where the logistic factor of its goodness loss exceeds
+    ``min_error``. ``energy_compare``: every ``compare_every``-th update also programs the same weight
+    changes with SET/RESET (up: SET the + device at ``v_set``; down: RESET the + device at ``v_reset``),
+    measures the driver energy, and restores the device states.
+    """
+
+    hidden: int = 32
+    inputs: int = 0
+    n_classes: int = 0
+    rule: str = "ff"
+    model: str = "stanford_pku"
+    device_params: dict[str, float] = field(default_factory=dict)
+    g_min: float = 0.0
+    g_max: float = 0.0
+    w_max: float = 1.0
+    r_wire: float = 0.0
+    dac_bits: int = 8
+    adc_bits: int = 8
+    adc_fill: float = 1.0
+    v_reset: float = -0.83
+    v_set: float = 1.2
+    width: float = 100e-9
+    rise: float = 5e-9
+    gap: float = 5e-9
+    scheme: str = "V/2"
+    theta: float = 0.2
+    label_scale: float = 1.0
+    units_per_class: int = 4
+    selection: str = "stochastic"
+    x_threshold: float = 0.25
+    d_threshold: float = 0.3
+    min_error: float = 0.1
+    init_spread: float = 0.05
+    energy_compare: bool = True
+    compare_every: int = 10
+
+    def __post_init__(self) -> None:
+        self.hidden = f.integer("forward_only.hidden", self.hidden, 1)
+        self.inputs = f.integer("forward_only.inputs", self.inputs, 0)
+        self.n_classes = f.integer("forward_only.n_classes", self.n_classes, 0)
+        self.rule = f.choice("forward_only.rule", self.rule, FORWARD_RULES)
+        if not isinstance(self.model, str):
+            raise ConfigError("forward_only.model", f"must be a device model name, got {self.model!r}")
+        self.device_params = _device_table("forward_only.device_params", self.device_params)
+        self.g_min = f.number("forward_only.g_min", self.g_min, low=0.0, unit="S")
+        self.g_max = f.number("forward_only.g_max", self.g_max, low=0.0, unit="S")
+        self.w_max = f.number("forward_only.w_max", self.w_max, low=0.0, low_open=True)
+        self.r_wire = f.number("forward_only.r_wire", self.r_wire, low=0.0, unit="ohm")
+        self.dac_bits = f.integer("forward_only.dac_bits", self.dac_bits, 1, 16)
+        self.adc_bits = f.integer("forward_only.adc_bits", self.adc_bits, 1, 16)
+        self.adc_fill = f.number("forward_only.adc_fill", self.adc_fill, low=0.0, high=1.0, low_open=True)
+        self.v_reset = f.number("forward_only.v_reset", self.v_reset, low=-1.0, low_open=True, unit="V")
+        if not self.v_reset < 0:
+            raise ConfigError("forward_only.v_reset", f"a RESET pulse must be < 0 V (and above -1 V), got {self.v_reset}")
+        self.v_set = f.number("forward_only.v_set", self.v_set, low=0.0, low_open=True, unit="V")
+        self.width = f.number("forward_only.width", self.width, low=0.0, low_open=True, unit="s")
+        self.rise = f.number("forward_only.rise", self.rise, low=0.0, low_open=True, unit="s")
+        self.gap = f.number("forward_only.gap", self.gap, low=0.0, unit="s")
+        self.scheme = f.choice("forward_only.scheme", self.scheme, ("V/2", "V/3"))
+        self.theta = f.number("forward_only.theta", self.theta, low=0.0, low_open=True)
+        self.label_scale = f.number("forward_only.label_scale", self.label_scale, low=0.0, high=1.0, low_open=True)
+        self.units_per_class = f.integer("forward_only.units_per_class", self.units_per_class, 1)
+        self.selection = f.choice("forward_only.selection", self.selection, ("stochastic", "threshold"))
+        self.x_threshold = f.number("forward_only.x_threshold", self.x_threshold, low=0.0, high=1.0)
+        self.d_threshold = f.number("forward_only.d_threshold", self.d_threshold, low=0.0, high=1.0)
+        self.init_spread = f.number("forward_only.init_spread", self.init_spread, low=0.0)
+        self.min_error = f.number("forward_only.min_error", self.min_error, low=0.0)
+        self.energy_compare = f.boolean("forward_only.energy_compare", self.energy_compare)
+        self.compare_every = f.integer("forward_only.compare_every", self.compare_every, 1)

@@ -1,0 +1,251 @@
+"""Forward-only learning with reset-only updates (after Renaudineau et al., "Forward-only learning in memristor
+arrays with month-scale stability"): two crossbar layers, inference-style reads only, single sub-1 V RESET pulses.
+
+Both layers sit in one netlist/session (:class:`~memcosim.trainers.crossbar_layer.CrossbarCircuit`), on
+differential pairs initialised high (``mapping = "high"``: both devices near ``g_max``), so every
+weight change is a conductance decrease: weight up = RESET of the - device, weight down = RESET of
+the + device, one pulse per selected cell. Per layer the goodness of activations ``a = clip(h, 0, 1)``
+is ``G = mean(a^2)`` over a group of units, and the local loss ``softplus(-(G - theta))`` (positive)
+or ``softplus(G - theta)`` (negative) gives each unit's error ``dL/dh``; cells where an active input
+row meets a unit with a large error get one RESET pulse: stochastically (row i with probability x_i,
+column j with |dL/dh_j| / max |dL/dh|) or by thresholds (:class:`ForwardOnlyConfig`).
+
+* ``ff`` (two passes): the label is written into ``n_classes`` extra input rows; a positive pass with
+  the true label, a negative pass with a random wrong label (seeded); the second
+  layer reads the first's activations normalised to unit length. Prediction: the label whose passes
+  give the largest summed goodness (one pass pair per class).
+* ``competitive`` (one pass): no label in the input; the first layer's ``hidden`` units and the second
+  layer's outputs are split into one group per class; the true class's group is a positive, the
+  strongest wrong group a negative, both from the same single pass. Prediction: the group with the
+  highest goodness in the second layer.
+
+Each sample's RESET pulses (both layers, both passes) run in ONE transient; the driver energy of
+every update is integrated from the simulated waveforms (``-V I dt`` of the programming sources) and,
+every ``compare_every``-th update, compared with programming the same weight changes with SET/RESET
+(up: SET the + device at ``v_set``; down: RESET it), measured on the same states and then undone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memcosim.cosim.session import SessionOptions
+from memcosim.errors import ConfigError
+from memcosim.trainers.base import Trainer
+from memcosim.trainers.config import RunConfig
+from memcosim.trainers.crossbar_layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming
+from memcosim.trainers.crossbar_trainer_config import ForwardOnlyConfig
+from memcosim.trainers.datasets import Dataset
+from memcosim.trainers.sgd import CrossbarTrainerMixin, check_sizes, dataset_for, softmax
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
+    """Forward-Forward (``ff``) or single-pass competitive training with reset-only pulses (or ``ideal`` decreases)."""
+
+    table = "forward_only"
+
+    def __init__(self, config: RunConfig, dataset: Dataset | None = None, options: SessionOptions | None = None):
+        dataset = dataset_for(config) if dataset is None else dataset
+        super().__init__(config, dataset)
+        s = config.forward_only or ForwardOnlyConfig()
+        config.forward_only = s
+        n_in, n_cls = check_sizes("forward_only", s.inputs, s.n_classes, dataset, "n_classes")
+        self.s, self.n_classes = s, n_cls
+        if s.rule == "competitive" and s.hidden % n_cls:
+            raise ConfigError("forward_only.hidden", f"the competitive rule splits the hidden units into one group "
+                              f"per class: {s.hidden} is not a multiple of {n_cls} classes")
+        common = dict(model=s.model, device_params=dict(s.device_params), g_min=s.g_min, g_max=s.g_max,
+                      w_max=s.w_max, mapping="high", r_wire=s.r_wire, dac_bits=s.dac_bits, adc_bits=s.adc_bits,
+                      adc_fill=s.adc_fill, scheme=s.scheme, width=s.width, amplitude=s.v_reset,
+                      init_spread=s.init_spread)
+        rows0 = n_in + (n_cls if s.rule == "ff" else 0) + 1
+        out1 = s.hidden if s.rule == "ff" else n_cls * s.units_per_class
+        seed = config.train.seed
+        layers = [CrossbarLayerConfig(rows0, s.hidden, seed=seed, **common),
+                  CrossbarLayerConfig(s.hidden + 1, out1, seed=seed + 1, **common)]
+        self.timing = SlotTiming(s.width, s.rise, s.gap)
+        self.circuit = CrossbarCircuit(layers, options, title=f"memcosim forward-only {s.rule}")
+        self.counters = {"reset_pulses": 0, "updates": 0, "transients": 0, "energy": 0.0,
+                         "compared_pulses": 0, "compared_energy_reset_only": 0.0, "compared_energy_set_reset": 0.0,
+                         "conductance_increases": 0}
+        self.step = self._measure_step() if config.train.update == "ideal" else None
+
+    # -- ideal mode: the conductance decrease of one RESET pulse, measured once -----------------
+    def _measure_step(self) -> float:
+        """Relative conductance decrease of one RESET pulse on cell (0, 0) of layer 0 (states restored)."""
+        layer = self.circuit.layers[0]
+        saved = self.circuit.states
+        rows = np.zeros(layer.config.inputs, bool)
+        cols = np.zeros(layer.config.columns, bool)
+        rows[0], cols[0] = True, True
+        g0 = layer.conductances()[0, 0]
+        try:
+            self.circuit.pulse_slots([Slot(self.s.v_reset, {0: (rows, cols)})], self.timing)
+            g1 = layer.conductances()[0, 0]
+        finally:
+            self.circuit.set_states(saved)
+        if not g1 < g0:
+            raise ConfigError("forward_only.v_reset", f"a {self.s.v_reset} V RESET pulse did not lower the "
+                              f"conductance ({g0:.4g} -> {g1:.4g} S): lower v_reset or widen the pulse")
+        return float(1.0 - g1 / g0)
+
+    # -- forward ---------------------------------------------------------------------------------
+    def _embed(self, x: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        ones = np.ones((len(x), 1))
+        if self.s.rule == "competitive":
+            return np.hstack([x, ones])
+        lab = np.zeros((len(x), self.n_classes))
+        lab[np.arange(len(x)), labels] = self.s.label_scale
+        return np.hstack([x, lab, ones])
+
+    def _passes(self, x: np.ndarray, labels: np.ndarray | None):
+        """Layer inputs and activations of a batch: (x0, h0, x1, h1) with bias columns in x0, x1."""
+        x0 = self._embed(np.atleast_2d(x), labels)
+        h0 = self.circuit.layers[0].forward(x0).outputs
+        a0 = np.clip(h0, 0.0, 1.0)
+        if self.s.rule == "ff":
+            a0 = a0 / np.maximum(np.linalg.norm(a0, axis=1, keepdims=True), 1e-6)
+        x1 = np.hstack([a0, np.ones((len(a0), 1))])
+        h1 = self.circuit.layers[1].forward(x1).outputs
+        return x0, h0, x1, h1
+
+    def _group_goodness(self, h: np.ndarray, groups: int) -> np.ndarray:
+        a = np.clip(h, 0.0, 1.0)
+        return np.mean((a * a).reshape(len(a), groups, -1), axis=2)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if self.s.rule == "competitive":
+            _, h0, _, h1 = self._passes(x, None)
+            return self._group_goodness(h1, self.n_classes)
+        scores = np.empty((len(x), self.n_classes))
+        for c in range(self.n_classes):
+            _, h0, _, h1 = self._passes(x, np.full(len(x), c))
+            scores[:, c] = self._group_goodness(h0, 1)[:, 0] + self._group_goodness(h1, 1)[:, 0]
+        return scores
+
+    def loss(self, scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Cross-entropy of the goodness scores scaled by 1/theta (a monitoring figure)."""
+        p = softmax(np.atleast_2d(scores) / self.s.theta)
+        return -np.log(np.maximum(p[np.arange(len(y)), np.asarray(y, dtype=int)], 1e-300))
+
+    # -- training --------------------------------------------------------------------------------
+    def _unit_error(self, h: np.ndarray, group: np.ndarray, positive: bool) -> tuple[np.ndarray, float]:
+        """dL/dh of the units in ``group`` (zeros elsewhere) and the logistic factor of the goodness loss."""
+        a = np.clip(h, 0.0, 1.0)
+        n = int(group.sum())
+        g = float(np.sum(a[group] ** 2) / n)
+        factor = _sigmoid(-(g - self.s.theta)) if positive else _sigmoid(g - self.s.theta)
+        d = np.zeros_like(h)
+        sign = -1.0 if positive else 1.0
+        d[group] = sign * factor * 2.0 * a[group] / n * ((h[group] > 0) & (h[group] < 1))
+        return d, factor
+
+    def _selection(self, x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows (active inputs), and for the RESET slot the physical columns: weight up -> the - device,
+        down -> the + device; plus the signed direction per output (for the SET/RESET comparison)."""
+        big = np.abs(d).max()
+        if big == 0:
+            rows, cols = np.zeros(len(x), bool), np.zeros(len(d), bool)
+        elif self.s.selection == "stochastic":  # row i fires with probability x_i, column j with |d_j| / max|d|
+            rows = self.rng.random(len(x)) < np.clip(x, 0.0, 1.0)
+            cols = self.rng.random(len(d)) < np.abs(d) / big
+        else:
+            rows = x > self.s.x_threshold
+            cols = np.abs(d) > self.s.d_threshold * big
+        up, down = cols & (d < 0), cols & (d > 0)
+        reset_cols = np.zeros(2 * len(d), bool)
+        reset_cols[0::2], reset_cols[1::2] = down, up
+        return rows, reset_cols, np.where(up, 1, np.where(down, -1, 0))
+
+    def _updates_for(self, x0, h0, x1, h1, label: int, wrong: int | None, scores1: np.ndarray | None):
+        """[(layer, rows, reset columns, direction)] of one sample."""
+        s = self.s
+        out = []
+        if s.rule == "ff":
+            for xk, hk, k, positive in ((x0[0], h0[0], 0, True), (x1[0], h1[0], 1, True),
+                                        (x0[1], h0[1], 0, False), (x1[1], h1[1], 1, False)):
+                d, factor = self._unit_error(hk, np.ones(len(hk), bool), positive)
+                if factor > s.min_error:
+                    out.append((k, *self._selection(xk, d)))
+            return out
+        groups0 = np.repeat(np.arange(self.n_classes), s.hidden // self.n_classes)
+        groups1 = np.repeat(np.arange(self.n_classes), s.units_per_class)
+        for xk, hk, k, grp in ((x0[0], h0[0], 0, groups0), (x1[0], h1[0], 1, groups1)):
+            gg = self._group_goodness(hk[None, :], self.n_classes)[0]
+            rival = int(np.argmax(np.where(np.arange(self.n_classes) == label, -np.inf, gg)))
+            d_pos, f_pos = self._unit_error(hk, grp == label, True)
+            d_neg, f_neg = self._unit_error(hk, grp == rival, False)
+            d = (d_pos if f_pos > s.min_error else 0) + (d_neg if f_neg > s.min_error else 0)
+            if np.any(d):
+                out.append((k, *self._selection(xk, d)))
+        return out
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        y = np.asarray(y, dtype=int)
+        s = self.s
+        updates = []
+        scores = np.empty((len(x), self.n_classes))
+        for b in range(len(x)):
+            if s.rule == "competitive":
+                x0, h0, x1, h1 = self._passes(x[b:b + 1], None)
+                scores[b] = self._group_goodness(h1, self.n_classes)[0]
+                updates += self._updates_for(x0, h0, x1, h1, int(y[b]), None, scores[b])
+                continue
+            # the negative label: a random wrong label (seeded), embedded in the same batch of two reads
+            wrong = int(self.rng.choice([c for c in range(self.n_classes) if c != y[b]]))
+            x0, h0, x1, h1 = self._passes(np.repeat(x[b:b + 1], 2, axis=0), np.array([y[b], wrong]))
+            g = self._group_goodness(h0, 1)[:, 0] + self._group_goodness(h1, 1)[:, 0]
+            scores[b] = -np.inf
+            scores[b, y[b]], scores[b, wrong] = g[0], g[1]
+            updates += self._updates_for(x0, h0, x1, h1, int(y[b]), wrong, None)
+        self._apply(updates)
+        return float(np.sum(self.loss(np.where(np.isfinite(scores), scores, -1e3), y))), \
+            int(np.sum(np.argmax(scores, axis=1) == y))
+
+    def _apply(self, updates) -> None:
+        if not updates:
+            return
+        self.counters["updates"] += 1
+        before = [layer.conductances() for layer in self.circuit.layers]
+        if self.config.train.update == "ideal":
+            for k, rows, cols, _ in updates:
+                layer = self.circuit.layers[k]
+                g = layer.conductances()
+                mask = rows[:, None] & cols[None, :]
+                g[mask] = np.maximum(g[mask] * (1.0 - self.step), layer.config.g_min)
+                layer.write_conductances(g)
+                self.counters["reset_pulses"] += int(mask.sum())
+        else:
+            slots = [Slot(self.s.v_reset, {k: (rows, cols)}) for k, rows, cols, _ in updates]
+            compare = self.s.energy_compare and self.counters["updates"] % self.s.compare_every == 1 % self.s.compare_every
+            saved = self.circuit.states if compare else None
+            r = self.circuit.pulse_slots(slots, self.timing, energy=True)
+            self.counters["reset_pulses"] += r.cell_pulses
+            self.counters["energy"] += r.energy
+            self.counters["transients"] += 1
+            if compare:
+                self._compare(updates, saved, r.energy, r.cell_pulses)
+        for layer, g in zip(self.circuit.layers, before):
+            self.counters["conductance_increases"] += int(np.sum(layer.conductances() > g * (1 + 1e-9)))
+
+    def _compare(self, updates, saved: np.ndarray, reset_energy: float, pulses: int) -> None:
+        """Driver energy of the same weight changes by SET/RESET programming of the + devices, then undo."""
+        after = self.circuit.states
+        slots = []
+        for k, rows, _, direction in updates:
+            n = len(direction)
+            set_cols, reset_cols = np.zeros(2 * n, bool), np.zeros(2 * n, bool)
+            set_cols[0::2], reset_cols[0::2] = direction > 0, direction < 0
+            slots += [Slot(self.s.v_set, {k: (rows, set_cols)}), Slot(self.s.v_reset, {k: (rows, reset_cols)})]
+        self.circuit.set_states(saved)
+        r = self.circuit.pulse_slots(slots, self.timing, energy=True)
+        self.circuit.set_states(after)
+        self.counters["compared_pulses"] += pulses
+        self.counters["compared_energy_reset_only"] += reset_energy
+        self.counters["compared_energy_set_reset"] += r.energy

@@ -1,0 +1,248 @@
+"""Pulse-based SGD with the crossbar in the loop: forward reads in ngspice, gradients in Python, pulse trains.
+
+A two-layer network ``inputs (+ bias) -> hidden -> outputs`` of
+:class:`~memcosim.trainers.crossbar_layer.CrossbarLayer` s in one netlist/session. Per sample:
+
+1. forward: layer 0 reads ``[x, 1]`` through DAC -> array -> TIA -> ADC (one operating point), the
+   digital periphery applies ``a = clip(h, 0, 1)``, layer 1 reads ``[a, 1]`` (another operating point);
+2. softmax cross-entropy on the outputs; output error ``delta = p - onehot`` and hidden error
+   ``(W1 delta) * [0 < h < 1]`` in Python, with ``W1`` the weights the devices hold now;
+3. update: ``ideal`` writes ``W - lr sum_batch x delta^T`` as device states; ``pulse`` turns every
+   sample of the batch into half-select pulse slots (Manhattan or stochastic coincidence, see
+   :class:`~memcosim.trainers.crossbar_trainer_config.SgdConfig`) and runs the whole batch, both
+   layers, in ONE transient (:meth:`CrossbarCircuit.pulse_slots`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memcosim.cosim.session import SessionOptions
+from memcosim.errors import ConfigError, MemcosimError
+from memcosim.trainers.base import Trainer
+from memcosim.trainers.config import RunConfig
+from memcosim.trainers.crossbar_layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming
+from memcosim.trainers.crossbar_trainer_config import SgdConfig
+from memcosim.trainers.datasets import Dataset, load_dataset
+
+
+def dataset_for(config: RunConfig) -> Dataset:
+    """The dataset named by ``config.train`` (split with its seed)."""
+    t = config.train
+    return load_dataset(t.dataset, t.test_fraction, t.seed, t.classes or None, t.train_limit, t.test_limit)
+
+
+def check_sizes(where: str, inputs: int, outputs: int, dataset: Dataset, outputs_field: str = "outputs") -> tuple[int, int]:
+    """(inputs, outputs) of the network: the dataset's unless set; ConfigError naming the field on a mismatch."""
+    if inputs and inputs != dataset.n_features:
+        raise ConfigError(f"{where}.inputs", f"the network has {inputs} inputs but dataset {dataset.name!r} has "
+                          f"{dataset.n_features} features")
+    if outputs and outputs != dataset.n_classes:
+        raise ConfigError(f"{where}.{outputs_field}", f"the network has {outputs} outputs but dataset "
+                          f"{dataset.name!r} has {dataset.n_classes} classes")
+    return dataset.n_features, dataset.n_classes
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def cross_entropy(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-sample softmax cross-entropy (nats) of ``scores`` against labels ``y``."""
+    p = softmax(np.atleast_2d(scores))
+    return -np.log(np.maximum(p[np.arange(len(y)), np.asarray(y, dtype=int)], 1e-300))
+
+
+class CrossbarTrainerMixin:
+    """Shared checkpoint pieces of the crossbar-layer trainers (device states + counters)."""
+
+    circuit: CrossbarCircuit
+    counters: dict[str, float]
+    table: str
+
+    def _check_compatible(self, toml_text: str, path) -> None:
+        super()._check_compatible(toml_text, path)
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # pragma: no cover
+            import tomli as tomllib
+        from memcosim.trainers.config import run_config_from_dict
+
+        saved = run_config_from_dict(tomllib.loads(toml_text))
+        if getattr(saved, self.table) != getattr(self.config, self.table):
+            raise MemcosimError(f"checkpoint: {path} was written for a different [{self.table}] configuration")
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"device_states": self.circuit.states}
+        arrays.update({f"count_{k}": np.array(v) for k, v in self.counters.items()})
+        return arrays
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        states = arrays.get("device_states")
+        if states is None:
+            raise ConfigError("checkpoint", "device states missing")
+        self.circuit.set_states(states)  # checked (size, finite) before anything is written
+        for k in self.counters:
+            if f"count_{k}" in arrays:
+                self.counters[k] = arrays[f"count_{k}"].item()
+
+    def close(self) -> None:
+        self.circuit.close()
+
+    def epoch_extras(self) -> dict:
+        return dict(self.counters, reads=self.circuit.reads)
+
+
+class SGDTrainer(CrossbarTrainerMixin, Trainer):
+    """Two-layer SGD with forward reads in ngspice and ``ideal`` or ``pulse`` (Manhattan / stochastic) updates."""
+
+    table = "sgd"
+
+    def __init__(self, config: RunConfig, dataset: Dataset | None = None, options: SessionOptions | None = None):
+        dataset = dataset_for(config) if dataset is None else dataset
+        super().__init__(config, dataset)
+        s = config.sgd or SgdConfig()
+        config.sgd = s
+        n_in, n_out = check_sizes("sgd", s.inputs, s.outputs, dataset)
+        self.s = s
+        common = dict(model=s.model, device_params=dict(s.device_params), g_min=s.g_min, g_max=s.g_max, w_max=s.w_max,
+                      r_wire=s.r_wire, dac_bits=s.dac_bits, adc_bits=s.adc_bits, adc_fill=s.adc_fill,
+                      scheme=s.scheme, width=s.width, amplitude=s.v_set)
+        seed = config.train.seed
+        layers = [CrossbarLayerConfig(n_in + 1, s.hidden, init_spread=s.init_scale * np.sqrt(3 / (n_in + 1)),
+                                      seed=seed, **common),
+                  CrossbarLayerConfig(s.hidden + 1, n_out, init_spread=s.init_scale * np.sqrt(3 / (s.hidden + 1)),
+                                      seed=seed + 1, **common)]
+        self.timing = SlotTiming(s.width, s.rise, s.gap)
+        self.circuit = CrossbarCircuit(layers, options, title=f"memcosim SGD {n_in}-{s.hidden}-{n_out}")
+        self.counters = {"cell_pulses": 0, "slots": 0, "transients": 0, "energy": 0.0, "updates": 0}
+        self.dw = (0.0, 0.0)
+        if config.train.update == "pulse":
+            self.dw = self.calibrate()
+
+    # -- calibration ---------------------------------------------------------------------------
+    def calibrate(self) -> tuple[float, float]:
+        """Weight change of one coincidence (+ device SET with - device RESET, and the reverse), measured on
+        pair (0, 0) of layer 0 with ``calibration_pulses`` slots each; the states are restored after."""
+        layer = self.circuit.layers[0]
+        saved = self.circuit.states
+        n = self.s.calibration_pulses
+        rows = np.zeros(layer.config.inputs, bool)
+        rows[0] = True
+        plus, minus = np.zeros(layer.config.columns, bool), np.zeros(layer.config.columns, bool)
+        plus[0], minus[1] = True, True
+        steps = []
+        try:
+            for up in (True, False):
+                self.circuit.set_states(saved)
+                w0 = layer.weights()[0, 0]
+                slots = []
+                for _ in range(n):
+                    slots += [Slot(self.s.v_set, {0: (rows, plus if up else minus)}),
+                              Slot(self.s.v_reset, {0: (rows, minus if up else plus)})]
+                self.circuit.pulse_slots(slots, self.timing)
+                steps.append((layer.weights()[0, 0] - w0) / n)
+        finally:
+            self.circuit.set_states(saved)
+        if not (steps[0] > 0 and steps[1] < 0):
+            raise ConfigError("sgd.v_set", f"calibration: a coincidence moved the weight by {steps[0]:.3g} (up) and "
+                              f"{steps[1]:.3g} (down): raise v_set / lower v_reset or widen the pulse")
+        return float(steps[0]), float(steps[1])
+
+    # -- forward -------------------------------------------------------------------------------
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(inputs with bias, hidden pre-activation, hidden with bias, output scores) for a batch."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        ones = np.ones((len(x), 1))
+        xa = np.hstack([x, ones])
+        h = self.circuit.layers[0].forward(xa).outputs
+        aa = np.hstack([np.clip(h, 0.0, 1.0), ones])
+        z = self.circuit.layers[1].forward(aa).outputs
+        return xa, h, aa, z
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self._forward(x)[3]
+
+    def loss(self, scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return cross_entropy(scores, y)
+
+    # -- training ------------------------------------------------------------------------------
+    def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        xa, h, aa, z = self._forward(x)
+        y = np.asarray(y, dtype=int)
+        p = softmax(z)
+        d_out = p.copy()
+        d_out[np.arange(len(y)), y] -= 1.0
+        w1 = self.circuit.layers[1].weights()
+        d_hid = (d_out @ w1[:-1].T) * ((h > 0) & (h < 1))
+        if self.config.train.update == "ideal":
+            self._ideal(xa, aa, d_hid, d_out)
+        else:
+            self._pulse(xa, aa, d_hid, d_out)
+        return float(np.sum(cross_entropy(z, y))), int(np.sum(np.argmax(z, axis=1) == y))
+
+    def _ideal(self, xa, aa, d_hid, d_out) -> None:
+        keep = np.abs(d_out).max(axis=1) >= self.s.min_error
+        if not keep.any():
+            return
+        lr = self.s.lr
+        for layer, inp, d in ((self.circuit.layers[0], xa, d_hid), (self.circuit.layers[1], aa, d_out)):
+            grad = inp[keep].T @ d[keep]  # summed over the batch: lr is per sample, as in pulse mode
+            layer.write_weights(np.clip(layer.weights() - lr * grad, -layer.config.w_max, layer.config.w_max))
+        self.counters["updates"] += int(keep.sum())
+
+    def _pulse(self, xa, aa, d_hid, d_out) -> None:
+        slots: list[Slot] = []
+        for b in range(len(xa)):
+            if np.abs(d_out[b]).max() < self.s.min_error:
+                continue
+            self.counters["updates"] += 1
+            pairs = [(0, xa[b], d_hid[b]), (1, aa[b], d_out[b])]
+            if self.s.rule == "manhattan":
+                slots += self._manhattan(pairs)
+            else:
+                slots += self._stochastic(pairs)
+        if slots:
+            r = self.circuit.pulse_slots(slots, self.timing, energy=True)
+            self.counters["cell_pulses"] += r.cell_pulses
+            self.counters["slots"] += r.slots
+            self.counters["energy"] += r.energy
+            self.counters["transients"] += 1
+
+    @staticmethod
+    def _columns(up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Physical column masks of the SET slot and of the RESET slot for weights going up / down."""
+        set_cols = np.zeros(2 * len(up), bool)
+        reset_cols = np.zeros(2 * len(up), bool)
+        set_cols[0::2], set_cols[1::2] = up, down  # up: SET +, down: SET -
+        reset_cols[0::2], reset_cols[1::2] = down, up  # up: RESET -, down: RESET +
+        return set_cols, reset_cols
+
+    def _manhattan(self, pairs) -> list[Slot]:
+        s = self.s
+        set_sel, reset_sel = {}, {}
+        for k, x, d in pairs:
+            big = np.abs(d).max()
+            if big == 0:
+                continue
+            rows = x > s.x_threshold
+            cols = np.abs(d) > s.d_threshold * big
+            set_cols, reset_cols = self._columns(cols & (d < 0), cols & (d > 0))
+            set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
+        return [Slot(s.v_set, set_sel), Slot(s.v_reset, reset_sel)]
+
+    def _stochastic(self, pairs) -> list[Slot]:
+        s = self.s
+        dw = 0.5 * (self.dw[0] - self.dw[1])
+        slots = []
+        probs = [(k, np.clip(x, 0, 1), np.clip(np.abs(d) * s.lr / (s.bl * dw), 0, 1), d) for k, x, d in pairs]
+        for _ in range(s.bl):
+            set_sel, reset_sel = {}, {}
+            for k, px, pd, d in probs:
+                rows = self.rng.random(px.shape) < px
+                cols = self.rng.random(pd.shape) < pd
+                set_cols, reset_cols = self._columns(cols & (d < 0), cols & (d > 0))
+                set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
+            slots += [Slot(s.v_set, set_sel), Slot(s.v_reset, reset_sel)]
+        return slots
