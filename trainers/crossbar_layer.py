@@ -626,7 +626,7 @@ class CrossbarLayer:
         bad = np.argwhere(~np.isfinite(x))
         if bad.size:
             i, j = bad[0]
-            raise ConfigError("x", f"input [{i}, {j}] is {x[i, j]!r}: inputs must be finite")
+            raise ConfigError("x", f"input [{i}, {j}] is {float(x[i, j])!r}: inputs must be finite")
         return self._dac.code(x * self.config.v_read)
 
     def forward(self, x: np.ndarray) -> Readout:

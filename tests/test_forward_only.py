@@ -1,0 +1,88 @@
+"""Forward-only learning with reset-only updates on stanford_pku arrays, ngspice in the loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from memcosim.errors import ConfigError
+from memcosim.trainers.backprop_baseline import backprop_baseline
+from memcosim.trainers.config import RunConfig, run_config_from_dict
+from memcosim.trainers.forward_only import ForwardOnlyTrainer
+
+
+def tiny(rule: str = "ff", update: str = "pulse", epochs: int = 2, checkpoint: str = "", **fo) -> RunConfig:
+    """Digits 0 vs 1, 8 training samples, hidden 4."""
+    return RunConfig(train=dict(dataset="digits", classes=[0, 1], train_limit=8, test_limit=4, epochs=epochs,
+                                batch_size=4, update=update, algorithm="forward_only", seed=5, progress=False,
+                                checkpoint=checkpoint),
+                     forward_only=dict(hidden=4, rule=rule, units_per_class=2, compare_every=1, **fo))
+
+
+def test_reset_only_never_increases_a_conductance_and_energy_is_measured():
+    with ForwardOnlyTrainer(tiny(epochs=2)) as tr:
+        g0 = [layer.conductances() for layer in tr.circuit.layers]
+        high = tr.circuit.layers[0].config.g_max
+        assert all(np.all(g >= 0.9 * high) for g in g0)  # arrays initialised high
+        tr.fit(log=None)
+        c = tr.counters
+        assert c["reset_pulses"] > 0 and c["transients"] > 0
+        assert c["conductance_increases"] == 0
+        for layer, g in zip(tr.circuit.layers, g0):
+            assert np.all(layer.conductances() <= g * (1 + 1e-12))
+        assert np.any(tr.circuit.layers[0].conductances() < g0[0])
+        assert c["energy"] > 0 and c["compared_energy_reset_only"] > 0
+        assert c["compared_energy_set_reset"] > c["compared_energy_reset_only"]  # SET at 1.2 V costs more
+
+
+def test_competitive_rule_reduces_the_loss():
+    with ForwardOnlyTrainer(tiny("competitive", epochs=3)) as tr:
+        d = tr.dataset
+        before, _ = tr.evaluate(d.x_train, d.y_train)
+        tr.fit(log=None)
+        after, _ = tr.evaluate(d.x_train, d.y_train)
+        assert after < before
+
+
+def test_ideal_mode_lowers_conductances_by_the_measured_step():
+    with ForwardOnlyTrainer(tiny(update="ideal", epochs=1)) as tr:
+        assert 0 < tr.step < 0.2
+        g0 = tr.circuit.layers[0].conductances()
+        tr.fit(log=None)
+        g1 = tr.circuit.layers[0].conductances()
+        assert np.all(g1 <= g0 * (1 + 1e-12)) and np.any(g1 < g0)
+
+
+def test_interrupted_and_resumed_run_ends_with_the_same_device_states(tmp_path):
+    ckpt = tmp_path / "fo.npz"
+    with ForwardOnlyTrainer(tiny()) as tr:
+        tr.fit(log=None)
+        straight, history = tr.circuit.states, tr.history
+    with ForwardOnlyTrainer(tiny(checkpoint=str(ckpt))) as tr:
+        tr.fit(epochs=1, log=None)
+    with ForwardOnlyTrainer(tiny(checkpoint=str(ckpt))) as tr:
+        tr.fit(resume=ckpt, log=None)
+        assert np.array_equal(tr.circuit.states, straight)
+        assert tr.history[-1]["reset_pulses"] == history[-1]["reset_pulses"]
+
+
+def test_bad_input_names_the_field():
+    for key, value in (("v_reset", -1.2), ("v_reset", 0.3), ("rule", "bp"), ("hidden", 0), ("selection", "all"),
+                       ("label_scale", 2.0), ("bogus", 1)):
+        with pytest.raises(ConfigError, match=f"^forward_only.{key}"):
+            run_config_from_dict({"train": {"algorithm": "forward_only"}, "forward_only": {key: value}})
+    cfg = tiny("competitive")
+    cfg.forward_only.hidden = 5
+    with pytest.raises(ConfigError, match="^forward_only.hidden: the competitive rule"):
+        ForwardOnlyTrainer(cfg)
+    cfg = tiny()
+    cfg.forward_only.n_classes = 4
+    with pytest.raises(ConfigError, match="^forward_only.n_classes: the network has 4 outputs"):
+        ForwardOnlyTrainer(cfg)
+
+
+def test_backprop_baseline_learns():
+    from memcosim.trainers.datasets import load_dataset
+
+    rows = backprop_baseline(load_dataset("digits", 0.2, 0, [0, 1]), hidden=4, epochs=2)
+    assert len(rows) == 2 and rows[-1]["test_acc"] > 0.9
