@@ -48,9 +48,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     t = config.train
     trainer, what = _trainer(config)
     print(f"memcosim train: {t.dataset}, {what}")
-    with trainer:
-        history = trainer.fit(epochs=args.epochs, resume=args.resume)
     out = Path(args.out)
+    log = print
+    if t.algorithm != "ep":
+        from memcosim.trainers.crossbar_report import save_run
+
+        def log(line: str) -> None:  # the curve and CSV are rewritten after every epoch
+            print(line, flush=True)
+            save_run(trainer.history, out, f"{t.algorithm} on {t.dataset} ({t.update} updates)")
+    with trainer:
+        history = trainer.fit(epochs=args.epochs, resume=args.resume, log=log)
     if t.algorithm == "ep":
         save_history(history, out / "history.json")
         png = save_learning_curve(history, out / "learning_curve.png",

@@ -53,3 +53,16 @@ def save_run(history: list[dict], out: str | Path, title: str, loss_label: str =
     plt.close(fig)
     paths.append(atomic_write_bytes(out / "learning_curve.png", buf.getvalue()))
     return paths
+
+
+def history_from_checkpoint(path: str | Path) -> list[dict]:
+    """The per-epoch history stored in a trainer checkpoint (to plot a run that is still going or was stopped)."""
+    import json
+
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file() and path.with_name(path.name + ".npz").is_file():
+        path = path.with_name(path.name + ".npz")
+    with np.load(path, allow_pickle=False) as data:
+        return list(json.loads(str(data["meta"]))["history"])
