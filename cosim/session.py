@@ -131,12 +131,16 @@ class SessionOptions:
     # Crash isolation (memcosim.cosim.worker): run ngspice in a worker process owned by the session.
     # A crash, abort, exit or hang (no answer within `timeout` seconds; None = wait forever) raises
     # WorkerCrash, restarts the worker and restores the last completed step. False: in this process.
-    worker: bool = False
+    worker: bool = True
     timeout: float | None = 600.0
 
 
 class Session:
-    """A persistent ngspice session holding one circuit (one open session per process).
+    """A persistent ngspice session holding one circuit.
+
+    By default (``SessionOptions.worker``) ngspice runs in a worker process the session owns
+    (:mod:`memcosim.cosim.worker`: a crash or hang raises WorkerCrash and costs one step); with
+    ``worker=False`` it runs in this process (then one open session per process, ``session.library``).
 
     >>> s = Session(netlist)                       # loads models + netlist once
     >>> s.set_sources({"VROW0": 0.2})              # volts

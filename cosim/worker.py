@@ -22,6 +22,7 @@ the in-process mode (``SessionOptions(worker=False)``) or :meth:`WorkerSession.r
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -49,6 +50,7 @@ _START_TIMEOUT = 120.0  # seconds for a new worker to load a circuit (model comp
 def _serve(conn) -> None:
     """The worker's loop: one in-process Session at a time, driven by messages from the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    records = _forward_logs()
     session: Session | None = None
     while True:
         try:
@@ -56,8 +58,8 @@ def _serve(conn) -> None:
         except (EOFError, OSError):
             return
         except Exception as exc:  # a message that cannot be unpickled here (e.g. a function of __main__)
-            conn.send(("error", MemcosimError(f"the ngspice worker could not read the request: "
-                                              f"{type(exc).__name__}: {exc}")))
+            error = MemcosimError(f"the ngspice worker could not read the request: {type(exc).__name__}: {exc}")
+            conn.send(("error", (error, None), []))
             continue
         try:
             if kind == "call":
@@ -87,16 +89,43 @@ def _serve(conn) -> None:
                 session = None
                 reply = None
             elif kind == "exit":
-                conn.send(("ok", None))
+                conn.send(("ok", None, _take(records)))
                 return
             else:
                 raise MemcosimError(f"unknown worker request {kind!r}")
-            conn.send(("ok", reply))
+            conn.send(("ok", reply, _take(records)))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
+            sync = (session.step, session.convergence) if session is not None else None
             try:
-                conn.send(("error", exc))
+                conn.send(("error", (exc, sync), _take(records)))
             except Exception:  # the exception itself cannot be pickled
-                conn.send(("error", MemcosimError(f"{type(exc).__name__}: {exc}")))
+                conn.send(("error", (MemcosimError(f"{type(exc).__name__}: {exc}"), sync), _take(records)))
+
+
+class _Collect(logging.Handler):
+    """Keeps the worker's ``memcosim`` log records to send back with the next reply."""
+
+    def __init__(self, records: list):
+        super().__init__(logging.DEBUG)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+
+def _forward_logs() -> list:
+    records: list = []
+    logger = logging.getLogger("memcosim")
+    logger.addHandler(_Collect(records))
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    return records
+
+
+def _take(records: list) -> list:
+    out = list(records)
+    records.clear()
+    return out
 
 
 class _Worker:
@@ -244,11 +273,16 @@ class WorkerSession(Session):
         if not ready:
             self._crash(what, f"did not answer within {timeout:g} s (hung; it was killed)")
         try:
-            status, payload = worker.conn.recv()
+            status, payload, records = worker.conn.recv()
         except (EOFError, OSError):
             self._crash(what, "died")
+        for name, level, message in records:  # the worker's log records, logged here
+            logging.getLogger(name).log(level, "%s", message)
         if status == "error":
-            raise payload
+            exc, sync = payload
+            if sync is not None and worker is self._worker:
+                self.step, self.convergence = sync
+            raise exc
         return payload
 
     def _drain(self) -> None:
@@ -312,8 +346,13 @@ class WorkerSession(Session):
         self._open(w)
         if self._dc_set:
             self._send_wait(w, "set_sources", dict(self._dc_set))
-        for (element, key), value in self._params_set.items():
-            self._send_wait(w, "set_device_params", element, **{key: value})
+        for (element, key), value in list(self._params_set.items()):
+            try:
+                self._send_wait(w, "set_device_params", element, **{key: value})
+            except WorkerCrash:
+                raise
+            except MemcosimError:  # ngspice refused it the first time too (reported then): forget it
+                del self._params_set[(element, key)]
         if self.devices:
             self._send_wait(w, "set_states", states)
         w.conn.send(("sync", (step, convergence)))

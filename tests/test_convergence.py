@@ -69,5 +69,9 @@ def test_failures_that_are_not_convergence_problems_are_not_retried():
     net = _floating()
     with Session(net, SessionOptions(retry=True)) as s:
         with pytest.raises(SimulationError):
-            s._run("op", "op_no_such_analysis")
-        assert s.convergence["retried"] == 0
+            s.run(_unknown_analysis)
+        assert s.convergence["retried"] == 0 and s.step == 1
+
+
+def _unknown_analysis(session):
+    return session._run("op", "op_no_such_analysis")

@@ -74,7 +74,7 @@ def test_half_select_write_disturbs_less_than_a_full_voltage_write():
 from memcosim.cosim.presets import get_preset  # noqa: E402
 from memcosim.cosim.programming import PulseSpec, apply_pulse, hold, selection_voltages  # noqa: E402
 from memcosim.cosim.readout import conductance_table, read_array, read_cell, states_for_conductance  # noqa: E402
-from memcosim.cosim.session import Session  # noqa: E402
+from memcosim.cosim.session import Session, SessionOptions  # noqa: E402
 from memcosim.cosim.variation import Variation, VariationConfig, nominal_parameters  # noqa: E402
 from memcosim.cosim.write_verify import BUDGET, WITHIN_TOLERANCE, IncrementalPolicy, write_verify  # noqa: E402
 
@@ -205,7 +205,7 @@ def test_read_table_refuses_to_take_ngspice_from_an_open_session():
     from memcosim.errors import MemcosimError
 
     xbar = _jart(g=2e-5)
-    with Session(xbar.netlist) as s:
+    with Session(xbar.netlist, SessionOptions(worker=False)) as s:  # in-process: ngspice is this process's
         with pytest.raises(MemcosimError, match="before opening a session"):
             conductance_table("jart_vcm", JART.v_read, points=7)
         conductance_table("jart_vcm", JART.v_read)  # cached: fine

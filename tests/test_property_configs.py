@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.cosim.models import get_model
 from memcosim.cosim.session import Session, pulse
 from memcosim.errors import ConfigError, NetlistError
 
@@ -118,7 +119,8 @@ def test_every_generated_configuration_is_rejected_up_front_or_simulates(kw, see
         if config.model != "resistor":
             t = s.tran(20e-9, 2e-9, waveforms={xbar.row_sources[0]: pulse(0.1, 5e-9)})
             assert np.all(np.isfinite(s.states)) and t.time[-1] > 0
-            lo, hi = s._device_models[config.model].state_min, s._device_models[config.model].state_max
+            device = get_model(config.model)
+            lo, hi = device.state_min, device.state_max
             assert np.all((s.states >= lo) & (s.states <= hi))
     TALLY["simulated"] += 1
 

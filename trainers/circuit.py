@@ -46,7 +46,7 @@ class CircuitNetwork:
         self.ops += 1
         if len(self._names) <= _SAVE_ALL_ABOVE:
             return self.session.op(voltages=self.network.read_nodes).stack(self.network.read_nodes)
-        return _op_every_node(self.session, self._names)
+        return self.session.run(_op_every_node, self._names)  # in the worker process when there is one
 
     def free(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Free phase for features ``x``: output volts and the voltage across every cell (volts)."""
