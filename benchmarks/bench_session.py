@@ -24,10 +24,13 @@ from benchmarks.common import median_time, report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.nodal import crossbar_network
 from memcosim.cosim.models import get_model
-from memcosim.cosim.session import Session
+from memcosim.cosim.session import Session, SessionOptions
 
 MODEL = os.environ.get("MEMCOSIM_BENCH_MODEL", "jart_vcm")
 R_WIRE = 2.5
+# in-process sessions: these figures are about ngspice in this process (the memory row reads this
+# process's resident set); the worker process's per-step cost is benchmarks/bench_worker.py
+IN_PROCESS = SessionOptions(worker=False)
 
 
 def _array(n: int, seed: int = 0):
@@ -54,7 +57,7 @@ def read_step_rows(sizes=(32, 64, 128), repeat: int = 15) -> list[dict]:
     rows = []
     for n in sizes:
         xbar, rng = _array(n)
-        with Session(xbar.netlist) as s:
+        with Session(xbar.netlist, IN_PROCESS) as s:
             g = np.maximum(_cell_conductance(s, xbar, 0.2), 1e-9)
             names = xbar.row_sources
 
@@ -76,7 +79,7 @@ def batch_overhead_row(n: int = 32, steps: int = 5) -> dict:
     """The common way: one `ngspice -b` process per step on a written netlist, output parsed."""
     xbar, rng = _array(n)
     osdi = get_model(MODEL).compile()
-    with Session(xbar.netlist) as s:
+    with Session(xbar.netlist, IN_PROCESS) as s:
         t_session = median_time(lambda: (s.set_sources(dict(zip(xbar.row_sources, rng.uniform(0, .2, n)))),
                                          s.op(currents=xbar.column_sources)), 20)
     lines = xbar.netlist.render().splitlines()
@@ -113,7 +116,7 @@ def _rss_mb() -> float:
 def memory_row(n: int = 32, steps: int = 10_000) -> dict:
     xbar, rng = _array(n)
     inputs = rng.uniform(0, 0.2, (256, n))
-    with Session(xbar.netlist) as s:
+    with Session(xbar.netlist, IN_PROCESS) as s:
         rss = {}
         t = time.perf_counter()
         for k in range(1, steps + 1):
