@@ -9,7 +9,8 @@ the same steps, interleaved (worker step, in-process step, ...) so that machine 
 
 Reported: median milliseconds per step of each and the ratio worker / in-process. Also the time to
 open a session (first worker of the process, a reused worker, in-process) and to recover from a
-killed worker (exception, restart, state restored).
+killed worker (exception, restart, state restored), and the non-convergence retry ladder on a small
+set of circuits ngspice cannot solve plainly: which analyses the ladder rescued, and with which rung.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import numpy as np
 
 from benchmarks.common import report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.netlist import Netlist
 from memcosim.cosim.session import Session, SessionOptions, pulse
-from memcosim.errors import WorkerCrash
+from memcosim.errors import SimulationError, WorkerCrash
 
 N = int(os.environ.get("MEMCOSIM_BENCH_WORKER_N", "32"))
 REPEAT = int(os.environ.get("MEMCOSIM_BENCH_WORKER_REPEAT", "200"))
@@ -113,11 +115,66 @@ def lifecycle_rows(n: int = N) -> list[dict]:
     return out
 
 
+def _hard_circuits() -> list[tuple[str, Netlist]]:
+    """Circuits whose operating point ngspice does not find with its own fallbacks."""
+    out = []
+    for k in (1, 2, 4):  # k nodes tied to the rest only through capacitors
+        net = Netlist(f"capacitor chain {k}")
+        net.voltage_source("V1", "a", "0", 1.0)
+        net.resistor("R1", "a", "0", 1e3)
+        prev = "a"
+        for j in range(k):
+            net.capacitor(f"C{j}", prev, f"f{j}", 1e-12)
+            prev = f"f{j}"
+        net.capacitor("CE", prev, "0", 1e-12)
+        out.append((f"{k} capacitively coupled node(s)", net))
+    net = Netlist("current into a capacitor")
+    net.voltage_source("V1", "a", "0", 1.0)
+    net.resistor("R1", "a", "0", 1e3)
+    net.current_source("I1", "0", "f", 1e-9)
+    net.capacitor("C1", "f", "0", 1e-12)
+    net.resistor("R2", "f", "g", 1e3)
+    net.capacitor("C2", "g", "a", 1e-12)
+    out.append(("current source into a capacitive island", net))
+    for v in (30.0, 60.0):
+        net = Netlist("diode overdrive")
+        net.model_card("dm", "d", **{"is": 1e-14})
+        net.voltage_source("V1", "a", "0", v)
+        net.add("D1", ("a", "0"), "dm", "diode")
+        out.append((f"ideal diode at {v:g} V (exp overflow)", net))
+    xb = build_crossbar(CrossbarConfig(8, 8, model="stanford_pku", r_row=2.5, r_column=2.5, r_driver=10.0))
+    out.append(("8x8 stanford_pku, every row at 20 V", xb.netlist))
+    return out
+
+
+def ladder_rows() -> list[dict]:
+    rows = []
+    for name, net in _hard_circuits():
+        outcome = {}
+        for retry in (False, True):
+            with Session(net, SessionOptions(retry=retry)) as s:
+                if net.title.startswith("memcosim crossbar"):
+                    s.set_sources({f"VROW{i}": 20.0 for i in range(8)})
+                try:
+                    s.op()
+                    outcome[retry] = "converged"
+                except SimulationError:
+                    outcome[retry] = "failed"
+                rungs = s.convergence["rungs"]
+        rows.append({"circuit": name, "plain": outcome[False], "with ladder": outcome[True],
+                     "rescued by": ", ".join(rungs) if outcome[False] == "failed" and outcome[True] == "converged" else ""})
+    return rows
+
+
 def main() -> None:
     print(f"{N}x{N} jart_vcm array, 2.5 ohm wire segments; steps interleaved worker / in-process")
     report("worker_step_overhead", step_rows(),
            "overhead_pct = worker / in-process - 1 per step (median); same_states: both sessions ended equal")
     report("worker_lifecycle", lifecycle_rows())
+    ladder = ladder_rows()
+    failing = [r for r in ladder if r["plain"] == "failed"]
+    report("convergence_ladder", ladder, f"non-converging cases: {len(failing)}, rescued by the ladder: "
+           f"{sum(r['with ladder'] == 'converged' for r in failing)}")
 
 
 if __name__ == "__main__":
