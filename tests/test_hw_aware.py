@@ -138,3 +138,19 @@ def test_training_is_deterministic_and_hardware_aware_learns_iris():
     assert plain.software_accuracy >= 0.85
     data = settings.load()
     assert accuracy(plain.network, data.x_test, data.y_test, False) == plain.software_accuracy
+
+
+def test_random_fault_maps_during_training_are_redrawn_per_batch_and_the_deployed_map_restored():
+    settings = TrainSettings(dataset="iris", hidden=[4], epochs=5, hw_epochs=2, batch_size=32, fault_map="random")
+    hw = HardwareConfig(fault_rate=0.2, tile_rows=8, seed=4)
+    r = train_network(settings, hw, "hw_aware")
+    ref = HwLinear(4, 4, hw, layer=0)
+    assert torch.equal(r.network.layers[0].stuck_on, ref.stuck_on)  # the deployed map (from hw.seed) at the end
+    layer = HwLinear(40, 40, hw)
+    g = torch.Generator()
+    g.manual_seed(0)
+    layer.draw_faults(g)
+    first = layer.stuck_on.clone()
+    layer.draw_faults(g)
+    assert not torch.equal(first, layer.stuck_on)
+    assert abs(float((layer.stuck_on | layer.stuck_off).float().mean()) - 0.2) < 0.03

@@ -37,7 +37,7 @@ class TrainSettings:
     hw_epochs: int = 15
     batch_size: int = 32
     lr: float = 3e-3
-    hw_lr: float = 1e-3
+    hw_lr: float = 2e-4
     test_fraction: float = 0.2
     train_limit: int = 0
     test_limit: int = 0

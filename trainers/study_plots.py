@@ -65,8 +65,8 @@ def accuracy_vs_wire(table, path: Path) -> Path | None:
 
 
 def accuracy_vs_adc(table, path: Path) -> Path | None:
-    """Deployed accuracy versus ADC bits, one curve per training method (and array size)."""
-    group = ["method"] + (["size"] if table["size"].nunique() > 1 else [])
+    """Deployed accuracy versus ADC bits, one curve per training method (other settings at their most common value)."""
+    group = ["method"]
     return _curves(table, "adc_bits", group, path, "accuracy vs ADC resolution (ngspice, deployed)", "ADC bits")
 
 
