@@ -137,7 +137,7 @@ class ForwardOnlyConfig:
     w_max: float = 1.0
     r_wire: float = 0.0
     dac_bits: int = 8
-    adc_bits: int = 8
+    adc_bits: int = 12  # both devices of a pair start near g_max: the common-mode current fills the ADC range
     adc_fill: float = 1.0
     v_reset: float = -0.83
     v_set: float = 1.2
