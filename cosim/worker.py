@@ -231,6 +231,11 @@ class WorkerSession(Session):
         self._worker = _Worker.acquire()
         try:
             self._open(self._worker)
+        except WorkerCrash:
+            raise
+        except MemcosimError:  # the circuit was refused; the worker itself is fine: keep it
+            self._worker.release()
+            raise
         except BaseException:
             self._worker.stop()
             raise
