@@ -104,6 +104,9 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     xbar = build_crossbar(CrossbarConfig(n, n, model="jart_vcm", states=float(x_of(start_g)), r_row=R_WIRE,
                                          r_column=R_WIRE,
                                          periphery=PeripheryConfig(programming=ProgrammingConfig(scheme="V/2"))))
+    import torch
+
+    torch.set_num_threads(1)  # one-cell predictions; OpenMP threads only spin on shared cores
     predictor = PulsePredictor.load(MODEL_DIR / "predictor_finetuned.pt")
     from memcosim.trainers.pulse_config import EvaluateConfig
 

@@ -61,6 +61,9 @@ class Deployer:
         from memcosim.trainers.pulse_dataset import SampleMaker
         from memcosim.trainers.pulse_model import NoiseFreeBaseline, PulsePredictor
 
+        import torch
+
+        torch.set_num_threads(1)  # one-sample predictions; OpenMP threads only spin on shared cores
         self.dataset, self.config = dataset, config
         self.predictors = {
             "baseline": NoiseFreeBaseline.from_json(baseline_path(model_dir).read_text()),
