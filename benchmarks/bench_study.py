@@ -1,6 +1,6 @@
 """Study throughput on local Dask workers (1 vs 2 processes) and the per-point cost split.
 
-The same small study (digits, 64-16-10 network, 32-row arrays, 2 ohm wires, 40 test samples per point,
+The same small study (digits, 64-16-10 network, 16-row arrays, 0.5-5 ohm wires, 30 test samples per point,
 8 points) runs on a local cluster of 1 and then 2 worker processes, each in a fresh result folder.
 Reported: wall seconds of the whole run (cluster start included) and without the cluster start
 (measured apart in the same run), points per minute, the speedup, and the mean per-point seconds
@@ -21,7 +21,7 @@ STUDY = """\
 [study]
 name = "bench"
 seed = 0
-samples = 40
+samples = 30
 calibration = 16
 
 [network]
@@ -31,7 +31,7 @@ epochs = 20
 hw_epochs = 6
 
 [defaults]
-size = 32
+size = 16
 r_wire = 2.0
 adc_bits = 6
 weight_bits = 4
@@ -84,7 +84,7 @@ def main() -> None:
                 "point_s": timings["point_seconds"].mean(),
             })
     report("study", rows, notes=(
-        "8 points (digits 64-16-10 on 32x32 arrays, 40 test + 16 calibration samples each); speedup = "
+        "8 points (digits 64-16-10 on 16x16 arrays, 30 test + 16 calibration samples each); speedup = "
         "1-worker (wall - cluster start) / n-worker (wall - cluster start), cluster start measured apart in "
         "the same run; per-point seconds are means over the points (train / netlist / program / simulate)."))
 

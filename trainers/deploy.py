@@ -160,6 +160,14 @@ class DeployResult:
     bias_corrections: list[np.ndarray] = field(default_factory=list)
 
 
+def session_options():
+    """ngspice in this process: a study's Dask worker is already a process of its own (one ngspice each),
+    and thousands of reads per point skip the worker round trip."""
+    from memcosim.cosim.session import SessionOptions
+
+    return SessionOptions(worker=False)
+
+
 def _programmed(g: np.ndarray, variation: float, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
     if variation > 0:
         g = g * np.exp(rng.normal(0.0, variation, g.shape))
@@ -214,7 +222,8 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
                                           faults=tile_faults(t, hw, arrays))
                 # the TIA maps the full-scale column current (amperes) to -1 V at the ADC
                 cfg.r_feedback = (1.0 + cfg.tia_gain) / cfg.tia_gain / (fs_sum * (g_max - g_min) * cfg.v_read)
-                circuit = CrossbarCircuit([cfg], title=f"layer {k} tile {t.row_tile},{t.column_tile}")
+                circuit = CrossbarCircuit([cfg], options=session_options(),
+                                          title=f"layer {k} tile {t.row_tile},{t.column_tile}")
                 res.netlist_seconds += time.perf_counter() - t0
                 with circuit:
                     tl = circuit.layers[0]

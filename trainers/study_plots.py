@@ -102,7 +102,9 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
     x = np.zeros((1, arrays.size))
     mean = data.x_test.mean(axis=0)[t.inputs]
     x[0, : len(mean)] = mean
-    with CrossbarCircuit([cfg], title="ir drop") as circuit:
+    from memcosim.trainers.deploy import session_options
+
+    with CrossbarCircuit([cfg], options=session_options(), title="ir drop") as circuit:
         layer = circuit.layers[0]
         layer.write_conductances(np.clip(tile_conductances(net, t, arrays.size, g_min), g_min, g_max))
         codes = layer.dac_codes(x)[0]
