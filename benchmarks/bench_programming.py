@@ -89,7 +89,7 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     from memcosim.cosim.presets import get_preset
     from memcosim.cosim.programming import PulseSpec, apply_pulse
     from memcosim.cosim.readout import conductance_table, read_array
-    from memcosim.cosim.session import Session
+    from memcosim.cosim.session import Session, SessionOptions
     from memcosim.cosim.variation import ParameterSpread, Variation, VariationConfig, nominal_parameters
     from memcosim.cosim.write_verify import write_verify
     from memcosim.trainers.pulse_model import PredictorPolicy, PulsePredictor
@@ -129,7 +129,9 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     wall = np.zeros((n, n))
     cpu = np.zeros((n, n))
     first_row = 0
-    with Session(xbar.netlist) as s:
+    # in this process: ~1,000 parameter writes per pass and a transient per pulse (the worker-process
+    # session deadlocked on the pipelined writes of this array: both ends blocked sending)
+    with Session(xbar.netlist, SessionOptions(worker=False)) as s:
         d2d.apply(s)
         if ckpt.exists():
             z = np.load(ckpt)
