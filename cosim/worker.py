@@ -43,6 +43,9 @@ from memcosim.errors import MemcosimError, NetlistError, WorkerCrash
 # environment variables a worker must see as they are now (an idle worker started earlier)
 _ENV_PREFIXES = ("MEMCOSIM_", "NGSPICE_", "XDG_CACHE_HOME", "HOME", "OMP_NUM_THREADS")
 _START_TIMEOUT = 120.0  # seconds for a new worker to load a circuit (model compilation included)
+# Calls not waited for at most in flight: beyond this the replies are read first, so neither end can
+# block sending while the other does (the socket buffers hold far more than this many small replies).
+_PIPELINE_DEPTH = 64
 
 
 # -- the worker process ---------------------------------------------------------------------
@@ -307,7 +310,7 @@ class WorkerSession(Session):
 
     def _call(self, name: str, *args: Any, want_states: bool = False, wait: bool = True, **kwargs: Any) -> Any:
         self._require_open()
-        if wait:
+        if wait or self._pending >= _PIPELINE_DEPTH:
             self._drain()
         try:
             self._worker.conn.send(("call", (name, args, kwargs, want_states)))

@@ -193,3 +193,26 @@ def test_several_worker_sessions_at_once_and_rejected_netlists_are_clear():
     s.close()
     with pytest.raises(MemcosimError, match="closed"):
         s.op()
+
+
+def test_thousands_of_unwaited_set_calls_do_not_block_the_pipe():
+    """Parameter writes are pipelined; their replies are read before the pipe could fill both ways."""
+    xbar = _array(8, "jart_vcm")
+    name = xbar.cells[0, 0]
+
+    def alarm(signum, frame):
+        raise TimeoutError("the worker pipe blocked")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(300)
+    try:
+        with Session(xbar.netlist, WORKER) as s:
+            for k in range(3000):
+                s.set_device_params(name, rfil=45e-9 * (1 + 1e-3 * (k % 7)))
+                s.set_sources({xbar.row_sources[k % 8]: 0.01 * (k % 5)})
+            s.set_device_params(name, rfil=45e-9)
+            i = s.op(currents=xbar.column_sources).stack(xbar.column_sources)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert np.all(np.isfinite(i)) and np.any(i != 0)
