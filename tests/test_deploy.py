@@ -74,3 +74,16 @@ def test_array_settings_errors_name_the_field():
         ArraySettings(model="resistor", program="write_verify")
     with pytest.raises(ConfigError, match="r_wire"):
         ArraySettings(r_wire=-1.0)
+
+
+def test_bias_correction_toward_the_hardware_model_is_near_zero_when_the_circuit_matches_it():
+    """A hardware-aware network aims at the torch hardware model's outputs (faults included): with ideal wires
+    the circuit already gives them, so the measured correction is about one ADC step or less."""
+    arrays = ArraySettings(size=4, model="resistor", r_wire=0.0)
+    data, trained = _trained(arrays, weight_bits=3, adc_bits=6, fault_rate=0.25)
+    ref = _torch_scores(trained.network, data.x_train[:10])
+    dep = deploy_network(trained.network, arrays, data.x_test[:2], data.x_train[:10], seed=3, reference="hardware")
+    for delta in dep.bias_corrections:
+        assert np.all(np.abs(delta) < 0.02 * np.ptp(ref))
+    with pytest.raises(ConfigError, match="reference"):
+        deploy_network(trained.network, arrays, data.x_test[:2], None, reference="magic")

@@ -185,17 +185,23 @@ def tile_conductances(net: HwNetwork, t: Tile, size: int, g_min: float) -> np.nd
     return g
 
 
+REFERENCES = ("float", "hardware")
+
+
 def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_calibration: np.ndarray | None = None,
-                   seed: int = 0, progress=None) -> DeployResult:
+                   seed: int = 0, progress=None, reference: str = "float") -> DeployResult:
     """Program ``net`` into arrays and run ``x_eval`` (samples x features, in [0, 1]) through ngspice.
 
     ``x_calibration``: inputs for the mapping-aware bias correction (measured in the circuit, layer by
-    layer, before the next layer's inputs are formed); None = no correction. ``seed``: tile fault maps
+    layer, before the next layer's inputs are formed); None = no correction. ``reference``: the output the
+    correction aims at: ``float`` (the float network: for plainly trained networks) or ``hardware`` (the torch
+    hardware model with the known fault map, which hardware-aware training optimized). ``seed``: tile fault maps
     (see :func:`plan_tiles`) and the programming variation. ``progress``: called with each tile done.
     """
     from memcosim.cosim.presets import get_preset
     from memcosim.trainers.crossbar_layer import CrossbarCircuit, CrossbarLayerConfig
 
+    f.choice("reference", reference, REFERENCES)
     hw = net.hw
     size = arrays.size
     g_min, g_max, g_off, g_on = arrays.window()
@@ -254,7 +260,9 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
                     progress(t)
             y = layer.digital(torch.as_tensor(signed, dtype=torch.float32), net.input_scale[k])
             if n_cal:
-                delta = layer.correct_bias(torch.as_tensor(x_dac[:n_cal], dtype=torch.float32), y[:n_cal], net.input_scale[k])
+                xc = torch.as_tensor(x_dac[:n_cal], dtype=torch.float32)
+                intended = layer(xc, None, net.input_scale[k]) if reference == "hardware" else None
+                delta = layer.correct_bias(xc, y[:n_cal], net.input_scale[k], intended)
                 y = y + delta
                 res.bias_corrections.append(delta.numpy().copy())
             h = torch.relu(y) if k < len(net.layers) - 1 else y

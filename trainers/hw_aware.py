@@ -254,10 +254,12 @@ class HwLinear(nn.Module):
             self.adc_full_scale[k] = torch.quantile(s.flatten(), self.hw.adc_quantile).clamp_min(1e-6)
 
     @torch.no_grad()
-    def correct_bias(self, x: torch.Tensor, measured: torch.Tensor, input_scale: float | torch.Tensor = 1.0) -> torch.Tensor:
-        """Mapping-aware bias correction: fold the mean of (float output - ``measured`` hardware output) over
-        calibration DAC inputs ``x`` into the digital bias; returns the correction added."""
-        ideal = (x * input_scale) @ self.weight.t() + self.bias
+    def correct_bias(self, x: torch.Tensor, measured: torch.Tensor, input_scale: float | torch.Tensor = 1.0,
+                     intended: torch.Tensor | None = None) -> torch.Tensor:
+        """Mapping-aware bias correction: fold the mean of (``intended`` output - ``measured`` hardware output)
+        over calibration DAC inputs ``x`` into the digital bias; returns the correction added. ``intended``
+        defaults to the float layer's output."""
+        ideal = (x * input_scale) @ self.weight.t() + self.bias if intended is None else intended
         delta = (ideal - measured).mean(dim=0)
         self.bias_correction += delta
         return delta

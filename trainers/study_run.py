@@ -71,7 +71,8 @@ def run_point(study: Study, point: Point) -> dict:
     trained = train_network(network, hw, point.method, data, fault_setup=faults)
     n = min(s.samples, len(data.x_test))
     x_cal = data.x_train[: s.calibration] if s.calibration else None
-    dep = deploy_network(trained.network, arrays, data.x_test[:n], x_cal, seed=seed)
+    dep = deploy_network(trained.network, arrays, data.x_test[:n], x_cal, seed=seed,
+                         reference="hardware" if point.method == "hw_aware" else "float")
     deployed = float(np.mean(dep.scores.argmax(axis=1) == data.y_test[:n]))
     row = {**asdict(point),
            "software_accuracy": trained.software_accuracy, "hardware_model_accuracy": trained.hardware_model_accuracy,
