@@ -1,7 +1,7 @@
 """Study throughput on local Dask workers (1 vs 2 processes) and the per-point cost split.
 
-The same small study (digits, 64-16-10 network, 16-row arrays, 0.5-5 ohm wires, 30 test samples per point,
-8 points) runs on a local cluster of 1 and then 2 worker processes, each in a fresh result folder.
+The same small study (digits, 64-16-10 network, 16-row arrays, 1 and 5 ohm wires, 20 test samples per point,
+4 points) runs on a local cluster of 1 and then 2 worker processes, each in a fresh result folder.
 Reported: wall seconds of the whole run (cluster start included) and without the cluster start
 (measured apart in the same run), points per minute, the speedup, and the mean per-point seconds
 of training, netlist generation (crossbar generator + ngspice parse), programming (ideal writes) and
@@ -21,7 +21,7 @@ STUDY = """\
 [study]
 name = "bench"
 seed = 0
-samples = 30
+samples = 20
 calibration = 16
 
 [network]
@@ -37,7 +37,7 @@ adc_bits = 6
 weight_bits = 4
 
 [grid]
-r_wire = [0.5, 1.0, 2.0, 5.0]
+r_wire = [1.0, 5.0]
 method = ["plain", "hw_aware"]
 """
 
@@ -84,7 +84,7 @@ def main() -> None:
                 "point_s": timings["point_seconds"].mean(),
             })
     report("study", rows, notes=(
-        "8 points (digits 64-16-10 on 16x16 arrays, 30 test + 16 calibration samples each); speedup = "
+        "4 points (digits 64-16-10 on 16x16 arrays, 20 test + 16 calibration samples each); speedup = "
         "1-worker (wall - cluster start) / n-worker (wall - cluster start), cluster start measured apart in "
         "the same run; per-point seconds are means over the points (train / netlist / program / simulate)."))
 

@@ -71,8 +71,9 @@ def accuracy_vs_adc(table, path: Path) -> Path | None:
 
 
 def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
-    """Relative IR drop per cell (1 - cell voltage / applied row voltage) of the first array of layer 0,
-    with the point's trained weights programmed (ideal set) and the mean test input applied."""
+    """IR drop per cell as a fraction of the read voltage (full DAC scale): (row voltage applied - voltage across
+    the cell) / v_read, on the first array of layer 0 with the point's trained weights programmed (ideal set)
+    and the mean test input applied."""
     import io
 
     import torch
@@ -118,21 +119,19 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
         vr = np.array([r[n] for n in rows]).reshape(R, C)
         vc = np.array([r[n] for n in cols]).reshape(R, C)
     applied = np.repeat(v[:, None], C, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        drop = np.where(applied > 0, 1.0 - (vr - vc) / applied, np.nan)
-    return drop
+    return (applied - (vr - vc)) / cfg.v_read
 
 
 def ir_drop_plot(drop: np.ndarray, point: Point, path: Path) -> Path:
-    """Heatmap of a relative IR-drop map (percent of the applied row voltage)."""
+    """Heatmap of an IR-drop map (percent of the read voltage)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
     im = ax.imshow(100 * drop, cmap="magma", origin="upper")
-    fig.colorbar(im, ax=ax, label="IR drop (% of row voltage)")
+    fig.colorbar(im, ax=ax, label="IR drop (% of the read voltage)")
     ax.set_xlabel("column")
     ax.set_ylabel("row")
     ax.set_title(f"IR drop, {point.size}x{point.size} array, {point.r_wire:g} ohm/segment, {point.model}\n"
-                 f"{point.method}, mean test input (rows at 0 V blank)", fontsize=9)
+                 f"{point.method}, mean test input on the rows", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
