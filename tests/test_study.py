@@ -28,8 +28,8 @@ calibration = 6
 [network]
 dataset = "iris"
 hidden = [4]
-epochs = 10
-hw_epochs = 3
+epochs = 8
+hw_epochs = 2
 batch_size = 16
 lr = 0.02
 
@@ -151,8 +151,8 @@ def test_unknown_key_names_the_key_and_line():
 
 
 def test_wrong_type_names_the_key_and_line():
-    e = _error(STUDY.replace("epochs = 10", 'epochs = "many"'))
-    assert e.field == "network.epochs" and "integer" in str(e) and f"line {_line('epochs = 10')})" in str(e)
+    e = _error(STUDY.replace("epochs = 8", 'epochs = "many"'))
+    assert e.field == "network.epochs" and "integer" in str(e) and f"line {_line('epochs = 8')})" in str(e)
     e = _error(STUDY.replace("r_wire = [0.0, 5.0]", 'r_wire = [0.0, "thick"]'))
     assert e.field == "grid.r_wire[1]" and "number" in str(e) and f"line {_line('r_wire = [0.0, 5.0]')})" in str(e)
     e = _error(STUDY.replace("size = 4", "size = 5"))
