@@ -292,6 +292,11 @@ class Session:
     def set_states(self, states: Mapping[str, float] | np.ndarray | Sequence[float]) -> None:
         """Set device states (model state units): a mapping name -> state, or one value per device."""
         self._require_open()
+        for k, v in self._checked_states(states):
+            self._write_state(k, v)
+
+    def _checked_states(self, states: Mapping[str, float] | np.ndarray | Sequence[float]) -> list[tuple[int, float]]:
+        """(device index, state) pairs, every state checked against its model's bounds before any is written."""
         if isinstance(states, Mapping):
             items = [(self._device_index_of(n), v) for n, v in states.items()]
         else:
@@ -303,8 +308,7 @@ class Session:
         for k, v in items:
             m = self.devices[k]
             checked.append((k, self._device_models[m.model].check_state(v, f"state of {m.name}")))
-        for k, v in checked:
-            self._write_state(k, v)
+        return checked
 
     def _device_index_of(self, name: str) -> int:
         k = self._device_index.get(str(name).lower())

@@ -435,18 +435,11 @@ class WorkerSession(Session):
     def set_states(self, states: Mapping[str, float] | np.ndarray | Sequence[float]) -> None:
         """Set device states (model state units): a mapping name -> state, or one value per device."""
         self._require_open()
-        if isinstance(states, Mapping):
-            items = [(self._device_index_of(n), v) for n, v in states.items()]
-        else:
-            arr = np.asarray(states, dtype=float).ravel()
-            if arr.shape != self.states.shape:
-                raise ValueError(f"states: expected {self.states.size} values, got {arr.size}")
-            items = list(enumerate(arr))
+        checked = self._checked_states(states)
         new = self.states.copy()
-        for k, v in items:
-            m = self.devices[k]
-            new[k] = self._device_models[m.model].check_state(v, f"state of {m.name}")
-        changed = {self.devices[k].name: float(new[k]) for k, _ in items}
+        for k, v in checked:
+            new[k] = v
+        changed = {self.devices[k].name: v for k, v in checked}
         self._call("set_states", changed, wait=False)
         self.states = new
 

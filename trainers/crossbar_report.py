@@ -6,8 +6,8 @@ import csv
 import io
 from pathlib import Path
 
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
-from memcosim.trainers.report import save_history
+from memcosim.fileio import atomic_write_text
+from memcosim.trainers.report import save_history, save_learning_curve
 
 
 def save_history_csv(history: list[dict], path: str | Path) -> Path:
@@ -25,33 +25,9 @@ def save_history_csv(history: list[dict], path: str | Path) -> Path:
 
 def save_run(history: list[dict], out: str | Path, title: str, loss_label: str = "cross-entropy (nats)") -> list[Path]:
     """history.json, history.csv and learning_curve.png (accuracy and loss per epoch) in folder ``out``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out = Path(out)
     paths = [save_history(history, out / "history.json"), save_history_csv(history, out / "history.csv")]
-    epochs = [r["epoch"] for r in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
-    ax1.plot(epochs, [100 * r["train_acc"] for r in history], "o-", label="train (during the epoch)")
-    ax1.plot(epochs, [100 * r["test_acc"] for r in history], "s-", label="test")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("accuracy (%)")
-    ax1.grid(alpha=0.3)
-    ax1.legend()
-    ax2.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
-    ax2.plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel(loss_label)
-    ax2.grid(alpha=0.3)
-    ax2.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    paths.append(atomic_write_bytes(out / "learning_curve.png", buf.getvalue()))
+    paths.append(save_learning_curve(history, out / "learning_curve.png", title, loss_label, log_loss=False))
     return paths
 
 

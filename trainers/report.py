@@ -14,8 +14,9 @@ def save_history(history: list[dict], path: str | Path) -> Path:
     return atomic_write_text(path, json.dumps(history, indent=2) + "\n")
 
 
-def save_learning_curve(history: list[dict], path: str | Path, title: str = "equilibrium propagation") -> Path:
-    """Accuracy (train, test) and loss per epoch as a PNG."""
+def save_learning_curve(history: list[dict], path: str | Path, title: str = "equilibrium propagation",
+                        loss_label: str = "loss (V$^2$)", log_loss: bool = True) -> Path:
+    """Accuracy (train, test) and loss per epoch as a PNG (``log_loss``: loss on a log axis)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -29,10 +30,11 @@ def save_learning_curve(history: list[dict], path: str | Path, title: str = "equ
     ax1.set_ylabel("accuracy (%)")
     ax1.grid(alpha=0.3)
     ax1.legend()
-    ax2.semilogy(epochs, [r["train_loss"] for r in history], "o-", label="train")
-    ax2.semilogy(epochs, [r["test_loss"] for r in history], "s-", label="test")
+    plot = ax2.semilogy if log_loss else ax2.plot
+    plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
+    plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
     ax2.set_xlabel("epoch")
-    ax2.set_ylabel("loss (V$^2$)")
+    ax2.set_ylabel(loss_label)
     ax2.grid(alpha=0.3)
     ax2.legend()
     fig.suptitle(title)
