@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_check)
     p = sub.add_parser("demo", help="main job: equilibrium propagation on digits with ngspice in the loop")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--hidden", type=int, default=12, help="hidden neurons")
     p.add_argument("--train-limit", type=int, default=300, help="training samples (stratified subset; 0 = all)")
     p.add_argument("--test-limit", type=int, default=150, help="test samples (0 = all)")
