@@ -268,6 +268,13 @@ class Session:
             raise NetlistError(f"no independent source named {name!r} in circuit '{self.netlist.title}'")
         return e
 
+    def _element(self, name: str):
+        """The netlist element called ``name`` (any case); NetlistError if there is none."""
+        e = self._elements.get(str(name).lower())
+        if e is None:
+            raise NetlistError(f"no element named {name!r}")
+        return e
+
     def set_sources(self, values: Mapping[str, float]) -> None:
         """Set DC values of independent sources (volts for V sources, amperes for I sources)."""
         self._require_open()
@@ -279,9 +286,7 @@ class Session:
     def set_device_params(self, name: str, **params: float) -> None:
         """Set instance parameters of one element (e.g. a memristor's variation knobs)."""
         self._require_open()
-        e = self._elements.get(str(name).lower())
-        if e is None:
-            raise NetlistError(f"no element named {name!r}")
+        e = self._element(name)
         for key, value in params.items():
             check_name(key, "instance parameter")
             if key == "x0" and e.name.lower() in self._device_index:

@@ -418,9 +418,7 @@ class WorkerSession(Session):
     def set_device_params(self, name: str, **params: float) -> None:
         """Set instance parameters of one element (e.g. a memristor's variation knobs)."""
         self._require_open()
-        e = self._elements.get(str(name).lower())
-        if e is None:
-            raise NetlistError(f"no element named {name!r}")
+        e = self._element(name)
         for key, value in params.items():
             check_name(key, "instance parameter")
             fmt(value, f"{name} {key}")
