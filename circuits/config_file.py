@@ -53,13 +53,10 @@ def config_from_dict(data: dict) -> CrossbarConfig:
 
 def load_config(path: str | Path) -> CrossbarConfig:
     """Read a TOML config file; errors name the file or the offending key."""
+    from memcosim.fileio import read_text_file
+
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ConfigError("config", f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("config", f"{path} is not UTF-8 text") from None
+    text = read_text_file(path, "config")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

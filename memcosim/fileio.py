@@ -30,3 +30,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) atomically to ``path``."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_text_file(path: str | os.PathLike, field: str) -> str:
+    """The UTF-8 text of ``path``; ConfigError naming ``field`` and the file if it cannot be read."""
+    from memcosim.errors import ConfigError
+
+    path = Path(path)
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(field, f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(field, f"{path} is not UTF-8 text") from None

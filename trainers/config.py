@@ -183,13 +183,12 @@ def run_config_from_dict(data: dict) -> RunConfig:
 
 def load_run_config(path: str | Path) -> RunConfig:
     """Read a run TOML file; errors name the file or the offending key."""
+    from memcosim.fileio import read_text_file
+
     path = Path(path)
+    text = read_text_file(path, "config")
     try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise ConfigError("config", f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("config", f"{path} is not UTF-8 text") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config", f"{path} is not valid TOML: {exc}") from None
     return run_config_from_dict(data)

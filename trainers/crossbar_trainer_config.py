@@ -23,6 +23,26 @@ def _device_table(where: str, value: object) -> dict:
     return dict(value)
 
 
+def _check_layer_fields(config, table: str) -> None:
+    """Validate the crossbar-layer fields the SGD and forward-only tables share (errors name ``table.field``)."""
+    config.hidden = f.integer(f"{table}.hidden", config.hidden, 1)
+    config.inputs = f.integer(f"{table}.inputs", config.inputs, 0)
+    if not isinstance(config.model, str):
+        raise ConfigError(f"{table}.model", f"must be a device model name, got {config.model!r}")
+    config.device_params = _device_table(f"{table}.device_params", config.device_params)
+    config.g_min = f.number(f"{table}.g_min", config.g_min, low=0.0, unit="S")
+    config.g_max = f.number(f"{table}.g_max", config.g_max, low=0.0, unit="S")
+    config.w_max = f.number(f"{table}.w_max", config.w_max, low=0.0, low_open=True)
+    config.r_wire = f.number(f"{table}.r_wire", config.r_wire, low=0.0, unit="ohm")
+    config.dac_bits = f.integer(f"{table}.dac_bits", config.dac_bits, 1, 16)
+    config.adc_bits = f.integer(f"{table}.adc_bits", config.adc_bits, 1, 16)
+    config.adc_fill = f.number(f"{table}.adc_fill", config.adc_fill, low=0.0, high=1.0, low_open=True)
+    config.width = f.number(f"{table}.width", config.width, low=0.0, low_open=True, unit="s")
+    config.rise = f.number(f"{table}.rise", config.rise, low=0.0, low_open=True, unit="s")
+    config.gap = f.number(f"{table}.gap", config.gap, low=0.0, unit="s")
+    config.scheme = f.choice(f"{table}.scheme", config.scheme, ("V/2", "V/3"))
+
+
 @dataclass
 class SgdConfig:
     """Pulse-based SGD on a ``inputs``-``hidden``-``outputs`` crossbar network (inputs/outputs 0 = from the dataset).
@@ -71,29 +91,14 @@ class SgdConfig:
     calibration_pulses: int = 8
 
     def __post_init__(self) -> None:
-        self.hidden = f.integer("sgd.hidden", self.hidden, 1)
-        self.inputs = f.integer("sgd.inputs", self.inputs, 0)
+        _check_layer_fields(self, "sgd")
         self.outputs = f.integer("sgd.outputs", self.outputs, 0)
-        if not isinstance(self.model, str):
-            raise ConfigError("sgd.model", f"must be a device model name, got {self.model!r}")
-        self.device_params = _device_table("sgd.device_params", self.device_params)
-        self.g_min = f.number("sgd.g_min", self.g_min, low=0.0, unit="S")
-        self.g_max = f.number("sgd.g_max", self.g_max, low=0.0, unit="S")
-        self.w_max = f.number("sgd.w_max", self.w_max, low=0.0, low_open=True)
-        self.r_wire = f.number("sgd.r_wire", self.r_wire, low=0.0, unit="ohm")
-        self.dac_bits = f.integer("sgd.dac_bits", self.dac_bits, 1, 16)
-        self.adc_bits = f.integer("sgd.adc_bits", self.adc_bits, 1, 16)
-        self.adc_fill = f.number("sgd.adc_fill", self.adc_fill, low=0.0, high=1.0, low_open=True)
         self.rule = f.choice("sgd.rule", self.rule, SGD_RULES)
         self.lr = f.number("sgd.lr", self.lr, low=0.0, low_open=True)
         self.v_set = f.number("sgd.v_set", self.v_set, low=0.0, low_open=True, unit="V")
         self.v_reset = f.number("sgd.v_reset", self.v_reset, unit="V")
         if not self.v_reset < 0:
             raise ConfigError("sgd.v_reset", f"must be < 0 V, got {self.v_reset}")
-        self.width = f.number("sgd.width", self.width, low=0.0, low_open=True, unit="s")
-        self.rise = f.number("sgd.rise", self.rise, low=0.0, low_open=True, unit="s")
-        self.gap = f.number("sgd.gap", self.gap, low=0.0, unit="s")
-        self.scheme = f.choice("sgd.scheme", self.scheme, ("V/2", "V/3"))
         self.bl = f.integer("sgd.bl", self.bl, 1, 1000)
         self.x_threshold = f.number("sgd.x_threshold", self.x_threshold, low=0.0, high=1.0)
         self.d_threshold = f.number("sgd.d_threshold", self.d_threshold, low=0.0, high=1.0)
@@ -157,28 +162,13 @@ class ForwardOnlyConfig:
     compare_every: int = 10
 
     def __post_init__(self) -> None:
-        self.hidden = f.integer("forward_only.hidden", self.hidden, 1)
-        self.inputs = f.integer("forward_only.inputs", self.inputs, 0)
+        _check_layer_fields(self, "forward_only")
         self.n_classes = f.integer("forward_only.n_classes", self.n_classes, 0)
         self.rule = f.choice("forward_only.rule", self.rule, FORWARD_RULES)
-        if not isinstance(self.model, str):
-            raise ConfigError("forward_only.model", f"must be a device model name, got {self.model!r}")
-        self.device_params = _device_table("forward_only.device_params", self.device_params)
-        self.g_min = f.number("forward_only.g_min", self.g_min, low=0.0, unit="S")
-        self.g_max = f.number("forward_only.g_max", self.g_max, low=0.0, unit="S")
-        self.w_max = f.number("forward_only.w_max", self.w_max, low=0.0, low_open=True)
-        self.r_wire = f.number("forward_only.r_wire", self.r_wire, low=0.0, unit="ohm")
-        self.dac_bits = f.integer("forward_only.dac_bits", self.dac_bits, 1, 16)
-        self.adc_bits = f.integer("forward_only.adc_bits", self.adc_bits, 1, 16)
-        self.adc_fill = f.number("forward_only.adc_fill", self.adc_fill, low=0.0, high=1.0, low_open=True)
         self.v_reset = f.number("forward_only.v_reset", self.v_reset, low=-1.0, low_open=True, unit="V")
         if not self.v_reset < 0:
             raise ConfigError("forward_only.v_reset", f"a RESET pulse must be < 0 V (and above -1 V), got {self.v_reset}")
         self.v_set = f.number("forward_only.v_set", self.v_set, low=0.0, low_open=True, unit="V")
-        self.width = f.number("forward_only.width", self.width, low=0.0, low_open=True, unit="s")
-        self.rise = f.number("forward_only.rise", self.rise, low=0.0, low_open=True, unit="s")
-        self.gap = f.number("forward_only.gap", self.gap, low=0.0, unit="s")
-        self.scheme = f.choice("forward_only.scheme", self.scheme, ("V/2", "V/3"))
         self.theta = f.number("forward_only.theta", self.theta, low=0.0, low_open=True)
         self.label_scale = f.number("forward_only.label_scale", self.label_scale, low=0.0, high=1.0, low_open=True)
         self.units_per_class = f.integer("forward_only.units_per_class", self.units_per_class, 1)

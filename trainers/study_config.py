@@ -275,11 +275,6 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
 
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file; errors name the file, the key and its line."""
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ConfigError("study", f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("study", f"{path} is not UTF-8 text") from None
-    return study_from_text(text, str(path))
+    from memcosim.fileio import read_text_file
+
+    return study_from_text(read_text_file(path, "study"), str(path))
