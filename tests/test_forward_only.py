@@ -68,7 +68,7 @@ def test_interrupted_and_resumed_run_ends_with_the_same_device_states(tmp_path):
 
 def test_bad_input_names_the_field():
     for key, value in (("v_reset", -1.2), ("v_reset", 0.3), ("rule", "bp"), ("hidden", 0), ("selection", "all"),
-                       ("label_scale", 2.0), ("bogus", 1)):
+                       ("label_scale", 2.0), ("label_repeat", 0), ("margin", -0.1), ("bogus", 1)):
         with pytest.raises(ConfigError, match=f"^forward_only.{key}"):
             run_config_from_dict({"train": {"algorithm": "forward_only"}, "forward_only": {key: value}})
     cfg = tiny("competitive")
@@ -79,6 +79,26 @@ def test_bad_input_names_the_field():
     cfg.forward_only.n_classes = 4
     with pytest.raises(ConfigError, match="^forward_only.n_classes: the network has 4 outputs"):
         ForwardOnlyTrainer(cfg)
+
+
+def test_margin_gate_label_repeat_and_one_slot_per_pass():
+    with ForwardOnlyTrainer(tiny("competitive", margin=0.1, selection="threshold", d_threshold=0.1)) as tr:
+        h_clear = np.array([0.9, 0.9, 0.0, 0.0])  # class 0 leads class 1 by 0.81 > margin: no pulse
+        h_close = np.array([0.3, 0.3, 0.25, 0.25])  # leads by 0.0275 < margin: both groups pulsed
+        x0 = np.ones((1, tr.circuit.layers[0].config.inputs))
+        x1 = np.ones((1, 5))
+        assert tr._updates_for(x0, h_clear[None], x1, h_clear[None], 0) == []
+        ups = tr._updates_for(x0, h_close[None], x1, h_close[None], 0)
+        assert [u[1] for u in ups] == [0, 1]  # both layers, one pass
+        direction = ups[0][4]
+        assert list(direction) == [1, 1, -1, -1]  # true group up (RESET of -), rival down (RESET of +)
+        groups = tr._slot_groups([(0, *u) for u in ups] + [(1, *ups[0])])
+        assert [len(g) for g in groups] == [2, 1]  # the two layers of a pass share one slot
+    with ForwardOnlyTrainer(tiny("ff", label_repeat=3)) as tr:
+        n = tr.dataset.n_features
+        assert tr.circuit.layers[0].config.inputs == n + 2 * 3 + 1
+        x = tr._embed(tr.dataset.x_train[:2], np.array([1, 0]))
+        assert np.array_equal(x[:, n:-1], [[0, 1] * 3, [1, 0] * 3]) and np.all(x[:, -1] == 1)
 
 
 def test_backprop_baseline_learns():

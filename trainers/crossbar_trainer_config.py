@@ -67,7 +67,9 @@ class SgdConfig:
     inputs: int = 0
     outputs: int = 0
     model: str = "vteam"
-    device_params: dict[str, float] = field(default_factory=lambda: {"iv": 1})
+    # exponential I-V and the VTEAM paper's (Kvatinsky) window: SET and RESET steps match across the
+    # window (the Biolek window, wtype=2, makes RESET ~3x SET at mid-window: pairs drift down, see sgd.py)
+    device_params: dict[str, float] = field(default_factory=lambda: {"iv": 1, "wtype": 3})
     g_min: float = 0.0
     g_max: float = 0.0
     w_max: float = 1.0
@@ -77,8 +79,8 @@ class SgdConfig:
     adc_fill: float = 0.25
     rule: str = "manhattan"
     lr: float = 0.05
-    v_set: float = 0.6
-    v_reset: float = -0.6
+    v_set: float = 0.57  # one coincidence moves a weight by ~0.004 (of w_max = 1)
+    v_reset: float = -0.57
     width: float = 10e-9
     rise: float = 1e-9
     gap: float = 2e-9
@@ -112,12 +114,13 @@ class ForwardOnlyConfig:
     """Forward-only learning with reset-only updates (after Renaudineau et al.) on a two-layer network.
 
     ``rule``: ``ff`` (two-pass supervised Forward-Forward: the label is embedded in the input as
-    ``label_scale`` on one of ``n_classes`` extra rows; a positive pass with the true label and a
-    negative pass with a wrong one; each layer's goodness ``sum(a^2)/n`` is pushed above ``theta``
-    for positives and below for negatives; prediction: the label with the highest goodness) or
-    ``competitive`` (single pass: the hidden layer is trained like ``ff``'s positive pass on the
-    image alone; the output layer has ``units_per_class`` units per class, the winner of a wrong
-    class is weakened and the best unit of the true class strengthened).
+    ``label_scale`` on one of ``n_classes`` extra rows, repeated ``label_repeat`` times; a positive
+    pass with the true label and a negative pass with a wrong one; each layer's goodness
+    ``sum(a^2)/n`` is pushed up for positives and down for negatives; prediction: the label whose
+    passes give the highest goodness summed over both layers) or ``competitive`` (single pass, no
+    label in the input: the hidden units and the ``units_per_class`` output units per class are
+    split into one group per class; in each layer the true class's group is pushed up and the
+    strongest wrong group down; prediction: the group goodness summed over both layers).
 
     Weights live on differential pairs initialised high (``mapping = "high"``, both devices near
     ``g_max``); every update is ONE RESET pulse of ``v_reset`` volts (|v| < 1 V) and ``width`` s on
@@ -125,10 +128,12 @@ class ForwardOnlyConfig:
     lowers the same conductances by the calibrated step directly. ``selection``: ``stochastic`` (row i
     fires with probability x_i, column j with |dL/dh_j| / max|dL/dh|: one pulse where both fire) or
     ``threshold`` (``x_i > x_threshold`` and ``|dL/dh_j| > d_threshold * max``).
-    A layer is updated for a pass only where the logistic factor of its goodness loss exceeds
-    ``min_error``. ``energy_compare``: every ``compare_every``-th update also programs the same weight
-    changes with SET/RESET (up: SET the + device at ``v_set``; down: RESET the + device at ``v_reset``),
-    measures the driver energy, and restores the device states.
+    A layer is updated for a sample only while its goodness margin (positive minus negative pass,
+    or true minus strongest wrong group) is below ``margin``; with ``margin = 0``, only where the
+    logistic factor of its goodness loss around ``theta`` exceeds ``min_error``. ``energy_compare``:
+    every ``compare_every``-th update also programs the same weight changes with SET/RESET (up: SET
+    the + device at ``v_set``; down: RESET the + device at ``v_reset``), measures the driver energy,
+    and restores the device states.
     """
 
     hidden: int = 32
@@ -152,6 +157,8 @@ class ForwardOnlyConfig:
     scheme: str = "V/2"
     theta: float = 0.2
     label_scale: float = 1.0
+    label_repeat: int = 1
+    margin: float = 0.0
     units_per_class: int = 4
     selection: str = "stochastic"
     x_threshold: float = 0.25
@@ -171,6 +178,8 @@ class ForwardOnlyConfig:
         self.v_set = f.number("forward_only.v_set", self.v_set, low=0.0, low_open=True, unit="V")
         self.theta = f.number("forward_only.theta", self.theta, low=0.0, low_open=True)
         self.label_scale = f.number("forward_only.label_scale", self.label_scale, low=0.0, high=1.0, low_open=True)
+        self.label_repeat = f.integer("forward_only.label_repeat", self.label_repeat, 1)
+        self.margin = f.number("forward_only.margin", self.margin, low=0.0)
         self.units_per_class = f.integer("forward_only.units_per_class", self.units_per_class, 1)
         self.selection = f.choice("forward_only.selection", self.selection, ("stochastic", "threshold"))
         self.x_threshold = f.number("forward_only.x_threshold", self.x_threshold, low=0.0, high=1.0)

@@ -10,16 +10,22 @@ or ``softplus(G - theta)`` (negative) gives each unit's error ``dL/dh``; cells w
 row meets a unit with a large error get one RESET pulse: stochastically (row i with probability x_i,
 column j with |dL/dh_j| / max |dL/dh|) or by thresholds (:class:`ForwardOnlyConfig`).
 
-* ``ff`` (two passes): the label is written into ``n_classes`` extra input rows; a positive pass with
-  the true label, a negative pass with a random wrong label (seeded); the second
-  layer reads the first's activations normalised to unit length. Prediction: the label whose passes
-  give the largest summed goodness (one pass pair per class).
+* ``ff`` (two passes): the label is written into ``n_classes`` extra input rows (repeated
+  ``label_repeat`` times); a positive pass with the true label, a negative pass with a random wrong
+  label (seeded); the second layer reads the first's activations normalised to unit length.
+  Prediction: the label whose passes give the largest goodness summed over both layers (one pass
+  pair per class).
 * ``competitive`` (one pass): no label in the input; the first layer's ``hidden`` units and the second
   layer's outputs are split into one group per class; the true class's group is a positive, the
-  strongest wrong group a negative, both from the same single pass. Prediction: the group with the
-  highest goodness in the second layer.
+  strongest wrong group a negative, both from the same single pass. Prediction: the group goodness
+  summed over both layers.
 
-Each sample's RESET pulses (both layers, both passes) run in ONE transient; the driver energy of
+With ``margin > 0`` a layer is updated for a sample only while its goodness margin (positive minus
+negative pass; true minus strongest wrong group) is below ``margin``: correctly separated samples
+cost no pulse, and learning settles instead of wearing the conductances down.
+
+Each pass's RESET pulses in both layers share one slot (the layers are separate arrays with their
+own lines), and every slot of a batch runs in ONE transient; the driver energy of
 every update is integrated from the simulated waveforms (``-V I dt`` of the programming sources) and,
 every ``compare_every``-th update, compared with programming the same weight changes with SET/RESET
 (up: SET the + device at ``v_set``; down: RESET it), measured on the same states and then undone.
@@ -62,7 +68,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                       w_max=s.w_max, mapping="high", r_wire=s.r_wire, dac_bits=s.dac_bits, adc_bits=s.adc_bits,
                       adc_fill=s.adc_fill, scheme=s.scheme, width=s.width, amplitude=s.v_reset,
                       init_spread=s.init_spread)
-        rows0 = n_in + (n_cls if s.rule == "ff" else 0) + 1
+        rows0 = n_in + (n_cls * s.label_repeat if s.rule == "ff" else 0) + 1
         out1 = s.hidden if s.rule == "ff" else n_cls * s.units_per_class
         seed = config.train.seed
         layers = [CrossbarLayerConfig(rows0, s.hidden, seed=seed, **common),
@@ -100,7 +106,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
             return np.hstack([x, ones])
         lab = np.zeros((len(x), self.n_classes))
         lab[np.arange(len(x)), labels] = self.s.label_scale
-        return np.hstack([x, lab, ones])
+        return np.hstack([x, np.tile(lab, self.s.label_repeat), ones])
 
     def _passes(self, x: np.ndarray, labels: np.ndarray | None):
         """Layer inputs and activations of a batch: (x0, h0, x1, h1) with bias columns in x0, x1."""
@@ -121,7 +127,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         x = np.atleast_2d(np.asarray(x, dtype=float))
         if self.s.rule == "competitive":
             _, h0, _, h1 = self._passes(x, None)
-            return self._group_goodness(h1, self.n_classes)
+            return self._group_goodness(h0, self.n_classes) + self._group_goodness(h1, self.n_classes)
         scores = np.empty((len(x), self.n_classes))
         for c in range(self.n_classes):
             _, h0, _, h1 = self._passes(x, np.full(len(x), c))
@@ -162,16 +168,17 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         reset_cols[0::2], reset_cols[1::2] = down, up
         return rows, reset_cols, np.where(up, 1, np.where(down, -1, 0))
 
-    def _updates_for(self, x0, h0, x1, h1, label: int, wrong: int | None, scores1: np.ndarray | None):
-        """[(layer, rows, reset columns, direction)] of one sample."""
+    def _updates_for(self, x0, h0, x1, h1, label: int):
+        """[(pass, layer, rows, reset columns, direction)] of one sample (pass 0 positive, 1 negative for ``ff``)."""
         s = self.s
         out = []
         if s.rule == "ff":
+            good = [self._group_goodness(h, 1)[:, 0] for h in (h0, h1)]  # [layer][pass]
             for xk, hk, k, positive in ((x0[0], h0[0], 0, True), (x1[0], h1[0], 1, True),
                                         (x0[1], h0[1], 0, False), (x1[1], h1[1], 1, False)):
                 d, factor = self._unit_error(hk, np.ones(len(hk), bool), positive)
-                if factor > s.min_error:
-                    out.append((k, *self._selection(xk, d)))
+                if self._gate(factor, good[k][0] - good[k][1]):
+                    out.append((0 if positive else 1, k, *self._selection(xk, d)))
             return out
         groups0 = np.repeat(np.arange(self.n_classes), s.hidden // self.n_classes)
         groups1 = np.repeat(np.arange(self.n_classes), s.units_per_class)
@@ -180,10 +187,18 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
             rival = int(np.argmax(np.where(np.arange(self.n_classes) == label, -np.inf, gg)))
             d_pos, f_pos = self._unit_error(hk, grp == label, True)
             d_neg, f_neg = self._unit_error(hk, grp == rival, False)
-            d = (d_pos if f_pos > s.min_error else 0) + (d_neg if f_neg > s.min_error else 0)
+            gap = gg[label] - gg[rival]
+            d = (d_pos if self._gate(f_pos, gap) else 0) + (d_neg if self._gate(f_neg, gap) else 0)
             if np.any(d):
-                out.append((k, *self._selection(xk, d)))
+                out.append((0, k, *self._selection(xk, d)))
         return out
+
+    def _gate(self, factor: float, gap: float) -> bool:
+        """Whether a layer is updated: goodness margin ``gap`` below ``margin`` (or, with ``margin = 0``,
+        the logistic factor of the goodness loss above ``min_error``)."""
+        if self.s.margin > 0:
+            return bool(gap < self.s.margin)
+        return bool(factor > self.s.min_error)
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
         x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -194,8 +209,8 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         for b in range(len(x)):
             if s.rule == "competitive":
                 x0, h0, x1, h1 = self._passes(x[b:b + 1], None)
-                scores[b] = self._group_goodness(h1, self.n_classes)[0]
-                updates += self._updates_for(x0, h0, x1, h1, int(y[b]), None, scores[b])
+                scores[b] = (self._group_goodness(h0, self.n_classes) + self._group_goodness(h1, self.n_classes))[0]
+                updates += [(b, *u) for u in self._updates_for(x0, h0, x1, h1, int(y[b]))]
                 continue
             # the negative label: a random wrong label (seeded), embedded in the same batch of two reads
             wrong = int(self.rng.choice([c for c in range(self.n_classes) if c != y[b]]))
@@ -203,10 +218,18 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
             g = self._group_goodness(h0, 1)[:, 0] + self._group_goodness(h1, 1)[:, 0]
             scores[b] = -np.inf
             scores[b, y[b]], scores[b, wrong] = g[0], g[1]
-            updates += self._updates_for(x0, h0, x1, h1, int(y[b]), wrong, None)
+            updates += [(b, *u) for u in self._updates_for(x0, h0, x1, h1, int(y[b]))]
         self._apply(updates)
         return float(np.sum(self.loss(np.where(np.isfinite(scores), scores, -1e3), y))), \
             int(np.sum(np.argmax(scores, axis=1) == y))
+
+    @staticmethod
+    def _slot_groups(updates) -> list[list]:
+        """Updates grouped by (sample, pass), in order: each group's layers share one slot."""
+        groups: dict[tuple[int, int], list] = {}
+        for b, p, k, rows, cols, direction in updates:
+            groups.setdefault((b, p), []).append((k, rows, cols, direction))
+        return list(groups.values())
 
     def _apply(self, updates) -> None:
         if not updates:
@@ -214,7 +237,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         self.counters["updates"] += 1
         before = [layer.conductances() for layer in self.circuit.layers]
         if self.config.train.update == "ideal":
-            for k, rows, cols, _ in updates:
+            for _, _, k, rows, cols, _ in updates:
                 layer = self.circuit.layers[k]
                 g = layer.conductances()
                 mask = rows[:, None] & cols[None, :]
@@ -222,7 +245,8 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                 layer.write_conductances(g)
                 self.counters["reset_pulses"] += int(mask.sum())
         else:
-            slots = [Slot(self.s.v_reset, {k: (rows, cols)}) for k, rows, cols, _ in updates]
+            groups = self._slot_groups(updates)
+            slots = [Slot(self.s.v_reset, {k: (rows, cols) for k, rows, cols, _ in group}) for group in groups]
             compare = self.s.energy_compare and self.counters["updates"] % self.s.compare_every == 1 % self.s.compare_every
             saved = self.circuit.states if compare else None
             r = self.circuit.pulse_slots(slots, self.timing, energy=True)
@@ -230,19 +254,22 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
             self.counters["energy"] += r.energy
             self.counters["transients"] += 1
             if compare:
-                self._compare(updates, saved, r.energy, r.cell_pulses)
+                self._compare(groups, saved, r.energy, r.cell_pulses)
         for layer, g in zip(self.circuit.layers, before):
             self.counters["conductance_increases"] += int(np.sum(layer.conductances() > g * (1 + 1e-9)))
 
-    def _compare(self, updates, saved: np.ndarray, reset_energy: float, pulses: int) -> None:
+    def _compare(self, groups, saved: np.ndarray, reset_energy: float, pulses: int) -> None:
         """Driver energy of the same weight changes by SET/RESET programming of the + devices, then undo."""
         after = self.circuit.states
         slots = []
-        for k, rows, _, direction in updates:
-            n = len(direction)
-            set_cols, reset_cols = np.zeros(2 * n, bool), np.zeros(2 * n, bool)
-            set_cols[0::2], reset_cols[0::2] = direction > 0, direction < 0
-            slots += [Slot(self.s.v_set, {k: (rows, set_cols)}), Slot(self.s.v_reset, {k: (rows, reset_cols)})]
+        for group in groups:
+            set_sel, reset_sel = {}, {}
+            for k, rows, _, direction in group:
+                n = len(direction)
+                set_cols, reset_cols = np.zeros(2 * n, bool), np.zeros(2 * n, bool)
+                set_cols[0::2], reset_cols[0::2] = direction > 0, direction < 0
+                set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
+            slots += [Slot(self.s.v_set, set_sel), Slot(self.s.v_reset, reset_sel)]
         self.circuit.set_states(saved)
         r = self.circuit.pulse_slots(slots, self.timing, energy=True)
         self.circuit.set_states(after)
