@@ -8,7 +8,8 @@ import pytest
 from memcosim.errors import ConfigError, MemcosimError
 from memcosim.trainers.config import RunConfig, load_run_config, run_config_from_dict
 from memcosim.trainers.datasets import Dataset
-from memcosim.trainers.sgd import SGDTrainer
+from memcosim.trainers.crossbar_layer import SlotTiming, _slot_wave
+from memcosim.trainers.sgd import DRIFT_WARNING, PWL_COMMAND_CHARS, SGDTrainer, slots_per_transient
 
 
 def tiny(update: str = "pulse", rule: str = "manhattan", epochs: int = 2, checkpoint: str = "", **sgd) -> RunConfig:
@@ -29,6 +30,63 @@ def test_training_with_ngspice_in_the_loop_reduces_the_loss():
         assert tr.counters["cell_pulses"] > 0 and tr.counters["transients"] > 0 and tr.counters["energy"] > 0
         assert tr.counters["transients"] <= 3 * 3  # at most one transient per batch
         assert tr.dw[0] > 0 > tr.dw[1]  # calibrated weight change of one coincidence, up and down
+
+
+def test_default_device_keeps_pairs_balanced_while_the_biolek_window_sinks_them():
+    """Issue 5's pulse-SGD gap: with vteam's Biolek window (wtype=2) a RESET step is ~3x a SET step at
+    mid-window, so every up-and-down cycle lowers both devices of a pair (weights and steps shrink)."""
+    with SGDTrainer(tiny()) as tr:
+        assert abs(tr.drift) < DRIFT_WARNING / 4
+        assert tr.dw[0] > 0 > tr.dw[1] and abs(tr.dw[0] + tr.dw[1]) < 0.05 * tr.dw[0]  # up and down steps match
+    with pytest.warns(UserWarning, match="^sgd.device_params: one up-and-down cycle changes a pair's G\\+ \\+ G- by -"):
+        with SGDTrainer(tiny(device_params={"iv": 1}, v_set=0.6, v_reset=-0.6)) as tr:
+            assert tr.drift < -2 * DRIFT_WARNING
+
+
+@pytest.mark.parametrize("rule", ["manhattan", "stochastic"])
+def test_pulses_move_only_the_selected_devices_in_the_asked_direction(rule):
+    """Every device a slot selects moves the way its slots ask (SET up, RESET down); half-selected and
+    unselected devices stay put (no sign error, no wrong column of a pair, no V/2 disturb). With more
+    slots than fit one line waveform, a single transient held lines at pulse levels (ngspice truncates
+    commands beyond 1,024 characters): run_slots splits them."""
+    with SGDTrainer(tiny(rule=rule)) as tr:
+        d = tr.dataset
+        x, y = d.x_train[:4], d.y_train[:4]
+        xa, h, aa, z = tr._forward(x)
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        d_out = p / p.sum(axis=1, keepdims=True)
+        d_out[np.arange(4), y] -= 1.0
+        d_hid = (d_out @ tr.circuit.layers[1].weights()[:-1].T) * ((h > 0) & (h < 1))
+        slots = []
+        for b in range(4):
+            pairs = [(0, xa[b], d_hid[b]), (1, aa[b], d_out[b])]
+            slots += tr._manhattan(pairs) if rule == "manhattan" else tr._stochastic(pairs)
+        ups = [np.zeros(layer.config.inputs * layer.config.columns).reshape(layer.config.inputs, -1)
+               for layer in tr.circuit.layers]
+        downs = [u.copy() for u in ups]
+        for slot in slots:
+            for k, (rows, cols) in slot.select.items():
+                (ups if slot.amplitude > 0 else downs)[k] += np.outer(rows, cols)
+        if rule == "stochastic":  # more slots than one ngspice command can carry as a line waveform
+            assert len(slots) > tr.chunk
+        before = [layer.conductances() for layer in tr.circuit.layers]
+        tr.run_slots(slots)
+        step = abs(tr.dw[0]) * tr.circuit.layers[0].config.k / 2  # one device's conductance step, siemens
+        for k, layer in enumerate(tr.circuit.layers):
+            dg = layer.conductances() - before[k]
+            up, down = ups[k] > 0, downs[k] > 0
+            assert up.any() and down.any()
+            assert np.all(dg[up & ~down] > 0.3 * step) and np.all(dg[down & ~up] < -0.3 * step)
+            assert np.all(np.abs(dg[~up & ~down]) < 1e-3 * step)
+
+
+def test_slots_per_transient_keeps_every_line_waveform_within_one_ngspice_command():
+    timing = SlotTiming(10e-9, 1e-9, 2e-9)
+    for amplitudes, scheme in (((0.57, -0.57), "V/2"), ((0.55, -0.55), "V/3")):
+        n = slots_per_transient(timing, amplitudes, scheme)
+        for level in [v for a in amplitudes for v in (a, a / 2, a / 3, 2 * a / 3)]:
+            assert len("alter @vl00_prow0000[pwl] = [  ]") + len(_slot_wave([level] * n, timing).render()) <= PWL_COMMAND_CHARS
+        assert 8 <= n < 40
 
 
 def test_ideal_mode_reduces_the_loss():

@@ -10,20 +10,59 @@ A two-layer network ``inputs (+ bias) -> hidden -> outputs`` of
 3. update: ``ideal`` writes ``W - lr sum_batch x delta^T`` as device states; ``pulse`` turns every
    sample of the batch into half-select pulse slots (Manhattan or stochastic coincidence, see
    :class:`~memcosim.trainers.crossbar_trainer_config.SgdConfig`) and runs the whole batch, both
-   layers, in ONE transient (:meth:`CrossbarCircuit.pulse_slots`).
+   layers, in as few transients as possible (:meth:`CrossbarCircuit.pulse_slots`; at most
+   :func:`slots_per_transient` slots each, see :data:`PWL_COMMAND_CHARS`).
+
+Pulse mode calibrates, in the circuit, the weight change of one coincidence up and down and the
+*common-mode drift* of a pair: the relative change of ``G+ + G-`` per up-and-down cycle. A weight
+that goes up and back down gives each device one SET and one RESET; if the device's RESET step is
+larger than its SET step at the pair's conductance, both devices sink a little every cycle, the
+window a weight can use shrinks (``|w| <= G+ / k``) and so does every later step. This is what held
+the Manhattan rule at 62-66 % on digits with ``vteam``'s Biolek window (``wtype = 2``): at the
+mapping's middle (~45 uS) its RESET step is ~3x its SET step (-3 % of G per 4 SET + 4 RESET
+pulses). The ``[sgd]`` defaults use the VTEAM paper's own (Kvatinsky) window, ``wtype = 3``,
+whose SET and RESET steps match inside the window; a drift beyond :data:`DRIFT_WARNING` per cycle
+is reported with a warning.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from memcosim.circuits.netlist import fmt
+from memcosim.circuits.programming import line_voltages
 from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig
-from memcosim.trainers.crossbar_layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming
+from memcosim.trainers.crossbar_layer import (CrossbarCircuit, CrossbarLayerConfig, Slot, SlotResult, SlotTiming,
+                                              _slot_wave)
 from memcosim.trainers.crossbar_trainer_config import SgdConfig
 from memcosim.trainers.datasets import Dataset, load_dataset
+
+DRIFT_WARNING = 2e-3  # relative common-mode change of a pair per up-and-down cycle worth a warning
+# ngspice (shared library) silently truncates a command beyond 1,024 characters: a longer
+# `alter @source[pwl] = [ ... ]` loses its tail and the line HOLDS its last parsed level (often a pulse
+# level) to the end of the transient. Every row line has a level in every slot (the amplitude or the
+# half-select level), so a transient may carry only as many slots as fit in this many characters.
+PWL_COMMAND_CHARS = 960
+
+
+def slots_per_transient(timing: SlotTiming, amplitudes: tuple[float, ...], scheme: str) -> int:
+    """Most slots one transient may carry: the longest line waveform (every slot at the level that
+    renders longest, among the amplitudes and their half-select levels) must fit one ngspice command."""
+    levels = []
+    for a in amplitudes:
+        v_rows, v_columns = line_voltages(scheme, a, 2, 2, 0, 0)
+        levels += [float(a), float(v_rows[1]), float(v_columns[1])]
+    level = max(levels, key=lambda v: len(fmt(v)))
+    header = len("alter @vl00_prow0000[pwl] = [  ]")
+    n = 1
+    while n < 1000 and header + len(_slot_wave([level] * (n + 1), timing).render()) <= PWL_COMMAND_CHARS:
+        n += 1
+    return n
 
 
 def dataset_for(config: RunConfig) -> Dataset:
@@ -115,33 +154,43 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
                   CrossbarLayerConfig(s.hidden + 1, n_out, init_spread=s.init_scale * np.sqrt(3 / (s.hidden + 1)),
                                       seed=seed + 1, **common)]
         self.timing = SlotTiming(s.width, s.rise, s.gap)
+        self.chunk = slots_per_transient(self.timing, (s.v_set, s.v_reset), s.scheme)
         self.circuit = CrossbarCircuit(layers, options, title=f"memcosim SGD {n_in}-{s.hidden}-{n_out}")
         self.counters = {"cell_pulses": 0, "slots": 0, "transients": 0, "energy": 0.0, "updates": 0}
         self.dw = (0.0, 0.0)
+        self.drift = 0.0  # relative change of G+ + G- per up-and-down coincidence cycle (pulse mode)
         if config.train.update == "pulse":
             self.dw = self.calibrate()
+            self.drift = self.common_mode_drift()
+            if abs(self.drift) > DRIFT_WARNING:
+                warnings.warn(f"sgd.device_params: one up-and-down cycle changes a pair's G+ + G- by "
+                              f"{100 * self.drift:+.2f} % (SET and RESET steps differ): weights and steps will "
+                              f"{'shrink' if self.drift < 0 else 'grow'} as training goes on; balance v_set / "
+                              f"v_reset or choose a symmetric device window", stacklevel=2)
 
     # -- calibration ---------------------------------------------------------------------------
+    def _coincidence(self, up: bool) -> list[Slot]:
+        """The SET and RESET slot of one coincidence on pair (0, 0) of layer 0 (weight up or down)."""
+        layer = self.circuit.layers[0]
+        rows = np.zeros(layer.config.inputs, bool)
+        rows[0] = True
+        plus, minus = np.zeros(layer.config.columns, bool), np.zeros(layer.config.columns, bool)
+        plus[0], minus[1] = True, True
+        return [Slot(self.s.v_set, {0: (rows, plus if up else minus)}),
+                Slot(self.s.v_reset, {0: (rows, minus if up else plus)})]
+
     def calibrate(self) -> tuple[float, float]:
         """Weight change of one coincidence (+ device SET with - device RESET, and the reverse), measured on
         pair (0, 0) of layer 0 with ``calibration_pulses`` slots each; the states are restored after."""
         layer = self.circuit.layers[0]
         saved = self.circuit.states
         n = self.s.calibration_pulses
-        rows = np.zeros(layer.config.inputs, bool)
-        rows[0] = True
-        plus, minus = np.zeros(layer.config.columns, bool), np.zeros(layer.config.columns, bool)
-        plus[0], minus[1] = True, True
         steps = []
         try:
             for up in (True, False):
                 self.circuit.set_states(saved)
                 w0 = layer.weights()[0, 0]
-                slots = []
-                for _ in range(n):
-                    slots += [Slot(self.s.v_set, {0: (rows, plus if up else minus)}),
-                              Slot(self.s.v_reset, {0: (rows, minus if up else plus)})]
-                self.circuit.pulse_slots(slots, self.timing)
+                self.run_slots(self._coincidence(up) * n)
                 steps.append((layer.weights()[0, 0] - w0) / n)
         finally:
             self.circuit.set_states(saved)
@@ -149,6 +198,21 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
             raise ConfigError("sgd.v_set", f"calibration: a coincidence moved the weight by {steps[0]:.3g} (up) and "
                               f"{steps[1]:.3g} (down): raise v_set / lower v_reset or widen the pulse")
         return float(steps[0]), float(steps[1])
+
+    def common_mode_drift(self) -> float:
+        """Relative change of ``G+ + G-`` of pair (0, 0) of layer 0 per up-and-down cycle (one coincidence
+        up, one down: each device gets one SET and one RESET pulse), over ``calibration_pulses`` cycles in
+        the circuit; 0 for a device whose SET and RESET steps match. The states are restored after."""
+        layer = self.circuit.layers[0]
+        saved = self.circuit.states
+        n = self.s.calibration_pulses
+        try:
+            g = layer.conductances()[0, :2]
+            self.run_slots((self._coincidence(True) + self._coincidence(False)) * n)
+            ratio = layer.conductances()[0, :2].sum() / g.sum()
+        finally:
+            self.circuit.set_states(saved)
+        return float(ratio ** (1.0 / n) - 1.0)
 
     # -- forward -------------------------------------------------------------------------------
     def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -204,11 +268,21 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
             else:
                 slots += self._stochastic(pairs)
         if slots:
-            r = self.circuit.pulse_slots(slots, self.timing, energy=True)
+            r = self.run_slots(slots, energy=True)
             self.counters["cell_pulses"] += r.cell_pulses
             self.counters["slots"] += r.slots
             self.counters["energy"] += r.energy
-            self.counters["transients"] += 1
+            self.counters["transients"] += -(-len(slots) // self.chunk)
+
+    def run_slots(self, slots: list[Slot], energy: bool = False) -> SlotResult:
+        """Run ``slots`` in order as transients of at most :attr:`chunk` slots each (see
+        :data:`PWL_COMMAND_CHARS`); the session carries the device states from one to the next."""
+        total = SlotResult(0, 0, 0.0, 0.0)
+        for k in range(0, len(slots), self.chunk):
+            r = self.circuit.pulse_slots(slots[k:k + self.chunk], self.timing, energy=energy)
+            total = SlotResult(total.slots + r.slots, total.cell_pulses + r.cell_pulses,
+                               total.duration + r.duration, total.energy + r.energy)
+        return total
 
     @staticmethod
     def _columns(up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
