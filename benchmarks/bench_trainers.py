@@ -1,7 +1,7 @@
 """Trainer benchmarks: equilibrium propagation with ngspice in the loop.
 
 1. Iris (4 inputs, 3 classes), EP network 4-16-3 of ``vteam`` memristors, 1 ohm per wire segment,
-   ideal updates: time per training sample (free + nudged operating points, source writes, reads,
+   ideal updates, Adam steps on batches of 60 samples: time per training sample (free + nudged operating points, source writes, reads,
    update) against the bare ngspice ``op`` of the same netlist in the same session and run (the
    ``op`` command alone, same save list, plot dropped), and held-out accuracy on a test split never
    used in training; the numpy baseline of the same network next to it.
@@ -20,11 +20,11 @@ import time
 import numpy as np
 
 from benchmarks.common import report
-from memcosim.cosim.session import SessionOptions
+from memcosim.trainers.circuit import ep_session_options
 from memcosim.trainers.config import RunConfig
 from memcosim.trainers.ep import EPTrainer
 
-IRIS_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_IRIS_EPOCHS", "40"))
+IRIS_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_IRIS_EPOCHS", "150"))
 DIGITS_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_EPOCHS", "2"))
 DIGITS_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_TRAIN", "300"))
 DIGITS_HIDDEN = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_HIDDEN", "16"))
@@ -36,8 +36,8 @@ _NET = dict(model="vteam", r_wire=1.0, gain=10.0, diode_bias=-0.2, v_input=0.5, 
 
 
 def iris_config(backend: str = "ngspice", epochs: int = IRIS_EPOCHS) -> RunConfig:
-    return RunConfig(train=dict(dataset="iris", epochs=epochs, lr=1.0, layer_lr=[0.01, 1.0], beta=1e-6,
-                                batch_size=1, backend=backend, progress=False),
+    return RunConfig(train=dict(dataset="iris", epochs=epochs, optimizer="adam", lr=0.02, layer_lr=[3.0, 1.0],
+                                beta=1e-6, batch_size=60, backend=backend, progress=False),
                      network=dict(_NET, sizes=[4, 16, 3]))
 
 
@@ -57,7 +57,7 @@ def bare_op_time(trainer: EPTrainer, repeat: int = 50) -> float:
 
 def iris_rows() -> list[dict]:
     rows = []
-    with EPTrainer(iris_config(), options=SessionOptions(worker=False)) as tr:  # bare_op_time needs the library
+    with EPTrainer(iris_config(), options=ep_session_options(worker=False)) as tr:  # bare_op_time needs the library
         t_op = bare_op_time(tr)
         t0 = time.perf_counter()
         history = tr.fit(log=None)

@@ -87,6 +87,32 @@ def test_resumed_run_ends_with_the_same_device_states(tmp_path):
     assert [r["train_loss"] for r in resumed_history] == [r["train_loss"] for r in whole_history]
 
 
+def test_adam_steps_resume_to_the_same_conductances(tmp_path):
+    """Adam's moments and step count are part of the checkpoint: a resumed run matches a whole one."""
+    data = _iris2(limit=24)
+    config = lambda epochs, ckpt="": _config(epochs=epochs, backend="software", optimizer="adam", lr=0.02,
+                                             lr_decay=0.9, batch_size=4, checkpoint=ckpt)
+    with EPTrainer(config(3), data) as tr:
+        g0 = [a.copy() for a in tr.conductances]
+        tr.fit(log=None)
+        whole = [a.copy() for a in tr.conductances]
+        assert tr.rule.t == 3 * 6
+        # no step is larger than lr x window (Adam's bound, first epoch's rate)
+        assert max(np.max(np.abs(a - b)) for a, b in zip(whole, g0)) <= 3 * 6 * 0.02 * (1e-4 - 1e-6)
+    ckpt = tmp_path / "adam.npz"
+    with EPTrainer(config(1, str(ckpt)), data) as tr:
+        tr.fit(log=None)
+    with EPTrainer(config(3), data) as tr:
+        tr.fit(resume=ckpt, log=None)
+        assert tr.rule.t == 3 * 6
+        for a, b in zip(tr.conductances, whole):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match="train.optimizer"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ConfigError, match="train.lr_decay"):
+        TrainConfig(lr_decay=0.0)
+
+
 def test_pulse_updates_move_conductances_the_requested_way():
     net = dict(NET, sizes=[4, 3, 2], programming={"scheme": "V/2", "amplitude": 0.6})
     config = RunConfig(train=dict(dataset="iris", classes=[0, 1], update="pulse", progress=False),

@@ -31,6 +31,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 DATASETS = ("iris", "digits", "xor")
 BACKENDS = ("ngspice", "software")
 UPDATES = ("ideal", "pulse")
+OPTIMIZERS = ("sgd", "adam")  # how EP turns dL/dG into conductance steps
 ALGORITHMS = ("ep", "sgd", "forward_only")  # ep: [network]; sgd: [sgd]; forward_only: [forward_only]
 
 
@@ -39,9 +40,12 @@ class TrainConfig:
     """How to train: data, schedule, EP constants, update mode, seeds, checkpoints.
 
     ``beta`` (siemens): nudge current ``beta * (target - output)`` amperes into each output node.
-    ``lr`` (dimensionless): a cell's conductance moves by ``-lr * w^2 / v_input^2 * dL/dG`` siemens per
-    batch, ``w = g_max - g_min`` (so ``lr`` is the step as a fraction of the window per unit of
-    ``(dL/dG) w / v_input^2``), times ``layer_lr[l]`` for weight layer ``l`` (empty = all 1). Targets: ``target_high`` volts on the true class's output,
+    ``lr`` (dimensionless): with ``optimizer = "sgd"`` a cell's conductance moves by ``-lr * w^2 /
+    v_input^2 * dL/dG`` siemens per batch, ``w = g_max - g_min`` (so ``lr`` is the step as a fraction of
+    the window per unit of ``(dL/dG) w / v_input^2``); with ``"adam"`` (EP only) by ``-lr * w * m / (sqrt(v)
+    + eps)`` (Adam's bias-corrected moment estimates of dL/dG per cell: ``lr`` is the largest step as a
+    fraction of the window); times ``layer_lr[l]`` for weight layer ``l`` (empty = all 1) and
+    ``lr_decay ** epoch`` (epochs counted from 0). Targets: ``target_high`` volts on the true class's output,
     ``target_low`` on the others. ``backend``: ``ngspice`` (circuit in the loop) or ``software``
     (numpy, same network); ``update``: ``ideal`` (conductances written directly) or ``pulse``
     (programming pulses). ``seed`` drives the split, the shuffles and stochastic pulse rounding.
@@ -56,6 +60,8 @@ class TrainConfig:
     batch_size: int = 1
     lr: float = 0.05
     layer_lr: list[float] = field(default_factory=list)
+    optimizer: str = "sgd"
+    lr_decay: float = 1.0
     beta: float = 1e-6
     target_high: float = 0.05
     target_low: float = -0.05
@@ -83,6 +89,8 @@ class TrainConfig:
         if not isinstance(self.layer_lr, (list, tuple)):
             raise ConfigError("train.layer_lr", f"must be a list of factors (one per weight layer), got {self.layer_lr!r}")
         self.layer_lr = [f.number(f"train.layer_lr[{k}]", v, low=0.0) for k, v in enumerate(self.layer_lr)]
+        self.optimizer = f.choice("train.optimizer", self.optimizer, OPTIMIZERS)
+        self.lr_decay = f.number("train.lr_decay", self.lr_decay, low=0.0, high=1.0, low_open=True)
         self.beta = f.number("train.beta", self.beta, low=0.0, low_open=True, unit="S")
         self.target_high = f.number("train.target_high", self.target_high, unit="V")
         self.target_low = f.number("train.target_low", self.target_low, unit="V")

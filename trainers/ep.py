@@ -9,11 +9,14 @@ Each training sample takes two operating points of the same circuit:
 
 The EP estimate of the loss gradient is ``dL/dG = (dVb^2 - dV0^2) / (2 beta)`` per cell (V^2/S; loss
 ``L = |o - t|^2 / 2`` in V^2); it is averaged over the batch and the update ``-lr w^2/v_input^2 dL/dG``
-siemens is realized by the update mode (:mod:`memcosim.trainers.updates`). With ``backend =
+siemens (or Adam's normalized step, :mod:`memcosim.trainers.ep_optimizer`) is realized by the update
+mode (:mod:`memcosim.trainers.updates`). With ``backend =
 "software"`` the same network is solved in numpy (:mod:`memcosim.trainers.ep_software`).
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
@@ -22,6 +25,7 @@ from memcosim.errors import ConfigError
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig
 from memcosim.trainers.datasets import Dataset, load_dataset
+from memcosim.trainers.ep_optimizer import make_rule
 from memcosim.trainers.ep_software import SoftwareNetwork, ep_gradient
 from memcosim.trainers.updates import make_updater
 
@@ -46,12 +50,13 @@ class EPTrainer(Trainer):
             raise ConfigError("network.sizes[-1]", f"the network has {net.sizes[-1]} outputs but dataset "
                               f"{dataset.name!r} has {dataset.n_classes} classes")
         lo, hi = net.window
-        self.step_scale = config.train.lr * (hi - lo) ** 2 / net.v_input ** 2  # S^2/V^2
         self.layer_weights = net.energy_weights()
         self.layer_lr = list(config.train.layer_lr) or [1.0] * len(self.layer_weights)
         if len(self.layer_lr) != len(self.layer_weights):
             raise ConfigError("train.layer_lr", f"needs one factor per weight layer ({len(self.layer_weights)}), "
                               f"got {len(self.layer_lr)}")
+        t = config.train
+        self.rule = make_rule(t.optimizer, t.lr, (lo, hi), net.v_input, self.layer_lr, net.layer_shapes, t.lr_decay)
         g0 = net.initial_conductances()
         self.circuit = None
         self.software = None
@@ -104,7 +109,7 @@ class EPTrainer(Trainer):
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
         outputs, grad = self.gradient(x, y)
-        self.updater.apply([-self.step_scale * m * g for g, m in zip(grad, self.layer_lr)], self.rng)
+        self.updater.apply(self.rule.step(grad, self.epoch), self.rng)
         return float(np.sum(self.loss(outputs, y))), int(np.sum(np.argmax(outputs, axis=1) == y))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -126,6 +131,7 @@ class EPTrainer(Trainer):
     def state_arrays(self) -> dict[str, np.ndarray]:
         arrays = {f"g{l}": g.copy() for l, g in enumerate(self.updater.g)}
         arrays["pulses"] = np.array(self.updater.pulses)
+        arrays.update(self.rule.state_arrays())
         if self.circuit is not None:
             arrays["device_states"] = self.circuit.session.states.copy()
             arrays["operating_points"] = np.array(self.circuit.ops)
@@ -138,6 +144,8 @@ class EPTrainer(Trainer):
             if a is None or a.shape != cur.shape or not np.all(np.isfinite(a)):
                 raise ConfigError("checkpoint", f"layer {l} conductances missing or of the wrong shape")
             g.append(np.array(a, dtype=float))
+        rule = copy.deepcopy(self.rule)  # checked before the circuit or the trainer changes
+        rule.load_state_arrays(arrays)
         if self.circuit is not None:
             if self.config.network.model == "resistor":
                 self.circuit.write_conductances(g)
@@ -149,3 +157,4 @@ class EPTrainer(Trainer):
             self.circuit.ops = int(arrays.get("operating_points", 0))
         self.updater.g = g
         self.updater.pulses = int(arrays.get("pulses", 0))
+        self.rule = rule
