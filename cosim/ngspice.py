@@ -156,18 +156,26 @@ class NgspiceLibrary:
             i += 1
         return out
 
-    def vector(self, name: str) -> np.ndarray | None:
-        """A copy of vector ``name`` of the current plot (real part), or None if absent."""
+    def vector(self, name: str, start: int = 0) -> np.ndarray | None:
+        """A copy of vector ``name`` of the current plot (real part) from index ``start`` on
+        (negative: from the end), or None if absent."""
         info = self._lib.ngGet_Vec_Info(name.encode())
         if info == self._ffi.NULL or info.v_length <= 0:
             return None
         n = info.v_length
+        first = min(max(start + n if start < 0 else start, 0), n)
         if info.v_realdata != self._ffi.NULL:
-            return np.frombuffer(self._ffi.buffer(info.v_realdata, n * 8), dtype=np.float64).copy()
+            raw = np.frombuffer(self._ffi.buffer(info.v_realdata, n * 8), dtype=np.float64)
+            return raw[first:].copy()
         if info.v_compdata != self._ffi.NULL:
             raw = np.frombuffer(self._ffi.buffer(info.v_compdata, n * 16), dtype=np.float64)
-            return raw[0::2].copy()
+            return raw[2 * first::2].copy()
         return None
+
+    def vector_length(self, name: str) -> int:
+        """Number of points in vector ``name`` of the current plot (0 if absent)."""
+        info = self._lib.ngGet_Vec_Info(name.encode())
+        return 0 if info == self._ffi.NULL else max(int(info.v_length), 0)
 
     # -- facts -----------------------------------------------------------------------
     def _read_version(self) -> int:

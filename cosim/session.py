@@ -28,6 +28,10 @@ from memcosim.cosim.toolchain import require_ngspice
 from memcosim.errors import MemcosimError, NetlistError, SimulationError
 
 _SAVE_CHUNK = 60  # names per `save` command
+# Warm operating points (SessionOptions.warm_start): the paused DC analysis sweeps this source,
+# which drives nothing; after _WARM_POINTS points a new analysis starts (bounds the plot's memory).
+_STEP_SOURCE = "vmemcosim_step"
+_WARM_POINTS = 1000
 _SAVE_LINE = 900  # characters per `save` command (ngspice truncates long command lines)
 
 
@@ -133,6 +137,11 @@ class SessionOptions:
     # WorkerCrash, restarts the worker and restores the last completed step. False: in this process.
     worker: bool = True
     timeout: float | None = 600.0
+    # Warm operating points: consecutive `op` calls that only change source values run as the points
+    # of one paused DC analysis (ngspice `step`): no circuit set-up per point, and Newton starts from
+    # the previous solution. Same answer within the solver tolerance (reltol); a device parameter or
+    # state change, a transient or an option change starts a new analysis. False: every op from scratch.
+    warm_start: bool = True
 
 
 class Session:
@@ -182,6 +191,8 @@ class Session:
         self.convergence = {"retried": 0, "rescued": 0, "failed": 0, "rungs": {}}
         self._closed = False
         self._saved: tuple[str, ...] | None = None
+        # the paused DC analysis of warm operating points: (plot name, saved vectors, points so far)
+        self._warm: tuple[str, tuple[str, ...], int] | None = None
         self._waveform_sources: set[str] = set()
         self._sources = {e.name.lower(): e for e in netlist.elements if e.kind in ("voltage source", "current source")}
         self._dc = {e.name: float(e.rest.split()[1]) for e in self._sources.values()}
@@ -235,7 +246,11 @@ class Session:
         extra = {"temp": o.temperature, "reltol": o.reltol, "abstol": o.abstol, "vntol": o.vntol, **o.extra}
         for k, v in extra.items():
             netlist.options[check_name(k, "simulator option")] = fmt(v, f"option {k}")
-        out = self.library.load_circuit(self._render(netlist))
+        text = self._render(netlist)
+        if o.warm_start:  # the source the warm operating points sweep: its own node, drives nothing
+            head, end = text.rstrip().rsplit("\n", 1)
+            text = f"{head}\n{_STEP_SOURCE} {_STEP_SOURCE}_node 0 dc 0\n{end}\n"
+        out = self.library.load_circuit(text)
         errors = [l for l in out.error_lines() if "osdi libs have not been loaded" not in l.lower()]
         if errors or "circuit not parsed" in " ".join(out.stderr).lower():
             self.library.command("remcirc")
@@ -246,6 +261,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        self._end_warm()
         self.library.command("destroy all")
         self.library.command("remcirc")
         if Session._open is self:
@@ -280,7 +296,8 @@ class Session:
         self._require_open()
         for name, value in values.items():
             e = self._source(name)
-            self._alter(f"alter {e.name} dc={fmt(value, f'source {name}')}")
+            # a source value is all a warm operating point may change (see SessionOptions.warm_start)
+            self._alter(f"alter {e.name} dc={fmt(value, f'source {name}')}", keeps_warm=True)
             self._dc[e.name] = float(value)
 
     def set_device_params(self, name: str, **params: float) -> None:
@@ -325,7 +342,9 @@ class Session:
         self._alter(f"alter {self.devices[k].name} x0={value!r}")
         self.states[k] = value
 
-    def _alter(self, command: str) -> None:
+    def _alter(self, command: str, keeps_warm: bool = False) -> None:
+        if not keeps_warm:
+            self._end_warm()
         out = self.library.command(command)
         if out.failed:
             raise NetlistError(f"ngspice refused `{command}`: {out.message()}")
@@ -359,6 +378,7 @@ class Session:
         gmin and source stepping on). Options are restored afterwards. Failures that are not
         convergence problems (e.g. a missing model) are raised at once.
         """
+        self._end_warm()
         self.step += 1
         out = self.library.command(command)
         if not out.failed:
@@ -396,6 +416,7 @@ class Session:
         raise SimulationError(analysis, self.step, f"{first} (not rescued by {', '.join(tried)}: {out.message()})")
 
     def _set_options(self, values: Mapping[str, float]) -> None:
+        self._end_warm()
         self.library.command("option " + " ".join(f"{check_name(k, 'option')}={fmt(v)}" for k, v in values.items()))
 
     def _read(self, analysis: str, requests: list[tuple[str, str]]) -> dict[str, np.ndarray]:
@@ -413,11 +434,74 @@ class Session:
         self._require_open()
         requests = [(n, self._vector_name(n, "voltage")) for n in voltages]
         requests += [(n, self._vector_name(n, "current")) for n in currents]
+        if self.options.warm_start and requests:
+            values = self._warm_op(requests)
+            if values is not None:
+                return Result("op", values)
         self._save(v for _, v in requests)
         self._run("op", "op")
         values = self._read("op", requests)
         self.library.command("destroy all")
         return Result("op", {k: v[0] for k, v in values.items()})
+
+    # -- warm operating points (SessionOptions.warm_start) ----------------------------------
+    def _warm_op(self, requests: list[tuple[str, str]]) -> dict[str, float] | None:
+        """The next point of the paused DC analysis (started here if needed), or None if ngspice
+        did not deliver it (then the caller runs a plain `op` with the retry ladder)."""
+        wanted = tuple(sorted({v for _, v in requests}))
+        first = requests[0][1]
+        warm = self._warm
+        if warm is not None and warm[1] == wanted and warm[2] < _WARM_POINTS:
+            plot, _, points = warm
+            self.step += 1
+            out = self.library.command("step")
+            if (not out.failed and self.library.current_plot() == plot
+                    and self.library.vector_length(first) == points + 1):
+                self._warm = (plot, wanted, points + 1)
+                return self._read_point("op", requests)
+            self.step -= 1  # not delivered: the plain op below counts this step
+        self._end_warm()
+        # a new paused DC analysis: `stop after 1` pauses it after its first point (a plain operating
+        # point); the breakpoint is then deleted so that it cannot stop any other analysis
+        self._save(wanted)
+        self.library.command("stop after 1")
+        self.step += 1
+        out = self.library.command(f"dc {_STEP_SOURCE} 0 {_WARM_POINTS} 1")
+        self._saved = None
+        self._save(wanted)  # `delete all` + `save`: removes the breakpoint
+        plot = self.library.current_plot()
+        if out.failed or not plot.startswith("dc") or self.library.vector_length(first) != 1:
+            self.step -= 1
+            self.library.command("destroy all")
+            return None
+        self._warm = (plot, wanted, 1)
+        return self._read_point("op", requests)
+
+    def _read_point(self, analysis: str, requests: list[tuple[str, str]]) -> dict[str, float]:
+        """The last point of each requested vector of the current plot."""
+        values = {}
+        for key, vec in requests:
+            data = self.library.vector(vec, start=-1)
+            if data is None or data.size != 1:
+                self._end_warm()
+                raise SimulationError(analysis, self.step, f"ngspice produced no vector {vec!r}")
+            values[key] = float(data[0])
+        return values
+
+    def forget_solution(self) -> None:
+        """Solve the next operating point from scratch, not from the previous one (warm start).
+
+        Warm operating points agree with cold ones within the solver tolerance but depend on what was
+        solved before; after this call, results depend only on the circuit's present values. Trainers
+        call it at every batch, so that a resumed run repeats an uninterrupted one exactly."""
+        self._require_open()
+        self._end_warm()
+
+    def _end_warm(self) -> None:
+        """Abandon the paused DC analysis of warm operating points (if any) and drop its plot."""
+        if self._warm is not None:
+            self._warm = None
+            self.library.command("destroy all")
 
     def tran(
         self, stop: float, step: float | None = None, *, waveforms: Mapping[str, Pwl] | None = None,
@@ -458,7 +542,7 @@ class Session:
         try:
             self._run("tran", cmd, smaller)
             values = self._read("tran", requests + [("time", "time")])
-            final = np.array([self._read_last(v) for v in self._state_vectors]) if self.devices else np.zeros(0)
+            final = np.array(list(self._read_point("tran", [(v, v) for v in self._state_vectors]).values()))
             trajectories = (
                 np.array([self.library.vector(v) for v in self._state_vectors]) if (states and self.devices) else None
             )
@@ -471,12 +555,6 @@ class Session:
         if trajectories is not None:
             values["states"] = trajectories
         return Result("tran", values, time)
-
-    def _read_last(self, vec: str) -> float:
-        data = self.library.vector(vec)
-        if data is None:
-            raise SimulationError("tran", self.step, f"ngspice produced no state vector {vec!r}")
-        return float(data[-1])
 
     def _carry_states(self, final: np.ndarray) -> None:
         """Write the states reached at the end of a transient into each device's ``x0``

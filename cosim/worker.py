@@ -441,6 +441,10 @@ class WorkerSession(Session):
         self._call("set_states", changed, wait=False)
         self.states = new
 
+    def forget_solution(self) -> None:
+        """Solve the next operating point from scratch (see :meth:`Session.forget_solution`)."""
+        self._call("forget_solution", wait=False)
+
     def op(self, voltages: Sequence[str] = (), currents: Sequence[str] = ()) -> Result:
         """Operating point. Returns node ``voltages`` (volts) and source ``currents`` (amperes)."""
         return self._call("op", list(voltages), list(currents))

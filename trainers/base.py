@@ -101,6 +101,7 @@ class Trainer(ABC):
         """(mean loss, accuracy) on ``x``, ``y`` (no learning)."""
         if len(x) == 0:
             return float("nan"), float("nan")
+        self._forget_solution()
         scores = self.predict(x)
         return float(np.mean(self.loss(scores, y))), float(np.mean(np.argmax(scores, axis=1) == y))
 
@@ -128,6 +129,7 @@ class Trainer(ABC):
                     bar.done = start
                     for k in range(start, len(batches)):
                         b = batches[k]
+                        self._forget_solution()
                         l, c = self.train_batch(d.x_train[b], d.y_train[b])
                         loss_sum, correct, seen = loss_sum + l, correct + c, seen + len(b)
                         bar.update(loss_sum / seen, correct / seen)
@@ -160,6 +162,13 @@ class Trainer(ABC):
             finally:
                 self._position = None
         raise Interrupted(signum, self.epoch, position["batch"] if position else 0, path)
+
+    def _forget_solution(self) -> None:
+        """Each batch's operating points start from scratch (Session.forget_solution): results depend
+        only on the device states and the batch, so resuming at a batch or epoch boundary is exact."""
+        session = getattr(getattr(self, "circuit", None), "session", None)
+        if session is not None:
+            session.forget_solution()
 
     def epoch_extras(self) -> dict:
         """Extra per-epoch numbers for the history (e.g. operating points, pulses)."""
