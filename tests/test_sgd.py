@@ -13,7 +13,9 @@ from memcosim.trainers.sgd import DRIFT_WARNING, PWL_COMMAND_CHARS, SGDTrainer, 
 
 
 def tiny(update: str = "pulse", rule: str = "manhattan", epochs: int = 2, checkpoint: str = "", **sgd) -> RunConfig:
-    """Digits 0 vs 1, 12 training samples, a 64-3-2 network."""
+    """Digits 0 vs 1, 12 training samples, a 64-3-2 network. ADC full scale at every row of the 4-row
+    output array on at g_max (adc_fill 1): at 0.25, the bias row plus 3 saturated hidden units clip it."""
+    sgd.setdefault("adc_fill", 1.0)
     return RunConfig(train=dict(dataset="digits", classes=[0, 1], train_limit=12, test_limit=6, epochs=epochs,
                                 batch_size=4, update=update, algorithm="sgd", seed=3, progress=False,
                                 checkpoint=checkpoint),
