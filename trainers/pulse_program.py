@@ -1,18 +1,19 @@
-"""Pulse-mode weight updates on the EP network: row-parallel pulse trains as transients in the session.
+"""Pulse-mode weight updates on the EP network: column-parallel pulse slots as transients in the session.
 
 The network must have programming drivers (``EpNetworkConfig.programming``): a series source
 ``VPROW<l>_<i>`` at each row start and, at each column end, a switch to the neuron (``RSN``) and one
 to the pulse source ``VPCOL<l>_<j>`` (``RSP``). To program, the session is put in *programming mode*
 (input, bias and diode sources at 0 V, nudges 0 A, amplifier gains 0, columns switched from their
-neurons to their pulse sources); then, for each row with pending pulses and each polarity, one
-transient applies a train of up to ``max_pulses`` pulses: the selected row at the amplitude ``V``,
-the layer's other rows at the scheme's unselected-row voltage (``V/2`` or ``V/3``, from
-:func:`memcosim.circuits.programming.line_voltages`), and during pulse ``k`` column ``j`` at 0 V if
-its cell still needs more than ``k`` pulses, else at the unselected-column voltage. Other layers'
-lines stay at 0 V. The session carries the device states from each transient; afterwards the
-network is switched back. (The project's cell/row/column programming path, ``cosim/programming.py``,
-drives every line with one shared pulse shape; a row with per-column pulse counts needs one
-waveform per column, hence this module.)
+neurons to their pulse sources). The requested pulses are then cut into *slots*: in a slot one column
+``j`` of a layer is at 0 V and every row whose cell ``(i, j)`` still needs a pulse of the slot's
+polarity is at the amplitude ``V``; the layer's other rows and columns are at the scheme's unselected
+voltages (``V/2`` or ``V/3``, from :func:`memcosim.circuits.programming.line_voltages`), so only the
+wanted cells see ``V``. Each layer has its own drivers, so the layers' slots run at the same time.
+Slots run back to back (trapezoids: rise, width, fall, gap) in as few transients as one ngspice
+command line allows; the session carries the device states, and afterwards the network is switched
+back. A batch costs at most ``2 * max_pulses * columns`` slots, whatever the number of rows.
+(The project's cell/row/column programming path, ``cosim/programming.py``, drives every line with one
+shared pulse shape; slots with per-row selections need one waveform per line, hence this module.)
 """
 
 from __future__ import annotations
@@ -76,11 +77,55 @@ class ProgrammingMode:
         self._switch(False)
 
 
+# ngspice truncates a command line past ~1,024 characters: an `alter @src[pwl]` with more points
+# would silently hold its last level. A slot takes 4 points (~12 characters each) in a waveform.
+SLOTS_PER_TRANSIENT = 12
+
+
+def pulse_slots(counts: list[np.ndarray], scheme: str, v_set: float, v_reset: float
+                ) -> list[dict[int, tuple[float, np.ndarray, int]]]:
+    """The pulse slots that apply ``counts`` column by column, all layers in parallel.
+
+    Slot ``k`` of column ``j`` and polarity ``p`` of a layer selects column ``j`` and every row whose
+    cell ``(i, j)`` needs more than ``k`` pulses of polarity ``p``: ``{layer: (amplitude volts, row
+    mask, column)}``. The layers have their own drivers, so slot ``n`` of every layer runs at once.
+    Every cell gets exactly ``|counts|`` pulses; half-selected cells see the scheme's V/2 or V/3.
+    """
+    per_layer = []
+    for c in counts:
+        slots = []
+        for j in range(c.shape[1]):
+            for amplitude, n in ((v_set, np.maximum(c[:, j], 0)), (v_reset, np.maximum(-c[:, j], 0))):
+                for k in range(int(n.max())):
+                    slots.append((amplitude, n > k, j))
+        per_layer.append(slots)
+    return [{l: slots[n] for l, slots in enumerate(per_layer) if n < len(slots)}
+            for n in range(max(len(s) for s in per_layer))]
+
+
+def _levels(slots: list[dict[int, tuple[float, np.ndarray, int]]], net, scheme: str) -> dict[str, list[float]]:
+    """Line voltage (volts) of every programming source in every slot (0 V where a layer is idle)."""
+    levels: dict[str, list[float]] = {}
+    for n, slot in enumerate(slots):
+        for l, (amplitude, rows, column) in slot.items():
+            layer = net.layers[l]
+            R, C = layer.cells.shape
+            v_rows, v_cols = line_voltages(scheme, amplitude, R, C, int(np.argmax(rows)), column)
+            off_row = float(v_rows[(int(np.argmax(rows)) + 1) % R]) if R > 1 else 0.0
+            for i, name in enumerate(layer.row_sources):
+                levels.setdefault(name, [0.0] * len(slots))[n] = amplitude if rows[i] else off_row
+            for j, name in enumerate(layer.column_sources):
+                levels.setdefault(name, [0.0] * len(slots))[n] = float(v_cols[j])
+    return levels
+
+
 def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseConfig) -> int:
     """Apply ``counts[l][i, j]`` pulses to each cell (> 0 SET at ``v_set``, < 0 RESET at ``v_reset``).
 
-    Returns the number of pulses applied to selected cells. Counts are checked (integers, shapes,
-    ``|count| <= max_pulses``) before the session is touched.
+    The pulses are slots (:func:`pulse_slots`: one column of every layer at a time, all rows that still
+    need a pulse of that polarity at once), run back to back in as few transients as the ngspice command
+    length allows (:data:`SLOTS_PER_TRANSIENT`). Returns the number of pulses applied to selected cells.
+    Counts are checked (integers, shapes, ``|count| <= max_pulses``) before the session is touched.
     """
     net = circuit.network
     shapes = [layer.cells.shape for layer in net.layers]
@@ -93,31 +138,14 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseConfig) -> int:
     if not any(np.any(c) for c in counts):
         return 0
     scheme = net.config.programming.scheme
-    s = circuit.session
+    slots = pulse_slots(counts, scheme, pulse.v_set, pulse.v_reset)
     period = 2 * pulse.rise + pulse.width + pulse.gap
-    applied = 0
     with ProgrammingMode(circuit):
-        for l, (layer, c) in enumerate(zip(net.layers, counts)):
-            R, C = c.shape
-            for i in range(R):
-                for amplitude, n in ((pulse.v_set, np.maximum(c[i], 0)), (pulse.v_reset, np.maximum(-c[i], 0))):
-                    n_max = int(n.max())
-                    if n_max == 0:
-                        continue
-                    v_rows, v_cols = line_voltages(scheme, amplitude, R, C, i, int(np.argmax(n)))
-                    waves = {}
-                    for r, name in enumerate(layer.row_sources):
-                        if v_rows[r] != 0.0:
-                            waves[name] = _train([float(v_rows[r])] * n_max, pulse)
-                    off = float(v_cols[(int(np.argmax(n)) + 1) % C]) if C > 1 else 0.0  # unselected column
-                    for j, name in enumerate(layer.column_sources):
-                        levels = [0.0 if n[j] > k else off for k in range(n_max)]
-                        if any(levels):
-                            waves[name] = _train(levels, pulse)
-                    stop = n_max * period
-                    s.tran(stop, pulse.rise / 2, waveforms=waves, max_step=pulse.rise)
-                    applied += int(n.sum())
-    return applied
+        for start in range(0, len(slots), SLOTS_PER_TRANSIENT):
+            chunk = slots[start:start + SLOTS_PER_TRANSIENT]
+            waves = {name: _train(v, pulse) for name, v in _levels(chunk, net, scheme).items() if any(v)}
+            circuit.session.tran(len(chunk) * period, pulse.rise / 2, waveforms=waves, max_step=pulse.rise)
+    return int(sum(np.abs(c).sum() for c in counts))
 
 
 def measure_step(circuit, pulse: PulseConfig, layer: int = 0, cell: tuple[int, int] = (0, 0),
