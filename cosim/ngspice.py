@@ -121,10 +121,16 @@ class NgspiceLibrary:
         return cls._instance
 
     # -- commands --------------------------------------------------------------------
+    # ngspice cuts a command line after 1,024 characters without a word (a longer pwl list simply ends early)
+    MAX_COMMAND = 1000
+
     def command(self, command: str) -> CommandOutput:
-        """Run one ngspice command and return what it printed."""
+        """Run one ngspice command (at most MAX_COMMAND characters) and return what it printed."""
         if "\n" in command or "\r" in command:
             raise ValueError(f"an ngspice command must be a single line: {command!r}")
+        if len(command) > self.MAX_COMMAND:
+            raise ValueError(f"an ngspice command may have at most {self.MAX_COMMAND} characters (ngspice "
+                             f"silently cuts longer ones), got {len(command)}: {command[:60]!r}...")
         self._commands_since_release += 1
         if self._commands_since_release >= self._RELEASE_EVERY:
             self._lib.ngSpice_Command(self._ffi.NULL)

@@ -32,6 +32,7 @@ _SAVE_CHUNK = 60  # names per `save` command
 # which drives nothing; after _WARM_POINTS points a new analysis starts (bounds the plot's memory).
 _STEP_SOURCE = "vmemcosim_step"
 _WARM_POINTS = 1000
+_PWL_VECTOR = "memcosim_pwl"  # the ngspice vector that carries a waveform too long for one command
 _SAVE_LINE = 900  # characters per `save` command (ngspice truncates long command lines)
 
 
@@ -528,7 +529,7 @@ class Session:
             if not isinstance(wave, Pwl):
                 raise TypeError(f"waveform of {name} must be a Pwl, got {type(wave).__name__}")
             restore[e.name] = self._dc[e.name]
-            self._alter(f"alter @{e.name.lower()}[pwl] = [ {wave.render()} ]")
+            self._alter_pwl(e.name, wave)
             self._alter(f"alter {e.name} dc={fmt(wave.values[0])}")
             self._waveform_sources.add(e.name)
         for name in sorted(self._waveform_sources - {self._source(n).name for n in waveforms}):
@@ -555,6 +556,21 @@ class Session:
         if trajectories is not None:
             values["states"] = trajectories
         return Result("tran", values, time)
+
+    def _alter_pwl(self, source: str, wave: Pwl) -> None:
+        """Give ``source`` the waveform ``wave``: in one `alter` if it fits in an ngspice command line,
+        else through an ngspice vector filled value by value (any length)."""
+        command = f"alter @{source.lower()}[pwl] = [ {wave.render()} ]"
+        if len(command) <= self.library.MAX_COMMAND:
+            self._alter(command)
+            return
+        values = [v for point in zip(wave.times, wave.values) for v in point]
+        self._end_warm()
+        self.library.command(f"let {_PWL_VECTOR} = vector({len(values)})")
+        for k, v in enumerate(values):
+            self._alter(f"let {_PWL_VECTOR}[{k}] = {fmt(v)}")
+        self._alter(f"alter @{source.lower()}[pwl] = {_PWL_VECTOR}")
+        self.library.command(f"unlet {_PWL_VECTOR}")
 
     def _carry_states(self, final: np.ndarray) -> None:
         """Write the states reached at the end of a transient into each device's ``x0``

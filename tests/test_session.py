@@ -132,3 +132,32 @@ def test_ngspice_without_osdi_and_klu_is_refused_with_what_was_found_and_how_to_
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("memcosim.errors.ToolchainError: found ngspice-39")
     assert "OSDI=no" in last and "KLU=no" in last and "bookworm-backports" in last
+
+
+def test_a_waveform_longer_than_an_ngspice_command_line_is_applied_whole():
+    # ngspice cuts command lines after 1,024 characters without a word: a long pwl list used to end early
+    # and hold its last level for the rest of the transient
+    net = Netlist("long waveform")
+    net.voltage_source("V1", "a", "0", 0.0)
+    net.resistor("R1", "a", "0", 1e3)
+    times, values = [0.0], [0.0]
+    for k in range(150):  # 150 pulses of 1 ns at 0.5 + k/300 volts, 1 ns apart
+        t = 2e-9 * k + 1e-9
+        times += [t, t + 1e-12, t + 1e-9, t + 1e-9 + 1e-12]
+        values += [0.0, 0.5 + k / 300, 0.5 + k / 300, 0.0]
+    wave = Pwl(tuple(times), tuple(values))
+    assert len(wave.render()) > 5000
+    with Session(net) as s:
+        r = s.tran(301e-9, 0.1e-9, waveforms={"V1": wave}, voltages=["a"], max_step=0.1e-9)
+    middle = np.array([2e-9 * k + 1.5e-9 for k in range(150)])
+    np.testing.assert_allclose(np.interp(middle, r.time, r["a"]), 0.5 + np.arange(150) / 300, atol=1e-6)
+    np.testing.assert_allclose(np.interp(middle + 1e-9, r.time, r["a"]), 0.0, atol=1e-6)
+
+
+def test_a_command_longer_than_ngspice_takes_is_refused_not_cut():
+    from memcosim.cosim.ngspice import NgspiceLibrary
+
+    with Session(_diode_circuit(), SessionOptions(worker=False)) as s:
+        with pytest.raises(ValueError, match="at most 1000 characters"):
+            s.library.command("alter @v1[pwl] = [ " + "1e-9 1 " * 200 + "]")
+        assert NgspiceLibrary.MAX_COMMAND == 1000
