@@ -40,9 +40,17 @@ class StudyError(MemcosimError, RuntimeError):
 def run_point(study: Study, point: Point) -> dict:
     """Train, deploy and evaluate one point; returns ``{"row": ..., "timing": ..., "weights": ...}``.
 
-    Runs in whichever process calls it (a Dask worker or this one); torch uses one thread so that the
-    result does not depend on the process.
+    Runs in whichever process calls it (a Dask worker or this one) with one thread for torch and numpy's
+    BLAS: the result does not depend on the process, and two workers on two cores do not fight over
+    them (BLAS threads spin-wait between calls).
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _run_point(study, point)
+
+
+def _run_point(study: Study, point: Point) -> dict:
     import torch
 
     from memcosim.trainers.deploy import ArraySettings, deploy_network, hardware_for, install_fault_maps, plan_tiles
