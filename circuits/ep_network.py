@@ -42,6 +42,7 @@ from memcosim.errors import ConfigError
 
 R_SWITCH_ON = 1e-3  # ohm
 R_SWITCH_OFF = 1e12  # ohm
+SENSES = ("cells", "lines")  # EpNetworkConfig.sense
 
 
 @dataclass
@@ -57,6 +58,10 @@ class EpNetworkConfig:
     gain backward (A/A; 0 = 1/gain), ``amp_r_out`` its output (and current sense) resistance in ohm; ``diode_is`` (A), ``diode_n``,
     ``diode_bias`` (V): the hidden-node diodes. ``dac_bits``: 0 = ideal sources, else quantized DACs
     over [-v_input, v_input] with ``dac_r_out`` ohm. ``programming``: pulse drivers (for ``pulse`` updates).
+    ``sense``: the node voltages EP's update is computed from: ``"cells"`` both terminals of every cell
+    (exact with wires; thousands of nodes on a digits network), ``"lines"`` only each row's driven end
+    and each neuron (what a chip can sense: a few per line; the wire drops, ~1 mV with 1-ohm segments,
+    are left out of the cell voltages).
     """
 
     sizes: list[int] = field(default_factory=lambda: [4, 8, 3])
@@ -77,6 +82,7 @@ class EpNetworkConfig:
     dac_bits: int = 0
     dac_r_out: float = 0.0
     programming: ProgrammingConfig | None = None
+    sense: str = "cells"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -142,6 +148,7 @@ class EpNetworkConfig:
             self.programming = ProgrammingConfig(**self.programming)
         if self.programming is not None and not isinstance(self.programming, ProgrammingConfig):
             raise ConfigError("network.programming", f"must be a table, got {self.programming!r}")
+        self.sense = f.choice("network.sense", self.sense, SENSES)
         self.seed = f.integer("network.seed", self.seed, 0)
 
     @property
@@ -383,15 +390,26 @@ def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: lis
 
 
 def _index(ep: EpNetwork) -> None:
+    """The nodes EP reads (outputs first) and, per layer, where each cell's two terminals are among them:
+    the cell's own nodes (``sense = "cells"``) or its row's driven end and its neuron (``"lines"``)."""
     nodes: dict[str, int] = {}
     for o in ep.output_nodes:
         nodes.setdefault(o, len(nodes))
-    for layer in ep.layers:
-        for arr in (layer.top, layer.bottom):
+    terminals = []
+    for l, layer in enumerate(ep.layers):
+        if ep.config.sense == "lines":
+            neurons = ep.hidden_nodes[l] if l < len(ep.hidden_nodes) else ep.output_nodes
+            rows, cols = layer.cells.shape
+            top = np.repeat(layer.top[:, :1], cols, axis=1)
+            bottom = np.array([neurons] * rows, dtype=object)
+        else:
+            top, bottom = layer.top, layer.bottom
+        for arr in (top, bottom):
             for n in arr.ravel():
                 nodes.setdefault(str(n), len(nodes))
+        terminals.append((top, bottom))
     ep.read_nodes = list(nodes)
     ep.output_index = np.arange(len(ep.output_nodes))
-    for layer in ep.layers:
-        ep.top_index.append(np.vectorize(nodes.__getitem__, otypes=[int])(layer.top))
-        ep.bottom_index.append(np.vectorize(nodes.__getitem__, otypes=[int])(layer.bottom))
+    for top, bottom in terminals:
+        ep.top_index.append(np.vectorize(nodes.__getitem__, otypes=[int])(top))
+        ep.bottom_index.append(np.vectorize(nodes.__getitem__, otypes=[int])(bottom))

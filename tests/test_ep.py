@@ -25,9 +25,12 @@ def _config(**train) -> RunConfig:
     return RunConfig(train={**base, **train}, network=dict(NET))
 
 
-def test_ep_update_agrees_with_finite_difference_gradient_of_the_circuit():
-    """For small beta the EP estimate matches dL/dG from finite differences on the same netlist."""
+@pytest.mark.parametrize("sense", ["cells", "lines"])
+def test_ep_update_agrees_with_finite_difference_gradient_of_the_circuit(sense):
+    """For small beta the EP estimate matches dL/dG from finite differences on the same netlist, from
+    every cell's terminals or only from the row drivers and neurons (wire drops left out)."""
     config = _config(beta=1e-8)
+    config.network.sense = sense
     tight = SessionOptions(reltol=1e-9, vntol=1e-12, abstol=1e-16)
     data = _iris2()
     with EPTrainer(config, data, options=tight) as tr:

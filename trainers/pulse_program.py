@@ -144,7 +144,10 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseConfig) -> int:
         for start in range(0, len(slots), SLOTS_PER_TRANSIENT):
             chunk = slots[start:start + SLOTS_PER_TRANSIENT]
             waves = {name: _train(v, pulse) for name, v in _levels(chunk, net, scheme).items() if any(v)}
-            circuit.session.tran(len(chunk) * period, pulse.rise / 2, waveforms=waves, max_step=pulse.rise)
+            # the corners are breakpoints; between them the line voltages are constant or linear ramps,
+            # so steps of up to half a pulse width integrate the state as well as finer ones
+            circuit.session.tran(len(chunk) * period, pulse.rise, waveforms=waves,
+                                 max_step=max(pulse.rise, pulse.width / 2))
     return int(sum(np.abs(c).sum() for c in counts))
 
 
