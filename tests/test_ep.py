@@ -189,6 +189,26 @@ def test_run_config_toml_round_trip_and_unknown_keys(tmp_path):
         load_run_config(path)
     with pytest.raises(ConfigError, match="network.g_max"):
         EpNetworkConfig(model="vteam", g_max=1.0)
+    with pytest.raises(ConfigError, match="network.sense"):
+        EpNetworkConfig(model="resistor", sense="wires")
+
+
+def test_pulse_slots_give_every_cell_its_count_and_run_layers_in_parallel():
+    from memcosim.trainers.pulse_program import pulse_slots
+
+    rng = np.random.default_rng(3)
+    counts = [rng.integers(-2, 3, (10, 4)), rng.integers(-2, 3, (6, 2))]
+    slots = pulse_slots(counts, "V/2", 0.8, -0.8)
+    got = [np.zeros_like(c) for c in counts]
+    for slot in slots:
+        for l, (amplitude, rows, column) in slot.items():
+            assert rows.any() and amplitude in (0.8, -0.8)
+            got[l][rows, column] += 1 if amplitude > 0 else -1
+    for a, b in zip(got, counts):
+        np.testing.assert_array_equal(a, b)
+    # one column and polarity per pulse index: layer 0 needs the most slots, layer 1 runs alongside
+    need = [sum(int(np.maximum(s * c[:, j], 0).max()) for j in range(c.shape[1]) for s in (1, -1)) for c in counts]
+    assert len(slots) == max(need)
 
 
 def test_cli_train_writes_history_and_learning_curve(tmp_path, capsys):
