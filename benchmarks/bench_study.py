@@ -1,7 +1,7 @@
 """Study throughput on local Dask workers (1 vs 2 processes) and the per-point cost split.
 
 The same small study (digits, 64-16-10 network, 32-row arrays, 0.5 to 20 ohm wires, plain and hw_aware,
-40 test samples per point: 12 points) runs on a local cluster of 1 and then 2 worker processes (each started
+40 test samples per point, 4- and 6-bit ADCs: 24 points) runs on a local cluster of 1 and then 2 worker processes (each started
 and warmed up first: imports, dataset, ngspice; reached through its scheduler address), each in a fresh
 result folder. Reported: the cluster start, the study's wall seconds, points per minute, the speedup, and
 the mean per-point seconds
@@ -39,6 +39,7 @@ weight_bits = 4
 [grid]
 r_wire = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
 method = ["plain", "hw_aware"]
+adc_bits = [4, 6]
 """
 
 
@@ -99,7 +100,7 @@ def main() -> None:
                 "point_s": timings["point_seconds"].mean(),
             })
     report("study", rows, notes=(
-        "12 points (digits 64-16-10 on 32x32 arrays, 40 test + 16 calibration samples each) on a warmed-up local "
+        "24 points (digits 64-16-10 on 32x32 arrays, 4- and 6-bit ADCs, 40 test + 16 calibration samples each) on a warmed-up local "
         "cluster (imports, dataset, ngspice loaded: cluster_start_s); speedup = 1-worker study wall / n-worker "
         "study wall; per-point seconds are means over the points (train / netlist / program / simulate)."))
 
