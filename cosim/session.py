@@ -28,12 +28,12 @@ from memcosim.cosim.toolchain import require_ngspice
 from memcosim.errors import MemcosimError, NetlistError, SimulationError
 
 _SAVE_CHUNK = 60  # names per `save` command
+_SAVE_LINE = 900  # characters per `save` command (ngspice truncates long command lines)
 # Warm operating points (SessionOptions.warm_start): the paused DC analysis sweeps this source,
 # which drives nothing; after _WARM_POINTS points a new analysis starts (bounds the plot's memory).
 _STEP_SOURCE = "vmemcosim_step"
 _WARM_POINTS = 1000
 _PWL_VECTOR = "memcosim_pwl"  # the ngspice vector that carries a waveform too long for one command
-_SAVE_LINE = 900  # characters per `save` command (ngspice truncates long command lines)
 
 
 def _save_commands(names: Sequence[str]) -> tuple[str, ...]:
