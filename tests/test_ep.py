@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -222,3 +224,96 @@ def test_cli_train_writes_history_and_learning_curve(tmp_path, capsys):
     assert "epoch   2" in text
     assert (tmp_path / "out" / "learning_curve.png").stat().st_size > 1000
     assert main(["train", str(tmp_path / "none.toml")]) == 2
+
+
+def _pulse_config(**pulse) -> RunConfig:
+    net = dict(NET, sizes=[4, 3, 2], programming={"scheme": "V/2", "amplitude": 0.8})
+    return RunConfig(train=dict(dataset="iris", classes=[0, 1], update="pulse", progress=False, epochs=2,
+                                batch_size=4, optimizer="adam", lr=0.05),
+                     network=net, pulse=PulseConfig(v_set=0.8, v_reset=-0.8, width=5e-9, max_pulses=2, **pulse))
+
+
+def test_accumulated_pulses_track_the_digital_copy():
+    """pulse.accumulate: the request goes into the digital copy and the devices close the gap over the
+    next batches (more pulses for cells still short of it), with steps learnt per cell."""
+    with EPTrainer(_pulse_config(accumulate=True), _iris2()) as tr:
+        from memcosim.circuits.devices import conductance, states_for
+
+        up, c = tr.updater, tr.config.network
+        # per-cell steps measured in the array: SET and RESET of opposite signs in every cell
+        assert all(np.all(s * r < 0) for s, r in zip(up.cell_set, up.cell_reset))
+        cells = tr.circuit.network.layers[0].cells
+        tr.circuit.session.set_states({n: 1.5 for n in list(cells[0]) + list(cells[3])})  # mid-window
+        up.g = tr.circuit.conductances_from_states()
+        up.target = [a.copy() for a in up.g]
+        g0 = [a.copy() for a in up.g]
+        # row 0 of layer 0 up, row 3 down, each by 5 calibrated pulses (2 per batch at most)
+        delta = [np.zeros_like(a) for a in g0]
+        for row, step in ((0, up.cell_set[0]), (3, up.cell_reset[0])):
+            delta[0][row] = conductance(c.model, 1.5 + 5 * step[row], c.device_params) - g0[0][row]
+        rng = np.random.default_rng(0)
+        up.apply(delta, rng)
+        np.testing.assert_allclose(up.target[0], np.clip(g0[0] + delta[0], *tr.config.network.window))
+        np.testing.assert_array_equal(up.target[1], g0[1])
+        gap = [np.abs(up.g[0][i] - up.target[0][i]).sum() for i in (0, 3)]
+        for _ in range(3):  # nothing new requested: the devices keep moving toward the copy
+            up.apply([np.zeros_like(a) for a in g0], rng)
+        later = [np.abs(up.g[0][i] - up.target[0][i]).sum() for i in (0, 3)]
+        assert later[0] < 0.5 * gap[0] and later[1] < 0.5 * gap[1], (gap, later)
+        assert np.all(up.g[0][0] > g0[0][0]) and np.all(up.g[0][3] < g0[0][3])
+        rest = np.ones(g0[0].shape, bool)
+        rest[[0, 3]] = False
+        np.testing.assert_allclose(up.g[0][rest], g0[0][rest], rtol=1e-6)
+        np.testing.assert_allclose(up.g[1], g0[1], rtol=1e-6)
+        # within about one pulse of the copy: the remaining gap per cell is below its step
+        missing = np.abs(states_for(c.model, up.target[0], c.device_params)
+                         - states_for(c.model, up.g[0], c.device_params))[[0, 3]]
+        step = np.maximum(np.abs(up.cell_set[0]), np.abs(up.cell_reset[0]))[[0, 3]]
+        assert np.all(missing <= 1.5 * step), (missing, step)
+
+
+def test_accumulated_pulse_run_resumes_to_the_same_device_states(tmp_path):
+    data = _iris2(limit=8)
+    config = lambda epochs, ckpt="": dataclasses.replace(
+        _pulse_config(accumulate=True), train=dataclasses.replace(_pulse_config().train, epochs=epochs, checkpoint=ckpt))
+    with EPTrainer(config(2), data) as tr:
+        tr.fit(log=None)
+        whole, target = tr.circuit.session.states.copy(), [a.copy() for a in tr.updater.target]
+        assert tr.updater.pulses > 0
+    ckpt = tmp_path / "acc.npz"
+    with EPTrainer(config(1, str(ckpt)), data) as tr:
+        tr.fit(log=None)
+    with EPTrainer(config(2), data) as tr:
+        tr.fit(resume=ckpt, log=None)
+        np.testing.assert_array_equal(tr.circuit.session.states, whole)
+        for a, b in zip(tr.updater.target, target):
+            np.testing.assert_array_equal(a, b)
+        arrays = tr.state_arrays()
+        del arrays["target1"]  # a checkpoint without the digital copy is refused, nothing changes
+        states = tr.circuit.session.states.copy()
+        with pytest.raises(ConfigError, match="target1"):
+            tr.load_state_arrays(arrays)
+        np.testing.assert_array_equal(tr.circuit.session.states, states)
+    with pytest.raises(ConfigError, match="pulse.reltol"):
+        PulseConfig(reltol=0.0)
+    with pytest.raises(ConfigError, match="pulse.accumulate"):
+        PulseConfig(accumulate="yes")
+
+
+def test_programming_tolerances_change_the_pulses_little():
+    """The programming transients at reltol 1e-3 move the states as at the operating points' 1e-6."""
+    moved = []
+    for reltol, vntol in ((1e-6, 1e-9), (1e-3, 1e-6)):
+        with EPTrainer(_pulse_config(reltol=reltol, vntol=vntol), _iris2()) as tr:
+            s0 = tr.circuit.session.states.copy()
+            counts = [np.zeros(a.shape, int) for a in tr.conductances]
+            counts[0][:, 0], counts[0][:, 1], counts[1][:, 0] = 2, -1, 1
+            from memcosim.trainers.pulse_program import apply_pulses
+            apply_pulses(tr.circuit, counts, tr.config.pulse)
+            moved.append(tr.circuit.session.states - s0)
+            out = tr.predict(tr.dataset.x_test[:1])  # the operating points still converge afterwards
+            assert np.all(np.isfinite(out))
+    a, b = moved
+    assert np.count_nonzero(a) >= 8
+    assert a @ b / (np.linalg.norm(a) * np.linalg.norm(b)) > 0.99
+    np.testing.assert_allclose(b, a, atol=0.1 * np.abs(a).max())

@@ -116,6 +116,13 @@ class PulseConfig:
     stochastically and capped at ``max_pulses``. SET pulses are ``v_set`` volts (> 0), RESET pulses
     ``v_reset`` volts (< 0), ``width`` seconds at full amplitude with ``rise`` edges and ``gap``
     seconds between pulses; unselected lines follow ``network.programming.scheme`` (V/2 or V/3).
+
+    ``accumulate`` (mixed precision, Nandakumar et al. 2018): the requested changes accumulate in a
+    digital copy of the conductances (what ``ideal`` updates would have made them), and each batch
+    sends the pulses that move every device toward its copy (counts from the state still missing,
+    rounded to the nearest pulse, capped at ``max_pulses``); a weak cell simply gets pulses over more
+    batches. ``reltol`` / ``vntol`` (volts): solver tolerances of the programming transients only
+    (the operating points keep the session's own, tighter ones).
     """
 
     v_set: float = 0.6
@@ -125,6 +132,9 @@ class PulseConfig:
     gap: float = 2e-9
     max_pulses: int = 8
     calibration_pulses: int = 4
+    accumulate: bool = False
+    reltol: float = 1e-3
+    vntol: float = 1e-6
 
     def __post_init__(self) -> None:
         self.v_set = f.number("pulse.v_set", self.v_set, low=0.0, low_open=True, unit="V")
@@ -136,6 +146,9 @@ class PulseConfig:
         self.gap = f.number("pulse.gap", self.gap, low=0.0, unit="s")
         self.max_pulses = f.integer("pulse.max_pulses", self.max_pulses, 1, 1000)
         self.calibration_pulses = f.integer("pulse.calibration_pulses", self.calibration_pulses, 1, 1000)
+        self.accumulate = f.boolean("pulse.accumulate", self.accumulate)
+        self.reltol = f.number("pulse.reltol", self.reltol, low=0.0, high=0.1, low_open=True)
+        self.vntol = f.number("pulse.vntol", self.vntol, low=0.0, high=1e-3, low_open=True, unit="V")
 
 
 @dataclass

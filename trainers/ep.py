@@ -132,6 +132,7 @@ class EPTrainer(Trainer):
         arrays = {f"g{l}": g.copy() for l, g in enumerate(self.updater.g)}
         arrays["pulses"] = np.array(self.updater.pulses)
         arrays.update(self.rule.state_arrays())
+        arrays.update(self.updater.state_arrays())
         if self.circuit is not None:
             arrays["device_states"] = self.circuit.session.states.copy()
             arrays["operating_points"] = np.array(self.circuit.ops)
@@ -146,6 +147,8 @@ class EPTrainer(Trainer):
             g.append(np.array(a, dtype=float))
         rule = copy.deepcopy(self.rule)  # checked before the circuit or the trainer changes
         rule.load_state_arrays(arrays)
+        updater = copy.copy(self.updater)  # its own arrays (the digital copy) checked the same way
+        updater.load_state_arrays(arrays)
         if self.circuit is not None:
             if self.config.network.model == "resistor":
                 self.circuit.write_conductances(g)
@@ -155,6 +158,7 @@ class EPTrainer(Trainer):
                     raise ConfigError("checkpoint", "device states missing or of the wrong size")
                 self.circuit.session.set_states(states)
             self.circuit.ops = int(arrays.get("operating_points", 0))
-        self.updater.g = g
-        self.updater.pulses = int(arrays.get("pulses", 0))
+        updater.g = g
+        updater.pulses = int(arrays.get("pulses", 0))
+        self.updater = updater
         self.rule = rule
