@@ -4,9 +4,13 @@
    sample + the batch's pulse slots) and per sample, for hidden sizes 8..64 (the first array is
    65 x 2H devices), Manhattan and stochastic pulses and ideal writes, and the epoch time they imply
    for the 1,437-sample digits training split.
-2. Pulse calibration (the issue-5 diagnosis): weight change of one coincidence up and down, the
-   common-mode drift of a pair per up-and-down cycle and the slots one transient may carry, for
-   vteam's Biolek window at 0.6 V (the old default) and the Kvatinsky window at 0.57 / 0.59 V.
+2. Pulse calibration (the issue-5 diagnosis): weight change of one coincidence up and down and the
+   common-mode drift of a pair per up-and-down cycle, for vteam's Biolek window at 0.6 V (the old
+   default) and the Kvatinsky window at 0.57 / 0.59 V.
+   Transients: one batch's pulse slots as ONE transient (what the trainer does) against the same
+   slots split into transients of at most 18 slots (what it did while ngspice command lines capped
+   line waveforms), from the same device states: seconds (median of 3, alternating order) and the
+   largest state difference between the two, for the Manhattan and the stochastic rule.
 3. Memory over an epoch: resident set size after the first batch and at the end of the epoch.
 4. Accuracy on digits (10 classes, test split never trained on): ``configs/sgd_digits_manhattan.toml``,
    ``configs/sgd_digits_stochastic.toml`` and the same network with ideal writes, ngspice in the
@@ -33,7 +37,8 @@ TRAIN = int(os.environ.get("MEMCOSIM_BENCH_SGD_TRAIN", "200"))
 HIDDEN = int(os.environ.get("MEMCOSIM_BENCH_SGD_HIDDEN", "32"))
 BATCH = int(os.environ.get("MEMCOSIM_BENCH_SGD_BATCH", "10"))
 SIZES = [int(s) for s in os.environ.get("MEMCOSIM_BENCH_SGD_SIZES", "8,16,32,64").split(",")]
-PARTS = os.environ.get("MEMCOSIM_BENCH_SGD_PARTS", "steps,calibration,memory,accuracy").split(",")
+PARTS = os.environ.get("MEMCOSIM_BENCH_SGD_PARTS", "steps,calibration,transients,memory,accuracy").split(",")
+SPLIT_SLOTS = 18  # slots per transient of the old split (0.57 V line waveforms within one ngspice command)
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
@@ -94,7 +99,7 @@ def accuracy_config(rule: str, update: str):
 
 
 def calibration_rows() -> list[dict]:
-    """Coincidence steps, common-mode drift per up-and-down cycle and slots per transient per device setting."""
+    """Coincidence steps and common-mode drift per up-and-down cycle per device setting."""
     from memcosim.trainers.sgd import SGDTrainer
 
     rows = []
@@ -107,7 +112,53 @@ def calibration_rows() -> list[dict]:
             warnings.simplefilter("ignore")
             with SGDTrainer(cfg) as tr:
                 rows.append({"device": label, "v_pulse": volts, "dw_up": tr.dw[0], "dw_down": tr.dw[1],
-                             "drift_per_cycle_pct": 100 * tr.drift, "slots_per_transient": tr.chunk})
+                             "drift_per_cycle_pct": 100 * tr.drift})
+    return rows
+
+
+def batch_slots(tr, x: np.ndarray, y: np.ndarray) -> list:
+    """The pulse slots the trainer's rule asks for on one batch (both layers), as train_batch builds them."""
+    xa, h, aa, z = tr._forward(x)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    d_out = p / p.sum(axis=1, keepdims=True)
+    d_out[np.arange(len(y)), y] -= 1.0
+    d_hid = (d_out @ tr.circuit.layers[1].weights()[:-1].T) * ((h > 0) & (h < 1))
+    slots = []
+    for b in range(len(x)):
+        pairs = [(0, xa[b], d_hid[b]), (1, aa[b], d_out[b])]
+        slots += tr._manhattan(pairs) if tr.s.rule == "manhattan" else tr._stochastic(pairs)
+    return slots
+
+
+def transient_rows(repeats: int = 3) -> list[dict]:
+    """One batch's slots as one transient against transients of at most SPLIT_SLOTS slots, same start states."""
+    from memcosim.trainers.sgd import SGDTrainer
+
+    rows = []
+    for rule in ("manhattan", "stochastic"):
+        cfg = accuracy_config(rule, "pulse")
+        cfg.train.train_limit = max(TRAIN, BATCH)
+        with SGDTrainer(cfg) as tr:
+            d = tr.dataset
+            start = tr.circuit.states
+            slots = batch_slots(tr, d.x_train[:BATCH], d.y_train[:BATCH])
+            plans = {"one": [slots], "split": [slots[k:k + SPLIT_SLOTS] for k in range(0, len(slots), SPLIT_SLOTS)]}
+            times: dict[str, list[float]] = {"one": [], "split": []}
+            ends = {}
+            for r in range(repeats):
+                for name in (("one", "split") if r % 2 == 0 else ("split", "one")):
+                    tr.circuit.set_states(start)
+                    t = time.perf_counter()
+                    for part in plans[name]:
+                        tr.circuit.pulse_slots(part, tr.timing)
+                    times[name].append(time.perf_counter() - t)
+                    ends[name] = tr.circuit.states
+            moved = np.abs(ends["one"] - start).max()
+            one, split = float(np.median(times["one"])), float(np.median(times["split"]))
+            rows.append({"rule": rule, "slots": len(slots), "split_transients": len(plans["split"]), "one_s": one,
+                         "split_s": split, "split_over_one": split / one,
+                         "max_state_change": float(moved),
+                         "max_state_diff": float(np.abs(ends["one"] - ends["split"]).max())})
     return rows
 
 
@@ -130,6 +181,8 @@ def main() -> None:
                              "epoch_s_est": step * np.ceil(1437 / BATCH) + 360 * fwd})
     if "calibration" in PARTS:
         rows += [dict(part="calibration", **r) for r in calibration_rows()]
+    if "transients" in PARTS:
+        rows += [dict(part="transients", **r) for r in transient_rows()]
     if "memory" in PARTS:
         rows += memory_rows(lambda: SGDTrainer(sgd_config("pulse", HIDDEN, 1, max(TRAIN, 5 * BATCH))), f"pulse H={HIDDEN}")
     if "accuracy" in PARTS:
@@ -147,13 +200,14 @@ def main() -> None:
         base = backprop_baseline(tr.dataset, HIDDEN, epochs=max(EPOCHS, 10))
         rows.append({"part": "accuracy", "run": f"backprop numpy H={HIDDEN}", "train_samples": len(tr.dataset.x_train),
                      "epochs": len(base), "test_acc": base[-1]["test_acc"]})
-    for part in ("steps", "calibration", "memory", "accuracy"):
+    for part in ("steps", "calibration", "transients", "memory", "accuracy"):
         chunk = [{k: v for k, v in r.items() if k != "part"} for r in rows if r["part"] == part]
         if chunk:
             print(f"-- {part}")
             report(f"sgd_{part}", chunk, notes="steps: one batch = 2 ngspice operating points per sample + the batch's "
-                   "pulse slots (both layers) in transients of at most slots_per_transient slots; epoch_s_est = step x "
-                   "batches + test reads. calibration: drift = change of G+ + G- of a pair per up-and-down cycle. "
+                   "pulse slots (both layers) in one transient; epoch_s_est = step x batches + test reads. calibration: "
+                   "drift = change of G+ + G- of a pair per up-and-down cycle. transients: one batch's slots as one "
+                   f"transient vs split into transients of <= {SPLIT_SLOTS} slots (states in nm). "
                    "accuracy: digits test split.")
 
 

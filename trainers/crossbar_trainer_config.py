@@ -59,6 +59,10 @@ class SgdConfig:
       ``x_i``, column j with ``min(1, |delta_j| lr / (bl dw))`` (``dw`` the weight change of one
       coincidence, calibrated in the circuit); a cell moves where both fire.
 
+    ``step_decay`` anneals the update step per epoch (epoch ``e`` counted from 0): ``ideal`` and
+    ``stochastic`` use ``lr * step_decay**e``; ``manhattan`` (whose step is one device pulse) fires each
+    selected column with probability ``step_decay**e`` (draws from the run's seeded RNG); 1 = constant.
+
     A sample whose largest output error is below ``min_error`` is not written (no slots). Pulses are
     ``v_set`` / ``v_reset`` volts at the selected cells, ``width`` s, ``rise`` s edges, ``gap`` s apart,
     half-select ``scheme``. ``init_scale``: initial weights uniform in +-init_scale*sqrt(3/fan_in).
@@ -92,6 +96,7 @@ class SgdConfig:
     min_error: float = 0.02
     init_scale: float = 1.0
     calibration_pulses: int = 8
+    step_decay: float = 1.0
 
     def __post_init__(self) -> None:
         _check_layer_fields(self, "sgd")
@@ -108,6 +113,7 @@ class SgdConfig:
         self.min_error = f.number("sgd.min_error", self.min_error, low=0.0)
         self.init_scale = f.number("sgd.init_scale", self.init_scale, low=0.0)
         self.calibration_pulses = f.integer("sgd.calibration_pulses", self.calibration_pulses, 1, 1000)
+        self.step_decay = f.number("sgd.step_decay", self.step_decay, low=0.0, high=1.0, low_open=True)
 
 
 @dataclass

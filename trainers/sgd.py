@@ -10,8 +10,14 @@ A two-layer network ``inputs (+ bias) -> hidden -> outputs`` of
 3. update: ``ideal`` writes ``W - lr sum_batch x delta^T`` as device states; ``pulse`` turns every
    sample of the batch into half-select pulse slots (Manhattan or stochastic coincidence, see
    :class:`~memcosim.trainers.crossbar_trainer_config.SgdConfig`) and runs the whole batch, both
-   layers, in as few transients as possible (:meth:`CrossbarCircuit.pulse_slots`; at most
-   :func:`slots_per_transient` slots each, see :data:`PWL_COMMAND_CHARS`).
+   layers, in ONE transient (:meth:`CrossbarCircuit.pulse_slots`; the session sends line waveforms
+   of any length). Splitting a batch's slots over several transients changed no device state beyond
+   solver tolerance (~1e-9 nm against steps of ~3e-3 nm) and was slower: 20 Manhattan slots took
+   3.9 s as one transient and 6.0 s as 18 + 2 slots, 60 stochastic slots 12.4 s and 12.6 s as
+   18 + 18 + 18 + 6 (64-32-10 network, medians of 3 on a loaded 2-core machine).
+
+``step_decay`` anneals the step per epoch (``SgdConfig``): the learning rate of ``ideal`` and
+``stochastic`` updates, and the probability that a selected column fires in a Manhattan update.
 
 Pulse mode calibrates, in the circuit, the weight change of one coincidence up and down and the
 *common-mode drift* of a pair: the relative change of ``G+ + G-`` per up-and-down cycle. A weight
@@ -31,38 +37,15 @@ import warnings
 
 import numpy as np
 
-from memcosim.circuits.netlist import fmt
-from memcosim.circuits.programming import line_voltages
 from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig
-from memcosim.trainers.crossbar_layer import (CrossbarCircuit, CrossbarLayerConfig, Slot, SlotResult, SlotTiming,
-                                              _slot_wave)
+from memcosim.trainers.crossbar_layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotResult, SlotTiming
 from memcosim.trainers.crossbar_trainer_config import SgdConfig
 from memcosim.trainers.datasets import Dataset, load_dataset
 
 DRIFT_WARNING = 2e-3  # relative common-mode change of a pair per up-and-down cycle worth a warning
-# ngspice (shared library) silently truncates a command beyond 1,024 characters: a longer
-# `alter @source[pwl] = [ ... ]` loses its tail and the line HOLDS its last parsed level (often a pulse
-# level) to the end of the transient. Every row line has a level in every slot (the amplitude or the
-# half-select level), so a transient may carry only as many slots as fit in this many characters.
-PWL_COMMAND_CHARS = 960
-
-
-def slots_per_transient(timing: SlotTiming, amplitudes: tuple[float, ...], scheme: str) -> int:
-    """Most slots one transient may carry: the longest line waveform (every slot at the level that
-    renders longest, among the amplitudes and their half-select levels) must fit one ngspice command."""
-    levels = []
-    for a in amplitudes:
-        v_rows, v_columns = line_voltages(scheme, a, 2, 2, 0, 0)
-        levels += [float(a), float(v_rows[1]), float(v_columns[1])]
-    level = max(levels, key=lambda v: len(fmt(v)))
-    header = len("alter @vl00_prow0000[pwl] = [  ]")
-    n = 1
-    while n < 1000 and header + len(_slot_wave([level] * (n + 1), timing).render()) <= PWL_COMMAND_CHARS:
-        n += 1
-    return n
 
 
 def dataset_for(config: RunConfig) -> Dataset:
@@ -154,7 +137,6 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
                   CrossbarLayerConfig(s.hidden + 1, n_out, init_spread=s.init_scale * np.sqrt(3 / (s.hidden + 1)),
                                       seed=seed + 1, **common)]
         self.timing = SlotTiming(s.width, s.rise, s.gap)
-        self.chunk = slots_per_transient(self.timing, (s.v_set, s.v_reset), s.scheme)
         self.circuit = CrossbarCircuit(layers, options, title=f"memcosim SGD {n_in}-{s.hidden}-{n_out}")
         self.counters = {"cell_pulses": 0, "slots": 0, "transients": 0, "energy": 0.0, "updates": 0}
         self.dw = (0.0, 0.0)
@@ -232,6 +214,10 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         return cross_entropy(scores, y)
 
     # -- training ------------------------------------------------------------------------------
+    def step_scale(self) -> float:
+        """Factor on this epoch's update step: ``step_decay ** epoch`` (epochs counted from 0)."""
+        return float(self.s.step_decay ** self.epoch)
+
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
         xa, h, aa, z = self._forward(x)
         y = np.asarray(y, dtype=int)
@@ -250,7 +236,7 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         keep = np.abs(d_out).max(axis=1) >= self.s.min_error
         if not keep.any():
             return
-        lr = self.s.lr
+        lr = self.s.lr * self.step_scale()
         for layer, inp, d in ((self.circuit.layers[0], xa, d_hid), (self.circuit.layers[1], aa, d_out)):
             grad = inp[keep].T @ d[keep]  # summed over the batch: lr is per sample, as in pulse mode
             layer.write_weights(np.clip(layer.weights() - lr * grad, -layer.config.w_max, layer.config.w_max))
@@ -272,17 +258,11 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
             self.counters["cell_pulses"] += r.cell_pulses
             self.counters["slots"] += r.slots
             self.counters["energy"] += r.energy
-            self.counters["transients"] += -(-len(slots) // self.chunk)
+            self.counters["transients"] += 1
 
     def run_slots(self, slots: list[Slot], energy: bool = False) -> SlotResult:
-        """Run ``slots`` in order as transients of at most :attr:`chunk` slots each (see
-        :data:`PWL_COMMAND_CHARS`); the session carries the device states from one to the next."""
-        total = SlotResult(0, 0, 0.0, 0.0)
-        for k in range(0, len(slots), self.chunk):
-            r = self.circuit.pulse_slots(slots[k:k + self.chunk], self.timing, energy=energy)
-            total = SlotResult(total.slots + r.slots, total.cell_pulses + r.cell_pulses,
-                               total.duration + r.duration, total.energy + r.energy)
-        return total
+        """Run ``slots`` in order as one transient (energy in joules with ``energy``)."""
+        return self.circuit.pulse_slots(slots, self.timing, energy=energy)
 
     @staticmethod
     def _columns(up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -295,6 +275,7 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
 
     def _manhattan(self, pairs) -> list[Slot]:
         s = self.s
+        fire = self.step_scale()
         set_sel, reset_sel = {}, {}
         for k, x, d in pairs:
             big = np.abs(d).max()
@@ -302,6 +283,8 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
                 continue
             rows = x > s.x_threshold
             cols = np.abs(d) > s.d_threshold * big
+            if fire < 1.0:  # annealed step: each selected column fires with probability step_decay**epoch
+                cols &= self.rng.random(cols.shape) < fire
             set_cols, reset_cols = self._columns(cols & (d < 0), cols & (d > 0))
             set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
         return [Slot(s.v_set, set_sel), Slot(s.v_reset, reset_sel)]
@@ -310,7 +293,8 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         s = self.s
         dw = 0.5 * (self.dw[0] - self.dw[1])
         slots = []
-        probs = [(k, np.clip(x, 0, 1), np.clip(np.abs(d) * s.lr / (s.bl * dw), 0, 1), d) for k, x, d in pairs]
+        lr = s.lr * self.step_scale()
+        probs = [(k, np.clip(x, 0, 1), np.clip(np.abs(d) * lr / (s.bl * dw), 0, 1), d) for k, x, d in pairs]
         for _ in range(s.bl):
             set_sel, reset_sel = {}, {}
             for k, px, pd, d in probs:
