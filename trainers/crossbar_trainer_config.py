@@ -50,7 +50,7 @@ class SgdConfig:
     Forward reads in ngspice (DAC -> array -> TIA -> ADC); errors and gradients in Python; hidden
     activation ``clip(h, 0, 1)``, softmax cross-entropy on the outputs. ``ideal`` updates write
     ``W - lr sum_batch x delta^T`` (lr per sample) as device states. ``pulse`` updates, the batch's
-    slots in as few transients as fit (see ``trainers/sgd.py``):
+    slots in one transient (see ``trainers/sgd.py``):
 
     * ``manhattan``: per sample, one SET and one RESET slot: rows with ``x > x_threshold`` cross the
       columns with ``|delta| > d_threshold * max|delta|``; weight up = SET the + device and RESET the
