@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from memcosim.circuits.netlist import Netlist, check_name, check_node, fmt
 from memcosim.cosim.models import get_model
 from memcosim.cosim.ngspice import CommandOutput, NgspiceLibrary
 from memcosim.cosim.toolchain import require_ngspice
-from memcosim.errors import MemcosimError, NetlistError, SimulationError
+from memcosim.errors import ConfigError, MemcosimError, NetlistError, SimulationError
 
 _SAVE_CHUNK = 60  # names per `save` command
 _SAVE_LINE = 900  # characters per `save` command (ngspice truncates long command lines)
@@ -415,6 +416,30 @@ class Session:
             self._set_options(base)
         self.convergence["failed"] += 1
         raise SimulationError(analysis, self.step, f"{first} (not rescued by {', '.join(tried)}: {out.message()})")
+
+    # solver options a caller may change for a block of analyses (SessionOptions fields of the same name)
+    SOLVER_OPTIONS = ("reltol", "abstol", "vntol")
+
+    @contextmanager
+    def solver_options(self, **values: float) -> Iterator["Session"]:
+        """The analyses inside the ``with`` block run at these solver tolerances (``reltol``, ``abstol``
+        amperes, ``vntol`` volts); the session's own (:class:`SessionOptions`) apply again after it.
+        E.g. programming transients at looser tolerances than the operating points of a trainer
+        that takes differences of nearby solutions. Values are checked before anything changes."""
+        self._require_open()
+        for name, value in values.items():
+            if name not in self.SOLVER_OPTIONS:
+                raise ConfigError(f"solver_options.{name}", f"unknown; known: {', '.join(self.SOLVER_OPTIONS)}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ConfigError(f"solver_options.{name}", f"must be a positive finite number, got {value!r}")
+        rendered = {"reltol": self.options.reltol, "abstol": self.options.abstol, "vntol": self.options.vntol,
+                    **self.options.extra}
+        own = {name: float(rendered[name]) for name in values}
+        self._set_options(values)
+        try:
+            yield self
+        finally:
+            self._set_options(own)
 
     def _set_options(self, values: Mapping[str, float]) -> None:
         self._end_warm()

@@ -14,7 +14,7 @@ from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.cosim.session import Pwl, Session, SessionOptions
-from memcosim.errors import MemcosimError, NetlistError, SimulationError
+from memcosim.errors import ConfigError, MemcosimError, NetlistError, SimulationError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -161,3 +161,29 @@ def test_a_command_longer_than_ngspice_takes_is_refused_not_cut():
         with pytest.raises(ValueError, match="at most 1000 characters"):
             s.library.command("alter @v1[pwl] = [ " + "1e-9 1 " * 200 + "]")
         assert NgspiceLibrary.MAX_COMMAND == 1000
+
+
+def _reltol_in_use(session: Session) -> float:
+    """The reltol ngspice used in the last analysis (its `option` listing)."""
+    line = next(l for l in session.library.command("option").stdout if l.strip().startswith("reltol"))
+    return float(line.split("=")[1])
+
+
+def test_solver_options_hold_inside_the_block_only_and_bad_ones_change_nothing():
+    xbar = build_crossbar(CrossbarConfig(rows=3, columns=3, model="resistor", conductance=1e-4))
+    with Session(xbar.netlist, SessionOptions(worker=False, reltol=1e-5)) as s:
+        s.op()
+        assert _reltol_in_use(s) == pytest.approx(1e-5)
+        with s.solver_options(reltol=1e-2, vntol=1e-4):
+            s.op()
+            assert _reltol_in_use(s) == pytest.approx(1e-2)
+        s.op()
+        assert _reltol_in_use(s) == pytest.approx(1e-5)
+        with pytest.raises(ConfigError, match="solver_options.gmin"):
+            with s.solver_options(gmin=1e-12):
+                pass
+        with pytest.raises(ConfigError, match="solver_options.reltol"):
+            with s.solver_options(reltol=-1.0):
+                pass
+        s.op()
+        assert _reltol_in_use(s) == pytest.approx(1e-5)
