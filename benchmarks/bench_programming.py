@@ -21,6 +21,10 @@ Needs trained predictors (``memcosim predictor dataset`` then ``memcosim predict
    amplitude of every write is raised against the IR drop so that the cell sees the preset amplitude
    (``compensate_ir_drop``; ``$MEMCOSIM_BENCH_COMPENSATE=0`` writes at the plain amplitude instead).
 
+``$MEMCOSIM_BENCH_CONFIG`` = a predictor TOML (e.g. ``configs/predictor_fast.toml``) runs part 1 with that
+file's dataset amplitudes, evaluation settings (``baseline_amplitudes``: the conventional runs at each
+pair, and the ratios against the best) and predictors (``train.out``) instead of the defaults.
+
 Tables on screen, JSON in ``benchmarks/results/``, PNG and CSV in ``out/bench_programming/``.
 """
 
@@ -31,6 +35,7 @@ import io
 import json
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -43,16 +48,24 @@ OUT = Path("out/bench_programming")
 R_WIRE = 2.5
 
 
-def device_rows(attempts: int) -> list[dict]:
-    from memcosim.trainers.pulse_config import DatasetConfig, EvaluateConfig
+def device_rows(attempts: int, config_path: str | None = None) -> list[dict]:
+    """Device-level table; with ``config_path`` (a predictor TOML) its dataset, evaluation settings and
+    model folder (``train.out``), else the defaults and ``MODEL_DIR``."""
+    from memcosim.trainers.pulse_config import EvaluateConfig, load_config
     from memcosim.trainers.pulse_eval import evaluate
 
     workers = int(os.environ.get("MEMCOSIM_BENCH_WORKERS", "2"))
-    s = evaluate(DatasetConfig(), EvaluateConfig(attempts=attempts, workers=workers, out=str(OUT / "device")), MODEL_DIR)
+    config = load_config(config_path)
+    ev = EvaluateConfig(**{**asdict(config.evaluate), "attempts": attempts, "workers": workers,
+                           "out": str(OUT / ("device" if config_path is None else f"device_{Path(config_path).stem}"))})
+    d = config.dataset
+    s = evaluate(d, ev, MODEL_DIR if config_path is None else config.train.out)
+    amps = f"{d.set_amplitude:g}/{d.reset_amplitude:g}"
     rows = []
     for name in ("baseline", "mse", "finetuned"):
         o = s[f"one_shot_{name}"]
-        rows.append({"method": f"one-shot {name}", "within_50%": o["within_50%"], "within_10%": o["within_10%"],
+        rows.append({"method": f"one-shot {name}", "amplitude_V": amps, "within_50%": o["within_50%"],
+                     "within_10%": o["within_10%"],
                      "median_rpd": o["median_rpd"], "mean_pulses": 1.0, "mean_pulse_time_ns": float("nan"),
                      "target": ">=95% within 50%" if name == "finetuned" else ""})
     for name, label, target in (("baseline_wv", "noise-free baseline write-verify (<=3)", ""),
@@ -61,16 +74,25 @@ def device_rows(attempts: int) -> list[dict]:
                                 ("conventional_wv", "conventional write-verify (ISPP)", ""),
                                 ("fixed_wv", "conventional write-verify (fixed V)", "")):
         o = s[name]
-        rows.append({"method": label, "within_50%": float("nan"), "within_10%": o["within_tolerance"],
-                     "median_rpd": float("nan"), "mean_pulses": o["mean_pulses"],
+        rows.append({"method": label, "amplitude_V": amps, "within_50%": float("nan"),
+                     "within_10%": o["within_tolerance"], "median_rpd": float("nan"), "mean_pulses": o["mean_pulses"],
                      "mean_pulse_time_ns": o["mean_pulse_time_s"] * 1e9, "target": target})
-    rows.append({"method": "ISPP / predictor (ratio)", "within_50%": float("nan"), "within_10%": float("nan"),
-                 "median_rpd": float("nan"), "mean_pulses": s["pulse_reduction"],
-                 "mean_pulse_time_ns": s["pulse_time_reduction"], "target": ">=5x pulses"})
-    rows.append({"method": "fixed V / predictor (ratio)", "within_50%": float("nan"), "within_10%": float("nan"),
-                 "median_rpd": float("nan"), "mean_pulses": s["pulse_reduction_vs_fixed"],
-                 "mean_pulse_time_ns": s["fixed_wv"]["mean_pulse_time_s"] / max(s["predictor_wv"]["mean_pulse_time_s"], 1e-18),
-                 "target": ">=5x pulses"})
+    for b in s.get("baselines", []):
+        rows.append({"method": f"conventional write-verify ({'ISPP' if b['kind'] == 'ispp' else 'fixed V'})",
+                     "amplitude_V": f"{b['set_amplitude']:g}/{b['reset_amplitude']:g}", "within_50%": float("nan"),
+                     "within_10%": b["within_tolerance"], "median_rpd": float("nan"), "mean_pulses": b["mean_pulses"],
+                     "mean_pulse_time_ns": b["mean_pulse_time_s"] * 1e9, "target": ""})
+    ratios = [("ISPP / predictor (ratio)", s["pulse_reduction"], s["pulse_time_reduction"], amps),
+              ("fixed V / predictor (ratio)", s["pulse_reduction_vs_fixed"], s["pulse_time_reduction_vs_fixed"], amps)]
+    for kind, label in (("ispp", "best ISPP"), ("fixed", "best fixed V")):
+        if f"best_{kind}" in s:
+            b = s[f"best_{kind}"]
+            ratios.append((f"{label} / predictor (ratio)", s[f"pulse_reduction_vs_best_{kind}"],
+                           s[f"pulse_time_reduction_vs_best_{kind}"], f"{b['set_amplitude']:g}/{b['reset_amplitude']:g}"))
+    for label, pulses, time_ratio, at in ratios:
+        rows.append({"method": label, "amplitude_V": at, "within_50%": float("nan"), "within_10%": float("nan"),
+                     "median_rpd": float("nan"), "mean_pulses": pulses, "mean_pulse_time_ns": time_ratio,
+                     "target": ">=5x pulses, >1x time"})
     return rows
 
 
@@ -237,11 +259,13 @@ def main() -> None:
                              f"`memcosim predictor train` first (or set MEMCOSIM_PREDICTOR_DIR)")
     attempts = int(os.environ.get("MEMCOSIM_BENCH_ATTEMPTS", "200"))
     n = int(os.environ.get("MEMCOSIM_BENCH_ARRAY", "32"))
+    config_path = os.environ.get("MEMCOSIM_BENCH_CONFIG") or None
     if attempts > 0:
         t = time.perf_counter()
-        rows = device_rows(attempts)
-        report("programming_device", rows, f"{attempts} attempts on noisy jart_vcm devices in ngspice, "
-                                           f"{time.perf_counter() - t:.0f} s; plots in {OUT / 'device'}")
+        rows = device_rows(attempts, config_path)
+        name = "programming_device" + ("" if config_path is None else f"_{Path(config_path).stem}")
+        report(name, rows, f"{attempts} attempts on noisy jart_vcm devices in ngspice, "
+                           f"{time.perf_counter() - t:.0f} s; plots in {OUT}")
     if n > 0:
         compensate = os.environ.get("MEMCOSIM_BENCH_COMPENSATE", "1") != "0"
         name = "programming_array" + ("" if compensate else "_uncompensated")

@@ -135,7 +135,10 @@ def test_config_from_toml_and_bad_values_name_the_field(tmp_path):
     assert c.dataset.g_low == 1e-5 and c.evaluate.attempts == 7
     for text, field in (('[train]\nepochz = 3\n', "train.epochz"), ('[dataset]\ng_low = 1e-3\n', "dataset.g_low"),
                         ('[dataset]\nset_amplitude = 2.5\n', "dataset.set_amplitude"),
-                        ('[train]\nkernels = [100]\n', "train.kernels[0]"), ('[nets]\n', "nets")):
+                        ('[train]\nkernels = [100]\n', "train.kernels[0]"), ('[nets]\n', "nets"),
+                        ('[evaluate]\nbaseline_amplitudes = [[1.6, -1.0]]\n', "evaluate.baseline_amplitudes[0]"),
+                        ('[evaluate]\nbaseline_amplitudes = [[1.4]]\n', "evaluate.baseline_amplitudes[0]"),
+                        ('[evaluate]\nbaseline_amplitudes = 1.4\n', "evaluate.baseline_amplitudes")):
         bad = tmp_path / "bad.toml"
         bad.write_text(text)
         with pytest.raises(ConfigError) as err:
@@ -160,16 +163,49 @@ def test_deployment_in_ngspice_writes_the_figures_and_keeps_to_the_iteration_lim
 
     model_dir, _ = trained
     short = DatasetConfig(max_steps=20)  # the noise-free baseline is recorded over 2 x 20 x 10 ns only
-    config = EvaluateConfig(attempts=2, workers=1, conventional_budget=15, out=str(tmp_path))
+    # the conventional runs also at the dataset's own pair (the same device and noise: the same runs) and at 1.5 V
+    config = EvaluateConfig(attempts=2, workers=1, conventional_budget=15, out=str(tmp_path),
+                            baseline_amplitudes=[[1.35, -1.05], [1.5, -1.25]])
     summary = evaluate(short, config, model_dir, progress=False)
     assert summary["attempts"] == 2
     for name in ("baseline", "mse", "finetuned"):
         assert 0.0 <= summary[f"one_shot_{name}"]["within_50%"] <= 1.0
     assert summary["predictor_wv"]["mean_pulses"] <= 3 and summary["conventional_wv"]["mean_pulses"] <= 15
-    for f in ("attempts.csv", "summary.json", "rpd_histogram.png", "rpd_vs_conductance.png", "write_verify.png"):
+    for f in ("attempts.csv", "summary.json", "rpd_histogram.png", "rpd_vs_conductance.png", "write_verify.png",
+              "baselines.png"):
         assert (tmp_path / f).stat().st_size > 0
     rows = (tmp_path / "attempts.csv").read_text().splitlines()
-    assert len(rows) == 3 and "predictor_wv_reason" in rows[0]
+    assert len(rows) == 3 and "predictor_wv_reason" in rows[0] and "fixed_wv_at_1.5_-1.25_pulses" in rows[0]
+    table = {(b["kind"], b["set_amplitude"]): b for b in summary["baselines"]}
+    assert set(table) == {("fixed", 1.35), ("ispp", 1.35), ("fixed", 1.5), ("ispp", 1.5)}
+    for kind, name in (("fixed", "fixed_wv"), ("ispp", "conventional_wv")):
+        same = table[(kind, 1.35)]
+        assert same["mean_pulses"] == summary[name]["mean_pulses"]
+        assert same["mean_pulse_time_s"] == summary[name]["mean_pulse_time_s"]
+        assert summary[f"best_{kind}"]["kind"] == kind
+
+
+def test_best_baseline_is_the_fastest_that_reaches_the_success_rate():
+    from memcosim.trainers.pulse_eval import best_baseline
+
+    rows = [{"within_tolerance": 1.0, "mean_pulse_time_s": 2e-7}, {"within_tolerance": 0.9, "mean_pulse_time_s": 5e-8},
+            {"within_tolerance": 0.97, "mean_pulse_time_s": 8e-8}]
+    assert best_baseline(rows) is rows[2]  # the 50 ns one fails too often
+    assert best_baseline(rows, success=0.99) is rows[0]
+    assert best_baseline(rows[1:2]) is rows[1]  # none good enough: the fastest of all
+
+
+def test_dataset_walk_advances_per_10_ns_of_pulse_time_whatever_the_step(tmp_path):
+    # the same device and walk read every 5 ns instead of every 10 ns: every other read agrees
+    coarse = generate(DatasetConfig(samples=2, workers=1, max_steps=8, out=str(tmp_path / "c")), progress=False)
+    fine = generate(DatasetConfig(samples=2, step=5e-9, max_steps=16, workers=1, out=str(tmp_path / "f")),
+                    progress=False)
+    np.testing.assert_array_equal(coarse.g_target, fine.g_target)
+    for i in range(2):
+        a, b = coarse.history(i), fine.history(i)[::2]
+        n = min(a.size, b.size)
+        assert n >= 3
+        np.testing.assert_allclose(b[:n], a[:n], rtol=2e-3)
 
 
 def test_smoothing_keeps_each_history_start_end_and_monotonicity():

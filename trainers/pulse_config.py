@@ -136,7 +136,11 @@ class EvaluateConfig:
     amplitudes growing by ``conventional_step`` V per pulse, at most ``conventional_budget`` pulses), all
     to ``tolerance``. The predictors' write-and-verify pulses aim at ``aim`` x ``tolerance`` inside the
     band on the near side of the target (0: at the target; see ``PredictorPolicy.aim``); one-shot pulses
-    always aim at the target. ``workers`` processes; PNG, CSV and JSON under ``out``."""
+    always aim at the target. ``baseline_amplitudes``: further [SET, RESET] pairs (volts) at which both
+    conventional write-and-verify variants also run (fixed-amplitude pulses at the pair, ISPP growing
+    from ``conventional_start`` x the pair up to it), so that the predictor meets each at its best
+    amplitude; empty: only at the dataset's amplitudes. ``workers`` processes; PNG, CSV and JSON under
+    ``out``."""
 
     attempts: int = 200
     seed: int = 1
@@ -147,6 +151,7 @@ class EvaluateConfig:
     conventional_start: float = 0.85
     conventional_step: float = 0.02
     conventional_budget: int = 300
+    baseline_amplitudes: list[list[float]] = field(default_factory=list)
     workers: int = 2
     out: str = "out/predictor/evaluation"
 
@@ -162,7 +167,27 @@ class EvaluateConfig:
                                            low_open=True, high=1.0)
         self.conventional_step = f.number("evaluate.conventional_step", self.conventional_step, low=0.0, unit="V")
         self.conventional_budget = f.integer("evaluate.conventional_budget", self.conventional_budget, 1)
+        if not isinstance(self.baseline_amplitudes, (list, tuple)):
+            raise ConfigError("evaluate.baseline_amplitudes",
+                              f"must be a list of [SET, RESET] pairs (volts), got {self.baseline_amplitudes!r}")
+        pairs = []
+        for k, pair in enumerate(self.baseline_amplitudes):
+            where = f"evaluate.baseline_amplitudes[{k}]"
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise ConfigError(where, f"must be a [SET, RESET] pair (volts), got {pair!r}")
+            v_set, v_reset = f.number(where, pair[0], unit="V"), f.number(where, pair[1], unit="V")
+            if not v_set > 0 > v_reset:
+                raise ConfigError(where, f"SET must be > 0 V and RESET < 0 V, got {pair!r}")
+            pairs.append([v_set, v_reset])
+        self.baseline_amplitudes = pairs
         self.workers = f.integer("evaluate.workers", self.workers, 1, 2)
+
+    def check_amplitudes(self, model: str) -> None:
+        """ConfigError naming the pair if a baseline amplitude is beyond ``model``'s safe range."""
+        p = get_preset(model)
+        for k, (v_set, v_reset) in enumerate(self.baseline_amplitudes):
+            p.check_amplitude(v_set, f"evaluate.baseline_amplitudes[{k}]")
+            p.check_amplitude(v_reset, f"evaluate.baseline_amplitudes[{k}]")
 
 
 @dataclass
@@ -172,6 +197,9 @@ class PredictorConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+
+    def __post_init__(self) -> None:
+        self.evaluate.check_amplitudes(self.dataset.model)
 
 
 def _table(cls: type, data: object, where: str):

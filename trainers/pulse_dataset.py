@@ -2,9 +2,10 @@
 
 Sample ``i`` draws everything from ``numpy.random.default_rng([seed, i])`` (so it does not depend on
 the number of workers or shards): start and target conductance, log-uniform in the operating range;
-with noise a fresh device (device-to-device offsets) whose parameters random-walk every ``step``
-seconds. The device (a 1x1 array with programming drivers, built with ``build_crossbar``) is set to
-the start state and read; the SET (target above) or RESET voltage is held in ``step`` windows,
+with noise a fresh device (device-to-device offsets) whose parameters random-walk every
+``variation.interval`` (10 ns) of pulse time, whatever the ``step``. The device (a 1x1 array with
+programming drivers, built with ``build_crossbar``) is set to the start state and read; the SET
+(target above) or RESET voltage is held in ``step`` windows,
 reading after each, until the read crosses the target. Of the two reads around the crossing, the one
 closest to the target ends the pulse: its signed time (SET > 0, RESET < 0) is the label. The G-t
 history continues to ``history_factor`` x the label.
@@ -141,9 +142,21 @@ class SampleMaker:
         def crossed() -> bool:
             return hist[-1] >= g_target if up else hist[-1] <= g_target
 
-        while len(hist) <= c.max_steps and not crossed():
-            hold(s, xb, amp, c.step, variation=variation, preset=self.preset, window=c.step)
+        def step_once() -> None:
+            # the cycle-to-cycle walk advances once per variation interval (10 ns) of pulse time, also when
+            # the step is shorter: before the step that starts at or crosses an interval boundary
+            k = len(hist) - 1
+            if variation.active:
+                every = variation.config.interval
+                n = math.ceil((k + 1) * c.step / every - 1e-9) - math.ceil(k * c.step / every - 1e-9)
+                if n > 0:
+                    variation.advance(n)
+                    variation.apply(s)
+            hold(s, xb, amp, c.step, preset=self.preset, window=c.step)
             hist.append(read_cell(s, xb, 0, 0, self.preset.v_read))
+
+        while len(hist) <= c.max_steps and not crossed():
+            step_once()
         k_cross = len(hist) - 1
         did_cross = crossed()
         k = k_cross
@@ -151,8 +164,7 @@ class SampleMaker:
             k -= 1
         total = max(k_cross, int(math.ceil(c.history_factor * k)))
         while len(hist) <= total:
-            hold(s, xb, amp, c.step, variation=variation, preset=self.preset, window=c.step)
-            hist.append(read_cell(s, xb, 0, 0, self.preset.v_read))
+            step_once()
         row = {"g_start": g0, "g_target": g_target, "g_requested": g_req,
                "time": (1 if up else -1) * k * c.step, "crossed": did_cross, "steps": k}
         return row, np.array(hist)

@@ -7,8 +7,8 @@ predictors) one pulse of the predicted length is applied to the device set to th
 the RPD of the reached conductance, |G - G_target| / G_target, is recorded. Then each predictor
 drives write-and-verify with at most ``iterations`` pulses, and the conventional
 incremental write-and-verify (ISPP: amplitude growing from ``conventional_start`` x the preset
-amplitude) and the fixed-amplitude one (10 ns pulses at the preset SET / RESET voltage) run to the
-same tolerance (or their budget).
+amplitude) and the fixed-amplitude one (10 ns pulses at the dataset's SET / RESET voltage) run to the
+same tolerance (or their budget), also at every pair of ``baseline_amplitudes`` (``baselines.png``).
 
 Outputs under ``out``: ``attempts.csv`` (one row per attempt), ``summary.json``, and the plots
 ``rpd_histogram.png``, ``rpd_vs_conductance.png``, ``write_verify.png``.
@@ -37,6 +37,28 @@ _WV_TITLES = {"baseline_wv": "noise-free baseline", "mse_wv": "MSE predictor", "
               "conventional_wv": "conventional (ISPP)", "fixed_wv": "conventional (fixed V)"}
 
 
+def extra_baselines(config: EvaluateConfig) -> list[tuple[str, str, float, float]]:
+    """(column name, ``"fixed"`` or ``"ispp"``, SET V, RESET V) of the conventional write-and-verify runs at
+    ``config.baseline_amplitudes``."""
+    out = []
+    for v_set, v_reset in config.baseline_amplitudes:
+        for kind, prefix in (("fixed", "fixed_wv"), ("ispp", "conventional_wv")):
+            out.append((f"{prefix}_at_{v_set:g}_{v_reset:g}", kind, v_set, v_reset))
+    return out
+
+
+def conventional_policy(config: EvaluateConfig, kind: str, v_set: float, v_reset: float):
+    """The conventional write-and-verify at a [SET, RESET] pair (volts): ``"fixed"`` amplitude, or ``"ispp"``
+    growing from ``conventional_start`` x the pair by ``conventional_step`` per pulse up to it."""
+    from memcosim.cosim.write_verify import IncrementalPolicy
+
+    if kind == "fixed":
+        return IncrementalPolicy(set_start=v_set, reset_start=v_reset, width=config.conventional_width)
+    return IncrementalPolicy(set_start=config.conventional_start * v_set, reset_start=config.conventional_start * v_reset,
+                             step=config.conventional_step, set_stop=v_set, reset_stop=v_reset,
+                             width=config.conventional_width)
+
+
 def baseline_path(model_dir: str | Path) -> Path:
     return Path(model_dir) / "baseline_noise_free.json"
 
@@ -49,7 +71,8 @@ def ensure_baseline(dataset: DatasetConfig, model_dir: str | Path):
     if path.exists():
         return NoiseFreeBaseline.from_json(path.read_text())
     b = noise_free_baseline(dataset.model, dataset.set_amplitude, dataset.reset_amplitude, dataset.g_low,
-                            dataset.g_high, duration=dataset.max_steps * dataset.step * 2)
+                            dataset.g_high, duration=dataset.max_steps * dataset.step * 2,
+                            sample=min(2e-9, dataset.step))
     atomic_write_text(path, b.to_json())
     return b
 
@@ -124,6 +147,8 @@ class Deployer:
             "fixed_wv": (IncrementalPolicy(set_start=d.set_amplitude, reset_start=d.reset_amplitude,
                                            width=c.conventional_width), c.conventional_budget),
         }
+        for name, kind, v_set, v_reset in extra_baselines(c):
+            policies[name] = (conventional_policy(c, kind, v_set, v_reset), c.conventional_budget)
         for name, (policy, budget) in policies.items():
             variation, g0 = self._fresh(a, g_req)
             r = write_verify(m.session, m.xbar, (0, 0), g_target, policy, tolerance=c.tolerance, max_pulses=budget,
@@ -191,18 +216,43 @@ def summarize(rows: list[dict], config: EvaluateConfig) -> dict:
         rpd = np.array([r[f"{name}_rpd"] for r in rows])
         s[f"one_shot_{name}"] = {"within_50%": float(np.mean(rpd <= 0.5)), "within_10%": float(np.mean(rpd <= 0.1)),
                                  "median_rpd": float(np.median(rpd))}
-    for name in WRITE_VERIFY:
+    extra = extra_baselines(config)
+    for name in WRITE_VERIFY + tuple(e[0] for e in extra):
         pulses = np.array([r[f"{name}_pulses"] for r in rows])
         ptime = np.array([r[f"{name}_pulse_time_s"] for r in rows])
-        conv = np.array([r[f"{name}_converged"] for r in rows])
+        conv = np.array([r[f"{name}_converged"] for r in rows], dtype=bool)
         s[name] = {"within_tolerance": float(conv.mean()), "mean_pulses": float(pulses.mean()),
                    "median_pulses": float(np.median(pulses)), "mean_pulse_time_s": float(ptime.mean()),
+                   "mean_pulse_time_converged_s": float(ptime[conv].mean()) if conv.any() else float("nan"),
                    "budget_reached": int((~conv).sum())}
     p, q = s["predictor_wv"], s["conventional_wv"]
     s["pulse_reduction"] = q["mean_pulses"] / max(p["mean_pulses"], 1e-12)
     s["pulse_time_reduction"] = q["mean_pulse_time_s"] / max(p["mean_pulse_time_s"], 1e-18)
     s["pulse_reduction_vs_fixed"] = s["fixed_wv"]["mean_pulses"] / max(p["mean_pulses"], 1e-12)
+    s["pulse_time_reduction_vs_fixed"] = s["fixed_wv"]["mean_pulse_time_s"] / max(p["mean_pulse_time_s"], 1e-18)
+    if extra:
+        s["baselines"] = baseline_table(s, config, extra)
+        for kind in ("fixed", "ispp"):
+            best = best_baseline([b for b in s["baselines"] if b["kind"] == kind])
+            s[f"best_{kind}"] = best
+            s[f"pulse_reduction_vs_best_{kind}"] = best["mean_pulses"] / max(p["mean_pulses"], 1e-12)
+            s[f"pulse_time_reduction_vs_best_{kind}"] = best["mean_pulse_time_s"] / max(p["mean_pulse_time_s"], 1e-18)
     return s
+
+
+def baseline_table(s: dict, config: EvaluateConfig, extra: list) -> list[dict]:
+    """One row per conventional run: kind, SET / RESET volts and its summary."""
+    out = []
+    for name, kind, v_set, v_reset in extra:
+        out.append({"method": name, "kind": kind, "set_amplitude": v_set, "reset_amplitude": v_reset, **s[name]})
+    return out
+
+
+def best_baseline(rows: list[dict], success: float = 0.95) -> dict:
+    """The row with the least mean pulse time among those within tolerance at least ``success`` of the time
+    (all rows if none is)."""
+    good = [r for r in rows if r["within_tolerance"] >= success] or rows
+    return min(good, key=lambda r: r["mean_pulse_time_s"])
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -271,3 +321,30 @@ def plot(rows: list[dict], config: EvaluateConfig, out: Path) -> None:
     ax[5].set(xscale="log", xlabel="pulses to reach the tolerance (or budget)", ylabel="attempts")
     ax[5].legend(fontsize=8)
     _save(fig, out / "write_verify.png")
+    if config.baseline_amplitudes:
+        plot_baselines(summarize(rows, config), out / "baselines.png")
+
+
+def plot_baselines(s: dict, path: Path) -> None:
+    """Conventional write-and-verify against its amplitude (success and mean pulse time), with the predictor."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    for kind, marker in (("fixed", "o"), ("ispp", "s")):
+        rows = [b for b in s["baselines"] if b["kind"] == kind]
+        labels = [f"{b['set_amplitude']:g}/{b['reset_amplitude']:g}" for b in rows]
+        x = np.arange(len(rows))
+        ax[0].plot(x, [100 * b["within_tolerance"] for b in rows], marker=marker, label=f"conventional ({kind})")
+        ax[1].plot(x, [1e9 * b["mean_pulse_time_s"] for b in rows], marker=marker, label=f"conventional ({kind})")
+        for a in ax:
+            a.set_xticks(x, labels)
+    p = s["predictor_wv"]
+    ax[0].axhline(100 * p["within_tolerance"], color="tab:red", ls="--", label="predictor")
+    ax[1].axhline(1e9 * p["mean_pulse_time_s"], color="tab:red", ls="--", label="predictor")
+    ax[0].set(xlabel="SET / RESET amplitude (V)", ylabel=f"% within {100 * s['tolerance']:g} %",
+              title="conventional write-and-verify: success")
+    ax[1].set(xlabel="SET / RESET amplitude (V)", ylabel="mean pulse time (ns)", yscale="log",
+              title="conventional write-and-verify: total pulse time")
+    for a in ax:
+        a.legend(fontsize=8)
+    _save(fig, path)
