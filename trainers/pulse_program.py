@@ -186,26 +186,25 @@ def measure_step(circuit, pulse: PulseConfig, layer: int = 0, cell: tuple[int, i
 
 def measure_cell_steps(circuit, pulse: PulseConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """State change of one SET and of one RESET pulse for every cell (model state units, signed, one
-    rows x columns array per layer), measured in the array as the trainer pulses it: every cell from
-    the middle of the window's state range, one slot per column with all of its rows selected (so the
-    line currents and IR drops are those of a full slot). The device states are restored after."""
-    from memcosim.circuits.devices import states_for
-
+    rows x columns array per layer), measured in the array as the trainer pulses it: from the cells'
+    present states (so the line currents and IR drops are those of the present conductances), one slot
+    per column with all of its rows selected. A cell that could not move (at a state bound) gets its
+    layer's median step. The device states are restored after."""
     net = circuit.network
-    cfg = net.config
     session = circuit.session
     start = session.states.copy()
-    mid = float(np.mean(states_for(cfg.model, np.array(cfg.window), cfg.device_params)))
     index = circuit.device_index
     steps = []
     try:
         for sign in (1, -1):
-            before = start.copy()
-            for idx in index:
-                before[idx] = mid
-            session.set_states(before)
+            session.set_states(start)
             apply_pulses(circuit, [np.full(lay.cells.shape, sign, dtype=int) for lay in net.layers], pulse)
-            steps.append([session.states[idx] - mid for idx in index])
+            layer_steps = []
+            for idx in index:
+                d = session.states[idx] - start[idx]
+                moved = d * np.median(d) > 0
+                layer_steps.append(np.where(moved, d, np.median(d[moved]) if moved.any() else np.median(d)))
+            steps.append(layer_steps)
     finally:
         session.set_states(start)
     return steps[0], steps[1]

@@ -114,8 +114,8 @@ class PulseUpdater(WeightUpdater):
             for cells, calibrated, polarity in ((self.cell_set, self.step_set, n > 0),
                                                 (self.cell_reset, self.step_reset, n < 0)):
                 seen = np.where(polarity, (a - b) / np.where(n == 0, 1, np.abs(n)), 0.0)
-                ok = polarity & (seen * calibrated > 0) & (np.abs(seen) > 0.1 * np.abs(cells[l]))
-                cells[l] = np.where(ok, 0.5 * cells[l] + 0.5 * seen, cells[l])
+                ok = polarity & (seen * calibrated > 0)  # not cells held at a state bound
+                cells[l] = _same_sign(np.where(ok, 0.5 * cells[l] + 0.5 * seen, cells[l]), calibrated)
 
     def accumulated_counts(self, delta: list[np.ndarray]) -> list[np.ndarray]:
         """Signed pulse count per cell (> 0 SET) toward the digital copy after adding ``delta`` (siemens)
@@ -159,9 +159,9 @@ class PulseUpdater(WeightUpdater):
 
 
 def _same_sign(steps: np.ndarray, calibrated: float) -> np.ndarray:
-    """Per-cell steps with the calibrated step's sign, at least a tenth of its size (cells that hardly
-    moved in the calibration would otherwise ask for countless pulses)."""
-    floor = 0.1 * abs(calibrated)
+    """Per-cell steps with the calibrated step's sign, at least a twentieth of its size (cells that hardly
+    moved would otherwise ask for countless pulses)."""
+    floor = 0.05 * abs(calibrated)
     return np.sign(calibrated) * np.maximum(np.where(steps * calibrated > 0, np.abs(steps), floor), floor)
 
 
