@@ -7,14 +7,17 @@
    used in training; the numpy baseline of the same network next to it.
 2. Digits (8x8, 10 classes), EP network 64-H-10, 1 ohm per wire segment, updates from the row and
    neuron voltages: software baseline and ngspice with ideal updates on the whole split; ngspice with
-   pulse updates on ``vteam`` (exponential I-V) through the programming drivers, with ideal and
-   software runs of the same subset next to it: a pulse batch is ~40 s of transients on 2 shared
-   cores, so it trains on a subset (``MEMCOSIM_BENCH_PULSE_TRAIN``, ``..._PULSE_EPOCHS``; others:
+   pulse updates on ``vteam`` (exponential I-V) through the programming drivers as in
+   ``configs/ep_digits_pulse.toml`` (0.9 V / 2 ns, V/2, mixed precision with per-cell steps, batches
+   of 32), with ideal and software runs of the same split and batch size next to it: a pulse batch is
+   ~25 s of transients on 2 shared cores, ~22 min per epoch on the whole split
+   (``MEMCOSIM_BENCH_PULSE_TRAIN``, ``..._PULSE_EPOCHS`` shorten it; others:
    ``MEMCOSIM_BENCH_DIGITS_EPOCHS``, ``..._TRAIN``, ``..._TEST``, ``..._HIDDEN``; 0 = the whole split).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import statistics
 import time
@@ -31,7 +34,7 @@ DIGITS_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_EPOCHS", "3"))
 DIGITS_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_TRAIN", "0"))
 DIGITS_HIDDEN = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_HIDDEN", "16"))
 DIGITS_TEST = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_TEST", "0"))
-PULSE_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_PULSE_TRAIN", "320"))
+PULSE_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_PULSE_TRAIN", "0"))
 PULSE_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_PULSE_EPOCHS", "3"))
 PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "iris,digits").split(",")
 
@@ -87,17 +90,21 @@ def iris_rows() -> list[dict]:
 
 
 def digits_config(backend: str, update: str = "ideal", epochs: int = DIGITS_EPOCHS, train_limit: int = DIGITS_TRAIN,
-                  test_limit: int = DIGITS_TEST) -> RunConfig:
-    """64-H-10 vteam network, updates from the row and neuron voltages, Adam (batches of 16; pulse: 32)."""
+                  test_limit: int = DIGITS_TEST, batch: int = 16) -> RunConfig:
+    """64-H-10 vteam network, updates from the row and neuron voltages, Adam (batches of ``batch``);
+    pulse updates: the network, programming drivers and [pulse] table of configs/ep_digits_pulse.toml."""
     net = dict(_NET, sizes=[64, DIGITS_HIDDEN, 10], sense="lines")
     pulse = {}
-    batch = 16
     if update == "pulse":
-        # 0.8 V: the far rows of a 130-row column see ~0.65 V (the half-selected rows' current drops
-        # ~0.1 V along 1-ohm segments; at 0.6 V they stayed below the 0.5 V threshold); V/2 = 0.4 V
-        net.update(device_params={"iv": 1.0}, programming={"scheme": "V/2", "amplitude": 0.8})
-        pulse = dict(v_set=0.8, v_reset=-0.8, width=2e-9, max_pulses=2)
-        batch = 32
+        from pathlib import Path
+
+        from memcosim.trainers.config import load_run_config
+
+        stored = load_run_config(Path(__file__).resolve().parent.parent / "configs" / "ep_digits_pulse.toml")
+        net.update(device_params=dict(stored.network.device_params),
+                   programming=dataclasses.asdict(stored.network.programming))
+        pulse = dataclasses.asdict(stored.pulse)
+        batch = stored.train.batch_size
     return RunConfig(train=dict(dataset="digits", epochs=epochs, train_limit=train_limit, test_limit=test_limit,
                                 optimizer="adam", lr=0.03, layer_lr=[3.0, 1.0], lr_decay=0.6, beta=1e-6,
                                 batch_size=batch, backend=backend, update=update, progress=False),
@@ -106,12 +113,15 @@ def digits_config(backend: str, update: str = "ideal", epochs: int = DIGITS_EPOC
 
 def digits_rows() -> list[dict]:
     rows = []
+    n = PULSE_TRAIN or "all"
     runs = [("software EP", digits_config("software")),
             ("ngspice ideal", digits_config("ngspice")),
-            (f"software EP ({PULSE_TRAIN} samples)", digits_config("software", epochs=PULSE_EPOCHS, train_limit=PULSE_TRAIN)),
-            (f"ngspice ideal ({PULSE_TRAIN} samples)", digits_config("ngspice", epochs=PULSE_EPOCHS, train_limit=PULSE_TRAIN)),
-            (f"ngspice pulse ({PULSE_TRAIN} samples)", digits_config("ngspice", "pulse", epochs=PULSE_EPOCHS,
-                                                                    train_limit=PULSE_TRAIN))]
+            (f"software EP ({n} samples, batch 32)", digits_config("software", epochs=PULSE_EPOCHS, train_limit=PULSE_TRAIN,
+                                                                    batch=32)),
+            (f"ngspice ideal ({n} samples, batch 32)", digits_config("ngspice", epochs=PULSE_EPOCHS, train_limit=PULSE_TRAIN,
+                                                                      batch=32)),
+            (f"ngspice pulse ({n} samples)", digits_config("ngspice", "pulse", epochs=PULSE_EPOCHS,
+                                                           train_limit=PULSE_TRAIN))]
     for name, config in runs:
         t0 = time.perf_counter()
         with EPTrainer(config) as tr:
@@ -133,8 +143,8 @@ def main() -> None:
     if "digits" in PARTS:
         report("trainers_ep_digits", digits_rows(),
                f"64-{DIGITS_HIDDEN}-10 vteam network, 1 ohm per wire segment, Adam; {DIGITS_TRAIN or 'all'} training "
-               f"samples for {DIGITS_EPOCHS} epochs; pulse (vteam exponential I-V, 0.8 V, V/2) and the runs next to "
-               f"it: a seeded {PULSE_TRAIN}-sample subset for {PULSE_EPOCHS} epochs; {DIGITS_TEST or 'all'} test samples "
+               f"samples for {DIGITS_EPOCHS} epochs; pulse (configs/ep_digits_pulse.toml) and the runs next to "
+               f"it: {PULSE_TRAIN or 'all'} training samples for {PULSE_EPOCHS} epochs, batches of 32; {DIGITS_TEST or 'all'} test samples "
                f"(2 shared cores)")
 
 
