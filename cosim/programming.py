@@ -174,11 +174,13 @@ def cell_voltage(session, xbar, cell: tuple[int, int], v_rows: np.ndarray, v_col
 
 
 def compensate_ir_drop(session, xbar, cell: tuple[int, int], amplitude: float, scheme: str | None = None,
-                       max_boost: float = 0.4, iterations: int = 3, tolerance: float = 2e-3) -> float:
+                       max_boost: float = 0.6, iterations: int = 5, tolerance: float = 2e-3) -> float:
     """The line amplitude (volts) that puts ``amplitude`` across the memristor of ``cell`` at the start of a
     write, against the IR drop of the wires and of the half-selected cells' currents (fixed-point
     iteration on :func:`cell_voltage`, at most ``iterations`` operating points). The boost is limited
-    to ``max_boost`` volts beyond ``amplitude``."""
+    to ``max_boost`` volts beyond ``amplitude`` (a RESET of the cell farthest from both drivers of a
+    32x32 ``jart_vcm`` array with 2.5 ohm segments needs 0.55 V: its half-selected cells conduct more
+    in RESET polarity; with the earlier limit of 0.4 V it saw -0.96 V instead of -1.05 V)."""
     line = amplitude
     for _ in range(iterations):
         v = cell_voltage(session, xbar, cell, *xbar.write_voltages(cell[0], cell[1], scheme, line))

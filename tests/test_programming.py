@@ -238,3 +238,10 @@ def test_ir_drop_compensation_puts_the_amplitude_across_the_cell():
         assert r.line_amplitude == pytest.approx(line)
         with pytest.raises(ConfigError, match="single-cell"):
             apply_pulse(s, xbar, PulseSpec(1.35, 10e-9), "row", 0, compensate=True)
+    # RESET: the half-selected cells conduct more in this polarity, so the far cell needs a boost beyond 0.4 V
+    xbar = _jart(8, 8, g=8e-5, r_wire=25.0)
+    with Session(xbar.netlist) as s:
+        assert cell_voltage(s, xbar, (0, 7), *xbar.write_voltages(0, 7, None, -1.05)) > -0.8
+        line = compensate_ir_drop(s, xbar, (0, 7), -1.05)
+        assert line < -1.45
+        assert cell_voltage(s, xbar, (0, 7), *xbar.write_voltages(0, 7, None, line)) == pytest.approx(-1.05, abs=0.005)
