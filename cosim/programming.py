@@ -119,28 +119,37 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
     """Drive the programming sources with ``shape`` (a unit-amplitude waveform scaled by each line's
     voltage) for ``duration`` seconds; returns the number of transient windows run.
 
-    With ``variation`` (or ``window``) the drive is split into windows of that many seconds; the
-    variation walk advances and is written before each window, ``on_window(t_end)`` runs after it.
-    With ``walk_within_pulse=False`` (large arrays, where a transient per 10 ns costs too much) the walk
-    instead advances by the number of intervals the drive spans, is written once, and one transient
-    runs (the parameters then hold still during the pulse).
+    With ``variation`` the walk advances at every ``variation.interval`` (10 ns) of pulse time counted
+    over all pulses (:meth:`~memcosim.cosim.variation.Variation.walk_times`): the drive is split into
+    windows at those instants and the new parameters are written before the window that starts there.
+    ``window`` splits it further into windows of that many seconds; ``on_window(t_end)`` runs after
+    each. With ``walk_within_pulse=False`` (large arrays, where a transient per 10 ns costs too much)
+    the walk instead advances by the number of those instants in the drive, is written once, and one
+    transient runs (the parameters then hold still during the pulse).
     """
     names = xbar.program_row_sources + xbar.program_column_sources
     if not names:
         raise ConfigError("periphery.programming", "this array has no programming drivers")
     scales = np.concatenate([v_rows, v_cols])
     walking = variation is not None and variation.active
-    if walking and not walk_within_pulse:
-        variation.advance(max(1, int(np.ceil(duration / variation.config.interval - 1e-9))))
-        variation.apply(session)
-        walking = False
-    step = window or (variation.config.interval if walking else None)
-    edges = [0.0, duration] if step is None else list(np.arange(0.0, duration, step)) + [duration]
-    if len(edges) > 2 and edges[-1] - edges[-2] < 1e-6 * step:
+    walks: list[float] = []
+    if walking:
+        walks = variation.walk_times(duration)
+        variation.pass_time(duration)
+        if not walk_within_pulse:
+            if walks:
+                variation.advance(len(walks))
+                variation.apply(session)
+            walking, walks = False, []
+    cuts = set(walks) | ({0.0} if window is None else set(np.arange(0.0, duration, window).tolist()))
+    edges = sorted(cuts | {0.0}) + [duration]
+    tiny = 1e-6 * (window or (variation.config.interval if variation is not None else duration))
+    edges = [t for k, t in enumerate(edges) if k == 0 or t - edges[k - 1] > tiny]
+    if len(edges) > 2 and edges[-1] - edges[-2] <= tiny:
         edges.pop(-2)
     count = 0
     for t0, t1 in zip(edges[:-1], edges[1:]):
-        if walking:
+        if walking and any(abs(t0 - w) <= tiny for w in walks):
             variation.advance()
             variation.apply(session)
         piece = _window(shape, t0, t1)

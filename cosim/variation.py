@@ -4,7 +4,8 @@ Each varied instance parameter ``p`` of device ``d`` is ``nominal * (1 + o_d + w
 
 * ``o_d`` (device-to-device) is a fixed offset drawn once per device, normal with sigma ``d2d``;
 * ``w_d(k)`` (cycle-to-cycle) is a mean-reverting random walk advanced once per ``interval``
-  seconds of pulse time (default 10 ns): ``w(k+1) = (1 - reversion) w(k) + c2c * eps``,
+  seconds of pulse time (default 10 ns), counted over all pulses applied (``elapsed``; see
+  :meth:`Variation.walk_times`): ``w(k+1) = (1 - reversion) w(k) + c2c * eps``,
   ``eps ~ N(0, 1)``; its stationary spread is ``c2c / sqrt(reversion (2 - reversion))``.
 
 Relative values are clipped to [-0.5, 0.5]. Bound parameters (``jart_vcm``'s ``nmin`` / ``nmax``,
@@ -103,6 +104,7 @@ class Variation:
         self.offset = self.rng.normal(0.0, 1.0, shape) * d2d if self.names else np.zeros(shape)
         self.walk = np.zeros(shape)
         self.steps = 0
+        self.elapsed = 0.0  # seconds of pulse time applied so far (see walk_times)
 
     @property
     def active(self) -> bool:
@@ -124,6 +126,23 @@ class Variation:
         for _ in range(int(steps)):
             self.walk = (1.0 - theta) * self.walk + self._c2c * self.rng.normal(0.0, 1.0, self.walk.shape)
         self.steps += int(steps)
+
+    def walk_times(self, duration: float) -> list[float]:
+        """Seconds from the start of the next pulse (``duration`` s long) at which the walk advances: every
+        multiple of ``interval`` of the pulse time applied so far (``elapsed``) that falls in that pulse,
+        so short pulses in a row share one 10 ns step and a long one gets one per 10 ns."""
+        every = self.config.interval
+        eps = 1e-6 * every
+        first = int(np.ceil((self.elapsed - eps) / every))
+        out = []
+        while first * every - self.elapsed < duration - eps:
+            out.append(max(0.0, first * every - self.elapsed))
+            first += 1
+        return out
+
+    def pass_time(self, duration: float) -> None:
+        """Count ``duration`` seconds of pulse time as applied."""
+        self.elapsed += float(duration)
 
     def apply(self, session, devices: Sequence[int] | None = None) -> None:
         """Write the current values of ``devices`` (indices into ``self.devices``; all if None) to the session."""

@@ -222,6 +222,24 @@ def test_walk_per_pulse_advances_by_the_pulse_intervals_in_one_transient():
         assert r.windows == 1 and s.step == step + 1 and v.steps == 4
 
 
+def test_walk_advances_per_10_ns_of_pulse_time_over_all_pulses():
+    nominal = nominal_parameters("jart_vcm", list(VariationConfig().spreads))
+    v = Variation(VariationConfig(seed=1), ["N1"], nominal)
+    times = []
+    for duration in (4e-9, 4e-9, 4e-9, 25e-9):
+        times.append(v.walk_times(duration))
+        v.pass_time(duration)
+    assert times[:2] == [[0.0], []]
+    np.testing.assert_allclose(times[2], [2e-9])
+    np.testing.assert_allclose(times[3], [8e-9, 18e-9])
+    xbar = _jart(g=2e-5)
+    with Session(xbar.netlist) as s:
+        w = Variation(VariationConfig(seed=3), list(xbar.cells.ravel()), nominal)
+        windows = [apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, 2e-9, 0.2e-9, 0.2e-9), variation=w).windows
+                   for _ in range(10)]  # 24 ns of pulse time: the walk moves at 0, 10 and 20 ns
+        assert w.steps == 3 and sum(windows) == 12 and w.elapsed == pytest.approx(24e-9)
+
+
 def test_ir_drop_compensation_puts_the_amplitude_across_the_cell():
     from memcosim.cosim.programming import cell_voltage, compensate_ir_drop
 
