@@ -11,10 +11,11 @@ A two-layer network ``inputs (+ bias) -> hidden -> outputs`` of
    sample of the batch into half-select pulse slots (Manhattan or stochastic coincidence, see
    :class:`~memcosim.trainers.crossbar_trainer_config.SgdConfig`) and runs the whole batch, both
    layers, in ONE transient (:meth:`CrossbarCircuit.pulse_slots`; the session sends line waveforms
-   of any length). Splitting a batch's slots over several transients changed no device state beyond
-   solver tolerance (~1e-9 nm against steps of ~3e-3 nm) and was slower: 20 Manhattan slots took
-   3.9 s as one transient and 6.0 s as 18 + 2 slots, 60 stochastic slots 12.4 s and 12.6 s as
-   18 + 18 + 18 + 6 (64-32-10 network, medians of 3 on a loaded 2-core machine).
+   of any length). Splitting a batch's slots over several transients of <= 18 slots (as long as
+   ngspice command lines capped line waveforms) changed no device state beyond solver tolerance
+   (< 4e-9 nm against steps of ~3e-3 nm) and bought no speed: split / one-transient time was
+   0.86-1.54 for 20 Manhattan slots and 0.88-1.22 for 60 stochastic slots over four measurements
+   (64-32-10 network, medians of 3 on a loaded 2-core machine; ``./run bench sgd``, transients part).
 
 ``step_decay`` anneals the step per epoch (``SgdConfig``): the learning rate of ``ideal`` and
 ``stochastic`` updates, and the probability that a selected column fires in a Manhattan update.
