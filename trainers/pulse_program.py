@@ -151,12 +151,8 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseConfig) -> int:
 def _programming_tran(session, tolerances: dict[str, float], stop: float, step: float, waves: dict, max_step: float):
     """``session.tran`` at the solver ``tolerances`` (then the session's own again); runs where ngspice
     runs (``Session.run``: inside the worker process when there is one)."""
-    own = {"reltol": session.options.reltol, "vntol": session.options.vntol}
-    session._set_options(tolerances)
-    try:
+    with session.solver_options(**tolerances):
         session.tran(stop, step, waveforms=waves, max_step=max_step)
-    finally:
-        session._set_options(own)
 
 
 def measure_step(circuit, pulse: PulseConfig, layer: int = 0, cell: tuple[int, int] = (0, 0),
