@@ -114,7 +114,7 @@ class Deployer:
     def attempt(self, a: int) -> dict:
         from memcosim.cosim.programming import PulseSpec, apply_pulse
         from memcosim.cosim.readout import read_cell
-        from memcosim.cosim.write_verify import IncrementalPolicy, write_verify
+        from memcosim.cosim.write_verify import write_verify
         from memcosim.trainers.pulse_dataset import _draw_pair
         from memcosim.trainers.pulse_model import PredictorPolicy
 
@@ -139,13 +139,9 @@ class Deployer:
             "mse_wv": (PredictorPolicy(self.predictors["mse"], d.set_amplitude, d.reset_amplitude, aim=aim), c.iterations),
             "predictor_wv": (PredictorPolicy(self.predictors["finetuned"], d.set_amplitude, d.reset_amplitude, aim=aim),
                              c.iterations),
-            "conventional_wv": (IncrementalPolicy(set_start=c.conventional_start * d.set_amplitude,
-                                                  reset_start=c.conventional_start * d.reset_amplitude,
-                                                  step=c.conventional_step, set_stop=d.set_amplitude,
-                                                  reset_stop=d.reset_amplitude, width=c.conventional_width),
+            "conventional_wv": (conventional_policy(c, "ispp", d.set_amplitude, d.reset_amplitude),
                                 c.conventional_budget),
-            "fixed_wv": (IncrementalPolicy(set_start=d.set_amplitude, reset_start=d.reset_amplitude,
-                                           width=c.conventional_width), c.conventional_budget),
+            "fixed_wv": (conventional_policy(c, "fixed", d.set_amplitude, d.reset_amplitude), c.conventional_budget),
         }
         for name, kind, v_set, v_reset in extra_baselines(c):
             policies[name] = (conventional_policy(c, kind, v_set, v_reset), c.conventional_budget)
