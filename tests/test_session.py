@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.cosim.session import Pwl, Session, SessionOptions
-from memcosim.errors import ConfigError, MemcosimError, NetlistError, SimulationError
+from memcosim.errors import MemcosimError, NetlistError, SimulationError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -163,27 +164,38 @@ def test_a_command_longer_than_ngspice_takes_is_refused_not_cut():
         assert NgspiceLibrary.MAX_COMMAND == 1000
 
 
-def _reltol_in_use(session: Session) -> float:
-    """The reltol ngspice used in the last analysis (its `option` listing)."""
-    line = next(l for l in session.library.command("option").stdout if l.strip().startswith("reltol"))
+_SOLVER_OPTIONS_RUN = """
+from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.cosim.session import Session, SessionOptions
+from memcosim.errors import ConfigError
+
+def reltol_in_use(s):  # the reltol ngspice used in the last analysis (its `option` listing)
+    line = next(l for l in s.library.command("option").stdout if l.strip().startswith("reltol"))
     return float(line.split("=")[1])
+
+xbar = build_crossbar(CrossbarConfig(rows=3, columns=3, model="resistor", conductance=1e-4))
+with Session(xbar.netlist, SessionOptions(worker=False, reltol=1e-5)) as s:
+    s.op(); seen = [reltol_in_use(s)]
+    with s.solver_options(reltol=1e-2, vntol=1e-4):
+        s.op(); seen.append(reltol_in_use(s))
+    s.op(); seen.append(reltol_in_use(s))
+    for bad in ({"gmin": 1e-12}, {"reltol": -1.0}):
+        try:
+            with s.solver_options(**bad):
+                pass
+        except ConfigError as exc:
+            seen.append(str(exc).split(":")[0])
+    s.op(); seen.append(reltol_in_use(s))
+print(seen)
+"""
 
 
 def test_solver_options_hold_inside_the_block_only_and_bad_ones_change_nothing():
-    xbar = build_crossbar(CrossbarConfig(rows=3, columns=3, model="resistor", conductance=1e-4))
-    with Session(xbar.netlist, SessionOptions(worker=False, reltol=1e-5)) as s:
-        s.op()
-        assert _reltol_in_use(s) == pytest.approx(1e-5)
-        with s.solver_options(reltol=1e-2, vntol=1e-4):
-            s.op()
-            assert _reltol_in_use(s) == pytest.approx(1e-2)
-        s.op()
-        assert _reltol_in_use(s) == pytest.approx(1e-5)
-        with pytest.raises(ConfigError, match="solver_options.gmin"):
-            with s.solver_options(gmin=1e-12):
-                pass
-        with pytest.raises(ConfigError, match="solver_options.reltol"):
-            with s.solver_options(reltol=-1.0):
-                pass
-        s.op()
-        assert _reltol_in_use(s) == pytest.approx(1e-5)
+    # ngspice's option listing needs the library in this process; a fresh one keeps the in-process
+    # session away from the other tests' sessions
+    proc = subprocess.run([sys.executable, "-c", _SOLVER_OPTIONS_RUN], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = ast.literal_eval(proc.stdout.strip().splitlines()[-1])
+    assert seen[:3] == pytest.approx([1e-5, 1e-2, 1e-5])
+    assert seen[3:5] == ["solver_options.gmin", "solver_options.reltol"]
+    assert seen[5] == pytest.approx(1e-5)
