@@ -363,7 +363,11 @@ class Session:
             return
         self.library.command("delete all")
         if not wanted:
-            wanted_cmd = ("save none",)
+            # never `save none`: ngspice keeps it past `remcirc`, and every later circuit's transients in
+            # this process then held one point per vector; an analysis that needs nothing saves one
+            # voltage source's current (or, without one, everything)
+            first = next((e for e in self._sources.values() if e.kind == "voltage source"), None)
+            wanted_cmd = (f"save {first.name.lower()}#branch",) if first is not None else ()
         else:
             wanted_cmd = _save_commands(wanted)
         for cmd in wanted_cmd:

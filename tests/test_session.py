@@ -14,7 +14,7 @@ import pytest
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.nodal import solve_crossbar
-from memcosim.cosim.session import Pwl, Session, SessionOptions
+from memcosim.cosim.session import Pwl, Session, SessionOptions, pulse
 from memcosim.errors import MemcosimError, NetlistError, SimulationError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,11 +191,23 @@ print(seen)
 
 
 def test_solver_options_hold_inside_the_block_only_and_bad_ones_change_nothing():
-    # ngspice's option listing needs the library in this process; a fresh one keeps the in-process
-    # session away from the other tests' sessions
+    # ngspice's option listing needs the library in the test's process: a fresh one, so that the options
+    # set here cannot reach another test's session
     proc = subprocess.run([sys.executable, "-c", _SOLVER_OPTIONS_RUN], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     seen = ast.literal_eval(proc.stdout.strip().splitlines()[-1])
     assert seen[:3] == pytest.approx([1e-5, 1e-2, 1e-5])
     assert seen[3:5] == ["solver_options.gmin", "solver_options.reltol"]
     assert seen[5] == pytest.approx(1e-5)
+
+
+def test_a_session_that_saved_nothing_leaves_the_next_sessions_transients_whole():
+    # an operating point that asks for nothing once sent `save none`, which ngspice kept past the
+    # circuit: every later in-process session's transients came back one point long
+    quiet = build_crossbar(CrossbarConfig(rows=3, columns=3, model="resistor", conductance=1e-4))
+    with Session(quiet.netlist, SessionOptions(worker=False)) as s:
+        s.op()
+    xbar = build_crossbar(CrossbarConfig(rows=4, columns=4, model="jart_vcm"))
+    with Session(xbar.netlist, SessionOptions(worker=False)) as s:
+        t = s.tran(50e-9, 1e-9, waveforms={xbar.row_sources[0]: pulse(1.3, 30e-9)}, currents=[xbar.column_sources[0]])
+    assert len(t.time) > 40 and len(t[xbar.column_sources[0]]) == len(t.time)
