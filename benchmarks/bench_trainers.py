@@ -10,9 +10,14 @@
    pulse updates on ``vteam`` (exponential I-V) through the programming drivers as in
    ``configs/ep_digits_pulse.toml`` (0.9 V / 2 ns, V/2, mixed precision with per-cell steps, batches
    of 32), with ideal and software runs of the same split and batch size next to it: a pulse batch is
-   ~25 s of transients on 2 shared cores, ~22 min per epoch on the whole split
-   (``MEMCOSIM_BENCH_PULSE_TRAIN``, ``..._PULSE_EPOCHS`` shorten it; others:
+   ~9-25 s of transients on 2 shared cores, 10-22 min per epoch on the whole split, for the config's
+   5 epochs (``MEMCOSIM_BENCH_PULSE_TRAIN``, ``..._PULSE_EPOCHS`` shorten it; others:
    ``MEMCOSIM_BENCH_DIGITS_EPOCHS``, ``..._TRAIN``, ``..._TEST``, ``..._HIDDEN``; 0 = the whole split).
+3. Steps: time per training step and the epoch time it implies for 64-H-10 digits networks
+   (``MEMCOSIM_BENCH_EP_HIDDEN_SIZES``, default 8,16,32), ideal and pulse updates; memory: resident
+   memory over ``MEMCOSIM_BENCH_EP_MEMORY_TRAIN`` samples of pulse training.
+
+``MEMCOSIM_BENCH_PARTS`` picks parts (default ``steps,memory,iris,digits``; the digits part takes hours).
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ DIGITS_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_TRAIN", "0"))
 DIGITS_HIDDEN = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_HIDDEN", "16"))
 DIGITS_TEST = int(os.environ.get("MEMCOSIM_BENCH_DIGITS_TEST", "0"))
 PULSE_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_PULSE_TRAIN", "0"))
-PULSE_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_PULSE_EPOCHS", "3"))
-PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "iris,digits").split(",")
+PULSE_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_PULSE_EPOCHS", "0"))  # 0: train.epochs of configs/ep_digits_pulse.toml
+STEP_SIZES = [int(h) for h in os.environ.get("MEMCOSIM_BENCH_EP_HIDDEN_SIZES", "8,16,32").split(",")]
+MEMORY_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_EP_MEMORY_TRAIN", "192"))
+PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "steps,memory,iris,digits").split(",")
 
 _NET = dict(model="vteam", r_wire=1.0, gain=10.0, diode_bias=-0.2, v_input=0.5, v_bias=0.5, g_init=[1e-6, 1e-4])
 
@@ -90,10 +97,10 @@ def iris_rows() -> list[dict]:
 
 
 def digits_config(backend: str, update: str = "ideal", epochs: int = DIGITS_EPOCHS, train_limit: int = DIGITS_TRAIN,
-                  test_limit: int = DIGITS_TEST, batch: int = 16) -> RunConfig:
+                  test_limit: int = DIGITS_TEST, batch: int = 16, hidden: int = DIGITS_HIDDEN) -> RunConfig:
     """64-H-10 vteam network, updates from the row and neuron voltages, Adam (batches of ``batch``);
     pulse updates: the network, programming drivers and [pulse] table of configs/ep_digits_pulse.toml."""
-    net = dict(_NET, sizes=[64, DIGITS_HIDDEN, 10], sense="lines")
+    net = dict(_NET, sizes=[64, hidden, 10], sense="lines")
     pulse = {}
     if update == "pulse":
         from pathlib import Path
@@ -111,16 +118,28 @@ def digits_config(backend: str, update: str = "ideal", epochs: int = DIGITS_EPOC
                      network=net, pulse=pulse)
 
 
+def pulse_epochs() -> int:
+    """Epochs of the pulse run and the runs next to it: ``MEMCOSIM_BENCH_PULSE_EPOCHS``, else the config's."""
+    if PULSE_EPOCHS:
+        return PULSE_EPOCHS
+    from pathlib import Path
+
+    from memcosim.trainers.config import load_run_config
+
+    return load_run_config(Path(__file__).resolve().parent.parent / "configs" / "ep_digits_pulse.toml").train.epochs
+
+
 def digits_rows() -> list[dict]:
     rows = []
     n = PULSE_TRAIN or "all"
+    pulse_n = pulse_epochs()
     runs = [("software EP", digits_config("software")),
             ("ngspice ideal", digits_config("ngspice")),
-            (f"software EP ({n} samples, batch 32)", digits_config("software", epochs=PULSE_EPOCHS, train_limit=PULSE_TRAIN,
+            (f"software EP ({n} samples, batch 32)", digits_config("software", epochs=pulse_n, train_limit=PULSE_TRAIN,
                                                                     batch=32)),
-            (f"ngspice ideal ({n} samples, batch 32)", digits_config("ngspice", epochs=PULSE_EPOCHS, train_limit=PULSE_TRAIN,
+            (f"ngspice ideal ({n} samples, batch 32)", digits_config("ngspice", epochs=pulse_n, train_limit=PULSE_TRAIN,
                                                                       batch=32)),
-            (f"ngspice pulse ({n} samples)", digits_config("ngspice", "pulse", epochs=PULSE_EPOCHS,
+            (f"ngspice pulse ({n} samples)", digits_config("ngspice", "pulse", epochs=pulse_n,
                                                            train_limit=PULSE_TRAIN))]
     for name, config in runs:
         t0 = time.perf_counter()
@@ -135,7 +154,45 @@ def digits_rows() -> list[dict]:
     return rows
 
 
+def step_rows() -> list[dict]:
+    """Time per training step (a batch: free + nudged operating point per sample, then the update) and the
+    epoch time it implies, 64-H-10 on digits, ideal and pulse updates (pulse: configs/ep_digits_pulse.toml)."""
+    from benchmarks.bench_sgd import step_times
+
+    rows = []
+    for hidden in STEP_SIZES:
+        for update in ("ideal", "pulse"):
+            config = digits_config("ngspice", update, epochs=1, train_limit=128, test_limit=8, batch=32, hidden=hidden)
+            t0 = time.perf_counter()
+            with EPTrainer(config) as tr:
+                setup = time.perf_counter() - t0
+                step, read = step_times(tr)
+                devices = tr.circuit.session.states.size
+            rows.append({"part": "steps", "run": f"{update} 64-{hidden}-10", "devices": devices,
+                         "batch": config.train.batch_size, "setup_s": setup, "step_s": step,
+                         "sample_ms": step / config.train.batch_size * 1e3, "read_per_sample_ms": read * 1e3,
+                         "epoch_s_est": step * np.ceil(1437 / config.train.batch_size) + 360 * read})
+    return rows
+
+
+def memory_rows() -> list[dict]:
+    """Resident memory after the first batch and after MEMORY_TRAIN samples of EP with pulse updates
+    (64-16-10, ngspice in this process so that its memory is counted)."""
+    from benchmarks.bench_sgd import memory_rows as rows_for
+
+    config = digits_config("ngspice", "pulse", epochs=1, train_limit=MEMORY_TRAIN, test_limit=8)
+    return rows_for(lambda: EPTrainer(config, options=ep_session_options(worker=False)),
+                    f"pulse 64-{DIGITS_HIDDEN}-10 (ngspice in process)")
+
+
 def main() -> None:
+    if "steps" in PARTS:
+        report("trainers_ep_steps", step_rows(),
+               "step = one batch: free + nudged ngspice operating point per sample and the update (ideal: "
+               "conductances written; pulse: the batch's pulse slots in one transient); epoch_s_est = step x 45 "
+               "batches + 360 test reads; setup = netlist, session and (pulse) step calibration")
+    if "memory" in PARTS:
+        report("trainers_ep_memory", memory_rows(), "RSS of this process, ngspice in process")
     if "iris" in PARTS:
         report("trainers_ep_iris", iris_rows(),
                "sample = free + nudged op, source writes, node reads, EP update; bare op = ngspice `op` alone "
@@ -144,7 +201,7 @@ def main() -> None:
         report("trainers_ep_digits", digits_rows(),
                f"64-{DIGITS_HIDDEN}-10 vteam network, 1 ohm per wire segment, Adam; {DIGITS_TRAIN or 'all'} training "
                f"samples for {DIGITS_EPOCHS} epochs; pulse (configs/ep_digits_pulse.toml) and the runs next to "
-               f"it: {PULSE_TRAIN or 'all'} training samples for {PULSE_EPOCHS} epochs, batches of 32; {DIGITS_TEST or 'all'} test samples "
+               f"it: {PULSE_TRAIN or 'all'} training samples for {pulse_epochs()} epochs, batches of 32; {DIGITS_TEST or 'all'} test samples "
                f"(2 shared cores)")
 
 
