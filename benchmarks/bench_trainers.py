@@ -26,12 +26,13 @@ import dataclasses
 import os
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
 from benchmarks.common import report
 from memcosim.trainers.circuit import ep_session_options
-from memcosim.trainers.config import RunConfig
+from memcosim.trainers.config import RunConfig, load_run_config
 from memcosim.trainers.ep import EPTrainer
 
 IRIS_EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_IRIS_EPOCHS", "150"))
@@ -96,6 +97,11 @@ def iris_rows() -> list[dict]:
     return rows
 
 
+def stored_pulse_config() -> RunConfig:
+    """``configs/ep_digits_pulse.toml``: the network, programming drivers, [pulse] table and epochs of the pulse run."""
+    return load_run_config(Path(__file__).resolve().parent.parent / "configs" / "ep_digits_pulse.toml")
+
+
 def digits_config(backend: str, update: str = "ideal", epochs: int = DIGITS_EPOCHS, train_limit: int = DIGITS_TRAIN,
                   test_limit: int = DIGITS_TEST, batch: int = 16, hidden: int = DIGITS_HIDDEN) -> RunConfig:
     """64-H-10 vteam network, updates from the row and neuron voltages, Adam (batches of ``batch``);
@@ -103,11 +109,7 @@ def digits_config(backend: str, update: str = "ideal", epochs: int = DIGITS_EPOC
     net = dict(_NET, sizes=[64, hidden, 10], sense="lines")
     pulse = {}
     if update == "pulse":
-        from pathlib import Path
-
-        from memcosim.trainers.config import load_run_config
-
-        stored = load_run_config(Path(__file__).resolve().parent.parent / "configs" / "ep_digits_pulse.toml")
+        stored = stored_pulse_config()
         net.update(device_params=dict(stored.network.device_params),
                    programming=dataclasses.asdict(stored.network.programming))
         pulse = dataclasses.asdict(stored.pulse)
@@ -120,13 +122,7 @@ def digits_config(backend: str, update: str = "ideal", epochs: int = DIGITS_EPOC
 
 def pulse_epochs() -> int:
     """Epochs of the pulse run and the runs next to it: ``MEMCOSIM_BENCH_PULSE_EPOCHS``, else the config's."""
-    if PULSE_EPOCHS:
-        return PULSE_EPOCHS
-    from pathlib import Path
-
-    from memcosim.trainers.config import load_run_config
-
-    return load_run_config(Path(__file__).resolve().parent.parent / "configs" / "ep_digits_pulse.toml").train.epochs
+    return PULSE_EPOCHS or stored_pulse_config().train.epochs
 
 
 def digits_rows() -> list[dict]:
