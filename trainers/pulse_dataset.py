@@ -143,16 +143,9 @@ class SampleMaker:
             return hist[-1] >= g_target if up else hist[-1] <= g_target
 
         def step_once() -> None:
-            # the cycle-to-cycle walk advances once per variation interval (10 ns) of pulse time, also when
-            # the step is shorter: before the step that starts at or crosses an interval boundary
-            k = len(hist) - 1
-            if variation.active:
-                every = variation.config.interval
-                n = math.ceil((k + 1) * c.step / every - 1e-9) - math.ceil(k * c.step / every - 1e-9)
-                if n > 0:
-                    variation.advance(n)
-                    variation.apply(s)
-            hold(s, xb, amp, c.step, preset=self.preset, window=c.step)
+            # the walk advances at every variation interval (10 ns) of pulse time counted over the steps
+            # (``drive``: Variation.walk_times)
+            hold(s, xb, amp, c.step, variation=variation, preset=self.preset, window=c.step)
             hist.append(read_cell(s, xb, 0, 0, self.preset.v_read))
 
         while len(hist) <= c.max_steps and not crossed():
