@@ -116,20 +116,6 @@ def calibration_rows() -> list[dict]:
     return rows
 
 
-def batch_slots(tr, x: np.ndarray, y: np.ndarray) -> list:
-    """The pulse slots the trainer's rule asks for on one batch (both layers), as train_batch builds them."""
-    xa, h, aa, z = tr._forward(x)
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    d_out = p / p.sum(axis=1, keepdims=True)
-    d_out[np.arange(len(y)), y] -= 1.0
-    d_hid = (d_out @ tr.circuit.layers[1].weights()[:-1].T) * ((h > 0) & (h < 1))
-    slots = []
-    for b in range(len(x)):
-        pairs = [(0, xa[b], d_hid[b]), (1, aa[b], d_out[b])]
-        slots += tr._manhattan(pairs) if tr.s.rule == "manhattan" else tr._stochastic(pairs)
-    return slots
-
-
 def transient_rows(repeats: int = 3) -> list[dict]:
     """One batch's slots as one transient against transients of at most SPLIT_SLOTS slots, same start states."""
     from memcosim.trainers.sgd import SGDTrainer
@@ -141,7 +127,8 @@ def transient_rows(repeats: int = 3) -> list[dict]:
         with SGDTrainer(cfg) as tr:
             d = tr.dataset
             start = tr.circuit.states
-            slots = batch_slots(tr, d.x_train[:BATCH], d.y_train[:BATCH])
+            xa, aa, _, d_hid, d_out = tr.errors(d.x_train[:BATCH], d.y_train[:BATCH])
+            slots = tr.batch_slots(xa, aa, d_hid, d_out)
             plans = {"one": [slots], "split": [slots[k:k + SPLIT_SLOTS] for k in range(0, len(slots), SPLIT_SLOTS)]}
             times: dict[str, list[float]] = {"one": [], "split": []}
             ends = {}

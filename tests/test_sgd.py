@@ -53,15 +53,8 @@ def test_pulses_move_only_the_selected_devices_in_the_asked_direction(rule):
     with SGDTrainer(tiny(rule=rule)) as tr:
         d = tr.dataset
         x, y = d.x_train[:4], d.y_train[:4]
-        xa, h, aa, z = tr._forward(x)
-        p = np.exp(z - z.max(axis=1, keepdims=True))
-        d_out = p / p.sum(axis=1, keepdims=True)
-        d_out[np.arange(4), y] -= 1.0
-        d_hid = (d_out @ tr.circuit.layers[1].weights()[:-1].T) * ((h > 0) & (h < 1))
-        slots = []
-        for b in range(4):
-            pairs = [(0, xa[b], d_hid[b]), (1, aa[b], d_out[b])]
-            slots += tr._manhattan(pairs) if rule == "manhattan" else tr._stochastic(pairs)
+        xa, aa, _, d_hid, d_out = tr.errors(x, y)
+        slots = tr.batch_slots(xa, aa, d_hid, d_out)
         ups = [np.zeros(layer.config.inputs * layer.config.columns).reshape(layer.config.inputs, -1)
                for layer in tr.circuit.layers]
         downs = [u.copy() for u in ups]

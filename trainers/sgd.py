@@ -219,14 +219,20 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         """Factor on this epoch's update step: ``step_decay ** epoch`` (epochs counted from 0)."""
         return float(self.s.step_decay ** self.epoch)
 
-    def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+    def errors(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Forward pass of a batch read from the crossbars and its errors: ``(xa, aa, z, d_hid, d_out)``
+        (inputs and hidden activations with their bias entries, output scores, hidden and output errors)."""
         xa, h, aa, z = self._forward(x)
         y = np.asarray(y, dtype=int)
-        p = softmax(z)
-        d_out = p.copy()
+        d_out = softmax(z)
         d_out[np.arange(len(y)), y] -= 1.0
         w1 = self.circuit.layers[1].weights()
         d_hid = (d_out @ w1[:-1].T) * ((h > 0) & (h < 1))
+        return xa, aa, z, d_hid, d_out
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        y = np.asarray(y, dtype=int)
+        xa, aa, z, d_hid, d_out = self.errors(x, y)
         if self.config.train.update == "ideal":
             self._ideal(xa, aa, d_hid, d_out)
         else:
@@ -243,7 +249,9 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
             layer.write_weights(np.clip(layer.weights() - lr * grad, -layer.config.w_max, layer.config.w_max))
         self.counters["updates"] += int(keep.sum())
 
-    def _pulse(self, xa, aa, d_hid, d_out) -> None:
+    def batch_slots(self, xa, aa, d_hid, d_out) -> list[Slot]:
+        """The pulse slots of a batch (both layers, the configured rule; see :meth:`errors`), without the
+        samples whose largest output error is below ``min_error``; counts the samples written."""
         slots: list[Slot] = []
         for b in range(len(xa)):
             if np.abs(d_out[b]).max() < self.s.min_error:
@@ -254,6 +262,10 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
                 slots += self._manhattan(pairs)
             else:
                 slots += self._stochastic(pairs)
+        return slots
+
+    def _pulse(self, xa, aa, d_hid, d_out) -> None:
+        slots = self.batch_slots(xa, aa, d_hid, d_out)
         if slots:
             r = self.run_slots(slots, energy=True)
             self.counters["cell_pulses"] += r.cell_pulses
