@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmarks.common import report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.circuits.devices import conductance
+from memcosim.devices.conductance import conductance
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.circuits.periphery import PeripheryConfig
 from memcosim.circuits.structure import check_structure

@@ -51,8 +51,8 @@ R_WIRE = 2.5
 def device_rows(attempts: int, config_path: str | None = None) -> list[dict]:
     """Device-level table; with ``config_path`` (a predictor TOML) its dataset, evaluation settings and
     model folder (``train.out``), else the defaults and ``MODEL_DIR``."""
-    from memcosim.trainers.pulse_config import EvaluateConfig, load_config
-    from memcosim.trainers.pulse_eval import evaluate
+    from memcosim.programming.predictor.config import EvaluateConfig, load_config
+    from memcosim.programming.predictor.evaluate import evaluate
 
     workers = int(os.environ.get("MEMCOSIM_BENCH_WORKERS", "2"))
     config = load_config(config_path)
@@ -97,7 +97,7 @@ def device_rows(attempts: int, config_path: str | None = None) -> list[dict]:
 
 
 def _fingerprint(n: int, seed: int) -> str:
-    from memcosim.trainers.pulse_config import EvaluateConfig
+    from memcosim.programming.predictor.config import EvaluateConfig
 
     ev = EvaluateConfig()
     blob = (MODEL_DIR / "predictor_finetuned.pt").read_bytes() + \
@@ -108,13 +108,13 @@ def _fingerprint(n: int, seed: int) -> str:
 def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
     from memcosim.circuits.periphery import PeripheryConfig, ProgrammingConfig
-    from memcosim.cosim.presets import get_preset
-    from memcosim.cosim.programming import PulseSpec, apply_pulse
+    from memcosim.devices.presets import get_preset
+    from memcosim.programming.pulses import PulseSpec, apply_pulse
     from memcosim.cosim.readout import conductance_table, read_array
     from memcosim.cosim.session import Session, SessionOptions
-    from memcosim.cosim.variation import ParameterSpread, Variation, VariationConfig, nominal_parameters
-    from memcosim.cosim.write_verify import write_verify
-    from memcosim.trainers.pulse_model import PredictorPolicy, PulsePredictor
+    from memcosim.devices.variation import ParameterSpread, Variation, VariationConfig, nominal_parameters
+    from memcosim.programming.write_verify import write_verify
+    from memcosim.programming.predictor.model import PredictorPolicy, PulsePredictor
 
     preset = get_preset("jart_vcm")
     states, table = conductance_table("jart_vcm", preset.v_read)
@@ -130,7 +130,7 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
 
     torch.set_num_threads(1)  # one-cell predictions; OpenMP threads only spin on shared cores
     predictor = PulsePredictor.load(MODEL_DIR / "predictor_finetuned.pt")
-    from memcosim.trainers.pulse_config import EvaluateConfig
+    from memcosim.programming.predictor.config import EvaluateConfig
 
     ev = EvaluateConfig()  # the device-level settings: tolerance, iterations and aim
     policy = PredictorPolicy(predictor, preset.set_amplitude, preset.reset_amplitude, aim=ev.aim * ev.tolerance)

@@ -25,7 +25,7 @@ import scipy.sparse.linalg as spla
 from benchmarks.common import median_time, report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.nodal import crossbar_network
-from memcosim.cosim.models import get_model
+from memcosim.devices.registry import get_model
 from memcosim.cosim.session import Session, SessionOptions
 
 MODEL = os.environ.get("MEMCOSIM_BENCH_MODEL", "jart_vcm")

@@ -45,8 +45,8 @@ adc_bits = [4, 6]
 
 def _warm() -> None:
     """What every point pays for first in a fresh worker: imports, the dataset, ngspice and the models."""
-    import memcosim.trainers.study_run  # noqa: F401  (torch, pandas, the trainers)
-    from memcosim.cosim.models import get_model
+    import memcosim.studies.run  # noqa: F401  (torch, pandas, the trainers)
+    from memcosim.devices.registry import get_model
     from memcosim.cosim.ngspice import NgspiceLibrary
     from memcosim.trainers.datasets import load_dataset
 
@@ -72,8 +72,8 @@ def _cluster(workers: int):
 def main() -> None:
     import pandas as pd
 
-    from memcosim.trainers.study_config import study_from_text
-    from memcosim.trainers.study_run import run_study
+    from memcosim.studies.config import study_from_text
+    from memcosim.studies.run import run_study
 
     study = study_from_text(STUDY, "bench_study")
     rows = []

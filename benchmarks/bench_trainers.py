@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import report
-from memcosim.trainers.circuit import ep_session_options
+from memcosim.trainers.ep_circuit import ep_session_options
 from memcosim.trainers.config import RunConfig, load_run_config
 from memcosim.trainers.ep import EPTrainer
 

@@ -27,7 +27,7 @@ from typing import Iterator
 
 import numpy as np
 
-from memcosim.circuits import fields as f
+from memcosim import fields as f
 from memcosim.circuits.netlist import Netlist, fmt
 from memcosim.circuits.periphery import PeripheryConfig, adc_subckt, dac_subckt, tia_subckt
 from memcosim.errors import ConfigError, ModelError
@@ -156,7 +156,7 @@ class CrossbarConfig:
                 raise ConfigError("conductance", "every conductance must be finite and > 0 S")
             self.conductance = g
             return
-        from memcosim.cosim.models import get_model
+        from memcosim.devices.registry import get_model
 
         try:
             device = get_model(self.model)
@@ -175,7 +175,7 @@ class CrossbarConfig:
         if self.conductance is not None:
             if self.states is not None:
                 raise ConfigError("conductance", "give either states or a target conductance, not both")
-            from memcosim.circuits.devices import states_for
+            from memcosim.devices.conductance import states_for
 
             self.conductance = f.matrix("conductance", self.conductance, shape)
             self.states = states_for(self.model, self.conductance, self.device_params)
@@ -207,7 +207,7 @@ class CrossbarConfig:
         s = np.asarray(self.states, dtype=float)
         if self.variation == 0:
             return s.copy()
-        from memcosim.cosim.models import get_model
+        from memcosim.devices.registry import get_model
 
         device = get_model(self.model)
         lo = self.device_params.get("xmin", device.state_min)
@@ -304,7 +304,7 @@ class Crossbar:
     def write_voltages(self, row: int, column: int, scheme: str | None = None,
                        amplitude: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Row and column programming voltages (volts) to write cell (row, column)."""
-        from memcosim.circuits.programming import line_voltages
+        from memcosim.circuits.bias import line_voltages
 
         prog = self._programming()
         return line_voltages(scheme or prog.scheme, prog.amplitude if amplitude is None else amplitude,
@@ -386,7 +386,7 @@ def _build(config: CrossbarConfig, title: str | None) -> Crossbar:
     card = None
     instance_extra: dict[str, float] = {}
     if config.model != RESISTOR:
-        from memcosim.cosim.models import get_model
+        from memcosim.devices.registry import get_model
 
         device = get_model(config.model)
         card = f"{config.model}_model"

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from memcosim.circuits import fields as f
+from memcosim import fields as f
 from memcosim.circuits.crossbar import RESISTOR, no_gc
 from memcosim.circuits.netlist import Netlist, fmt
 from memcosim.circuits.periphery import DacConfig, ProgrammingConfig, dac_subckt
@@ -97,8 +97,8 @@ class EpNetworkConfig:
             if self.device_params:
                 raise ConfigError("network.device_params", "resistor cells take no device parameters")
         else:
-            from memcosim.circuits.devices import has_conductance_law
-            from memcosim.cosim.models import get_model
+            from memcosim.devices.conductance import has_conductance_law
+            from memcosim.devices.registry import get_model
             from memcosim.errors import ModelError
 
             try:
@@ -118,7 +118,7 @@ class EpNetworkConfig:
         if not hi > lo:
             raise ConfigError("network.g_max", f"must be > g_min ({lo} S), got {hi}")
         if self.model != RESISTOR:
-            from memcosim.circuits.devices import conductance_range
+            from memcosim.devices.conductance import conductance_range
 
             m_lo, m_hi = conductance_range(self.model, self.device_params)
             if lo < m_lo * (1 - 1e-9) or hi > m_hi * (1 + 1e-9):
@@ -156,7 +156,7 @@ class EpNetworkConfig:
         """(g_min, g_max) siemens: the configured window, or the device's own range where 0."""
         lo, hi = self.g_min, self.g_max
         if self.model != RESISTOR and (lo == 0 or hi == 0):
-            from memcosim.circuits.devices import conductance_range
+            from memcosim.devices.conductance import conductance_range
 
             m_lo, m_hi = conductance_range(self.model, self.device_params)
             lo, hi = lo or m_lo, hi or m_hi
@@ -274,8 +274,8 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
     net.comment("rows 2i / 2i+1 carry +x_i / -x_i, last pair the bias; w_ij = G[2i, j] - G[2i+1, j]")
     card = None
     if c.model != RESISTOR:
-        from memcosim.circuits.devices import states_for
-        from memcosim.cosim.models import get_model
+        from memcosim.devices.conductance import states_for
+        from memcosim.devices.registry import get_model
 
         device = get_model(c.model)
         card = f"{c.model}_model"
@@ -376,7 +376,7 @@ def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: lis
         elif wired:
             net.resistor(f"RE{l}_{j}", end, neurons[j], c.r_wire, "wire")
     if card is not None:
-        from memcosim.circuits.devices import states_for
+        from memcosim.devices.conductance import states_for
 
         states = states_for(c.model, g, c.device_params)
     for i in range(rows):

@@ -35,13 +35,13 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from memcosim.circuits import fields as f
+from memcosim import fields as f
 from memcosim.circuits.netlist import Element, Memristor, Netlist, fmt
 from memcosim.errors import ConfigError
 
 STUCK_BAND = 1e-9  # width of a stuck device's state band, fraction of the state range
 # models whose read conductance rises with the state (True) or falls (False); the others are
-# looked up through their closed-form conductance law (memcosim.circuits.devices)
+# looked up through their closed-form conductance law (memcosim.devices.conductance)
 _ON_AT_XMAX = {"jart_vcm": True, "stanford_pku": False}
 _KINDS = ("stuck", "open_row", "open_column", "short_row", "short_column", "dead_dac", "dead_adc", "drift")
 
@@ -190,7 +190,7 @@ def check_faults(config) -> None:
 
 def on_bound(model: str, device_params: dict | None = None) -> tuple[float, float]:
     """(ON state, OFF state) of ``model``: the state bounds of highest and lowest read conductance."""
-    from memcosim.cosim.models import get_model
+    from memcosim.devices.registry import get_model
 
     device = get_model(model)
     params = device_params or {}
@@ -198,7 +198,7 @@ def on_bound(model: str, device_params: dict | None = None) -> tuple[float, floa
     hi = float(params.get("xmax", device.state_max))
     up = _ON_AT_XMAX.get(device.name)
     if up is None:
-        from memcosim.circuits.devices import conductance, has_conductance_law
+        from memcosim.devices.conductance import conductance, has_conductance_law
 
         if not has_conductance_law(device.name):
             raise ConfigError("faults", f"cannot tell the ON state of model {device.name!r}: "

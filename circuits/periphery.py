@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memcosim.circuits import fields as f
+from memcosim import fields as f
 from memcosim.circuits.netlist import fmt
 from memcosim.errors import ConfigError
 

@@ -1,1 +1,1 @@
-"""The ngspice co-simulation session, device models and the programming path."""
+"""The ngspice engine (library, session, worker process, waveforms) and array operations built on it (reads, crossbar layers, periphery views)."""

@@ -58,7 +58,7 @@ def read_cell(session, xbar, row: int, column: int, v_read: float | None = None)
 
 def _v_read(xbar, v_read: float | None) -> float:
     if v_read is None:
-        from memcosim.cosim.presets import get_preset
+        from memcosim.devices.presets import get_preset
 
         return get_preset(xbar.config.model).v_read
     v = float(v_read)
@@ -77,7 +77,7 @@ def _cached(key: tuple) -> bool:
 @lru_cache(maxsize=None)
 def _table(model: str, v_read: float, points: int, params: tuple[tuple[str, float], ...]) -> tuple[np.ndarray, np.ndarray]:
     from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-    from memcosim.cosim.models import get_model
+    from memcosim.devices.registry import get_model
     from memcosim.cosim.session import Session
 
     dev = get_model(model)

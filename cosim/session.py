@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from memcosim.circuits.netlist import Netlist, check_name, check_node, fmt
-from memcosim.cosim.models import get_model
+from memcosim.devices.registry import get_model
 from memcosim.cosim.ngspice import CommandOutput, NgspiceLibrary
 from memcosim.cosim.toolchain import require_ngspice
 from memcosim.errors import ConfigError, MemcosimError, NetlistError, SimulationError
@@ -217,7 +217,7 @@ class Session:
 
     def _load_models(self) -> None:
         """Load each device model's OSDI file once per process; ``self._modules`` maps model -> module name."""
-        from memcosim.cosim.models import source_digest
+        from memcosim.devices.registry import source_digest
 
         self._modules: dict[str, str] = {}
         for name, model in self._device_models.items():

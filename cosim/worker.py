@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from memcosim.circuits.netlist import Netlist, check_name, fmt
-from memcosim.cosim.models import get_model
+from memcosim.devices.registry import get_model
 from memcosim.cosim.session import Pwl, Result, Session, SessionOptions
 from memcosim.errors import MemcosimError, NetlistError, WorkerCrash
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from memcosim.errors import ConfigError
-from memcosim.trainers.crossbar_layer import (CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming,
+from memcosim.cosim.layer import (CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming,
                                               layer_config_from_dict)
 
 IDEAL = dict(model="vteam", adc_bits=16, tia_gain=1e9, dac_bits=12, dac_r_out=0.0, r_wire=0.0)

@@ -90,7 +90,7 @@ def test_64x64_1t1r_with_transistors_on_lies_between_its_bounds():
 
 @pytest.mark.parametrize("model, params", [("linear_ion_drift", {}), ("vteam", {})])
 def test_target_conductance_of_a_device_model_is_read_back(model, params):
-    from memcosim.circuits.devices import conductance_range
+    from memcosim.devices.conductance import conductance_range
 
     lo, hi = conductance_range(model, params)
     rng = np.random.default_rng(6)

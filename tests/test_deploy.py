@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from memcosim.errors import ConfigError
-from memcosim.trainers.deploy import ArraySettings, deploy_network, hardware_for, install_fault_maps, plan_tiles
-from memcosim.trainers.hw_train import TrainSettings, train_network
+from memcosim.hardware_aware.deploy import ArraySettings, deploy_network, hardware_for, install_fault_maps, plan_tiles
+from memcosim.hardware_aware.train import TrainSettings, train_network
 
 SETTINGS = TrainSettings(dataset="iris", hidden=[4], epochs=25, hw_epochs=5, batch_size=16, lr=0.02)
 

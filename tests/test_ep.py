@@ -196,7 +196,7 @@ def test_run_config_toml_round_trip_and_unknown_keys(tmp_path):
 
 
 def test_pulse_slots_give_every_cell_its_count_and_run_layers_in_parallel():
-    from memcosim.trainers.pulse_program import pulse_slots
+    from memcosim.trainers.ep_pulse import pulse_slots
 
     rng = np.random.default_rng(3)
     counts = [rng.integers(-2, 3, (10, 4)), rng.integers(-2, 3, (6, 2))]
@@ -237,7 +237,7 @@ def test_accumulated_pulses_track_the_digital_copy():
     """pulse.accumulate: the request goes into the digital copy and the devices close the gap over the
     next batches (more pulses for cells still short of it), with steps learnt per cell."""
     with EPTrainer(_pulse_config(accumulate=True), _iris2()) as tr:
-        from memcosim.circuits.devices import conductance, states_for
+        from memcosim.devices.conductance import conductance, states_for
 
         up, c = tr.updater, tr.config.network
         # per-cell steps measured in the array: SET and RESET of opposite signs in every cell
@@ -308,7 +308,7 @@ def test_programming_tolerances_change_the_pulses_little():
             s0 = tr.circuit.session.states.copy()
             counts = [np.zeros(a.shape, int) for a in tr.conductances]
             counts[0][:, 0], counts[0][:, 1], counts[1][:, 0] = 2, -1, 1
-            from memcosim.trainers.pulse_program import apply_pulses
+            from memcosim.trainers.ep_pulse import apply_pulses
             apply_pulses(tr.circuit, counts, tr.config.pulse)
             moved.append(tr.circuit.session.states - s0)
             out = tr.predict(tr.dataset.x_test[:1])  # the operating points still converge afterwards

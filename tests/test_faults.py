@@ -7,7 +7,7 @@ import pytest
 
 from memcosim.circuits.config_file import config_from_dict, config_to_toml, load_config
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.circuits.devices import conductance_range
+from memcosim.devices.conductance import conductance_range
 from memcosim.circuits.faults import FaultConfig, drift, on_bound, stick_cells
 from memcosim.circuits.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.cosim.readout import read_array

@@ -10,9 +10,9 @@ import torch
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.errors import ConfigError
-from memcosim.trainers.deploy import ArraySettings, install_fault_maps, plan_tiles, tile_faults
-from memcosim.trainers.hw_aware import HardwareConfig, HwLinear, HwNetwork, adc_quantize, fake_quantize, fault_masks
-from memcosim.trainers.hw_train import TrainSettings, accuracy, train_network
+from memcosim.hardware_aware.deploy import ArraySettings, install_fault_maps, plan_tiles, tile_faults
+from memcosim.hardware_aware.model import HardwareConfig, HwLinear, HwNetwork, adc_quantize, fake_quantize, fault_masks
+from memcosim.hardware_aware.train import TrainSettings, accuracy, train_network
 
 
 @pytest.mark.parametrize("bits", [1, 2, 3, 4, 6])

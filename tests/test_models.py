@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from memcosim.circuits.netlist import Netlist
-from memcosim.cosim.models import compile_verilog_a, get_model, verilog_a_dir
+from memcosim.devices.registry import compile_verilog_a, get_model, verilog_a_dir
 from memcosim.cosim.session import Pwl, Session, SessionOptions, pulse
 from memcosim.errors import MemcosimError, ModelError
 

@@ -7,8 +7,8 @@ import pytest
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.periphery import PeripheryConfig, ProgrammingConfig
-from memcosim.circuits.programming import cell_bias, line_voltages
-from memcosim.designer import write_disturbance
+from memcosim.circuits.bias import cell_bias, line_voltages
+from memcosim.cosim.periphery_views import write_disturbance
 from memcosim.errors import ConfigError
 
 VTH = 0.5  # volts: linear_ion_drift drift threshold used here
@@ -71,12 +71,12 @@ def test_half_select_write_disturbs_less_than_a_full_voltage_write():
 
 # -- the programming path in cosim/: pulses, read-out, write-and-verify, variation (jart_vcm) --------------
 
-from memcosim.cosim.presets import get_preset  # noqa: E402
-from memcosim.cosim.programming import PulseSpec, apply_pulse, hold, selection_voltages  # noqa: E402
+from memcosim.devices.presets import get_preset  # noqa: E402
+from memcosim.programming.pulses import PulseSpec, apply_pulse, hold, selection_voltages  # noqa: E402
 from memcosim.cosim.readout import conductance_table, read_array, read_cell, states_for_conductance  # noqa: E402
 from memcosim.cosim.session import Session, SessionOptions  # noqa: E402
-from memcosim.cosim.variation import Variation, VariationConfig, nominal_parameters  # noqa: E402
-from memcosim.cosim.write_verify import BUDGET, WITHIN_TOLERANCE, IncrementalPolicy, write_verify  # noqa: E402
+from memcosim.devices.variation import Variation, VariationConfig, nominal_parameters  # noqa: E402
+from memcosim.programming.write_verify import BUDGET, WITHIN_TOLERANCE, IncrementalPolicy, write_verify  # noqa: E402
 
 JART = get_preset("jart_vcm")
 
@@ -241,7 +241,7 @@ def test_walk_advances_per_10_ns_of_pulse_time_over_all_pulses():
 
 
 def test_ir_drop_compensation_puts_the_amplitude_across_the_cell():
-    from memcosim.cosim.programming import cell_voltage, compensate_ir_drop
+    from memcosim.programming.pulses import cell_voltage, compensate_ir_drop
 
     xbar = _jart(8, 8, g=8e-5, r_wire=10.0)
     with Session(xbar.netlist) as s:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.cosim.models import get_model
+from memcosim.devices.registry import get_model
 from memcosim.cosim.session import Session, pulse
 from memcosim.errors import ConfigError, NetlistError
 

@@ -10,10 +10,10 @@ import torch
 
 from memcosim.cli import main as cli_main
 from memcosim.errors import ConfigError
-from memcosim.trainers.pulse_config import DatasetConfig, TrainConfig, load_config
-from memcosim.trainers.pulse_dataset import PulseDataset, generate
-from memcosim.trainers.pulse_model import PredictorPolicy, PulsePredictor, Scaling
-from memcosim.trainers.pulse_train import reached, train
+from memcosim.programming.predictor.config import DatasetConfig, TrainConfig, load_config
+from memcosim.programming.predictor.dataset import PulseDataset, generate
+from memcosim.programming.predictor.model import PredictorPolicy, PulsePredictor, Scaling
+from memcosim.programming.predictor.train import reached, train
 
 ARRAYS = ("g_start", "g_target", "g_requested", "time", "crossed", "steps", "histories", "offsets")
 
@@ -158,8 +158,8 @@ def test_cli_predictor_reports_bad_input_and_missing_stages(tmp_path, capsys):
 
 
 def test_deployment_in_ngspice_writes_the_figures_and_keeps_to_the_iteration_limit(trained, tmp_path):
-    from memcosim.trainers.pulse_config import EvaluateConfig
-    from memcosim.trainers.pulse_eval import evaluate
+    from memcosim.programming.predictor.config import EvaluateConfig
+    from memcosim.programming.predictor.evaluate import evaluate
 
     model_dir, _ = trained
     short = DatasetConfig(max_steps=20)  # the noise-free baseline is recorded over 2 x 20 x 10 ns only
@@ -186,7 +186,7 @@ def test_deployment_in_ngspice_writes_the_figures_and_keeps_to_the_iteration_lim
 
 
 def test_best_baseline_is_the_fastest_that_reaches_the_success_rate():
-    from memcosim.trainers.pulse_eval import best_baseline
+    from memcosim.programming.predictor.evaluate import best_baseline
 
     rows = [{"within_tolerance": 1.0, "mean_pulse_time_s": 2e-7}, {"within_tolerance": 0.9, "mean_pulse_time_s": 5e-8},
             {"within_tolerance": 0.97, "mean_pulse_time_s": 8e-8}]
@@ -209,7 +209,7 @@ def test_dataset_walk_advances_per_10_ns_of_pulse_time_whatever_the_step(tmp_pat
 
 
 def test_smoothing_keeps_each_history_start_end_and_monotonicity():
-    from memcosim.trainers.pulse_train import Histories
+    from memcosim.programming.predictor.train import Histories
 
     h = Histories.__new__(Histories)
     h.raw = np.array([[0.0, 0.1, 0.5, 0.9, 1.0, 1.0, 1.0], [1.0, 0.9, 0.7, 0.2, 0.1, 0.05, 0.0]])
@@ -223,7 +223,7 @@ def test_smoothing_keeps_each_history_start_end_and_monotonicity():
 
 
 def test_predictor_policy_aim_stops_inside_the_band_on_the_near_side():
-    from memcosim.trainers.pulse_model import NoiseFreeBaseline
+    from memcosim.programming.predictor.model import NoiseFreeBaseline
 
     t = np.linspace(0.0, 1e-6, 11)
     g = np.geomspace(1e-5, 1e-4, 11)

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from memcosim.errors import ConfigError
-from memcosim.trainers.study_config import line_of, load_study, study_from_text
-from memcosim.trainers.study_run import ResultStore, run_study
+from memcosim.studies.config import line_of, load_study, study_from_text
+from memcosim.studies.run import ResultStore, run_study
 
 STUDY = """\
 [study]
@@ -174,7 +174,7 @@ def test_grid_union_points_and_line_lookup():
 
 
 def test_plots_accuracy_curves_and_ir_drop_heatmap(study_file, serial):
-    from memcosim.trainers.study_plots import study_plots
+    from memcosim.studies.plots import study_plots
 
     written = study_plots(load_study(study_file), serial, log=None)
     names = {p.name for p in written}

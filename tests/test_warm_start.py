@@ -8,7 +8,7 @@ import pytest
 
 import memcosim.cosim.session as session_module
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.cosim.models import get_model
+from memcosim.devices.registry import get_model
 from memcosim.cosim.session import Session, SessionOptions, pulse
 
 N = 8

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from memcosim.circuits import fields as f
+from memcosim import fields as f
 from memcosim.trainers.datasets import Dataset
 
 

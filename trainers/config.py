@@ -18,9 +18,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memcosim.circuits import fields as f
+from memcosim import fields as f
 from memcosim.circuits.ep_network import EpNetworkConfig
-from memcosim.trainers.crossbar_trainer_config import ForwardOnlyConfig, SgdConfig
+from memcosim.trainers.crossbar_config import ForwardOnlyConfig, SgdConfig
 from memcosim.errors import ConfigError
 
 try:

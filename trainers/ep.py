@@ -10,7 +10,7 @@ Each training sample takes two operating points of the same circuit:
 The EP estimate of the loss gradient is ``dL/dG = (dVb^2 - dV0^2) / (2 beta)`` per cell (V^2/S; loss
 ``L = |o - t|^2 / 2`` in V^2); it is averaged over the batch and the update ``-lr w^2/v_input^2 dL/dG``
 siemens (or Adam's normalized step, :mod:`memcosim.trainers.ep_optimizer`) is realized by the update
-mode (:mod:`memcosim.trainers.updates`). With ``backend =
+mode (:mod:`memcosim.trainers.ep_updates`). With ``backend =
 "software"`` the same network is solved in numpy (:mod:`memcosim.trainers.ep_software`).
 """
 
@@ -27,7 +27,7 @@ from memcosim.trainers.config import RunConfig
 from memcosim.trainers.datasets import Dataset, load_dataset
 from memcosim.trainers.ep_optimizer import make_rule
 from memcosim.trainers.ep_software import SoftwareNetwork, ep_gradient
-from memcosim.trainers.updates import make_updater
+from memcosim.trainers.ep_updates import make_updater
 
 
 def dataset_for(config: RunConfig) -> Dataset:
@@ -61,7 +61,7 @@ class EPTrainer(Trainer):
         self.circuit = None
         self.software = None
         if config.train.backend == "ngspice":
-            from memcosim.trainers.circuit import CircuitNetwork
+            from memcosim.trainers.ep_circuit import CircuitNetwork
 
             self.circuit = CircuitNetwork(net, g0, options)
             if net.model != "resistor":

@@ -1,7 +1,7 @@
 """Forward-only learning with reset-only updates (after Renaudineau et al., "Forward-only learning in memristor
 arrays with month-scale stability"): two crossbar layers, inference-style reads only, single sub-1 V RESET pulses.
 
-Both layers sit in one netlist/session (:class:`~memcosim.trainers.crossbar_layer.CrossbarCircuit`), on
+Both layers sit in one netlist/session (:class:`~memcosim.cosim.layer.CrossbarCircuit`), on
 differential pairs initialised high (``mapping = "high"``: both devices near ``g_max``), so every
 weight change is a conductance decrease: weight up = RESET of the - device, weight down = RESET of
 the + device, one pulse per selected cell. Per layer the goodness of activations ``a = clip(h, 0, 1)``
@@ -39,8 +39,8 @@ from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig
-from memcosim.trainers.crossbar_layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming
-from memcosim.trainers.crossbar_trainer_config import ForwardOnlyConfig
+from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming
+from memcosim.trainers.crossbar_config import ForwardOnlyConfig
 from memcosim.trainers.datasets import Dataset
 from memcosim.trainers.sgd import CrossbarTrainerMixin, check_sizes, dataset_for, softmax
 

@@ -1,7 +1,7 @@
 """Pulse-based SGD with the crossbar in the loop: forward reads in ngspice, gradients in Python, pulse trains.
 
 A two-layer network ``inputs (+ bias) -> hidden -> outputs`` of
-:class:`~memcosim.trainers.crossbar_layer.CrossbarLayer` s in one netlist/session. Per sample:
+:class:`~memcosim.cosim.layer.CrossbarLayer` s in one netlist/session. Per sample:
 
 1. forward: layer 0 reads ``[x, 1]`` through DAC -> array -> TIA -> ADC (one operating point), the
    digital periphery applies ``a = clip(h, 0, 1)``, layer 1 reads ``[a, 1]`` (another operating point);
@@ -9,7 +9,7 @@ A two-layer network ``inputs (+ bias) -> hidden -> outputs`` of
    ``(W1 delta) * [0 < h < 1]`` in Python, with ``W1`` the weights the devices hold now;
 3. update: ``ideal`` writes ``W - lr sum_batch x delta^T`` as device states; ``pulse`` turns every
    sample of the batch into half-select pulse slots (Manhattan or stochastic coincidence, see
-   :class:`~memcosim.trainers.crossbar_trainer_config.SgdConfig`) and runs the whole batch, both
+   :class:`~memcosim.trainers.crossbar_config.SgdConfig`) and runs the whole batch, both
    layers, in ONE transient (:meth:`CrossbarCircuit.pulse_slots`; the session sends line waveforms
    of any length). Splitting a batch's slots over several transients of <= 18 slots (as long as
    ngspice command lines capped line waveforms) changed no device state beyond solver tolerance
@@ -42,8 +42,8 @@ from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig
-from memcosim.trainers.crossbar_layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotResult, SlotTiming
-from memcosim.trainers.crossbar_trainer_config import SgdConfig
+from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotResult, SlotTiming
+from memcosim.trainers.crossbar_config import SgdConfig
 from memcosim.trainers.datasets import Dataset, load_dataset
 
 DRIFT_WARNING = 2e-3  # relative common-mode change of a pair per up-and-down cycle worth a warning

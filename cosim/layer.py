@@ -1,0 +1,660 @@
+"""Circuit-in-the-loop crossbar layers: signed weight matrices on differential column pairs, read in ngspice.
+
+A :class:`CrossbarLayerConfig` describes one weight matrix (``inputs`` rows x ``outputs`` signed
+outputs) as a 1R/1T1R crossbar of ``inputs`` rows and ``2 * outputs`` physical columns (pairs
+``(2k, 2k+1)`` = (+, -)) with a DAC per row, a TIA and an ADC per column and programming drivers,
+built by the project's crossbar generator (:func:`memcosim.circuits.crossbar.build_crossbar`).
+
+A :class:`CrossbarCircuit` holds one or several layers in ONE netlist and ONE session (ngspice
+allows one open session per process): each layer's crossbar is rendered by the generator and its
+element and node names are prefixed ``l<k>_`` (``VROW0`` -> ``Vl0_ROW0``), so the layers are
+independent sub-circuits that share ground. ``circuit.layers[k]`` is a :class:`CrossbarLayer`:
+
+* weights <-> conductance pairs: ``w`` in [-w_max, w_max] maps to ``G+ = g_ref + w k / 2``,
+  ``G- = g_ref - w k / 2`` around the window's middle (``mapping="mid"``) or, with ``mapping="high"``,
+  down from ``g_max`` (``G+ = g_max - max(-w, 0) k``, ``G- = g_max - max(w, 0) k``), where
+  ``k = (g_max - g_min) / w_max`` siemens per unit weight; read back ``w = (G+ - G-) / k``;
+* :meth:`CrossbarLayer.forward`: inputs ``x`` (units of the DAC full scale, in [0, 1], or [-1, 1]
+  with ``signed_inputs``) -> DAC codes -> one operating point per input vector -> TIA output volts
+  -> ADC codes -> the digital estimate of ``W^T x`` (weight units), with the analog column currents;
+* ``ideal`` writes (:meth:`CrossbarLayer.write_weights`: device states set from target conductances)
+  and ``pulse`` updates through :mod:`memcosim.programming.pulses` (:meth:`CrossbarLayer.apply_pulse`,
+  V/2 or V/3), or many cells at once in one transient (:meth:`CrossbarCircuit.pulse_slots`);
+* read-back: conductances from the device states (:meth:`CrossbarLayer.conductances`) or measured in
+  the array (:meth:`CrossbarLayer.read_conductances`); device states for checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from memcosim import fields as f
+from memcosim.circuits.crossbar import RESISTOR, Crossbar, CrossbarConfig, build_crossbar
+from memcosim.circuits.netlist import Memristor, Netlist
+from memcosim.circuits.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
+from memcosim.circuits.bias import line_voltages
+from memcosim.cosim.session import Pwl, Session, SessionOptions
+from memcosim.errors import ConfigError
+
+MAPPINGS = ("mid", "high")
+
+
+@dataclass
+class CrossbarLayerConfig:
+    """One signed weight matrix as a crossbar with periphery (volts, siemens, ohms, seconds).
+
+    ``inputs`` rows, ``outputs`` signed outputs (``2 * outputs`` physical columns). ``model``: a device
+    model of ``verilog_a/`` (or ``resistor``: fixed cells, ideal writes only). ``g_min``/``g_max``: the
+    conductance window weights use (0 = the model preset's operating range, ``cosim/presets.py``);
+    ``w_max``: the weight at full differential swing; ``mapping``: ``mid`` or ``high`` (see module doc).
+    ``v_read``: DAC full scale in volts (0 = the preset's read voltage); ``signed_inputs``: DAC over
+    [-v_read, v_read] instead of [0, v_read]. ``dac_bits``/``adc_bits``: converter resolution;
+    ``dac_r_out``: DAC output resistance; ``tia_gain``: op-amp open-loop gain; ``r_feedback``: TIA
+    feedback resistance (0 = chosen so that ``inputs * v_read * g_max * adc_fill`` amperes is the ADC
+    full scale). ``r_wire``: ohm per row and column segment; ``r_driver``: row driver resistance.
+    ``scheme``/``amplitude``/``width``: programming drivers (``V/2`` or ``V/3``). ``initial``: starting
+    weights (number, or ``inputs x outputs``); ``init_spread``: uniform random weights in
+    [-init_spread, init_spread] added with ``seed``; ``variation``: device-to-device spread
+    (see :class:`CrossbarConfig`).
+    """
+
+    inputs: int
+    outputs: int
+    model: str = "vteam"
+    g_min: float = 0.0
+    g_max: float = 0.0
+    w_max: float = 1.0
+    mapping: str = "mid"
+    v_read: float = 0.0
+    signed_inputs: bool = False
+    dac_bits: int = 8
+    dac_r_out: float = 0.0
+    adc_bits: int = 8
+    adc_fill: float = 0.5
+    tia_gain: float = 1e5
+    r_feedback: float = 0.0
+    r_wire: float = 0.0
+    r_driver: float = 0.0
+    cell: str = "1R"
+    device_params: dict[str, float] = field(default_factory=dict)
+    scheme: str = "V/2"
+    amplitude: float = 0.0
+    width: float = 10e-9
+    initial: float = 0.0
+    init_spread: float = 0.0
+    variation: float = 0.0
+    seed: int = 0
+    faults: object = None  # memcosim.circuits.faults.FaultConfig (or a table) of this layer's array; None = none
+
+    def __post_init__(self) -> None:
+        self.inputs = f.integer("layer.inputs", self.inputs, 1)
+        self.outputs = f.integer("layer.outputs", self.outputs, 1)
+        if not isinstance(self.model, str):
+            raise ConfigError("layer.model", f"must be a device model name or 'resistor', got {self.model!r}")
+        self.w_max = f.number("layer.w_max", self.w_max, low=0.0, low_open=True)
+        self.mapping = f.choice("layer.mapping", self.mapping, MAPPINGS)
+        self.signed_inputs = f.boolean("layer.signed_inputs", self.signed_inputs)
+        self.dac_bits = f.integer("layer.dac_bits", self.dac_bits, 1, 16)
+        self.adc_bits = f.integer("layer.adc_bits", self.adc_bits, 1, 16)
+        self.dac_r_out = f.number("layer.dac_r_out", self.dac_r_out, low=0.0, unit="ohm")
+        self.adc_fill = f.number("layer.adc_fill", self.adc_fill, low=0.0, high=1.0, low_open=True)
+        self.tia_gain = f.number("layer.tia_gain", self.tia_gain, low=0.0, low_open=True, unit="V/V")
+        self.r_feedback = f.number("layer.r_feedback", self.r_feedback, low=0.0, unit="ohm")
+        self.r_wire = f.number("layer.r_wire", self.r_wire, low=0.0, unit="ohm")
+        self.r_driver = f.number("layer.r_driver", self.r_driver, low=0.0, unit="ohm")
+        self.cell = f.choice("layer.cell", self.cell, ("1R", "1T1R"))
+        self.scheme = f.choice("layer.scheme", self.scheme, ("V/2", "V/3"))
+        self.width = f.number("layer.width", self.width, low=0.0, low_open=True, unit="s")
+        self.init_spread = f.number("layer.init_spread", self.init_spread, low=0.0)
+        self.variation = f.number("layer.variation", self.variation, low=0.0, high=1.0)
+        self.seed = f.integer("layer.seed", self.seed, 0)
+        if not isinstance(self.device_params, dict):
+            raise ConfigError("layer.device_params", f"must be a table of numbers, got {self.device_params!r}")
+        if np.ndim(self.initial) == 0:
+            self.initial = f.number("layer.initial", self.initial)
+        else:
+            self.initial = f.matrix("layer.initial", self.initial, (self.inputs, self.outputs))
+        if self.model == RESISTOR:
+            if self.g_min <= 0 or self.g_max <= 0:
+                raise ConfigError("layer.g_min", "resistor cells need an explicit window g_min, g_max (siemens)")
+            self.v_read = self.v_read or 0.2
+            self.amplitude = self.amplitude or 1.0
+        else:
+            from memcosim.devices.presets import get_preset
+
+            try:
+                preset = get_preset(self.model)
+            except ConfigError as exc:
+                raise ConfigError("layer.model", str(exc)) from None
+            self.g_min = self.g_min or preset.g_low
+            self.g_max = self.g_max or preset.g_high
+            self.v_read = self.v_read or preset.v_read
+            self.amplitude = self.amplitude or preset.set_amplitude
+            if self.g_min < preset.g_min * (1 - 1e-9) or self.g_max > preset.g_max * (1 + 1e-9):
+                raise ConfigError("layer.g_min" if self.g_min < preset.g_min else "layer.g_max",
+                                  f"window [{self.g_min:.4g}, {self.g_max:.4g}] S leaves the {self.model} range "
+                                  f"[{preset.g_min:.4g}, {preset.g_max:.4g}] S")
+        self.g_min = f.number("layer.g_min", self.g_min, low=0.0, low_open=True, unit="S")
+        self.g_max = f.number("layer.g_max", self.g_max, low=0.0, low_open=True, unit="S")
+        if not self.g_max > self.g_min:
+            raise ConfigError("layer.g_max", f"must be > g_min ({self.g_min} S), got {self.g_max}")
+        self.v_read = f.number("layer.v_read", self.v_read, low=0.0, low_open=True, unit="V")
+        self.amplitude = f.number("layer.amplitude", self.amplitude, unit="V")
+
+    @property
+    def columns(self) -> int:
+        """Physical columns: two per signed output."""
+        return 2 * self.outputs
+
+    @property
+    def k(self) -> float:
+        """Siemens per unit weight: (g_max - g_min) / w_max."""
+        return (self.g_max - self.g_min) / self.w_max
+
+    @property
+    def feedback(self) -> float:
+        """TIA feedback resistance (ohm): ``r_feedback`` or the automatic full-scale choice."""
+        if self.r_feedback > 0:
+            return self.r_feedback
+        full_scale = self.inputs * self.v_read * self.g_max * self.adc_fill  # amperes at ADC full scale
+        return (1.0 + self.tia_gain) / self.tia_gain / full_scale
+
+    def periphery(self) -> PeripheryConfig:
+        """DAC per row, TIA + ADC per column, programming drivers."""
+        v_lo = -self.v_read if self.signed_inputs else 0.0
+        adc_hi = 1.0 if self.signed_inputs else 0.02  # TIA output is -I Rf: mostly negative for x >= 0
+        return PeripheryConfig(
+            dac=DacConfig(bits=self.dac_bits, v_min=v_lo, v_max=self.v_read, r_out=self.dac_r_out),
+            tia=TiaConfig(gain=self.tia_gain, r_feedback=self.feedback),
+            adc=AdcConfig(bits=self.adc_bits, v_min=-1.0, v_max=adc_hi),
+            programming=ProgrammingConfig(scheme=self.scheme, amplitude=self.amplitude, width=self.width),
+        )
+
+    def initial_weights(self) -> np.ndarray:
+        """Starting weights (inputs x outputs), ``initial`` plus the seeded uniform spread, clipped."""
+        w = np.broadcast_to(np.asarray(self.initial, dtype=float), (self.inputs, self.outputs)).copy()
+        if self.init_spread > 0:
+            w += np.random.default_rng(self.seed).uniform(-self.init_spread, self.init_spread, w.shape)
+        return np.clip(w, -self.w_max, self.w_max)
+
+
+def layer_config_from_dict(data: dict, where: str = "layer") -> CrossbarLayerConfig:
+    """A :class:`CrossbarLayerConfig` from a TOML table (unknown keys named)."""
+    if not isinstance(data, dict):
+        raise ConfigError(where, f"must be a table, got {data!r}")
+    for key in data:
+        if key not in CrossbarLayerConfig.__dataclass_fields__:
+            raise ConfigError(f"{where}.{key}", "unknown key; known keys: "
+                              + ", ".join(sorted(CrossbarLayerConfig.__dataclass_fields__)))
+    return CrossbarLayerConfig(**data)
+
+
+# -- conductance law (closed form or the ngspice read table) ----------------------------------
+
+class ConductanceLaw:
+    """Read conductance (siemens) <-> device state of one model at ``v_read`` volts."""
+
+    def __init__(self, model: str, device_params: dict[str, float], v_read: float):
+        from memcosim.devices.conductance import has_conductance_law
+
+        self.model, self.params, self.v_read = model, dict(device_params), v_read
+        self.closed = has_conductance_law(model)
+        if not self.closed:
+            from memcosim.cosim import readout
+            from memcosim.errors import MemcosimError
+
+            key = (model, float(v_read), 121, tuple(sorted(self.params.items())))
+            if not readout._cached(key) and Session._open is not None:
+                raise MemcosimError(f"the {model} read table needs ngspice to itself: build crossbar layers "
+                                    "before opening another session (the table is cached)")
+            s, g = readout._table(*key)  # ngspice read of one device over the state range (cached)
+            if not (np.all(np.diff(g) > 0) or np.all(np.diff(g) < 0)):
+                raise ConfigError("layer.model", f"{model}: read conductance is not monotonic in the state")
+            order = np.argsort(g)
+            self.states, self.g = np.asarray(s)[order], np.asarray(g)[order]  # g increasing
+
+    def conductance(self, states: np.ndarray) -> np.ndarray:
+        if self.closed:
+            from memcosim.devices.conductance import conductance
+
+            return conductance(self.model, states, self.params)
+        s = np.asarray(states, dtype=float)
+        xs, order = self._axis()
+        return np.exp(np.interp(self._x(s), xs[order], np.log(self.g)[order]))
+
+    def _x(self, s: np.ndarray) -> np.ndarray:
+        return np.log(np.clip(s, self.states.min(), self.states.max())) if self.states.min() > 0 else s
+
+    def _axis(self) -> tuple[np.ndarray, np.ndarray]:
+        xs = self._x(self.states)
+        return xs, np.argsort(xs)
+
+    def states_for(self, g: np.ndarray) -> np.ndarray:
+        """States (model units) of read conductances ``g`` (siemens, clipped to the model's range)."""
+        if self.closed:
+            from memcosim.devices.conductance import states_for
+
+            return states_for(self.model, g, self.params)
+        xs, _ = self._axis()
+        t = np.clip(np.asarray(g, dtype=float), self.g[0], self.g[-1])
+        x = np.interp(np.log(t), np.log(self.g), xs)
+        return np.exp(x) if self.states.min() > 0 else x
+
+
+# -- one netlist holding several crossbars ---------------------------------------------------
+
+@dataclass
+class PrefixedCrossbar(Crossbar):
+    """A generator crossbar whose element and node names carry ``prefix`` inside a larger netlist."""
+
+    prefix: str = ""
+
+    def row_node(self, i: int, j: int) -> str:
+        return self.prefix + super().row_node(i, j)
+
+    def column_node(self, i: int, j: int) -> str:
+        return self.prefix + super().column_node(i, j)
+
+
+def _rename(name: str, prefix: str) -> str:
+    return name[0] + prefix + name[1:]
+
+
+def _node(node: str, prefix: str) -> str:
+    return node if node == "0" else prefix + node
+
+
+def merge_crossbars(parts: Sequence[Crossbar], title: str) -> tuple[Netlist, list[PrefixedCrossbar]]:
+    """One netlist holding every crossbar of ``parts``, names and nodes prefixed ``l<k>_``."""
+    net = Netlist(title=title)
+    out = []
+    for k, xb in enumerate(parts):
+        p = f"l{k}_"
+        src = xb.netlist
+        for c in src.comments:
+            net.comment(f"layer {k}: {c}")
+        for card, (mtype, params) in src.model_cards.items():
+            net.model_cards[p + card] = (mtype, params)
+        for name, text in src.subcircuits.items():
+            lines = text.split("\n")
+            lines[0] = lines[0].replace(f".subckt {name} ", f".subckt {p}{name} ", 1)
+            lines[-1] = lines[-1].replace(f".ends {name}", f".ends {p}{name}", 1)
+            net.subcircuit(p + name, "\n".join(lines), *src.subcircuit_pins.get(name, (None, None)))
+        memristors = {m.name: m for m in src.memristors}
+        for e in src.elements:
+            rest = e.rest
+            if e.kind.startswith("instance of ") or e.kind in ("memristor", "access transistor"):
+                rest = p + rest
+            new = net.add(_rename(e.name, p), tuple(_node(n, p) for n in e.nodes), rest, e.kind)
+            m = memristors.get(e.name)
+            if m is not None:
+                net.memristors.append(Memristor(new.name, _node(m.top, p), _node(m.bottom, p),
+                                                _node(m.state_node, p), m.model, p + m.card, m.params))
+        net.line_nodes.update({_node(n, p): v for n, v in src.line_nodes.items()})
+        ren = np.vectorize(lambda n: _rename(n, p), otypes=[object])
+        out.append(PrefixedCrossbar(
+            config=xb.config, netlist=net,
+            row_sources=[_rename(n, p) for n in xb.row_sources],
+            column_sources=[_rename(n, p) for n in xb.column_sources],
+            cells=ren(xb.cells),
+            transistors=None if xb.transistors is None else ren(xb.transistors),
+            word_line_sources=[_rename(n, p) for n in xb.word_line_sources],
+            tia_outputs=[_node(n, p) for n in xb.tia_outputs],
+            tia_inputs=[_node(n, p) for n in xb.tia_inputs],
+            dac_outputs=[_node(n, p) for n in xb.dac_outputs],
+            nudge_sources=[_rename(n, p) for n in xb.nudge_sources],
+            program_row_sources=[_rename(n, p) for n in xb.program_row_sources],
+            program_column_sources=[_rename(n, p) for n in xb.program_column_sources],
+            values=xb.values, prefix=p))
+    return net, out
+
+
+# -- reads -----------------------------------------------------------------------------------
+
+@dataclass
+class Readout:
+    """One forward read of a batch: DAC codes (batch x inputs), ADC codes and column currents (batch x
+    physical columns; amperes, into the column), TIA output volts, and ``outputs``: the digital
+    estimate of ``W^T x`` (batch x outputs, weight units) from the ADC codes."""
+
+    dac_codes: np.ndarray
+    adc_codes: np.ndarray
+    currents: np.ndarray
+    tia_volts: np.ndarray
+    outputs: np.ndarray
+
+
+@dataclass
+class Slot:
+    """One pulse slot of a parallel update: ``amplitude`` volts across the selected cells (> 0 SET,
+    < 0 RESET) where selected rows cross selected columns, per layer: ``select[k] = (rows, columns)``
+    boolean masks (physical columns). Layers not in ``select`` keep their lines at 0 V."""
+
+    amplitude: float
+    select: dict[int, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class SlotTiming:
+    """Pulse shape of every slot: ``width`` s at full amplitude, ``rise`` s edges, ``gap`` s between slots."""
+
+    width: float = 10e-9
+    rise: float = 1e-9
+    gap: float = 2e-9
+
+    def __post_init__(self) -> None:
+        self.width = f.number("pulse.width", self.width, low=0.0, low_open=True, unit="s")
+        self.rise = f.number("pulse.rise", self.rise, low=0.0, low_open=True, unit="s")
+        self.gap = f.number("pulse.gap", self.gap, low=0.0, unit="s")
+
+    @property
+    def period(self) -> float:
+        return 2 * self.rise + self.width + self.gap
+
+
+@dataclass
+class SlotResult:
+    """A parallel update: slots run, cells pulsed (selected crossings), seconds simulated, and the energy
+    (joules) the programming drivers delivered, integrated from their simulated V(t) I(t)."""
+
+    slots: int
+    cell_pulses: int
+    duration: float
+    energy: float
+
+
+class CrossbarCircuit:
+    """Several crossbar layers in one netlist and one ngspice session."""
+
+    def __init__(self, layers: Sequence[CrossbarLayerConfig], options: SessionOptions | None = None,
+                 title: str = "memcosim crossbar layers"):
+        if not layers:
+            raise ConfigError("layers", "need at least one layer")
+        for k, c in enumerate(layers):
+            if not isinstance(c, CrossbarLayerConfig):
+                raise ConfigError(f"layers[{k}]", f"must be a CrossbarLayerConfig, got {type(c).__name__}")
+        self.configs = list(layers)
+        laws = [None if c.model == RESISTOR else ConductanceLaw(c.model, c.device_params, c.v_read) for c in layers]
+        parts = []
+        for c, law in zip(layers, laws):
+            g = _pairs(c, c.initial_weights())
+            xc = CrossbarConfig(c.inputs, c.columns, model=c.model, r_row=c.r_wire, r_column=c.r_wire,
+                                r_driver=c.r_driver, device_params=dict(c.device_params), cell=c.cell,
+                                differential=True, variation=c.variation, seed=c.seed, periphery=c.periphery(),
+                                faults=c.faults,
+                                **({"conductance": g} if law is None else {"states": law.states_for(g)}))
+            parts.append(build_crossbar(xc, check=False))
+        net, xbars = merge_crossbars(parts, title)
+        self.netlist = net
+        # unselected devices drift by ~1e-13 of their range in a transient: not worth an alter each
+        self.session = Session(net, options or SessionOptions(state_tolerance=1e-9))
+        index = {m.name.lower(): i for i, m in enumerate(self.session.devices)}
+        self.layers = [CrossbarLayer(self, k, c, xb, law, index) for k, (c, xb, law) in enumerate(zip(layers, xbars, laws))]
+        self.reads = 0  # operating points run by forward reads
+        self.row_values: dict[str, float] = {}  # row source volts as last set (unknown = not in the dict)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "CrossbarCircuit":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def states(self) -> np.ndarray:
+        """Every device state (model units), in session order: save it in checkpoints."""
+        return self.session.states.copy()
+
+    def set_states(self, states: np.ndarray) -> None:
+        """Restore :attr:`states` (one value per device; checked before anything is written)."""
+        s = np.asarray(states, dtype=float)
+        if s.shape != self.session.states.shape or not np.all(np.isfinite(s)):
+            raise ConfigError("device_states", f"need {self.session.states.size} finite states, got shape {s.shape}")
+        changed = np.nonzero(s != self.session.states)[0]  # one alter per device that differs
+        self.session.set_states({self.session.devices[k].name: float(s[k]) for k in changed})
+
+    def idle_rows(self) -> None:
+        """Every row DAC source at 0 V (before programming: no read voltage adds to the pulses)."""
+        changed = {n: 0.0 for layer in self.layers for n in layer.crossbar.row_sources if self.row_values.get(n) != 0.0}
+        self.session.set_sources(changed)
+        self.row_values.update(changed)
+
+    # -- parallel pulse trains -----------------------------------------------------------
+    def pulse_slots(self, slots: Sequence[Slot], timing: SlotTiming | None = None,
+                    energy: bool = False) -> SlotResult:
+        """Run every slot as one trapezoidal pulse, one after another, in ONE transient.
+
+        In each slot, per selected layer, the lines follow the layer's half-select scheme: selected rows
+        at the amplitude, selected columns at 0 V, unselected rows / columns at V/2, V/2 (``V/2``) or
+        V/3, 2V/3 (``V/3``); so selected crossings see the amplitude and every other cell at most
+        |V|/2 or |V|/3. The device states are carried on by the session. With ``energy`` the
+        programming sources' currents are saved and ``sum -V I dt`` is integrated (joules).
+        """
+        timing = timing or SlotTiming()
+        slots = list(slots)
+        checked = []
+        for n, slot in enumerate(slots):
+            a = f.number(f"slots[{n}].amplitude", slot.amplitude, unit="V")
+            sel = {}
+            for k, (rows, cols) in slot.select.items():
+                if not (isinstance(k, (int, np.integer)) and 0 <= k < len(self.layers)):
+                    raise ConfigError(f"slots[{n}].select", f"no layer {k!r}")
+                layer = self.layers[k]
+                rows, cols = np.asarray(rows, dtype=bool), np.asarray(cols, dtype=bool)
+                if rows.shape != (layer.config.inputs,) or cols.shape != (layer.config.columns,):
+                    raise ConfigError(f"slots[{n}].select[{k}]", f"need masks of {layer.config.inputs} rows and "
+                                      f"{layer.config.columns} columns, got {rows.shape} and {cols.shape}")
+                if rows.any() and cols.any():
+                    sel[int(k)] = (rows, cols)
+            if a != 0 and sel:
+                checked.append((a, sel))
+        if not checked:
+            return SlotResult(0, 0, 0.0, 0.0)
+        levels: dict[str, list[float]] = {}
+        pulses = 0
+        for s_idx, (a, sel) in enumerate(checked):
+            for k, (rows, cols) in sel.items():
+                layer = self.layers[k]
+                vr, vc = line_voltages(layer.config.scheme, a, 2, 2, 0, 0)
+                xb = layer.crossbar
+                for name, on in zip(xb.program_row_sources, rows):
+                    levels.setdefault(name, [0.0] * len(checked))[s_idx] = a if on else float(vr[1])
+                for name, on in zip(xb.program_column_sources, cols):
+                    levels.setdefault(name, [0.0] * len(checked))[s_idx] = 0.0 if on else float(vc[1])
+                pulses += int(rows.sum()) * int(cols.sum())
+        waves = {name: _slot_wave(v, timing) for name, v in levels.items() if any(v)}
+        self.idle_rows()
+        stop = len(checked) * timing.period
+        names = list(waves) if energy else []
+        r = self.session.tran(stop, timing.rise, waveforms=waves, currents=names, max_step=timing.width / 2)
+        joules = 0.0
+        for name in names:
+            w = waves[name]
+            v = np.interp(r.time, np.asarray(w.times), np.asarray(w.values))
+            joules += float(np.trapezoid(-v * r[name], r.time))
+        return SlotResult(len(checked), pulses, stop, joules)
+
+
+def _slot_wave(levels: list[float], timing: SlotTiming) -> Pwl:
+    """A waveform holding ``levels[s]`` volts during slot ``s`` (trapezoid), 0 V between slots."""
+    t: list[float] = [0.0]
+    v: list[float] = [0.0]
+    for s, a in enumerate(levels):
+        t0 = s * timing.period
+        if a == 0.0:
+            continue
+        if t0 > t[-1]:
+            t.append(t0); v.append(0.0)
+        t += [t0 + timing.rise, t0 + timing.rise + timing.width, t0 + 2 * timing.rise + timing.width]
+        v += [a, a, 0.0]
+    return Pwl(tuple(t), tuple(v))
+
+
+def _pairs(c: CrossbarLayerConfig, w: np.ndarray) -> np.ndarray:
+    """Conductances (inputs x 2 outputs, siemens) of weights ``w`` with the layer's mapping."""
+    w = np.clip(np.asarray(w, dtype=float), -c.w_max, c.w_max)
+    g = np.empty((c.inputs, c.columns))
+    if c.mapping == "mid":
+        mid = 0.5 * (c.g_min + c.g_max)
+        g[:, 0::2] = mid + 0.5 * w * c.k
+        g[:, 1::2] = mid - 0.5 * w * c.k
+    else:
+        g[:, 0::2] = c.g_max - np.maximum(-w, 0.0) * c.k
+        g[:, 1::2] = c.g_max - np.maximum(w, 0.0) * c.k
+    return np.clip(g, c.g_min, c.g_max)
+
+
+class CrossbarLayer:
+    """One weight matrix in a :class:`CrossbarCircuit` (use ``circuit.layers[k]``)."""
+
+    def __init__(self, circuit: CrossbarCircuit, index: int, config: CrossbarLayerConfig,
+                 crossbar: PrefixedCrossbar, law: ConductanceLaw | None, device_index: dict[str, int]):
+        self.circuit, self.index, self.config, self.crossbar, self.law = circuit, index, config, crossbar, law
+        if law is not None:
+            self.device_index = np.vectorize(lambda n: device_index[n.lower()], otypes=[int])(crossbar.cells)
+        per = crossbar.periphery
+        self._dac, self._adc, self._tia = per.dac, per.adc, per.tia
+        self._amps_per_volt = 1.0 / (self._tia.r_feedback * self._tia.gain / (1.0 + self._tia.gain))
+        self._g = _pairs(config, config.initial_weights()) if law is None else None
+
+    @property
+    def session(self) -> Session:
+        return self.circuit.session
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(inputs, outputs) of the weight matrix."""
+        return (self.config.inputs, self.config.outputs)
+
+    # -- mapping -------------------------------------------------------------------------
+    def conductance_pairs(self, weights: np.ndarray) -> np.ndarray:
+        """Conductances (inputs x physical columns, siemens) that represent ``weights`` (clipped to +-w_max)."""
+        return _pairs(self.config, self._check_weights(weights))
+
+    def weights_from(self, conductances: np.ndarray) -> np.ndarray:
+        """Weights (inputs x outputs) of physical conductances: (G+ - G-) / k."""
+        g = np.asarray(conductances, dtype=float)
+        return (g[:, 0::2] - g[:, 1::2]) / self.config.k
+
+    def _check_weights(self, w: np.ndarray) -> np.ndarray:
+        a = np.asarray(w, dtype=float)
+        if a.shape != self.shape:
+            raise ConfigError("weights", f"layer {self.index} needs {self.shape[0]} x {self.shape[1]} weights, got shape {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ConfigError("weights", f"layer {self.index}: every weight must be finite")
+        return a
+
+    # -- read-back -----------------------------------------------------------------------
+    def states(self) -> np.ndarray:
+        """Device states (model units), inputs x physical columns."""
+        if self.law is None:
+            raise ConfigError("layer.model", "resistor cells have no device state")
+        return self.session.states[self.device_index]
+
+    def conductances(self) -> np.ndarray:
+        """Read conductance (siemens, inputs x physical columns) from the device states (at ``v_read``)."""
+        if self.law is None:
+            return self._g.copy()
+        return self.law.conductance(self.states())
+
+    def weights(self) -> np.ndarray:
+        """The weights the array holds now (inputs x outputs), from :meth:`conductances`."""
+        return self.weights_from(self.conductances())
+
+    def read_conductances(self) -> np.ndarray:
+        """Conductances measured in the array (siemens): one operating point per row at ``v_read``
+        (through DAC, wires and TIA virtual ground: the apparent conductance the periphery sees)."""
+        from memcosim.cosim.readout import read_array
+
+        self.circuit.row_values.clear()  # read_array drives the row sources itself
+        return read_array(self.session, self.crossbar, self.config.v_read)
+
+    # -- writes --------------------------------------------------------------------------
+    def write_conductances(self, g: np.ndarray) -> None:
+        """``ideal`` write: set every cell to conductance ``g`` (inputs x physical columns, siemens)."""
+        c = self.config
+        g = np.asarray(g, dtype=float)
+        if g.shape != (c.inputs, c.columns):
+            raise ConfigError("conductances", f"layer {self.index} needs {c.inputs} x {c.columns}, got {g.shape}")
+        bad = ~(np.isfinite(g) & (g >= c.g_min * (1 - 1e-9)) & (g <= c.g_max * (1 + 1e-9)))
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ConfigError("conductances", f"cell ({i}, {j}) = {g[i, j]!r} S is outside the window "
+                              f"[{c.g_min:.4g}, {c.g_max:.4g}] S")
+        g = np.clip(g, c.g_min, c.g_max)
+        if self.law is None:
+            for (i, j), name in np.ndenumerate(self.crossbar.cells):
+                self.session.set_device_params(name, r=float(1.0 / g[i, j]))
+            self._g = g.copy()
+            return
+        states = self.law.states_for(g)
+        changed = states != self.states()  # one alter per device whose state moves
+        self.session.set_states(dict(zip(self.crossbar.cells[changed].tolist(), states[changed].tolist())))
+
+    def write_weights(self, weights: np.ndarray) -> None:
+        """``ideal`` write of ``weights`` (inputs x outputs) through the layer's mapping."""
+        self.write_conductances(self.conductance_pairs(weights))
+
+    def apply_pulse(self, amplitude: float, width: float | None = None, selection: str = "cell",
+                    index: tuple[int, int] | int | None = None):
+        """``pulse`` update through the project's programming path (:func:`memcosim.programming.pulses.apply_pulse`):
+        ``amplitude`` volts at the selected cells (physical ``(row, column)``), the layer's V/2 or V/3 scheme.
+        Returns the :class:`~memcosim.programming.pulses.PulseResult` (states before and after)."""
+        from memcosim.programming.pulses import PulseSpec, apply_pulse
+
+        if self.law is None:
+            raise ConfigError("layer.model", "resistor cells cannot be pulsed: use a device model")
+        self.circuit.idle_rows()
+        return apply_pulse(self.session, self.crossbar, PulseSpec(amplitude, width or self.config.width),
+                           selection, index)
+
+    # -- forward read --------------------------------------------------------------------
+    def dac_codes(self, x: np.ndarray) -> np.ndarray:
+        """DAC codes of inputs ``x`` (batch x inputs, units of the full scale ``v_read``; clipped)."""
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.config.inputs:
+            raise ConfigError("x", f"layer {self.index} has {self.config.inputs} inputs, got input shape {x.shape}")
+        bad = np.argwhere(~np.isfinite(x))
+        if bad.size:
+            i, j = bad[0]
+            raise ConfigError("x", f"input [{i}, {j}] is {float(x[i, j])!r}: inputs must be finite")
+        return self._dac.code(x * self.config.v_read)
+
+    def forward(self, x: np.ndarray) -> Readout:
+        """Read ``W^T x`` for every input vector (row of ``x``): DAC -> array -> TIA -> ADC, one operating
+        point per vector; the row sources are left at the last vector's voltages."""
+        codes = self.dac_codes(x)
+        xb = self.crossbar
+        n = len(codes)
+        currents = np.empty((n, self.config.columns))
+        volts = np.empty_like(currents)
+        names = list(xb.row_sources)
+        for b in range(n):
+            v = self._dac.voltage(codes[b]).tolist()
+            last = self.circuit.row_values
+            changed = {nm: val for nm, val in zip(names, v) if last.get(nm) != val}
+            self.session.set_sources(changed)  # only the rows whose voltage changed (one alter each)
+            last.update(changed)
+            r = self.session.op(voltages=xb.tia_outputs, currents=xb.column_sources)
+            volts[b] = r.stack(xb.tia_outputs)
+            currents[b] = r.stack(xb.column_sources)
+            self.circuit.reads += 1
+        adc = self._adc.convert(volts)
+        est = -self._adc.level(adc) * self._amps_per_volt  # amperes into each column, from the codes
+        out = (est[:, 0::2] - est[:, 1::2]) / (self.config.v_read * self.config.k)
+        return Readout(codes, adc, currents, volts, out)
+
+    def ideal_outputs(self, x: np.ndarray) -> np.ndarray:
+        """``W^T x`` in software from the DAC-quantized inputs and the present conductances (no circuit)."""
+        v = self._dac.voltage(self.dac_codes(x))
+        i = v @ self.conductances()
+        return (i[:, 0::2] - i[:, 1::2]) / (self.config.v_read * self.config.k)

@@ -1,0 +1,379 @@
+"""Designer views of an array and its periphery, each from real ngspice runs, each a PNG plus a CSV.
+
+* IR-drop map: voltage across every cell for a full-scale input vector.
+* DAC transfer curve with INL / DNL (LSB), measured at the DAC output while it drives the array.
+* ADC transfer curve: codes of the TIA output as the column current is swept (conversion in Python).
+* TIA virtual-ground error versus column current (V(in) = I Rf / (1 + A) expected).
+* Sneak-path current map of a 1R array: one cell read with every other line floating.
+* Half-select disturbance map: change of every device state after one write.
+
+:func:`run_views` runs all that apply to a config; the others are listed with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from memcosim.circuits.crossbar import RESISTOR, Crossbar, CrossbarConfig, build_crossbar
+from memcosim.circuits.netlist import Netlist
+from memcosim.circuits.structure import check_structure
+from memcosim.cosim.session import Session
+from memcosim.fileio import atomic_write_bytes, atomic_write_text
+
+R_FLOAT = 1e12  # ohm: a line "left floating" is tied to ground through this
+V_READ = 0.2  # volts: read voltage when the array has no DAC
+
+
+@dataclass
+class View:
+    """One designer view: its summary figures and the files written (``png``/``csv`` None when skipped)."""
+
+    name: str
+    summary: dict[str, float | int | str] = field(default_factory=dict)
+    png: Path | None = None
+    csv: Path | None = None
+    skipped: str = ""
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def _rows_at(xbar: Crossbar, volts: np.ndarray) -> dict[str, float]:
+    """Row source values for row voltages (through the DAC's quantization when there is one)."""
+    dac = xbar.periphery.dac
+    if dac is not None:
+        return xbar.dac_values(dac.code(volts))
+    return {name: float(v) for name, v in zip(xbar.row_sources, volts)}
+
+
+def _full_scale(xbar: Crossbar) -> float:
+    dac = xbar.periphery.dac
+    return dac.v_max if dac is not None else V_READ
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow([f"{v:.9g}" if isinstance(v, float) else v for v in r])
+    return atomic_write_text(path, buf.getvalue())
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    plt = _figure()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def _heatmap(data: np.ndarray, title: str, label: str, path: Path, cmap: str = "viridis") -> Path:
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=110)
+    im = ax.imshow(data, cmap=cmap, origin="upper")
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label=label)
+    return _save(fig, path)
+
+
+def _curve(x: np.ndarray, ys: list[tuple[np.ndarray, str]], xlabel: str, ylabel: str, title: str, path: Path,
+           step: bool = False) -> Path:
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    for y, label in ys:
+        (ax.step(x, y, where="post", label=label) if step else ax.plot(x, y, ".-", ms=3, label=label))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def _line_nodes(xbar: Crossbar) -> tuple[list[str], list[str]]:
+    R, C = xbar.config.shape
+    rows = [xbar.row_node(i, j) for i in range(R) for j in range(C)]
+    cols = [xbar.column_node(i, j) for i in range(R) for j in range(C)]
+    return rows, cols
+
+
+# -- the views --------------------------------------------------------------------------------
+
+def ir_drop_view(xbar: Crossbar, session: Session, out: Path) -> View:
+    """Voltage across every cell with every row at full scale; IR drop in % of the applied voltage."""
+    R, C = xbar.config.shape
+    v_in = np.full(R, _full_scale(xbar))
+    values = _rows_at(xbar, v_in)
+    session.set_sources(values)
+    rows, cols = _line_nodes(xbar)
+    r = session.op(voltages=sorted(set(rows + cols)))
+    v_cell = np.array([r[a] - r[b] for a, b in zip(rows, cols)]).reshape(R, C)
+    applied = np.array(list(values.values()))[:, None]
+    drop = 100.0 * (applied - v_cell) / applied
+    csv_path = _write_csv(out / "ir_drop.csv", ["row", "column", "v_applied_V", "v_cell_V", "ir_drop_percent"],
+                          [[i, j, float(applied[i, 0]), float(v_cell[i, j]), float(drop[i, j])]
+                           for i in range(R) for j in range(C)])
+    png = _heatmap(drop, "IR drop: (V_applied - V_cell) / V_applied", "% of applied row voltage", out / "ir_drop.png")
+    session.set_sources(_rows_at(xbar, np.zeros(R)))
+    return View("IR drop map", {"applied V": float(applied[0, 0]), "min cell V": float(v_cell.min()),
+                                "max IR drop %": float(drop.max())}, png, csv_path)
+
+
+def dac_view(xbar: Crossbar, session: Session, out: Path, max_codes: int = 256) -> View:
+    """DAC transfer curve at row 0's DAC output (driving the array), with INL and DNL in LSB."""
+    dac = xbar.periphery.dac
+    if dac is None:
+        return View("DAC transfer", skipped="no periphery.dac")
+    R = xbar.config.rows
+    codes = np.unique(np.rint(np.linspace(0, dac.levels - 1, min(dac.levels, max_codes))).astype(int))
+    node = xbar.dac_outputs[0]
+    measured = []
+    zeros = np.zeros(R, dtype=int)
+    for code in codes:
+        c = zeros.copy()
+        c[0] = code
+        session.set_sources(xbar.dac_values(c))
+        measured.append(float(session.op(voltages=[node])[node]))
+    session.set_sources(xbar.dac_values(zeros))
+    v = np.array(measured)
+    lsb = (v[-1] - v[0]) / (codes[-1] - codes[0])  # endpoint-fit LSB of the loaded output
+    inl = (v - (v[0] + (codes - codes[0]) * lsb)) / lsb
+    dnl = np.diff(v) / np.diff(codes) / lsb - 1.0
+    ideal = dac.voltage(codes)
+    csv_path = _write_csv(out / "dac_transfer.csv", ["code", "v_ideal_V", "v_out_V", "inl_lsb", "dnl_lsb"],
+                          [[int(c), float(a), float(b), float(i), float(d) if k else 0.0]
+                           for k, (c, a, b, i, d) in enumerate(zip(codes, ideal, v, inl, np.r_[0.0, dnl]))])
+    png = _curve(codes, [(ideal, "ideal code voltage"), (v, "DAC output into the array")], "code", "volts",
+                 f"row DAC, {dac.bits} bit, r_out {dac.r_out:g} ohm", out / "dac_transfer.png")
+    return View("DAC transfer", {"levels": dac.levels, "LSB V": dac.lsb, "gain error %": 100 * (lsb / dac.lsb - 1),
+                                 "max |INL| LSB": float(np.abs(inl).max()),
+                                 "max |DNL| LSB": float(np.abs(dnl).max()) if dnl.size else 0.0}, png, csv_path)
+
+
+def _sweep_current(xbar: Crossbar, session: Session, currents: np.ndarray, nodes: list[str]):
+    """Column-0 input current swept through the nudge source (rows at 0); returns node voltages."""
+    out = []
+    for i in currents:
+        session.set_sources({xbar.nudge_sources[0]: float(i)})
+        r = session.op(voltages=nodes, currents=[xbar.column_sources[0]])
+        out.append([r[n] for n in nodes] + [r[xbar.column_sources[0]]])
+    session.set_sources({xbar.nudge_sources[0]: 0.0})
+    return np.array(out)
+
+
+def adc_view(xbar: Crossbar, session: Session, out: Path, max_points: int = 1024) -> View:
+    """ADC codes of column 0 as its input current sweeps the TIA output 10% past the ADC range."""
+    per = xbar.periphery
+    if per.adc is None or per.tia is None:
+        return View("ADC transfer", skipped="no periphery.adc")
+    adc, tia = per.adc, per.tia
+    span = adc.v_max - adc.v_min
+    v_target = np.linspace(adc.v_min - 0.1 * span, adc.v_max + 0.1 * span, min(4 * adc.levels, max_points))
+    out_node = xbar.tia_outputs[0]
+    if xbar.nudge_sources:
+        session.set_sources(_rows_at(xbar, np.zeros(xbar.config.rows)))
+        data = _sweep_current(xbar, session, v_target / (-tia.r_feedback * tia.gain / (1 + tia.gain)), [out_node])
+        v_out = data[:, 0]
+        how = "nudge current into column 0"
+    else:
+        v_rows = np.linspace(0.0, _full_scale(xbar), min(64, max_points))
+        v_out = []
+        for v in v_rows:
+            session.set_sources(_rows_at(xbar, np.full(xbar.config.rows, v)))
+            v_out.append(session.op(voltages=[out_node])[out_node])
+        v_out = np.array(v_out)
+        how = "row voltages"
+    offset = adc.offset[0] if isinstance(adc.offset, list) else adc.offset
+    codes = adc.convert(v_out, column=0)
+    csv_path = _write_csv(out / "adc_transfer.csv", ["v_in_V", "code"], [[float(v), int(c)] for v, c in zip(v_out, codes)])
+    png = _curve(v_out, [(codes, f"{adc.bits}-bit ADC")], "TIA output (V)", "code",
+                 f"column ADC, {adc.v_min:g} .. {adc.v_max:g} V, swept by {how}", out / "adc_transfer.png", step=True)
+    return View("ADC transfer", {"levels": adc.levels, "codes seen": int(np.unique(codes).size), "LSB V": adc.lsb,
+                                 "clips low": bool(codes.min() == 0), "clips high": bool(codes.max() == adc.levels - 1),
+                                 "offset V": float(offset)}, png, csv_path)
+
+
+def tia_view(xbar: Crossbar, session: Session, out: Path, steps: int = 21) -> View:
+    """Virtual-ground error V(in) of every TIA versus its column current as all rows sweep to full scale."""
+    tia = xbar.periphery.tia
+    if tia is None:
+        return View("TIA virtual ground", skipped="no periphery.tia")
+    R = xbar.config.rows
+    rows = []
+    for v in np.linspace(0.0, _full_scale(xbar), steps):
+        session.set_sources(_rows_at(xbar, np.full(R, v)))
+        r = session.op(voltages=xbar.tia_inputs + xbar.tia_outputs, currents=xbar.column_sources)
+        for j, (name, vin, vout) in enumerate(zip(xbar.column_sources, xbar.tia_inputs, xbar.tia_outputs)):
+            rows.append([float(v), j, float(r[name]), float(r[vin]), float(r[vout])])
+    session.set_sources(_rows_at(xbar, np.zeros(R)))
+    data = np.array([r[2:] for r in rows])
+    current, v_in, v_out = data.T
+    expected = current * tia.input_resistance
+    slope = float(np.polyfit(current, v_in, 1)[0]) if np.ptp(current) > 0 else float("nan")
+    csv_path = _write_csv(out / "tia_virtual_ground.csv",
+                          ["v_rows_V", "column", "current_A", "v_in_V", "v_in_expected_V", "v_out_V"],
+                          [r[:4] + [float(e)] + r[4:] for r, e in zip(rows, expected)])
+    png = _curve(current * 1e6, [(v_in * 1e6, "V(in), ngspice"), (expected * 1e6, "I Rf / (1 + A)")],
+                 "column current (uA)", "virtual-ground error (uV)",
+                 f"TIA, A = {tia.gain:g}, Rf = {tia.r_feedback:g} ohm", out / "tia_virtual_ground.png")
+    return View("TIA virtual ground", {"max |V(in)| V": float(np.abs(v_in).max()),
+                                       "slope / (Rf/(1+A))": slope / tia.input_resistance,
+                                       "max |I| A": float(np.abs(current).max())}, png, csv_path)
+
+
+def floating_read_netlist(xbar: Crossbar, row: int, column: int) -> Netlist:
+    """The array's netlist with every source but row ``row``'s and column ``column``'s replaced by
+    a 1 Tohm resistor to ground: those lines float, so sneak paths carry current."""
+    keep = {xbar.row_sources[row].lower(), xbar.column_sources[column].lower()}
+    floating = {s.lower() for s in xbar.row_sources + xbar.column_sources} - keep
+    src = xbar.netlist
+    net = Netlist(title=f"{src.title} read {row} {column} floating lines")
+    net.model_cards.update(src.model_cards)
+    net.subcircuits.update(src.subcircuits)
+    net.subcircuit_pins.update(src.subcircuit_pins)
+    net.line_nodes.update(src.line_nodes)
+    for e in src.elements:
+        if e.name.lower() in floating:
+            net.resistor(f"RFLOAT_{e.name}", e.nodes[0], e.nodes[1], R_FLOAT)
+        else:
+            net.add(e.name, e.nodes, e.rest, e.kind)
+    net.memristors.extend(src.memristors)
+    check_structure(net)
+    return net
+
+
+def cell_conductance(xbar: Crossbar) -> np.ndarray | None:
+    """Read conductance (S) of every cell, or None when the model has no closed form."""
+    from memcosim.devices.conductance import conductance, has_conductance_law
+
+    c = xbar.config
+    if c.model == RESISTOR:
+        return np.asarray(xbar.values)
+    if has_conductance_law(c.model):
+        return conductance(c.model, xbar.values, c.device_params)
+    return None
+
+
+def sneak_view(config: CrossbarConfig, out: Path) -> View:
+    """Current through every cell of a 1R array when the far corner cell is read with the other lines floating."""
+    if config.cell != "1R":
+        return View("sneak paths", skipped="1T1R cells block sneak paths (view is for 1R arrays)")
+    bare = dataclasses.replace(config, periphery=None)
+    xbar = build_crossbar(bare)
+    g = cell_conductance(xbar)
+    if g is None:
+        return View("sneak paths", skipped=f"no closed-form read conductance for {config.model}")
+    R, C = config.shape
+    row, column = R - 1, C - 1
+    net = floating_read_netlist(xbar, row, column)
+    rows, cols = _line_nodes(xbar)
+    with Session(net) as s:
+        s.set_sources({xbar.row_sources[row]: V_READ})
+        r = s.op(voltages=sorted(set(rows + cols)), currents=[xbar.column_sources[column]])
+    v_cell = np.array([r[a] - r[b] for a, b in zip(rows, cols)]).reshape(R, C)
+    i_cell = g * v_cell
+    i_col = float(r[xbar.column_sources[column]])
+    selected = float(i_cell[row, column])
+    csv_path = _write_csv(out / "sneak_paths.csv", ["row", "column", "v_cell_V", "i_cell_A"],
+                          [[i, j, float(v_cell[i, j]), float(i_cell[i, j])] for i in range(R) for j in range(C)])
+    png = _heatmap(np.abs(i_cell) * 1e6, f"|cell current| reading ({row}, {column}), other lines floating",
+                   "uA", out / "sneak_paths.png", cmap="magma")
+    return View("sneak paths", {"selected cell A": selected, "column current A": i_col,
+                                "sneak share %": 100 * (i_col - selected) / i_col}, png, csv_path)
+
+
+def write_disturbance(config: CrossbarConfig, row: int, column: int, scheme: str | None = None,
+                      amplitude: float | None = None) -> dict[str, np.ndarray]:
+    """Write cell (row, column) once with the programming drivers in ngspice.
+
+    Returns the nominal bias of every cell (volts), the states before and after and their change.
+    """
+    xbar = build_crossbar(config)
+    R, C = config.shape
+    v_rows, v_cols = xbar.write_voltages(row, column, scheme, amplitude)
+    waves = xbar.write_waveforms(row, column, scheme, amplitude)
+    prog = xbar.periphery.programming
+    with Session(xbar.netlist) as s:
+        s.set_sources(_rows_at(xbar, np.zeros(R)))
+        before = s.state_array(xbar.cells)
+        duration = xbar.write_duration()
+        s.tran(duration + prog.rise, prog.width / 50, waveforms=waves, max_step=prog.width / 50)
+        after = s.state_array(xbar.cells)
+    return {"bias": v_rows[:, None] - v_cols[None, :], "before": before, "after": after, "delta": after - before}
+
+
+def disturbance_view(config: CrossbarConfig, out: Path) -> View:
+    """State change of every device after writing the centre cell with the configured scheme."""
+    prog = (config.periphery.programming if config.periphery else None)
+    if prog is None:
+        return View("half-select disturbance", skipped="no periphery.programming")
+    if config.model == RESISTOR:
+        return View("half-select disturbance", skipped="resistor cells have no state to disturb")
+    R, C = config.shape
+    row, column = R // 2, C // 2
+    d = write_disturbance(config, row, column)
+    delta = d["delta"]
+    half = np.zeros((R, C), dtype=bool)
+    half[row, :] = half[:, column] = True
+    half[row, column] = False
+    rest = ~half
+    rest[row, column] = False
+    csv_path = _write_csv(out / "half_select_disturbance.csv",
+                          ["row", "column", "bias_V", "state_before", "state_after", "delta_state"],
+                          [[i, j, float(d["bias"][i, j]), float(d["before"][i, j]), float(d["after"][i, j]),
+                            float(delta[i, j])] for i in range(R) for j in range(C)])
+    png = _heatmap(delta, f"state change after a {prog.scheme} write of ({row}, {column}), {prog.amplitude:g} V",
+                   "delta state", out / "half_select_disturbance.png", cmap="coolwarm")
+    return View("half-select disturbance", {
+        "selected delta": float(delta[row, column]),
+        "max |half-selected delta|": float(np.abs(delta[half]).max()) if half.any() else 0.0,
+        "max |unselected delta|": float(np.abs(delta[rest]).max()) if rest.any() else 0.0,
+    }, png, csv_path)
+
+
+def run_views(config: CrossbarConfig, out_dir: str | Path, points: int = 256) -> list[View]:
+    """Every designer view of ``config`` (PNG + CSV each into ``out_dir``).
+
+    ``points`` caps the DAC codes and (x4) the ADC sweep points: each is one operating point.
+    """
+    out = Path(out_dir)
+    xbar = build_crossbar(config)
+    with Session(xbar.netlist) as s:
+        views = [ir_drop_view(xbar, s, out), dac_view(xbar, s, out, max_codes=points),
+                 adc_view(xbar, s, out, max_points=4 * points), tia_view(xbar, s, out)]
+    views.append(sneak_view(config, out))
+    views.append(disturbance_view(config, out))
+    return views
+
+
+def print_summary(views: list[View]) -> None:
+    """The summary table: one line per figure of every view, then the files."""
+    print(f"{'view':<26} {'figure':<28} {'value':>14}")
+    for v in views:
+        if v.skipped:
+            print(f"{v.name:<26} {'(skipped)':<28} {v.skipped}")
+            continue
+        for k, value in v.summary.items():
+            text = f"{value:.6g}" if isinstance(value, float) else str(value)
+            print(f"{v.name:<26} {k:<28} {text:>14}")
+    for v in views:
+        if v.png:
+            print(f"wrote {v.png} and {v.csv}")

@@ -1,0 +1,1 @@
+"""Hardware-aware training in torch and deployment of trained networks onto simulated crossbars."""

@@ -1,0 +1,290 @@
+"""Deployment of a trained :class:`~memcosim.hardware_aware.model.HwNetwork` onto simulated crossbar arrays.
+
+Each layer is cut into tiles that fit one ``size x size`` array (``size`` rows, ``size / 2`` signed
+outputs on differential column pairs); every tile is a
+:class:`~memcosim.cosim.layer.CrossbarCircuit` with all ``size`` rows (unused rows get
+0 V, their cells sit at ``g_min``) and the column pairs the tile uses (unused columns of the array
+are left floating, TIAs off, so they carry no current and are not simulated), with parasitic wires, row DACs, column TIAs and ADCs, built and
+simulated in ngspice one tile at a time (one session per process). The trained weights are
+programmed either by an ``ideal`` set (device states for the target conductances) or through the
+programming path (``write_verify``: pulses and verify reads per cell, V/2 scheme). Programmed
+conductances carry a seeded lognormal ``variation``; stuck-at faults come from the circuit's fault
+injection (:mod:`memcosim.circuits.faults`), the same map the hardware-aware training was given.
+
+The TIA feedback of every tile is set from the network's calibrated ADC full scale, so the circuit's
+ADC codes mean what the torch model's ADC means; the digital side adds tiles, scales, adds the bias
+and (optionally) the mapping-aware bias correction measured on calibration inputs in the circuit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from memcosim import fields as f
+from memcosim.circuits.faults import FaultConfig
+from memcosim.errors import ConfigError
+from memcosim.hardware_aware.model import ADC_HEADROOM, HardwareConfig, HwNetwork
+
+PROGRAMS = ("ideal", "write_verify")
+
+
+@dataclass
+class ArraySettings:
+    """The arrays a network is deployed on: ``size`` rows and columns, device ``model`` (``resistor`` uses
+    the window ``g_min``..``g_max`` siemens; a device model its preset operating range), ``r_wire`` ohm per
+    row and column segment, ``r_driver`` ohm per row driver, ``program`` (``ideal`` or ``write_verify``
+    with ``tolerance`` and ``max_pulses``; pulses start at the preset SET / RESET voltage and grow by
+    ``pulse_step`` volts per pulse in the same direction, up to the preset's safe limits), TIA op-amp ``tia_gain``."""
+
+    size: int = 64
+    model: str = "resistor"
+    r_wire: float = 2.0
+    r_driver: float = 0.0
+    program: str = "ideal"
+    tolerance: float = 0.05
+    max_pulses: int = 40
+    pulse_step: float = 0.05
+    g_min: float = 1e-6
+    g_max: float = 2e-5
+    tia_gain: float = 1e5
+
+    def __post_init__(self) -> None:
+        self.size = f.integer("size", self.size, 2)
+        if self.size % 2:
+            raise ConfigError("size", f"an array holds differential column pairs: size must be even, got {self.size}")
+        if not isinstance(self.model, str):
+            raise ConfigError("model", f"must be a device model name or 'resistor', got {self.model!r}")
+        self.r_wire = f.number("r_wire", self.r_wire, low=0.0, unit="ohm")
+        self.r_driver = f.number("r_driver", self.r_driver, low=0.0, unit="ohm")
+        self.program = f.choice("program", self.program, PROGRAMS)
+        self.tolerance = f.number("tolerance", self.tolerance, low=0.0, low_open=True, high=1.0)
+        self.max_pulses = f.integer("max_pulses", self.max_pulses, 1)
+        self.pulse_step = f.number("pulse_step", self.pulse_step, low=0.0, unit="V")
+        self.g_min = f.number("g_min", self.g_min, low=0.0, low_open=True, unit="S")
+        self.g_max = f.number("g_max", self.g_max, low=0.0, low_open=True, unit="S")
+        self.tia_gain = f.number("tia_gain", self.tia_gain, low=0.0, low_open=True)
+        if self.program == "write_verify" and self.model == "resistor":
+            raise ConfigError("program", "write_verify needs a device model: resistor cells cannot be pulsed")
+
+    def window(self) -> tuple[float, float, float, float]:
+        """(g_min, g_max) of the weights and the (stuck OFF, stuck ON) conductances, siemens."""
+        if self.model == "resistor":
+            return self.g_min, self.g_max, self.g_min, self.g_max
+        from memcosim.devices.presets import get_preset
+
+        p = get_preset(self.model)
+        return p.g_low, p.g_high, p.g_min, p.g_max
+
+
+@dataclass
+class Tile:
+    """One array of a layer: the inputs (rows) and outputs (column pairs) of the layer it holds."""
+
+    layer: int
+    row_tile: int
+    column_tile: int
+    inputs: slice
+    outputs: slice
+    seed: int
+
+
+def plan_tiles(sizes: list[int], size: int, seed: int) -> list[Tile]:
+    """The tiles of a network ``sizes`` on ``size x size`` arrays, each with its own fault seed."""
+    pairs = size // 2
+    tiles = []
+    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        for r in range(-(-n_in // size)):
+            for c in range(-(-n_out // pairs)):
+                digest = hashlib.sha256(f"{seed}/{k}/{r}/{c}".encode()).digest()
+                tiles.append(Tile(k, r, c, slice(r * size, min((r + 1) * size, n_in)),
+                                  slice(c * pairs, min((c + 1) * pairs, n_out)), int.from_bytes(digest[:4], "little")))
+    return tiles
+
+
+def tile_faults(tile: Tile, hw: HardwareConfig, arrays: ArraySettings) -> FaultConfig | None:
+    """The circuit faults of a tile's array: stuck ON / OFF cells at ``hw.fault_rate`` (ON share
+    ``hw.stuck_on_share``), drawn from the tile's seed."""
+    if hw.fault_rate == 0:
+        return None
+    g_min, g_max, g_off, g_on = arrays.window()
+    resistor = arrays.model == "resistor"
+    return FaultConfig(stuck_on=hw.fault_rate * hw.stuck_on_share, stuck_off=hw.fault_rate * (1 - hw.stuck_on_share),
+                       seed=tile.seed, g_on=g_on if resistor else 0.0, g_off=g_off if resistor else 0.0)
+
+
+def install_fault_maps(net: HwNetwork, tiles: list[Tile], arrays: ArraySettings) -> dict[str, int]:
+    """Put the tiles' drawn stuck-at maps into the torch layers (plus device = column 2j, minus = 2j+1);
+    returns the number of stuck devices of each kind that hold weights."""
+    counts = {"stuck_on": 0, "stuck_off": 0}
+    for layer in net.layers:
+        layer.stuck_on = torch.zeros(2, layer.outputs, layer.inputs, dtype=torch.bool)
+        layer.stuck_off = torch.zeros_like(layer.stuck_on)
+    for t in tiles:
+        fc = tile_faults(t, net.hw, arrays)
+        if fc is None:
+            continue
+        fmap = fc.draw(arrays.size, 2 * (t.outputs.stop - t.outputs.start))
+        layer = net.layers[t.layer]
+        n_in, n_out = t.inputs.stop - t.inputs.start, t.outputs.stop - t.outputs.start
+        for name in counts:
+            mask = getattr(fmap, name)[:n_in, :2 * n_out]  # rows x physical columns
+            pm = torch.from_numpy(np.stack([mask[:, 0::2].T, mask[:, 1::2].T]).copy())
+            getattr(layer, name)[:, t.outputs, t.inputs] = pm
+            counts[name] += int(pm.sum())
+    return counts
+
+
+def hardware_for(arrays: ArraySettings, **kw) -> HardwareConfig:
+    """The torch hardware model of ``arrays``: window, stuck conductances and tile rows."""
+    g_min, g_max, g_off, g_on = arrays.window()
+    return HardwareConfig(g_min=g_min, g_max=g_max, g_stuck_on=g_on, g_stuck_off=g_off, tile_rows=arrays.size, **kw)
+
+
+@dataclass
+class DeployResult:
+    """Scores of the evaluation inputs (samples x classes) from the circuit, and what it cost (seconds)."""
+
+    scores: np.ndarray
+    netlist_seconds: float = 0.0
+    programming_seconds: float = 0.0
+    simulation_seconds: float = 0.0
+    operating_points: int = 0
+    current_error: float = 0.0  # mean |I - I_ideal| / mean |I_ideal| over every column read (IR drop etc.)
+    programming_pulses: int = 0
+    unconverged_cells: int = 0
+    bias_corrections: list[np.ndarray] = field(default_factory=list)
+
+
+def session_options():
+    """ngspice in this process: a study's Dask worker is already a process of its own (one ngspice each),
+    and thousands of reads per point skip the worker round trip."""
+    from memcosim.cosim.session import SessionOptions
+
+    return SessionOptions(worker=False)
+
+
+def _programmed(g: np.ndarray, variation: float, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
+    if variation > 0:
+        g = g * np.exp(rng.normal(0.0, variation, g.shape))
+    return np.clip(g, lo, hi)
+
+
+def tile_conductances(net: HwNetwork, t: Tile, size: int, g_min: float) -> np.ndarray:
+    """Target conductances (siemens, size rows x 2 * tile outputs) of a tile's array: the layer's pairs,
+    ``g_min`` on unused rows. Stuck devices are included at their stuck conductance (what the circuit reads)."""
+    pairs = net.layers[t.layer].conductances()[:, t.outputs, t.inputs]  # (2, outputs, inputs)
+    n_out, n_in = pairs.shape[1], pairs.shape[2]
+    g = np.full((size, 2 * n_out), g_min)
+    g[:n_in, 0:2 * n_out:2] = pairs[0].T
+    g[:n_in, 1:2 * n_out:2] = pairs[1].T
+    return g
+
+
+REFERENCES = ("float", "hardware")
+
+
+def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_calibration: np.ndarray | None = None,
+                   seed: int = 0, progress=None, reference: str = "float") -> DeployResult:
+    """Program ``net`` into arrays and run ``x_eval`` (samples x features, in [0, 1]) through ngspice.
+
+    ``x_calibration``: inputs for the mapping-aware bias correction (measured in the circuit, layer by
+    layer, before the next layer's inputs are formed); None = no correction. ``reference``: the output the
+    correction aims at: ``float`` (the float network: for plainly trained networks) or ``hardware`` (the torch
+    hardware model with the known fault map, which hardware-aware training optimized). ``seed``: tile fault maps
+    (see :func:`plan_tiles`) and the programming variation. ``progress``: called with each tile done.
+    """
+    from memcosim.devices.presets import get_preset
+    from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
+
+    f.choice("reference", reference, REFERENCES)
+    hw = net.hw
+    size = arrays.size
+    g_min, g_max, g_off, g_on = arrays.window()
+    n_cal = 0 if x_calibration is None else len(x_calibration)
+    x = np.asarray(x_eval, dtype=np.float32) if x_calibration is None else \
+        np.concatenate([np.asarray(x_calibration, dtype=np.float32), np.asarray(x_eval, dtype=np.float32)])
+    tiles = plan_tiles(net.sizes, size, seed)
+    rng = np.random.default_rng([seed, 17])
+    res = DeployResult(np.zeros(0))
+    err_num = err_den = 0.0
+    net.set_hardware(True)
+    h = torch.as_tensor(x)
+    with torch.no_grad():
+        for k, layer in enumerate(net.layers):
+            x_dac = net.layer_input(k, h).numpy().astype(float)
+            signed = np.zeros((len(x), layer.outputs))
+            for t in (t for t in tiles if t.layer == k):
+                fs_sum = float(layer.adc_full_scale[t.row_tile])  # column sum at ADC full scale
+                t0 = time.perf_counter()
+                n_out = t.outputs.stop - t.outputs.start
+                cfg = CrossbarLayerConfig(size, n_out, model=arrays.model, g_min=g_min, g_max=g_max, w_max=1.0,
+                                          dac_bits=hw.dac_bits, adc_bits=hw.adc_bits, tia_gain=arrays.tia_gain,
+                                          r_wire=arrays.r_wire, r_driver=arrays.r_driver, scheme="V/2",
+                                          faults=tile_faults(t, hw, arrays))
+                # the TIA maps the full-scale column current (amperes) to -1 V at the ADC
+                cfg.r_feedback = (1.0 + cfg.tia_gain) / cfg.tia_gain / (fs_sum * (g_max - g_min) * cfg.v_read)
+                circuit = CrossbarCircuit([cfg], options=session_options(),
+                                          title=f"layer {k} tile {t.row_tile},{t.column_tile}")
+                res.netlist_seconds += time.perf_counter() - t0
+                with circuit:
+                    tl = circuit.layers[0]
+                    adc = tl.crossbar.periphery.adc
+                    if abs(adc.v_max - ADC_HEADROOM) > 1e-12:
+                        raise ConfigError("adc", f"crossbar_layer ADC range top {adc.v_max} V differs from the torch "
+                                                 f"model's {ADC_HEADROOM} V")
+                    target = _programmed(tile_conductances(net, t, size, g_min), hw.variation, rng, g_min, g_max)
+                    t0 = time.perf_counter()
+                    if arrays.program == "ideal":
+                        tl.write_conductances(target)
+                    else:
+                        pulses, bad = _write_verify(tl, target, arrays, get_preset(arrays.model))
+                        res.programming_pulses += pulses
+                        res.unconverged_cells += bad
+                    res.programming_seconds += time.perf_counter() - t0
+                    xt = np.zeros((len(x), size))
+                    xt[:, : t.inputs.stop - t.inputs.start] = x_dac[:, t.inputs]
+                    t0 = time.perf_counter()
+                    read = tl.forward(xt)
+                    res.simulation_seconds += time.perf_counter() - t0
+                    res.operating_points += len(xt)
+                    ideal = tl._dac.voltage(read.dac_codes) @ tl.conductances()
+                    err_num += float(np.abs(read.currents - ideal).sum())
+                    err_den += float(np.abs(ideal).sum())
+                    signed[:, t.outputs] += read.outputs
+                if progress is not None:
+                    progress(t)
+            y = layer.digital(torch.as_tensor(signed, dtype=torch.float32), net.input_scale[k])
+            if n_cal:
+                xc = torch.as_tensor(x_dac[:n_cal], dtype=torch.float32)
+                intended = layer(xc, None, net.input_scale[k]) if reference == "hardware" else None
+                delta = layer.correct_bias(xc, y[:n_cal], net.input_scale[k], intended)
+                y = y + delta
+                res.bias_corrections.append(delta.numpy().copy())
+            h = torch.relu(y) if k < len(net.layers) - 1 else y
+    net.set_hardware(False)
+    res.scores = h[n_cal:].numpy().astype(float)
+    res.current_error = err_num / err_den if err_den > 0 else 0.0
+    return res
+
+
+def _write_verify(layer, target: np.ndarray, arrays: ArraySettings, preset) -> tuple[int, int]:
+    """Program every cell of ``layer`` to ``target`` (siemens) with write-and-verify pulses; returns
+    (pulses, cells that did not reach the tolerance)."""
+    from memcosim.programming.write_verify import IncrementalPolicy, write_verify
+
+    layer.circuit.idle_rows()
+    policy = IncrementalPolicy.for_model(arrays.model, step=arrays.pulse_step,
+                                         set_stop=preset.set_limit, reset_stop=preset.reset_limit)
+    pulses = bad = 0
+    for (i, j), g in np.ndenumerate(target):
+        r = write_verify(layer.session, layer.crossbar, (i, j), float(np.clip(g, preset.g_min, preset.g_max)), policy,
+                         tolerance=arrays.tolerance, max_pulses=arrays.max_pulses, v_read=layer.config.v_read)
+        pulses += r.pulses
+        bad += not r.converged
+    layer.circuit.idle_rows()
+    return pulses, bad

@@ -1,0 +1,3 @@
+from memcosim.cli.main import main
+
+raise SystemExit(main())

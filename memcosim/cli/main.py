@@ -1,0 +1,84 @@
+"""The ``memcosim`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from memcosim.errors import MemcosimError
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Check ngspice (OSDI, KLU) and compile every device model."""
+    from memcosim.devices.registry import available_models, get_model
+    from memcosim.cosim.ngspice import NgspiceLibrary
+    from memcosim.cosim.toolchain import require_ngspice
+
+    report = require_ngspice(NgspiceLibrary.get())
+    compiled = {name: get_model(name).compile() for name in available_models()}
+    if not args.quiet:
+        print(f"ngspice-{report.version} at {report.library_path}: OSDI yes, KLU yes")
+        for name, path in compiled.items():
+            print(f"model {name}: {path}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """The main job: a short equilibrium-propagation run on digits with ngspice in the loop."""
+    from memcosim.cli.ep_demo import run_ep_demo
+
+    run_ep_demo(out_dir=args.out, epochs=args.epochs, hidden=args.hidden, train_limit=args.train_limit,
+                test_limit=args.test_limit, seed=args.seed, baseline=not args.no_baseline)
+    return 0
+
+
+def _cmd_read_demo(args: argparse.Namespace) -> int:
+    from memcosim.cli.read_demo import DemoConfig, print_read_demo, run_read_demo
+
+    config = DemoConfig(rows=args.rows, columns=args.columns, r_wire=args.r_wire, seed=args.seed, out_dir=args.out)
+    print(f"memcosim read-demo: {config.rows}x{config.columns} linear_ion_drift crossbar, "
+          f"{config.r_wire} ohm per wire segment, read in ngspice (in-process, KLU) vs scipy nodal analysis")
+    print_read_demo(run_read_demo(config))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="memcosim", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("check", help="check ngspice (OSDI, KLU) and compile the device models")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_check)
+    p = sub.add_parser("demo", help="main job: equilibrium propagation on digits with ngspice in the loop")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--hidden", type=int, default=12, help="hidden neurons")
+    p.add_argument("--train-limit", type=int, default=0, help="training samples (stratified subset; 0 = all)")
+    p.add_argument("--test-limit", type=int, default=0, help="test samples (0 = all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-baseline", action="store_true", help="skip the numpy EP baseline of the same network")
+    p.add_argument("--out", default="out/ep_demo", help="folder for history.json and learning_curve.png")
+    p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("read-demo", help="a crossbar with parasitic wires read in ngspice, checked against scipy")
+    p.add_argument("--rows", type=int, default=16)
+    p.add_argument("--columns", type=int, default=16)
+    p.add_argument("--r-wire", type=float, default=2.5, help="ohm per wire segment")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="out/demo", help="folder for the PNG and CSV")
+    p.set_defaults(func=_cmd_read_demo)
+    from memcosim.cli.circuits import register as register_circuits; register_circuits(sub)  # netlist, validate-periphery
+    from memcosim.cli.train import register as register_train; register_train(sub)  # train
+    from memcosim.cli.predictor import register as register_predictor; register_predictor(sub)  # predictor
+    from memcosim.cli.sweep import register as register_sweep; register_sweep(sub)  # sweep
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except MemcosimError as exc:
+        print(f"memcosim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""``memcosim sweep STUDY.toml``: accuracy-versus-parasitics studies, each point trained and simulated in ngspice."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    """Load the study, run the missing points (Dask or serial), write the tables and the plots."""
+    from memcosim.studies.config import load_study
+    from memcosim.studies.run import ResultStore, run_study
+
+    study = load_study(args.study)
+    out = Path(args.out) if args.out else Path("out/studies") / study.settings.name
+    workers = 0 if args.serial else args.workers
+    scheduler = args.scheduler
+    done = len(ResultStore(study, out).done())
+    where = (f"scheduler {scheduler or study.settings.scheduler}" if (scheduler or study.settings.scheduler)
+             else f"{study.settings.workers if workers is None else workers} local worker processes"
+             if (study.settings.workers if workers is None else workers) else "serially in this process")
+    print(f"memcosim sweep: {len(study.points)} points ({done} done already) -> {out}, {where}")
+    run = run_study(study, out, workers=workers, scheduler=scheduler, progress=not args.no_progress, log=print)
+    print(f"{len(run.computed)} points computed, {len(run.skipped)} skipped, {run.seconds:.1f} s; "
+          f"table {run.table} (and results.parquet, timings.csv)")
+    if not args.no_plots:
+        from memcosim.studies.plots import study_plots
+
+        for p in study_plots(study, out):
+            print(f"wrote {p}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``sweep`` to the ``memcosim`` parser."""
+    p = subparsers.add_parser("sweep", help="run an accuracy-vs-parasitics study (STUDY.toml) on Dask")
+    p.add_argument("study", help="study file: [study], [network], [defaults], [grid], [[points]], [plots]")
+    p.add_argument("--out", default=None, help="result folder (default out/studies/<study.name>)")
+    p.add_argument("--workers", type=int, default=None, help="local Dask worker processes (default: study.workers)")
+    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://host:port)")
+    p.add_argument("--serial", action="store_true", help="run the points one after another in this process")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-plots", action="store_true", help="tables only")
+    p.set_defaults(func=_cmd_sweep)

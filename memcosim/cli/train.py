@@ -1,0 +1,84 @@
+"""``memcosim train CONFIG.toml``: train with the circuit in the loop.
+
+``train.algorithm`` in the run file selects the trainer: ``ep`` (equilibrium propagation, the
+default, table ``[network]``), ``sgd`` (pulse-based SGD on crossbar layers, table ``[sgd]``) or
+``forward_only`` (Forward-Forward / competitive rule with reset-only updates, table ``[forward_only]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _trainer(config):
+    """The trainer of ``config.train.algorithm`` and a one-line description of the run."""
+    t = config.train
+    if t.algorithm == "sgd":
+        from memcosim.trainers.crossbar_config import SgdConfig
+        from memcosim.trainers.sgd import SGDTrainer
+
+        s = config.sgd or SgdConfig()
+        return SGDTrainer(config), (f"pulse-based SGD ({s.rule} rule), hidden {s.hidden}, {s.model} cells, "
+                                    f"{s.r_wire} ohm per wire segment, {t.update} updates")
+    if t.algorithm == "forward_only":
+        from memcosim.trainers.crossbar_config import ForwardOnlyConfig
+        from memcosim.trainers.forward_only import ForwardOnlyTrainer
+
+        s = config.forward_only or ForwardOnlyConfig()
+        return ForwardOnlyTrainer(config), (f"forward-only ({s.rule} rule), hidden {s.hidden}, {s.model} cells, "
+                                            f"reset-only {t.update} updates ({s.v_reset} V)")
+    from memcosim.trainers.ep import EPTrainer
+
+    n = config.network
+    return EPTrainer(config), (f"network {'-'.join(map(str, n.sizes))} of {n.model} cells, "
+                               f"{n.r_wire} ohm per wire segment, backend {t.backend}, {t.update} updates")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    """Load the run config, train (or resume), print a line per epoch, write history JSON (+ CSV) and PNG."""
+    from memcosim.trainers.config import load_run_config
+    from memcosim.trainers.report import save_history, save_learning_curve
+
+    config = load_run_config(args.config)
+    if args.checkpoint is not None:
+        config.train.checkpoint = args.checkpoint
+    if args.no_progress:
+        config.train.progress = False
+    t = config.train
+    trainer, what = _trainer(config)
+    print(f"memcosim train: {t.dataset}, {what}")
+    out = Path(args.out)
+    log = print
+    if t.algorithm != "ep":
+        from memcosim.trainers.crossbar_report import save_run
+
+        def log(line: str) -> None:  # the curve and CSV are rewritten after every epoch
+            print(line, flush=True)
+            save_run(trainer.history, out, f"{t.algorithm} on {t.dataset} ({t.update} updates)")
+    with trainer:
+        history = trainer.fit(epochs=args.epochs, resume=args.resume, log=log)
+    if t.algorithm == "ep":
+        save_history(history, out / "history.json")
+        png = save_learning_curve(history, out / "learning_curve.png",
+                                  f"EP on {t.dataset} ({t.backend}, {t.update} updates)")
+        print(f"wrote {out / 'history.json'} and {png}")
+        return 0
+    from memcosim.trainers.crossbar_report import save_run
+
+    paths = save_run(history, out, f"{t.algorithm} on {t.dataset} ({t.update} updates)")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train`` to the ``memcosim`` parser."""
+    p = subparsers.add_parser("train", help="train with ngspice in the loop: EP, pulse SGD or forward-only (CONFIG.toml)")
+    p.add_argument("config", help="run config: tables [train] (algorithm = ep | sgd | forward_only), "
+                                  "[network] + [pulse] (ep), [sgd], [forward_only]")
+    p.add_argument("--epochs", type=int, default=None, help="train until this many epochs (default: train.epochs)")
+    p.add_argument("--resume", default=None, help="checkpoint file to continue from")
+    p.add_argument("--checkpoint", default=None, help="write a checkpoint here after every epoch")
+    p.add_argument("--out", default="out/train", help="folder for history.json (.csv) and learning_curve.png")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)

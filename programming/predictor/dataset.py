@@ -1,0 +1,310 @@
+"""Pulse-predictor dataset from ngspice: how long a SET or RESET voltage must be held to reach a target.
+
+Sample ``i`` draws everything from ``numpy.random.default_rng([seed, i])`` (so it does not depend on
+the number of workers or shards): start and target conductance, log-uniform in the operating range;
+with noise a fresh device (device-to-device offsets) whose parameters random-walk every
+``variation.interval`` (10 ns) of pulse time, whatever the ``step``. The device (a 1x1 array with
+programming drivers, built with ``build_crossbar``) is set to the start state and read; the SET
+(target above) or RESET voltage is held in ``step`` windows,
+reading after each, until the read crosses the target. Of the two reads around the crossing, the one
+closest to the target ends the pulse: its signed time (SET > 0, RESET < 0) is the label. The G-t
+history continues to ``history_factor`` x the label.
+
+Shards of ``shard_size`` samples are written atomically to ``<out>/shards/`` with the config
+fingerprint in the name; a rerun skips shards already there (resume), and the assembled
+``<out>/dataset.npz`` + ``dataset.json`` hold the samples, the seed and the timing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.programming.predictor.config import DatasetConfig
+
+_FIELDS = ("g_start", "g_target", "g_requested", "time", "crossed", "steps")
+
+
+@dataclass
+class PulseDataset:
+    """Samples: start (measured) / target / requested-start conductances (S), signed pulse ``time`` (s),
+    ``crossed`` flags, and the read after every ``step`` (``history(i)``, S, first entry = start)."""
+
+    g_start: np.ndarray
+    g_target: np.ndarray
+    g_requested: np.ndarray
+    time: np.ndarray
+    crossed: np.ndarray
+    steps: np.ndarray
+    histories: np.ndarray  # all histories, concatenated
+    offsets: np.ndarray  # history i is histories[offsets[i]:offsets[i+1]]
+    step: float
+    meta: dict
+
+    def __len__(self) -> int:
+        return int(self.g_start.size)
+
+    def history(self, i: int) -> np.ndarray:
+        return self.histories[self.offsets[i]:self.offsets[i + 1]]
+
+    def subset(self, index: np.ndarray) -> "PulseDataset":
+        index = np.asarray(index)
+        hs = [self.history(i) for i in index]
+        offsets = np.concatenate([[0], np.cumsum([h.size for h in hs])]).astype(np.int64)
+        return PulseDataset(*(getattr(self, k)[index] for k in _FIELDS),
+                            np.concatenate(hs) if hs else np.zeros(0), offsets, self.step, dict(self.meta))
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, **{k: getattr(self, k) for k in _FIELDS}, histories=self.histories, offsets=self.offsets,
+                 step=np.array(self.step), meta=np.array(json.dumps(self.meta)))
+        return buf.getvalue()
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PulseDataset":
+        with np.load(Path(path), allow_pickle=False) as z:
+            return cls(*(z[k] for k in _FIELDS), z["histories"], z["offsets"], float(z["step"]),
+                       json.loads(str(z["meta"])))
+
+    @classmethod
+    def concatenate(cls, parts: list["PulseDataset"], meta: dict) -> "PulseDataset":
+        fields = [np.concatenate([getattr(p, k) for p in parts]) for k in _FIELDS]
+        hs = np.concatenate([p.histories for p in parts])
+        sizes = np.concatenate([np.diff(p.offsets) for p in parts])
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        return cls(*fields, hs, offsets, parts[0].step, meta)
+
+
+def _draw_pair(rng: np.random.Generator, config: DatasetConfig) -> tuple[float, float]:
+    lo, hi = math.log(config.g_low), math.log(config.g_high)
+    while True:
+        a, b = np.exp(rng.uniform(lo, hi, 2))
+        if abs(b / a - 1) >= config.min_change:
+            return float(a), float(b)
+
+
+class SampleMaker:
+    """One worker's device and session; :meth:`sample` makes sample ``i``. Opens ngspice in this process."""
+
+    def __init__(self, config: DatasetConfig):
+        from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+        from memcosim.circuits.periphery import PeripheryConfig, ProgrammingConfig
+        from memcosim.devices.presets import get_preset
+        from memcosim.cosim.readout import conductance_table
+        from memcosim.cosim.session import Session
+        from memcosim.devices.variation import nominal_parameters
+
+        self.config = config
+        self.preset = get_preset(config.model)
+        self.table = conductance_table(config.model, self.preset.v_read)  # before our session opens
+        self.xbar = build_crossbar(CrossbarConfig(1, 1, model=config.model, states=float(self.table[0][0]),
+                                                  periphery=PeripheryConfig(programming=ProgrammingConfig())))
+        self.session = Session(self.xbar.netlist)
+        names = list(config.variation.spreads)
+        self.nominal = nominal_parameters(config.model, names)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def state_for(self, g: float) -> float:
+        s, gt = self.table
+        return float(np.exp(np.interp(math.log(g), np.log(gt), np.log(s))))
+
+    def sample(self, i: int) -> tuple[dict, np.ndarray]:
+        from memcosim.programming.pulses import hold
+        from memcosim.cosim.readout import read_cell
+        from memcosim.devices.variation import Variation, VariationConfig
+
+        c = self.config
+        rng = np.random.default_rng([c.seed, i])
+        g_req, g_target = _draw_pair(rng, c)
+        vc = c.variation if c.noise else VariationConfig.off()
+        variation = Variation(vc, [self.xbar.cells[0, 0]], self.nominal, rng=rng)
+        s, xb = self.session, self.xbar
+        if variation.active:
+            variation.apply(s)
+        else:
+            s.set_device_params(xb.cells[0, 0], **self.nominal)
+        s.set_states([self.state_for(g_req)])
+        g0 = read_cell(s, xb, 0, 0, self.preset.v_read)
+        up = g_target > g0
+        amp = c.set_amplitude if up else c.reset_amplitude
+        hist = [g0]
+
+        def crossed() -> bool:
+            return hist[-1] >= g_target if up else hist[-1] <= g_target
+
+        def step_once() -> None:
+            # the walk advances at every variation interval (10 ns) of pulse time counted over the steps
+            # (``drive``: Variation.walk_times)
+            hold(s, xb, amp, c.step, variation=variation, preset=self.preset, window=c.step)
+            hist.append(read_cell(s, xb, 0, 0, self.preset.v_read))
+
+        while len(hist) <= c.max_steps and not crossed():
+            step_once()
+        k_cross = len(hist) - 1
+        did_cross = crossed()
+        k = k_cross
+        if did_cross and k > 1 and abs(hist[k - 1] - g_target) < abs(hist[k] - g_target):
+            k -= 1
+        total = max(k_cross, int(math.ceil(c.history_factor * k)))
+        while len(hist) <= total:
+            step_once()
+        row = {"g_start": g0, "g_target": g_target, "g_requested": g_req,
+               "time": (1 if up else -1) * k * c.step, "crossed": did_cross, "steps": k}
+        return row, np.array(hist)
+
+
+def make_samples(config: DatasetConfig, start: int, stop: int, maker: SampleMaker | None = None) -> PulseDataset:
+    """Samples ``start`` .. ``stop - 1`` made in this process."""
+    own = maker is None
+    maker = maker or SampleMaker(config)
+    try:
+        rows, hists = [], []
+        for i in range(start, stop):
+            row, h = maker.sample(i)
+            rows.append(row)
+            hists.append(h)
+    finally:
+        if own:
+            maker.close()
+    offsets = np.concatenate([[0], np.cumsum([h.size for h in hists])]).astype(np.int64)
+    cols = {k: np.array([r[k] for r in rows], dtype=bool if k == "crossed" else (np.int64 if k == "steps" else float))
+            for k in _FIELDS}
+    return PulseDataset(*(cols[k] for k in _FIELDS), np.concatenate(hists), offsets, config.step,
+                        {"first": start, "stop": stop})
+
+
+def _shard_size(config: DatasetConfig, shard: int) -> int:
+    return min(config.shard_size, config.samples - shard * config.shard_size)
+
+
+def _shard_path(config: DatasetConfig, shard: int) -> Path:
+    """Shard file: the config fingerprint, the shard number and its sample count (so a larger dataset
+    reuses every full shard of a smaller one with the same settings)."""
+    return Path(config.out) / "shards" / f"{config.fingerprint()}-{shard:05d}-{_shard_size(config, shard)}.npz"
+
+
+def _worker(args: tuple[dict, list[int]]) -> list[tuple[int, float]]:
+    """Make the listed shards in a fresh process (one session); returns (shard, seconds) for each."""
+    data, shards = args
+    config = _config_from_plain(data)
+    maker = SampleMaker(config)
+    done = []
+    try:
+        for shard in shards:
+            t = time.perf_counter()
+            a = shard * config.shard_size
+            b = min(config.samples, a + config.shard_size)
+            part = make_samples(config, a, b, maker)
+            atomic_write_bytes(_shard_path(config, shard), part.to_bytes())
+            done.append((shard, time.perf_counter() - t))
+    finally:
+        maker.close()
+    return done
+
+
+def _config_from_plain(data: dict) -> DatasetConfig:
+    from memcosim.devices.variation import VariationConfig
+
+    d = dict(data)
+    d["variation"] = VariationConfig(**d["variation"])
+    return DatasetConfig(**d)
+
+
+def generate(config: DatasetConfig, progress: bool = True) -> PulseDataset:
+    """Make (or resume) the dataset with ``config.workers`` processes; write and return it."""
+    import multiprocessing as mp
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # ngspice's OpenMP threads must not spin on shared cores
+    n_shards = math.ceil(config.samples / config.shard_size)
+    todo = [k for k in range(n_shards) if not _expected_shard(config, k)]
+    t0 = time.perf_counter()
+    if progress:
+        print(f"dataset: {config.samples} samples in {n_shards} shards ({n_shards - len(todo)} cached), "
+              f"{config.workers} worker(s), seed {config.seed}, noise {'on' if config.noise else 'off'}", flush=True)
+    if todo:
+        plain = asdict(config)
+        tasks = [(plain, [k]) for k in todo]
+        finished = 0
+        if config.workers == 1:
+            results = map(_worker, tasks)
+            pool = None
+        else:
+            pool = mp.get_context("spawn").Pool(config.workers)
+            results = pool.imap_unordered(_worker, tasks)
+        try:
+            for result in results:
+                finished += len(result)
+                if progress:
+                    el = time.perf_counter() - t0
+                    print(f"  shard {result[0][0]} done ({finished}/{len(todo)}), {el:.0f} s elapsed, "
+                          f"~{el / finished * (len(todo) - finished):.0f} s left", flush=True)
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
+    elapsed = time.perf_counter() - t0
+    parts = [PulseDataset.load(_shard_path(config, k)) for k in range(n_shards)]
+    previous = _previous_meta(config)
+    meta = {"config": asdict(config), "fingerprint": config.fingerprint(), "samples": config.samples,
+            "crossed": int(sum(p.crossed.sum() for p in parts)),
+            "generation_seconds_this_run": elapsed, "shards_made_this_run": len(todo),
+            "seconds_per_sample": (elapsed / sum(_shard_size(config, k) for k in todo) if todo
+                                   else previous.get("seconds_per_sample")),
+            "workers": config.workers}
+    data = PulseDataset.concatenate(parts, meta)
+    out = Path(config.out)
+    atomic_write_bytes(out / "dataset.npz", data.to_bytes())
+    atomic_write_text(out / "dataset.json", json.dumps(meta, indent=2) + "\n")
+    plot_dataset(data, out / "dataset.png")
+    if progress:
+        print(f"dataset: wrote {out / 'dataset.npz'} ({len(data)} samples, {meta['crossed']} crossed the target) "
+              f"in {elapsed:.1f} s", flush=True)
+    return data
+
+
+def _expected_shard(config: DatasetConfig, shard: int) -> bool:
+    return _shard_path(config, shard).exists()
+
+
+def _previous_meta(config: DatasetConfig) -> dict:
+    try:
+        return json.loads((Path(config.out) / "dataset.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def plot_dataset(data: PulseDataset, path: Path, examples: int = 12) -> None:
+    """Labels against the requested change, and example G-t histories (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    ratio = data.g_target / data.g_start
+    ax[0].scatter(ratio, np.abs(data.time) * 1e9, s=3, alpha=0.4, c=np.where(data.time > 0, "tab:red", "tab:blue"))
+    ax[0].set(xscale="log", yscale="log", xlabel="G_target / G_start", ylabel="|pulse time| (ns)",
+              title=f"{len(data)} samples (red SET, blue RESET)")
+    for i in range(min(examples, len(data))):
+        h = data.history(i)
+        t = np.arange(h.size) * data.step * 1e9
+        ax[1].plot(t, h, lw=1)
+        ax[1].plot([abs(data.time[i]) * 1e9], [h[int(data.steps[i])]], "k.", ms=5)
+        ax[1].axhline(data.g_target[i], color="gray", lw=0.3)
+    ax[1].set(yscale="log", xlabel="pulse time (ns)", ylabel="read conductance (S)",
+              title="G-t histories (dot: end of the labelled pulse)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())

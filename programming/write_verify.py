@@ -1,0 +1,151 @@
+"""Write-and-verify: pulse, read, repeat until the read conductance is within tolerance or the budget is spent.
+
+The loop is the same for every way of choosing the next pulse; a *policy* decides amplitude and width
+from the present and target conductance. :class:`IncrementalPolicy` is the conventional baseline
+(fixed-width pulses, optionally growing amplitude: incremental step pulse programming); the
+predictor-guided policy lives with the predictor in ``trainers/pulse_model.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from memcosim import fields as f
+from memcosim.devices.presets import ProgrammingPreset, get_preset
+from memcosim.programming.pulses import PulseSpec, apply_pulse
+from memcosim.cosim.readout import read_cell
+from memcosim.errors import ConfigError
+
+WITHIN_TOLERANCE = "within tolerance"
+BUDGET = "pulse budget"
+
+
+class PulsePolicy(Protocol):
+    def next_pulse(self, g_now: float, g_target: float, history: list["VerifyStep"]) -> PulseSpec:
+        """The next pulse (amplitude at the cell in volts, width in seconds)."""
+
+
+@dataclass(frozen=True)
+class VerifyStep:
+    """One pulse of a write-and-verify run and the conductance read after it (siemens)."""
+
+    amplitude: float
+    width: float
+    g_after: float
+
+
+@dataclass
+class WriteVerifyResult:
+    """Outcome: ``converged`` and ``reason`` say whether it stopped within tolerance or at its budget."""
+
+    target: float
+    g_start: float
+    g_final: float
+    converged: bool
+    reason: str
+    steps: list[VerifyStep] = field(default_factory=list)
+
+    @property
+    def pulses(self) -> int:
+        return len(self.steps)
+
+    @property
+    def pulse_time(self) -> float:
+        """Total time at full amplitude (seconds)."""
+        return float(sum(s.width for s in self.steps))
+
+    @property
+    def rpd(self) -> float:
+        """Relative difference |G_final - target| / target."""
+        return abs(self.g_final - self.target) / self.target
+
+    def conductances(self) -> np.ndarray:
+        """Start conductance then the read after every pulse (siemens)."""
+        return np.array([self.g_start] + [s.g_after for s in self.steps])
+
+
+@dataclass
+class IncrementalPolicy:
+    """Conventional pulses: ``width`` s; SET starts at ``set_start`` V, RESET at ``reset_start`` V and each
+    further pulse in the same direction adds ``step`` V (towards ``set_stop`` / ``reset_stop``); a
+    change of direction starts over. ``edge`` s rise and fall."""
+
+    set_start: float
+    reset_start: float
+    step: float = 0.0
+    set_stop: float | None = None
+    reset_stop: float | None = None
+    width: float = 10e-9
+    edge: float = 0.2e-9
+
+    def __post_init__(self) -> None:
+        self.set_start = f.number("policy.set_start", self.set_start, low=0.0, low_open=True, unit="V")
+        self.reset_start = f.number("policy.reset_start", self.reset_start, high=0.0, unit="V")
+        if self.reset_start == 0:
+            raise ConfigError("policy.reset_start", "must be < 0 V")
+        self.step = f.number("policy.step", self.step, low=0.0, unit="V")
+        self.set_stop = self.set_start if self.set_stop is None else f.number("policy.set_stop", self.set_stop, unit="V")
+        self.reset_stop = self.reset_start if self.reset_stop is None else f.number("policy.reset_stop", self.reset_stop, unit="V")
+        self.width = f.number("policy.width", self.width, low=0.0, low_open=True, unit="s")
+        self.edge = f.number("policy.edge", self.edge, low=0.0, low_open=True, unit="s")
+
+    @classmethod
+    def for_model(cls, model: str, **kw) -> "IncrementalPolicy":
+        """Fixed-amplitude pulses at the preset's suggested SET / RESET voltages."""
+        p = get_preset(model)
+        kw.setdefault("width", p.step)
+        return cls(set_start=p.set_amplitude, reset_start=p.reset_amplitude, **kw)
+
+    def next_pulse(self, g_now: float, g_target: float, history: list[VerifyStep]) -> PulseSpec:
+        up = g_target > g_now
+        run = 0
+        for s in reversed(history):
+            if (s.amplitude > 0) != up:
+                break
+            run += 1
+        if up:
+            v = min(self.set_start + run * self.step, max(self.set_stop, self.set_start))
+        else:
+            v = max(self.reset_start - run * self.step, min(self.reset_stop, self.reset_start))
+        return PulseSpec(v, self.width, self.edge, self.edge)
+
+
+def write_verify(session, xbar, cell: tuple[int, int], target: float, policy: PulsePolicy, *,
+                 tolerance: float = 0.1, max_pulses: int = 100, variation=None,
+                 preset: ProgrammingPreset | None = None, v_read: float | None = None,
+                 walk_within_pulse: bool = True, compensate: bool = False) -> WriteVerifyResult:
+    """Program ``cell`` (row, column) to ``target`` siemens: read, and while |G - target| > tolerance * target
+    apply ``policy``'s next pulse and read again, at most ``max_pulses`` pulses.
+
+    Bad input (target outside the model's [g_min, g_max], tolerance <= 0, budget < 1, a cell outside
+    the array) raises ConfigError before any pulse; the states are then untouched. ``variation`` and
+    ``walk_within_pulse``: see :func:`~memcosim.programming.pulses.drive`; ``compensate``: raise the line
+    amplitude against the IR drop (:func:`~memcosim.programming.pulses.compensate_ir_drop`).
+    """
+    preset = preset or get_preset(xbar.config.model)
+    target = float(preset.check_target(target, "target"))
+    tolerance = f.number("tolerance", tolerance, low=0.0, low_open=True, high=10.0)
+    max_pulses = f.integer("max_pulses", max_pulses, 1)
+    R, C = xbar.config.shape
+    row, column = cell
+    f.integer("row", row, 0, R - 1)
+    f.integer("column", column, 0, C - 1)
+    v = preset.v_read if v_read is None else v_read
+    g = read_cell(session, xbar, row, column, v)
+    result = WriteVerifyResult(target, g, g, False, BUDGET)
+    while True:
+        if abs(g - target) <= tolerance * target:
+            result.converged, result.reason = True, WITHIN_TOLERANCE
+            break
+        if result.pulses >= max_pulses:
+            break
+        pulse = policy.next_pulse(g, target, result.steps)
+        apply_pulse(session, xbar, pulse, "cell", (row, column), variation=variation, preset=preset,
+                    walk_within_pulse=walk_within_pulse, compensate=compensate)
+        g = read_cell(session, xbar, row, column, v)
+        result.steps.append(VerifyStep(pulse.amplitude, pulse.width, g))
+    result.g_final = g
+    return result

@@ -1,0 +1,168 @@
+"""Plots of a study's table: accuracy versus wire resistance (one curve per array size), accuracy versus
+ADC bits, and IR-drop heatmaps of chosen points (re-simulated in ngspice from the saved weights)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from memcosim.studies.config import Point, Study
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _others_fixed(table, x: str, group: list[str]):
+    """Rows whose settings other than ``x`` and ``group`` take their most common value (one slice)."""
+    import pandas as pd
+
+    t = table
+    for col in ("dac_bits", "adc_bits", "weight_bits", "variation", "fault_rate", "model", "program", "r_wire", "size",
+                "replicate"):
+        if col in (x, *group) or col not in t or t[col].nunique() <= 1:
+            continue
+        t = t[t[col] == t[col].mode().iloc[0]]
+    return t if isinstance(t, pd.DataFrame) else t.to_frame()
+
+
+def _curves(table, x: str, group: list[str], path: Path, title: str, xlabel: str) -> Path | None:
+    t = _others_fixed(table, x, group)
+    if t.empty or t[x].nunique() < 2:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    styles = {"hw_aware": "-", "plain": "--"}
+    for keys, part in t.groupby(group):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        label = ", ".join(f"{g} {k}" for g, k in zip(group, keys))
+        part = part.groupby(x, as_index=False)["deployed_accuracy"].mean().sort_values(x)
+        method = dict(zip(group, keys)).get("method", "hw_aware")
+        ax.plot(part[x], 100 * part["deployed_accuracy"], styles.get(method, "-"), marker="o", label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("deployed accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def accuracy_vs_wire(table, path: Path) -> Path | None:
+    """Deployed accuracy versus ohm per wire segment, one curve per array size (and training method)."""
+    group = ["size"] + (["method"] if table["method"].nunique() > 1 else [])
+    return _curves(table, "r_wire", group, path, "accuracy vs wire resistance (ngspice, deployed)",
+                   "wire resistance per segment (ohm)")
+
+
+def accuracy_vs_adc(table, path: Path) -> Path | None:
+    """Deployed accuracy versus ADC bits, one curve per training method (other settings at their most common value)."""
+    group = ["method"]
+    return _curves(table, "adc_bits", group, path, "accuracy vs ADC resolution (ngspice, deployed)", "ADC bits")
+
+
+def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
+    """IR drop per cell as a fraction of the read voltage (full DAC scale): (row voltage applied - voltage across
+    the cell) / v_read, on the first array of layer 0 with the point's trained weights programmed (ideal set)
+    and the mean test input applied."""
+    import io
+
+    import torch
+
+    from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
+    from memcosim.hardware_aware.deploy import ArraySettings, hardware_for, plan_tiles, tile_conductances, tile_faults
+    from memcosim.hardware_aware.model import HwNetwork
+
+    s = study.settings
+    seed = study.point_seed(point)
+    arrays = ArraySettings(size=point.size, model=point.model, r_wire=point.r_wire, r_driver=s.r_driver,
+                           g_min=s.g_min, g_max=s.g_max)
+    hw = hardware_for(arrays, weight_bits=point.weight_bits, dac_bits=point.dac_bits, adc_bits=point.adc_bits,
+                      variation=point.variation, fault_rate=point.fault_rate, seed=seed % (2**31))
+    data = study.network.load()
+    net = HwNetwork([data.n_features, *study.network.hidden, data.n_classes], hw)
+    net.load_state_dict(torch.load(io.BytesIO(bytes.fromhex(weights_hex))))
+    from memcosim.hardware_aware.deploy import install_fault_maps
+
+    tiles = plan_tiles(net.sizes, arrays.size, seed)
+    install_fault_maps(net, tiles, arrays)
+    t = tiles[0]
+    g_min, g_max, _, _ = arrays.window()
+    cfg = CrossbarLayerConfig(arrays.size, t.outputs.stop - t.outputs.start, model=arrays.model, g_min=g_min, g_max=g_max,
+                              dac_bits=hw.dac_bits, adc_bits=hw.adc_bits, r_wire=arrays.r_wire,
+                              r_driver=arrays.r_driver, faults=tile_faults(t, hw, arrays))
+    x = np.zeros((1, arrays.size))
+    mean = data.x_test.mean(axis=0)[t.inputs]
+    x[0, : len(mean)] = mean
+    from memcosim.hardware_aware.deploy import session_options
+
+    with CrossbarCircuit([cfg], options=session_options(), title="ir drop") as circuit:
+        layer = circuit.layers[0]
+        layer.write_conductances(np.clip(tile_conductances(net, t, arrays.size, g_min), g_min, g_max))
+        codes = layer.dac_codes(x)[0]
+        v = layer._dac.voltage(codes)
+        xb = layer.crossbar
+        circuit.session.set_sources(dict(zip(xb.row_sources, v.tolist())))
+        R, C = arrays.size, 2 * (t.outputs.stop - t.outputs.start)
+        rows = [xb.row_node(i, j) for i in range(R) for j in range(C)]
+        cols = [xb.column_node(i, j) for i in range(R) for j in range(C)]
+        r = circuit.session.op(voltages=sorted(set(rows + cols)))
+        vr = np.array([r[n] for n in rows]).reshape(R, C)
+        vc = np.array([r[n] for n in cols]).reshape(R, C)
+    applied = np.repeat(v[:, None], C, axis=1)
+    return (applied - (vr - vc)) / cfg.v_read
+
+
+def ir_drop_plot(drop: np.ndarray, point: Point, path: Path) -> Path:
+    """Heatmap of an IR-drop map (percent of the read voltage)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    im = ax.imshow(100 * drop, cmap="magma", origin="upper")
+    fig.colorbar(im, ax=ax, label="IR drop (% of the read voltage)")
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    ax.set_title(f"IR drop, {point.size}x{point.size} array, {point.r_wire:g} ohm/segment, {point.model}\n"
+                 f"{point.method}, mean test input on the rows", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def study_plots(study: Study, out: str | Path, log=print) -> list[Path]:
+    """Every plot of a finished (or partly finished) study, into ``out``; returns the files written."""
+    import pandas as pd
+
+    from memcosim.studies.run import ResultStore
+
+    out = Path(out)
+    table = pd.read_csv(out / "results.csv")
+    written = []
+    if table.empty:
+        return written
+    for fn, name in ((accuracy_vs_wire, "accuracy_vs_wire.png"), (accuracy_vs_adc, "accuracy_vs_adc.png")):
+        p = fn(table, out / name)
+        if p is not None:
+            written.append(p)
+    store = ResultStore(study, out)
+    for sel in study.ir_drop:
+        for point, key in zip(study.points, store.keys):
+            if study.matches(point, sel) and store.path(key).exists():
+                drop = ir_drop_map(study, point, store.load(key)["weights"])
+                name = "ir_drop_" + "_".join(f"{k}{v}" for k, v in sorted(sel.items())) + ".png"
+                written.append(ir_drop_plot(drop, point, out / name))
+                break
+        else:
+            if log:
+                log(f"no finished point matches plots.ir_drop selection {sel}")
+    return written

@@ -1,0 +1,206 @@
+"""Pulse-mode weight updates on the EP network: column-parallel pulse slots as transients in the session.
+
+The network must have programming drivers (``EpNetworkConfig.programming``): a series source
+``VPROW<l>_<i>`` at each row start and, at each column end, a switch to the neuron (``RSN``) and one
+to the pulse source ``VPCOL<l>_<j>`` (``RSP``). To program, the session is put in *programming mode*
+(input, bias and diode sources at 0 V, nudges 0 A, amplifier gains 0, columns switched from their
+neurons to their pulse sources). The requested pulses are then cut into *slots*: in a slot one column
+``j`` of a layer is at 0 V and every row whose cell ``(i, j)`` still needs a pulse of the slot's
+polarity is at the amplitude ``V``; the layer's other rows and columns are at the scheme's unselected
+voltages (``V/2`` or ``V/3``, from :func:`memcosim.circuits.bias.line_voltages`), so only the
+wanted cells see ``V``. Each layer has its own drivers, so the layers' slots run at the same time.
+Slots run back to back (trapezoids: rise, width, fall, gap) in one transient (measured on the
+64-16-10 digits network, 64 slots: 8.9 s in one transient against 15 s in chunks of 12), at the
+programming tolerances ``pulse.reltol`` / ``pulse.vntol`` (the operating points' 1e-6 / 1e-9 more than
+double the time steps and cost 3-4x; the state changes agree within 6 % per cell, cosine 0.9995);
+the session carries the device states, and afterwards the network is switched back (and its
+tolerances restored). A batch costs at most ``2 * max_pulses * columns`` slots, whatever the number
+of rows.
+(The project's cell/row/column programming path, ``cosim/programming.py``, drives every line with one
+shared pulse shape; slots with per-row selections need one waveform per line, hence this module.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memcosim.circuits.ep_network import R_SWITCH_OFF, R_SWITCH_ON
+from memcosim.circuits.bias import line_voltages
+from memcosim.cosim.session import Pwl
+from memcosim.errors import ConfigError
+from memcosim.trainers.config import PulseConfig
+
+
+def _train(values: list[float], pulse: PulseConfig) -> Pwl:
+    """A pulse train: pulse ``k`` at ``values[k]`` volts (trapezoid: rise, width, fall; then gap)."""
+    t: list[float] = [0.0]
+    v: list[float] = [0.0]
+    period = 2 * pulse.rise + pulse.width + pulse.gap
+    for k, a in enumerate(values):
+        t0 = k * period
+        if t0 > t[-1]:
+            t.append(t0); v.append(0.0)
+        t += [t0 + pulse.rise, t0 + pulse.rise + pulse.width, t0 + 2 * pulse.rise + pulse.width]
+        v += [a, a, 0.0]
+    return Pwl(tuple(t), tuple(v))
+
+
+class ProgrammingMode:
+    """Context manager: the EP circuit switched to its programming drivers, and back on exit."""
+
+    def __init__(self, circuit):
+        self.circuit = circuit
+
+    def _switch(self, programming: bool) -> None:
+        c = self.circuit
+        net, s = c.network, c.session
+        cfg = net.config
+        sources = {n: 0.0 for n in net.input_sources + net.nudge_sources}
+        for k, name in enumerate(net.bias_sources):
+            sources[name] = 0.0 if programming else (cfg.v_bias if k % 2 == 0 else -cfg.v_bias)
+        for k, name in enumerate(net.diode_sources):
+            sources[name] = 0.0 if programming else (cfg.diode_bias if k % 2 == 0 else -cfg.diode_bias)
+        s.set_sources(sources)
+        c._nudged = False
+        back = cfg.backward_gain / cfg.amp_r_out
+        for (e, g), gain in zip(net.amplifiers, net.amplifier_gains):
+            s.set_device_params(e, gain=0.0 if programming else gain)
+            s.set_device_params(g, gain=0.0 if programming else (back if gain > 0 else -back))
+        for layer in net.layers:
+            for rsn, rsp in zip(layer.neuron_switches, layer.program_switches):
+                s.set_device_params(rsn, r=R_SWITCH_OFF if programming else R_SWITCH_ON)
+                s.set_device_params(rsp, r=R_SWITCH_ON if programming else R_SWITCH_OFF)
+
+    def __enter__(self) -> "ProgrammingMode":
+        if self.circuit.network.config.programming is None:
+            raise ConfigError("network.programming", "pulse updates need programming drivers: add [network.programming]")
+        self._switch(True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._switch(False)
+
+
+def pulse_slots(counts: list[np.ndarray], scheme: str, v_set: float, v_reset: float
+                ) -> list[dict[int, tuple[float, np.ndarray, int]]]:
+    """The pulse slots that apply ``counts`` column by column, all layers in parallel.
+
+    Slot ``k`` of column ``j`` and polarity ``p`` of a layer selects column ``j`` and every row whose
+    cell ``(i, j)`` needs more than ``k`` pulses of polarity ``p``: ``{layer: (amplitude volts, row
+    mask, column)}``. The layers have their own drivers, so slot ``n`` of every layer runs at once.
+    Every cell gets exactly ``|counts|`` pulses; half-selected cells see the scheme's V/2 or V/3.
+    """
+    per_layer = []
+    for c in counts:
+        slots = []
+        for j in range(c.shape[1]):
+            for amplitude, n in ((v_set, np.maximum(c[:, j], 0)), (v_reset, np.maximum(-c[:, j], 0))):
+                for k in range(int(n.max())):
+                    slots.append((amplitude, n > k, j))
+        per_layer.append(slots)
+    return [{l: slots[n] for l, slots in enumerate(per_layer) if n < len(slots)}
+            for n in range(max(len(s) for s in per_layer))]
+
+
+def _levels(slots: list[dict[int, tuple[float, np.ndarray, int]]], net, scheme: str) -> dict[str, list[float]]:
+    """Line voltage (volts) of every programming source in every slot (0 V where a layer is idle)."""
+    levels: dict[str, list[float]] = {}
+    for n, slot in enumerate(slots):
+        for l, (amplitude, rows, column) in slot.items():
+            layer = net.layers[l]
+            R, C = layer.cells.shape
+            v_rows, v_cols = line_voltages(scheme, amplitude, R, C, int(np.argmax(rows)), column)
+            off_row = float(v_rows[(int(np.argmax(rows)) + 1) % R]) if R > 1 else 0.0
+            for i, name in enumerate(layer.row_sources):
+                levels.setdefault(name, [0.0] * len(slots))[n] = amplitude if rows[i] else off_row
+            for j, name in enumerate(layer.column_sources):
+                levels.setdefault(name, [0.0] * len(slots))[n] = float(v_cols[j])
+    return levels
+
+
+def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseConfig) -> int:
+    """Apply ``counts[l][i, j]`` pulses to each cell (> 0 SET at ``v_set``, < 0 RESET at ``v_reset``).
+
+    The pulses are slots (:func:`pulse_slots`: one column of every layer at a time, all rows that still
+    need a pulse of that polarity at once), run back to back in one transient at the tolerances
+    ``pulse.reltol`` / ``pulse.vntol``. Returns the number of pulses applied to selected cells.
+    Counts are checked (integers, shapes, ``|count| <= max_pulses``) before the session is touched.
+    """
+    net = circuit.network
+    shapes = [layer.cells.shape for layer in net.layers]
+    if len(counts) != len(shapes) or any(np.shape(c) != s for c, s in zip(counts, shapes)):
+        raise ConfigError("counts", f"need integer arrays of shapes {shapes}, got {[np.shape(c) for c in counts]}")
+    counts = [np.asarray(c) for c in counts]
+    for l, c in enumerate(counts):
+        if c.dtype.kind not in "iu" or np.any(np.abs(c) > pulse.max_pulses):
+            raise ConfigError("counts", f"layer {l}: pulse counts must be integers within +-{pulse.max_pulses}")
+    if not any(np.any(c) for c in counts):
+        return 0
+    scheme = net.config.programming.scheme
+    slots = pulse_slots(counts, scheme, pulse.v_set, pulse.v_reset)
+    period = 2 * pulse.rise + pulse.width + pulse.gap
+    waves = {name: _train(v, pulse) for name, v in _levels(slots, net, scheme).items() if any(v)}
+    with ProgrammingMode(circuit):
+        # the corners are breakpoints; between them the line voltages are constant or linear ramps,
+        # so steps of up to half a pulse width integrate the state as well as finer ones
+        circuit.session.run(_programming_tran, {"reltol": pulse.reltol, "vntol": pulse.vntol},
+                            len(slots) * period, pulse.rise, waves, max(pulse.rise, pulse.width / 2))
+    return int(sum(np.abs(c).sum() for c in counts))
+
+
+def _programming_tran(session, tolerances: dict[str, float], stop: float, step: float, waves: dict, max_step: float):
+    """``session.tran`` at the solver ``tolerances`` (then the session's own again); runs where ngspice
+    runs (``Session.run``: inside the worker process when there is one)."""
+    with session.solver_options(**tolerances):
+        session.tran(stop, step, waveforms=waves, max_step=max_step)
+
+
+def measure_step(circuit, pulse: PulseConfig, layer: int = 0, cell: tuple[int, int] = (0, 0),
+                 pulses: int = 4) -> tuple[float, float]:
+    """State change per SET pulse and per RESET pulse (model state units, signed) of one cell, measured
+    in the session from the middle of the window's state range; the cell's state is restored after."""
+    from memcosim.devices.conductance import states_for
+
+    net = circuit.network
+    cfg = net.config
+    counts = [np.zeros(lay.cells.shape, dtype=int) for lay in net.layers]
+    name = net.layers[layer].cells[cell]
+    start = circuit.session.state(name)
+    mid = float(np.mean(states_for(cfg.model, np.array(cfg.window), cfg.device_params)))
+    n = min(pulses, pulse.max_pulses)
+    steps = []
+    try:
+        for sign in (1, -1):
+            circuit.session.set_states({name: mid})
+            counts[layer][cell] = sign * n
+            apply_pulses(circuit, counts, pulse)
+            steps.append((circuit.session.state(name) - mid) / n)
+    finally:
+        circuit.session.set_states({name: start})
+    return steps[0], steps[1]
+
+
+def measure_cell_steps(circuit, pulse: PulseConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """State change of one SET and of one RESET pulse for every cell (model state units, signed, one
+    rows x columns array per layer), measured in the array as the trainer pulses it: from the cells'
+    present states (so the line currents and IR drops are those of the present conductances), one slot
+    per column with all of its rows selected. A cell that could not move (at a state bound) gets its
+    layer's median step. The device states are restored after."""
+    net = circuit.network
+    session = circuit.session
+    start = session.states.copy()
+    index = circuit.device_index
+    steps = []
+    try:
+        for sign in (1, -1):
+            session.set_states(start)
+            apply_pulses(circuit, [np.full(lay.cells.shape, sign, dtype=int) for lay in net.layers], pulse)
+            layer_steps = []
+            for idx in index:
+                d = session.states[idx] - start[idx]
+                moved = d * np.median(d) > 0
+                layer_steps.append(np.where(moved, d, np.median(d[moved]) if moved.any() else np.median(d)))
+            steps.append(layer_steps)
+    finally:
+        session.set_states(start)
+    return steps[0], steps[1]
