@@ -20,7 +20,7 @@ from benchmarks.common import report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.devices.conductance import conductance
 from memcosim.circuits.nodal import solve_crossbar
-from memcosim.circuits.periphery import PeripheryConfig
+from memcosim.config.periphery import PeripheryConfig
 from memcosim.circuits.structure import check_structure
 
 SIZES = (64, 128, 256, 512)

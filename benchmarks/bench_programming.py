@@ -107,7 +107,7 @@ def _fingerprint(n: int, seed: int) -> str:
 
 def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-    from memcosim.circuits.periphery import PeripheryConfig, ProgrammingConfig
+    from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
     from memcosim.devices.presets import get_preset
     from memcosim.programming.pulses import PulseSpec, apply_pulse
     from memcosim.cosim.readout import conductance_table, read_array

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from memcosim import fields as f
-from memcosim.circuits.periphery import SCHEMES
+from memcosim.config.periphery import SCHEMES
 
 
 def line_voltages(

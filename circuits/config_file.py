@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from memcosim.circuits.crossbar import RESISTOR, AccessConfig, CrossbarConfig
-from memcosim.circuits.periphery import PeripheryConfig
+from memcosim.circuits.crossbar import RESISTOR, CrossbarConfig
+from memcosim.config.periphery import AccessConfig, PeripheryConfig, ProgrammingConfig
 from memcosim.errors import ConfigError
 
 try:
@@ -123,8 +123,6 @@ def _value(v: object) -> str:
 def example_configs() -> dict[str, CrossbarConfig]:
     """The reference arrays kept in ``netlists/`` (file stem -> config): 4x4 and 16x16, 1R and 1T1R,
     every periphery block."""
-    from memcosim.circuits.periphery import ProgrammingConfig
-
     def periphery() -> PeripheryConfig:
         p = PeripheryConfig.full()
         p.programming = ProgrammingConfig(scheme="V/2", amplitude=1.2, width=1e-6)

@@ -29,42 +29,13 @@ import numpy as np
 
 from memcosim import fields as f
 from memcosim.circuits.netlist import Netlist, fmt
-from memcosim.circuits.periphery import PeripheryConfig, adc_subckt, dac_subckt, tia_subckt
+from memcosim.circuits.periphery import adc_subckt, dac_subckt, tia_subckt
+from memcosim.config.periphery import AccessConfig, PeripheryConfig
 from memcosim.errors import ConfigError, ModelError
 
 RESISTOR = "resistor"
 CELLS = ("1R", "1T1R")
 _STAGE_NODE = {"dac": "a", "drv": "b", "prog": "p"}  # node after each row-driver stage
-
-
-@dataclass
-class AccessConfig:
-    """NMOS access transistor of 1T1R cells (ngspice level-1 MOSFET) and its word-line voltage.
-
-    ``v_gate`` volts on every word line; threshold ``vto`` volts; transconductance ``kp`` A/V^2;
-    channel width ``w`` and length ``l`` in metres; ``lambda_`` 1/V channel-length modulation.
-    """
-
-    v_gate: float = 1.8
-    vto: float = 0.5
-    kp: float = 200e-6
-    w: float = 1e-6
-    l: float = 100e-9
-    lambda_: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.v_gate = f.number("access.v_gate", self.v_gate, unit="V")
-        self.vto = f.number("access.vto", self.vto, unit="V")
-        self.kp = f.number("access.kp", self.kp, low=0.0, low_open=True, unit="A/V^2")
-        self.w = f.number("access.w", self.w, low=0.0, low_open=True, unit="m")
-        self.l = f.number("access.l", self.l, low=0.0, low_open=True, unit="m")
-        self.lambda_ = f.number("access.lambda_", self.lambda_, low=0.0, unit="1/V")
-
-    @property
-    def r_on(self) -> float:
-        """Channel resistance (ohm) at V_ds = 0 with the source at ground: 1 / (kp W/L (Vg - Vto))."""
-        overdrive = self.v_gate - self.vto
-        return float("inf") if overdrive <= 0 else 1.0 / (self.kp * self.w / self.l * overdrive)
 
 
 @dataclass

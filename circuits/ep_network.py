@@ -37,7 +37,8 @@ import numpy as np
 from memcosim import fields as f
 from memcosim.circuits.crossbar import RESISTOR, no_gc
 from memcosim.circuits.netlist import Netlist, fmt
-from memcosim.circuits.periphery import DacConfig, ProgrammingConfig, dac_subckt
+from memcosim.circuits.periphery import dac_subckt
+from memcosim.config.periphery import DacConfig, ProgrammingConfig
 from memcosim.errors import ConfigError
 
 R_SWITCH_ON = 1e-3  # ohm

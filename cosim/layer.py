@@ -35,7 +35,7 @@ import numpy as np
 from memcosim import fields as f
 from memcosim.circuits.crossbar import RESISTOR, Crossbar, CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Memristor, Netlist
-from memcosim.circuits.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.circuits.bias import line_voltages
 from memcosim.cosim.session import Pwl, Session, SessionOptions
 from memcosim.errors import ConfigError

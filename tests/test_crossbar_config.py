@@ -7,7 +7,7 @@ import pytest
 
 from memcosim.circuits.config_file import config_from_dict, config_to_toml, example_configs, load_config
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.circuits.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.errors import ConfigError
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memcosim.circuits.crossbar import AccessConfig, CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.nodal import solve_crossbar
-from memcosim.circuits.periphery import AdcConfig, DacConfig, PeripheryConfig, TiaConfig
+from memcosim.config.periphery import AccessConfig, AdcConfig, DacConfig, PeripheryConfig, TiaConfig
 from memcosim.cosim.session import Session
 
 

@@ -9,7 +9,7 @@ from memcosim.circuits.config_file import config_from_dict, config_to_toml, load
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.devices.conductance import conductance_range
 from memcosim.circuits.faults import FaultConfig, drift, on_bound, stick_cells
-from memcosim.circuits.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.cosim.readout import read_array
 from memcosim.cosim.session import Session, pulse
 from memcosim.errors import ConfigError

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.circuits.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, TiaConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, TiaConfig
 from memcosim.cosim.session import Session
 from memcosim.errors import ConfigError
 

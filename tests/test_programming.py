@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.circuits.periphery import PeripheryConfig, ProgrammingConfig
+from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
 from memcosim.circuits.bias import cell_bias, line_voltages
 from memcosim.cosim.periphery_views import write_disturbance
 from memcosim.errors import ConfigError

@@ -6,7 +6,7 @@ import pytest
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
-from memcosim.circuits.periphery import PeripheryConfig
+from memcosim.config.periphery import PeripheryConfig
 from memcosim.circuits.structure import check_structure, structure_problems
 from memcosim.errors import NetlistError
 

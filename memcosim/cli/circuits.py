@@ -11,8 +11,8 @@ _BLOCKS = ("dac", "tia", "adc", "nudge", "programming")
 
 
 def _periphery_from_flags(args: argparse.Namespace):
-    from memcosim.circuits.periphery import (AdcConfig, DacConfig, NudgeConfig, PeripheryConfig,
-                                             ProgrammingConfig, TiaConfig)
+    from memcosim.config.periphery import (AdcConfig, DacConfig, NudgeConfig, PeripheryConfig,
+                                           ProgrammingConfig, TiaConfig)
 
     spec = args.periphery.strip().lower()
     if spec in ("", "none"):

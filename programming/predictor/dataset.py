@@ -96,7 +96,7 @@ class SampleMaker:
 
     def __init__(self, config: DatasetConfig):
         from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-        from memcosim.circuits.periphery import PeripheryConfig, ProgrammingConfig
+        from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
         from memcosim.devices.presets import get_preset
         from memcosim.cosim.readout import conductance_table
         from memcosim.cosim.session import Session

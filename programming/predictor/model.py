@@ -143,7 +143,7 @@ def noise_free_baseline(model: str, set_amplitude: float, reset_amplitude: float
     """Record the noise-free SET trajectory from just below ``g_low`` and RESET from just above ``g_high``
     (one device in ngspice, state read every ``sample`` s, G from the model's read table)."""
     from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-    from memcosim.circuits.periphery import PeripheryConfig, ProgrammingConfig
+    from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
     from memcosim.devices.presets import get_preset
     from memcosim.programming.pulses import hold
     from memcosim.cosim.readout import conductance_table

@@ -1,0 +1,235 @@
+"""Settings of a crossbar's periphery: row DACs, column TIAs and ADCs, nudge drivers, programming
+drivers, and the access transistor of 1T1R cells.
+
+Each block is a small dataclass with SI units and documented defaults, validated when it is made;
+errors name the field by its path in a TOML config (``periphery.dac.bits``). The Python-side
+transfers live here with the settings they follow from:
+
+* DAC: :meth:`DacConfig.voltage` turns a code into the quantized voltage set on the row source.
+* TIA: an op-amp of finite open-loop gain ``gain`` with feedback resistor ``r_feedback``:
+  V(in) = I * Rf / (1 + A) is the virtual-ground error, V(out) = -I * Rf * A / (1 + A).
+* ADC: :meth:`AdcConfig.convert` turns the TIA output voltage into a code.
+
+The circuit blocks built from these settings are in :mod:`memcosim.circuits.periphery`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from memcosim import fields as f
+from memcosim.errors import ConfigError
+
+SCHEMES = ("V/2", "V/3", "ground")
+
+
+@dataclass
+class DacConfig:
+    """Row DAC: ``bits`` (1..16) over [v_min, v_max] volts; output resistance ``r_out`` ohms (0 = ideal)."""
+
+    bits: int = 8
+    v_min: float = 0.0
+    v_max: float = 0.2
+    r_out: float = 100.0
+
+    def __post_init__(self) -> None:
+        self.bits = f.integer("periphery.dac.bits", self.bits, 1, 16)
+        self.v_min = f.number("periphery.dac.v_min", self.v_min, unit="V")
+        self.v_max = f.number("periphery.dac.v_max", self.v_max, unit="V")
+        if not self.v_max > self.v_min:
+            raise ConfigError("periphery.dac.v_max", f"must be > v_min ({self.v_min} V), got {self.v_max}")
+        self.r_out = f.number("periphery.dac.r_out", self.r_out, low=0.0, unit="ohm")
+
+    @property
+    def levels(self) -> int:
+        """Number of output levels, 2**bits."""
+        return 1 << self.bits
+
+    @property
+    def lsb(self) -> float:
+        """Volts per code step: (v_max - v_min) / (2**bits - 1)."""
+        return (self.v_max - self.v_min) / (self.levels - 1)
+
+    def voltage(self, code: np.ndarray | int) -> np.ndarray:
+        """The quantized output voltage (volts) of integer ``code`` (0 .. 2**bits - 1)."""
+        c = np.asarray(code)
+        if c.dtype.kind not in "iu" or np.any(c < 0) or np.any(c >= self.levels):
+            raise ConfigError("code", f"DAC codes must be integers in 0..{self.levels - 1}, got {code!r}")
+        return self.v_min + c.astype(float) * self.lsb
+
+    def code(self, volts: np.ndarray | float) -> np.ndarray:
+        """The nearest code to ``volts`` (clipped to the range)."""
+        c = np.floor((np.asarray(volts, dtype=float) - self.v_min) / self.lsb + 0.5)
+        return np.clip(c, 0, self.levels - 1).astype(int)
+
+
+@dataclass
+class TiaConfig:
+    """Column TIA: op-amp open-loop ``gain`` (V/V, finite) and feedback resistance ``r_feedback`` (ohm)."""
+
+    gain: float = 1e5
+    r_feedback: float = 10e3
+
+    def __post_init__(self) -> None:
+        self.gain = f.number("periphery.tia.gain", self.gain, low=0.0, low_open=True, unit="V/V")
+        self.r_feedback = f.number("periphery.tia.r_feedback", self.r_feedback, low=0.0, low_open=True, unit="ohm")
+
+    @property
+    def input_resistance(self) -> float:
+        """Resistance (ohm) the TIA shows to the column: Rf / (1 + A)."""
+        return self.r_feedback / (1.0 + self.gain)
+
+    def output(self, current: np.ndarray | float) -> np.ndarray:
+        """Output voltage (volts) for a column current (amperes into the input): -I Rf A / (1 + A)."""
+        return -np.asarray(current, dtype=float) * self.r_feedback * self.gain / (1.0 + self.gain)
+
+
+@dataclass
+class AdcConfig:
+    """Column ADC: ``bits`` (1..16) over [v_min, v_max] volts, input resistance ``r_in`` ohms,
+    ``offset`` volts added to the input (one value, or one per column)."""
+
+    bits: int = 8
+    v_min: float = -1.0
+    v_max: float = 1.0
+    r_in: float = 1e9
+    offset: float | list[float] = 0.0
+
+    def __post_init__(self) -> None:
+        self.bits = f.integer("periphery.adc.bits", self.bits, 1, 16)
+        self.v_min = f.number("periphery.adc.v_min", self.v_min, unit="V")
+        self.v_max = f.number("periphery.adc.v_max", self.v_max, unit="V")
+        if not self.v_max > self.v_min:
+            raise ConfigError("periphery.adc.v_max", f"must be > v_min ({self.v_min} V), got {self.v_max}")
+        self.r_in = f.number("periphery.adc.r_in", self.r_in, low=0.0, low_open=True, unit="ohm")
+        if isinstance(self.offset, (list, tuple, np.ndarray)):
+            self.offset = [f.number(f"periphery.adc.offset[{k}]", v, unit="V") for k, v in enumerate(self.offset)]
+        else:
+            self.offset = f.number("periphery.adc.offset", self.offset, unit="V")
+
+    @property
+    def levels(self) -> int:
+        return 1 << self.bits
+
+    @property
+    def lsb(self) -> float:
+        """Volts per code: (v_max - v_min) / (2**bits - 1); code k stands for v_min + k * lsb."""
+        return (self.v_max - self.v_min) / (self.levels - 1)
+
+    def convert(self, volts: np.ndarray | float, column: int | None = None) -> np.ndarray:
+        """Codes of input ``volts``, clipped to 0..2**bits-1. Per-column offsets apply along the last
+        axis, or the offset of ``column`` alone when it is given."""
+        offset = np.asarray(self.offset, dtype=float)
+        if column is not None and offset.ndim:
+            offset = offset[column]
+        v = np.asarray(volts, dtype=float) + offset
+        c = np.floor((v - self.v_min) / self.lsb + 0.5)  # round half up, like a mid-tread quantizer
+        return np.clip(c, 0, self.levels - 1).astype(int)
+
+    def level(self, code: np.ndarray | int) -> np.ndarray:
+        """The input voltage a code stands for (volts)."""
+        return self.v_min + np.asarray(code, dtype=float) * self.lsb
+
+
+@dataclass
+class NudgeConfig:
+    """Nudge drivers: one current source ``INUDGE<j>`` per column output, starting at ``current`` amperes."""
+
+    current: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.current = f.number("periphery.nudge.current", self.current, unit="A")
+
+
+@dataclass
+class ProgrammingConfig:
+    """Programming drivers: series pulse sources ``VPROW<i>`` / ``VPCOL<j>`` (0 V outside a write).
+
+    ``scheme`` is how unselected lines are biased during a write of ``amplitude`` volts:
+    ``V/2`` (unselected rows and columns at V/2), ``V/3`` (rows V/3, columns 2V/3) or
+    ``ground`` (unselected lines at 0 V: the full voltage reaches the selected row's cells).
+    """
+
+    scheme: str = "V/2"
+    amplitude: float = 1.0
+    width: float = 100e-9
+    rise: float = 1e-9
+
+    def __post_init__(self) -> None:
+        self.scheme = f.choice("periphery.programming.scheme", self.scheme, SCHEMES)
+        self.amplitude = f.number("periphery.programming.amplitude", self.amplitude, unit="V")
+        if self.amplitude == 0:
+            raise ConfigError("periphery.programming.amplitude", "must be non-zero volts")
+        self.width = f.number("periphery.programming.width", self.width, low=0.0, low_open=True, unit="s")
+        self.rise = f.number("periphery.programming.rise", self.rise, low=0.0, low_open=True, unit="s")
+
+
+@dataclass
+class PeripheryConfig:
+    """Which periphery blocks the array has; ``None`` means that block is absent (ideal)."""
+
+    dac: DacConfig | None = None
+    tia: TiaConfig | None = None
+    adc: AdcConfig | None = None
+    nudge: NudgeConfig | None = None
+    programming: ProgrammingConfig | None = None
+
+    def __post_init__(self) -> None:
+        for name, cls in (("dac", DacConfig), ("tia", TiaConfig), ("adc", AdcConfig), ("nudge", NudgeConfig),
+                          ("programming", ProgrammingConfig)):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                setattr(self, name, _from_dict(cls, value, f"periphery.{name}"))
+            elif value is not None and not isinstance(value, cls):
+                raise ConfigError(f"periphery.{name}", f"must be a {cls.__name__} or a table, got {value!r}")
+        if self.adc is not None and self.tia is None:
+            raise ConfigError("periphery.adc", "an ADC reads a TIA output: add periphery.tia")
+        if self.tia is not None and self.adc is None:
+            raise ConfigError("periphery.tia", "a TIA output needs its reader (and load): add periphery.adc")
+        if self.nudge is not None and self.tia is None:
+            raise ConfigError("periphery.nudge", "nudge currents are injected at the TIA input: add periphery.tia")
+
+    @classmethod
+    def full(cls) -> "PeripheryConfig":
+        """Every block with its default settings."""
+        return cls(DacConfig(), TiaConfig(), AdcConfig(), NudgeConfig(), ProgrammingConfig())
+
+
+def _from_dict(cls: type, data: dict, where: str):
+    known = set(cls.__dataclass_fields__)
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{where}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
+    return cls(**data)
+
+
+@dataclass
+class AccessConfig:
+    """NMOS access transistor of 1T1R cells (ngspice level-1 MOSFET) and its word-line voltage.
+
+    ``v_gate`` volts on every word line; threshold ``vto`` volts; transconductance ``kp`` A/V^2;
+    channel width ``w`` and length ``l`` in metres; ``lambda_`` 1/V channel-length modulation.
+    """
+
+    v_gate: float = 1.8
+    vto: float = 0.5
+    kp: float = 200e-6
+    w: float = 1e-6
+    l: float = 100e-9
+    lambda_: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.v_gate = f.number("access.v_gate", self.v_gate, unit="V")
+        self.vto = f.number("access.vto", self.vto, unit="V")
+        self.kp = f.number("access.kp", self.kp, low=0.0, low_open=True, unit="A/V^2")
+        self.w = f.number("access.w", self.w, low=0.0, low_open=True, unit="m")
+        self.l = f.number("access.l", self.l, low=0.0, low_open=True, unit="m")
+        self.lambda_ = f.number("access.lambda_", self.lambda_, low=0.0, unit="1/V")
+
+    @property
+    def r_on(self) -> float:
+        """Channel resistance (ohm) at V_ds = 0 with the source at ground: 1 / (kp W/L (Vg - Vto))."""
+        overdrive = self.v_gate - self.vto
+        return float("inf") if overdrive <= 0 else 1.0 / (self.kp * self.w / self.l * overdrive)
