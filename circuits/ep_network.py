@@ -17,8 +17,8 @@ columns run down and end in the neuron): row ``2i`` carries the ``+`` copy of in
   back_gain`` times the output current from ``h`` (sensed across the output resistance ``RA``). Then
   the operating point is the stationary point of ``E = sum_l c_l E_l`` (``E_l`` the co-content of
   layer ``l``, ``c_l = (B/A)^l``), which is what EP needs; ``B = A`` is an ideal transformer, the
-  default ``B = 1/A`` (Kendall et al.) keeps the next layer from loading ``h`` by ``A^2``. (A CCCS on
-  a 0 V sense source does the same as ``GA`` but made KLU 7x slower on a 64-32-10 network.)
+  default ``B = 1/A`` (Kendall et al.) keeps the next layer from loading ``h`` by ``A^2``. The backward
+  current is a VCCS on ``RA`` rather than a CCCS on a 0 V sense source, which KLU factors faster.
 * outputs ``o<k>`` with nudge current sources ``INUDGE<k>`` (amperes into the node).
 * with ``programming``: series pulse sources ``VPROW<l>_<i>`` at each row start, and at each column
   end a switch pair (``RSN`` to the neuron, ``RSP`` to the pulse source ``VPCOL<l>_<j>``): resistors
@@ -61,8 +61,8 @@ class EpNetworkConfig:
     over [-v_input, v_input] with ``dac_r_out`` ohm. ``programming``: pulse drivers (for ``pulse`` updates).
     ``sense``: the node voltages EP's update is computed from: ``"cells"`` both terminals of every cell
     (exact with wires; thousands of nodes on a digits network), ``"lines"`` only each row's driven end
-    and each neuron (what a chip can sense: a few per line; the wire drops, ~1 mV with 1-ohm segments,
-    are left out of the cell voltages).
+    and each neuron (what a chip can sense: a few per line; the wire drops along the lines are left out of
+    the cell voltages).
     """
 
     sizes: list[int] = field(default_factory=lambda: [4, 8, 3])

@@ -1,20 +1,16 @@
 """Programming presets: per device model, the read voltage, conductance range and safe pulse amplitudes.
 
-One place for the numbers the programming path needs. Every value is a measured fact about the
-model as shipped in ``verilog_a/`` (ngspice 46, default parameters; see ``verilog_a/README.md``):
+One place for the numbers the programming path needs, each a fact about the model as shipped in
+``verilog_a/`` (ngspice 46, default parameters; see ``verilog_a/README.md``; the measurements behind
+the ``jart_vcm`` values are in ``docs/measurements.md``):
 
 * ``g_min`` / ``g_max``: read conductance (siemens) at ``v_read`` at the lower / upper state bound.
-* ``g_low`` / ``g_high``: the *operating range* used for programming targets, inside which the
-  suggested SET and RESET voltages change the conductance gradually. ``jart_vcm``, measured in
-  ngspice (10,000 predictor samples, 10 ns reads): between 1e-5 and 9e-5 S a constant +1.35 V or
-  -1.05 V reaches a random target in 10 ns ... 2 us (median 140 ns); below ~1e-5 S SET starts
-  abruptly from the nucleation point and RESET falls off a cliff (~2e-5 -> 2e-6 S within ~50 ns).
-  For the other models the ranges and limits are first choices from ``verilog_a/README.md``'s
-  measurements, not yet tuned by programming runs.
+* ``g_low`` / ``g_high``: the *operating range* used for programming targets (siemens), inside which
+  the suggested SET and RESET voltages change the conductance gradually. For models other than
+  ``jart_vcm`` the ranges and limits are first choices from ``verilog_a/README.md``.
 * ``set_amplitude`` / ``reset_amplitude``: the suggested SET (> 0 V) and RESET (< 0 V) voltages.
-* ``set_limit`` / ``reset_limit``: the safe range of amplitudes: a pulse must satisfy
-  ``reset_limit <= amplitude <= set_limit``. Beyond them a single 10 ns pulse switches the device
-  abruptly (``jart_vcm``: above ~+1.5 V SET / below ~-1.3 V RESET).
+* ``set_limit`` / ``reset_limit``: the safe range of amplitudes (volts): a pulse must satisfy
+  ``reset_limit <= amplitude <= set_limit``. Beyond them a single pulse switches the device abruptly.
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ class Variation:
     def walk_times(self, duration: float) -> list[float]:
         """Seconds from the start of the next pulse (``duration`` s long) at which the walk advances: every
         multiple of ``interval`` of the pulse time applied so far (``elapsed``) that falls in that pulse,
-        so short pulses in a row share one 10 ns step and a long one gets one per 10 ns."""
+        so short pulses in a row share one step and a long one gets one per ``interval``."""
         every = self.config.interval
         eps = 1e-6 * every
         first = int(np.ceil((self.elapsed - eps) / every))

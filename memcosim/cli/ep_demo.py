@@ -1,4 +1,4 @@
-"""A short equilibrium-propagation run on 8x8 digits with ngspice in the loop (the README demo's candidate).
+"""A short equilibrium-propagation run on 8x8 digits with ngspice in the loop (``memcosim demo``).
 
 :func:`run_ep_demo` trains a 64-``hidden``-10 EP network of ``vteam`` memristors (1 ohm per wire
 segment) on a stratified subset of scikit-learn's bundled digits for a few epochs, printing the

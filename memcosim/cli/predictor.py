@@ -1,7 +1,7 @@
 """``memcosim predictor dataset|train|evaluate``: the neural pulse predictor, stage by stage.
 
 Every stage reads the same TOML config (``--config FILE``; tables ``[dataset]``, ``[train]``,
-``[evaluate]``, see ``trainers/pulse_config.py``); without one the defaults apply. ``dataset``
+``[evaluate]``, see ``programming/predictor/config.py``); without one the defaults apply. ``dataset``
 resumes from the shards already on disk; ``train`` reads ``<dataset.out>/dataset.npz`` and writes
 the predictors to ``train.out``; ``evaluate`` deploys them in ngspice and writes PNG, CSV and JSON
 to ``evaluate.out``.
