@@ -18,10 +18,10 @@ import numpy as np
 
 from benchmarks.common import report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.devices.conductance import conductance
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.config.periphery import PeripheryConfig
 from memcosim.circuits.structure import check_structure
+from memcosim.devices.catalog import get_device
 
 SIZES = (64, 128, 256, 512)
 R_WIRE = 2.5  # ohm per segment
@@ -92,7 +92,7 @@ def operating_point_row(n: int = 128, seed: int = 0) -> dict:
             s.op(currents=xbar.column_sources)
 
         t_op, c_op = timed(again, 3)
-    g = conductance("linear_ion_drift", states)
+    g = get_device("linear_ion_drift").conductance(states)
     holder = {}
 
     def scipy_solve() -> None:

@@ -110,7 +110,8 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
     from memcosim.devices.presets import get_preset
     from memcosim.programming.pulses import PulseSpec, apply_pulse
-    from memcosim.cosim.readout import conductance_table, read_array
+    from memcosim.cosim.device_table import conductance_table
+    from memcosim.cosim.readout import read_array
     from memcosim.cosim.session import Session, SessionOptions
     from memcosim.devices.variation import ParameterSpread, Variation, VariationConfig, nominal_parameters
     from memcosim.programming.write_verify import write_verify

@@ -31,9 +31,10 @@ from memcosim import fields as f
 from memcosim.circuits.netlist import Netlist, fmt
 from memcosim.circuits.periphery import adc_subckt, dac_subckt, tia_subckt
 from memcosim.config.periphery import AccessConfig, PeripheryConfig
+from memcosim.devices.catalog import get_device
+from memcosim.devices.device import RESISTOR
 from memcosim.errors import ConfigError, ModelError
 
-RESISTOR = "resistor"
 CELLS = ("1R", "1T1R")
 _STAGE_NODE = {"dac": "a", "drv": "b", "prog": "p"}  # node after each row-driver stage
 
@@ -143,18 +144,16 @@ class CrossbarConfig:
                 raise ConfigError(f"device_params.{key}", f"{self.model} has no parameter {key!r}; "
                                   f"known: {', '.join(sorted(device.parameters))}")
             f.number(f"device_params.{key}", value)
+        cell = get_device(self.model, self.device_params)
         if self.conductance is not None:
             if self.states is not None:
                 raise ConfigError("conductance", "give either states or a target conductance, not both")
-            from memcosim.devices.conductance import states_for
-
             self.conductance = f.matrix("conductance", self.conductance, shape)
-            self.states = states_for(self.model, self.conductance, self.device_params)
+            self.states = cell.state_for(self.conductance)
             return
         raw = self.device_params.get("x0", device.state_default) if self.states is None else self.states
         s = f.matrix("states", raw, shape)
-        lo = self.device_params.get("xmin", device.state_min)
-        hi = self.device_params.get("xmax", device.state_max)
+        lo, hi = cell.bounds
         bad = ~((s >= lo) & (s <= hi))
         if np.any(bad):
             i, j = np.argwhere(bad)[0]
@@ -178,11 +177,7 @@ class CrossbarConfig:
         s = np.asarray(self.states, dtype=float)
         if self.variation == 0:
             return s.copy()
-        from memcosim.devices.registry import get_model
-
-        device = get_model(self.model)
-        lo = self.device_params.get("xmin", device.state_min)
-        hi = self.device_params.get("xmax", device.state_max)
+        lo, hi = get_device(self.model, self.device_params).bounds
         return np.clip(s + rng.normal(0.0, self.variation * (hi - lo), s.shape), lo, hi)
 
 

@@ -39,6 +39,7 @@ from memcosim.circuits.crossbar import RESISTOR, no_gc
 from memcosim.circuits.netlist import Netlist, fmt
 from memcosim.circuits.periphery import dac_subckt
 from memcosim.config.periphery import DacConfig, ProgrammingConfig
+from memcosim.devices.catalog import closed_form_models, get_device
 from memcosim.errors import ConfigError
 
 R_SWITCH_ON = 1e-3  # ohm
@@ -51,7 +52,8 @@ class EpNetworkConfig:
     """The analog EP network: sizes, weight devices, wires and neuron circuit (SI units).
 
     ``sizes``: neurons per layer, inputs first, outputs last (>= 2 entries). ``model``: a device model
-    with a closed-form read conductance (``vteam``, ``linear_ion_drift``) or ``"resistor"``.
+    with a closed-form read conductance (``vteam``, ``linear_ion_drift``; ``Device.closed_form``) or
+    ``"resistor"``.
     ``g_min`` / ``g_max``: the conductance window (siemens) weights are kept in (0 = the model's own
     range); initial conductances are drawn uniformly in ``g_init`` (siemens; empty = middle half of the
     window) with ``seed``. ``r_wire``: ohm per row and column segment. ``v_input``: volts of input 1.0;
@@ -98,7 +100,6 @@ class EpNetworkConfig:
             if self.device_params:
                 raise ConfigError("network.device_params", "resistor cells take no device parameters")
         else:
-            from memcosim.devices.conductance import has_conductance_law
             from memcosim.devices.registry import get_model
             from memcosim.errors import ModelError
 
@@ -106,9 +107,9 @@ class EpNetworkConfig:
                 device = get_model(self.model)
             except ModelError as exc:
                 raise ConfigError("network.model", str(exc)) from None
-            if not has_conductance_law(self.model):
+            if not get_device(self.model).closed_form:
                 raise ConfigError("network.model", f"{self.model!r} has no closed-form read conductance; "
-                                  "use vteam, linear_ion_drift or resistor")
+                                  f"use {', '.join(closed_form_models())} or resistor")
             for key, value in self.device_params.items():
                 if key not in device.parameters:
                     raise ConfigError(f"network.device_params.{key}", f"{self.model} has no parameter {key!r}")
@@ -119,9 +120,7 @@ class EpNetworkConfig:
         if not hi > lo:
             raise ConfigError("network.g_max", f"must be > g_min ({lo} S), got {hi}")
         if self.model != RESISTOR:
-            from memcosim.devices.conductance import conductance_range
-
-            m_lo, m_hi = conductance_range(self.model, self.device_params)
+            m_lo, m_hi = get_device(self.model, self.device_params).conductance_range()
             if lo < m_lo * (1 - 1e-9) or hi > m_hi * (1 + 1e-9):
                 raise ConfigError("network.g_min" if lo < m_lo * (1 - 1e-9) else "network.g_max", f"window [{lo:.4g}, {hi:.4g}] S leaves the {self.model} "
                                   f"range [{m_lo:.4g}, {m_hi:.4g}] S")
@@ -157,9 +156,7 @@ class EpNetworkConfig:
         """(g_min, g_max) siemens: the configured window, or the device's own range where 0."""
         lo, hi = self.g_min, self.g_max
         if self.model != RESISTOR and (lo == 0 or hi == 0):
-            from memcosim.devices.conductance import conductance_range
-
-            m_lo, m_hi = conductance_range(self.model, self.device_params)
+            m_lo, m_hi = get_device(self.model, self.device_params).conductance_range()
             lo, hi = lo or m_lo, hi or m_hi
         elif self.model == RESISTOR and (lo == 0 or hi == 0):
             lo, hi = lo or 1e-6, hi or 1e-4
@@ -275,7 +272,6 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
     net.comment("rows 2i / 2i+1 carry +x_i / -x_i, last pair the bias; w_ij = G[2i, j] - G[2i+1, j]")
     card = None
     if c.model != RESISTOR:
-        from memcosim.devices.conductance import states_for
         from memcosim.devices.registry import get_model
 
         device = get_model(c.model)
@@ -377,9 +373,7 @@ def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: lis
         elif wired:
             net.resistor(f"RE{l}_{j}", end, neurons[j], c.r_wire, "wire")
     if card is not None:
-        from memcosim.devices.conductance import states_for
-
-        states = states_for(c.model, g, c.device_params)
+        states = get_device(c.model, c.device_params).state_for(g)
     for i in range(rows):
         for j in range(cols):
             if card is None:

@@ -37,12 +37,10 @@ import numpy as np
 
 from memcosim import fields as f
 from memcosim.circuits.netlist import Element, Memristor, Netlist, fmt
+from memcosim.devices.catalog import get_device
 from memcosim.errors import ConfigError
 
 STUCK_BAND = 1e-9  # width of a stuck device's state band, fraction of the state range
-# models whose read conductance rises with the state (True) or falls (False); the others are
-# looked up through their closed-form conductance law (memcosim.devices.conductance)
-_ON_AT_XMAX = {"jart_vcm": True, "stanford_pku": False}
 _KINDS = ("stuck", "open_row", "open_column", "short_row", "short_column", "dead_dac", "dead_adc", "drift")
 
 
@@ -181,7 +179,7 @@ def check_faults(config) -> None:
         raise ConfigError("faults.dead_dac", "dead DAC channels need row DACs: add periphery.dac")
     if fc.dead_adc > 0 and (per is None or per.adc is None):
         raise ConfigError("faults.dead_adc", "dead ADC channels need column ADCs: add periphery.adc")
-    if config.model == "resistor":
+    if not get_device(config.model, config.device_params).has_state:
         if fc.drift > 0:
             raise ConfigError("faults.drift", "drift moves device states: use a device model, not 'resistor' cells")
     elif fc.stuck_on > 0 or fc.stuck_off > 0 or fc.drift > 0:
@@ -190,22 +188,11 @@ def check_faults(config) -> None:
 
 def on_bound(model: str, device_params: dict | None = None) -> tuple[float, float]:
     """(ON state, OFF state) of ``model``: the state bounds of highest and lowest read conductance."""
-    from memcosim.devices.registry import get_model
-
-    device = get_model(model)
-    params = device_params or {}
-    lo = float(params.get("xmin", device.state_min))
-    hi = float(params.get("xmax", device.state_max))
-    up = _ON_AT_XMAX.get(device.name)
-    if up is None:
-        from memcosim.devices.conductance import conductance, has_conductance_law
-
-        if not has_conductance_law(device.name):
-            raise ConfigError("faults", f"cannot tell the ON state of model {device.name!r}: "
-                              f"stuck and drift faults know {', '.join(sorted(_ON_AT_XMAX))}, linear_ion_drift, vteam")
-        g = conductance(device.name, np.array([lo, hi]), params)
-        up = bool(g[1] > g[0])
-    return (hi, lo) if up else (lo, hi)
+    device = get_device(model, device_params)
+    try:
+        return device.on_state, device.off_state
+    except ConfigError as exc:
+        raise ConfigError("faults", exc.message) from None
 
 
 # -- applying faults to a rendered crossbar ------------------------------------------------
@@ -222,7 +209,7 @@ def apply_faults(xbar, faults: FaultMap | None = None) -> FaultMap:
     index = {e.name: k for k, e in enumerate(net.elements)}
     R, C = config.shape
     if fm.stuck.any():
-        if config.model == "resistor":
+        if not get_device(config.model).has_state:
             g = np.asarray(config.conductance, dtype=float)
             g_on, g_off = fc.g_on or float(g.max()), fc.g_off or float(g.min())
             for mask, value in ((fm.stuck_on, g_on), (fm.stuck_off, g_off)):
@@ -308,7 +295,7 @@ def drift(session, xbar, seconds: float) -> np.ndarray:
     seconds = f.number("seconds", seconds, low=0.0, unit="s")
     config = xbar.config
     fm: FaultMap | None = getattr(xbar, "faults", None)
-    if config.model == "resistor":
+    if not get_device(config.model).has_state:
         raise ConfigError("faults.drift", "drift moves device states: resistor cells have none")
     states = session.state_array(xbar.cells)
     if fm is None or not fm.drifting.any() or seconds == 0:

@@ -37,7 +37,9 @@ from memcosim.circuits.crossbar import RESISTOR, Crossbar, CrossbarConfig, build
 from memcosim.circuits.netlist import Memristor, Netlist
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.circuits.bias import line_voltages
+from memcosim.cosim.device_table import conductance_device
 from memcosim.cosim.session import Pwl, Session, SessionOptions
+from memcosim.devices.device import Device
 from memcosim.errors import ConfigError
 
 MAPPINGS = ("mid", "high")
@@ -49,7 +51,7 @@ class CrossbarLayerConfig:
 
     ``inputs`` rows, ``outputs`` signed outputs (``2 * outputs`` physical columns). ``model``: a device
     model of ``verilog_a/`` (or ``resistor``: fixed cells, ideal writes only). ``g_min``/``g_max``: the
-    conductance window weights use (0 = the model preset's operating range, ``cosim/presets.py``);
+    conductance window weights use (0 = the model preset's operating range, ``devices/presets.py``);
     ``w_max``: the weight at full differential swing; ``mapping``: ``mid`` or ``high`` (see module doc).
     ``v_read``: DAC full scale in volts (0 = the preset's read voltage); ``signed_inputs``: DAC over
     [-v_read, v_read] instead of [0, v_read]. ``dac_bits``/``adc_bits``: converter resolution;
@@ -193,58 +195,6 @@ def layer_config_from_dict(data: dict, where: str = "layer") -> CrossbarLayerCon
     return CrossbarLayerConfig(**data)
 
 
-# -- conductance law (closed form or the ngspice read table) ----------------------------------
-
-class ConductanceLaw:
-    """Read conductance (siemens) <-> device state of one model at ``v_read`` volts."""
-
-    def __init__(self, model: str, device_params: dict[str, float], v_read: float):
-        from memcosim.devices.conductance import has_conductance_law
-
-        self.model, self.params, self.v_read = model, dict(device_params), v_read
-        self.closed = has_conductance_law(model)
-        if not self.closed:
-            from memcosim.cosim import readout
-            from memcosim.errors import MemcosimError
-
-            key = (model, float(v_read), 121, tuple(sorted(self.params.items())))
-            if not readout._cached(key) and Session._open is not None:
-                raise MemcosimError(f"the {model} read table needs ngspice to itself: build crossbar layers "
-                                    "before opening another session (the table is cached)")
-            s, g = readout._table(*key)  # ngspice read of one device over the state range (cached)
-            if not (np.all(np.diff(g) > 0) or np.all(np.diff(g) < 0)):
-                raise ConfigError("layer.model", f"{model}: read conductance is not monotonic in the state")
-            order = np.argsort(g)
-            self.states, self.g = np.asarray(s)[order], np.asarray(g)[order]  # g increasing
-
-    def conductance(self, states: np.ndarray) -> np.ndarray:
-        if self.closed:
-            from memcosim.devices.conductance import conductance
-
-            return conductance(self.model, states, self.params)
-        s = np.asarray(states, dtype=float)
-        xs, order = self._axis()
-        return np.exp(np.interp(self._x(s), xs[order], np.log(self.g)[order]))
-
-    def _x(self, s: np.ndarray) -> np.ndarray:
-        return np.log(np.clip(s, self.states.min(), self.states.max())) if self.states.min() > 0 else s
-
-    def _axis(self) -> tuple[np.ndarray, np.ndarray]:
-        xs = self._x(self.states)
-        return xs, np.argsort(xs)
-
-    def states_for(self, g: np.ndarray) -> np.ndarray:
-        """States (model units) of read conductances ``g`` (siemens, clipped to the model's range)."""
-        if self.closed:
-            from memcosim.devices.conductance import states_for
-
-            return states_for(self.model, g, self.params)
-        xs, _ = self._axis()
-        t = np.clip(np.asarray(g, dtype=float), self.g[0], self.g[-1])
-        x = np.interp(np.log(t), np.log(self.g), xs)
-        return np.exp(x) if self.states.min() > 0 else x
-
-
 # -- one netlist holding several crossbars ---------------------------------------------------
 
 @dataclass
@@ -378,22 +328,23 @@ class CrossbarCircuit:
             if not isinstance(c, CrossbarLayerConfig):
                 raise ConfigError(f"layers[{k}]", f"must be a CrossbarLayerConfig, got {type(c).__name__}")
         self.configs = list(layers)
-        laws = [None if c.model == RESISTOR else ConductanceLaw(c.model, c.device_params, c.v_read) for c in layers]
+        devices = [conductance_device(c.model, c.device_params, c.v_read) for c in layers]
         parts = []
-        for c, law in zip(layers, laws):
+        for c, device in zip(layers, devices):
             g = _pairs(c, c.initial_weights())
             xc = CrossbarConfig(c.inputs, c.columns, model=c.model, r_row=c.r_wire, r_column=c.r_wire,
                                 r_driver=c.r_driver, device_params=dict(c.device_params), cell=c.cell,
                                 differential=True, variation=c.variation, seed=c.seed, periphery=c.periphery(),
                                 faults=c.faults,
-                                **({"conductance": g} if law is None else {"states": law.states_for(g)}))
+                                **({"states": device.state_for(g)} if device.has_state else {"conductance": g}))
             parts.append(build_crossbar(xc, check=False))
         net, xbars = merge_crossbars(parts, title)
         self.netlist = net
         # unselected devices drift by ~1e-13 of their range in a transient: not worth an alter each
         self.session = Session(net, options or SessionOptions(state_tolerance=1e-9))
         index = {m.name.lower(): i for i, m in enumerate(self.session.devices)}
-        self.layers = [CrossbarLayer(self, k, c, xb, law, index) for k, (c, xb, law) in enumerate(zip(layers, xbars, laws))]
+        self.layers = [CrossbarLayer(self, k, c, xb, device, index)
+                       for k, (c, xb, device) in enumerate(zip(layers, xbars, devices))]
         self.reads = 0  # operating points run by forward reads
         self.row_values: dict[str, float] = {}  # row source volts as last set (unknown = not in the dict)
 
@@ -515,14 +466,15 @@ class CrossbarLayer:
     """One weight matrix in a :class:`CrossbarCircuit` (use ``circuit.layers[k]``)."""
 
     def __init__(self, circuit: CrossbarCircuit, index: int, config: CrossbarLayerConfig,
-                 crossbar: PrefixedCrossbar, law: ConductanceLaw | None, device_index: dict[str, int]):
-        self.circuit, self.index, self.config, self.crossbar, self.law = circuit, index, config, crossbar, law
-        if law is not None:
+                 crossbar: PrefixedCrossbar, device: Device, device_index: dict[str, int]):
+        self.circuit, self.index, self.config, self.crossbar = circuit, index, config, crossbar
+        self.device = device  # the cells' device: read conductance <-> state at the layer's v_read
+        if device.has_state:
             self.device_index = np.vectorize(lambda n: device_index[n.lower()], otypes=[int])(crossbar.cells)
         per = crossbar.periphery
         self._dac, self._adc, self._tia = per.dac, per.adc, per.tia
         self._amps_per_volt = 1.0 / (self._tia.r_feedback * self._tia.gain / (1.0 + self._tia.gain))
-        self._g = _pairs(config, config.initial_weights()) if law is None else None
+        self._g = None if device.has_state else _pairs(config, config.initial_weights())
 
     @property
     def session(self) -> Session:
@@ -554,15 +506,15 @@ class CrossbarLayer:
     # -- read-back -----------------------------------------------------------------------
     def states(self) -> np.ndarray:
         """Device states (model units), inputs x physical columns."""
-        if self.law is None:
+        if not self.device.has_state:
             raise ConfigError("layer.model", "resistor cells have no device state")
         return self.session.states[self.device_index]
 
     def conductances(self) -> np.ndarray:
         """Read conductance (siemens, inputs x physical columns) from the device states (at ``v_read``)."""
-        if self.law is None:
+        if not self.device.has_state:
             return self._g.copy()
-        return self.law.conductance(self.states())
+        return self.device.conductance(self.states())
 
     def weights(self) -> np.ndarray:
         """The weights the array holds now (inputs x outputs), from :meth:`conductances`."""
@@ -589,12 +541,12 @@ class CrossbarLayer:
             raise ConfigError("conductances", f"cell ({i}, {j}) = {g[i, j]!r} S is outside the window "
                               f"[{c.g_min:.4g}, {c.g_max:.4g}] S")
         g = np.clip(g, c.g_min, c.g_max)
-        if self.law is None:
+        if not self.device.has_state:
             for (i, j), name in np.ndenumerate(self.crossbar.cells):
                 self.session.set_device_params(name, r=float(1.0 / g[i, j]))
             self._g = g.copy()
             return
-        states = self.law.states_for(g)
+        states = self.device.state_for(g)
         changed = states != self.states()  # one alter per device whose state moves
         self.session.set_states(dict(zip(self.crossbar.cells[changed].tolist(), states[changed].tolist())))
 
@@ -609,7 +561,7 @@ class CrossbarLayer:
         Returns the :class:`~memcosim.programming.pulses.PulseResult` (states before and after)."""
         from memcosim.programming.pulses import PulseSpec, apply_pulse
 
-        if self.law is None:
+        if not self.device.has_state:
             raise ConfigError("layer.model", "resistor cells cannot be pulsed: use a device model")
         self.circuit.idle_rows()
         return apply_pulse(self.session, self.crossbar, PulseSpec(amplitude, width or self.config.width),

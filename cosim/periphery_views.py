@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from memcosim.circuits.crossbar import RESISTOR, Crossbar, CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import Crossbar, CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.structure import check_structure
 from memcosim.cosim.session import Session
+from memcosim.devices.catalog import get_device
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 
 R_FLOAT = 1e12  # ohm: a line "left floating" is tied to ground through this
@@ -262,14 +263,9 @@ def floating_read_netlist(xbar: Crossbar, row: int, column: int) -> Netlist:
 
 def cell_conductance(xbar: Crossbar) -> np.ndarray | None:
     """Read conductance (S) of every cell, or None when the model has no closed form."""
-    from memcosim.devices.conductance import conductance, has_conductance_law
-
     c = xbar.config
-    if c.model == RESISTOR:
-        return np.asarray(xbar.values)
-    if has_conductance_law(c.model):
-        return conductance(c.model, xbar.values, c.device_params)
-    return None
+    device = get_device(c.model, c.device_params)
+    return device.conductance(xbar.values) if device.closed_form else None
 
 
 def sneak_view(config: CrossbarConfig, out: Path) -> View:
@@ -325,7 +321,7 @@ def disturbance_view(config: CrossbarConfig, out: Path) -> View:
     prog = (config.periphery.programming if config.periphery else None)
     if prog is None:
         return View("half-select disturbance", skipped="no periphery.programming")
-    if config.model == RESISTOR:
+    if not get_device(config.model).has_state:
         return View("half-select disturbance", skipped="resistor cells have no state to disturb")
     R, C = config.shape
     row, column = R // 2, C // 2

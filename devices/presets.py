@@ -1,8 +1,9 @@
 """Programming presets: per device model, the read voltage, conductance range and safe pulse amplitudes.
 
-One place for the numbers the programming path needs, each a fact about the model as shipped in
-``verilog_a/`` (ngspice 46, default parameters; see ``verilog_a/README.md``; the measurements behind
-the ``jart_vcm`` values are in ``docs/measurements.md``):
+One small frozen dataclass per shipped model (``JartVcmPreset``, ``StanfordPkuPreset``, ``VteamPreset``,
+``LinearIonDriftPreset``) whose defaults are facts of the model as shipped in ``verilog_a/`` (ngspice 46,
+default parameters; the paper of each model is named in its docstring; see ``verilog_a/README.md``; the
+measurements behind the ``jart_vcm`` values are in ``docs/measurements.md``):
 
 * ``g_min`` / ``g_max``: read conductance (siemens) at ``v_read`` at the lower / upper state bound.
 * ``g_low`` / ``g_high``: the *operating range* used for programming targets (siemens), inside which
@@ -11,6 +12,7 @@ the ``jart_vcm`` values are in ``docs/measurements.md``):
 * ``set_amplitude`` / ``reset_amplitude``: the suggested SET (> 0 V) and RESET (< 0 V) voltages.
 * ``set_limit`` / ``reset_limit``: the safe range of amplitudes (volts): a pulse must satisfy
   ``reset_limit <= amplitude <= set_limit``. Beyond them a single pulse switches the device abruptly.
+* ``step``: the pulse-time quantum (seconds) of write-and-verify and of the predictor dataset.
 """
 
 from __future__ import annotations
@@ -64,23 +66,81 @@ class ProgrammingPreset:
         return self.set_amplitude if change > 0 else self.reset_amplitude
 
 
+@dataclass(frozen=True)
+class JartVcmPreset(ProgrammingPreset):
+    """``jart_vcm``: JART VCM v1b filamentary switching (Bengel, Hardtdegen, Menzel et al., IEEE TCAS-I
+    67(12), 4618, 2020), read at 0.2 V; SET +1.35 V / RESET -1.05 V change the conductance gradually
+    between 1e-5 and 9e-5 S; single 10 ns pulses beyond +1.5 V / -1.3 V switch abruptly."""
+
+    model: str = "jart_vcm"
+    v_read: float = 0.2
+    g_min: float = 9.99e-7
+    g_max: float = 1.21e-4
+    g_low: float = 1e-5
+    g_high: float = 9e-5
+    set_amplitude: float = 1.35
+    reset_amplitude: float = -1.05
+    set_limit: float = 1.5
+    reset_limit: float = -1.3
+    step: float = 10e-9
+
+
+@dataclass(frozen=True)
+class StanfordPkuPreset(ProgrammingPreset):
+    """``stanford_pku``: Stanford-PKU HfOx RRAM (Yu, Guan, Wong, IEEE TED 58(9), 2011; Jiang et al., IEEE
+    TED 63(5), 1884, 2016), read at 0.2 V; SET is abrupt, RESET at -0.9 V x 100 ns moves a few percent."""
+
+    model: str = "stanford_pku"
+    v_read: float = 0.2
+    g_min: float = 4.9e-7
+    g_max: float = 2.98e-4
+    g_low: float = 1e-6
+    g_high: float = 2.5e-4
+    set_amplitude: float = 1.2
+    reset_amplitude: float = -0.9
+    set_limit: float = 1.5
+    reset_limit: float = -1.0
+    step: float = 100e-9
+
+
+@dataclass(frozen=True)
+class VteamPreset(ProgrammingPreset):
+    """``vteam``: VTEAM voltage-threshold memristor (Kvatinsky et al., IEEE TCAS-II 62(8), 786, 2015),
+    Ron = 10 kohm, Roff = 1 Mohm, thresholds +-0.5 V; 10 ns pulses at +-0.8 V step the conductance."""
+
+    model: str = "vteam"
+    v_read: float = 0.2
+    g_min: float = 1.0e-6
+    g_max: float = 1.0e-4
+    g_low: float = 1.1e-6
+    g_high: float = 9e-5
+    set_amplitude: float = 0.8
+    reset_amplitude: float = -0.8
+    set_limit: float = 1.5
+    reset_limit: float = -1.5
+    step: float = 10e-9
+
+
+@dataclass(frozen=True)
+class LinearIonDriftPreset(ProgrammingPreset):
+    """``linear_ion_drift``: HP linear ion drift (Strukov et al., Nature 453, 80, 2008), Ron = 100 ohm,
+    Roff = 16 kohm, read at 0.1 V; switching takes ~0.1 s at 1 mA, so the pulse-time quantum is 1 ms."""
+
+    model: str = "linear_ion_drift"
+    v_read: float = 0.1
+    g_min: float = 6.25e-5
+    g_max: float = 1e-2
+    g_low: float = 1e-4
+    g_high: float = 5e-3
+    set_amplitude: float = 1.0
+    reset_amplitude: float = -1.0
+    set_limit: float = 2.0
+    reset_limit: float = -2.0
+    step: float = 1e-3
+
+
 PRESETS: dict[str, ProgrammingPreset] = {
-    "jart_vcm": ProgrammingPreset(
-        "jart_vcm", v_read=0.2, g_min=9.99e-7, g_max=1.21e-4, g_low=1e-5, g_high=9e-5,
-        set_amplitude=1.35, reset_amplitude=-1.05, set_limit=1.5, reset_limit=-1.3,
-    ),
-    "stanford_pku": ProgrammingPreset(
-        "stanford_pku", v_read=0.2, g_min=4.9e-7, g_max=2.98e-4, g_low=1e-6, g_high=2.5e-4,
-        set_amplitude=1.2, reset_amplitude=-0.9, set_limit=1.5, reset_limit=-1.0, step=100e-9,
-    ),
-    "vteam": ProgrammingPreset(
-        "vteam", v_read=0.2, g_min=1.0e-6, g_max=1.0e-4, g_low=1.1e-6, g_high=9e-5,
-        set_amplitude=0.8, reset_amplitude=-0.8, set_limit=1.5, reset_limit=-1.5,
-    ),
-    "linear_ion_drift": ProgrammingPreset(
-        "linear_ion_drift", v_read=0.1, g_min=6.25e-5, g_max=1e-2, g_low=1e-4, g_high=5e-3,
-        set_amplitude=1.0, reset_amplitude=-1.0, set_limit=2.0, reset_limit=-2.0, step=1e-3,
-    ),
+    p.model: p for p in (JartVcmPreset(), StanfordPkuPreset(), VteamPreset(), LinearIonDriftPreset())
 }
 
 

@@ -90,9 +90,9 @@ def test_64x64_1t1r_with_transistors_on_lies_between_its_bounds():
 
 @pytest.mark.parametrize("model, params", [("linear_ion_drift", {}), ("vteam", {})])
 def test_target_conductance_of_a_device_model_is_read_back(model, params):
-    from memcosim.devices.conductance import conductance_range
+    from memcosim.devices.catalog import get_device
 
-    lo, hi = conductance_range(model, params)
+    lo, hi = get_device(model, params).conductance_range()
     rng = np.random.default_rng(6)
     target = rng.uniform(lo * 1.1, hi * 0.9, (4, 5))
     xbar = build_crossbar(CrossbarConfig(4, 5, model=model, conductance=target, device_params=params))

@@ -237,9 +237,7 @@ def test_accumulated_pulses_track_the_digital_copy():
     """pulse.accumulate: the request goes into the digital copy and the devices close the gap over the
     next batches (more pulses for cells still short of it), with steps learnt per cell."""
     with EPTrainer(_pulse_config(accumulate=True), _iris2()) as tr:
-        from memcosim.devices.conductance import conductance, states_for
-
-        up, c = tr.updater, tr.config.network
+        up, device = tr.updater, tr.circuit.device
         # per-cell steps measured in the array: SET and RESET of opposite signs in every cell
         assert all(np.all(s * r < 0) for s, r in zip(up.cell_set, up.cell_reset))
         cells = tr.circuit.network.layers[0].cells
@@ -250,7 +248,7 @@ def test_accumulated_pulses_track_the_digital_copy():
         # row 0 of layer 0 up, row 3 down, each by 5 calibrated pulses (2 per batch at most)
         delta = [np.zeros_like(a) for a in g0]
         for row, step in ((0, up.cell_set[0]), (3, up.cell_reset[0])):
-            delta[0][row] = conductance(c.model, 1.5 + 5 * step[row], c.device_params) - g0[0][row]
+            delta[0][row] = device.conductance(1.5 + 5 * step[row]) - g0[0][row]
         rng = np.random.default_rng(0)
         up.apply(delta, rng)
         np.testing.assert_allclose(up.target[0], np.clip(g0[0] + delta[0], *tr.config.network.window))
@@ -266,8 +264,8 @@ def test_accumulated_pulses_track_the_digital_copy():
         np.testing.assert_allclose(up.g[0][rest], g0[0][rest], rtol=1e-6)
         np.testing.assert_allclose(up.g[1], g0[1], rtol=1e-6)
         # within about one pulse of the copy: the remaining gap per cell is below its step
-        missing = np.abs(states_for(c.model, up.target[0], c.device_params)
-                         - states_for(c.model, up.g[0], c.device_params))[[0, 3]]
+        missing = np.abs(device.state_for(up.target[0])
+                         - device.state_for(up.g[0]))[[0, 3]]
         step = np.maximum(np.abs(up.cell_set[0]), np.abs(up.cell_reset[0]))[[0, 3]]
         assert np.all(missing <= 1.5 * step), (missing, step)
 

@@ -7,7 +7,7 @@ import pytest
 
 from memcosim.circuits.config_file import config_from_dict, config_to_toml, load_config
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.devices.conductance import conductance_range
+from memcosim.devices.catalog import get_device
 from memcosim.circuits.faults import FaultConfig, drift, on_bound, stick_cells
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.cosim.readout import read_array
@@ -24,7 +24,7 @@ def test_stuck_on_reads_at_gmax_and_stuck_off_at_gmin_whatever_is_written_or_pul
     xb = build_crossbar(cfg)
     fm = xb.faults
     assert fm.stuck_on.any() and fm.stuck_off.any() and not (fm.stuck_on & fm.stuck_off).any()
-    g_min, g_max = conductance_range(LID)
+    g_min, g_max = get_device(LID).conductance_range()
     with Session(xb.netlist) as s:
         for written in (0.0, 1.0, 0.3):  # OFF bound, ON bound, in between: stuck cells ignore it
             s.set_states(np.full(s.states.size, written))
@@ -32,7 +32,7 @@ def test_stuck_on_reads_at_gmax_and_stuck_off_at_gmin_whatever_is_written_or_pul
             np.testing.assert_allclose(g[fm.stuck_on], g_max, rtol=1e-6)
             np.testing.assert_allclose(g[fm.stuck_off], g_min, rtol=1e-6)
             healthy = ~fm.stuck
-            np.testing.assert_allclose(g[healthy], conductance_range(LID)[0] if written == 0 else
+            np.testing.assert_allclose(g[healthy], get_device(LID).conductance_range()[0] if written == 0 else
                                        1 / (100 * written + 16e3 * (1 - written)), rtol=1e-6)
         # a strong SET pulse on every row moves the healthy cells but not the stuck-OFF ones
         s.set_states(np.full(s.states.size, 0.2))
@@ -186,7 +186,7 @@ def test_stuck_resistor_cells_and_stick_cells_on_any_netlist():
     on = np.array([[True, False], [False, False]])
     off = np.array([[False, False], [False, True]])
     stick_cells(xb.netlist, xb.cells, on, off, "vteam")
-    g_min, g_max = conductance_range("vteam")
+    g_min, g_max = get_device("vteam").conductance_range()
     with Session(xb.netlist) as s:
         s.set_states(np.full(4, on_bound("vteam")[1]))
         g = read_array(s, xb, v_read=0.1)

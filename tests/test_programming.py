@@ -73,7 +73,8 @@ def test_half_select_write_disturbs_less_than_a_full_voltage_write():
 
 from memcosim.devices.presets import get_preset  # noqa: E402
 from memcosim.programming.pulses import PulseSpec, apply_pulse, hold, selection_voltages  # noqa: E402
-from memcosim.cosim.readout import conductance_table, read_array, read_cell, states_for_conductance  # noqa: E402
+from memcosim.cosim.device_table import conductance_table, states_for_conductance  # noqa: E402
+from memcosim.cosim.readout import read_array, read_cell  # noqa: E402
 from memcosim.cosim.session import Session, SessionOptions  # noqa: E402
 from memcosim.devices.variation import Variation, VariationConfig, nominal_parameters  # noqa: E402
 from memcosim.programming.write_verify import BUDGET, WITHIN_TOLERANCE, IncrementalPolicy, write_verify  # noqa: E402

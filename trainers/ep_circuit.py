@@ -16,9 +16,9 @@ import dataclasses
 
 import numpy as np
 
-from memcosim.circuits.crossbar import RESISTOR
 from memcosim.circuits.ep_network import EpNetwork, EpNetworkConfig, build_ep_network
 from memcosim.cosim.session import Session, SessionOptions
+from memcosim.devices.catalog import get_device
 from memcosim.errors import SimulationError
 
 # Above this many node voltages per read, ngspice's `save` list costs more than the analysis
@@ -51,8 +51,9 @@ class CircuitNetwork:
         self._names = [n.lower() for n in self.network.read_nodes]
         self._k = len(self.network.output_nodes)
         self.ops = 0
+        self.device = get_device(config.model, config.device_params)  # the cells' device
         # device index of every cell, per layer (memristor cells), to write states in one call
-        if config.model != RESISTOR:
+        if self.device.has_state:
             where = {m.name.lower(): k for k, m in enumerate(self.session.devices)}
             self.device_index = [np.vectorize(lambda n: where[n.lower()], otypes=[int])(layer.cells)
                                  for layer in self.network.layers]
@@ -93,32 +94,27 @@ class CircuitNetwork:
     def write_conductances(self, g: list[np.ndarray], changed: list[np.ndarray] | None = None) -> None:
         """Set cells to conductances ``g`` (siemens) directly: device states via the conductance law
         (memristors) or the resistance (resistor cells). ``changed`` masks the cells to write."""
-        c = self.config
         layers = self.network.layers
-        if c.model == RESISTOR:
+        if not self.device.has_state:
             for l, gl in enumerate(g):
                 mask = np.ones(gl.shape, bool) if changed is None else changed[l]
                 for i, j in zip(*np.nonzero(mask)):
                     self.session.set_device_params(layers[l].cells[i, j], r=float(1.0 / gl[i, j]))
             return
-        from memcosim.devices.conductance import states_for
-
         updates: dict[str, float] = {}
         for l, gl in enumerate(g):
             mask = np.ones(gl.shape, bool) if changed is None else changed[l]
             if not mask.any():
                 continue
-            s = states_for(c.model, gl[mask], c.device_params)
+            s = self.device.state_for(gl[mask])
             updates.update(zip(layers[l].cells[mask].tolist(), s.tolist()))
         if updates:
             self.session.set_states(updates)
 
     def conductances_from_states(self) -> list[np.ndarray]:
         """Read conductance (siemens) of every cell from the session's device states (memristors)."""
-        from memcosim.devices.conductance import conductance
-
         states = self.session.states
-        return [conductance(self.config.model, states[idx], self.config.device_params) for idx in self.device_index]
+        return [self.device.conductance(states[idx]) for idx in self.device_index]
 
 
 def _op_every_node(session: Session, names: list[str]) -> np.ndarray:

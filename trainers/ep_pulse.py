@@ -159,14 +159,12 @@ def measure_step(circuit, pulse: PulseConfig, layer: int = 0, cell: tuple[int, i
                  pulses: int = 4) -> tuple[float, float]:
     """State change per SET pulse and per RESET pulse (model state units, signed) of one cell, measured
     in the session from the middle of the window's state range; the cell's state is restored after."""
-    from memcosim.devices.conductance import states_for
-
     net = circuit.network
     cfg = net.config
     counts = [np.zeros(lay.cells.shape, dtype=int) for lay in net.layers]
     name = net.layers[layer].cells[cell]
     start = circuit.session.state(name)
-    mid = float(np.mean(states_for(cfg.model, np.array(cfg.window), cfg.device_params)))
+    mid = float(np.mean(circuit.device.state_for(np.array(cfg.window))))
     n = min(pulses, pulse.max_pulses)
     steps = []
     try:

@@ -4,7 +4,7 @@ A trainer asks for a conductance change per cell (siemens); the updater realizes
 ``g``, the conductances the network now has (siemens, one rows x columns array per layer).
 
 * ``ideal``: ``g + dG`` clipped to the window, written as device states through the conductance law
-  (:mod:`memcosim.devices.conductance`) with ``Session.set_states`` (resistor cells: their resistance).
+  (:meth:`memcosim.devices.device.Device.state_for`) with ``Session.set_states`` (resistor cells: their resistance).
 * ``pulse``: the state change ``dG`` asks for (through the conductance law) over the state change of
   one pulse (calibrated in the circuit), rounded stochastically with the trainer's RNG and capped at
   ``max_pulses``; SET for ``dG > 0``, RESET for ``dG < 0``, applied as transients in the session by
@@ -86,15 +86,13 @@ class PulseUpdater(WeightUpdater):
     def counts(self, delta: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
         """Signed pulse count per cell (> 0 SET): the state change ``delta`` asks for over the
         calibrated state change per pulse, rounded stochastically, capped at ``max_pulses``."""
-        from memcosim.devices.conductance import states_for
-
-        c = self.circuit.config
+        device = self.circuit.device
         lo, hi = self.window
         states = self.circuit.session.states
         out = []
         for l, (g, d) in enumerate(zip(self.g, delta)):
             now = states[self.circuit.device_index[l]]
-            want = states_for(c.model, np.clip(g + d, lo, hi), c.device_params)
+            want = device.state_for(np.clip(g + d, lo, hi))
             ds = want - now
             per = np.where(d > 0, self.step_set, self.step_reset)
             q = np.where(d != 0, ds / per, 0.0)  # >= 0 where the move is in the pulse's direction
@@ -128,15 +126,13 @@ class PulseUpdater(WeightUpdater):
         """Signed pulse count per cell (> 0 SET) toward the digital copy after adding ``delta`` (siemens)
         to it: the missing state over the calibrated step of the polarity that closes it, rounded to the
         nearest count, capped at ``max_pulses``."""
-        from memcosim.devices.conductance import states_for
-
-        c = self.circuit.config
+        device = self.circuit.device
         lo, hi = self.window
         states = self.circuit.session.states
         self.target = [np.clip(t + d, lo, hi) for t, d in zip(self.target, delta)]
         out = []
         for l, t in enumerate(self.target):
-            ds = states_for(c.model, t, c.device_params) - states[self.circuit.device_index[l]]
+            ds = device.state_for(t) - states[self.circuit.device_index[l]]
             q_set, q_reset = ds / self.cell_set[l], ds / self.cell_reset[l]  # one of them >= 0 per cell
             n = np.minimum(np.rint(np.maximum(q_set, q_reset)), self.pulse.max_pulses)
             out.append(np.where(q_set > 0, n, -n).astype(int))

@@ -98,7 +98,7 @@ class SampleMaker:
         from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
         from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
         from memcosim.devices.presets import get_preset
-        from memcosim.cosim.readout import conductance_table
+        from memcosim.cosim.device_table import conductance_table
         from memcosim.cosim.session import Session
         from memcosim.devices.variation import nominal_parameters
 

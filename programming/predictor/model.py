@@ -146,7 +146,7 @@ def noise_free_baseline(model: str, set_amplitude: float, reset_amplitude: float
     from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
     from memcosim.devices.presets import get_preset
     from memcosim.programming.pulses import hold
-    from memcosim.cosim.readout import conductance_table
+    from memcosim.cosim.device_table import conductance_table
     from memcosim.cosim.session import Session
 
     preset = get_preset(model)

@@ -1,0 +1,57 @@
+"""The shipped device models by name, and :func:`get_device`: the :class:`Device` of a model name.
+
+``linear_ion_drift`` and ``vteam`` have closed-form read conductances
+(:mod:`memcosim.devices.conductance`); ``jart_vcm`` and ``stanford_pku`` declare their ON side and get
+their read conductance from an ngspice table (:mod:`memcosim.cosim.device_table`). Any other
+Verilog-A model (``$MEMCOSIM_MODEL_PATH`` or a ``.va`` path) is a plain :class:`VerilogADevice`.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from memcosim.devices.conductance import LinearIonDrift, Vteam
+from memcosim.devices.device import RESISTOR, Device, Resistor, VerilogADevice
+from memcosim.devices.registry import get_model
+from memcosim.errors import ConfigError
+
+
+class JartVcm(VerilogADevice):
+    """JART VCM v1b filamentary switching (Bengel, Hardtdegen, Menzel et al., IEEE TCAS-I 67(12), 4618,
+    2020): the state is the disc's oxygen-vacancy concentration; ON (highest conductance) at ``xmax``."""
+
+    on_at_xmax = True
+
+
+class StanfordPku(VerilogADevice):
+    """Stanford-PKU HfOx RRAM (Jiang et al., IEEE TED 63(5), 1884, 2016): the state is the filament gap
+    (nm); ON (highest conductance, smallest gap) at ``xmin``."""
+
+    on_at_xmax = False
+
+
+DEVICES: dict[str, type[VerilogADevice]] = {
+    "jart_vcm": JartVcm,
+    "stanford_pku": StanfordPku,
+    "vteam": Vteam,
+    "linear_ion_drift": LinearIonDrift,
+}
+
+
+def get_device(model: str, overrides: Mapping[str, float] | None = None) -> Device:
+    """The device of ``model`` (a model name, a ``.va`` path or ``"resistor"``) with parameter ``overrides``.
+
+    The Verilog-A module name (the file's stem) picks the implementation. Raises ModelError for an
+    unknown model (naming the known ones) and ConfigError for overrides of a resistor.
+    """
+    if model == RESISTOR:
+        if overrides:
+            raise ConfigError("device_params", "resistor cells take no device parameters")
+        return Resistor()
+    found = get_model(model)
+    return DEVICES.get(found.name, VerilogADevice)(found, overrides)
+
+
+def closed_form_models() -> list[str]:
+    """Names of the shipped models with a closed-form read conductance."""
+    return sorted(name for name, kind in DEVICES.items() if kind.closed_form)

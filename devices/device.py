@@ -1,0 +1,165 @@
+"""The device interface: what memcosim asks of a cell's device, whatever model it is.
+
+A :class:`Device` is one device model with its parameter overrides. It answers: the read conductance
+(siemens) of a state and the state for a read conductance, the state bounds and which bound is ON
+(highest read conductance), and the model's programming preset (read voltage in volts, conductance
+window in siemens, safe SET / RESET amplitudes in volts; :mod:`memcosim.devices.presets`).
+
+Implementations: :class:`VerilogADevice` is a memristor model of ``verilog_a/`` (state bounds from its
+``xmin`` / ``xmax``); the shipped models are subclasses (:mod:`memcosim.devices.conductance` holds the
+ones with a closed-form read conductance, :mod:`memcosim.devices.catalog` the others and the lookup by
+name, :func:`~memcosim.devices.catalog.get_device`). A model without a closed form gets its read
+conductance from an ngspice table one layer up, where a session can be opened
+(:class:`memcosim.cosim.device_table.TabulatedDevice`). :class:`Resistor` is the linear cell
+(``model = "resistor"``): its state is its conductance.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from memcosim.devices.presets import ProgrammingPreset, get_preset
+from memcosim.devices.registry import DeviceModel
+from memcosim.errors import ConfigError
+
+RESISTOR = "resistor"  # the model name of linear resistor cells
+
+
+class Device(ABC):
+    """One device model with its parameter overrides (states in the model's units, conductance in siemens)."""
+
+    name: str
+    closed_form: bool = True  # conductance() and state_for() need no simulator
+    has_state: bool = True  # False for cells without a state node (resistors)
+
+    @property
+    @abstractmethod
+    def bounds(self) -> tuple[float, float]:
+        """(lowest, highest) state, in the model's state units."""
+
+    @abstractmethod
+    def conductance(self, states: ArrayLike) -> np.ndarray:
+        """Read conductance (siemens) of devices in ``states`` (clipped to the bounds)."""
+
+    @abstractmethod
+    def state_for(self, conductance: ArrayLike) -> np.ndarray:
+        """States whose read conductance is ``conductance`` (siemens)."""
+
+    @property
+    def on_at_max(self) -> bool:
+        """True when the upper state bound is the ON state (highest read conductance)."""
+        lo, hi = self.bounds
+        g = self.conductance(np.array([lo, hi]))
+        return bool(g[1] > g[0])
+
+    @property
+    def on_state(self) -> float:
+        """The state bound of highest read conductance."""
+        return self.bounds[1] if self.on_at_max else self.bounds[0]
+
+    @property
+    def off_state(self) -> float:
+        """The state bound of lowest read conductance."""
+        return self.bounds[0] if self.on_at_max else self.bounds[1]
+
+    def conductance_range(self) -> tuple[float, float]:
+        """(lowest, highest) read conductance in siemens over the state bounds."""
+        g = self.conductance(np.array(self.bounds))
+        return float(g.min()), float(g.max())
+
+    @property
+    def preset(self) -> ProgrammingPreset:
+        """The model's programming preset; ConfigError naming the models that have one otherwise."""
+        return get_preset(self.name)
+
+    @property
+    def v_read(self) -> float:
+        """Read voltage (volts) of the preset."""
+        return self.preset.v_read
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """(g_low, g_high): the preset's operating conductance range (siemens) for programming targets."""
+        return self.preset.g_low, self.preset.g_high
+
+
+class VerilogADevice(Device):
+    """A memristor model of ``verilog_a/`` (or a ``.va`` file) with parameter overrides.
+
+    Without a closed-form read conductance: :meth:`conductance` and :meth:`state_for` raise ConfigError
+    (use :class:`memcosim.cosim.device_table.TabulatedDevice`), and the ON side is known only where the
+    model declares it (``on_at_xmax``).
+    """
+
+    closed_form = False
+    on_at_xmax: bool | None = None  # declared ON side (models without a closed form)
+
+    def __init__(self, model: DeviceModel, overrides: Mapping[str, float] | None = None):
+        self.model = model
+        self.name = model.name
+        self.overrides = {k: float(v) for k, v in (overrides or {}).items()}
+        self.parameters = {**model.parameters, **self.overrides}
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return self.parameters["xmin"], self.parameters["xmax"]
+
+    def clip(self, states: ArrayLike) -> np.ndarray:
+        """``states`` as floats clipped to the bounds."""
+        lo, hi = self.bounds
+        return np.clip(np.asarray(states, dtype=float), lo, hi)
+
+    def conductance(self, states: ArrayLike) -> np.ndarray:
+        raise ConfigError("conductance", f"model {self.name!r} has no closed-form read conductance here; give states")
+
+    def state_for(self, conductance: ArrayLike) -> np.ndarray:
+        raise ConfigError("conductance", f"model {self.name!r} has no closed-form read conductance here; give states")
+
+    @property
+    def on_at_max(self) -> bool:
+        if self.on_at_xmax is not None:
+            return self.on_at_xmax
+        if not self.closed_form:
+            raise ConfigError("model", f"cannot tell the ON state of model {self.name!r}: it declares no ON side "
+                              "and has no closed-form read conductance")
+        return super().on_at_max
+
+    def check_range(self, conductance: ArrayLike) -> np.ndarray:
+        """``conductance`` as floats; ConfigError naming the first cell outside :meth:`conductance_range`."""
+        g = np.asarray(conductance, dtype=float)
+        lo, hi = self.conductance_range()
+        bad = ~((g >= lo * (1 - 1e-12)) & (g <= hi * (1 + 1e-12)))
+        if np.any(bad):
+            idx = tuple(int(k) for k in np.argwhere(bad)[0])
+            raise ConfigError("conductance", f"target {g[idx]!r} S of cell {idx} is outside the {self.name} "
+                                             f"range [{lo:.6g}, {hi:.6g}] S")
+        return g
+
+
+class Resistor(Device):
+    """A linear resistor cell: its state is its conductance (siemens), from 0 up, ON at the top."""
+
+    name = RESISTOR
+    has_state = False
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return 0.0, float("inf")
+
+    @property
+    def on_at_max(self) -> bool:
+        return True
+
+    def conductance(self, states: ArrayLike) -> np.ndarray:
+        return np.asarray(states, dtype=float)
+
+    def state_for(self, conductance: ArrayLike) -> np.ndarray:
+        return np.asarray(conductance, dtype=float)
+
+    @property
+    def preset(self) -> ProgrammingPreset:
+        raise ConfigError("model", "resistor cells have no programming preset: give the window and voltages")
