@@ -340,7 +340,7 @@ class CrossbarCircuit:
             parts.append(build_crossbar(xc, check=False))
         net, xbars = merge_crossbars(parts, title)
         self.netlist = net
-        # unselected devices drift by ~1e-13 of their range in a transient: not worth an alter each
+        # unselected devices move only by solver noise in a transient: not worth an alter each
         self.session = Session(net, options or SessionOptions(state_tolerance=1e-9))
         index = {m.name.lower(): i for i, m in enumerate(self.session.devices)}
         self.layers = [CrossbarLayer(self, k, c, xb, device, index)

@@ -131,8 +131,8 @@ class SessionOptions:
     # (4) a 100x smaller largest time step, before SimulationError is raised. False: fail at once.
     retry: bool = True
     # A transient's final device state replaces x0 only where it moved by more than this fraction of
-    # the model's state range (0 = any change). Unselected devices drift by ~1e-13 of the range in a
-    # transient (solver noise); a small tolerance saves one `alter` per such device.
+    # the model's state range (0 = any change). Unselected devices move by solver noise in a
+    # transient; a small tolerance saves one `alter` per such device.
     state_tolerance: float = 0.0
     # Crash isolation (memcosim.cosim.worker): run ngspice in a worker process owned by the session.
     # A crash, abort, exit or hang (no answer within `timeout` seconds; None = wait forever) raises
@@ -364,7 +364,7 @@ class Session:
         self.library.command("delete all")
         if not wanted:
             # never `save none`: ngspice keeps it past `remcirc`, and every later circuit's transients in
-            # this process then held one point per vector; an analysis that needs nothing saves one
+            # this process would hold one point per vector; an analysis that needs nothing saves one
             # voltage source's current (or, without one, everything)
             first = next((e for e in self._sources.values() if e.kind == "voltage source"), None)
             wanted_cmd = (f"save {first.name.lower()}#branch",) if first is not None else ()

@@ -2,7 +2,7 @@
 
 The array needs programming drivers (``periphery.programming``): the series sources ``VPROW<i>`` /
 ``VPCOL<j>`` carry the pulse, 0 V otherwise. The line voltages come from
-:meth:`Crossbar.write_voltages` (the V/2, V/3 or ground scheme of ``circuits/programming.py``):
+:meth:`Crossbar.write_voltages` (the V/2, V/3 or ground scheme of ``circuits/bias.py``):
 
 * a cell (i, j): exactly ``write_voltages(i, j)``;
 * row i: the same, with every column at 0 V (all cells of row i selected, others see V/2 or V/3);
@@ -187,9 +187,8 @@ def compensate_ir_drop(session, xbar, cell: tuple[int, int], amplitude: float, s
     """The line amplitude (volts) that puts ``amplitude`` across the memristor of ``cell`` at the start of a
     write, against the IR drop of the wires and of the half-selected cells' currents (fixed-point
     iteration on :func:`cell_voltage`, at most ``iterations`` operating points). The boost is limited
-    to ``max_boost`` volts beyond ``amplitude`` (a RESET of the cell farthest from both drivers of a
-    32x32 ``jart_vcm`` array with 2.5 ohm segments needs 0.55 V: its half-selected cells conduct more
-    in RESET polarity; with the earlier limit of 0.4 V it saw -0.96 V instead of -1.05 V)."""
+    to ``max_boost`` volts beyond ``amplitude``; a RESET needs more boost than a SET of the same cell,
+    since the half-selected cells conduct more in RESET polarity."""
     line = amplitude
     for _ in range(iterations):
         v = cell_voltage(session, xbar, cell, *xbar.write_voltages(cell[0], cell[1], scheme, line))

@@ -3,7 +3,7 @@
 The loop is the same for every way of choosing the next pulse; a *policy* decides amplitude and width
 from the present and target conductance. :class:`IncrementalPolicy` is the conventional baseline
 (fixed-width pulses, optionally growing amplitude: incremental step pulse programming); the
-predictor-guided policy lives with the predictor in ``trainers/pulse_model.py``.
+predictor-guided policy lives with the predictor in ``programming/predictor/model.py``.
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def _batches(n: int, size: int, rng: np.random.Generator):
 def train(data: PulseDataset, dataset_config: DatasetConfig, config: TrainConfig, progress: bool = True) -> dict:
     """Run both stages; write the two predictors, ``training.csv`` and ``training.json`` under ``config.out``."""
     torch.manual_seed(config.seed)
-    torch.set_num_threads(1)  # a 2-32-64-32-1 network gains nothing from threads; OpenMP barriers on shared cores cost ~10x
+    torch.set_num_threads(1)  # a 2-32-64-32-1 network gains nothing from threads; OpenMP barriers on shared cores cost time
     out = Path(config.out)
     scaling = scaling_for(dataset_config)
     split = split_indices(data, config)
