@@ -156,10 +156,11 @@ def test_sigterm_writes_a_mid_epoch_checkpoint_and_the_resumed_run_matches(tmp_p
     ck = tmp_path / "ck.npz"
     run = Run(config, ck, tmp_path / "out", resume=False)
     assert run.started.wait(300)
-    # stop inside the second epoch: after the first epoch line, a little later
+    # stop inside the second epoch: once the first epoch's checkpoint is on disk (the run has passed
+    # the epoch boundary, where a signal would give an epoch checkpoint), a little later
     deadline = time.monotonic() + 300
-    while run.epoch_lines < 1 and time.monotonic() < deadline and run.proc.poll() is None:
-        time.sleep(0.005)
+    while not ck.exists() and time.monotonic() < deadline and run.proc.poll() is None:
+        time.sleep(0.002)
     time.sleep(0.05)
     run.proc.send_signal(signal.SIGTERM)
     code, err = run.wait()
