@@ -20,6 +20,7 @@ from pathlib import Path
 
 from memcosim import fields as f
 from memcosim.circuits.ep_network import EpNetworkConfig
+from memcosim.devices.catalog import get_device
 from memcosim.trainers.crossbar_config import ForwardOnlyConfig, SgdConfig
 from memcosim.errors import ConfigError
 
@@ -178,7 +179,7 @@ class RunConfig:
             return
         if self.train.update == "pulse" and self.network.programming is None:
             raise ConfigError("network.programming", "pulse updates need programming drivers: add [network.programming]")
-        if self.train.update == "pulse" and self.network.model == "resistor":
+        if self.train.update == "pulse" and not get_device(self.network.model).has_state:
             raise ConfigError("network.model", "pulse updates need a memristor model, not 'resistor'")
         if self.train.update == "pulse" and self.network.programming.scheme not in ("V/2", "V/3"):
             raise ConfigError("network.programming.scheme", "row-parallel pulse updates need 'V/2' or 'V/3' "

@@ -64,7 +64,7 @@ class EPTrainer(Trainer):
             from memcosim.trainers.ep_circuit import CircuitNetwork
 
             self.circuit = CircuitNetwork(net, g0, options)
-            if net.model != "resistor":
+            if self.circuit.device.has_state:
                 g0 = self.circuit.conductances_from_states()
         else:
             self.software = SoftwareNetwork(net)
@@ -150,7 +150,7 @@ class EPTrainer(Trainer):
         updater = copy.copy(self.updater)  # its own arrays (the digital copy) checked the same way
         updater.load_state_arrays(arrays)
         if self.circuit is not None:
-            if self.config.network.model == "resistor":
+            if not self.circuit.device.has_state:
                 self.circuit.write_conductances(g)
             else:
                 states = arrays.get("device_states")
