@@ -77,10 +77,11 @@ def operating_point_row(n: int = 128, seed: int = 0) -> dict:
     per = xbar.periphery
     codes = rng.integers(0, per.dac.levels, n)
     values = xbar.dac_values(codes)
-    from memcosim.cosim.session import Session, SessionOptions
+    from memcosim.cosim.engine import open_session
+    from memcosim.cosim.session import SessionOptions
 
     t0 = time.perf_counter()
-    with Session(xbar.netlist, SessionOptions(worker=False)) as s:  # in this process: CPU time is ngspice's
+    with open_session(xbar.netlist, SessionOptions(worker=False)) as s:  # in this process: CPU time is ngspice's
         t_load = time.perf_counter() - t0
         s.set_sources(values)
         t0 = time.perf_counter()

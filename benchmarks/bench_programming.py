@@ -112,7 +112,8 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     from memcosim.programming.pulses import PulseSpec, apply_pulse
     from memcosim.cosim.device_table import conductance_table
     from memcosim.cosim.readout import read_array
-    from memcosim.cosim.session import Session, SessionOptions
+    from memcosim.cosim.engine import open_session
+    from memcosim.cosim.session import SessionOptions
     from memcosim.devices.variation import ParameterSpread, Variation, VariationConfig, nominal_parameters
     from memcosim.programming.write_verify import write_verify
     from memcosim.programming.predictor.model import PredictorPolicy, PulsePredictor
@@ -154,7 +155,7 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     first_row = 0
     # in this process: ~1,000 parameter writes per pass and a transient per pulse (the worker-process
     # session deadlocked on the pipelined writes of this array: both ends blocked sending)
-    with Session(xbar.netlist, SessionOptions(worker=False)) as s:
+    with open_session(xbar.netlist, SessionOptions(worker=False)) as s:
         d2d.apply(s)
         if ckpt.exists():
             z = np.load(ckpt)

@@ -26,6 +26,7 @@ from benchmarks.common import median_time, report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.nodal import crossbar_network
 from memcosim.devices.registry import get_model
+from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session, SessionOptions
 
 MODEL = os.environ.get("MEMCOSIM_BENCH_MODEL", "jart_vcm")
@@ -59,7 +60,7 @@ def _cell_conductance(session: Session, xbar, v_read: float) -> np.ndarray:
 def _read_step_time(xbar, rng, options: SessionOptions, repeat: int) -> float:
     """Median seconds of one read step (new random row voltages, op, column currents)."""
     n = xbar.config.rows
-    with Session(xbar.netlist, options) as s:
+    with open_session(xbar.netlist, options) as s:
         names = xbar.row_sources
 
         def read():
@@ -74,7 +75,7 @@ def read_step_rows(sizes=(32, 64, 128), repeat: int = 15) -> list[dict]:
     rows = []
     for n in sizes:
         xbar, rng = _array(n)
-        with Session(xbar.netlist, IN_PROCESS) as s:
+        with open_session(xbar.netlist, IN_PROCESS) as s:
             g = np.maximum(_cell_conductance(s, xbar, 0.2), 1e-9)
         t_read = _read_step_time(xbar, rng, IN_PROCESS, repeat)
         t_cold = _read_step_time(xbar, rng, COLD, repeat)
@@ -127,7 +128,7 @@ def _rss_mb() -> float:
 def memory_row(n: int = 32, steps: int = 10_000) -> dict:
     xbar, rng = _array(n)
     inputs = rng.uniform(0, 0.2, (256, n))
-    with Session(xbar.netlist, IN_PROCESS) as s:
+    with open_session(xbar.netlist, IN_PROCESS) as s:
         rss = {}
         t = time.perf_counter()
         for k in range(1, steps + 1):

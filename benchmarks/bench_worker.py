@@ -24,7 +24,8 @@ import numpy as np
 from benchmarks.common import report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
-from memcosim.cosim.session import Session, SessionOptions, pulse
+from memcosim.cosim.engine import open_session
+from memcosim.cosim.session import SessionOptions, pulse
 from memcosim.errors import SimulationError, WorkerCrash
 
 N = int(os.environ.get("MEMCOSIM_BENCH_WORKER_N", "32"))
@@ -63,8 +64,8 @@ def _steps(xbar, rng):
 def step_rows(n: int = N, repeat: int = REPEAT) -> list[dict]:
     xbar = _array(n)
     rows = []
-    with Session(xbar.netlist, SessionOptions(worker=False)) as local, \
-            Session(xbar.netlist, SessionOptions(worker=True)) as remote:
+    with open_session(xbar.netlist, SessionOptions(worker=False)) as local, \
+            open_session(xbar.netlist, SessionOptions(worker=True)) as remote:
         assert local.in_process and not remote.in_process
         for name in _steps(xbar, np.random.default_rng(1)):
             times = {"in-process": [], "worker": []}
@@ -91,11 +92,11 @@ def lifecycle_rows(n: int = N) -> list[dict]:
     xbar = _array(n)
     out = []
     t = time.perf_counter()
-    s = Session(xbar.netlist, SessionOptions(worker=True))
+    s = open_session(xbar.netlist, SessionOptions(worker=True))
     out.append({"what": "open (reused or new worker)", "ms": (time.perf_counter() - t) * 1e3})
     s.close()
     t = time.perf_counter()
-    s = Session(xbar.netlist, SessionOptions(worker=True))
+    s = open_session(xbar.netlist, SessionOptions(worker=True))
     out.append({"what": "open (reused worker)", "ms": (time.perf_counter() - t) * 1e3})
     s.set_sources({r: 0.1 for r in xbar.row_sources})
     before = s.states.copy()
@@ -109,7 +110,7 @@ def lifecycle_rows(n: int = N) -> list[dict]:
     assert np.array_equal(before, s.states)
     s.close()
     t = time.perf_counter()
-    with Session(xbar.netlist, SessionOptions(worker=False)):
+    with open_session(xbar.netlist, SessionOptions(worker=False)):
         pass
     out.append({"what": "open in-process", "ms": (time.perf_counter() - t) * 1e3})
     return out
@@ -152,7 +153,7 @@ def ladder_rows() -> list[dict]:
     for name, net in _hard_circuits():
         outcome = {}
         for retry in (False, True):
-            with Session(net, SessionOptions(retry=retry)) as s:
+            with open_session(net, SessionOptions(retry=retry)) as s:
                 if net.title.startswith("memcosim crossbar"):
                     s.set_sources({f"VROW{i}": 20.0 for i in range(8)})
                 try:

@@ -77,9 +77,9 @@ def config_to_toml(config: CrossbarConfig) -> str:
         top["states"] = _matrix(config.states)
     for name in ("r_row", "r_column", "r_driver", "c_row", "c_column", "variation", "seed"):
         top[name] = getattr(config, name)
-    lines += [f"{k} = {_value(v)}" for k, v in top.items()]
+    lines += [f"{k} = {toml_value(v)}" for k, v in top.items()]
     if config.device_params:
-        lines += ["", "[device_params]"] + [f"{k} = {_value(v)}" for k, v in sorted(config.device_params.items())]
+        lines += ["", "[device_params]"] + [f"{k} = {toml_value(v)}" for k, v in sorted(config.device_params.items())]
     if config.access is not None:
         lines += ["", "[access]"] + _fields(config.access)
     per = config.periphery
@@ -94,7 +94,7 @@ def config_to_toml(config: CrossbarConfig) -> str:
 
 
 def _fields(obj: object) -> list[str]:
-    return [f"{f.name} = {_value(getattr(obj, f.name))}" for f in dataclasses.fields(obj)]
+    return [f"{f.name} = {toml_value(getattr(obj, f.name))}" for f in dataclasses.fields(obj)]
 
 
 def _matrix(a: np.ndarray | float) -> object:
@@ -104,7 +104,8 @@ def _matrix(a: np.ndarray | float) -> object:
     return arr.tolist()
 
 
-def _value(v: object) -> str:
+def toml_value(v: object) -> str:
+    """``v`` (bool, integer, float, string, list or list of lists) as TOML value text."""
     if isinstance(v, (bool, np.bool_)):
         return "true" if v else "false"
     if isinstance(v, (int, np.integer)):
@@ -115,8 +116,8 @@ def _value(v: object) -> str:
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list):
         if v and isinstance(v[0], list):
-            return "[\n" + "".join(f"  {_value(row)},\n" for row in v) + "]"
-        return "[" + ", ".join(_value(x) for x in v) + "]"
+            return "[\n" + "".join(f"  {toml_value(row)},\n" for row in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     raise TypeError(f"cannot write {v!r} to TOML")
 
 

@@ -28,7 +28,7 @@ from typing import Iterator
 import numpy as np
 
 from memcosim import fields as f
-from memcosim.circuits.netlist import Netlist, fmt
+from memcosim.circuits.netlist import Netlist, fmt, is_spice_name
 from memcosim.circuits.periphery import adc_subckt, dac_subckt, tia_subckt
 from memcosim.config.periphery import AccessConfig, PeripheryConfig
 from memcosim.devices.catalog import get_device
@@ -134,9 +134,7 @@ class CrossbarConfig:
             device = get_model(self.model)
         except ModelError as exc:
             raise ConfigError("model", str(exc)) from None
-        from memcosim.circuits.netlist import _NAME
-
-        if not _NAME.match(device.name):
+        if not is_spice_name(device.name):
             raise ConfigError("model", f"the Verilog-A module name {device.name!r} (from {self.model!r}) is not a "
                               "valid SPICE name: a letter followed by letters, digits or '_'")
         for key, value in self.device_params.items():

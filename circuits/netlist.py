@@ -31,6 +31,11 @@ _DOT_CARDS = frozenset({".options", ".option", ".opt", ".model", ".subckt", ".en
 _DOT_LINE = re.compile(r"\n[ \t]*(\.[A-Za-z_]*)")
 
 
+def is_spice_name(name: object) -> bool:
+    """True if ``name`` is a safe SPICE identifier: a letter, then letters, digits or ``_``."""
+    return isinstance(name, str) and _NAME.match(name) is not None
+
+
 def check_name(name: str, what: str = "name") -> str:
     """Return ``name`` if it is a safe SPICE identifier (letter, then letters, digits, ``_``)."""
     if not isinstance(name, str) or not _NAME.match(name):

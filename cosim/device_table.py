@@ -18,8 +18,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.cosim.engine import open_session
 from memcosim.cosim.readout import read_cell
-from memcosim.cosim.session import Session
+from memcosim.cosim.session import in_process_session
 from memcosim.devices.catalog import get_device
 from memcosim.devices.device import Device, VerilogADevice
 from memcosim.devices.presets import ProgrammingPreset
@@ -38,7 +39,7 @@ def _table(model: str, v_read: float, points: int, params: tuple[tuple[str, floa
     states = np.geomspace(lo, hi, points) if lo > 0 else np.linspace(lo, hi, points)
     xbar = build_crossbar(CrossbarConfig(1, 1, model=model, states=lo, device_params=dict(params)), check=False)
     g = np.empty(points)
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         for k, x in enumerate(states):
             s.set_states([x])
             g[k] = read_cell(s, xbar, 0, 0, v_read)
@@ -49,7 +50,7 @@ def _table(model: str, v_read: float, points: int, params: tuple[tuple[str, floa
 def _read_table(model: str, v_read: float, points: int,
                 params: Mapping[str, float] | None) -> tuple[np.ndarray, np.ndarray]:
     key = (model, float(v_read), int(points), tuple(sorted((params or {}).items())))
-    if key not in _KEYS and Session._open is not None:
+    if key not in _KEYS and in_process_session() is not None:
         raise MemcosimError(f"the {model} read table needs ngspice to itself for a moment: build it (conductance "
                             "tables, crossbar layers) before opening a session (it is cached)")
     return _table(*key)

@@ -38,6 +38,7 @@ from memcosim.circuits.netlist import Memristor, Netlist
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.circuits.bias import line_voltages
 from memcosim.cosim.device_table import conductance_device
+from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Pwl, Session, SessionOptions
 from memcosim.devices.device import Device
 from memcosim.errors import ConfigError
@@ -341,7 +342,7 @@ class CrossbarCircuit:
         net, xbars = merge_crossbars(parts, title)
         self.netlist = net
         # unselected devices move only by solver noise in a transient: not worth an alter each
-        self.session = Session(net, options or SessionOptions(state_tolerance=1e-9))
+        self.session = open_session(net, options or SessionOptions(state_tolerance=1e-9))
         index = {m.name.lower(): i for i, m in enumerate(self.session.devices)}
         self.layers = [CrossbarLayer(self, k, c, xb, device, index)
                        for k, (c, xb, device) in enumerate(zip(layers, xbars, devices))]
@@ -580,6 +581,10 @@ class CrossbarLayer:
             i, j = bad[0]
             raise ConfigError("x", f"input [{i}, {j}] is {float(x[i, j])!r}: inputs must be finite")
         return self._dac.code(x * self.config.v_read)
+
+    def dac_voltages(self, codes: np.ndarray) -> np.ndarray:
+        """Row voltages (volts) the layer's DACs drive for DAC ``codes`` (as from :meth:`dac_codes`)."""
+        return self._dac.voltage(codes)
 
     def forward(self, x: np.ndarray) -> Readout:
         """Read ``W^T x`` for every input vector (row of ``x``): DAC -> array -> TIA -> ADC, one operating

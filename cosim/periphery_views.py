@@ -23,6 +23,7 @@ import numpy as np
 from memcosim.circuits.crossbar import Crossbar, CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.structure import check_structure
+from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session
 from memcosim.devices.catalog import get_device
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
@@ -281,7 +282,7 @@ def sneak_view(config: CrossbarConfig, out: Path) -> View:
     row, column = R - 1, C - 1
     net = floating_read_netlist(xbar, row, column)
     rows, cols = _line_nodes(xbar)
-    with Session(net) as s:
+    with open_session(net) as s:
         s.set_sources({xbar.row_sources[row]: V_READ})
         r = s.op(voltages=sorted(set(rows + cols)), currents=[xbar.column_sources[column]])
     v_cell = np.array([r[a] - r[b] for a, b in zip(rows, cols)]).reshape(R, C)
@@ -307,7 +308,7 @@ def write_disturbance(config: CrossbarConfig, row: int, column: int, scheme: str
     v_rows, v_cols = xbar.write_voltages(row, column, scheme, amplitude)
     waves = xbar.write_waveforms(row, column, scheme, amplitude)
     prog = xbar.periphery.programming
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         s.set_sources(_rows_at(xbar, np.zeros(R)))
         before = s.state_array(xbar.cells)
         duration = xbar.write_duration()
@@ -352,7 +353,7 @@ def run_views(config: CrossbarConfig, out_dir: str | Path, points: int = 256) ->
     """
     out = Path(out_dir)
     xbar = build_crossbar(config)
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         views = [ir_drop_view(xbar, s, out), dac_view(xbar, s, out, max_codes=points),
                  adc_view(xbar, s, out, max_points=4 * points), tia_view(xbar, s, out)]
     views.append(sneak_view(config, out))

@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from memcosim.circuits.netlist import Netlist, check_name, check_node, fmt
-from memcosim.devices.registry import get_model
+from memcosim.devices.registry import get_model, source_digest
 from memcosim.cosim.ngspice import CommandOutput, NgspiceLibrary
 from memcosim.cosim.toolchain import require_ngspice
 from memcosim.errors import ConfigError, MemcosimError, NetlistError, SimulationError
@@ -31,9 +31,9 @@ from memcosim.errors import ConfigError, MemcosimError, NetlistError, Simulation
 _SAVE_CHUNK = 60  # names per `save` command
 _SAVE_LINE = 900  # characters per `save` command (ngspice truncates long command lines)
 # Warm operating points (SessionOptions.warm_start): the paused DC analysis sweeps this source,
-# which drives nothing; after _WARM_POINTS points a new analysis starts (bounds the plot's memory).
+# which drives nothing; after WARM_POINTS points a new analysis starts (bounds the plot's memory).
 _STEP_SOURCE = "vmemcosim_step"
-_WARM_POINTS = 1000
+WARM_POINTS = 1000
 _PWL_VECTOR = "memcosim_pwl"  # the ngspice vector that carries a waveform too long for one command
 
 
@@ -55,6 +55,19 @@ _NGSPICE_DEFAULTS = {"itl1": 100.0, "itl4": 10.0, "gminsteps": 10.0, "srcsteps":
 _NON_CONVERGENCE = re.compile(
     r"timestep too small|no convergence|singular matrix|gmin stepping failed|source stepping failed|"
     r"iteration limit|could not be simulated|simulation\(s\) aborted|trouble with", re.IGNORECASE)
+
+
+# The in-process session that holds this process's ngspice (at most one; see in_process_session).
+_OPEN: "Session | None" = None
+# Verilog-A module name -> OSDI file loaded under it in this process. ngspice keeps the first
+# module loaded under a name, so a model whose source changed since is loaded under an alias.
+_LOADED_MODULES: dict[str, str] = {}
+
+
+def in_process_session() -> "Session | None":
+    """The in-process :class:`Session` that holds this process's ngspice now, or None (worker sessions
+    run ngspice in their own processes and never count)."""
+    return _OPEN
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,7 @@ class SessionOptions:
     abstol: float = 1e-12  # amperes
     vntol: float = 1e-6  # volts
     extra: dict[str, float] = field(default_factory=dict)
-    # Non-convergence retry ladder (see Session._run): an op or tran that does not converge is
+    # Non-convergence retry ladder (see Session.run_analysis): an op or tran that does not converge is
     # run again with (1) gmin stepping, (2) source stepping, and for a transient (3) a 10x and
     # (4) a 100x smaller largest time step, before SimulationError is raised. False: fail at once.
     retry: bool = True
@@ -147,26 +160,20 @@ class SessionOptions:
 
 
 class Session:
-    """A persistent ngspice session holding one circuit.
+    """A persistent ngspice session holding one circuit, with ngspice in this process.
 
-    By default (``SessionOptions.worker``) ngspice runs in a worker process the session owns
-    (:mod:`memcosim.cosim.worker`: a crash or hang raises WorkerCrash and costs one step); with
-    ``worker=False`` it runs in this process (then one open session per process, ``session.library``).
+    Open sessions with :func:`memcosim.cosim.engine.open_session`: by default
+    (``SessionOptions.worker``) it gives a :class:`memcosim.cosim.worker.WorkerSession` (ngspice in a
+    worker process the session owns: a crash or hang raises WorkerCrash and costs one step); with
+    ``worker=False`` this in-process class (one open session per process, ``session.library``).
 
-    >>> s = Session(netlist)                       # loads models + netlist once
+    >>> s = open_session(netlist)                  # loads models + netlist once
     >>> s.set_sources({"VROW0": 0.2})              # volts
     >>> s.op(currents=["VCOL0"])["VCOL0"]          # amperes
+
+    ``step`` counts the analyses run so far (the step a :class:`~memcosim.errors.SimulationError` names);
+    ``convergence`` counts the analyses the retry ladder retried, rescued and failed.
     """
-
-    _open: "Session | None" = None
-
-    def __new__(cls, netlist: Netlist | None = None, options: SessionOptions | None = None, *args, **kwargs):
-        """``Session(...)`` with ``options.worker`` gives a :class:`memcosim.cosim.worker.WorkerSession`."""
-        if cls is Session and (options.worker if isinstance(options, SessionOptions) else SessionOptions().worker):
-            from memcosim.cosim.worker import WorkerSession
-
-            return WorkerSession.__new__(WorkerSession)
-        return super().__new__(cls)
 
     @property
     def in_process(self) -> bool:
@@ -179,14 +186,18 @@ class Session:
         return fn(self, *args, **kwargs)
 
     def __init__(self, netlist: Netlist, options: SessionOptions | None = None):
+        global _OPEN
         if not isinstance(netlist, Netlist):
             raise TypeError("Session needs a memcosim Netlist (see memcosim.circuits)")
         self.options = options or SessionOptions()
+        if self.options.worker:
+            raise ConfigError("worker", "Session runs ngspice in this process; open sessions with "
+                              "memcosim.cosim.engine.open_session (worker=True gives a worker-process session)")
         self.netlist = netlist
         self.library = NgspiceLibrary.get(self.options.library_path)
         self.toolchain = require_ngspice(self.library)
-        if Session._open is not None:
-            Session._open.close()
+        if _OPEN is not None:
+            _OPEN.close()
         self.step = 0
         # non-convergence retry ladder: analyses retried, rescued (a later rung converged), failed
         # after the whole ladder; rescues per rung name
@@ -208,29 +219,23 @@ class Session:
         self._state_vectors = [m.state_node.lower() for m in self.devices]
         self._load_models()
         self._load(netlist)
-        Session._open = self
+        _OPEN = self
 
     # -- loading ----------------------------------------------------------------------
-    # Verilog-A module name -> OSDI file loaded under it in this process. ngspice keeps the first
-    # module loaded under a name, so a model whose source changed since is loaded under an alias.
-    _loaded_modules: dict[str, str] = {}
-
     def _load_models(self) -> None:
         """Load each device model's OSDI file once per process; ``self._modules`` maps model -> module name."""
-        from memcosim.devices.registry import source_digest
-
         self._modules: dict[str, str] = {}
         for name, model in self._device_models.items():
             path = str(model.compile())
             module = name
-            if Session._loaded_modules.get(name, path) != path:  # edited since this process loaded it
+            if _LOADED_MODULES.get(name, path) != path:  # edited since this process loaded it
                 module = f"{name}__{source_digest(model.source)}"
                 path = str(model.compile(module))
-            if module not in Session._loaded_modules:
+            if module not in _LOADED_MODULES:
                 out = self.library.command(f"osdi {path}")
                 if out.failed:
                     raise NetlistError(f"ngspice could not load the compiled model {name} ({path}): {out.message()}")
-                Session._loaded_modules[module] = path
+                _LOADED_MODULES[module] = path
             self._modules[name] = module
 
     def _render(self, netlist: Netlist) -> str:
@@ -260,14 +265,15 @@ class Session:
 
     def close(self) -> None:
         """Remove the circuit from ngspice. The session cannot be used afterwards."""
+        global _OPEN
         if self._closed:
             return
         self._closed = True
         self._end_warm()
         self.library.command("destroy all")
         self.library.command("remcirc")
-        if Session._open is self:
-            Session._open = None
+        if _OPEN is self:
+            _OPEN = None
 
     def __enter__(self) -> "Session":
         return self
@@ -374,8 +380,9 @@ class Session:
             self.library.command(cmd)
         self._saved = wanted
 
-    def _run(self, analysis: str, command: str, smaller_steps: Sequence[str] = ()) -> CommandOutput:
-        """Run one analysis; if it does not converge, climb the retry ladder before raising.
+    def run_analysis(self, analysis: str, command: str, smaller_steps: Sequence[str] = ()) -> CommandOutput:
+        """Run the ngspice analysis ``command`` (counted as one ``step``, named ``analysis`` in errors);
+        if it does not converge, climb the retry ladder before raising :class:`SimulationError`.
 
         The ladder (each rung logged as a warning on ``memcosim.session``, counted in
         ``self.convergence``): 1. gmin stepping (``gminsteps`` 100, ``itl1`` >= 400), 2. source
@@ -459,17 +466,26 @@ class Session:
             values[key] = data
         return values
 
-    def op(self, voltages: Sequence[str] = (), currents: Sequence[str] = ()) -> Result:
-        """Operating point. Returns node ``voltages`` (volts) and source ``currents`` (amperes)."""
+    def op(self, voltages: Sequence[str] = (), currents: Sequence[str] = (), *, save_all: bool = False) -> Result:
+        """Operating point. Returns node ``voltages`` (volts) and source ``currents`` (amperes).
+
+        ``save_all``: ngspice keeps every vector of the analysis instead of a `save` list of the
+        requested ones (cheaper for reads of thousands of nodes, whose `save` list costs more than the
+        analysis); such an operating point always starts from scratch (no warm start)."""
         self._require_open()
         requests = [(n, self._vector_name(n, "voltage")) for n in voltages]
         requests += [(n, self._vector_name(n, "current")) for n in currents]
-        if self.options.warm_start and requests:
-            values = self._warm_op(requests)
-            if values is not None:
-                return Result("op", values)
-        self._save(v for _, v in requests)
-        self._run("op", "op")
+        if save_all:
+            self._end_warm()
+            self.library.command("delete all")
+            self._saved = None  # the next analysis with a `save` list issues it again
+        else:
+            if self.options.warm_start and requests:
+                values = self._warm_op(requests)
+                if values is not None:
+                    return Result("op", values)
+            self._save(v for _, v in requests)
+        self.run_analysis("op", "op")
         values = self._read("op", requests)
         self.library.command("destroy all")
         return Result("op", {k: v[0] for k, v in values.items()})
@@ -481,7 +497,7 @@ class Session:
         wanted = tuple(sorted({v for _, v in requests}))
         first = requests[0][1]
         warm = self._warm
-        if warm is not None and warm[1] == wanted and warm[2] < _WARM_POINTS:
+        if warm is not None and warm[1] == wanted and warm[2] < WARM_POINTS:
             plot, _, points = warm
             self.step += 1
             out = self.library.command("step")
@@ -496,7 +512,7 @@ class Session:
         self._save(wanted)
         self.library.command("stop after 1")
         self.step += 1
-        out = self.library.command(f"dc {_STEP_SOURCE} 0 {_WARM_POINTS} 1")
+        out = self.library.command(f"dc {_STEP_SOURCE} 0 {WARM_POINTS} 1")
         self._saved = None
         self._save(wanted)  # `delete all` + `save`: removes the breakpoint
         plot = self.library.current_plot()
@@ -526,6 +542,11 @@ class Session:
         call it at every batch, so that a resumed run repeats an uninterrupted one exactly."""
         self._require_open()
         self._end_warm()
+
+    @property
+    def warm_points(self) -> int:
+        """Points of the paused DC analysis of warm operating points so far (0: none is paused)."""
+        return 0 if self._warm is None else self._warm[2]
 
     def _end_warm(self) -> None:
         """Abandon the paused DC analysis of warm operating points (if any) and drop its plot."""
@@ -570,7 +591,7 @@ class Session:
         largest = min(step, max_step) if max_step else step
         smaller = [f"tran {fmt(min(step, largest / d))} {fmt(stop)} 0 {fmt(largest / d)}" for d in (10, 100)]
         try:
-            self._run("tran", cmd, smaller)
+            self.run_analysis("tran", cmd, smaller)
             values = self._read("tran", requests + [("time", "time")])
             final = np.array(list(self._read_point("tran", [(v, v) for v in self._state_vectors]).values()))
             trajectories = (

@@ -1,7 +1,7 @@
 """ngspice in a worker process owned by the session: a crash, abort, exit or hang costs one step, not the run.
 
-``Session(netlist)`` (with ``SessionOptions(worker=True)``) returns a :class:`WorkerSession`: the
-same public API (``set_sources``, ``set_states``, ``set_device_params``, ``op``, ``tran``,
+``open_session(netlist)`` (:mod:`memcosim.cosim.engine`, with ``SessionOptions(worker=True)``, the
+default) returns a :class:`WorkerSession`: the same public API (``set_sources``, ``set_states``, ``set_device_params``, ``op``, ``tran``,
 ``states``, ``devices``, ``netlist``, ``step``, ``convergence``, ``state``, ``state_array``), with
 the in-process :class:`~memcosim.cosim.session.Session` running in a child process. Each call is
 one message over a pipe; calls that only set values (sources, states, parameters) are checked in
@@ -136,8 +136,6 @@ class _Worker:
     end of a socket pair. A plain new interpreter, not a fork: the caller's threads, locks and
     ``__main__`` module play no part."""
 
-    _idle: "_Worker | None" = None  # a closed session's worker, kept for the next session
-
     def __init__(self):
         parent, child = socket.socketpair()
         try:
@@ -150,14 +148,16 @@ class _Worker:
 
     @classmethod
     def acquire(cls) -> "_Worker":
-        w, cls._idle = cls._idle, None
+        global _idle
+        w, _idle = _idle, None
         if w is not None and w.alive:
             return w
         return cls()
 
     def release(self) -> None:
         """Keep this worker for the next session (stopping the idle worker there was)."""
-        old, _Worker._idle = _Worker._idle, self
+        global _idle
+        old, _idle = _idle, self
         if old is not None and old is not self:
             old.stop()
 
@@ -193,6 +193,9 @@ class _Worker:
         return f"it exited with code {code}"
 
 
+_idle: _Worker | None = None  # a closed session's worker, kept for the next session
+
+
 def main() -> None:
     """Entry point of a worker process: serve the socket whose descriptor is the first argument."""
     _serve(Connection(int(sys.argv[1])))
@@ -203,12 +206,9 @@ def main() -> None:
 class WorkerSession(Session):
     """A :class:`Session` whose ngspice runs in a worker process (see the module docstring).
 
-    Open one with ``Session(netlist, SessionOptions(worker=True))`` (or this class directly).
+    Open one with ``open_session(netlist, SessionOptions(worker=True))`` (:mod:`memcosim.cosim.engine`).
     Several worker sessions may be open at once in one Python process.
     """
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> "WorkerSession":
-        return object.__new__(cls)
 
     def __init__(self, netlist: Netlist, options: SessionOptions | None = None):
         if not isinstance(netlist, Netlist):
@@ -258,6 +258,11 @@ class WorkerSession(Session):
     @property
     def in_process(self) -> bool:
         return False
+
+    @property
+    def warm_points(self) -> int:
+        """Points of the worker's paused DC analysis of warm operating points so far (0: none is paused)."""
+        return self.run(_warm_points)
 
     def _engine_options(self) -> SessionOptions:
         return replace(self.options, worker=False) if hasattr(self.options, "worker") else self.options
@@ -445,9 +450,10 @@ class WorkerSession(Session):
         """Solve the next operating point from scratch (see :meth:`Session.forget_solution`)."""
         self._call("forget_solution", wait=False)
 
-    def op(self, voltages: Sequence[str] = (), currents: Sequence[str] = ()) -> Result:
-        """Operating point. Returns node ``voltages`` (volts) and source ``currents`` (amperes)."""
-        return self._call("op", list(voltages), list(currents))
+    def op(self, voltages: Sequence[str] = (), currents: Sequence[str] = (), *, save_all: bool = False) -> Result:
+        """Operating point. Returns node ``voltages`` (volts) and source ``currents`` (amperes)
+        (``save_all``: see :meth:`Session.op`)."""
+        return self._call("op", list(voltages), list(currents), save_all=save_all)
 
     def tran(self, stop: float, step: float | None = None, *, waveforms: Mapping[str, Pwl] | None = None,
              voltages: Sequence[str] = (), currents: Sequence[str] = (), max_step: float | None = None,
@@ -471,6 +477,11 @@ class WorkerSession(Session):
     def kill_worker(self, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the worker (for tests of crash recovery)."""
         os.kill(self._worker.pid, sig)
+
+
+def _warm_points(session: Session) -> int:
+    """The in-process session's ``warm_points`` (run inside the worker)."""
+    return session.warm_points
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:

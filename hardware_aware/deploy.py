@@ -252,7 +252,7 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
                     read = tl.forward(xt)
                     res.simulation_seconds += time.perf_counter() - t0
                     res.operating_points += len(xt)
-                    ideal = tl._dac.voltage(read.dac_codes) @ tl.conductances()
+                    ideal = tl.dac_voltages(read.dac_codes) @ tl.conductances()
                     err_num += float(np.abs(read.currents - ideal).sum())
                     err_den += float(np.abs(ideal).sum())
                     signed[:, t.outputs] += read.outputs

@@ -109,7 +109,7 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
         layer = circuit.layers[0]
         layer.write_conductances(np.clip(tile_conductances(net, t, arrays.size, g_min), g_min, g_max))
         codes = layer.dac_codes(x)[0]
-        v = layer._dac.voltage(codes)
+        v = layer.dac_voltages(codes)
         xb = layer.crossbar
         circuit.session.set_sources(dict(zip(xb.row_sources, v.tolist())))
         R, C = arrays.size, 2 * (t.outputs.stop - t.outputs.start)

@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from memcosim.circuits.netlist import Netlist
-from memcosim.cosim.session import Session, SessionOptions
+from memcosim.cosim.engine import open_session
+from memcosim.cosim.session import SessionOptions
 from memcosim.errors import SimulationError
 
 
@@ -32,12 +33,12 @@ def _diode() -> Netlist:
 def test_ladder_rescues_an_operating_point_that_fails_without_it_and_logs_each_retry(caplog):
     # cold operating points: the ladder is about `op` itself (the first point of a warm DC analysis
     # solves this floating node to 0 V without a retry, see test_warm_op_solves_the_floating_node)
-    with Session(_floating(), SessionOptions(retry=False, warm_start=False)) as s:
+    with open_session(_floating(), SessionOptions(retry=False, warm_start=False)) as s:
         with pytest.raises(SimulationError, match="singular matrix"):
             s.op(voltages=["f"])
         assert s.convergence["retried"] == 0
     caplog.set_level(logging.WARNING, logger="memcosim.session")
-    with Session(_floating(), SessionOptions(warm_start=False)) as s:
+    with open_session(_floating(), SessionOptions(warm_start=False)) as s:
         r = s.op(voltages=["f", "a"])
         assert r["a"] == pytest.approx(1.0) and abs(r["f"]) < 1e-6
         assert s.convergence == {"retried": 1, "rescued": 1, "failed": 0, "rungs": {"gmin stepping": 1}}
@@ -49,7 +50,7 @@ def test_ladder_rescues_an_operating_point_that_fails_without_it_and_logs_each_r
 
 
 def test_warm_op_solves_the_floating_node():
-    with Session(_floating()) as s:
+    with open_session(_floating()) as s:
         r = s.op(voltages=["f", "a"])
         assert r["a"] == pytest.approx(1.0) and abs(r["f"]) < 1e-6
         assert s.convergence["retried"] == 0
@@ -57,7 +58,7 @@ def test_warm_op_solves_the_floating_node():
 
 def test_unrescued_op_and_tran_raise_after_every_rung_with_ngspice_message_and_session_recovers(caplog):
     caplog.set_level(logging.WARNING, logger="memcosim.session")
-    with Session(_diode()) as s:
+    with open_session(_diode()) as s:
         good = s.op(currents=["V1"])["V1"]
         s.set_sources({"V1": 30.0})
         with pytest.raises(SimulationError) as info:
@@ -76,11 +77,11 @@ def test_unrescued_op_and_tran_raise_after_every_rung_with_ngspice_message_and_s
 
 def test_failures_that_are_not_convergence_problems_are_not_retried():
     net = _floating()
-    with Session(net, SessionOptions(retry=True)) as s:
+    with open_session(net, SessionOptions(retry=True)) as s:
         with pytest.raises(SimulationError):
             s.run(_unknown_analysis)
         assert s.convergence["retried"] == 0 and s.step == 1
 
 
 def _unknown_analysis(session):
-    return session._run("op", "op_no_such_analysis")
+    return session.run_analysis("op", "op_no_such_analysis")

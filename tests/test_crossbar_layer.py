@@ -24,7 +24,7 @@ def test_forward_read_agrees_with_ideal_v_times_g(circuit):
     layer = circuit.layers[0]
     x = np.random.default_rng(0).uniform(0, 1, (4, 6))
     r = layer.forward(x)
-    v = layer._dac.voltage(r.dac_codes)  # volts on the rows
+    v = layer.dac_voltages(r.dac_codes)  # volts on the rows
     i_ideal = v @ layer.conductances()  # amperes into each column: wires 0, ideal periphery
     assert r.currents.shape == (4, 6) and r.adc_codes.shape == (4, 6)
     assert np.max(np.abs(r.currents - i_ideal)) <= 1e-6 * np.max(np.abs(i_ideal))

@@ -8,11 +8,11 @@ import pytest
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.config.periphery import AccessConfig, AdcConfig, DacConfig, PeripheryConfig, TiaConfig
-from memcosim.cosim.session import Session
+from memcosim.cosim.engine import open_session
 
 
 def _read(xbar, sources: dict) -> np.ndarray:
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         s.set_sources(sources)
         return s.op(currents=xbar.column_sources).stack(xbar.column_sources)
 
@@ -55,7 +55,7 @@ def test_periphery_loaded_array_matches_scipy_with_tia_input_resistance():
     xbar = build_crossbar(CrossbarConfig(16, 16, conductance=g, r_row=2.0, r_column=3.0, r_driver=5.0, periphery=per))
     codes = rng.integers(0, 256, 16)
     values = xbar.dac_values(codes)
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         s.set_sources(values)
         r = s.op(voltages=xbar.tia_outputs + xbar.tia_inputs, currents=xbar.column_sources)
     currents = r.stack(xbar.column_sources)

@@ -11,7 +11,8 @@ from memcosim.devices.catalog import get_device
 from memcosim.circuits.faults import FaultConfig, drift, on_bound, stick_cells
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.cosim.readout import read_array
-from memcosim.cosim.session import Session, pulse
+from memcosim.cosim.engine import open_session
+from memcosim.cosim.session import pulse
 from memcosim.errors import ConfigError
 
 LID = "linear_ion_drift"
@@ -25,7 +26,7 @@ def test_stuck_on_reads_at_gmax_and_stuck_off_at_gmin_whatever_is_written_or_pul
     fm = xb.faults
     assert fm.stuck_on.any() and fm.stuck_off.any() and not (fm.stuck_on & fm.stuck_off).any()
     g_min, g_max = get_device(LID).conductance_range()
-    with Session(xb.netlist) as s:
+    with open_session(xb.netlist) as s:
         for written in (0.0, 1.0, 0.3):  # OFF bound, ON bound, in between: stuck cells ignore it
             s.set_states(np.full(s.states.size, written))
             g = read_array(s, xb, v_read=0.1)
@@ -57,10 +58,10 @@ def test_open_row_segment_cuts_the_cells_beyond_it_and_an_open_column_segment_th
     xb = build_crossbar(CrossbarConfig(4, 6, conductance=G, r_row=1.0, r_column=1.0))
     apply_faults(xb, fm)
     v = np.full(4, 0.2)
-    with Session(xb0.netlist) as s:
+    with open_session(xb0.netlist) as s:
         s.set_sources(dict(zip(xb0.row_sources, v)))
         i0 = s.op(currents=xb0.column_sources, voltages=[xb0.row_node(1, j) for j in range(6)])
-    with Session(xb.netlist) as s:
+    with open_session(xb.netlist) as s:
         s.set_sources(dict(zip(xb.row_sources, v)))
         i1 = s.op(currents=xb.column_sources, voltages=[xb.row_node(1, j) for j in range(6)])
     v_row = np.array([i1[xb.row_node(1, j)] for j in range(6)])
@@ -82,7 +83,7 @@ def test_bridged_rows_pull_their_voltages_together():
     xb = build_crossbar(CrossbarConfig(3, 3, conductance=G, r_row=1.0, r_column=1.0, r_driver=1e3))
     apply_faults(xb, fm)
     assert any(e.name == "RSHR0_2" for e in xb.netlist.elements)
-    with Session(xb.netlist) as s:
+    with open_session(xb.netlist) as s:
         s.set_sources({"VROW0": 0.2, "VROW1": 0.0, "VROW2": 0.0})
         r = s.op(voltages=[xb.row_node(0, 2), xb.row_node(1, 2), xb.row_node(2, 2)])
     assert abs(r[xb.row_node(0, 2)] - r[xb.row_node(1, 2)]) < 1e-3 * 0.2
@@ -95,7 +96,7 @@ def test_dead_dac_row_stays_at_0_V_and_dead_adc_column_reads_code_0():
     xb = build_crossbar(cfg)
     dead_rows, dead_cols = xb.faults.dead_dac, xb.faults.dead_adc
     assert dead_rows.any() and (~dead_rows).any() and dead_cols.any() and (~dead_cols).any()
-    with Session(xb.netlist) as s:
+    with open_session(xb.netlist) as s:
         s.set_sources(xb.dac_values(np.full(8, 15)))
         r = s.op(voltages=xb.dac_outputs + xb.tia_outputs)
     v_dac = np.array([r[n] for n in xb.dac_outputs])
@@ -111,7 +112,7 @@ def test_drift_moves_states_toward_rest_with_time_and_only_for_drifting_devices(
     cfg = CrossbarConfig(6, 6, model=LID, states=0.9, faults=FaultConfig(drift=0.5, drift_tau=100.0, seed=1))
     xb = build_crossbar(cfg)
     on, off = on_bound(LID)
-    with Session(xb.netlist) as s:
+    with open_session(xb.netlist) as s:
         a = drift(s, xb, 50.0)
         b = drift(s, xb, 50.0)
         g = read_array(s, xb, v_read=0.1)
@@ -176,7 +177,7 @@ def test_faults_load_from_toml_and_bad_values_name_the_field(tmp_path):
 def test_stuck_resistor_cells_and_stick_cells_on_any_netlist():
     G = np.linspace(1e-5, 1e-4, 16).reshape(4, 4)
     xb = build_crossbar(CrossbarConfig(4, 4, conductance=G, faults=FaultConfig(stuck_on=0.3, stuck_off=0.3, seed=0)))
-    with Session(xb.netlist) as s:
+    with open_session(xb.netlist) as s:
         g = read_array(s, xb, v_read=0.1)
     np.testing.assert_allclose(g[xb.faults.stuck_on], G.max(), rtol=1e-9)
     np.testing.assert_allclose(g[xb.faults.stuck_off], G.min(), rtol=1e-9)
@@ -187,7 +188,7 @@ def test_stuck_resistor_cells_and_stick_cells_on_any_netlist():
     off = np.array([[False, False], [False, True]])
     stick_cells(xb.netlist, xb.cells, on, off, "vteam")
     g_min, g_max = get_device("vteam").conductance_range()
-    with Session(xb.netlist) as s:
+    with open_session(xb.netlist) as s:
         s.set_states(np.full(4, on_bound("vteam")[1]))
         g = read_array(s, xb, v_read=0.1)
     assert g[0, 0] == pytest.approx(g_max, rel=1e-6) and g[1, 1] == pytest.approx(g_min, rel=1e-6)

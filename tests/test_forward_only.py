@@ -87,17 +87,17 @@ def test_margin_gate_label_repeat_and_one_slot_per_pass():
         h_close = np.array([0.3, 0.3, 0.25, 0.25])  # leads by 0.0275 < margin: both groups pulsed
         x0 = np.ones((1, tr.circuit.layers[0].config.inputs))
         x1 = np.ones((1, 5))
-        assert tr._updates_for(x0, h_clear[None], x1, h_clear[None], 0) == []
-        ups = tr._updates_for(x0, h_close[None], x1, h_close[None], 0)
+        assert tr.updates_for(x0, h_clear[None], x1, h_clear[None], 0) == []
+        ups = tr.updates_for(x0, h_close[None], x1, h_close[None], 0)
         assert [u[1] for u in ups] == [0, 1]  # both layers, one pass
         direction = ups[0][4]
         assert list(direction) == [1, 1, -1, -1]  # true group up (RESET of -), rival down (RESET of +)
-        groups = tr._slot_groups([(0, *u) for u in ups] + [(1, *ups[0])])
+        groups = tr.slot_groups([(0, *u) for u in ups] + [(1, *ups[0])])
         assert [len(g) for g in groups] == [2, 1]  # the two layers of a pass share one slot
     with ForwardOnlyTrainer(tiny("ff", label_repeat=3)) as tr:
         n = tr.dataset.n_features
         assert tr.circuit.layers[0].config.inputs == n + 2 * 3 + 1
-        x = tr._embed(tr.dataset.x_train[:2], np.array([1, 0]))
+        x = tr.embed(tr.dataset.x_train[:2], np.array([1, 0]))
         assert np.array_equal(x[:, n:-1], [[0, 1] * 3, [1, 0] * 3]) and np.all(x[:, -1] == 1)
 
 

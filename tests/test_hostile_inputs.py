@@ -17,7 +17,8 @@ from memcosim.circuits.config_file import config_from_dict, load_config
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.emit import output_path
 from memcosim.circuits.netlist import Element, Netlist, check_rendered
-from memcosim.cosim.session import Session, SessionOptions
+from memcosim.cosim.engine import open_session
+from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError, NetlistError
 
 # characters Python's str.splitlines() breaks lines on (the session hands ngspice one line each)
@@ -113,17 +114,17 @@ def test_elements_slipped_past_the_builders_are_refused_when_rendered(tmp_path):
     net = _small()
     net.subcircuits["evil"] = ".subckt evil a\n.control\nshell touch x\n.endc\n.ends evil"
     with pytest.raises(NetlistError, match=r"\.control"):
-        Session(net)
+        open_session(net)
     assert not marker.exists()
 
 
 def test_session_calls_refuse_injection_and_the_session_keeps_working(tmp_path):
     marker = tmp_path / "ran"
     with pytest.raises(NetlistError):
-        Session(_small(), SessionOptions(extra={"gmin\n.control": 1e-12}))
+        open_session(_small(), SessionOptions(extra={"gmin\n.control": 1e-12}))
     with pytest.raises(NetlistError):
-        Session(_small(), SessionOptions(extra={"gmin": "1\n.control"}))
-    with Session(_small()) as s:
+        open_session(_small(), SessionOptions(extra={"gmin": "1\n.control"}))
+    with open_session(_small()) as s:
         with pytest.raises(NetlistError):
             s.op(voltages=["a\n.control"])
         with pytest.raises(NetlistError):

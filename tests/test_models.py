@@ -18,6 +18,7 @@ import pytest
 
 from memcosim.circuits.netlist import Netlist
 from memcosim.devices.registry import compile_verilog_a, get_model, verilog_a_dir
+from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Pwl, Session, SessionOptions, pulse
 from memcosim.errors import MemcosimError, ModelError
 
@@ -57,7 +58,7 @@ def sine(amplitude: float, freq: float, points: int = 40) -> Pwl:
 @pytest.mark.parametrize("model, x0", [("jart_vcm", 3.3), ("stanford_pku", 0.77), ("vteam", 1.23),
                                        ("linear_ion_drift", 0.37)])
 def test_an_operating_point_holds_the_state_at_x0_at_any_voltage(model: str, x0: float) -> None:
-    with Session(one_device(model, x0)) as s:
+    with open_session(one_device(model, x0)) as s:
         for v in (0.0, 0.2, -0.2, 1.0, -1.0):  # reads and programming-level voltages alike
             s.set_sources({"V1": v})
             assert s.op(voltages=["x"])["x"] == pytest.approx(x0, rel=1e-15, abs=1e-15), v
@@ -85,7 +86,7 @@ def test_sine_drive_gives_a_pinched_loop_whose_area_shrinks_with_frequency(model
     areas = []
     for f in case.freqs:
         wave = sine(case.amplitude, f)
-        with Session(one_device(model, case.x0)) as s:
+        with open_session(one_device(model, case.x0)) as s:
             r = s.tran(1 / f, 1 / (200 * f), waveforms={"V1": wave}, voltages=["p"], currents=["V1"],
                        max_step=1 / (200 * f))
         v, i = r["p"], -r["V1"]
@@ -117,7 +118,7 @@ def test_state_stays_within_bounds_under_long_strong_drive_of_both_polarities(mo
     lo, hi = dev.state_min, dev.state_max
     e = 1e-3 * dur
     wave = Pwl((0.0, e, dur, dur + 2 * e, 2 * dur, 2 * dur + e), (0.0, amp, amp, -amp, -amp, 0.0))
-    with Session(one_device(model, 0.5 * (lo + hi))) as s:
+    with open_session(one_device(model, 0.5 * (lo + hi))) as s:
         r = s.tran(2 * dur + e, dur / 100, waveforms={"V1": wave}, states=True)
         carried = float(s.states[0])
     x = r["states"][0]
@@ -157,7 +158,7 @@ def read_disturb(model: str, v_read: float, states: tuple[float, ...], **card: f
     for k, x0 in enumerate(states):
         for sign, node in (("P", "a"), ("N", "b")):
             net.memristor(f"N{sign}{k}", node, "0", f"x{sign}{k}", model, card="dev" if card else None, x0=x0)
-    with Session(net) as s:
+    with open_session(net) as s:
         start = s.states.copy()
         r = s.tran(1e-3, 1e-4, states=True)
     assert np.all(start > 0)
@@ -205,7 +206,7 @@ def apply_pulse(s: Session, amplitude: float, width: float) -> None:
 def test_set_then_reset_pulse_trains_change_conductance_monotonically_in_opposite_directions(model: str) -> None:
     train = TRAINS[model]
     g = []
-    with Session(one_device(model, train.x0)) as s:
+    with open_session(one_device(model, train.x0)) as s:
         g.append(read_conductance(s, train.v_read))
         for amp, width in [train.set_pulse] * train.count + [train.reset_pulse] * train.count:
             apply_pulse(s, amp, width)
@@ -224,7 +225,7 @@ def test_jart_conductance_under_constant_set_and_reset_voltage_is_s_shaped_in_lo
     amplitude: float, x0: float, duration: float,
 ) -> None:
     times = np.logspace(-9, np.log10(duration), 22)
-    with Session(one_device("jart_vcm", x0)) as s:
+    with open_session(one_device("jart_vcm", x0)) as s:
         r = s.tran(duration, duration / 500, waveforms={"V1": Pwl((0.0, 1e-10, duration), (0.0, amplitude, amplitude))},
                    states=True)
         states = np.interp(times, r.time, r["states"][0])
@@ -255,7 +256,7 @@ DR = LID["Roff"] - LID["Ron"]
 
 def test_linear_ion_drift_under_constant_current_matches_the_closed_form() -> None:
     i0, x0, stop = 1e-3, 0.1, 50e-3
-    with Session(one_device("linear_ion_drift", x0, source="current")) as s:
+    with open_session(one_device("linear_ion_drift", x0, source="current")) as s:
         s.set_sources({"I1": i0})
         r = s.tran(stop, stop / 100, voltages=["p"], states=True)
     x_cf = x0 + K_LID * i0 * r.time
@@ -269,7 +270,7 @@ def test_linear_ion_drift_under_constant_current_matches_the_closed_form() -> No
 def test_linear_ion_drift_under_sine_voltage_matches_the_closed_form() -> None:
     x0, freq = 0.1, 5.0
     wave = sine(1.0, freq)
-    with Session(one_device("linear_ion_drift", x0)) as s:
+    with open_session(one_device("linear_ion_drift", x0)) as s:
         r = s.tran(1 / freq, 1 / (200 * freq), waveforms={"V1": wave}, currents=["V1"], states=True)
     # flux of the applied PWL, exact at every time point: its segments are linear
     tw, vw = np.array(wave.times), np.array(wave.values)
@@ -325,7 +326,7 @@ def test_pulses_as_separate_cosimulation_steps_end_where_one_monolithic_transien
     c = CONTINUITY[model]
     unit = pulse(1.0, c.width, rise=c.edge, fall=c.edge, tail=c.edge)
     period, max_step = unit.times[-1], c.width / 20
-    with Session(array_2x2(model, c.states)) as s:
+    with open_session(array_2x2(model, c.states)) as s:
         for amp in c.amplitudes:
             s.tran(period, period / 50, waveforms={"V1": Pwl(unit.times, tuple(amp * v for v in unit.values))},
                    max_step=max_step)
@@ -340,7 +341,7 @@ def test_pulses_as_separate_cosimulation_steps_end_where_one_monolithic_transien
         first = 0 if k == 0 else 1  # adjacent pulses share their 0 V end/start point
         times += [float(f"{k * period + t:.9g}") for t in unit.times[first:]]
         values += [amp * v for v in unit.values[first:]]
-    with Session(array_2x2(model, c.states)) as s:
+    with open_session(array_2x2(model, c.states)) as s:
         s.tran(len(c.amplitudes) * period, period / 50, waveforms={"V1": Pwl(tuple(times), tuple(values))},
                max_step=max_step)
         monolithic = s.states.copy()
@@ -419,7 +420,7 @@ def test_a_session_opened_after_the_change_uses_the_recompiled_model(
     monkeypatch.setenv("MEMCOSIM_CACHE", str(tmp_path / "cache"))
 
     def g_on() -> float:  # conductance at x = 1, i.e. 1/Ron
-        with Session(one_device("edited_lid", 1.0)) as s:
+        with open_session(one_device("edited_lid", 1.0)) as s:
             return read_conductance(s, 0.1)
 
     renamed_model(model_dir, "edited_lid")

@@ -7,7 +7,7 @@ import pytest
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, TiaConfig
-from memcosim.cosim.session import Session
+from memcosim.cosim.engine import open_session
 from memcosim.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ def test_dac_transfer_in_ngspice_has_every_level_one_lsb_apart():
     dac = DacConfig(bits=4, v_min=0.0, v_max=0.15, r_out=0.0)
     xbar = build_crossbar(CrossbarConfig(2, 2, conductance=1e-4, periphery=PeripheryConfig(dac=dac)))
     out = []
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         for code in range(dac.levels):
             s.set_sources(xbar.dac_values(np.array([code, 0])))
             out.append(s.op(voltages=[xbar.dac_outputs[0]])[xbar.dac_outputs[0]])
@@ -40,7 +40,7 @@ def test_dac_transfer_in_ngspice_has_every_level_one_lsb_apart():
 def test_dac_output_resistance_gives_the_divider_gain_error():
     dac = DacConfig(bits=8, v_max=0.2, r_out=1e3)
     xbar = build_crossbar(CrossbarConfig(1, 1, conductance=1e-3, periphery=PeripheryConfig(dac=dac)))
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         s.set_sources(xbar.dac_values(np.array([255])))
         v = s.op(voltages=[xbar.dac_outputs[0]])[xbar.dac_outputs[0]]
     assert v == pytest.approx(0.2 * 1e3 / (1e3 + 1e3), rel=1e-9)  # r_out against the 1 kohm cell
@@ -65,7 +65,7 @@ def test_adc_transfer_from_ngspice_tia_output():
     xbar = build_crossbar(CrossbarConfig(2, 2, conductance=1e-4, periphery=per))
     currents = np.linspace(-1.2, 1.2, 241) / 1e4  # amperes into the TIA input: output -I Rf
     v_out = []
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         for i in currents:
             s.set_sources({"INUDGE0": float(i)})
             v_out.append(s.op(voltages=["o0"])["o0"])
@@ -83,7 +83,7 @@ def test_adc_transfer_from_ngspice_tia_output():
 def _tia_read(gain: float) -> tuple[float, float, float]:
     tia = TiaConfig(gain=gain, r_feedback=5e3)
     xbar = build_crossbar(CrossbarConfig(2, 2, conductance=2e-5, periphery=PeripheryConfig(tia=tia, adc=AdcConfig())))
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         s.set_sources({"VROW0": 0.2, "VROW1": 0.1})
         r = s.op(voltages=["s0", "o0"], currents=["VCOL0"])
     return float(r["VCOL0"]), float(r["s0"]), float(r["o0"])
@@ -108,7 +108,7 @@ def test_nudge_current_moves_the_tia_output_not_the_column_current():
     per = PeripheryConfig(tia=tia, adc=AdcConfig(), nudge=NudgeConfig())
     xbar = build_crossbar(CrossbarConfig(3, 2, conductance=1e-5, periphery=per))
     assert xbar.nudge_sources == ["INUDGE0", "INUDGE1"]
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         s.set_sources({"VROW0": 0.1, "VROW1": 0.1, "VROW2": 0.1})
         before = s.op(voltages=xbar.tia_outputs, currents=xbar.column_sources)
         s.set_sources({"INUDGE1": 2e-6})

@@ -75,7 +75,8 @@ from memcosim.devices.presets import get_preset  # noqa: E402
 from memcosim.programming.pulses import PulseSpec, apply_pulse, hold, selection_voltages  # noqa: E402
 from memcosim.cosim.device_table import conductance_table, states_for_conductance  # noqa: E402
 from memcosim.cosim.readout import read_array, read_cell  # noqa: E402
-from memcosim.cosim.session import Session, SessionOptions  # noqa: E402
+from memcosim.cosim.engine import open_session  # noqa: E402
+from memcosim.cosim.session import SessionOptions  # noqa: E402
 from memcosim.devices.variation import Variation, VariationConfig, nominal_parameters  # noqa: E402
 from memcosim.programming.write_verify import BUDGET, WITHIN_TOLERANCE, IncrementalPolicy, write_verify  # noqa: E402
 
@@ -90,7 +91,7 @@ def _jart(rows: int = 1, columns: int = 1, g: float = 2e-5, r_wire: float = 0.0,
 
 def test_longer_set_pulse_never_ends_at_a_lower_conductance():
     xbar = _jart(g=1.5e-5)
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         start = s.states.copy()
         reached = []
         for width in (2e-9, 5e-9, 10e-9, 20e-9, 40e-9, 80e-9, 160e-9):
@@ -105,7 +106,7 @@ def test_read_out_in_the_array_matches_the_device_table():
     states, table = conductance_table("jart_vcm", JART.v_read)
     xbar = _jart(3, 3, r_wire=2.5)
     chosen = np.array([[0.1, 1.0, 5.0], [20.0, 0.5, 2.0], [8.0, 12.0, 0.02]])
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         s.set_states(chosen.ravel())
         g = read_array(s, xbar)
         before = s.states.copy()
@@ -131,7 +132,7 @@ def test_row_column_and_array_selections_bias_the_cells(scheme, other):
 def test_write_verify_stops_within_tolerance_or_at_budget_and_says_which():
     xbar = _jart(g=2e-5)
     policy = IncrementalPolicy.for_model("jart_vcm")
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         start = s.states.copy()
         done = write_verify(s, xbar, (0, 0), 4e-5, policy, tolerance=0.1, max_pulses=100)
         assert done.converged and done.reason == WITHIN_TOLERANCE
@@ -146,7 +147,7 @@ def test_write_verify_stops_within_tolerance_or_at_budget_and_says_which():
 def test_bad_programming_input_is_a_clear_error_and_leaves_the_states_untouched():
     xbar = _jart(2, 2, g=3e-5)
     policy = IncrementalPolicy.for_model("jart_vcm")
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         before, step = s.states.copy(), s.step
         bad = [
             (lambda: write_verify(s, xbar, (0, 0), 5e-4, policy), "target", "outside"),
@@ -191,7 +192,7 @@ def test_pulse_with_variation_runs_in_10_ns_windows_and_is_reproducible():
     xbar = _jart(g=2e-5)
     nominal = nominal_parameters("jart_vcm", list(VariationConfig().spreads))
     reached = []
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         start = s.states.copy()
         for seed in (3, 3, 4):
             s.set_states(start)
@@ -206,7 +207,7 @@ def test_read_table_refuses_to_take_ngspice_from_an_open_session():
     from memcosim.errors import MemcosimError
 
     xbar = _jart(g=2e-5)
-    with Session(xbar.netlist, SessionOptions(worker=False)) as s:  # in-process: ngspice is this process's
+    with open_session(xbar.netlist, SessionOptions(worker=False)) as s:  # in-process: ngspice is this process's
         with pytest.raises(MemcosimError, match="before opening a session"):
             conductance_table("jart_vcm", JART.v_read, points=7)
         conductance_table("jart_vcm", JART.v_read)  # cached: fine
@@ -216,7 +217,7 @@ def test_read_table_refuses_to_take_ngspice_from_an_open_session():
 def test_walk_per_pulse_advances_by_the_pulse_intervals_in_one_transient():
     xbar = _jart(g=2e-5)
     nominal = nominal_parameters("jart_vcm", list(VariationConfig().spreads))
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         v = Variation(VariationConfig(seed=3), list(xbar.cells.ravel()), nominal)
         step = s.step
         r = apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, 38e-9, 1e-9, 1e-9), variation=v, walk_within_pulse=False)
@@ -234,7 +235,7 @@ def test_walk_advances_per_10_ns_of_pulse_time_over_all_pulses():
     np.testing.assert_allclose(times[2], [2e-9])
     np.testing.assert_allclose(times[3], [8e-9, 18e-9])
     xbar = _jart(g=2e-5)
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         w = Variation(VariationConfig(seed=3), list(xbar.cells.ravel()), nominal)
         windows = [apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, 2e-9, 0.2e-9, 0.2e-9), variation=w).windows
                    for _ in range(10)]  # 24 ns of pulse time: the walk moves at 0, 10 and 20 ns
@@ -245,7 +246,7 @@ def test_ir_drop_compensation_puts_the_amplitude_across_the_cell():
     from memcosim.programming.pulses import cell_voltage, compensate_ir_drop
 
     xbar = _jart(8, 8, g=8e-5, r_wire=10.0)
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         before = s.states.copy()
         plain = cell_voltage(s, xbar, (0, 7), *xbar.write_voltages(0, 7, None, 1.35))
         assert plain < 1.33  # the far cell loses part of the write voltage in the wires
@@ -259,7 +260,7 @@ def test_ir_drop_compensation_puts_the_amplitude_across_the_cell():
             apply_pulse(s, xbar, PulseSpec(1.35, 10e-9), "row", 0, compensate=True)
     # RESET: the half-selected cells conduct more in this polarity, so the far cell needs a boost beyond 0.4 V
     xbar = _jart(8, 8, g=8e-5, r_wire=25.0)
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         assert cell_voltage(s, xbar, (0, 7), *xbar.write_voltages(0, 7, None, -1.05)) > -0.8
         line = compensate_ir_drop(s, xbar, (0, 7), -1.05)
         assert line < -1.45

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.devices.registry import get_model
-from memcosim.cosim.session import Session, pulse
+from memcosim.cosim.engine import open_session
+from memcosim.cosim.session import pulse
 from memcosim.errors import ConfigError, NetlistError
 
 EXAMPLES = 200
@@ -103,7 +104,7 @@ def test_every_generated_configuration_is_rejected_up_front_or_simulates(kw, see
         raise AssertionError(f"unclear error for {kw}: {type(exc).__name__}: {exc}") from exc
     rng = np.random.default_rng(seed)
     per = xbar.periphery
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         if per.dac is not None:
             s.set_sources(xbar.dac_values(rng.integers(0, per.dac.levels, config.rows)))
         else:

@@ -14,6 +14,7 @@ import pytest
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.nodal import solve_crossbar
+from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Pwl, Session, SessionOptions, pulse
 from memcosim.errors import MemcosimError, NetlistError, SimulationError
 
@@ -25,7 +26,7 @@ def test_32x32_resistor_crossbar_with_wires_matches_scipy_nodal_solution():
     G = rng.uniform(1e-6, 1e-4, (32, 32))
     v = rng.uniform(0.0, 0.3, 32)
     xbar = build_crossbar(CrossbarConfig(32, 32, conductance=G, r_row=2.5, r_column=2.5, r_driver=5.0))
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         s.set_sources(dict(zip(xbar.row_sources, v)))
         currents = s.op(currents=xbar.column_sources).stack(xbar.column_sources)
         # a second read with other inputs reuses the loaded circuit
@@ -44,7 +45,7 @@ def test_node_voltages_and_source_currents_come_back_as_requested():
     net.voltage_source("V1", "a", "0", 1.0)
     net.resistor("R1", "a", "b", 1e3)
     net.resistor("R2", "b", "0", 3e3)
-    with Session(net) as s:
+    with open_session(net) as s:
         r = s.op(voltages=["b"], currents=["V1"])
         assert r["b"] == pytest.approx(0.75, rel=1e-12)
         assert r["V1"] == pytest.approx(-0.25e-3, rel=1e-12)  # SPICE: current into the + terminal
@@ -67,7 +68,7 @@ def _diode_circuit() -> Netlist:
 
 def test_non_converging_operating_point_raises_with_analysis_step_and_ngspice_message_then_recovers():
     opts = SessionOptions(extra={"itl1": 5, "gminsteps": 0, "srcsteps": 0})
-    with Session(_diode_circuit(), opts) as s:
+    with open_session(_diode_circuit(), opts) as s:
         good = s.op(currents=["V1"])["V1"]
         s.set_sources({"V1": 30.0})
         with pytest.raises(SimulationError) as info:
@@ -86,7 +87,7 @@ def test_netlist_that_ngspice_rejects_gives_a_clear_error():
     net.add("Q1", ("a", "b", "0"), "qnothere", "transistor")
     net.resistor("R1", "b", "0", 1e3)
     with pytest.raises(NetlistError) as info:
-        Session(net)
+        open_session(net)
     msg = str(info.value)
     assert "missing model" in msg and "qnothere" in msg
 
@@ -95,7 +96,7 @@ def test_unknown_source_and_closed_session_are_clear_errors():
     net = Netlist("one")
     net.voltage_source("V1", "a", "0", 1.0)
     net.resistor("R1", "a", "0", 1e3)
-    s = Session(net)
+    s = open_session(net)
     with pytest.raises(NetlistError, match="no independent source named 'VX'"):
         s.set_sources({"VX": 1.0})
     s.close()
@@ -123,9 +124,9 @@ def test_ngspice_without_osdi_and_klu_is_refused_with_what_was_found_and_how_to_
     assert lib.exists(), "Debian's ngspice 39 library is fetched by .ci/setup.sh (./run test)"
     code = (
         "from memcosim.circuits.netlist import Netlist\n"
-        "from memcosim.cosim.session import Session\n"
+        "from memcosim.cosim.engine import open_session\n"
         "n = Netlist('t'); n.voltage_source('V1','a','0',1.0); n.resistor('R1','a','0',1e3)\n"
-        "Session(n)\n"
+        "open_session(n)\n"
     )
     env = dict(os.environ, NGSPICE_LIBRARY_PATH=str(lib))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
@@ -148,7 +149,7 @@ def test_a_waveform_longer_than_an_ngspice_command_line_is_applied_whole():
         values += [0.0, 0.5 + k / 300, 0.5 + k / 300, 0.0]
     wave = Pwl(tuple(times), tuple(values))
     assert len(wave.render()) > 5000
-    with Session(net) as s:
+    with open_session(net) as s:
         r = s.tran(301e-9, 0.1e-9, waveforms={"V1": wave}, voltages=["a"], max_step=0.1e-9)
     middle = np.array([2e-9 * k + 1.5e-9 for k in range(150)])
     np.testing.assert_allclose(np.interp(middle, r.time, r["a"]), 0.5 + np.arange(150) / 300, atol=1e-6)
@@ -158,7 +159,7 @@ def test_a_waveform_longer_than_an_ngspice_command_line_is_applied_whole():
 def test_a_command_longer_than_ngspice_takes_is_refused_not_cut():
     from memcosim.cosim.ngspice import NgspiceLibrary
 
-    with Session(_diode_circuit(), SessionOptions(worker=False)) as s:
+    with open_session(_diode_circuit(), SessionOptions(worker=False)) as s:
         with pytest.raises(ValueError, match="at most 1000 characters"):
             s.library.command("alter @v1[pwl] = [ " + "1e-9 1 " * 200 + "]")
         assert NgspiceLibrary.MAX_COMMAND == 1000
@@ -166,7 +167,8 @@ def test_a_command_longer_than_ngspice_takes_is_refused_not_cut():
 
 _SOLVER_OPTIONS_RUN = """
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
-from memcosim.cosim.session import Session, SessionOptions
+from memcosim.cosim.engine import open_session
+from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError
 
 def reltol_in_use(s):  # the reltol ngspice used in the last analysis (its `option` listing)
@@ -174,7 +176,7 @@ def reltol_in_use(s):  # the reltol ngspice used in the last analysis (its `opti
     return float(line.split("=")[1])
 
 xbar = build_crossbar(CrossbarConfig(rows=3, columns=3, model="resistor", conductance=1e-4))
-with Session(xbar.netlist, SessionOptions(worker=False, reltol=1e-5)) as s:
+with open_session(xbar.netlist, SessionOptions(worker=False, reltol=1e-5)) as s:
     s.op(); seen = [reltol_in_use(s)]
     with s.solver_options(reltol=1e-2, vntol=1e-4):
         s.op(); seen.append(reltol_in_use(s))
@@ -205,9 +207,9 @@ def test_a_session_that_saved_nothing_leaves_the_next_sessions_transients_whole(
     # an operating point that asks for nothing once sent `save none`, which ngspice kept past the
     # circuit: every later in-process session's transients came back one point long
     quiet = build_crossbar(CrossbarConfig(rows=3, columns=3, model="resistor", conductance=1e-4))
-    with Session(quiet.netlist, SessionOptions(worker=False)) as s:
+    with open_session(quiet.netlist, SessionOptions(worker=False)) as s:
         s.op()
     xbar = build_crossbar(CrossbarConfig(rows=4, columns=4, model="jart_vcm"))
-    with Session(xbar.netlist, SessionOptions(worker=False)) as s:
+    with open_session(xbar.netlist, SessionOptions(worker=False)) as s:
         t = s.tran(50e-9, 1e-9, waveforms={xbar.row_sources[0]: pulse(1.3, 30e-9)}, currents=[xbar.column_sources[0]])
     assert len(t.time) > 40 and len(t[xbar.column_sources[0]]) == len(t.time)

@@ -85,7 +85,7 @@ def test_step_decay_anneals_the_step_per_epoch_and_is_validated(tmp_path):
             assert tr.step_scale() == 0.5 ** epoch
             n = 0
             for _ in range(200):
-                set_slot, reset_slot = tr._manhattan([(1, x, np.array([-0.7, 0.9]))])
+                set_slot, reset_slot = tr.manhattan_slots([(1, x, np.array([-0.7, 0.9]))])
                 n += set_slot.select[1][1].sum() + reset_slot.select[1][1].sum()
             fired.append(n / (200 * 4))  # 2 pairs, each SETs one device and RESETs the other
         assert fired[0] == 1.0
@@ -94,7 +94,7 @@ def test_step_decay_anneals_the_step_per_epoch_and_is_validated(tmp_path):
         w = [layer.weights() for layer in tr.circuit.layers]
         xa, aa = np.ones((1, 65)), np.ones((1, 4))
         d_hid, d_out = np.ones((1, 3)), np.ones((1, 2))
-        tr._ideal(xa, aa, d_hid, d_out)
+        tr.ideal_update(xa, aa, d_hid, d_out)
         step = w[1] - tr.circuit.layers[1].weights()
         assert np.allclose(step[np.abs(w[1]) < 0.8], 0.1 * 0.25, rtol=0.05, atol=2e-3)  # lr 0.1 x 0.5**2
     for value in (0.0, 1.5, "fast", float("nan")):

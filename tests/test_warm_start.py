@@ -9,6 +9,7 @@ import pytest
 import memcosim.cosim.session as session_module
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.devices.registry import get_model
+from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session, SessionOptions, pulse
 
 N = 8
@@ -25,7 +26,7 @@ def _array():
 def _reads(xbar, options: SessionOptions, inputs: np.ndarray, between=None) -> np.ndarray:
     """Column currents (amperes) for each row of ``inputs`` (volts); ``between(session, k)`` runs before read k."""
     out = []
-    with Session(xbar.netlist, options) as s:
+    with open_session(xbar.netlist, options) as s:
         for k, v in enumerate(inputs):
             if between is not None:
                 between(s, k)
@@ -78,19 +79,19 @@ def test_forget_solution_makes_the_next_reads_independent_of_what_came_before():
 
 
 def test_a_long_run_of_warm_reads_restarts_its_analysis_and_stays_correct(monkeypatch):
-    monkeypatch.setattr(session_module, "_WARM_POINTS", 3)
+    monkeypatch.setattr(session_module, "WARM_POINTS", 3)
     xbar = _array()
     inputs = np.random.default_rng(6).uniform(0.0, 0.2, (10, N))
     plots = []
-    warm = _reads(xbar, SessionOptions(worker=False), inputs, lambda s, k: plots.append(s._warm and s._warm[2]))
+    warm = _reads(xbar, SessionOptions(worker=False), inputs, lambda s, k: plots.append(s.warm_points))
     _close(warm, _reads(xbar, SessionOptions(worker=False, warm_start=False), inputs))
-    assert plots == [None, 1, 2, 3, 1, 2, 3, 1, 2, 3]  # points of the paused analysis before each read
+    assert plots == [0, 1, 2, 3, 1, 2, 3, 1, 2, 3]  # points of the paused analysis before each read
 
 
 @pytest.mark.parametrize("warm_start", [True, False])
 def test_other_requests_between_warm_reads_are_answered(warm_start):
     xbar = _array()
-    with Session(xbar.netlist, SessionOptions(worker=False, warm_start=warm_start)) as s:
+    with open_session(xbar.netlist, SessionOptions(worker=False, warm_start=warm_start)) as s:
         s.set_sources({xbar.row_sources[0]: 0.1})
         i = s.op(currents=xbar.column_sources)
         v = s.op(voltages=["r0_0"])  # another save list: a new analysis

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -15,9 +17,10 @@ import pytest
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
+from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session, SessionOptions, pulse
 from memcosim.cosim.worker import WorkerSession
-from memcosim.errors import MemcosimError, NetlistError, SimulationError, WorkerCrash
+from memcosim.errors import ConfigError, MemcosimError, NetlistError, SimulationError, WorkerCrash
 
 WORKER = SessionOptions(worker=True)
 LOCAL = SessionOptions(worker=False)
@@ -46,10 +49,10 @@ def _steps(s, xbar) -> list[np.ndarray]:
 
 def test_worker_session_gives_the_in_process_results():
     xbar = _array()
-    with Session(xbar.netlist, LOCAL) as s:
+    with open_session(xbar.netlist, LOCAL) as s:
         assert s.in_process and type(s) is Session
         local = _steps(s, xbar)
-    with Session(xbar.netlist, WORKER) as s:
+    with open_session(xbar.netlist, WORKER) as s:
         assert isinstance(s, WorkerSession) and isinstance(s, Session) and not s.in_process
         remote = _steps(s, xbar)
         assert s.step == 6 and s.state(xbar.cells[0, 1]) == pytest.approx(remote[-1][1])
@@ -58,10 +61,35 @@ def test_worker_session_gives_the_in_process_results():
         np.testing.assert_array_equal(a, b)
 
 
+def test_open_session_is_the_one_way_and_the_in_process_session_does_not_import_the_worker():
+    xbar = _array(2)
+    with pytest.raises(ConfigError, match="^worker: Session runs ngspice in this process"):
+        Session(xbar.netlist, WORKER)  # a worker session comes from open_session only
+    code = ("import sys, memcosim.cosim.session\n"
+            "assert 'memcosim.cosim.worker' not in sys.modules, 'session imports the worker'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("options", [LOCAL, WORKER], ids=["in-process", "worker"])
+def test_an_operating_point_that_saves_every_vector_reads_what_a_save_list_reads(options):
+    xbar = _array(4)
+    nodes = [xbar.row_node(i, j) for i in range(4) for j in range(4)]
+    with open_session(xbar.netlist, options) as s:
+        s.set_sources({r: 0.1 * (i + 1) for i, r in enumerate(xbar.row_sources)})
+        listed = s.op(voltages=nodes, currents=xbar.column_sources)
+        every = s.op(voltages=nodes, currents=xbar.column_sources, save_all=True)
+        again = s.op(voltages=nodes, currents=xbar.column_sources)  # a save list again after save_all
+        assert s.step == 3
+    for names in (nodes, xbar.column_sources):
+        np.testing.assert_allclose(every.stack(names), listed.stack(names), rtol=1e-6, atol=1e-12)
+        np.testing.assert_array_equal(again.stack(names), listed.stack(names))
+
+
 def test_killing_the_worker_in_the_middle_of_a_step_raises_then_the_next_step_works_with_the_states_before():
     xbar = _array(24)
     rows, cols = xbar.row_sources, xbar.column_sources
-    with Session(xbar.netlist, WORKER) as s:
+    with open_session(xbar.netlist, WORKER) as s:
         s.set_sources({r: 0.1 for r in rows})
         read_before = s.op(currents=cols).stack(cols)
         s.set_states({xbar.cells[2, 2]: 7.5})
@@ -82,7 +110,7 @@ def test_killing_the_worker_in_the_middle_of_a_step_raises_then_the_next_step_wo
         # the next step works, on the restored states and sources
         read_after = s.op(currents=cols).stack(cols)
         assert s.step == 3
-        with Session(xbar.netlist, LOCAL) as ref:  # the same states read in-process
+        with open_session(xbar.netlist, LOCAL) as ref:  # the same states read in-process
             ref.set_sources({r: 0.1 for r in rows})
             ref.set_states(before)
             np.testing.assert_allclose(read_after, ref.op(currents=cols).stack(cols), rtol=1e-9)
@@ -94,7 +122,7 @@ def test_killing_the_worker_in_the_middle_of_a_step_raises_then_the_next_step_wo
 def test_crash_abort_exit_and_hang_each_give_a_clear_error_and_a_working_session(how):
     xbar = _array(6)
     options = SessionOptions(worker=True, timeout=2.0 if how == "hang" else 600.0)
-    with Session(xbar.netlist, options) as s:
+    with open_session(xbar.netlist, options) as s:
         s.set_sources({r: 0.1 for r in xbar.row_sources})
         good = s.op(currents=xbar.column_sources).stack(xbar.column_sources)
         states = s.states.copy()
@@ -155,7 +183,7 @@ def test_set_calls_are_checked_here_and_worker_side_errors_surface_at_the_next_c
     net.voltage_source("V1", "a", "0", 1.0)
     net.resistor("R1", "a", "b", 1e3)
     net.resistor("R2", "b", "0", 3e3)
-    with Session(net, WORKER) as s:
+    with open_session(net, WORKER) as s:
         with pytest.raises(NetlistError, match="no independent source named 'VX'"):
             s.set_sources({"VX": 1.0})
         with pytest.raises(NetlistError):
@@ -177,7 +205,7 @@ def _vector_names(session):
 
 def test_several_worker_sessions_at_once_and_rejected_netlists_are_clear():
     a, b = _array(4), _array(5, "vteam")
-    with Session(a.netlist, WORKER) as s1, Session(b.netlist, WORKER) as s2:
+    with open_session(a.netlist, WORKER) as s1, open_session(b.netlist, WORKER) as s2:
         assert s1.pid != s2.pid
         s1.set_sources({r: 0.1 for r in a.row_sources})
         s2.set_sources({r: 0.1 for r in b.row_sources})
@@ -188,8 +216,8 @@ def test_several_worker_sessions_at_once_and_rejected_netlists_are_clear():
     net.add("Q1", ("a", "b", "0"), "qnothere", "transistor")
     net.resistor("R1", "b", "0", 1e3)
     with pytest.raises(NetlistError, match="qnothere"):
-        Session(net, WORKER)
-    s = Session(a.netlist, WORKER)  # the worker is fine after a refused netlist
+        open_session(net, WORKER)
+    s = open_session(a.netlist, WORKER)  # the worker is fine after a refused netlist
     s.close()
     with pytest.raises(MemcosimError, match="closed"):
         s.op()
@@ -206,7 +234,7 @@ def test_thousands_of_unwaited_set_calls_do_not_block_the_pipe():
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.alarm(300)
     try:
-        with Session(xbar.netlist, WORKER) as s:
+        with open_session(xbar.netlist, WORKER) as s:
             for k in range(3000):
                 s.set_device_params(name, rfil=45e-9 * (1 + 1e-3 * (k % 7)))
                 s.set_sources({xbar.row_sources[k % 8]: 0.01 * (k % 5)})

@@ -64,7 +64,6 @@ class Trainer(ABC):
         self.epoch = 0
         self.history: list[dict] = []
         self._position: dict | None = None  # where inside an epoch a mid-epoch checkpoint stopped
-        self._signal: int | None = None
 
     # -- what a trainer implements -------------------------------------------------------
     @abstractmethod
@@ -117,7 +116,7 @@ class Trainer(ABC):
         total = self.config.train.epochs if epochs is None else epochs
         d = self.dataset
         bs = self.config.train.batch_size
-        with _CatchSignals(self):
+        with _CatchSignals() as signals:
             while self.epoch < total:
                 pos, self._position = self._position, None
                 t0 = time.perf_counter() - (pos["seconds"] if pos else 0.0)
@@ -133,9 +132,10 @@ class Trainer(ABC):
                         l, c = self.train_batch(d.x_train[b], d.y_train[b])
                         loss_sum, correct, seen = loss_sum + l, correct + c, seen + len(b)
                         bar.update(loss_sum / seen, correct / seen)
-                        if self._signal is not None and k + 1 < len(batches):
-                            self._stop(dict(batch=k + 1, order=order.tolist(), loss_sum=loss_sum, correct=correct,
-                                            seen=seen, seconds=time.perf_counter() - t0))
+                        if signals.pending is not None and k + 1 < len(batches):
+                            self._stop(signals.take(), dict(batch=k + 1, order=order.tolist(), loss_sum=loss_sum,
+                                                            correct=correct, seen=seen,
+                                                            seconds=time.perf_counter() - t0))
                 test_loss, test_acc = self.evaluate(d.x_test, d.y_test)
                 self.epoch += 1
                 row = {"epoch": self.epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
@@ -147,13 +147,13 @@ class Trainer(ABC):
                         f"test loss {test_loss:.4g} acc {test_acc:.3f}  ({row['seconds']:.1f} s)")
                 if self.config.train.checkpoint:
                     self.save_checkpoint(self.config.train.checkpoint)
-                if self._signal is not None and self.epoch < total:
-                    self._stop(None)
+                if signals.pending is not None and self.epoch < total:
+                    self._stop(signals.take(), None)
         return self.history
 
-    def _stop(self, position: dict | None) -> None:
-        """Write a checkpoint at ``position`` (None: at the epoch boundary) and raise :class:`Interrupted`."""
-        signum, self._signal = self._signal, None
+    def _stop(self, signum: int, position: dict | None) -> None:
+        """After signal ``signum``: write a checkpoint at ``position`` (None: at the epoch boundary) and raise
+        :class:`Interrupted`."""
         path = None
         if self.config.train.checkpoint:
             self._position = position
@@ -246,23 +246,28 @@ def _checkpoint_path(path: str | Path) -> Path:
 
 
 class _CatchSignals:
-    """While training: SIGINT/SIGTERM only set ``trainer._signal`` (the loop stops after the batch).
+    """While training: SIGINT/SIGTERM only set ``pending`` (the loop stops after the batch).
 
     A second signal while the first is pending raises KeyboardInterrupt at once. Only the main
     thread can install handlers; elsewhere this does nothing.
     """
 
-    def __init__(self, trainer: Trainer):
-        self.trainer = trainer
+    def __init__(self) -> None:
         self.previous: dict[int, object] = {}
+        self.pending: int | None = None  # the signal number caught and not yet acted on
+
+    def take(self) -> int:
+        """The pending signal number, which is no longer pending."""
+        signum, self.pending = self.pending, None
+        return signum
 
     def _handler(self, signum: int, frame: object) -> None:
-        if self.trainer._signal is not None:
+        if self.pending is not None:
             raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: stopping at once")
-        self.trainer._signal = signum
+        self.pending = signum
 
     def __enter__(self) -> "_CatchSignals":
-        self.trainer._signal = None
+        self.pending = None
         if threading.current_thread() is threading.main_thread():
             for sig in _SIGNALS:
                 self.previous[sig] = signal.signal(sig, self._handler)

@@ -218,7 +218,7 @@ def load_run_config(path: str | Path) -> RunConfig:
 
 def run_config_to_toml(config: RunConfig) -> str:
     """TOML text that :func:`load_run_config` reads back to an equal config."""
-    from memcosim.circuits.config_file import _value
+    from memcosim.circuits.config_file import toml_value
 
     lines = ["# memcosim training run (memcosim train FILE)"]
     for name in ("train", "network", "pulse", "sgd", "forward_only"):
@@ -236,7 +236,7 @@ def run_config_to_toml(config: RunConfig) -> str:
             elif dataclasses.is_dataclass(v):
                 tables.append((fl.name, dataclasses.asdict(v)))
             else:
-                lines.append(f"{fl.name} = {_value(v)}")
+                lines.append(f"{fl.name} = {toml_value(v)}")
         for tname, tdata in tables:
-            lines += ["", f"[{name}.{tname}]"] + [f"{k} = {_value(v)}" for k, v in sorted(tdata.items())]
+            lines += ["", f"[{name}.{tname}]"] + [f"{k} = {toml_value(v)}" for k, v in sorted(tdata.items())]
     return "\n".join(lines) + "\n"

@@ -1,6 +1,6 @@
 """The EP network in an ngspice session: free and nudged operating points, cell voltages, weight writes.
 
-Everything goes through :class:`memcosim.cosim.session.Session`: source values (inputs, nudge
+Everything goes through the session (:func:`memcosim.cosim.engine.open_session`): source values (inputs, nudge
 currents) with ``set_sources``, operating points with ``op``, device states with ``set_states``.
 
 The nudge moves the outputs by only ~``beta (t - o) / sum(G)`` volts (~1e-4 V) and the hidden nodes by
@@ -17,9 +17,9 @@ import dataclasses
 import numpy as np
 
 from memcosim.circuits.ep_network import EpNetwork, EpNetworkConfig, build_ep_network
-from memcosim.cosim.session import Session, SessionOptions
+from memcosim.cosim.engine import open_session
+from memcosim.cosim.session import SessionOptions
 from memcosim.devices.catalog import get_device
-from memcosim.errors import SimulationError
 
 # Above this many node voltages per read, ngspice's `save` list costs more than the analysis
 # (measured: 9,650 saved nodes, 620 ms per op; every vector kept, 66 ms + 17 ms to read them).
@@ -45,10 +45,9 @@ class CircuitNetwork:
                  options: SessionOptions | None = None):
         self.config = config
         self.network: EpNetwork = build_ep_network(config, conductances)
-        self.session = Session(self.network.netlist, ep_session_options(options))
+        self.session = open_session(self.network.netlist, ep_session_options(options))
         self._zero_nudge = {n: 0.0 for n in self.network.nudge_sources}
         self._nudged = False
-        self._names = [n.lower() for n in self.network.read_nodes]
         self._k = len(self.network.output_nodes)
         self.ops = 0
         self.device = get_device(config.model, config.device_params)  # the cells' device
@@ -65,9 +64,8 @@ class CircuitNetwork:
     def _read(self) -> np.ndarray:
         """Operating point; the voltage (volts) of every node in ``network.read_nodes``."""
         self.ops += 1
-        if len(self._names) <= _SAVE_ALL_ABOVE:
-            return self.session.op(voltages=self.network.read_nodes).stack(self.network.read_nodes)
-        return self.session.run(_op_every_node, self._names)  # in the worker process when there is one
+        nodes = self.network.read_nodes
+        return self.session.op(voltages=nodes, save_all=len(nodes) > _SAVE_ALL_ABOVE).stack(nodes)
 
     def free(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Free phase for features ``x``: output volts and the voltage across every cell (volts)."""
@@ -85,6 +83,10 @@ class CircuitNetwork:
         self._nudged = True
         v = self._read()
         return v[: self._k].copy(), self.network.cell_voltages(v)
+
+    def nudge_zeroed(self) -> None:
+        """Record that the caller set every nudge source to 0 A itself (the next free phase need not)."""
+        self._nudged = False
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
         """Free-phase output volts only."""
@@ -116,27 +118,3 @@ class CircuitNetwork:
         states = self.session.states
         return [self.device.conductance(states[idx]) for idx in self.device_index]
 
-
-def _op_every_node(session: Session, names: list[str]) -> np.ndarray:
-    """An operating point with every vector kept (no `save` list), then the named node voltages.
-
-    Works around the cost of a long `save` list in ngspice (see ``_SAVE_ALL_ABOVE``); it issues the
-    same commands the session does and forgets the session's save list so its next analysis sets its own.
-    """
-    lib = session.library
-    lib.command("delete all")
-    session._saved = None  # the session re-issues its own `save` list on its next analysis
-    session.step += 1
-    out = lib.command("op")
-    try:
-        if out.failed:
-            raise SimulationError("op", session.step, out.message())
-        values = np.empty(len(names))
-        for k, n in enumerate(names):
-            vec = lib.vector(n)
-            if vec is None:
-                raise SimulationError("op", session.step, f"ngspice produced no vector {n!r}")
-            values[k] = vec[0]
-    finally:
-        lib.command("destroy all")
-    return values

@@ -61,7 +61,7 @@ class ProgrammingMode:
         for k, name in enumerate(net.diode_sources):
             sources[name] = 0.0 if programming else (cfg.diode_bias if k % 2 == 0 else -cfg.diode_bias)
         s.set_sources(sources)
-        c._nudged = False
+        c.nudge_zeroed()
         back = cfg.backward_gain / cfg.amp_r_out
         for (e, g), gain in zip(net.amplifiers, net.amplifier_gains):
             s.set_device_params(e, gain=0.0 if programming else gain)

@@ -100,7 +100,9 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         return float(1.0 - g1 / g0)
 
     # -- forward ---------------------------------------------------------------------------------
-    def _embed(self, x: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+    def embed(self, x: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        """The first layer's inputs for features ``x``: ``x``, the label one-hot (``label_scale``, repeated
+        ``label_repeat`` times; not for the ``competitive`` rule) and a bias column of ones."""
         ones = np.ones((len(x), 1))
         if self.s.rule == "competitive":
             return np.hstack([x, ones])
@@ -110,7 +112,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
 
     def _passes(self, x: np.ndarray, labels: np.ndarray | None):
         """Layer inputs and activations of a batch: (x0, h0, x1, h1) with bias columns in x0, x1."""
-        x0 = self._embed(np.atleast_2d(x), labels)
+        x0 = self.embed(np.atleast_2d(x), labels)
         h0 = self.circuit.layers[0].forward(x0).outputs
         a0 = np.clip(h0, 0.0, 1.0)
         if self.s.rule == "ff":
@@ -168,7 +170,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         reset_cols[0::2], reset_cols[1::2] = down, up
         return rows, reset_cols, np.where(up, 1, np.where(down, -1, 0))
 
-    def _updates_for(self, x0, h0, x1, h1, label: int):
+    def updates_for(self, x0, h0, x1, h1, label: int):
         """[(pass, layer, rows, reset columns, direction)] of one sample (pass 0 positive, 1 negative for ``ff``)."""
         s = self.s
         out = []
@@ -210,7 +212,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
             if s.rule == "competitive":
                 x0, h0, x1, h1 = self._passes(x[b:b + 1], None)
                 scores[b] = (self._group_goodness(h0, self.n_classes) + self._group_goodness(h1, self.n_classes))[0]
-                updates += [(b, *u) for u in self._updates_for(x0, h0, x1, h1, int(y[b]))]
+                updates += [(b, *u) for u in self.updates_for(x0, h0, x1, h1, int(y[b]))]
                 continue
             # the negative label: a random wrong label (seeded), embedded in the same batch of two reads
             wrong = int(self.rng.choice([c for c in range(self.n_classes) if c != y[b]]))
@@ -218,13 +220,13 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
             g = self._group_goodness(h0, 1)[:, 0] + self._group_goodness(h1, 1)[:, 0]
             scores[b] = -np.inf
             scores[b, y[b]], scores[b, wrong] = g[0], g[1]
-            updates += [(b, *u) for u in self._updates_for(x0, h0, x1, h1, int(y[b]))]
+            updates += [(b, *u) for u in self.updates_for(x0, h0, x1, h1, int(y[b]))]
         self._apply(updates)
         return float(np.sum(self.loss(np.where(np.isfinite(scores), scores, -1e3), y))), \
             int(np.sum(np.argmax(scores, axis=1) == y))
 
     @staticmethod
-    def _slot_groups(updates) -> list[list]:
+    def slot_groups(updates) -> list[list]:
         """Updates grouped by (sample, pass), in order: each group's layers share one slot."""
         groups: dict[tuple[int, int], list] = {}
         for b, p, k, rows, cols, direction in updates:
@@ -245,7 +247,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                 layer.write_conductances(g)
                 self.counters["reset_pulses"] += int(mask.sum())
         else:
-            groups = self._slot_groups(updates)
+            groups = self.slot_groups(updates)
             slots = [Slot(self.s.v_reset, {k: (rows, cols) for k, rows, cols, _ in group}) for group in groups]
             compare = self.s.energy_compare and self.counters["updates"] % self.s.compare_every == 1 % self.s.compare_every
             saved = self.circuit.states if compare else None

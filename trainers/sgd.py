@@ -234,12 +234,15 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         y = np.asarray(y, dtype=int)
         xa, aa, z, d_hid, d_out = self.errors(x, y)
         if self.config.train.update == "ideal":
-            self._ideal(xa, aa, d_hid, d_out)
+            self.ideal_update(xa, aa, d_hid, d_out)
         else:
             self._pulse(xa, aa, d_hid, d_out)
         return float(np.sum(cross_entropy(z, y))), int(np.sum(np.argmax(z, axis=1) == y))
 
-    def _ideal(self, xa, aa, d_hid, d_out) -> None:
+    def ideal_update(self, xa, aa, d_hid, d_out) -> None:
+        """Write the SGD step ``-lr * step_scale * sum(input^T error)`` of a batch straight into both layers'
+        weights (``ideal`` updates; arguments from :meth:`errors`), without the samples whose largest output
+        error is below ``min_error``."""
         keep = np.abs(d_out).max(axis=1) >= self.s.min_error
         if not keep.any():
             return
@@ -259,7 +262,7 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
             self.counters["updates"] += 1
             pairs = [(0, xa[b], d_hid[b]), (1, aa[b], d_out[b])]
             if self.s.rule == "manhattan":
-                slots += self._manhattan(pairs)
+                slots += self.manhattan_slots(pairs)
             else:
                 slots += self._stochastic(pairs)
         return slots
@@ -286,7 +289,10 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         reset_cols[0::2], reset_cols[1::2] = down, up  # up: RESET -, down: RESET +
         return set_cols, reset_cols
 
-    def _manhattan(self, pairs) -> list[Slot]:
+    def manhattan_slots(self, pairs) -> list[Slot]:
+        """The SET and RESET slots of one sample under the Manhattan rule: ``pairs`` is
+        ``[(layer, layer input, layer error)]``; rows with input above ``x_threshold`` and columns with error
+        above ``d_threshold`` of the largest are pulsed (columns fire with probability ``step_scale``)."""
         s = self.s
         fire = self.step_scale()
         set_sel, reset_sel = {}, {}

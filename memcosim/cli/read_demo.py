@@ -18,7 +18,7 @@ import numpy as np
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.devices.registry import get_model
-from memcosim.cosim.session import Session
+from memcosim.cosim.engine import open_session
 from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 
@@ -59,7 +59,7 @@ def run_read_demo(config: DemoConfig) -> dict:
     v_rows = rng.uniform(0.0, config.v_read_max, size=config.rows)
     row_nodes = [xbar.row_node(i, j) for i in range(config.rows) for j in range(config.columns)]
     col_nodes = [xbar.column_node(i, j) for i in range(config.rows) for j in range(config.columns)]
-    with Session(xbar.netlist) as session:
+    with open_session(xbar.netlist) as session:
         session.set_sources(dict(zip(xbar.row_sources, v_rows)))
         reading = session.op(voltages=sorted(set(row_nodes + col_nodes)), currents=xbar.column_sources)
         currents = reading.stack(xbar.column_sources)

@@ -83,7 +83,9 @@ class PulseDataset:
         return cls(*fields, hs, offsets, parts[0].step, meta)
 
 
-def _draw_pair(rng: np.random.Generator, config: DatasetConfig) -> tuple[float, float]:
+def draw_pair(rng: np.random.Generator, config: DatasetConfig) -> tuple[float, float]:
+    """A (requested, target) pair of conductances (siemens), log-uniform in [g_low, g_high] and at least
+    ``min_change`` apart in relative terms."""
     lo, hi = math.log(config.g_low), math.log(config.g_high)
     while True:
         a, b = np.exp(rng.uniform(lo, hi, 2))
@@ -99,7 +101,7 @@ class SampleMaker:
         from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
         from memcosim.devices.presets import get_preset
         from memcosim.cosim.device_table import conductance_table
-        from memcosim.cosim.session import Session
+        from memcosim.cosim.engine import open_session
         from memcosim.devices.variation import nominal_parameters
 
         self.config = config
@@ -107,7 +109,7 @@ class SampleMaker:
         self.table = conductance_table(config.model, self.preset.v_read)  # before our session opens
         self.xbar = build_crossbar(CrossbarConfig(1, 1, model=config.model, states=float(self.table[0][0]),
                                                   periphery=PeripheryConfig(programming=ProgrammingConfig())))
-        self.session = Session(self.xbar.netlist)
+        self.session = open_session(self.xbar.netlist)
         names = list(config.variation.spreads)
         self.nominal = nominal_parameters(config.model, names)
 
@@ -125,7 +127,7 @@ class SampleMaker:
 
         c = self.config
         rng = np.random.default_rng([c.seed, i])
-        g_req, g_target = _draw_pair(rng, c)
+        g_req, g_target = draw_pair(rng, c)
         vc = c.variation if c.noise else VariationConfig.off()
         variation = Variation(vc, [self.xbar.cells[0, 0]], self.nominal, rng=rng)
         s, xb = self.session, self.xbar

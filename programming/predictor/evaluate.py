@@ -115,11 +115,11 @@ class Deployer:
         from memcosim.programming.pulses import PulseSpec, apply_pulse
         from memcosim.cosim.readout import read_cell
         from memcosim.programming.write_verify import write_verify
-        from memcosim.programming.predictor.dataset import _draw_pair
+        from memcosim.programming.predictor.dataset import draw_pair
         from memcosim.programming.predictor.model import PredictorPolicy
 
         c, d, m = self.config, self.dataset, self.maker
-        g_req, g_target = _draw_pair(np.random.default_rng([c.seed, a]), d)
+        g_req, g_target = draw_pair(np.random.default_rng([c.seed, a]), d)
         row: dict = {"attempt": a, "g_requested": g_req, "g_target": g_target}
         for name in METHODS:
             variation, g0 = self._fresh(a, g_req)

@@ -147,7 +147,7 @@ def noise_free_baseline(model: str, set_amplitude: float, reset_amplitude: float
     from memcosim.devices.presets import get_preset
     from memcosim.programming.pulses import hold
     from memcosim.cosim.device_table import conductance_table
-    from memcosim.cosim.session import Session
+    from memcosim.cosim.engine import open_session
 
     preset = get_preset(model)
     states, table = conductance_table(model, preset.v_read)
@@ -161,7 +161,7 @@ def noise_free_baseline(model: str, set_amplitude: float, reset_amplitude: float
     xbar = build_crossbar(CrossbarConfig(1, 1, model=model, states=float(states[0]),
                                          periphery=PeripheryConfig(programming=ProgrammingConfig())))
     out = []
-    with Session(xbar.netlist) as s:
+    with open_session(xbar.netlist) as s:
         for amp, g_first, done in ((set_amplitude, 0.9 * g_low, lambda g: g >= 1.02 * g_high),
                                    (reset_amplitude, min(1.1 * g_high, preset.g_max), lambda g: g <= 0.98 * g_low)):
             s.set_states([x_of(g_first)])
