@@ -72,14 +72,13 @@ def conductance_table(model: str, v_read: float, points: int = POINTS,
 
 def states_for_conductance(model: str, target: np.ndarray | float, v_read: float,
                            params: dict[str, float] | None = None) -> np.ndarray:
-    """States (model units) whose read conductance is ``target`` (siemens), by log-log interpolation."""
-    s, g = conductance_table(model, v_read, params=params)
+    """States (model units) whose read conductance is ``target`` (siemens) by :meth:`TabulatedDevice.state_for`;
+    ConfigError for a target outside the table's range or a conductance that does not increase with the state."""
+    _, g = conductance_table(model, v_read, params=params)
     t = np.asarray(target, dtype=float)
     if np.any(~np.isfinite(t)) or np.any(t < g[0] * (1 - 1e-9)) or np.any(t > g[-1] * (1 + 1e-9)):
         raise ConfigError("target", f"conductance outside the {model} range [{g[0]:.4g}, {g[-1]:.4g}] S")
-    xs = np.log(s) if s[0] > 0 else s
-    x = np.interp(np.log(t), np.log(g), xs)
-    return np.exp(x) if s[0] > 0 else x
+    return TabulatedDevice(get_device(model, params), v_read).state_for(t)
 
 
 class TabulatedDevice(Device):
