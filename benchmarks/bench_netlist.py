@@ -74,7 +74,7 @@ def operating_point_row(n: int = 128, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     states = rng.uniform(0.05, 0.95, (n, n))
     xbar = build_crossbar(_config(n, cell="1R", states=states))
-    per = xbar.periphery
+    per = xbar.blocks
     codes = rng.integers(0, per.dac.levels, n)
     values = xbar.dac_values(codes)
     from memcosim.cosim.engine import open_session
@@ -97,7 +97,7 @@ def operating_point_row(n: int = 128, seed: int = 0) -> dict:
     holder = {}
 
     def scipy_solve() -> None:
-        holder["ref"] = solve_crossbar(g, list(values.values()), R_WIRE, R_WIRE, R_DRIVER + per.dac.r_out,
+        holder["ref"] = solve_crossbar(g, list(values.values()), R_WIRE, R_WIRE, R_DRIVER + per.dac.config.r_out,
                                        r_sense=per.tia.input_resistance)
 
     t_scipy, c_scipy = timed(scipy_solve, 3)

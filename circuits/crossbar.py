@@ -29,7 +29,7 @@ import numpy as np
 
 from memcosim import fields as f
 from memcosim.circuits.netlist import Netlist, fmt, is_spice_name
-from memcosim.circuits.periphery import adc_subckt, dac_subckt, tia_subckt
+from memcosim.circuits.periphery.blocks import PeripheryBlocks
 from memcosim.config.periphery import AccessConfig, PeripheryConfig
 from memcosim.devices.catalog import get_device
 from memcosim.devices.device import RESISTOR
@@ -209,6 +209,7 @@ class Crossbar:
     program_column_sources: list[str] = field(default_factory=list)
     values: np.ndarray | None = None  # conductance (S) or initial state per cell, variation included
     faults: "FaultMap | None" = None  # the drawn faults (memcosim.circuits.faults) when config.faults is set
+    blocks: PeripheryBlocks = field(default_factory=PeripheryBlocks)  # the block in each periphery slot
 
     def row_node(self, i: int, j: int) -> str:
         return row_node(self.config, i, j)
@@ -246,7 +247,7 @@ class Crossbar:
 
     def dac_values(self, codes: np.ndarray) -> dict[str, float]:
         """Row source values (volts) for DAC ``codes``, ready for ``Session.set_sources``."""
-        dac = self.periphery.dac
+        dac = self.blocks.dac
         if dac is None:
             raise ConfigError("periphery.dac", "this array has no row DACs")
         volts = dac.voltage(np.asarray(codes))
@@ -256,7 +257,7 @@ class Crossbar:
 
     def adc_codes(self, tia_volts: np.ndarray) -> np.ndarray:
         """ADC codes of the TIA output voltages (volts, one per column on the last axis)."""
-        adc = self.periphery.adc
+        adc = self.blocks.adc
         if adc is None:
             raise ConfigError("periphery.adc", "this array has no column ADCs")
         codes = adc.convert(tia_volts)
@@ -310,14 +311,20 @@ def column_node(config: CrossbarConfig, i: int, j: int) -> str:
     return f"c{i if config.r_column > 0 else config.rows - 1}_{j}"
 
 
-def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool = True) -> Crossbar:
+def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool = True,
+                   blocks: PeripheryBlocks | None = None) -> Crossbar:
     """Render ``config`` as a netlist; with ``check`` run the structure checks on it.
 
-    Sources: ``VROW<i>`` (row drive / DAC code voltage), ``VCOL<j>`` (column ammeter),
-    ``VWL<i>`` (1T1R word lines), ``INUDGE<j>``, ``VPROW<i>`` / ``VPCOL<j>`` (programming).
+    ``blocks`` puts other blocks into the periphery slots (they must fill exactly the slots
+    ``config`` fills, each with the pins its slot's contract names); by default every slot gets
+    the behavioural block of its settings. Sources: ``VROW<i>`` (row drive / DAC code voltage),
+    ``VCOL<j>`` (column ammeter), ``VWL<i>`` (1T1R word lines), ``INUDGE<j>``, ``VPROW<i>`` /
+    ``VPCOL<j>`` (programming).
     """
+    default = PeripheryBlocks.behavioural(config.periphery, config.r_driver, config.access)
+    blocks = default.check() if blocks is None else blocks.check(expected=default.filled())
     with no_gc():  # millions of small tuples, no cycles: the cyclic collector only costs time
-        xb = _build(config, title)
+        xb = _build(config, blocks, title)
         if config.faults is not None and config.faults.any:
             from memcosim.circuits.faults import apply_faults
 
@@ -341,9 +348,8 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _build(config: CrossbarConfig, title: str | None) -> Crossbar:
+def _build(config: CrossbarConfig, blocks: PeripheryBlocks, title: str | None) -> Crossbar:
     R, C = config.shape
-    per = config.periphery or PeripheryConfig()
     net = Netlist(title=title or f"memcosim crossbar {R}x{C} {config.cell} {config.model}")
     _describe(net, config)
     values = config.cell_values()
@@ -358,37 +364,31 @@ def _build(config: CrossbarConfig, title: str | None) -> Crossbar:
         instance_extra = {k: v for k, v in config.device_params.items()
                           if k in device.instance_parameters and k != "x0"}
         net.model_card(card, config.model, **model_level)
-    if config.cell == "1T1R":
-        a = config.access
-        net.model_card("nacc", "nmos", level=1, vto=a.vto, kp=a.kp, **{"lambda": a.lambda_})
-    if per.dac is not None:
-        net.subcircuit("dac", *dac_subckt(per.dac))
-    if per.tia is not None:
-        net.subcircuit("tia", *tia_subckt(per.tia))
-    if per.adc is not None:
-        net.subcircuit("adc", *adc_subckt(per.adc))
+    dac, driver, prog, tia, adc, nudge, access = (blocks.dac, blocks.row_driver, blocks.programming, blocks.tia,
+                                                  blocks.adc, blocks.nudge, blocks.access)
+    for block in (access, dac, tia, adc):
+        if block is not None:
+            block.define(net)
 
     rnode = [[row_node(config, i, j) for j in range(C)] for i in range(R)]
     cnode = [[column_node(config, i, j) for j in range(C)] for i in range(R)]
-    xb = Crossbar(config, net, [], [], np.empty((R, C), dtype=object), values=values)
+    xb = Crossbar(config, net, [], [], np.empty((R, C), dtype=object), values=values, blocks=blocks)
 
-    # rows: source -> DAC -> driver resistance -> programming source -> line
+    # rows: source -> DAC -> row driver -> programming driver -> line
+    stages = [s for s, block in (("dac", dac), ("drv", driver), ("prog", prog)) if block is not None]
     for i in range(R):
-        stages = [s for s in ("dac", "drv", "prog") if (s == "dac" and per.dac) or (s == "drv" and config.r_driver > 0)
-                  or (s == "prog" and per.programming)]
         node = f"d{i}" if stages else rnode[i][0]
-        net.voltage_source(f"VROW{i}", node, "0", per.dac.v_min if per.dac else 0.0)
+        net.voltage_source(f"VROW{i}", node, "0", dac.v_min if dac is not None else 0.0)
         xb.row_sources.append(f"VROW{i}")
         for k, stage in enumerate(stages):
             nxt = rnode[i][0] if k == len(stages) - 1 else f"{_STAGE_NODE[stage]}{i}"
             if stage == "dac":
-                net.instance(f"XDAC{i}", (node, nxt), "dac")
+                dac.place(net, f"DAC{i}", (node, nxt))
                 xb.dac_outputs.append(nxt)
             elif stage == "drv":
-                net.resistor(f"RDRV{i}", node, nxt, config.r_driver)
+                driver.place(net, f"DRV{i}", (node, nxt))
             else:
-                net.voltage_source(f"VPROW{i}", nxt, node, 0.0)
-                xb.program_row_sources.append(f"VPROW{i}")
+                xb.program_row_sources.append(prog.place(net, f"PROW{i}", (nxt, node)).name)
             node = nxt
         if config.r_row > 0:
             row = rnode[i]
@@ -396,8 +396,8 @@ def _build(config: CrossbarConfig, title: str | None) -> Crossbar:
                 net.resistor(f"RW{i}_{j}", row[j], row[j + 1], config.r_row, "wire")
         _line_capacitance(net, "CR", i, rnode[i] if config.r_row > 0 else rnode[i][:1], config.c_row,
                           1 if config.r_row > 0 else C)
-        if config.cell == "1T1R":
-            net.voltage_source(f"VWL{i}", f"w{i}", "0", config.access.v_gate)
+        if access is not None:
+            net.voltage_source(f"VWL{i}", f"w{i}", "0", access.gate_voltage)
             xb.word_line_sources.append(f"VWL{i}")
 
     # columns: line -> ammeter -> programming source -> TIA (or ground); nudge into the TIA input
@@ -408,30 +408,27 @@ def _build(config: CrossbarConfig, title: str | None) -> Crossbar:
                 net.resistor(f"CW{i}_{j}", col[i], col[i + 1], config.r_column, "wire")
         _line_capacitance(net, "CC", j, col if config.r_column > 0 else col[-1:], config.c_column,
                           1 if config.r_column > 0 else R)
-        below = f"s{j}" if (per.tia or per.programming) else "0"
+        below = f"s{j}" if (tia is not None or prog is not None) else "0"
         net.voltage_source(f"VCOL{j}", col[-1], below, 0.0)
         xb.column_sources.append(f"VCOL{j}")
-        if per.programming:
-            sense = f"q{j}" if per.tia else "0"
-            net.voltage_source(f"VPCOL{j}", below, sense, 0.0)
-            xb.program_column_sources.append(f"VPCOL{j}")
+        if prog is not None:
+            sense = f"q{j}" if tia is not None else "0"
+            xb.program_column_sources.append(prog.place(net, f"PCOL{j}", (below, sense)).name)
         else:
             sense = below
-        if per.tia:
-            net.instance(f"XTIA{j}", (sense, f"o{j}"), "tia")
+        if tia is not None:
+            tia.place(net, f"TIA{j}", (sense, f"o{j}"))
             xb.tia_outputs.append(f"o{j}")
             xb.tia_inputs.append(sense)
-        if per.adc:
-            net.instance(f"XADC{j}", (f"o{j}",), "adc")
-        if per.nudge:
-            net.current_source(f"INUDGE{j}", "0", sense, per.nudge.current)
-            xb.nudge_sources.append(f"INUDGE{j}")
+        if adc is not None:
+            adc.place(net, f"ADC{j}", (f"o{j}",))
+        if nudge is not None:
+            xb.nudge_sources.append(nudge.place(net, f"NUDGE{j}", (sense,)).name)
 
     # cells
-    one_t = config.cell == "1T1R"
+    one_t = access is not None
     if one_t:
         xb.transistors = np.empty((R, C), dtype=object)
-        a = config.access
     for i in range(R):
         ri, ci = rnode[i], cnode[i]
         for j in range(C):
@@ -442,7 +439,7 @@ def _build(config: CrossbarConfig, title: str | None) -> Crossbar:
                 xb.cells[i, j] = net.memristor(f"NC{i}_{j}", ri[j], bottom, f"x{i}_{j}", config.model, card,
                                                x0=float(values[i, j]), **instance_extra).name
             if one_t:
-                xb.transistors[i, j] = net.mosfet(f"MA{i}_{j}", bottom, f"w{i}", ci[j], "0", "nacc", a.w, a.l).name
+                xb.transistors[i, j] = access.place(net, f"A{i}_{j}", (bottom, f"w{i}", ci[j], "0")).name
     lines = net.line_nodes
     for i in range(R):
         lines.update(dict.fromkeys(rnode[i], ("row", i)))

@@ -37,7 +37,8 @@ import numpy as np
 from memcosim import fields as f
 from memcosim.circuits.crossbar import RESISTOR, no_gc
 from memcosim.circuits.netlist import Netlist, fmt
-from memcosim.circuits.periphery import dac_subckt
+from memcosim.circuits.periphery.base import DAC
+from memcosim.circuits.periphery.dac import Dac
 from memcosim.config.periphery import DacConfig, ProgrammingConfig
 from memcosim.devices.catalog import closed_form_models, get_device
 from memcosim.errors import ConfigError
@@ -219,9 +220,9 @@ class EpNetwork:
     output_index: np.ndarray | None = None
 
     @property
-    def dac(self) -> DacConfig | None:
-        c = self.config
-        return DacConfig(bits=c.dac_bits, v_min=-c.v_input, v_max=c.v_input, r_out=c.dac_r_out) if c.dac_bits else None
+    def dac(self) -> Dac | None:
+        """The input DAC block (None with ideal input sources)."""
+        return input_dac(self.config)
 
     def input_values(self, x: np.ndarray) -> dict[str, float]:
         """Input source values (volts) for features ``x`` (one per input, nominally in [0, 1])."""
@@ -254,6 +255,13 @@ class EpNetwork:
         return [str(n) for layer in self.layers for n in layer.cells.ravel()]
 
 
+def input_dac(config: EpNetworkConfig) -> Dac | None:
+    """The DAC of every input line: ``dac_bits`` over [-v_input, v_input] volts, ``dac_r_out`` ohm
+    (None when ``dac_bits`` is 0: ideal input sources)."""
+    c = config
+    return Dac(DacConfig(bits=c.dac_bits, v_min=-c.v_input, v_max=c.v_input, r_out=c.dac_r_out)) if c.dac_bits else None
+
+
 def build_ep_network(config: EpNetworkConfig, conductances: list[np.ndarray] | None = None,
                      title: str | None = None) -> EpNetwork:
     """Render ``config`` as a netlist, cells at ``conductances`` (S; default: the config's initial draw)."""
@@ -281,9 +289,9 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
     hidden_layers = len(sizes) - 2
     if hidden_layers:
         net.model_card("dhid", "D", **{"is": c.diode_is, "n": c.diode_n})
-    dac = DacConfig(bits=c.dac_bits, v_min=-c.v_input, v_max=c.v_input, r_out=c.dac_r_out) if c.dac_bits else None
+    dac = input_dac(c)
     if dac is not None:
-        net.subcircuit("dac", *dac_subckt(dac))
+        DAC.check(dac).define(net)
     prog = c.programming
 
     ep = EpNetwork(c, net, [], [], [], [], [], [f"o{k}" for k in range(sizes[-1])],
@@ -296,7 +304,7 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
             node = f"in{k}{sign.lower()}"
             if dac is not None:
                 net.voltage_source(src, f"d{k}{sign.lower()}", "0", 0.0)
-                net.instance(f"XDAC{k}{sign}", (f"d{k}{sign.lower()}", node), "dac")
+                dac.place(net, f"DAC{k}{sign}", (f"d{k}{sign.lower()}", node))
             else:
                 net.voltage_source(src, node, "0", 0.0)
             ep.input_sources.append(src)

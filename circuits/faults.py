@@ -37,6 +37,7 @@ import numpy as np
 
 from memcosim import fields as f
 from memcosim.circuits.netlist import Element, Memristor, Netlist, fmt
+from memcosim.circuits.periphery.base import DAC
 from memcosim.devices.catalog import get_device
 from memcosim.errors import ConfigError
 
@@ -225,25 +226,13 @@ def apply_faults(xbar, faults: FaultMap | None = None) -> FaultMap:
     for i, j in zip(*np.nonzero(fm.short_column)):
         net.resistor(f"RSHC{i}_{j}", xbar.column_node(i, j), xbar.column_node(i, j + 1), fc.r_short)
     if fm.dead_dac.any():
-        from memcosim.circuits.periphery import dac_subckt
-
-        net.subcircuit("dac_dead", *dead_dac_subckt(config.periphery.dac))
+        dead = DAC.check(xbar.blocks.dac.dead())
+        dead.define(net)
         for i in np.nonzero(fm.dead_dac)[0]:
             name = f"XDAC{i}"
             e = net.elements[index[name]]
-            net.elements[index[name]] = Element(e.name, e.nodes, "dac_dead", "instance of dac_dead")
+            net.elements[index[name]] = Element(e.name, e.nodes, dead.name, f"instance of {dead.name}")
     return fm
-
-
-def dead_dac_subckt(dac) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """The ``dac_dead`` block: a DAC (``DacConfig``) whose output stage is stuck at 0 V, same ``r_out``."""
-    lines = [".subckt dac_dead in out", f"* dead row DAC: output stuck at 0 V, r_out = {fmt(dac.r_out)} ohm"]
-    if dac.r_out > 0:
-        lines += ["Ebuf mid 0 in 0 0", f"Rout mid out {fmt(dac.r_out)}"]
-    else:
-        lines += ["Ebuf out 0 in 0 0"]
-    lines.append(".ends dac_dead")
-    return "\n".join(lines), ("in", "out"), (("out", "0"),)
 
 
 def stick_cells(net: Netlist, cells: np.ndarray, stuck_on: np.ndarray, stuck_off: np.ndarray, model: str,

@@ -260,7 +260,7 @@ def merge_crossbars(parts: Sequence[Crossbar], title: str) -> tuple[Netlist, lis
             nudge_sources=[_rename(n, p) for n in xb.nudge_sources],
             program_row_sources=[_rename(n, p) for n in xb.program_row_sources],
             program_column_sources=[_rename(n, p) for n in xb.program_column_sources],
-            values=xb.values, prefix=p))
+            values=xb.values, blocks=xb.blocks, prefix=p))
     return net, out
 
 
@@ -472,9 +472,9 @@ class CrossbarLayer:
         self.device = device  # the cells' device: read conductance <-> state at the layer's v_read
         if device.has_state:
             self.device_index = np.vectorize(lambda n: device_index[n.lower()], otypes=[int])(crossbar.cells)
-        per = crossbar.periphery
-        self._dac, self._adc, self._tia = per.dac, per.adc, per.tia
-        self._amps_per_volt = 1.0 / (self._tia.r_feedback * self._tia.gain / (1.0 + self._tia.gain))
+        blocks = crossbar.blocks
+        self._dac, self._adc = blocks.dac, blocks.adc
+        self._amps_per_volt = 1.0 / blocks.tia.transimpedance
         self._g = None if device.has_state else _pairs(config, config.initial_weights())
 
     @property

@@ -47,14 +47,14 @@ class View:
 
 def _rows_at(xbar: Crossbar, volts: np.ndarray) -> dict[str, float]:
     """Row source values for row voltages (through the DAC's quantization when there is one)."""
-    dac = xbar.periphery.dac
+    dac = xbar.blocks.dac
     if dac is not None:
         return xbar.dac_values(dac.code(volts))
     return {name: float(v) for name, v in zip(xbar.row_sources, volts)}
 
 
 def _full_scale(xbar: Crossbar) -> float:
-    dac = xbar.periphery.dac
+    dac = xbar.blocks.dac
     return dac.v_max if dac is not None else V_READ
 
 
@@ -141,7 +141,7 @@ def ir_drop_view(xbar: Crossbar, session: Session, out: Path) -> View:
 
 def dac_view(xbar: Crossbar, session: Session, out: Path, max_codes: int = 256) -> View:
     """DAC transfer curve at row 0's DAC output (driving the array), with INL and DNL in LSB."""
-    dac = xbar.periphery.dac
+    dac = xbar.blocks.dac
     if dac is None:
         return View("DAC transfer", skipped="no periphery.dac")
     R = xbar.config.rows
@@ -164,7 +164,7 @@ def dac_view(xbar: Crossbar, session: Session, out: Path, max_codes: int = 256) 
                           [[int(c), float(a), float(b), float(i), float(d) if k else 0.0]
                            for k, (c, a, b, i, d) in enumerate(zip(codes, ideal, v, inl, np.r_[0.0, dnl]))])
     png = _curve(codes, [(ideal, "ideal code voltage"), (v, "DAC output into the array")], "code", "volts",
-                 f"row DAC, {dac.bits} bit, r_out {dac.r_out:g} ohm", out / "dac_transfer.png")
+                 f"row DAC, {dac.config.bits} bit, r_out {dac.config.r_out:g} ohm", out / "dac_transfer.png")
     return View("DAC transfer", {"levels": dac.levels, "LSB V": dac.lsb, "gain error %": 100 * (lsb / dac.lsb - 1),
                                  "max |INL| LSB": float(np.abs(inl).max()),
                                  "max |DNL| LSB": float(np.abs(dnl).max()) if dnl.size else 0.0}, png, csv_path)
@@ -183,16 +183,16 @@ def _sweep_current(xbar: Crossbar, session: Session, currents: np.ndarray, nodes
 
 def adc_view(xbar: Crossbar, session: Session, out: Path, max_points: int = 1024) -> View:
     """ADC codes of column 0 as its input current sweeps the TIA output 10% past the ADC range."""
-    per = xbar.periphery
-    if per.adc is None or per.tia is None:
+    adc, tia = xbar.blocks.adc, xbar.blocks.tia
+    if adc is None or tia is None:
         return View("ADC transfer", skipped="no periphery.adc")
-    adc, tia = per.adc, per.tia
-    span = adc.v_max - adc.v_min
-    v_target = np.linspace(adc.v_min - 0.1 * span, adc.v_max + 0.1 * span, min(4 * adc.levels, max_points))
+    v_min, v_max = adc.config.v_min, adc.config.v_max
+    span = v_max - v_min
+    v_target = np.linspace(v_min - 0.1 * span, v_max + 0.1 * span, min(4 * adc.levels, max_points))
     out_node = xbar.tia_outputs[0]
     if xbar.nudge_sources:
         session.set_sources(_rows_at(xbar, np.zeros(xbar.config.rows)))
-        data = _sweep_current(xbar, session, v_target / (-tia.r_feedback * tia.gain / (1 + tia.gain)), [out_node])
+        data = _sweep_current(xbar, session, v_target / -tia.transimpedance, [out_node])
         v_out = data[:, 0]
         how = "nudge current into column 0"
     else:
@@ -203,11 +203,11 @@ def adc_view(xbar: Crossbar, session: Session, out: Path, max_points: int = 1024
             v_out.append(session.op(voltages=[out_node])[out_node])
         v_out = np.array(v_out)
         how = "row voltages"
-    offset = adc.offset[0] if isinstance(adc.offset, list) else adc.offset
+    offset = adc.offset(0)
     codes = adc.convert(v_out, column=0)
     csv_path = _write_csv(out / "adc_transfer.csv", ["v_in_V", "code"], [[float(v), int(c)] for v, c in zip(v_out, codes)])
-    png = _curve(v_out, [(codes, f"{adc.bits}-bit ADC")], "TIA output (V)", "code",
-                 f"column ADC, {adc.v_min:g} .. {adc.v_max:g} V, swept by {how}", out / "adc_transfer.png", step=True)
+    png = _curve(v_out, [(codes, f"{adc.config.bits}-bit ADC")], "TIA output (V)", "code",
+                 f"column ADC, {v_min:g} .. {v_max:g} V, swept by {how}", out / "adc_transfer.png", step=True)
     return View("ADC transfer", {"levels": adc.levels, "codes seen": int(np.unique(codes).size), "LSB V": adc.lsb,
                                  "clips low": bool(codes.min() == 0), "clips high": bool(codes.max() == adc.levels - 1),
                                  "offset V": float(offset)}, png, csv_path)
@@ -215,7 +215,7 @@ def adc_view(xbar: Crossbar, session: Session, out: Path, max_points: int = 1024
 
 def tia_view(xbar: Crossbar, session: Session, out: Path, steps: int = 21) -> View:
     """Virtual-ground error V(in) of every TIA versus its column current as all rows sweep to full scale."""
-    tia = xbar.periphery.tia
+    tia = xbar.blocks.tia
     if tia is None:
         return View("TIA virtual ground", skipped="no periphery.tia")
     R = xbar.config.rows
@@ -235,7 +235,7 @@ def tia_view(xbar: Crossbar, session: Session, out: Path, steps: int = 21) -> Vi
                           [r[:4] + [float(e)] + r[4:] for r, e in zip(rows, expected)])
     png = _curve(current * 1e6, [(v_in * 1e6, "V(in), ngspice"), (expected * 1e6, "I Rf / (1 + A)")],
                  "column current (uA)", "virtual-ground error (uV)",
-                 f"TIA, A = {tia.gain:g}, Rf = {tia.r_feedback:g} ohm", out / "tia_virtual_ground.png")
+                 f"TIA, A = {tia.config.gain:g}, Rf = {tia.config.r_feedback:g} ohm", out / "tia_virtual_ground.png")
     return View("TIA virtual ground", {"max |V(in)| V": float(np.abs(v_in).max()),
                                        "slope / (Rf/(1+A))": slope / tia.input_resistance,
                                        "max |I| A": float(np.abs(current).max())}, png, csv_path)

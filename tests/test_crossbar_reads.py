@@ -59,10 +59,10 @@ def test_periphery_loaded_array_matches_scipy_with_tia_input_resistance():
         s.set_sources(values)
         r = s.op(voltages=xbar.tia_outputs + xbar.tia_inputs, currents=xbar.column_sources)
     currents = r.stack(xbar.column_sources)
-    ref = solve_crossbar(g, list(values.values()), 2.0, 3.0, 5.0 + 50.0, r_sense=per.tia.input_resistance)
+    ref = solve_crossbar(g, list(values.values()), 2.0, 3.0, 5.0 + 50.0, r_sense=xbar.blocks.tia.input_resistance)
     np.testing.assert_allclose(currents, ref.column_currents, rtol=1e-6)
-    np.testing.assert_allclose(r.stack(xbar.tia_outputs), per.tia.output(currents), rtol=1e-9)
-    np.testing.assert_allclose(r.stack(xbar.tia_inputs), currents * per.tia.input_resistance, rtol=1e-6)
+    np.testing.assert_allclose(r.stack(xbar.tia_outputs), xbar.blocks.tia.output(currents), rtol=1e-9)
+    np.testing.assert_allclose(r.stack(xbar.tia_inputs), currents * xbar.blocks.tia.input_resistance, rtol=1e-6)
 
 
 def test_64x64_1t1r_with_transistors_on_lies_between_its_bounds():

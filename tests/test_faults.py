@@ -103,7 +103,7 @@ def test_dead_dac_row_stays_at_0_V_and_dead_adc_column_reads_code_0():
     assert np.all(np.abs(v_dac[dead_rows]) < 1e-6) and np.all(v_dac[~dead_rows] > 0.19)
     v_tia = np.array([r[n] for n in xb.tia_outputs])
     codes = xb.adc_codes(v_tia)
-    healthy_codes = per.adc.convert(v_tia)
+    healthy_codes = xb.blocks.adc.convert(v_tia)
     assert np.all(codes[dead_cols] == 0) and np.all(codes[~dead_cols] == healthy_codes[~dead_cols])
     assert np.all(healthy_codes[dead_cols] > 0)  # the column itself has signal: the channel is what is dead
 

@@ -1,11 +1,17 @@
-"""DAC, TIA, ADC and nudge drivers: Python conversions and their behaviour in ngspice."""
+"""DAC, TIA, ADC and nudge drivers: Python conversions, their behaviour in ngspice, and the block interface (slots and pin contracts)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.periphery.adc import Adc
+from memcosim.circuits.periphery.blocks import SLOTS, PeripheryBlocks
+from memcosim.circuits.periphery.dac import Dac
+from memcosim.circuits.periphery.tia import Tia
 from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, TiaConfig
 from memcosim.cosim.engine import open_session
 from memcosim.errors import ConfigError
@@ -13,7 +19,7 @@ from memcosim.errors import ConfigError
 
 @pytest.mark.parametrize("bits", [1, 3, 8, 16])
 def test_dac_levels_and_lsb(bits):
-    dac = DacConfig(bits=bits, v_min=-0.1, v_max=0.3)
+    dac = Dac(DacConfig(bits=bits, v_min=-0.1, v_max=0.3))
     assert dac.levels == 2 ** bits
     codes = np.arange(dac.levels)
     v = dac.voltage(codes)
@@ -25,8 +31,9 @@ def test_dac_levels_and_lsb(bits):
 
 
 def test_dac_transfer_in_ngspice_has_every_level_one_lsb_apart():
-    dac = DacConfig(bits=4, v_min=0.0, v_max=0.15, r_out=0.0)
-    xbar = build_crossbar(CrossbarConfig(2, 2, conductance=1e-4, periphery=PeripheryConfig(dac=dac)))
+    xbar = build_crossbar(CrossbarConfig(2, 2, conductance=1e-4, periphery=PeripheryConfig(
+        dac=DacConfig(bits=4, v_min=0.0, v_max=0.15, r_out=0.0))))
+    dac = xbar.blocks.dac
     out = []
     with open_session(xbar.netlist) as s:
         for code in range(dac.levels):
@@ -47,7 +54,7 @@ def test_dac_output_resistance_gives_the_divider_gain_error():
 
 
 def test_adc_levels_lsb_clipping_and_offset():
-    adc = AdcConfig(bits=3, v_min=-1.0, v_max=1.0, offset=[0.0, 2 / 7])
+    adc = Adc(AdcConfig(bits=3, v_min=-1.0, v_max=1.0, offset=[0.0, 2 / 7]))
     assert adc.levels == 8 and adc.lsb == pytest.approx(2 / 7)
     v = np.linspace(-1.5, 1.5, 3001)
     codes = adc.convert(v, column=0)
@@ -77,7 +84,7 @@ def test_adc_transfer_from_ngspice_tia_output():
     assert np.unique(codes).size == 16 and codes.min() == 0 and codes.max() == 15
     order = np.argsort(v_out)
     edges = v_out[order][1:][np.diff(codes[order]) != 0]
-    np.testing.assert_allclose(np.diff(edges), adc.lsb, atol=0.011)  # sweep step is 0.01 V
+    np.testing.assert_allclose(np.diff(edges), xbar.blocks.adc.lsb, atol=0.011)  # sweep step is 0.01 V
 
 
 def _tia_read(gain: float) -> tuple[float, float, float]:
@@ -118,3 +125,89 @@ def test_nudge_current_moves_the_tia_output_not_the_column_current():
     assert shift == pytest.approx(-1e5 * 2e-6 / (3e-5 + (1 + 1e5) / 1e4), rel=1e-6)
     assert after["o0"] == pytest.approx(before["o0"], rel=1e-12)
     assert after["VCOL1"] == pytest.approx(before["VCOL1"], rel=1e-3)
+
+
+# -- the block interface: slots, pin contracts, blocks from elsewhere ----------------------------
+
+@dataclass(frozen=True)
+class HalfDac(Dac):
+    """A DAC whose output stage is a unity buffer behind a 1 kohm / 1 kohm divider, with its own pin names."""
+
+    name: str = "dac_half"
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        return ("code", "line")
+
+    @property
+    def dc_paths(self) -> tuple[tuple[str, str], ...]:
+        return (("line", "0"),)
+
+    def subckt(self) -> str:
+        return "\n".join([".subckt dac_half code line", "Ebuf mid 0 code 0 1", "R1 mid line 1k", "R2 line 0 1k",
+                          ".ends dac_half"])
+
+
+@dataclass(frozen=True)
+class OnePinDac(HalfDac):
+    """A one-pin block offered to the two-pin DAC slot."""
+
+    name: str = "dac_one_pin"
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        return ("line",)
+
+    def subckt(self) -> str:
+        return "\n".join([".subckt dac_one_pin line", "R1 line 0 1k", ".ends dac_one_pin"])
+
+
+def _dac_array(**kw) -> CrossbarConfig:
+    return CrossbarConfig(1, 1, conductance=1e-9, periphery=PeripheryConfig(dac=DacConfig(bits=4, v_max=0.3)), **kw)
+
+
+def test_every_behavioural_block_fits_its_slot():
+    config = CrossbarConfig(2, 2, conductance=1e-4, r_driver=5.0, cell="1T1R", periphery=PeripheryConfig.full())
+    blocks = PeripheryBlocks.behavioural(config.periphery, config.r_driver, config.access)
+    assert set(blocks.filled()) == set(SLOTS)
+    blocks.check()
+    for name, slot in SLOTS.items():
+        assert len(getattr(blocks, name).pins) == len(slot.pins) == len(slot.roles)
+
+
+def test_a_block_with_the_wrong_pin_count_is_refused_naming_the_block_and_the_slot():
+    config = _dac_array()
+    with pytest.raises(ConfigError, match=r"periphery\.dac: block 'dac_one_pin' has 1 pin\(s\) \(line\).*connects 2: in"):
+        build_crossbar(config, blocks=PeripheryBlocks(dac=OnePinDac(config.periphery.dac)))
+
+
+def test_blocks_must_fill_the_slots_the_config_has():
+    config = _dac_array()
+    with pytest.raises(ConfigError, match="missing dac"):
+        build_crossbar(config, blocks=PeripheryBlocks())
+    with pytest.raises(ConfigError, match="not configured tia"):
+        build_crossbar(config, blocks=PeripheryBlocks(dac=Dac(config.periphery.dac), tia=Tia(TiaConfig())))
+
+
+def test_a_subckt_whose_pins_disagree_with_its_block_is_refused():
+    @dataclass(frozen=True)
+    class Mislabelled(HalfDac):
+        @property
+        def pins(self) -> tuple[str, ...]:
+            return ("line", "code")
+
+    config = _dac_array()
+    with pytest.raises(ConfigError, match=r"block dac_half: its \.subckt line lists pins \(code line\)"):
+        build_crossbar(config, blocks=PeripheryBlocks(dac=Mislabelled(config.periphery.dac)))
+
+
+def test_a_block_from_elsewhere_fills_the_dac_slot_by_pin_position_in_ngspice():
+    config = _dac_array()
+    xbar = build_crossbar(config, blocks=PeripheryBlocks(dac=HalfDac(config.periphery.dac)))
+    text = xbar.netlist.render()
+    assert ".subckt dac_half code line" in text and "XDAC0 d0 r0_0 dac_half" in text
+    with open_session(xbar.netlist) as s:
+        s.set_sources(xbar.dac_values(np.array([15])))
+        v = s.op(voltages=[xbar.dac_outputs[0]])[xbar.dac_outputs[0]]
+    # Thevenin source of the divider (0.15 V behind 500 ohm) into the 1 Gohm cell
+    assert v == pytest.approx(0.15 * 1e9 / (1e9 + 500.0), rel=1e-9)

@@ -103,7 +103,7 @@ def test_every_generated_configuration_is_rejected_up_front_or_simulates(kw, see
     except (TypeError, ValueError) as exc:  # a wrong type must still be a named config error
         raise AssertionError(f"unclear error for {kw}: {type(exc).__name__}: {exc}") from exc
     rng = np.random.default_rng(seed)
-    per = xbar.periphery
+    per = xbar.blocks
     with open_session(xbar.netlist) as s:
         if per.dac is not None:
             s.set_sources(xbar.dac_values(rng.integers(0, per.dac.levels, config.rows)))

@@ -2,15 +2,9 @@
 drivers, and the access transistor of 1T1R cells.
 
 Each block is a small dataclass with SI units and documented defaults, validated when it is made;
-errors name the field by its path in a TOML config (``periphery.dac.bits``). The Python-side
-transfers live here with the settings they follow from:
-
-* DAC: :meth:`DacConfig.voltage` turns a code into the quantized voltage set on the row source.
-* TIA: an op-amp of finite open-loop gain ``gain`` with feedback resistor ``r_feedback``:
-  V(in) = I * Rf / (1 + A) is the virtual-ground error, V(out) = -I * Rf * A / (1 + A).
-* ADC: :meth:`AdcConfig.convert` turns the TIA output voltage into a code.
-
-The circuit blocks built from these settings are in :mod:`memcosim.circuits.periphery`.
+errors name the field by its path in a TOML config (``periphery.dac.bits``). The blocks built
+from these settings, with their netlist text and their Python-side transfers (DAC codes to volts,
+TIA current to volts, ADC volts to codes), are in :mod:`memcosim.circuits.periphery`.
 """
 
 from __future__ import annotations
@@ -42,28 +36,6 @@ class DacConfig:
             raise ConfigError("periphery.dac.v_max", f"must be > v_min ({self.v_min} V), got {self.v_max}")
         self.r_out = f.number("periphery.dac.r_out", self.r_out, low=0.0, unit="ohm")
 
-    @property
-    def levels(self) -> int:
-        """Number of output levels, 2**bits."""
-        return 1 << self.bits
-
-    @property
-    def lsb(self) -> float:
-        """Volts per code step: (v_max - v_min) / (2**bits - 1)."""
-        return (self.v_max - self.v_min) / (self.levels - 1)
-
-    def voltage(self, code: np.ndarray | int) -> np.ndarray:
-        """The quantized output voltage (volts) of integer ``code`` (0 .. 2**bits - 1)."""
-        c = np.asarray(code)
-        if c.dtype.kind not in "iu" or np.any(c < 0) or np.any(c >= self.levels):
-            raise ConfigError("code", f"DAC codes must be integers in 0..{self.levels - 1}, got {code!r}")
-        return self.v_min + c.astype(float) * self.lsb
-
-    def code(self, volts: np.ndarray | float) -> np.ndarray:
-        """The nearest code to ``volts`` (clipped to the range)."""
-        c = np.floor((np.asarray(volts, dtype=float) - self.v_min) / self.lsb + 0.5)
-        return np.clip(c, 0, self.levels - 1).astype(int)
-
 
 @dataclass
 class TiaConfig:
@@ -75,15 +47,6 @@ class TiaConfig:
     def __post_init__(self) -> None:
         self.gain = f.number("periphery.tia.gain", self.gain, low=0.0, low_open=True, unit="V/V")
         self.r_feedback = f.number("periphery.tia.r_feedback", self.r_feedback, low=0.0, low_open=True, unit="ohm")
-
-    @property
-    def input_resistance(self) -> float:
-        """Resistance (ohm) the TIA shows to the column: Rf / (1 + A)."""
-        return self.r_feedback / (1.0 + self.gain)
-
-    def output(self, current: np.ndarray | float) -> np.ndarray:
-        """Output voltage (volts) for a column current (amperes into the input): -I Rf A / (1 + A)."""
-        return -np.asarray(current, dtype=float) * self.r_feedback * self.gain / (1.0 + self.gain)
 
 
 @dataclass
@@ -108,29 +71,6 @@ class AdcConfig:
             self.offset = [f.number(f"periphery.adc.offset[{k}]", v, unit="V") for k, v in enumerate(self.offset)]
         else:
             self.offset = f.number("periphery.adc.offset", self.offset, unit="V")
-
-    @property
-    def levels(self) -> int:
-        return 1 << self.bits
-
-    @property
-    def lsb(self) -> float:
-        """Volts per code: (v_max - v_min) / (2**bits - 1); code k stands for v_min + k * lsb."""
-        return (self.v_max - self.v_min) / (self.levels - 1)
-
-    def convert(self, volts: np.ndarray | float, column: int | None = None) -> np.ndarray:
-        """Codes of input ``volts``, clipped to 0..2**bits-1. Per-column offsets apply along the last
-        axis, or the offset of ``column`` alone when it is given."""
-        offset = np.asarray(self.offset, dtype=float)
-        if column is not None and offset.ndim:
-            offset = offset[column]
-        v = np.asarray(volts, dtype=float) + offset
-        c = np.floor((v - self.v_min) / self.lsb + 0.5)  # round half up, like a mid-tread quantizer
-        return np.clip(c, 0, self.levels - 1).astype(int)
-
-    def level(self, code: np.ndarray | int) -> np.ndarray:
-        """The input voltage a code stands for (volts)."""
-        return self.v_min + np.asarray(code, dtype=float) * self.lsb
 
 
 @dataclass
@@ -227,9 +167,3 @@ class AccessConfig:
         self.w = f.number("access.w", self.w, low=0.0, low_open=True, unit="m")
         self.l = f.number("access.l", self.l, low=0.0, low_open=True, unit="m")
         self.lambda_ = f.number("access.lambda_", self.lambda_, low=0.0, unit="1/V")
-
-    @property
-    def r_on(self) -> float:
-        """Channel resistance (ohm) at V_ds = 0 with the source at ground: 1 / (kp W/L (Vg - Vto))."""
-        overdrive = self.v_gate - self.vto
-        return float("inf") if overdrive <= 0 else 1.0 / (self.kp * self.w / self.l * overdrive)

@@ -1,0 +1,127 @@
+"""The periphery-block interface: slots with a pin contract, and the blocks that fill them.
+
+A *slot* is a place in the array for one kind of block (the row DAC, the column TIA, ...) and its
+pin contract: the pins a block there must have, in order, and what each pin is wired to. A
+*block* is one implementation: it names its pins in order, puts its definition into a netlist
+(a ``.subckt``, or a ``.model`` card for the access device) and places one instance of itself on
+the nodes the builder hands it, in the slot's pin order. Blocks that have a Python-side transfer
+(DAC codes to volts, TIA current to volts, ADC volts to codes) carry it too.
+
+Builders never write periphery text themselves: they take a block, check it against its slot
+(:meth:`Slot.check`), call :meth:`Block.define` once and :meth:`Block.place` per instance.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from memcosim.circuits.netlist import GROUND, Element, Netlist
+from memcosim.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A place for one kind of periphery block: ``name`` (the config table, e.g. ``dac``), the pin
+    names a block there connects, in order, and ``roles``: what each pin is wired to."""
+
+    name: str
+    pins: tuple[str, ...]
+    roles: tuple[str, ...]
+
+    def check(self, block: "Block") -> "Block":
+        """``block`` if its pins fit this slot's contract (same count, no name twice), else a
+        ConfigError naming the slot and the block."""
+        pins = tuple(block.pins)
+        if len(pins) != len(self.pins):
+            raise ConfigError(f"periphery.{self.name}",
+                              f"block {block.name!r} has {len(pins)} pin(s) ({' '.join(pins) or 'none'}) but the "
+                              f"{self.name} slot connects {len(self.pins)}: {self.contract}")
+        twice = sorted({p for p in pins if pins.count(p) > 1})
+        if twice:
+            raise ConfigError(f"periphery.{self.name}", f"block {block.name!r} names pin(s) {', '.join(twice)} twice")
+        return block
+
+    @property
+    def contract(self) -> str:
+        """The pin contract in words: ``pin (role), ...`` in order."""
+        return ", ".join(f"{p} ({r})" for p, r in zip(self.pins, self.roles))
+
+
+DAC = Slot("dac", ("in", "out"),
+           ("the code voltage (volts to ground) that the session sets on row source VROW<i>",
+            "the row line side: drives the row through the driver and programming stages"))
+ROW_DRIVER = Slot("row_driver", ("in", "out"),
+                  ("the row source or DAC output", "the row line side"))
+PROGRAMMING = Slot("programming", ("line", "base"),
+                   ("the array side: row or column line", "the driver side: row source chain, TIA input or ground;"
+                    " V(line) - V(base) is the programming pulse"))
+TIA = Slot("tia", ("in", "out"),
+           ("the column current input (virtual ground)", "the output voltage read by the ADC"))
+ADC = Slot("adc", ("in",), ("the TIA output it converts",))
+NUDGE = Slot("nudge", ("node",), ("the TIA input the nudge current (amperes, from ground) flows into",))
+ACCESS = Slot("access", ("drain", "gate", "source", "bulk"),
+              ("the memristor's bottom electrode", "the row's word line", "the column line", "ground"))
+
+
+class Block(ABC):
+    """One periphery block. ``name`` is its ``.subckt`` name (or ``.model`` card name) in a netlist
+    and the name its errors carry."""
+
+    name: str
+
+    @property
+    @abstractmethod
+    def pins(self) -> tuple[str, ...]:
+        """Its pin names in order; the builder connects them to its slot's pins by position."""
+
+    @abstractmethod
+    def define(self, net: Netlist) -> None:
+        """Put the block's definition (``.subckt`` or ``.model`` card) into ``net``; nothing for a
+        block that is a single primitive element."""
+
+    @abstractmethod
+    def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
+        """One instance of the block on ``nodes`` (in pin order); returns the element. ``name`` is the
+        instance's name without its SPICE type letter: the block puts its own letter in front
+        (``X`` for a sub-circuit instance), so ``DAC0`` becomes ``XDAC0``."""
+
+
+class SubcktBlock(Block):
+    """A block defined by ``.subckt`` text and placed as ``X`` instances of it.
+
+    ``dc_paths`` are the pin pairs joined by a DC path inside the block (``"0"`` stands for
+    ground); the structure checker uses them to find floating nodes.
+    """
+
+    @property
+    @abstractmethod
+    def dc_paths(self) -> tuple[tuple[str, str], ...]:
+        """Pin pairs joined inside the block by a DC path (``"0"`` is ground)."""
+
+    @abstractmethod
+    def subckt(self) -> str:
+        """The ``.subckt <name> <pins>`` ... ``.ends <name>`` text."""
+
+    def define(self, net: Netlist) -> None:
+        """Put the ``.subckt`` into ``net`` after checking that its ``.subckt`` line lists exactly
+        :attr:`pins` and that :attr:`dc_paths` name only those pins or ground."""
+        text = self.subckt()
+        header = []
+        for token in text.lstrip().split("\n", 1)[0].split()[2:]:
+            if "=" in token or token.lower() == "params:":
+                break
+            header.append(token)
+        if tuple(header) != tuple(self.pins):
+            raise ConfigError(f"block {self.name}", f"its .subckt line lists pins ({' '.join(header)}) but the "
+                              f"block declares ({' '.join(self.pins)})")
+        known = set(self.pins) | {GROUND}
+        for pair in self.dc_paths:
+            for pin in pair:
+                if pin not in known:
+                    raise ConfigError(f"block {self.name}", f"DC path {pair} names {pin!r}, which is not one of its "
+                                      f"pins ({' '.join(self.pins)}) or ground '0'")
+        net.subcircuit(self.name, text, self.pins, self.dc_paths)
+
+    def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
+        return net.instance("X" + name, nodes, self.name)

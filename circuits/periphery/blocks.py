@@ -1,0 +1,72 @@
+"""The blocks of one array's periphery, one per slot, and the behavioural defaults built from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from memcosim.circuits.periphery import base
+from memcosim.circuits.periphery.access import AccessTransistor
+from memcosim.circuits.periphery.adc import Adc
+from memcosim.circuits.periphery.base import Block, Slot
+from memcosim.circuits.periphery.dac import Dac
+from memcosim.circuits.periphery.drivers import ProgrammingDriver, RowDriver
+from memcosim.circuits.periphery.nudge import NudgeSource
+from memcosim.circuits.periphery.tia import Tia
+from memcosim.config.periphery import AccessConfig, PeripheryConfig
+from memcosim.errors import ConfigError
+
+SLOTS: dict[str, Slot] = {
+    "dac": base.DAC, "row_driver": base.ROW_DRIVER, "programming": base.PROGRAMMING, "tia": base.TIA,
+    "adc": base.ADC, "nudge": base.NUDGE, "access": base.ACCESS,
+}
+
+
+@dataclass(frozen=True)
+class PeripheryBlocks:
+    """The block in each periphery slot of an array (``None``: the slot is empty, the line ideal).
+
+    The DAC, TIA and ADC slots take blocks with their Python-side transfer (:class:`Dac`,
+    :class:`Tia`, :class:`Adc` or subclasses), the access slot an :class:`AccessTransistor` (its word-line
+    voltage); the others take any :class:`Block`.
+    """
+
+    dac: Dac | None = None
+    row_driver: Block | None = None
+    programming: ProgrammingDriver | None = None
+    tia: Tia | None = None
+    adc: Adc | None = None
+    nudge: Block | None = None
+    access: AccessTransistor | None = None
+
+    @classmethod
+    def behavioural(cls, periphery: PeripheryConfig | None, r_driver: float = 0.0,
+                    access: AccessConfig | None = None) -> "PeripheryBlocks":
+        """The behavioural block of every slot the settings fill: ``periphery`` blocks, a row driver
+        of ``r_driver`` ohms (none at 0) and the access transistor of 1T1R cells."""
+        per = periphery or PeripheryConfig()
+        return cls(
+            dac=Dac(per.dac) if per.dac is not None else None,
+            row_driver=RowDriver(r_driver) if r_driver > 0 else None,
+            programming=ProgrammingDriver(per.programming) if per.programming is not None else None,
+            tia=Tia(per.tia) if per.tia is not None else None,
+            adc=Adc(per.adc) if per.adc is not None else None,
+            nudge=NudgeSource(per.nudge) if per.nudge is not None else None,
+            access=AccessTransistor(access) if access is not None else None,
+        )
+
+    def filled(self) -> tuple[str, ...]:
+        """Names of the slots that hold a block."""
+        return tuple(f.name for f in fields(self) if getattr(self, f.name) is not None)
+
+    def check(self, expected: tuple[str, ...] | None = None) -> "PeripheryBlocks":
+        """Check every block against its slot's pin contract and, with ``expected``, that exactly
+        those slots are filled; a ConfigError names the slot and the block."""
+        if expected is not None and set(self.filled()) != set(expected):
+            missing = sorted(set(expected) - set(self.filled()))
+            extra = sorted(set(self.filled()) - set(expected))
+            raise ConfigError("periphery", f"the blocks must fill the slots the configuration has: "
+                              + "; ".join(x for x in (f"missing {', '.join(missing)}" if missing else "",
+                                                       f"not configured {', '.join(extra)}" if extra else "") if x))
+        for name in self.filled():
+            SLOTS[name].check(getattr(self, name))
+        return self

@@ -1,0 +1,109 @@
+"""Row DAC blocks (slot :data:`~memcosim.circuits.periphery.base.DAC`): the code-to-volts transfer and
+the output stage in the netlist.
+
+The session sets the quantized code voltage (:meth:`Dac.voltage`) on the row source; the
+``dac`` sub-circuit, a unity buffer with output resistance ``r_out`` ohms, drives the row line
+with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from memcosim.circuits.netlist import fmt
+from memcosim.circuits.periphery.base import SubcktBlock
+from memcosim.config.periphery import DacConfig
+from memcosim.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Dac(SubcktBlock):
+    """Behavioural row DAC of ``config``: ideal quantizer in Python, unity buffer with ``r_out`` in ngspice."""
+
+    config: DacConfig
+    name: str = "dac"
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        return ("in", "out")
+
+    @property
+    def dc_paths(self) -> tuple[tuple[str, str], ...]:
+        return (("out", "0"),)
+
+    def subckt(self) -> str:
+        c = self.config
+        lines = [f".subckt {self.name} in out",
+                 f"* row DAC output stage: unity buffer, r_out = {fmt(c.r_out)} ohm "
+                 f"({c.bits} bit, {fmt(c.v_min)} .. {fmt(c.v_max)} V set on the source)"]
+        if c.r_out > 0:
+            lines += ["Ebuf mid 0 in 0 1", f"Rout mid out {fmt(c.r_out)}"]
+        else:
+            lines += ["Ebuf out 0 in 0 1"]
+        lines.append(f".ends {self.name}")
+        return "\n".join(lines)
+
+    # -- transfer --------------------------------------------------------------------------
+    @property
+    def levels(self) -> int:
+        """Number of output levels, 2**bits."""
+        return 1 << self.config.bits
+
+    @property
+    def lsb(self) -> float:
+        """Volts per code step: (v_max - v_min) / (2**bits - 1)."""
+        return (self.config.v_max - self.config.v_min) / (self.levels - 1)
+
+    @property
+    def v_min(self) -> float:
+        """Volts of code 0 (the row sources' value before any code is set)."""
+        return self.config.v_min
+
+    @property
+    def v_max(self) -> float:
+        """Volts of the top code (full scale)."""
+        return self.config.v_max
+
+    def voltage(self, code: np.ndarray | int) -> np.ndarray:
+        """The quantized output voltage (volts) of integer ``code`` (0 .. 2**bits - 1)."""
+        c = np.asarray(code)
+        if c.dtype.kind not in "iu" or np.any(c < 0) or np.any(c >= self.levels):
+            raise ConfigError("code", f"DAC codes must be integers in 0..{self.levels - 1}, got {code!r}")
+        return self.config.v_min + c.astype(float) * self.lsb
+
+    def code(self, volts: np.ndarray | float) -> np.ndarray:
+        """The nearest code to ``volts`` (clipped to the range)."""
+        c = np.floor((np.asarray(volts, dtype=float) - self.config.v_min) / self.lsb + 0.5)
+        return np.clip(c, 0, self.levels - 1).astype(int)
+
+    def dead(self) -> "DeadDac":
+        """This DAC with its output stage stuck at 0 V (a dead-channel fault)."""
+        return DeadDac(self.config)
+
+
+@dataclass(frozen=True)
+class DeadDac(SubcktBlock):
+    """A row DAC of ``config`` whose output stage is stuck at 0 V, with the same ``r_out``."""
+
+    config: DacConfig
+    name: str = "dac_dead"
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        return ("in", "out")
+
+    @property
+    def dc_paths(self) -> tuple[tuple[str, str], ...]:
+        return (("out", "0"),)
+
+    def subckt(self) -> str:
+        r_out = self.config.r_out
+        lines = [f".subckt {self.name} in out", f"* dead row DAC: output stuck at 0 V, r_out = {fmt(r_out)} ohm"]
+        if r_out > 0:
+            lines += ["Ebuf mid 0 in 0 0", f"Rout mid out {fmt(r_out)}"]
+        else:
+            lines += ["Ebuf out 0 in 0 0"]
+        lines.append(f".ends {self.name}")
+        return "\n".join(lines)

@@ -1,0 +1,29 @@
+"""Nudge sources (slot :data:`~memcosim.circuits.periphery.base.NUDGE`): one current source per column
+that injects a current (amperes, from ground) into the TIA input; the session sets its value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memcosim.circuits.netlist import GROUND, Element, Netlist
+from memcosim.circuits.periphery.base import Block
+from memcosim.config.periphery import NudgeConfig
+
+
+@dataclass(frozen=True)
+class NudgeSource(Block):
+    """An independent current source ``I<name>`` from ground into its node, starting at ``config.current`` A."""
+
+    config: NudgeConfig
+    name: str = "nudge"
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        return ("node",)
+
+    def define(self, net: Netlist) -> None:
+        """Nothing: the block is one primitive element."""
+
+    def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
+        (node,) = nodes
+        return net.current_source("I" + name, GROUND, node, self.config.current)
