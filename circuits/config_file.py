@@ -52,7 +52,10 @@ def config_from_dict(data: dict) -> CrossbarConfig:
 
 
 def load_config(path: str | Path) -> CrossbarConfig:
-    """Read a TOML config file; errors name the file or the offending key."""
+    """Read a TOML config file; errors name the file or the offending key.
+
+    A relative ``.va`` path in ``model`` is taken relative to the config file's folder.
+    """
     from memcosim.fileio import read_text_file
 
     path = Path(path)
@@ -61,6 +64,9 @@ def load_config(path: str | Path) -> CrossbarConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config", f"{path} is not valid TOML: {exc}") from None
+    model = data.get("model")
+    if isinstance(model, str) and model.endswith(".va") and not Path(model).is_absolute():
+        data["model"] = str(path.parent / model)
     return config_from_dict(data)
 
 

@@ -28,7 +28,7 @@ from typing import Iterator
 import numpy as np
 
 from memcosim import fields as f
-from memcosim.circuits.netlist import Netlist, fmt, is_spice_name
+from memcosim.circuits.netlist import Netlist, fmt, is_spice_name, module_name
 from memcosim.circuits.periphery.blocks import PeripheryBlocks
 from memcosim.config.periphery import AccessConfig, PeripheryConfig
 from memcosim.devices.catalog import get_device
@@ -138,9 +138,10 @@ class CrossbarConfig:
             raise ConfigError("model", f"the Verilog-A module name {device.name!r} (from {self.model!r}) is not a "
                               "valid SPICE name: a letter followed by letters, digits or '_'")
         for key, value in self.device_params.items():
-            if key not in device.parameters:
-                raise ConfigError(f"device_params.{key}", f"{self.model} has no parameter {key!r}; "
-                                  f"known: {', '.join(sorted(device.parameters))}")
+            try:
+                device.parameter_name(key)
+            except ModelError as exc:
+                raise ConfigError(f"device_params.{key}", str(exc)) from None
             f.number(f"device_params.{key}", value)
         cell = get_device(self.model, self.device_params)
         if self.conductance is not None:
@@ -350,20 +351,24 @@ def no_gc() -> Iterator[None]:
 
 def _build(config: CrossbarConfig, blocks: PeripheryBlocks, title: str | None) -> Crossbar:
     R, C = config.shape
-    net = Netlist(title=title or f"memcosim crossbar {R}x{C} {config.cell} {config.model}")
+    model = config.model
+    if model != RESISTOR:
+        from memcosim.devices.registry import get_model
+
+        device = get_model(config.model)
+        if model.endswith(".va"):  # a user's file: the session finds it by its full path, whatever the folder
+            model = str(device.source)
+    net = Netlist(title=title or f"memcosim crossbar {R}x{C} {config.cell} {module_name(model) if model != RESISTOR else model}")
     _describe(net, config)
     values = config.cell_values()
     card = None
     instance_extra: dict[str, float] = {}
-    if config.model != RESISTOR:
-        from memcosim.devices.registry import get_model
-
-        device = get_model(config.model)
-        card = f"{config.model}_model"
+    if model != RESISTOR:
+        card = f"{device.name}_model"
         model_level = {k: v for k, v in config.device_params.items() if k not in device.instance_parameters}
         instance_extra = {k: v for k, v in config.device_params.items()
                           if k in device.instance_parameters and k != "x0"}
-        net.model_card(card, config.model, **model_level)
+        net.model_card(card, device.name, **model_level)
     dac, driver, prog, tia, adc, nudge, access = (blocks.dac, blocks.row_driver, blocks.programming, blocks.tia,
                                                   blocks.adc, blocks.nudge, blocks.access)
     for block in (access, dac, tia, adc):
@@ -436,7 +441,7 @@ def _build(config: CrossbarConfig, blocks: PeripheryBlocks, title: str | None) -
             if card is None:
                 xb.cells[i, j] = net.resistor(f"RC{i}_{j}", ri[j], bottom, 1.0 / values[i, j], "cell resistor").name
             else:
-                xb.cells[i, j] = net.memristor(f"NC{i}_{j}", ri[j], bottom, f"x{i}_{j}", config.model, card,
+                xb.cells[i, j] = net.memristor(f"NC{i}_{j}", ri[j], bottom, f"x{i}_{j}", model, card,
                                                x0=float(values[i, j]), **instance_extra).name
             if one_t:
                 xb.transistors[i, j] = access.place(net, f"A{i}_{j}", (bottom, f"w{i}", ci[j], "0")).name

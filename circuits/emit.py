@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from memcosim.circuits.crossbar import Crossbar, CrossbarConfig
+from memcosim.circuits.crossbar import RESISTOR, Crossbar, CrossbarConfig
+from memcosim.circuits.netlist import module_name
 from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_text
 
@@ -13,8 +14,9 @@ _FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
 
 
 def default_name(config: CrossbarConfig) -> str:
-    """``crossbar_<R>x<C>_<cell>_<model>.cir``."""
-    return f"crossbar_{config.rows}x{config.columns}_{config.cell.lower()}_{config.model}.cir"
+    """``crossbar_<R>x<C>_<cell>_<model>.cir`` (for a ``.va`` path the model part is its module name)."""
+    model = config.model if config.model == RESISTOR else module_name(config.model)
+    return f"crossbar_{config.rows}x{config.columns}_{config.cell.lower()}_{model}.cir"
 
 
 def output_path(out_dir: str | Path, name: str) -> Path:

@@ -112,8 +112,10 @@ class EpNetworkConfig:
                 raise ConfigError("network.model", f"{self.model!r} has no closed-form read conductance; "
                                   f"use {', '.join(closed_form_models())} or resistor")
             for key, value in self.device_params.items():
-                if key not in device.parameters:
-                    raise ConfigError(f"network.device_params.{key}", f"{self.model} has no parameter {key!r}")
+                try:
+                    device.parameter_name(key)
+                except ModelError as exc:
+                    raise ConfigError(f"network.device_params.{key}", str(exc)) from None
                 self.device_params[key] = f.number(f"network.device_params.{key}", value)
         for name in ("g_min", "g_max"):
             setattr(self, name, f.number(f"network.{name}", getattr(self, name), low=0.0, unit="S"))

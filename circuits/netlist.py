@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import NamedTuple
 
 import numpy as np
@@ -123,6 +124,14 @@ class Element(NamedTuple):
         return " ".join((self.name, *self.nodes, self.rest)).rstrip()
 
 
+def module_name(model: str) -> str:
+    """The Verilog-A module of device model ``model``: the name itself, or the stem of a ``.va`` path."""
+    if isinstance(model, str) and model.endswith(".va"):
+        check_text(model, "device model path")
+        return check_name(PurePath(model).stem, "Verilog-A module name (the .va file's stem)")
+    return check_name(model, "device model name")
+
+
 class Memristor(NamedTuple):
     """An OSDI memristor instance: top electrode, bottom electrode and its state node."""
 
@@ -130,7 +139,7 @@ class Memristor(NamedTuple):
     top: str
     bottom: str
     state_node: str
-    model: str  # device model (Verilog-A module) name
+    model: str  # device model: a shipped model's name or a .va path (its module is the file's stem)
     card: str  # the .model card name it uses
     params: tuple[tuple[str, float], ...]
 
@@ -226,11 +235,11 @@ class Netlist:
         self, name: str, top: str, bottom: str, state_node: str, model: str, card: str | None = None,
         **instance_params: float,
     ) -> Memristor:
-        """An OSDI memristor (``N`` element) of device model ``model`` with its state node."""
-        check_name(model, "device model name")
-        card = card or f"{model}_model"
+        """An OSDI memristor (``N`` element) of device model ``model`` (a name or a ``.va`` path) with its state node."""
+        module = module_name(model)
+        card = card or f"{module}_model"
         if card not in self.model_cards:
-            self.model_card(card, model)
+            self.model_card(card, module)
         if len(instance_params) == 1 and "x0" in instance_params:  # fast path: the common case
             x0 = instance_params["x0"]
             params: tuple[tuple[str, float], ...] = (("x0", float(x0)),)

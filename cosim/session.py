@@ -223,20 +223,20 @@ class Session:
 
     # -- loading ----------------------------------------------------------------------
     def _load_models(self) -> None:
-        """Load each device model's OSDI file once per process; ``self._modules`` maps model -> module name."""
+        """Load each device model's OSDI file once per process; ``self._modules`` maps each Verilog-A module to the module name loaded for it."""
         self._modules: dict[str, str] = {}
         for name, model in self._device_models.items():
             path = str(model.compile())
-            module = name
-            if _LOADED_MODULES.get(name, path) != path:  # edited since this process loaded it
-                module = f"{name}__{source_digest(model.source)}"
+            module = model.name
+            if _LOADED_MODULES.get(module, path) != path:  # edited since loaded, or another file's module
+                module = f"{model.name}__{source_digest(model.source)}"
                 path = str(model.compile(module))
             if module not in _LOADED_MODULES:
                 out = self.library.command(f"osdi {path}")
                 if out.failed:
                     raise NetlistError(f"ngspice could not load the compiled model {name} ({path}): {out.message()}")
                 _LOADED_MODULES[module] = path
-            self._modules[name] = module
+            self._modules[model.name] = module
 
     def _render(self, netlist: Netlist) -> str:
         """The netlist text for ngspice, ``.model`` cards pointing at the modules loaded for this session."""

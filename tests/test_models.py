@@ -9,6 +9,7 @@ command lines after 1,023 characters. The sine tests read the applied voltage ba
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import NamedTuple
@@ -171,6 +172,12 @@ def test_a_1ms_read_below_threshold_moves_the_state_by_less_than_1e_6(model: str
     change = read_disturb(model, v_read, states, **card)
     assert change.max() < 1e-6, dict(zip(["+" + str(x) for x in states] + ["-" + str(x) for x in states],
                                           change[0::2].tolist() + change[1::2].tolist()))
+
+
+def test_stanford_pku_reads_below_the_field_threshold_leave_the_gap_unchanged() -> None:
+    # F_min (the original Stanford model's field threshold): a read moves nothing, to the solver's rounding
+    assert read_disturb("stanford_pku", 0.2, (0.1, 0.9, 1.7)).max() <= 4e-16
+    assert read_disturb("stanford_pku", 0.2, (0.9,), F_min=0.0).min() > 1e-8  # without it the read creeps
 
 
 def test_pure_hp_linear_ion_drift_has_no_threshold_so_reads_disturb_it_as_documented() -> None:
@@ -431,3 +438,123 @@ def test_a_session_opened_after_the_change_uses_the_recompiled_model(
     assert g_on() == pytest.approx(1 / 400.0, rel=1e-9)
     renamed_model(model_dir, "edited_lid")  # back to the first source: the first module again
     assert g_on() == pytest.approx(1 / 100.0, rel=1e-9)
+
+
+# -- 9. a user's own Verilog-A ----------------------------------------------------------------
+
+USER_VA = """// a user's model: SI-suffixed defaults, expressions and an include
+`include "disciplines.vams"
+`include "user_defs.vams"
+module {name}(p, n, x);
+    inout p, n, x;
+    electrical p, n, x;
+    parameter real Ron = 1k;            // ohm
+    parameter real Roff = 1M, xmin = 0; // ohm (Verilog-A: M is mega), m
+    parameter real xmax = 3n;           // m
+    parameter real tau = 2.5u;          // s
+    parameter real w = 1e-9 * `SCALE;   // m
+    parameter real span = 2 * (xmax - xmin) + Ron / Roff;
+    (*type="instance"*) parameter real x0 = xmax / 2;
+    real u;
+    analog begin
+        u = (min(max(V(x), xmin), xmax) - xmin) / (xmax - xmin);
+        I(p, n) <+ V(p, n) / (Ron * u + Roff * (1 - u));
+        I(x) <+ ddt(V(x)) + (V(x) - x0);
+    end
+endmodule
+"""
+
+
+def user_model(folder: Path, name: str = "user_mem", scale: str = "1.0", edit: tuple[str, str] | None = None) -> Path:
+    """A user's ``<name>.va`` beside its include ``user_defs.vams`` (which defines `SCALE)."""
+    text = USER_VA.format(name=name)
+    if edit is not None:
+        assert edit[0] in text
+        text = text.replace(*edit)
+    (folder / "user_defs.vams").write_text(f"`define SCALE {scale}\n")
+    path = folder / f"{name}.va"
+    path.write_text(text)
+    return path
+
+
+def test_a_user_model_gets_its_defaults_from_the_compiled_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMCOSIM_CACHE", str(tmp_path / "cache"))
+    model = get_model(str(user_model(tmp_path)))
+    p = model.parameters
+    expected = {"Ron": 1e3, "Roff": 1e6, "xmin": 0.0, "xmax": 3e-9, "tau": 2.5e-6, "w": 1e-9,
+                "span": 6e-9 + 1e-3, "x0": 1.5e-9}
+    assert list(p) == list(expected) and model.instance_parameters == ("x0",)
+    for name, value in expected.items():
+        assert p[name] == pytest.approx(value, rel=1e-15, abs=0), name
+    model.check_state(3e-9)
+    with pytest.raises(ModelError, match="outside"):
+        model.check_state(3.0)  # read as 3.0 when the suffix was dropped
+
+
+def test_an_edited_include_recompiles_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMCOSIM_CACHE", str(tmp_path / "cache"))
+    path = user_model(tmp_path)
+    first = get_model(str(path))
+    first_osdi = first.compile()
+    user_model(tmp_path, scale="2.0")  # the .va file is rewritten unchanged, only the include differs
+    second = get_model(str(path))
+    assert first.parameters["w"] == pytest.approx(1e-9) and second.parameters["w"] == pytest.approx(2e-9)
+    assert second.compile() != first_osdi and first_osdi.exists()
+
+
+@pytest.mark.parametrize("edit, line, words", [
+    (("`include \"user_defs.vams\"", "`include \"user_defs.vams\"\n`include \"nowhere.vams\""), 4,
+     ["`include \"nowhere.vams\" not found"]),
+    (("parameter real tau = 2.5u;", "parameter real tau = ln(-Ron);"), 10, ["parameter tau = ln(-Ron)", "nan"]),
+    (("parameter real tau = 2.5u;", "parameter real tau = 1 / (Ron - 1k);"), 10,
+     ["parameter tau = 1 / (Ron - 1k)", "division by zero"]),
+    (("parameter real tau = 2.5u;", "parameter real tau = 1meg;"), 10, ["Verilog-A writes 1e6 as 1M"]),
+    (("parameter real tau = 2.5u;", "parameter real RON = 2.5u;"), 10, ["'Ron'", "'RON'", "differ only in case"]),
+])
+def test_a_bad_user_model_is_refused_naming_file_line_and_parameter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: tuple[str, str], line: int, words: list[str],
+) -> None:
+    monkeypatch.setenv("MEMCOSIM_CACHE", str(tmp_path / "cache"))
+    path = user_model(tmp_path, edit=edit)
+    with pytest.raises(ModelError) as info:
+        get_model(str(path))
+    msg = str(info.value)
+    assert f"{path.resolve()}:{line}" in msg, msg
+    for word in words:
+        assert word in msg, msg
+    crash = re.search(r"its log: (\S+)\)", msg)  # OpenVAF crashes on a constant division by zero
+    if crash:
+        Path(crash.group(1)).unlink(missing_ok=True)
+
+
+def test_a_device_parameter_matching_only_without_case_is_refused_naming_the_meant_one() -> None:
+    from memcosim.circuits.crossbar import CrossbarConfig
+    from memcosim.errors import ConfigError
+
+    for key, meant in (("v0", "V0"), ("vel0", "Vel0"), ("F_MIN", "F_min")):
+        with pytest.raises(ConfigError) as info:
+            CrossbarConfig(1, 1, model="stanford_pku", device_params={key: 20.0})
+        assert info.value.field == f"device_params.{key}" and f"did you mean {meant!r}" in str(info.value)
+    CrossbarConfig(1, 1, model="stanford_pku", device_params={"Vel0": 20.0})
+
+
+def test_a_user_model_runs_in_a_session_beside_a_shipped_model_of_the_same_module_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+
+    monkeypatch.setenv("MEMCOSIM_CACHE", str(tmp_path / "cache"))
+    mine = tmp_path / "vteam.va"  # a user's vteam: Ron 10x higher
+    text = (verilog_a_dir() / "vteam.va").read_text()
+    assert "Ron       = 10.0e3" in text
+    mine.write_text(text.replace("Ron       = 10.0e3", "Ron       = 100.0e3"))
+
+    def g_on(model: str) -> float:
+        xbar = build_crossbar(CrossbarConfig(1, 1, model=model, states=0.0))
+        with Session(xbar.netlist) as s:
+            s.set_sources({"VROW0": 0.2})
+            return float(s.op(currents=["VCOL0"])["VCOL0"] / 0.2)
+
+    assert g_on("vteam") == pytest.approx(1e-4, rel=1e-9)
+    assert g_on(str(mine)) == pytest.approx(1e-5, rel=1e-9)
+    assert g_on("vteam") == pytest.approx(1e-4, rel=1e-9)

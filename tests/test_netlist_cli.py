@@ -101,3 +101,23 @@ def test_validate_periphery_writes_every_view(tmp_path, capsys):
     assert len(dac) == 256  # every code of the 8-bit DAC
     adc_codes = {int(r["code"]) for r in csv.DictReader(open(out / "adc_transfer.csv"))}
     assert adc_codes == set(range(256))
+
+
+def test_a_users_verilog_a_file_works_in_netlist_and_validate_periphery(tmp_path, monkeypatch, capsys):
+    from memcosim.devices.registry import verilog_a_dir
+
+    monkeypatch.setenv("MEMCOSIM_CACHE", str(tmp_path / "cache"))
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "my_vteam.va").write_text((verilog_a_dir() / "vteam.va").read_text().replace("module vteam(", "module my_vteam("))
+    monkeypatch.chdir(tmp_path)  # a relative --model path, saved as a full path
+    out = tmp_path / "out"
+    assert main(["netlist", "--rows", "2", "--columns", "2", "--model", "models/my_vteam.va", "--state", "1.5",
+                 "--periphery", "full", "--out-dir", str(out), "--save-config"]) == 0
+    text = (out / "crossbar_2x2_1r_my_vteam.cir").read_text()
+    assert ".model my_vteam_model my_vteam\n" in text and "NC1_1 r1_0 c1_1 x1_1 my_vteam_model x0=1.5" in text
+    assert load_config(out / "crossbar_2x2_1r_my_vteam.toml").model == str(models / "my_vteam.va")
+    capsys.readouterr()
+    assert main(["validate-periphery", str(out / "crossbar_2x2_1r_my_vteam.toml"), "--out", str(tmp_path / "views"),
+                 "--points", "3"]) == 0
+    assert "half-select disturbance" in capsys.readouterr().out

@@ -43,6 +43,8 @@ def config_from_args(args: argparse.Namespace):
     if args.config:
         return load_config(args.config)
     model = args.model
+    if model.endswith(".va"):  # a user's file: saved configs name it by its full path
+        model = str(Path(model).resolve())
     conductance = args.conductance
     if model == RESISTOR and conductance is None:
         conductance = 1e-4
@@ -93,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="TOML config file (the flags below are then ignored)")
     p.add_argument("--rows", type=int, default=4)
     p.add_argument("--columns", type=int, default=4)
-    p.add_argument("--model", default="resistor", help="'resistor' or a device model from verilog_a/")
+    p.add_argument("--model", default="resistor", help="'resistor', a device model from verilog_a/ or a .va file")
     p.add_argument("--cell", default="1R", help="1R or 1T1R")
     p.add_argument("--differential", action="store_true", help="pair columns (2k, 2k+1) as +/- of a signed weight")
     p.add_argument("--conductance", type=float, help="cell conductance (S); target conductance for a device model")
