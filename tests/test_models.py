@@ -551,7 +551,7 @@ def test_a_user_model_runs_in_a_session_beside_a_shipped_model_of_the_same_modul
 
     def g_on(model: str) -> float:
         xbar = build_crossbar(CrossbarConfig(1, 1, model=model, states=0.0))
-        with Session(xbar.netlist) as s:
+        with open_session(xbar.netlist) as s:
             s.set_sources({"VROW0": 0.2})
             return float(s.op(currents=["VCOL0"])["VCOL0"] / 0.2)
 
