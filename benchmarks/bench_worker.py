@@ -24,8 +24,9 @@ import numpy as np
 from benchmarks.common import report
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
+from memcosim.circuits.waveforms import pulse
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.session import SessionOptions, pulse
+from memcosim.cosim.session import SessionOptions
 from memcosim.errors import SimulationError, WorkerCrash
 
 N = int(os.environ.get("MEMCOSIM_BENCH_WORKER_N", "32"))

@@ -30,6 +30,7 @@ import numpy as np
 from memcosim import fields as f
 from memcosim.circuits.netlist import Netlist, fmt, is_spice_name, module_name
 from memcosim.circuits.periphery.blocks import PeripheryBlocks
+from memcosim.circuits.waveforms import pulse
 from memcosim.config.periphery import AccessConfig, PeripheryConfig
 from memcosim.devices.catalog import get_device
 from memcosim.devices.device import RESISTOR
@@ -278,9 +279,8 @@ class Crossbar:
 
     def write_waveforms(self, row: int, column: int, scheme: str | None = None,
                         amplitude: float | None = None, width: float | None = None) -> dict:
-        """Pulse waveforms (``Pwl``) of the programming sources for one write, for ``Session.tran``."""
-        from memcosim.cosim.session import pulse
-
+        """Pulse waveforms (:class:`~memcosim.circuits.waveforms.Pwl`) of the programming sources for one
+        write, for ``Session.tran``."""
         prog = self._programming()
         v_rows, v_columns = self.write_voltages(row, column, scheme, amplitude)
         w = prog.width if width is None else width

@@ -37,9 +37,10 @@ from memcosim.circuits.crossbar import RESISTOR, Crossbar, CrossbarConfig, build
 from memcosim.circuits.netlist import Memristor, Netlist
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.circuits.bias import line_voltages
+from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.cosim.device_table import conductance_device
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.session import Pwl, Session, SessionOptions
+from memcosim.cosim.session import Session, SessionOptions
 from memcosim.devices.device import Device
 from memcosim.errors import ConfigError
 
@@ -304,7 +305,8 @@ class SlotTiming:
 
     @property
     def period(self) -> float:
-        return 2 * self.rise + self.width + self.gap
+        """Seconds from one slot's start to the next."""
+        return slot_period(self.width, self.rise, self.gap)
 
 
 @dataclass
@@ -421,7 +423,7 @@ class CrossbarCircuit:
                 for name, on in zip(xb.program_column_sources, cols):
                     levels.setdefault(name, [0.0] * len(checked))[s_idx] = 0.0 if on else float(vc[1])
                 pulses += int(rows.sum()) * int(cols.sum())
-        waves = {name: _slot_wave(v, timing) for name, v in levels.items() if any(v)}
+        waves = {name: slot_train(v, timing.width, timing.rise, timing.gap) for name, v in levels.items() if any(v)}
         self.idle_rows()
         stop = len(checked) * timing.period
         names = list(waves) if energy else []
@@ -432,21 +434,6 @@ class CrossbarCircuit:
             v = np.interp(r.time, np.asarray(w.times), np.asarray(w.values))
             joules += float(np.trapezoid(-v * r[name], r.time))
         return SlotResult(len(checked), pulses, stop, joules)
-
-
-def _slot_wave(levels: list[float], timing: SlotTiming) -> Pwl:
-    """A waveform holding ``levels[s]`` volts during slot ``s`` (trapezoid), 0 V between slots."""
-    t: list[float] = [0.0]
-    v: list[float] = [0.0]
-    for s, a in enumerate(levels):
-        t0 = s * timing.period
-        if a == 0.0:
-            continue
-        if t0 > t[-1]:
-            t.append(t0); v.append(0.0)
-        t += [t0 + timing.rise, t0 + timing.rise + timing.width, t0 + 2 * timing.rise + timing.width]
-        v += [a, a, 0.0]
-    return Pwl(tuple(t), tuple(v))
 
 
 def _pairs(c: CrossbarLayerConfig, w: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from memcosim.circuits.netlist import Netlist, check_name, check_node, fmt
+from memcosim.circuits.waveforms import Pwl
 from memcosim.devices.registry import get_model, source_digest
 from memcosim.cosim.ngspice import CommandOutput, NgspiceLibrary
 from memcosim.cosim.toolchain import require_ngspice
@@ -68,49 +69,6 @@ def in_process_session() -> "Session | None":
     """The in-process :class:`Session` that holds this process's ngspice now, or None (worker sessions
     run ngspice in their own processes and never count)."""
     return _OPEN
-
-
-@dataclass(frozen=True)
-class Pwl:
-    """A piecewise-linear waveform: ``times`` (seconds, increasing from 0) and ``values`` (volts or amperes)."""
-
-    times: tuple[float, ...]
-    values: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.times) != len(self.values) or len(self.times) < 1:
-            raise ValueError("Pwl: times and values must have the same, non-zero length")
-        t = np.asarray(self.times, dtype=float)
-        if not np.all(np.isfinite(t)) or not np.all(np.isfinite(self.values)):
-            raise ValueError("Pwl: times and values must be finite")
-        if t[0] < 0 or np.any(np.diff(t) <= 0):
-            raise ValueError(f"Pwl: times must start at >= 0 s and increase strictly, got {list(t)}")
-
-    @classmethod
-    def constant(cls, value: float) -> "Pwl":
-        return cls((0.0,), (float(value),))
-
-    def render(self) -> str:
-        return " ".join(f"{fmt(t)} {fmt(v)}" for t, v in zip(self.times, self.values))
-
-
-def pulse(amplitude: float, width: float, *, delay: float = 0.0, rise: float = 1e-9, fall: float = 1e-9,
-          base: float = 0.0, tail: float = 0.0) -> Pwl:
-    """A trapezoidal pulse (volts; seconds): ``width`` is the time at full ``amplitude``."""
-    if not width > 0:
-        raise ValueError(f"pulse width must be > 0 s, got {width!r}")
-    if not (rise > 0 and fall > 0 and delay >= 0 and tail >= 0):
-        raise ValueError("pulse rise and fall must be > 0 s, delay and tail >= 0 s")
-    t = [0.0]
-    v = [base]
-    if delay > 0:
-        t.append(delay); v.append(base)
-    t0 = t[-1]
-    t += [t0 + rise, t0 + rise + width, t0 + rise + width + fall]
-    v += [amplitude, amplitude, base]
-    if tail > 0:
-        t.append(t[-1] + tail); v.append(base)
-    return Pwl(tuple(t), tuple(v))
 
 
 @dataclass

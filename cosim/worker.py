@@ -36,8 +36,9 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from memcosim.circuits.netlist import Netlist, check_name, fmt
+from memcosim.circuits.waveforms import Pwl
 from memcosim.devices.registry import get_model
-from memcosim.cosim.session import Pwl, Result, Session, SessionOptions
+from memcosim.cosim.session import Result, Session, SessionOptions
 from memcosim.errors import MemcosimError, NetlistError, WorkerCrash
 
 # environment variables a worker must see as they are now (an idle worker started earlier)

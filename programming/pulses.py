@@ -24,8 +24,9 @@ from typing import Callable
 import numpy as np
 
 from memcosim import fields as f
+from memcosim.circuits import waveforms
+from memcosim.circuits.waveforms import Pwl
 from memcosim.devices.presets import ProgrammingPreset, get_preset
-from memcosim.cosim.session import Pwl
 from memcosim.errors import ConfigError
 
 SELECTIONS = ("cell", "row", "column", "array")
@@ -53,10 +54,11 @@ class PulseSpec:
         """Seconds from the start of the rise to the end of the fall."""
         return self.rise + self.width + self.fall
 
-    def shape(self) -> Pwl:
-        """The pulse as a waveform (volts at the selected cell) from t = 0."""
-        t = (0.0, self.rise, self.rise + self.width, self.duration)
-        return Pwl(t, (0.0, self.amplitude, self.amplitude, 0.0))
+    def shape(self, amplitude: float | None = None) -> Pwl:
+        """The pulse as a waveform from t = 0 (volts at the selected cell; ``amplitude`` instead of the
+        pulse's own, e.g. 1.0 for a unit shape that each line scales)."""
+        return waveforms.pulse(self.amplitude if amplitude is None else amplitude, self.width, rise=self.rise,
+                               fall=self.fall)
 
 
 @dataclass
@@ -103,16 +105,6 @@ def selection_voltages(xbar, selection: str, index: tuple[int, int] | int | None
     return v_rows, v_cols
 
 
-def _window(shape: Pwl, t0: float, t1: float) -> Pwl:
-    """``shape`` between t0 and t1 (seconds), shifted to start at 0 (held at its ends outside)."""
-    t = np.asarray(shape.times)
-    v = np.asarray(shape.values)
-    inner = t[(t > t0) & (t < t1)]
-    times = np.concatenate([[t0], inner, [t1]])
-    values = np.interp(times, t, v)
-    return Pwl(tuple(float(x) for x in times - t0), tuple(float(x) for x in values))
-
-
 def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, duration: float,
           variation=None, on_window: Callable[[float], None] | None = None, window: float | None = None,
           walk_within_pulse: bool = True) -> int:
@@ -152,11 +144,11 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
         if walking and any(abs(t0 - w) <= tiny for w in walks):
             variation.advance()
             variation.apply(session)
-        piece = _window(shape, t0, t1)
+        piece = shape.window(t0, t1)
         waves = {}
         for name, scale in zip(names, scales):
             if scale != 0.0:
-                waves[name] = Pwl(piece.times, tuple(scale * v for v in piece.values))
+                waves[name] = piece.scaled(scale)
         span = t1 - t0
         session.tran(span, span / 10, waveforms=waves, max_step=min(span, 10e-9))
         count += 1
@@ -220,8 +212,7 @@ def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index:
         cell = (0, 0) if index is None else (int(index[0]), int(index[1]))
         line = compensate_ir_drop(session, xbar, cell, pulse.amplitude, scheme)
         v_rows, v_cols = selection_voltages(xbar, selection, cell, line, scheme)
-    unit = pulse.shape()
-    unit = Pwl(unit.times, tuple(v / pulse.amplitude for v in unit.values))
+    unit = pulse.shape(1.0)
     before = session.state_array(xbar.cells)
     windows = drive(session, xbar, v_rows, v_cols, unit, pulse.duration, variation,
                     walk_within_pulse=walk_within_pulse)

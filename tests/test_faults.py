@@ -11,8 +11,8 @@ from memcosim.devices.catalog import get_device
 from memcosim.circuits.faults import FaultConfig, drift, on_bound, stick_cells
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.cosim.readout import read_array
+from memcosim.circuits.waveforms import pulse
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.session import pulse
 from memcosim.errors import ConfigError
 
 LID = "linear_ion_drift"

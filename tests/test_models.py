@@ -19,8 +19,9 @@ import pytest
 
 from memcosim.circuits.netlist import Netlist
 from memcosim.devices.registry import compile_verilog_a, get_model, verilog_a_dir
+from memcosim.circuits.waveforms import Pwl, pulse
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.session import Pwl, Session, SessionOptions, pulse
+from memcosim.cosim.session import Session, SessionOptions
 from memcosim.errors import MemcosimError, ModelError
 
 MODELS = ("jart_vcm", "stanford_pku", "vteam", "linear_ion_drift")
@@ -335,7 +336,7 @@ def test_pulses_as_separate_cosimulation_steps_end_where_one_monolithic_transien
     period, max_step = unit.times[-1], c.width / 20
     with open_session(array_2x2(model, c.states)) as s:
         for amp in c.amplitudes:
-            s.tran(period, period / 50, waveforms={"V1": Pwl(unit.times, tuple(amp * v for v in unit.values))},
+            s.tran(period, period / 50, waveforms={"V1": unit.scaled(amp)},
                    max_step=max_step)
             before = s.states.copy()
             s.set_sources({"V1": c.v_read})

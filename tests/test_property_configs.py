@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.devices.registry import get_model
+from memcosim.circuits.waveforms import pulse
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.session import pulse
 from memcosim.errors import ConfigError, NetlistError
 
 EXAMPLES = 200

@@ -14,8 +14,9 @@ import pytest
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.nodal import solve_crossbar
+from memcosim.circuits.waveforms import Pwl, pulse
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.session import Pwl, Session, SessionOptions, pulse
+from memcosim.cosim.session import Session, SessionOptions
 from memcosim.errors import MemcosimError, NetlistError, SimulationError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,9 @@ import pytest
 import memcosim.cosim.session as session_module
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.devices.registry import get_model
+from memcosim.circuits.waveforms import pulse
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.session import Session, SessionOptions, pulse
+from memcosim.cosim.session import Session, SessionOptions
 
 N = 8
 

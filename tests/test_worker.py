@@ -17,8 +17,9 @@ import pytest
 
 from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
 from memcosim.circuits.netlist import Netlist
+from memcosim.circuits.waveforms import pulse
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.session import Session, SessionOptions, pulse
+from memcosim.cosim.session import Session, SessionOptions
 from memcosim.cosim.worker import WorkerSession
 from memcosim.errors import ConfigError, MemcosimError, NetlistError, SimulationError, WorkerCrash
 

@@ -26,23 +26,9 @@ import numpy as np
 
 from memcosim.circuits.ep_network import R_SWITCH_OFF, R_SWITCH_ON
 from memcosim.circuits.bias import line_voltages
-from memcosim.cosim.session import Pwl
+from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.errors import ConfigError
 from memcosim.trainers.config import PulseConfig
-
-
-def _train(values: list[float], pulse: PulseConfig) -> Pwl:
-    """A pulse train: pulse ``k`` at ``values[k]`` volts (trapezoid: rise, width, fall; then gap)."""
-    t: list[float] = [0.0]
-    v: list[float] = [0.0]
-    period = 2 * pulse.rise + pulse.width + pulse.gap
-    for k, a in enumerate(values):
-        t0 = k * period
-        if t0 > t[-1]:
-            t.append(t0); v.append(0.0)
-        t += [t0 + pulse.rise, t0 + pulse.rise + pulse.width, t0 + 2 * pulse.rise + pulse.width]
-        v += [a, a, 0.0]
-    return Pwl(tuple(t), tuple(v))
 
 
 class ProgrammingMode:
@@ -138,8 +124,9 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseConfig) -> int:
         return 0
     scheme = net.config.programming.scheme
     slots = pulse_slots(counts, scheme, pulse.v_set, pulse.v_reset)
-    period = 2 * pulse.rise + pulse.width + pulse.gap
-    waves = {name: _train(v, pulse) for name, v in _levels(slots, net, scheme).items() if any(v)}
+    period = slot_period(pulse.width, pulse.rise, pulse.gap)
+    waves = {name: slot_train(v, pulse.width, pulse.rise, pulse.gap)
+             for name, v in _levels(slots, net, scheme).items() if any(v)}
     with ProgrammingMode(circuit):
         # the corners are breakpoints; between them the line voltages are constant or linear ramps,
         # so steps of up to half a pulse width integrate the state as well as finer ones
