@@ -559,3 +559,19 @@ def test_a_user_model_runs_in_a_session_beside_a_shipped_model_of_the_same_modul
     assert g_on("vteam") == pytest.approx(1e-4, rel=1e-9)
     assert g_on(str(mine)) == pytest.approx(1e-5, rel=1e-9)
     assert g_on("vteam") == pytest.approx(1e-4, rel=1e-9)
+
+
+# -- 10. the documented switching table ---------------------------------------------------------
+
+def test_the_readme_jart_switching_table_matches_a_fresh_simulation() -> None:
+    from memcosim.cosim.switching_table import TABLES, readme_table, render, simulate_row
+
+    table = TABLES["jart_vcm"]
+    text = (verilog_a_dir() / "README.md").read_text()
+    shown = readme_table(text, table)
+    assert shown.shape == (len(table.rows), len(table.times))
+    labels = render(table, shown).splitlines()[2:]
+    assert text.count("\n".join(labels)) == 1  # the rows (drive, start) and the times are the table's
+    for k, row in enumerate(table.rows):
+        if (row.amplitude, row.start) in ((1.2, 0.008), (-1.0, 20.0)):  # two rows, a few short transients
+            np.testing.assert_allclose(shown[k], simulate_row(table.model, row, table.times), rtol=1e-2, atol=0)

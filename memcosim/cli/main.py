@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     from memcosim.cli.train import register as register_train; register_train(sub)  # train
     from memcosim.cli.predictor import register as register_predictor; register_predictor(sub)  # predictor
     from memcosim.cli.sweep import register as register_sweep; register_sweep(sub)  # sweep
+    from memcosim.cli.model_tables import register as register_model_tables; register_model_tables(sub)  # model-tables
     return parser
 
 
