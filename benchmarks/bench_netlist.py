@@ -17,7 +17,8 @@ from typing import Callable
 import numpy as np
 
 from benchmarks.common import report
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.config.periphery import PeripheryConfig
 from memcosim.circuits.structure import check_structure
@@ -42,9 +43,10 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
-def _config(n: int, cell: str = "1T1R", states: np.ndarray | float = 0.5) -> CrossbarConfig:
-    return CrossbarConfig(n, n, model="linear_ion_drift", states=states, r_row=R_WIRE, r_column=R_WIRE,
-                          r_driver=R_DRIVER, cell=cell, periphery=PeripheryConfig.full())
+def _config(n: int, cell: str = "1T1R", states: np.ndarray | float = 0.5) -> ArrayConfig:
+    return ArrayConfig(n, n, device=DeviceConfig("linear_ion_drift"),
+                       wires=WireConfig(r_row=R_WIRE, r_column=R_WIRE, r_driver=R_DRIVER), states=states,
+                       cell=cell, periphery=PeripheryConfig.full())
 
 
 def generation_rows() -> list[dict]:

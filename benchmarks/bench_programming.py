@@ -106,15 +106,17 @@ def _fingerprint(n: int, seed: int) -> str:
 
 
 def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
-    from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+    from memcosim.circuits.crossbar import build_crossbar
+    from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
     from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
     from memcosim.devices.presets import get_preset
     from memcosim.programming.pulses import PulseSpec, apply_pulse
     from memcosim.cosim.device_table import conductance_table
     from memcosim.cosim.readout import read_array
+    from memcosim.config.variation import ParameterSpread, VariationConfig
     from memcosim.cosim.engine import open_session
     from memcosim.cosim.session import SessionOptions
-    from memcosim.devices.variation import ParameterSpread, Variation, VariationConfig, nominal_parameters
+    from memcosim.devices.variation import Variation, nominal_parameters
     from memcosim.programming.write_verify import write_verify
     from memcosim.programming.predictor.model import PredictorPolicy, PulsePredictor
 
@@ -125,9 +127,9 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     rng = np.random.default_rng(seed)
     target = np.exp(rng.uniform(np.log(preset.g_low), np.log(preset.g_high), (n, n)))
     start_g = 3e-5
-    xbar = build_crossbar(CrossbarConfig(n, n, model="jart_vcm", states=float(x_of(start_g)), r_row=R_WIRE,
-                                         r_column=R_WIRE,
-                                         periphery=PeripheryConfig(programming=ProgrammingConfig(scheme="V/2"))))
+    xbar = build_crossbar(ArrayConfig(n, n, device=DeviceConfig("jart_vcm"),
+                                      wires=WireConfig(r_row=R_WIRE, r_column=R_WIRE), states=float(x_of(start_g)),
+                                      periphery=PeripheryConfig(programming=ProgrammingConfig(scheme="V/2"))))
     import torch
 
     torch.set_num_threads(1)  # one-cell predictions; OpenMP threads only spin on shared cores

@@ -23,7 +23,8 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from benchmarks.common import median_time, report
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.nodal import crossbar_network
 from memcosim.devices.registry import get_model
 from memcosim.cosim.engine import open_session
@@ -42,8 +43,9 @@ def _array(n: int, seed: int = 0):
     dev = get_model(MODEL)
     states = rng.uniform(dev.state_min, dev.state_max, (n, n)) if MODEL != "jart_vcm" else np.exp(
         rng.uniform(np.log(max(dev.state_min, 1e-3)), np.log(dev.state_max), (n, n)))
-    return build_crossbar(CrossbarConfig(n, n, model=MODEL, states=states, r_row=R_WIRE, r_column=R_WIRE,
-                                         r_driver=R_WIRE)), rng
+    return build_crossbar(ArrayConfig(n, n, device=DeviceConfig(MODEL),
+                                      wires=WireConfig(r_row=R_WIRE, r_column=R_WIRE, r_driver=R_WIRE),
+                                      states=states)), rng
 
 
 def _cell_conductance(session: Session, xbar, v_read: float) -> np.ndarray:

@@ -22,7 +22,8 @@ import time
 import numpy as np
 
 from benchmarks.common import report
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.waveforms import pulse
 from memcosim.cosim.engine import open_session
@@ -36,8 +37,8 @@ REPEAT = int(os.environ.get("MEMCOSIM_BENCH_WORKER_REPEAT", "200"))
 def _array(n: int):
     rng = np.random.default_rng(0)
     states = np.exp(rng.uniform(np.log(0.008), np.log(20.0), (n, n)))
-    return build_crossbar(CrossbarConfig(n, n, model="jart_vcm", states=states, r_row=2.5, r_column=2.5,
-                                         r_driver=2.5))
+    return build_crossbar(ArrayConfig(n, n, device=DeviceConfig("jart_vcm"),
+                                      wires=WireConfig(r_row=2.5, r_column=2.5, r_driver=2.5), states=states))
 
 
 def _steps(xbar, rng):
@@ -144,7 +145,8 @@ def _hard_circuits() -> list[tuple[str, Netlist]]:
         net.voltage_source("V1", "a", "0", v)
         net.add("D1", ("a", "0"), "dm", "diode")
         out.append((f"ideal diode at {v:g} V (exp overflow)", net))
-    xb = build_crossbar(CrossbarConfig(8, 8, model="stanford_pku", r_row=2.5, r_column=2.5, r_driver=10.0))
+    xb = build_crossbar(ArrayConfig(8, 8, device=DeviceConfig("stanford_pku"),
+                                    wires=WireConfig(r_row=2.5, r_column=2.5, r_driver=10.0)))
     out.append(("8x8 stanford_pku, every row at 20 V", xb.netlist))
     return out
 

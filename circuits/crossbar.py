@@ -31,172 +31,69 @@ from memcosim import fields as f
 from memcosim.circuits.netlist import Netlist, fmt, is_spice_name, module_name
 from memcosim.circuits.periphery.blocks import PeripheryBlocks
 from memcosim.circuits.waveforms import pulse
-from memcosim.config.periphery import AccessConfig, PeripheryConfig
+from memcosim.config.array import RESISTOR, ArrayConfig
+from memcosim.config.periphery import PeripheryConfig
 from memcosim.devices.catalog import get_device
-from memcosim.devices.device import RESISTOR
-from memcosim.errors import ConfigError, ModelError
+from memcosim.devices.check import check_device
+from memcosim.errors import ConfigError
 
-CELLS = ("1R", "1T1R")
 _STAGE_NODE = {"dac": "a", "drv": "b", "prog": "p"}  # node after each row-driver stage
 
 
-@dataclass
-class CrossbarConfig:
-    """An R x C array of cells with parasitic wires and optional periphery.
+def check_array(config: ArrayConfig) -> None:
+    """The checks of ``config`` that need the device registry (ConfigError naming the TOML key): the
+    model exists and is a valid SPICE name, its parameter overrides exist, the starting states are in
+    the model's range, and stuck or drift faults know the model's ON state."""
+    initial_values(config)
+    fc = config.faults
+    if fc is not None and not config.device.resistor and (fc.stuck_on > 0 or fc.stuck_off > 0 or fc.drift > 0):
+        from memcosim.circuits.faults import on_bound
 
-    ``model`` is ``"resistor"`` (linear cells of ``conductance`` siemens) or a device model from
-    ``verilog_a/`` (cells start in ``states``, the model's state units, or at the states giving a
-    target ``conductance``). Resistances are ohms per wire segment (0 = ideal wire), capacitances
-    farads per segment to ground (0 = none). ``cell`` is ``1R`` or ``1T1R``; ``differential``
-    pairs columns (2k, 2k+1) as (+, -) of one signed output. ``variation`` is the relative
-    device-to-device spread (lognormal sigma of the conductance for resistors; sigma of the
-    initial state as a fraction of the state range for device models), drawn with ``seed``.
-    ``device_params`` overrides model parameters (instance parameters go on each device, the
-    rest on the shared ``.model`` card).
-    """
-
-    rows: int
-    columns: int
-    model: str = RESISTOR
-    conductance: np.ndarray | float | None = None
-    states: np.ndarray | float | None = None
-    r_row: float = 0.0
-    r_column: float = 0.0
-    r_driver: float = 0.0
-    device_params: dict[str, float] = field(default_factory=dict)
-    cell: str = "1R"
-    access: AccessConfig | None = None
-    differential: bool = False
-    c_row: float = 0.0
-    c_column: float = 0.0
-    variation: float = 0.0
-    seed: int = 0
-    periphery: PeripheryConfig | None = None
-    faults: "FaultConfig | None" = None  # memcosim.circuits.faults: stuck cells, open/bridged wires, dead channels, drift
-
-    def __post_init__(self) -> None:
-        self.rows = f.integer("rows", self.rows, 1)
-        self.columns = f.integer("columns", self.columns, 1)
-        for name in ("r_row", "r_column", "r_driver"):
-            setattr(self, name, f.number(name, getattr(self, name), low=0.0, unit="ohm"))
-        for name in ("c_row", "c_column"):
-            setattr(self, name, f.number(name, getattr(self, name), low=0.0, unit="F"))
-        self.cell = f.choice("cell", self.cell, CELLS)
-        self.differential = f.boolean("differential", self.differential)
-        if self.differential and self.columns % 2:
-            raise ConfigError("columns", f"differential pairs need an even number of columns, got {self.columns}")
-        self.variation = f.number("variation", self.variation, low=0.0, high=1.0)
-        self.seed = f.integer("seed", self.seed, 0)
-        if isinstance(self.access, dict):
-            self.access = _table(AccessConfig, self.access, "access")
-        if self.cell == "1T1R":
-            self.access = self.access or AccessConfig()
-        elif self.access is not None:
-            raise ConfigError("access", "an access transistor is only used with cell = '1T1R'")
-        if isinstance(self.periphery, dict):
-            self.periphery = PeripheryConfig(**_known(PeripheryConfig, self.periphery, "periphery"))
-        if self.periphery is not None:
-            if not isinstance(self.periphery, PeripheryConfig):
-                raise ConfigError("periphery", f"must be a PeripheryConfig, got {self.periphery!r}")
-            adc = self.periphery.adc
-            if adc is not None and isinstance(adc.offset, list) and len(adc.offset) != self.columns:
-                raise ConfigError("periphery.adc.offset", f"needs one offset per column ({self.columns}), got {len(adc.offset)}")
-        self._check_cells()
-        if self.faults is not None:
-            from memcosim.circuits.faults import FaultConfig, check_faults
-
-            if isinstance(self.faults, dict):
-                self.faults = FaultConfig.from_dict(self.faults)
-            if not isinstance(self.faults, FaultConfig):
-                raise ConfigError("faults", f"must be a FaultConfig or a table, got {self.faults!r}")
-            check_faults(self)
-
-    def _check_cells(self) -> None:
-        shape = self.shape
-        if not isinstance(self.model, str) or not self.model.isprintable() or not self.model.isascii():
-            raise ConfigError("model", f"must be a device model name (or a .va path in printable ASCII), got {self.model!r}")
-        if not isinstance(self.device_params, dict):
-            raise ConfigError("device_params", f"must be a table of numbers, got {self.device_params!r}")
-        if self.model == RESISTOR:
-            if self.device_params:
-                raise ConfigError("device_params", "resistor cells take no device parameters")
-            if self.states is not None:
-                raise ConfigError("states", "resistor cells have no state: give conductance")
-            if self.conductance is None:
-                raise ConfigError("conductance", "resistor cells need a conductance (siemens)")
-            g = f.matrix("conductance", self.conductance, shape)
-            if np.any(g <= 0):
-                raise ConfigError("conductance", "every conductance must be finite and > 0 S")
-            self.conductance = g
-            return
-        from memcosim.devices.registry import get_model
-
-        try:
-            device = get_model(self.model)
-        except ModelError as exc:
-            raise ConfigError("model", str(exc)) from None
-        if not is_spice_name(device.name):
-            raise ConfigError("model", f"the Verilog-A module name {device.name!r} (from {self.model!r}) is not a "
-                              "valid SPICE name: a letter followed by letters, digits or '_'")
-        for key, value in self.device_params.items():
-            try:
-                device.parameter_name(key)
-            except ModelError as exc:
-                raise ConfigError(f"device_params.{key}", str(exc)) from None
-            f.number(f"device_params.{key}", value)
-        cell = get_device(self.model, self.device_params)
-        if self.conductance is not None:
-            if self.states is not None:
-                raise ConfigError("conductance", "give either states or a target conductance, not both")
-            self.conductance = f.matrix("conductance", self.conductance, shape)
-            self.states = cell.state_for(self.conductance)
-            return
-        raw = self.device_params.get("x0", device.state_default) if self.states is None else self.states
-        s = f.matrix("states", raw, shape)
-        lo, hi = cell.bounds
-        bad = ~((s >= lo) & (s <= hi))
-        if np.any(bad):
-            i, j = np.argwhere(bad)[0]
-            raise ConfigError("states", f"state {s[i, j]!r} of cell ({i}, {j}) is outside the {self.model} range [{lo}, {hi}]")
-        self.states = s
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.rows, self.columns)
-
-    @property
-    def cells(self) -> int:
-        return self.rows * self.columns
-
-    def cell_values(self) -> np.ndarray:
-        """Per-cell conductance (resistor, S) or initial state (device model) with the variation drawn."""
-        rng = np.random.default_rng(self.seed)
-        if self.model == RESISTOR:
-            g = np.asarray(self.conductance, dtype=float)
-            return g * np.exp(rng.normal(0.0, self.variation, g.shape)) if self.variation > 0 else g.copy()
-        s = np.asarray(self.states, dtype=float)
-        if self.variation == 0:
-            return s.copy()
-        lo, hi = get_device(self.model, self.device_params).bounds
-        return np.clip(s + rng.normal(0.0, self.variation * (hi - lo), s.shape), lo, hi)
+        on_bound(config.device.model, config.device.params)  # raises for a model of unknown polarity
 
 
-def _known(cls: type, data: dict, where: str) -> dict:
-    for key in data:
-        if key not in cls.__dataclass_fields__:
-            raise ConfigError(f"{where}.{key}", f"unknown key; known keys: {', '.join(sorted(cls.__dataclass_fields__))}")
-    return data
+def initial_values(config: ArrayConfig) -> np.ndarray:
+    """Per-cell starting conductance (resistor cells, siemens) or state (device models, the model's
+    state units) before variation: ``conductance`` turned into states through the conductance law,
+    ``states``, or the model's default state."""
+    if config.device.resistor:
+        return np.asarray(config.conductance, dtype=float)
+    device = check_device(config.device)
+    if not is_spice_name(device.name):
+        raise ConfigError("device.model", f"the Verilog-A module name {device.name!r} (from {config.device.model!r}) "
+                          "is not a valid SPICE name: a letter followed by letters, digits or '_'")
+    cell = get_device(config.device.model, config.device.params)
+    if config.conductance is not None:
+        return np.asarray(cell.state_for(config.conductance), dtype=float)
+    params = config.device.params
+    raw = params.get("x0", device.state_default) if config.states is None else config.states
+    s = f.matrix("states", raw, config.shape)
+    lo, hi = cell.bounds
+    bad = ~((s >= lo) & (s <= hi))
+    if np.any(bad):
+        i, j = np.argwhere(bad)[0]
+        raise ConfigError("states", f"state {s[i, j]!r} of cell ({i}, {j}) is outside the {config.device.model} "
+                          f"range [{lo}, {hi}]")
+    return s
 
 
-def _table(cls: type, data: dict, where: str):
-    return cls(**_known(cls, data, where))
+def cell_values(config: ArrayConfig) -> np.ndarray:
+    """Per-cell conductance (resistor, S) or initial state (device model) with the variation drawn."""
+    rng = np.random.default_rng(config.seed)
+    base = initial_values(config)
+    if config.device.resistor:
+        return base * np.exp(rng.normal(0.0, config.variation, base.shape)) if config.variation > 0 else base.copy()
+    if config.variation == 0:
+        return base.copy()
+    lo, hi = get_device(config.device.model, config.device.params).bounds
+    return np.clip(base + rng.normal(0.0, config.variation * (hi - lo), base.shape), lo, hi)
 
 
 @dataclass
 class Crossbar:
     """A rendered crossbar: the netlist and the names the session reads and drives."""
 
-    config: CrossbarConfig
+    config: ArrayConfig
     netlist: Netlist
     row_sources: list[str]
     column_sources: list[str]
@@ -274,7 +171,7 @@ class Crossbar:
         from memcosim.circuits.bias import line_voltages
 
         prog = self._programming()
-        return line_voltages(scheme or prog.scheme, prog.amplitude if amplitude is None else amplitude,
+        return line_voltages(scheme or prog.scheme, prog.pulse.amplitude if amplitude is None else amplitude,
                              self.config.rows, self.config.columns, row, column)
 
     def write_waveforms(self, row: int, column: int, scheme: str | None = None,
@@ -283,17 +180,17 @@ class Crossbar:
         write, for ``Session.tran``."""
         prog = self._programming()
         v_rows, v_columns = self.write_voltages(row, column, scheme, amplitude)
-        w = prog.width if width is None else width
+        w = prog.pulse.width if width is None else width
         waves = {}
         for name, v in zip(self.program_row_sources + self.program_column_sources, [*v_rows, *v_columns]):
             if v != 0.0:
-                waves[name] = pulse(float(v), w, rise=prog.rise, fall=prog.rise)
+                waves[name] = pulse(float(v), w, rise=prog.pulse.rise, fall=prog.pulse.rise)
         return waves
 
     def write_duration(self, width: float | None = None) -> float:
         """Seconds a write pulse lasts (rise + width + fall)."""
         prog = self._programming()
-        return 2 * prog.rise + (prog.width if width is None else width)
+        return 2 * prog.pulse.rise + (prog.pulse.width if width is None else width)
 
     def _programming(self):
         prog = self.periphery.programming
@@ -302,17 +199,17 @@ class Crossbar:
         return prog
 
 
-def row_node(config: CrossbarConfig, i: int, j: int) -> str:
+def row_node(config: ArrayConfig, i: int, j: int) -> str:
     """Node of row line ``i`` at column ``j`` (all one node when the row wire is ideal)."""
-    return f"r{i}_{j if config.r_row > 0 else 0}"
+    return f"r{i}_{j if config.wires.r_row > 0 else 0}"
 
 
-def column_node(config: CrossbarConfig, i: int, j: int) -> str:
+def column_node(config: ArrayConfig, i: int, j: int) -> str:
     """Node of column line ``j`` at row ``i`` (all one node when the column wire is ideal)."""
-    return f"c{i if config.r_column > 0 else config.rows - 1}_{j}"
+    return f"c{i if config.wires.r_column > 0 else config.rows - 1}_{j}"
 
 
-def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool = True,
+def build_crossbar(config: ArrayConfig, title: str | None = None, check: bool = True,
                    blocks: PeripheryBlocks | None = None) -> Crossbar:
     """Render ``config`` as a netlist; with ``check`` run the structure checks on it.
 
@@ -322,7 +219,7 @@ def build_crossbar(config: CrossbarConfig, title: str | None = None, check: bool
     ``VCOL<j>`` (column ammeter), ``VWL<i>`` (1T1R word lines), ``INUDGE<j>``, ``VPROW<i>`` /
     ``VPCOL<j>`` (programming).
     """
-    default = PeripheryBlocks.behavioural(config.periphery, config.r_driver, config.access)
+    default = PeripheryBlocks.behavioural(config.periphery, config.wires.r_driver, config.access)
     blocks = default.check() if blocks is None else blocks.check(expected=default.filled())
     with no_gc():  # millions of small tuples, no cycles: the cyclic collector only costs time
         xb = _build(config, blocks, title)
@@ -349,24 +246,23 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _build(config: CrossbarConfig, blocks: PeripheryBlocks, title: str | None) -> Crossbar:
+def _build(config: ArrayConfig, blocks: PeripheryBlocks, title: str | None) -> Crossbar:
     R, C = config.shape
-    model = config.model
-    if model != RESISTOR:
-        from memcosim.devices.registry import get_model
-
-        device = get_model(config.model)
+    model = config.device.model
+    if not config.device.resistor:
+        device = check_device(config.device)
         if model.endswith(".va"):  # a user's file: the session finds it by its full path, whatever the folder
             model = str(device.source)
-    net = Netlist(title=title or f"memcosim crossbar {R}x{C} {config.cell} {module_name(model) if model != RESISTOR else model}")
+    net = Netlist(title=title or f"memcosim crossbar {R}x{C} {config.cell} "
+                  f"{module_name(model) if model != RESISTOR else model}")
     _describe(net, config)
-    values = config.cell_values()
+    values = cell_values(config)
     card = None
     instance_extra: dict[str, float] = {}
     if model != RESISTOR:
         card = f"{device.name}_model"
-        model_level = {k: v for k, v in config.device_params.items() if k not in device.instance_parameters}
-        instance_extra = {k: v for k, v in config.device_params.items()
+        model_level = {k: v for k, v in config.device.params.items() if k not in device.instance_parameters}
+        instance_extra = {k: v for k, v in config.device.params.items()
                           if k in device.instance_parameters and k != "x0"}
         net.model_card(card, device.name, **model_level)
     dac, driver, prog, tia, adc, nudge, access = (blocks.dac, blocks.row_driver, blocks.programming, blocks.tia,
@@ -395,12 +291,12 @@ def _build(config: CrossbarConfig, blocks: PeripheryBlocks, title: str | None) -
             else:
                 xb.program_row_sources.append(prog.place(net, f"PROW{i}", (nxt, node)).name)
             node = nxt
-        if config.r_row > 0:
+        if config.wires.r_row > 0:
             row = rnode[i]
             for j in range(C - 1):
-                net.resistor(f"RW{i}_{j}", row[j], row[j + 1], config.r_row, "wire")
-        _line_capacitance(net, "CR", i, rnode[i] if config.r_row > 0 else rnode[i][:1], config.c_row,
-                          1 if config.r_row > 0 else C)
+                net.resistor(f"RW{i}_{j}", row[j], row[j + 1], config.wires.r_row, "wire")
+        _line_capacitance(net, "CR", i, rnode[i] if config.wires.r_row > 0 else rnode[i][:1], config.wires.c_row,
+                          1 if config.wires.r_row > 0 else C)
         if access is not None:
             net.voltage_source(f"VWL{i}", f"w{i}", "0", access.gate_voltage)
             xb.word_line_sources.append(f"VWL{i}")
@@ -408,11 +304,11 @@ def _build(config: CrossbarConfig, blocks: PeripheryBlocks, title: str | None) -
     # columns: line -> ammeter -> programming source -> TIA (or ground); nudge into the TIA input
     for j in range(C):
         col = [cnode[i][j] for i in range(R)]
-        if config.r_column > 0:
+        if config.wires.r_column > 0:
             for i in range(R - 1):
-                net.resistor(f"CW{i}_{j}", col[i], col[i + 1], config.r_column, "wire")
-        _line_capacitance(net, "CC", j, col if config.r_column > 0 else col[-1:], config.c_column,
-                          1 if config.r_column > 0 else R)
+                net.resistor(f"CW{i}_{j}", col[i], col[i + 1], config.wires.r_column, "wire")
+        _line_capacitance(net, "CC", j, col if config.wires.r_column > 0 else col[-1:], config.wires.c_column,
+                          1 if config.wires.r_column > 0 else R)
         below = f"s{j}" if (tia is not None or prog is not None) else "0"
         net.voltage_source(f"VCOL{j}", col[-1], below, 0.0)
         xb.column_sources.append(f"VCOL{j}")
@@ -460,17 +356,17 @@ def _line_capacitance(net: Netlist, prefix: str, index: int, nodes: list[str], f
         net.capacitor(f"{prefix}{index}_{k}", node, "0", farads * scale)
 
 
-def _describe(net: Netlist, config: CrossbarConfig) -> None:
+def _describe(net: Netlist, config: ArrayConfig) -> None:
     per = config.periphery or PeripheryConfig()
     blocks = [name for name in ("dac", "tia", "adc", "nudge", "programming") if getattr(per, name) is not None]
-    net.comment(f"{config.rows} rows x {config.columns} columns, {config.cell} cells, model {config.model}"
+    net.comment(f"{config.rows} rows x {config.columns} columns, {config.cell} cells, model {config.device.model}"
                 + (", differential column pairs (2k +, 2k+1 -)" if config.differential else ""))
-    net.comment(f"wires: {fmt(config.r_row)} ohm per row segment, {fmt(config.r_column)} ohm per column segment, "
-                f"driver {fmt(config.r_driver)} ohm, {fmt(config.c_row)} F / {fmt(config.c_column)} F per segment")
+    net.comment(f"wires: {fmt(config.wires.r_row)} ohm per row segment, {fmt(config.wires.r_column)} ohm per column segment, "
+                f"driver {fmt(config.wires.r_driver)} ohm, {fmt(config.wires.c_row)} F / {fmt(config.wires.c_column)} F per segment")
     net.comment(f"periphery: {', '.join(blocks) if blocks else 'none (ideal sources and ammeters)'}")
-    if config.model != RESISTOR:
+    if config.device.model != RESISTOR:
         net.comment("memristors N<name> top bottom state: load the compiled OSDI model (osdi FILE.osdi) first")
     if per.programming is not None:
         p = per.programming
-        net.comment(f"programming: scheme {p.scheme}, {fmt(p.amplitude)} V, width {fmt(p.width)} s "
+        net.comment(f"programming: scheme {p.scheme}, {fmt(p.pulse.amplitude)} V, width {fmt(p.pulse.width)} s "
                     "(VPROW/VPCOL are 0 V outside a write)")

@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from memcosim.circuits.crossbar import RESISTOR, Crossbar, CrossbarConfig
+from memcosim.circuits.crossbar import Crossbar
 from memcosim.circuits.netlist import module_name
+from memcosim.config.array import ArrayConfig
 from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_text
 
 _FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
 
 
-def default_name(config: CrossbarConfig) -> str:
+def default_name(config: ArrayConfig) -> str:
     """``crossbar_<R>x<C>_<cell>_<model>.cir`` (for a ``.va`` path the model part is its module name)."""
-    model = config.model if config.model == RESISTOR else module_name(config.model)
+    model = config.device.model if config.device.resistor else module_name(config.device.model)
     return f"crossbar_{config.rows}x{config.columns}_{config.cell.lower()}_{model}.cir"
 
 

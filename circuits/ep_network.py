@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from memcosim import fields as f
-from memcosim.circuits.crossbar import RESISTOR, no_gc
+from memcosim.circuits.crossbar import no_gc
 from memcosim.circuits.netlist import Netlist, fmt
 from memcosim.circuits.periphery.base import DAC
 from memcosim.circuits.periphery.dac import Dac
+from memcosim.config.array import RESISTOR
 from memcosim.config.periphery import DacConfig, ProgrammingConfig
 from memcosim.devices.catalog import closed_form_models, get_device
 from memcosim.errors import ConfigError
@@ -143,12 +144,6 @@ class EpNetworkConfig:
         self.diode_bias = f.number("network.diode_bias", self.diode_bias, unit="V")
         self.dac_bits = f.integer("network.dac_bits", self.dac_bits, 0, 16)
         self.dac_r_out = f.number("network.dac_r_out", self.dac_r_out, low=0.0, unit="ohm")
-        if isinstance(self.programming, dict):
-            known = set(ProgrammingConfig.__dataclass_fields__)
-            for key in self.programming:
-                if key not in known:
-                    raise ConfigError(f"network.programming.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
-            self.programming = ProgrammingConfig(**self.programming)
         if self.programming is not None and not isinstance(self.programming, ProgrammingConfig):
             raise ConfigError("network.programming", f"must be a table, got {self.programming!r}")
         self.sense = f.choice("network.sense", self.sense, SENSES)

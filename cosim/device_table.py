@@ -17,7 +17,8 @@ from typing import Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.readout import read_cell
 from memcosim.cosim.session import in_process_session
@@ -37,7 +38,7 @@ def _table(model: str, v_read: float, points: int, params: tuple[tuple[str, floa
     dev = get_model(model)
     lo, hi = dev.state_min, dev.state_max
     states = np.geomspace(lo, hi, points) if lo > 0 else np.linspace(lo, hi, points)
-    xbar = build_crossbar(CrossbarConfig(1, 1, model=model, states=lo, device_params=dict(params)), check=False)
+    xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(model, dict(params)), states=lo), check=False)
     g = np.empty(points)
     with open_session(xbar.netlist) as s:
         for k, x in enumerate(states):

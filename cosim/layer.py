@@ -33,9 +33,11 @@ from typing import Sequence
 import numpy as np
 
 from memcosim import fields as f
-from memcosim.circuits.crossbar import RESISTOR, Crossbar, CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import Crossbar, build_crossbar
+from memcosim.config.array import RESISTOR, ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.netlist import Memristor, Netlist
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
+from memcosim.config.pulse import PulseConfig
 from memcosim.circuits.bias import line_voltages
 from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.cosim.device_table import conductance_device
@@ -63,7 +65,7 @@ class CrossbarLayerConfig:
     ``scheme``/``amplitude``/``width``: programming drivers (``V/2`` or ``V/3``). ``initial``: starting
     weights (number, or ``inputs x outputs``); ``init_spread``: uniform random weights in
     [-init_spread, init_spread] added with ``seed``; ``variation``: device-to-device spread
-    (see :class:`CrossbarConfig`).
+    (see :class:`~memcosim.config.array.ArrayConfig`).
     """
 
     inputs: int
@@ -175,7 +177,7 @@ class CrossbarLayerConfig:
             dac=DacConfig(bits=self.dac_bits, v_min=v_lo, v_max=self.v_read, r_out=self.dac_r_out),
             tia=TiaConfig(gain=self.tia_gain, r_feedback=self.feedback),
             adc=AdcConfig(bits=self.adc_bits, v_min=-1.0, v_max=adc_hi),
-            programming=ProgrammingConfig(scheme=self.scheme, amplitude=self.amplitude, width=self.width),
+            programming=ProgrammingConfig(self.scheme, PulseConfig(self.amplitude, self.width)),
         )
 
     def initial_weights(self) -> np.ndarray:
@@ -335,11 +337,11 @@ class CrossbarCircuit:
         parts = []
         for c, device in zip(layers, devices):
             g = _pairs(c, c.initial_weights())
-            xc = CrossbarConfig(c.inputs, c.columns, model=c.model, r_row=c.r_wire, r_column=c.r_wire,
-                                r_driver=c.r_driver, device_params=dict(c.device_params), cell=c.cell,
-                                differential=True, variation=c.variation, seed=c.seed, periphery=c.periphery(),
-                                faults=c.faults,
-                                **({"states": device.state_for(g)} if device.has_state else {"conductance": g}))
+            xc = ArrayConfig(c.inputs, c.columns, DeviceConfig(c.model, dict(c.device_params)),
+                             WireConfig(r_row=c.r_wire, r_column=c.r_wire, r_driver=c.r_driver), cell=c.cell,
+                             differential=True, variation=c.variation, seed=c.seed, periphery=c.periphery(),
+                             faults=c.faults,
+                             **({"states": device.state_for(g)} if device.has_state else {"conductance": g}))
             parts.append(build_crossbar(xc, check=False))
         net, xbars = merge_crossbars(parts, title)
         self.netlist = net

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from memcosim.circuits.crossbar import Crossbar, CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import Crossbar, build_crossbar
+from memcosim.config.array import ArrayConfig
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.structure import check_structure
 from memcosim.cosim.engine import open_session
@@ -265,11 +266,11 @@ def floating_read_netlist(xbar: Crossbar, row: int, column: int) -> Netlist:
 def cell_conductance(xbar: Crossbar) -> np.ndarray | None:
     """Read conductance (S) of every cell, or None when the model has no closed form."""
     c = xbar.config
-    device = get_device(c.model, c.device_params)
+    device = get_device(c.device.model, c.device.params)
     return device.conductance(xbar.values) if device.closed_form else None
 
 
-def sneak_view(config: CrossbarConfig, out: Path) -> View:
+def sneak_view(config: ArrayConfig, out: Path) -> View:
     """Current through every cell of a 1R array when the far corner cell is read with the other lines floating."""
     if config.cell != "1R":
         return View("sneak paths", skipped="1T1R cells block sneak paths (view is for 1R arrays)")
@@ -277,7 +278,7 @@ def sneak_view(config: CrossbarConfig, out: Path) -> View:
     xbar = build_crossbar(bare)
     g = cell_conductance(xbar)
     if g is None:
-        return View("sneak paths", skipped=f"no closed-form read conductance for {config.model}")
+        return View("sneak paths", skipped=f"no closed-form read conductance for {config.device.model}")
     R, C = config.shape
     row, column = R - 1, C - 1
     net = floating_read_netlist(xbar, row, column)
@@ -297,7 +298,7 @@ def sneak_view(config: CrossbarConfig, out: Path) -> View:
                                 "sneak share %": 100 * (i_col - selected) / i_col}, png, csv_path)
 
 
-def write_disturbance(config: CrossbarConfig, row: int, column: int, scheme: str | None = None,
+def write_disturbance(config: ArrayConfig, row: int, column: int, scheme: str | None = None,
                       amplitude: float | None = None) -> dict[str, np.ndarray]:
     """Write cell (row, column) once with the programming drivers in ngspice.
 
@@ -312,17 +313,17 @@ def write_disturbance(config: CrossbarConfig, row: int, column: int, scheme: str
         s.set_sources(_rows_at(xbar, np.zeros(R)))
         before = s.state_array(xbar.cells)
         duration = xbar.write_duration()
-        s.tran(duration + prog.rise, prog.width / 50, waveforms=waves, max_step=prog.width / 50)
+        s.tran(duration + prog.pulse.rise, prog.pulse.width / 50, waveforms=waves, max_step=prog.pulse.width / 50)
         after = s.state_array(xbar.cells)
     return {"bias": v_rows[:, None] - v_cols[None, :], "before": before, "after": after, "delta": after - before}
 
 
-def disturbance_view(config: CrossbarConfig, out: Path) -> View:
+def disturbance_view(config: ArrayConfig, out: Path) -> View:
     """State change of every device after writing the centre cell with the configured scheme."""
     prog = (config.periphery.programming if config.periphery else None)
     if prog is None:
         return View("half-select disturbance", skipped="no periphery.programming")
-    if not get_device(config.model).has_state:
+    if not get_device(config.device.model).has_state:
         return View("half-select disturbance", skipped="resistor cells have no state to disturb")
     R, C = config.shape
     row, column = R // 2, C // 2
@@ -337,7 +338,7 @@ def disturbance_view(config: CrossbarConfig, out: Path) -> View:
                           ["row", "column", "bias_V", "state_before", "state_after", "delta_state"],
                           [[i, j, float(d["bias"][i, j]), float(d["before"][i, j]), float(d["after"][i, j]),
                             float(delta[i, j])] for i in range(R) for j in range(C)])
-    png = _heatmap(delta, f"state change after a {prog.scheme} write of ({row}, {column}), {prog.amplitude:g} V",
+    png = _heatmap(delta, f"state change after a {prog.scheme} write of ({row}, {column}), {prog.pulse.amplitude:g} V",
                    "delta state", out / "half_select_disturbance.png", cmap="coolwarm")
     return View("half-select disturbance", {
         "selected delta": float(delta[row, column]),
@@ -346,7 +347,7 @@ def disturbance_view(config: CrossbarConfig, out: Path) -> View:
     }, png, csv_path)
 
 
-def run_views(config: CrossbarConfig, out_dir: str | Path, points: int = 256) -> list[View]:
+def run_views(config: ArrayConfig, out_dir: str | Path, points: int = 256) -> list[View]:
     """Every designer view of ``config`` (PNG + CSV each into ``out_dir``).
 
     ``points`` caps the DAC codes and (x4) the ADC sweep points: each is one operating point.

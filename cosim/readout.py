@@ -58,7 +58,7 @@ def _v_read(xbar, v_read: float | None) -> float:
     if v_read is None:
         from memcosim.devices.presets import get_preset
 
-        return get_preset(xbar.config.model).v_read
+        return get_preset(xbar.config.device.model).v_read
     v = float(v_read)
     if not np.isfinite(v) or v == 0:
         raise ConfigError("v_read", f"must be a finite non-zero voltage, got {v_read!r}")

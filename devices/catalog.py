@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from memcosim.config.array import RESISTOR
 from memcosim.devices.conductance import LinearIonDrift, Vteam
-from memcosim.devices.device import RESISTOR, Device, Resistor, VerilogADevice
+from memcosim.devices.device import Device, Resistor, VerilogADevice
 from memcosim.devices.registry import get_model
 from memcosim.errors import ConfigError
 

@@ -22,11 +22,10 @@ from typing import Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
+from memcosim.config.array import RESISTOR
 from memcosim.devices.presets import ProgrammingPreset, get_preset
 from memcosim.devices.registry import DeviceModel
 from memcosim.errors import ConfigError
-
-RESISTOR = "resistor"  # the model name of linear resistor cells
 
 
 class Device(ABC):

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from memcosim import fields as f
-from memcosim.circuits.faults import FaultConfig
+from memcosim.circuits.faults import draw_faults
+from memcosim.config.faults import FaultConfig
 from memcosim.errors import ConfigError
 from memcosim.hardware_aware.model import ADC_HEADROOM, HardwareConfig, HwNetwork
 
@@ -128,7 +129,7 @@ def install_fault_maps(net: HwNetwork, tiles: list[Tile], arrays: ArraySettings)
         fc = tile_faults(t, net.hw, arrays)
         if fc is None:
             continue
-        fmap = fc.draw(arrays.size, 2 * (t.outputs.stop - t.outputs.start))
+        fmap = draw_faults(fc, arrays.size, 2 * (t.outputs.stop - t.outputs.start))
         layer = net.layers[t.layer]
         n_in, n_out = t.inputs.stop - t.inputs.start, t.outputs.stop - t.outputs.start
         for name in counts:

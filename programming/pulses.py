@@ -202,7 +202,7 @@ def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index:
     that the cell itself sees ``pulse.amplitude`` at the start of the pulse (:func:`compensate_ir_drop`);
     the safe range applies to what the cell sees.
     """
-    preset = preset or get_preset(xbar.config.model)
+    preset = preset or get_preset(xbar.config.device.model)
     pulse = pulse.checked(preset)
     v_rows, v_cols = selection_voltages(xbar, selection, index, pulse.amplitude, scheme)
     line = pulse.amplitude
@@ -225,7 +225,7 @@ def hold(session, xbar, amplitude: float, duration: float, selection: str = "cel
          window: float | None = None) -> int:
     """Hold ``amplitude`` volts on the selected cells for ``duration`` s with ideal (instant) edges,
     as a continuous pulse split into windows (see :func:`drive`); returns the number of windows."""
-    preset = preset or get_preset(xbar.config.model)
+    preset = preset or get_preset(xbar.config.device.model)
     preset.check_amplitude(amplitude, "amplitude")
     duration = f.number("duration", duration, low=0.0, low_open=True, unit="s")
     v_rows, v_cols = selection_voltages(xbar, selection, index, amplitude, scheme)

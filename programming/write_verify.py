@@ -125,7 +125,7 @@ def write_verify(session, xbar, cell: tuple[int, int], target: float, policy: Pu
     ``walk_within_pulse``: see :func:`~memcosim.programming.pulses.drive`; ``compensate``: raise the line
     amplitude against the IR drop (:func:`~memcosim.programming.pulses.compensate_ir_drop`).
     """
-    preset = preset or get_preset(xbar.config.model)
+    preset = preset or get_preset(xbar.config.device.model)
     target = float(preset.check_target(target, "target"))
     tolerance = f.number("tolerance", tolerance, low=0.0, low_open=True, high=10.0)
     max_pulses = f.integer("max_pulses", max_pulses, 1)

@@ -27,13 +27,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from memcosim import fields as f
+from memcosim.config import toml
 from memcosim.errors import ConfigError
+from memcosim.fileio import read_text_file
 from memcosim.hardware_aware.train import METHODS, TrainSettings
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 TABLES = ("study", "network", "defaults", "grid", "points", "plots")
 
@@ -144,108 +141,46 @@ class Study:
         return all(getattr(point, k) == v for k, v in selection.items())
 
 
-# -- TOML with line numbers --------------------------------------------------------------------
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
-_KEY = re.compile(r"^\s*\"?([A-Za-z0-9_\-]+)\"?\s*=")
-
-
-def line_of(text: str, table: str, key: str | None = None, index: int | None = None) -> int | None:
-    """Line number (1-based) of ``key`` in ``[table]`` (the ``index``-th ``[[table]]``), or of the header."""
-    current: tuple[str, int | None] | None = (None, None)  # type: ignore[assignment]
-    seen: dict[str, int] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        m = _HEADER.match(line)
-        if m:
-            name = m.group(2).strip('"')
-            if m.group(1) == "[[":
-                seen[name] = seen.get(name, -1) + 1
-                current = (name, seen[name])
-            else:
-                current = (name, None)
-            if key is None and name == table and (index is None or current[1] == index):
-                return n
-            continue
-        m = _KEY.match(line)
-        if m and key is not None and current[0] == table and (index is None or current[1] == index) and m.group(1) == key:
-            return n
-        if m and key is not None and current[0] is None and table == "" and m.group(1) == key:
-            return n
-    return None
-
-
-class _Locator:
-    def __init__(self, text: str, path: str):
-        self.text, self.path = text, path
-
-    def error(self, field: str, message: str, table: str, key: str | None = None, index: int | None = None) -> ConfigError:
-        n = line_of(self.text, table, key, index)
-        if n is None and key is not None:
-            n = line_of(self.text, table, None, index)
-        where = f" ({self.path}, line {n})" if n is not None else f" ({self.path})"
-        return ConfigError(field, message + where)
-
-
-def _dataclass_from(cls, data: object, table: str, loc: _Locator, index: int | None = None, prefix: str | None = None):
-    prefix = prefix or table
-    if not isinstance(data, dict):
-        raise loc.error(prefix, f"must be a table, got {data!r}", table, None, index)
-    known = {fl.name for fl in fields(cls)}
-    for key in data:
-        if key not in known:
-            raise loc.error(f"{prefix}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}", table, key, index)
-    try:
-        return cls(**data)
-    except ConfigError as exc:
-        key = exc.field.split(".")[-1].split("[")[0]
-        msg = str(exc).split(": ", 1)[1]
-        raise loc.error(f"{prefix}.{key}", msg, table, key if key in data else None, index) from None
-
+# -- reading a study file ------------------------------------------------------------------------
 
 def study_from_text(text: str, path: str = "<study>") -> Study:
     """A validated :class:`Study` from TOML ``text`` (``path`` names the file in errors)."""
-    loc = _Locator(text, path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("study", f"{path} is not valid TOML: {exc}") from None
-    for key, value in data.items():
+    doc = toml.parse(text, path)
+    data = doc.data
+    for key in data:
         if key not in TABLES:
-            raise loc.error(key, f"unknown table or key; known: {', '.join(TABLES)}", key if isinstance(value, (dict, list)) else "", None if isinstance(value, (dict, list)) else key)
-    settings = _dataclass_from(StudySettings, data.get("study", {}), "study", loc)
-    network = _dataclass_from(TrainSettings, data.get("network", {}), "network", loc)
-    defaults = _dataclass_from(Point, data.get("defaults", {}), "defaults", loc)
+            raise doc.error((key,), f"unknown table or key; known: {', '.join(TABLES)}")
+    settings = toml.fill(StudySettings, data.get("study", {}), doc, ("study",))
+    network = toml.fill(TrainSettings, data.get("network", {}), doc, ("network",))
+    defaults = toml.fill(Point, data.get("defaults", {}), doc, ("defaults",))
     base = asdict(defaults)
     points: list[Point] = []
     grids = data.get("grid", [])
-    grids = [grids] if isinstance(grids, dict) else grids
-    if not isinstance(grids, list):
-        raise loc.error("grid", "must be a table [grid] or tables [[grid]]", "grid")
-    many = isinstance(data.get("grid"), list)
+    many = isinstance(grids, list)
+    grids = grids if many else [grids]
     for g_index, grid in enumerate(grids):
-        idx = g_index if many else None
+        at = ("grid", g_index) if many else ("grid",)
         if not isinstance(grid, dict):
-            raise loc.error("grid", "must be a table of lists", "grid", None, idx)
+            raise doc.error(at, "must be a table of lists ([grid] or [[grid]])")
         axes = []
         for key, values in grid.items():
             if key not in POINT_FIELDS:
-                raise loc.error(f"grid.{key}", f"unknown key; known keys: {', '.join(POINT_FIELDS)}", "grid", key, idx)
+                raise doc.error(at + (key,), f"unknown key; known keys: {', '.join(POINT_FIELDS)}")
             if not isinstance(values, list) or not values:
-                raise loc.error(f"grid.{key}", f"must be a non-empty list of values, got {values!r}", "grid", key, idx)
+                raise doc.error(at + (key,), f"must be a non-empty list of values, got {values!r}")
             for n, v in enumerate(values):
                 try:
                     Point(**{**base, key: v})
                 except ConfigError as exc:
-                    msg = str(exc).split(": ", 1)[1]
-                    raise loc.error(f"grid.{key}[{n}]", msg, "grid", key, idx) from None
+                    raise doc.error(at + (key, n), exc.message) from None
             axes.append([(key, v) for v in values])
         for combo in itertools.product(*axes):
             points.append(Point(**{**base, **dict(combo)}))
     listed = data.get("points", [])
     if not isinstance(listed, list):
-        raise loc.error("points", "must be an array of tables [[points]]", "points")
+        raise doc.error(("points",), "must be an array of tables [[points]]")
     for n, p in enumerate(listed):
-        points.append(_dataclass_from(Point, {**base, **p} if isinstance(p, dict) else p, "points", loc, n, f"points[{n}]"))
+        points.append(toml.fill(Point, {**base, **p} if isinstance(p, dict) else p, doc, ("points", n)))
     if not points:
         raise ConfigError("grid", f"the study has no points: add a [grid] or [[points]] ({path})")
     unique, seen = [], set()
@@ -256,25 +191,23 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
             unique.append(p)
     plots = data.get("plots", {})
     if not isinstance(plots, dict):
-        raise loc.error("plots", "must be a table", "plots")
+        raise doc.error(("plots",), "must be a table")
     ir_drop = []
     for key, value in plots.items():
         if key != "ir_drop":
-            raise loc.error(f"plots.{key}", "unknown key; known keys: ir_drop", "plots", key)
+            raise doc.error(("plots", key), "unknown key; known keys: ir_drop")
         if not isinstance(value, list):
-            raise loc.error("plots.ir_drop", "must be a list of point selections ({size = 64, ...})", "plots", key)
+            raise doc.error(("plots", key), "must be a list of point selections ({size = 64, ...})")
         for n, sel in enumerate(value):
             if not isinstance(sel, dict):
-                raise loc.error(f"plots.ir_drop[{n}]", f"must be a table of point fields, got {sel!r}", "plots", key)
+                raise doc.error(("plots", key, n), f"must be a table of point fields, got {sel!r}")
             for k in sel:
                 if k not in POINT_FIELDS:
-                    raise loc.error(f"plots.ir_drop[{n}].{k}", f"unknown key; known keys: {', '.join(POINT_FIELDS)}", "plots", key)
+                    raise doc.error(("plots", key, n, k), f"unknown key; known keys: {', '.join(POINT_FIELDS)}")
             ir_drop.append(dict(sel))
     return Study(settings, network, unique, ir_drop, path)
 
 
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file; errors name the file, the key and its line."""
-    from memcosim.fileio import read_text_file
-
     return study_from_text(read_text_file(path, "study"), str(path))

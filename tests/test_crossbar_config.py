@@ -6,35 +6,36 @@ import numpy as np
 import pytest
 
 from memcosim.circuits.config_file import config_from_dict, config_to_toml, example_configs, load_config
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
+from memcosim.config.pulse import PulseConfig
 from memcosim.errors import ConfigError
 
 
-@pytest.mark.parametrize("kwargs, field", [
+@pytest.mark.parametrize("tables, field", [
     ({"rows": 0}, "rows"),
     ({"columns": -3}, "columns"),
     ({"rows": 2.5}, "rows"),
-    ({"r_row": -1.0}, "r_row"),
-    ({"r_column": -0.1}, "r_column"),
-    ({"r_driver": float("nan")}, "r_driver"),
-    ({"c_row": -1e-15}, "c_row"),
+    ({"wires": {"r_row": -1.0}}, "wires.r_row"),
+    ({"wires": {"r_column": -0.1}}, "wires.r_column"),
+    ({"wires": {"r_driver": float("nan")}}, "wires.r_driver"),
+    ({"wires": {"c_row": -1e-15}}, "wires.c_row"),
     ({"cell": "2T2R"}, "cell"),
-    ({"model": "no_such_device"}, "model"),
-    ({"conductance": np.ones((3, 3)) * 1e-4}, "conductance"),
+    ({"device": {"model": "no_such_device"}}, "device.model"),
+    ({"conductance": [[1e-4] * 3] * 3}, "conductance"),
     ({"conductance": -1e-4}, "conductance"),
-    ({"model": "linear_ion_drift", "conductance": None, "states": np.zeros((4, 2))}, "states"),
-    ({"model": "linear_ion_drift", "conductance": None, "states": 1.5}, "states"),
-    ({"model": "linear_ion_drift", "conductance": 1.0}, "conductance"),
-    ({"model": "linear_ion_drift", "conductance": None, "device_params": {"nope": 1.0}}, "device_params.nope"),
+    ({"device": {"model": "linear_ion_drift"}, "conductance": None, "states": [[0.0] * 2] * 4}, "states"),
+    ({"device": {"model": "linear_ion_drift"}, "conductance": None, "states": 1.5}, "states"),
+    ({"device": {"model": "linear_ion_drift"}, "conductance": 1.0}, "conductance"),
+    ({"device": {"model": "linear_ion_drift", "params": {"nope": 1.0}}, "conductance": None}, "device.params.nope"),
     ({"differential": True, "columns": 3, "conductance": 1e-4}, "columns"),
     ({"variation": -0.1}, "variation"),
 ])
-def test_bad_array_fields_are_named(kwargs, field):
-    args = {"rows": 4, "columns": 4, "conductance": 1e-4, **kwargs}
-    rows, columns = args.pop("rows"), args.pop("columns")
+def test_bad_array_fields_are_named(tables, field):
+    data = {k: v for k, v in {"rows": 4, "columns": 4, "conductance": 1e-4, **tables}.items() if v is not None}
     with pytest.raises(ConfigError) as info:
-        CrossbarConfig(rows, columns, **args)
+        config_from_dict(data)
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: ")
 
@@ -49,10 +50,11 @@ def test_bad_array_fields_are_named(kwargs, field):
     (lambda: TiaConfig(gain=0.0), "periphery.tia.gain"),
     (lambda: TiaConfig(r_feedback=-1.0), "periphery.tia.r_feedback"),
     (lambda: ProgrammingConfig(scheme="V/4"), "periphery.programming.scheme"),
-    (lambda: ProgrammingConfig(width=0.0), "periphery.programming.width"),
+    (lambda: PulseConfig(width=0.0), "pulse.width"),
+    (lambda: ProgrammingConfig(pulse=PulseConfig(amplitude=0.0)), "periphery.programming.pulse.amplitude"),
     (lambda: PeripheryConfig(adc=AdcConfig()), "periphery.adc"),
-    (lambda: CrossbarConfig(2, 3, conductance=1e-4,
-                            periphery=PeripheryConfig(tia=TiaConfig(), adc=AdcConfig(offset=[0.0, 0.1]))),
+    (lambda: ArrayConfig(2, 3, conductance=1e-4,
+                         periphery=PeripheryConfig(tia=TiaConfig(), adc=AdcConfig(offset=[0.0, 0.1]))),
      "periphery.adc.offset"),
 ])
 def test_bad_periphery_fields_are_named(make, field):
@@ -66,7 +68,7 @@ def test_unknown_toml_keys_are_named(tmp_path):
         ("rows = 2\ncolumns = 2\nconductance = 1e-4\nwires = 3\n", "wires"),
         ("rows = 2\ncolumns = 2\nconductance = 1e-4\n[periphery.dac]\nbitz = 4\n", "periphery.dac.bitz"),
         ("rows = 2\ncolumns = 2\nconductance = 1e-4\n[periphery.mux]\nways = 4\n", "periphery.mux"),
-        ("rows = 2\ncolumns = 2\nmodel = 'resistor'\nconductance = 1e-4\ncell = '1T1R'\n[access]\nvgate = 1\n", "access.vgate"),
+        ("rows = 2\ncolumns = 2\nconductance = 1e-4\ncell = '1T1R'\n[access]\nvgate = 1\n", "access.vgate"),
         ("columns = 2\nconductance = 1e-4\n", "rows"),
         ("rows = 2\ncolumns = [\n", "config"),
     ]:
@@ -80,9 +82,9 @@ def test_unknown_toml_keys_are_named(tmp_path):
 def test_toml_round_trip_is_lossless():
     rng = np.random.default_rng(0)
     configs = list(example_configs().values()) + [
-        CrossbarConfig(3, 2, conductance=rng.uniform(1e-5, 1e-4, (3, 2)), r_row=1.5, variation=0.1, seed=4,
-                       periphery=PeripheryConfig(tia=TiaConfig(), adc=AdcConfig(offset=[0.01, -0.02]))),
-        CrossbarConfig(2, 2, model="vteam", states=np.array([[0.5, 1.0], [2.0, 3.0]])),
+        ArrayConfig(3, 2, wires=WireConfig(r_row=1.5), conductance=rng.uniform(1e-5, 1e-4, (3, 2)), variation=0.1,
+                    seed=4, periphery=PeripheryConfig(tia=TiaConfig(), adc=AdcConfig(offset=[0.01, -0.02]))),
+        ArrayConfig(2, 2, device=DeviceConfig("vteam"), states=np.array([[0.5, 1.0], [2.0, 3.0]])),
     ]
     import tomllib
 
@@ -94,9 +96,9 @@ def test_toml_round_trip_is_lossless():
 
 
 def test_render_is_deterministic_and_variation_is_seeded():
-    a = CrossbarConfig(6, 5, conductance=5e-5, r_row=1.0, r_column=1.0, variation=0.2, seed=11)
-    b = CrossbarConfig(6, 5, conductance=5e-5, r_row=1.0, r_column=1.0, variation=0.2, seed=11)
-    c = CrossbarConfig(6, 5, conductance=5e-5, r_row=1.0, r_column=1.0, variation=0.2, seed=12)
+    a = ArrayConfig(6, 5, wires=WireConfig(r_row=1.0, r_column=1.0), conductance=5e-5, variation=0.2, seed=11)
+    b = ArrayConfig(6, 5, wires=WireConfig(r_row=1.0, r_column=1.0), conductance=5e-5, variation=0.2, seed=11)
+    c = ArrayConfig(6, 5, wires=WireConfig(r_row=1.0, r_column=1.0), conductance=5e-5, variation=0.2, seed=12)
     xa, xb, xc = build_crossbar(a), build_crossbar(b), build_crossbar(c)
     assert xa.netlist.render() == xb.netlist.render() != xc.netlist.render()
     spread = np.log(xa.values / 5e-5)
@@ -105,6 +107,6 @@ def test_render_is_deterministic_and_variation_is_seeded():
 
 def test_user_text_cannot_inject_netlist_lines():
     with pytest.raises(ConfigError, match="model"):
-        CrossbarConfig(2, 2, model="x\n.control\nshell rm -rf /\n.endc")
+        ArrayConfig(2, 2, device=DeviceConfig("x\n.control\nshell rm -rf /\n.endc"))
     with pytest.raises(ConfigError, match="periphery.programming.scheme"):
         ProgrammingConfig(scheme="V/2\n.control")

@@ -9,7 +9,8 @@ import pytest
 
 from memcosim.cosim.device_table import TabulatedDevice, conductance_device, conductance_table
 from memcosim.devices.catalog import DEVICES, closed_form_models, get_device
-from memcosim.devices.device import RESISTOR, Resistor, VerilogADevice
+from memcosim.config.array import RESISTOR
+from memcosim.devices.device import Resistor, VerilogADevice
 from memcosim.devices.presets import PRESETS, JartVcmPreset, LinearIonDriftPreset, StanfordPkuPreset, VteamPreset
 from memcosim.devices.registry import available_models, get_model
 from memcosim.errors import ConfigError, ModelError

@@ -119,7 +119,7 @@ def test_adam_steps_resume_to_the_same_conductances(tmp_path):
 
 
 def test_pulse_updates_move_conductances_the_requested_way():
-    net = dict(NET, sizes=[4, 3, 2], programming={"scheme": "V/2", "amplitude": 0.6})
+    net = dict(NET, sizes=[4, 3, 2], programming={"scheme": "V/2", "pulse": {"amplitude": 0.6}})
     config = RunConfig(train=dict(dataset="iris", classes=[0, 1], update="pulse", progress=False),
                        network=net, pulse=PulseConfig(v_set=0.6, v_reset=-0.6, max_pulses=3))
     with EPTrainer(config, _iris2()) as tr:
@@ -179,7 +179,7 @@ def test_bad_input_gives_clear_errors_and_keeps_device_states(tmp_path):
 
 def test_run_config_toml_round_trip_and_unknown_keys(tmp_path):
     config = RunConfig(train=dict(dataset="digits", epochs=3, beta=2e-6, layer_lr=[0.5, 1.0]),
-                       network=dict(NET, sizes=[64, 8, 10], programming={"scheme": "V/3", "amplitude": 0.6}))
+                       network=dict(NET, sizes=[64, 8, 10], programming={"scheme": "V/3", "pulse": {"amplitude": 0.6}}))
     path = tmp_path / "run.toml"
     path.write_text(run_config_to_toml(config))
     assert load_run_config(path) == config
@@ -227,7 +227,7 @@ def test_cli_train_writes_history_and_learning_curve(tmp_path, capsys):
 
 
 def _pulse_config(**pulse) -> RunConfig:
-    net = dict(NET, sizes=[4, 3, 2], programming={"scheme": "V/2", "amplitude": 0.8})
+    net = dict(NET, sizes=[4, 3, 2], programming={"scheme": "V/2", "pulse": {"amplitude": 0.8}})
     return RunConfig(train=dict(dataset="iris", classes=[0, 1], update="pulse", progress=False, epochs=2,
                                 batch_size=4, optimizer="adam", lr=0.05),
                      network=net, pulse=PulseConfig(v_set=0.8, v_reset=-0.8, width=5e-9, max_pulses=2, **pulse))

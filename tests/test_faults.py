@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from memcosim.circuits.config_file import config_from_dict, config_to_toml, load_config
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.devices.catalog import get_device
-from memcosim.circuits.faults import FaultConfig, drift, on_bound, stick_cells
+from memcosim.circuits.faults import draw_faults, drift, on_bound, stick_cells
+from memcosim.config.faults import FaultConfig
+from memcosim.config.pulse import PulseConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.cosim.readout import read_array
 from memcosim.circuits.waveforms import pulse
@@ -19,9 +22,9 @@ LID = "linear_ion_drift"
 
 
 def test_stuck_on_reads_at_gmax_and_stuck_off_at_gmin_whatever_is_written_or_pulsed():
-    cfg = CrossbarConfig(6, 6, model=LID, states=0.5, faults=FaultConfig(stuck_on=0.2, stuck_off=0.2, seed=4),
-                         device_params={"mu_v": 1e-9},
-                         periphery=PeripheryConfig(programming=ProgrammingConfig(scheme="V/2", amplitude=1.0)))
+    cfg = ArrayConfig(6, 6, device=DeviceConfig(LID, {"mu_v": 1e-9}), states=0.5,
+                      faults=FaultConfig(stuck_on=0.2, stuck_off=0.2, seed=4),
+                      periphery=PeripheryConfig(programming=ProgrammingConfig("V/2", PulseConfig(amplitude=1.0))))
     xb = build_crossbar(cfg)
     fm = xb.faults
     assert fm.stuck_on.any() and fm.stuck_off.any() and not (fm.stuck_on & fm.stuck_off).any()
@@ -47,15 +50,15 @@ def test_stuck_on_reads_at_gmax_and_stuck_off_at_gmin_whatever_is_written_or_pul
 def test_open_row_segment_cuts_the_cells_beyond_it_and_an_open_column_segment_the_cells_above_it():
     rng = np.random.default_rng(0)
     G = rng.uniform(1e-5, 1e-4, (4, 6))
-    base = CrossbarConfig(4, 6, conductance=G, r_row=1.0, r_column=1.0)
+    base = ArrayConfig(4, 6, wires=WireConfig(r_row=1.0, r_column=1.0), conductance=G)
     xb0 = build_crossbar(base)
     # open exactly one chosen segment: row 1 between columns 2 and 3; column 4 between rows 0 and 1
-    fm = FaultConfig().draw(4, 6)
+    fm = draw_faults(FaultConfig(), 4, 6)
     fm.open_row[1, 2] = True
     fm.open_column[0, 4] = True
     from memcosim.circuits.faults import apply_faults
 
-    xb = build_crossbar(CrossbarConfig(4, 6, conductance=G, r_row=1.0, r_column=1.0))
+    xb = build_crossbar(ArrayConfig(4, 6, wires=WireConfig(r_row=1.0, r_column=1.0), conductance=G))
     apply_faults(xb, fm)
     v = np.full(4, 0.2)
     with open_session(xb0.netlist) as s:
@@ -76,11 +79,11 @@ def test_open_row_segment_cuts_the_cells_beyond_it_and_an_open_column_segment_th
 
 def test_bridged_rows_pull_their_voltages_together():
     G = np.full((3, 3), 1e-4)
-    fm = FaultConfig().draw(3, 3)
+    fm = draw_faults(FaultConfig(), 3, 3)
     fm.short_row[0, 2] = True  # rows 0 and 1 bridged at column 2
     from memcosim.circuits.faults import apply_faults
 
-    xb = build_crossbar(CrossbarConfig(3, 3, conductance=G, r_row=1.0, r_column=1.0, r_driver=1e3))
+    xb = build_crossbar(ArrayConfig(3, 3, wires=WireConfig(r_row=1.0, r_column=1.0, r_driver=1e3), conductance=G))
     apply_faults(xb, fm)
     assert any(e.name == "RSHR0_2" for e in xb.netlist.elements)
     with open_session(xb.netlist) as s:
@@ -92,7 +95,7 @@ def test_bridged_rows_pull_their_voltages_together():
 
 def test_dead_dac_row_stays_at_0_V_and_dead_adc_column_reads_code_0():
     per = PeripheryConfig(dac=DacConfig(bits=4, v_max=0.2, r_out=10.0), tia=TiaConfig(), adc=AdcConfig(bits=6))
-    cfg = CrossbarConfig(8, 8, conductance=5e-5, periphery=per, faults=FaultConfig(dead_dac=0.3, dead_adc=0.3, seed=2))
+    cfg = ArrayConfig(8, 8, conductance=5e-5, periphery=per, faults=FaultConfig(dead_dac=0.3, dead_adc=0.3, seed=2))
     xb = build_crossbar(cfg)
     dead_rows, dead_cols = xb.faults.dead_dac, xb.faults.dead_adc
     assert dead_rows.any() and (~dead_rows).any() and dead_cols.any() and (~dead_cols).any()
@@ -109,7 +112,8 @@ def test_dead_dac_row_stays_at_0_V_and_dead_adc_column_reads_code_0():
 
 
 def test_drift_moves_states_toward_rest_with_time_and_only_for_drifting_devices():
-    cfg = CrossbarConfig(6, 6, model=LID, states=0.9, faults=FaultConfig(drift=0.5, drift_tau=100.0, seed=1))
+    cfg = ArrayConfig(6, 6, device=DeviceConfig(LID), states=0.9,
+                      faults=FaultConfig(drift=0.5, drift_tau=100.0, seed=1))
     xb = build_crossbar(cfg)
     on, off = on_bound(LID)
     with open_session(xb.netlist) as s:
@@ -128,26 +132,26 @@ def test_drift_moves_states_toward_rest_with_time_and_only_for_drifting_devices(
 def test_fault_rates_hit_the_configured_fraction_within_sampling_error_and_repeat_from_the_seed():
     fc = FaultConfig(stuck_on=0.05, stuck_off=0.1, open_row=0.02, short_column=0.03, dead_adc=0.2, drift=0.3, seed=11)
     R = C = 200
-    fm = fc.draw(R, C)
+    fm = draw_faults(fc, R, C)
     for mask, p in ((fm.stuck_on, 0.05), (fm.stuck_off, 0.1), (fm.open_row, 0.02), (fm.short_column, 0.03)):
         n = mask.size
         assert abs(mask.mean() - p) < 4 * np.sqrt(p * (1 - p) / n)
     assert abs(fm.dead_adc.mean() - 0.2) < 4 * np.sqrt(0.2 * 0.8 / C)
     drift_sites = ~(fm.stuck_on | fm.stuck_off)
     assert abs(fm.drifting[drift_sites].mean() - 0.3) < 4 * np.sqrt(0.3 * 0.7 / drift_sites.sum())
-    again = fc.draw(R, C)
+    again = draw_faults(fc, R, C)
     for k in ("stuck_on", "stuck_off", "open_row", "short_column", "dead_adc", "drifting"):
         assert np.array_equal(getattr(fm, k), getattr(again, k))
-    other = FaultConfig(stuck_on=0.05, stuck_off=0.1, open_row=0.02, short_column=0.03, dead_adc=0.2, drift=0.3,
-                        seed=12).draw(R, C)
+    other = draw_faults(FaultConfig(stuck_on=0.05, stuck_off=0.1, open_row=0.02, short_column=0.03, dead_adc=0.2,
+                                    drift=0.3, seed=12), R, C)
     assert not np.array_equal(fm.stuck_on, other.stuck_on)
     # one kind's rate does not move another kind's faults
-    more_opens = FaultConfig(stuck_on=0.05, stuck_off=0.1, open_row=0.5, seed=11).draw(R, C)
+    more_opens = draw_faults(FaultConfig(stuck_on=0.05, stuck_off=0.1, open_row=0.5, seed=11), R, C)
     assert np.array_equal(more_opens.stuck_on, fm.stuck_on)
     # the same netlist from the same seed
-    cfg = dict(rows=8, columns=8, model=LID, r_row=1.0, r_column=1.0)
-    t1 = build_crossbar(CrossbarConfig(**cfg, faults=FaultConfig(stuck_on=0.2, open_row=0.1, seed=5))).netlist.render()
-    t2 = build_crossbar(CrossbarConfig(**cfg, faults=FaultConfig(stuck_on=0.2, open_row=0.1, seed=5))).netlist.render()
+    cfg = dict(rows=8, columns=8, device=DeviceConfig(LID), wires=WireConfig(r_row=1.0, r_column=1.0))
+    t1 = build_crossbar(ArrayConfig(**cfg, faults=FaultConfig(stuck_on=0.2, open_row=0.1, seed=5))).netlist.render()
+    t2 = build_crossbar(ArrayConfig(**cfg, faults=FaultConfig(stuck_on=0.2, open_row=0.1, seed=5))).netlist.render()
     assert t1 == t2 and "_stuck_on" in t1
 
 
@@ -167,23 +171,23 @@ def test_faults_load_from_toml_and_bad_values_name_the_field(tmp_path):
     with pytest.raises(ConfigError, match="faults.stuck_off"):
         FaultConfig(stuck_on=0.7, stuck_off=0.5)
     with pytest.raises(ConfigError, match="faults.open_row.*r_row"):
-        CrossbarConfig(2, 2, conductance=1e-4, faults=FaultConfig(open_row=0.1))
+        ArrayConfig(2, 2, conductance=1e-4, faults=FaultConfig(open_row=0.1))
     with pytest.raises(ConfigError, match="faults.dead_adc.*periphery.adc"):
-        CrossbarConfig(2, 2, conductance=1e-4, faults=FaultConfig(dead_adc=0.1))
+        ArrayConfig(2, 2, conductance=1e-4, faults=FaultConfig(dead_adc=0.1))
     with pytest.raises(ConfigError, match="faults.seed"):
         FaultConfig(seed="3")
 
 
 def test_stuck_resistor_cells_and_stick_cells_on_any_netlist():
     G = np.linspace(1e-5, 1e-4, 16).reshape(4, 4)
-    xb = build_crossbar(CrossbarConfig(4, 4, conductance=G, faults=FaultConfig(stuck_on=0.3, stuck_off=0.3, seed=0)))
+    xb = build_crossbar(ArrayConfig(4, 4, conductance=G, faults=FaultConfig(stuck_on=0.3, stuck_off=0.3, seed=0)))
     with open_session(xb.netlist) as s:
         g = read_array(s, xb, v_read=0.1)
     np.testing.assert_allclose(g[xb.faults.stuck_on], G.max(), rtol=1e-9)
     np.testing.assert_allclose(g[xb.faults.stuck_off], G.min(), rtol=1e-9)
     np.testing.assert_allclose(g[~xb.faults.stuck], G[~xb.faults.stuck], rtol=1e-9)
     # pin chosen memristors of an already built netlist (what an EP network or a study would do)
-    xb = build_crossbar(CrossbarConfig(2, 2, model="vteam"))
+    xb = build_crossbar(ArrayConfig(2, 2, device=DeviceConfig("vteam")))
     on = np.array([[True, False], [False, False]])
     off = np.array([[False, False], [False, True]])
     stick_cells(xb.netlist, xb.cells, on, off, "vteam")

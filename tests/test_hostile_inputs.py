@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from memcosim.circuits.config_file import config_from_dict, load_config
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar, check_array
+from memcosim.config.array import ArrayConfig, DeviceConfig
 from memcosim.circuits.emit import output_path
 from memcosim.circuits.netlist import Element, Netlist, check_rendered
 from memcosim.cosim.engine import open_session
@@ -143,25 +144,25 @@ def test_toml_strings_cannot_inject_into_the_netlist(tmp_path):
     marker = tmp_path / "ran"
     payload = _payload(marker).replace("\n", "\\n")
     cases = {
-        "model": f'model = "linear_ion_drift{payload}"',
+        "device.model": f'[device]\nmodel = "linear_ion_drift{payload}"',
         "cell": f'cell = "1R{payload}"',
-        "device_params": f'model = "linear_ion_drift"\n[device_params]\n"x0{payload}" = 0.5',
+        "device.params": f'[device]\nmodel = "linear_ion_drift"\n[device.params]\n"x0{payload}" = 0.5',
         "periphery.programming.scheme": f'[periphery.programming]\nscheme = "V/2{payload}"',
     }
     for field, body in cases.items():
         path = tmp_path / "bad.toml"
-        path.write_text(f"rows = 2\ncolumns = 2\n{body}\n")
+        path.write_text(f"rows = 2\ncolumns = 2\n{body}\n" if field != "cell" else f"rows = 2\ncolumns = 2\nconductance = 1e-4\n{body}\n")
         with pytest.raises(ConfigError) as info:
             load_config(path)
         assert info.value.field.startswith(field), (field, str(info.value))
     # a .va path whose module name is not a SPICE name, or that holds control characters
     with pytest.raises(ConfigError, match="model"):
-        config_from_dict({"rows": 2, "columns": 2, "model": "x\x0c.control.va"})
+        config_from_dict({"rows": 2, "columns": 2, "device": {"model": "x\x0c.control.va"}})
     bad_va = tmp_path / "bad-name.va"
     bad_va.write_text("module bad-name(p, n, x);\nparameter real x0 = 0.5;\nparameter real xmin = 0;\n"
                       "parameter real xmax = 1;\nendmodule\n")
     with pytest.raises(ConfigError, match="model"):
-        CrossbarConfig(2, 2, model=str(bad_va))
+        check_array(ArrayConfig(2, 2, device=DeviceConfig(str(bad_va))))
     assert not marker.exists()
 
 

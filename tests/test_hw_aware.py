@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig
 from memcosim.errors import ConfigError
 from memcosim.hardware_aware.deploy import ArraySettings, install_fault_maps, plan_tiles, tile_faults
 from memcosim.hardware_aware.model import HardwareConfig, HwLinear, HwNetwork, adc_quantize, fake_quantize, fault_masks
@@ -95,8 +96,8 @@ def test_circuit_fault_maps_in_torch_hit_the_rate_and_match_the_netlist(rate):
     # the same map as the netlist generator draws for that tile's array
     t = tiles[0]
     n_out = t.outputs.stop - t.outputs.start
-    xb = build_crossbar(CrossbarConfig(16, 2 * n_out, conductance=1e-5, differential=True,
-                                       faults=tile_faults(t, hw, arrays)), check=False)
+    xb = build_crossbar(ArrayConfig(16, 2 * n_out, conductance=1e-5, differential=True,
+                                    faults=tile_faults(t, hw, arrays)), check=False)
     layer = net.layers[0]
     assert np.array_equal(xb.faults.stuck_on[:, 0::2].T, layer.stuck_on[0, t.outputs, t.inputs].numpy())
     assert np.array_equal(xb.faults.stuck_off[:, 1::2].T, layer.stuck_off[1, t.outputs, t.inputs].numpy())

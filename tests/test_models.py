@@ -529,20 +529,22 @@ def test_a_bad_user_model_is_refused_naming_file_line_and_parameter(
 
 
 def test_a_device_parameter_matching_only_without_case_is_refused_naming_the_meant_one() -> None:
-    from memcosim.circuits.crossbar import CrossbarConfig
+    from memcosim.circuits.crossbar import check_array
+    from memcosim.config.array import ArrayConfig, DeviceConfig
     from memcosim.errors import ConfigError
 
     for key, meant in (("v0", "V0"), ("vel0", "Vel0"), ("F_MIN", "F_min")):
         with pytest.raises(ConfigError) as info:
-            CrossbarConfig(1, 1, model="stanford_pku", device_params={key: 20.0})
-        assert info.value.field == f"device_params.{key}" and f"did you mean {meant!r}" in str(info.value)
-    CrossbarConfig(1, 1, model="stanford_pku", device_params={"Vel0": 20.0})
+            check_array(ArrayConfig(1, 1, DeviceConfig("stanford_pku", {key: 20.0})))
+        assert info.value.field == f"device.params.{key}" and f"did you mean {meant!r}" in str(info.value)
+    check_array(ArrayConfig(1, 1, DeviceConfig("stanford_pku", {"Vel0": 20.0})))
 
 
 def test_a_user_model_runs_in_a_session_beside_a_shipped_model_of_the_same_module_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+    from memcosim.circuits.crossbar import build_crossbar
+    from memcosim.config.array import ArrayConfig, DeviceConfig
 
     monkeypatch.setenv("MEMCOSIM_CACHE", str(tmp_path / "cache"))
     mine = tmp_path / "vteam.va"  # a user's vteam: Ron 10x higher
@@ -551,7 +553,7 @@ def test_a_user_model_runs_in_a_session_beside_a_shipped_model_of_the_same_modul
     mine.write_text(text.replace("Ron       = 10.0e3", "Ron       = 100.0e3"))
 
     def g_on(model: str) -> float:
-        xbar = build_crossbar(CrossbarConfig(1, 1, model=model, states=0.0))
+        xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(model), states=0.0))
         with open_session(xbar.netlist) as s:
             s.set_sources({"VROW0": 0.2})
             return float(s.op(currents=["VCOL0"])["VCOL0"] / 0.2)

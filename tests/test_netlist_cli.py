@@ -63,10 +63,10 @@ def test_output_through_a_link_out_of_the_folder_is_refused(tmp_path, capsys):
 @pytest.mark.parametrize("flags, field", [
     (["--rows", "0"], "rows"),
     (["--columns", "-2"], "columns"),
-    (["--r-row", "-1"], "r_row"),
+    (["--r-row", "-1"], "wires.r_row"),
     (["--periphery", "dac", "--dac-bits", "17"], "periphery.dac.bits"),
     (["--periphery", "full", "--adc-bits", "0"], "periphery.adc.bits"),
-    (["--model", "unobtainium"], "model"),
+    (["--model", "unobtainium"], "device.model"),
     (["--model", "linear_ion_drift", "--conductance", "1.0"], "conductance"),
     (["--periphery", "dac,mux"], "periphery"),
 ])
@@ -116,7 +116,7 @@ def test_a_users_verilog_a_file_works_in_netlist_and_validate_periphery(tmp_path
                  "--periphery", "full", "--out-dir", str(out), "--save-config"]) == 0
     text = (out / "crossbar_2x2_1r_my_vteam.cir").read_text()
     assert ".model my_vteam_model my_vteam\n" in text and "NC1_1 r1_0 c1_1 x1_1 my_vteam_model x0=1.5" in text
-    assert load_config(out / "crossbar_2x2_1r_my_vteam.toml").model == str(models / "my_vteam.va")
+    assert load_config(out / "crossbar_2x2_1r_my_vteam.toml").device.model == str(models / "my_vteam.va")
     capsys.readouterr()
     assert main(["validate-periphery", str(out / "crossbar_2x2_1r_my_vteam.toml"), "--out", str(tmp_path / "views"),
                  "--points", "3"]) == 0

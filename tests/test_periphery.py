@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
 from memcosim.circuits.periphery.adc import Adc
 from memcosim.circuits.periphery.blocks import SLOTS, PeripheryBlocks
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.circuits.periphery.tia import Tia
+from memcosim.config.array import ArrayConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, TiaConfig
 from memcosim.cosim.engine import open_session
 from memcosim.errors import ConfigError
@@ -31,7 +32,7 @@ def test_dac_levels_and_lsb(bits):
 
 
 def test_dac_transfer_in_ngspice_has_every_level_one_lsb_apart():
-    xbar = build_crossbar(CrossbarConfig(2, 2, conductance=1e-4, periphery=PeripheryConfig(
+    xbar = build_crossbar(ArrayConfig(2, 2, conductance=1e-4, periphery=PeripheryConfig(
         dac=DacConfig(bits=4, v_min=0.0, v_max=0.15, r_out=0.0))))
     dac = xbar.blocks.dac
     out = []
@@ -46,7 +47,7 @@ def test_dac_transfer_in_ngspice_has_every_level_one_lsb_apart():
 
 def test_dac_output_resistance_gives_the_divider_gain_error():
     dac = DacConfig(bits=8, v_max=0.2, r_out=1e3)
-    xbar = build_crossbar(CrossbarConfig(1, 1, conductance=1e-3, periphery=PeripheryConfig(dac=dac)))
+    xbar = build_crossbar(ArrayConfig(1, 1, conductance=1e-3, periphery=PeripheryConfig(dac=dac)))
     with open_session(xbar.netlist) as s:
         s.set_sources(xbar.dac_values(np.array([255])))
         v = s.op(voltages=[xbar.dac_outputs[0]])[xbar.dac_outputs[0]]
@@ -69,7 +70,7 @@ def test_adc_transfer_from_ngspice_tia_output():
     tia = TiaConfig(gain=1e6, r_feedback=1e4)
     adc = AdcConfig(bits=4, v_min=-1.0, v_max=1.0)
     per = PeripheryConfig(tia=tia, adc=adc, nudge=NudgeConfig())
-    xbar = build_crossbar(CrossbarConfig(2, 2, conductance=1e-4, periphery=per))
+    xbar = build_crossbar(ArrayConfig(2, 2, conductance=1e-4, periphery=per))
     currents = np.linspace(-1.2, 1.2, 241) / 1e4  # amperes into the TIA input: output -I Rf
     v_out = []
     with open_session(xbar.netlist) as s:
@@ -89,7 +90,7 @@ def test_adc_transfer_from_ngspice_tia_output():
 
 def _tia_read(gain: float) -> tuple[float, float, float]:
     tia = TiaConfig(gain=gain, r_feedback=5e3)
-    xbar = build_crossbar(CrossbarConfig(2, 2, conductance=2e-5, periphery=PeripheryConfig(tia=tia, adc=AdcConfig())))
+    xbar = build_crossbar(ArrayConfig(2, 2, conductance=2e-5, periphery=PeripheryConfig(tia=tia, adc=AdcConfig())))
     with open_session(xbar.netlist) as s:
         s.set_sources({"VROW0": 0.2, "VROW1": 0.1})
         r = s.op(voltages=["s0", "o0"], currents=["VCOL0"])
@@ -113,7 +114,7 @@ def test_tia_finite_gain_shows_the_virtual_ground_error_and_infinite_gain_limit(
 def test_nudge_current_moves_the_tia_output_not_the_column_current():
     tia = TiaConfig(gain=1e5, r_feedback=1e4)
     per = PeripheryConfig(tia=tia, adc=AdcConfig(), nudge=NudgeConfig())
-    xbar = build_crossbar(CrossbarConfig(3, 2, conductance=1e-5, periphery=per))
+    xbar = build_crossbar(ArrayConfig(3, 2, conductance=1e-5, periphery=per))
     assert xbar.nudge_sources == ["INUDGE0", "INUDGE1"]
     with open_session(xbar.netlist) as s:
         s.set_sources({"VROW0": 0.1, "VROW1": 0.1, "VROW2": 0.1})
@@ -162,13 +163,14 @@ class OnePinDac(HalfDac):
         return "\n".join([".subckt dac_one_pin line", "R1 line 0 1k", ".ends dac_one_pin"])
 
 
-def _dac_array(**kw) -> CrossbarConfig:
-    return CrossbarConfig(1, 1, conductance=1e-9, periphery=PeripheryConfig(dac=DacConfig(bits=4, v_max=0.3)), **kw)
+def _dac_array(**kw) -> ArrayConfig:
+    return ArrayConfig(1, 1, conductance=1e-9, periphery=PeripheryConfig(dac=DacConfig(bits=4, v_max=0.3)), **kw)
 
 
 def test_every_behavioural_block_fits_its_slot():
-    config = CrossbarConfig(2, 2, conductance=1e-4, r_driver=5.0, cell="1T1R", periphery=PeripheryConfig.full())
-    blocks = PeripheryBlocks.behavioural(config.periphery, config.r_driver, config.access)
+    config = ArrayConfig(2, 2, wires=WireConfig(r_driver=5.0), conductance=1e-4, cell="1T1R",
+                         periphery=PeripheryConfig.full())
+    blocks = PeripheryBlocks.behavioural(config.periphery, config.wires.r_driver, config.access)
     assert set(blocks.filled()) == set(SLOTS)
     blocks.check()
     for name, slot in SLOTS.items():

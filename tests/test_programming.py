@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
+from memcosim.config.pulse import PulseConfig
 from memcosim.circuits.bias import cell_bias, line_voltages
 from memcosim.cosim.periphery_views import write_disturbance
 from memcosim.errors import ConfigError
@@ -30,10 +32,11 @@ def test_line_voltages_of_each_scheme(scheme, half, unselected):
         line_voltages(scheme, 1.2, 4, 5, 4, 0)
 
 
-def _config(scheme: str) -> CrossbarConfig:
-    prog = ProgrammingConfig(scheme=scheme, amplitude=1.2, width=1e-6, rise=1e-9)
-    return CrossbarConfig(5, 5, model="linear_ion_drift", states=0.5, r_row=1.0, r_column=1.0,
-                          device_params={"vth": VTH, "mu_v": 1e-9}, periphery=PeripheryConfig(programming=prog))
+def _config(scheme: str) -> ArrayConfig:
+    prog = ProgrammingConfig(scheme, PulseConfig(amplitude=1.2, width=1e-6, rise=1e-9))
+    return ArrayConfig(5, 5, device=DeviceConfig("linear_ion_drift", {"vth": VTH, "mu_v": 1e-9}),
+                       wires=WireConfig(r_row=1.0, r_column=1.0), states=0.5,
+                       periphery=PeripheryConfig(programming=prog))
 
 
 def test_waveforms_drive_only_the_biased_lines():
@@ -75,9 +78,10 @@ from memcosim.devices.presets import get_preset  # noqa: E402
 from memcosim.programming.pulses import PulseSpec, apply_pulse, hold, selection_voltages  # noqa: E402
 from memcosim.cosim.device_table import conductance_table, states_for_conductance  # noqa: E402
 from memcosim.cosim.readout import read_array, read_cell  # noqa: E402
+from memcosim.config.variation import VariationConfig  # noqa: E402
 from memcosim.cosim.engine import open_session  # noqa: E402
 from memcosim.cosim.session import SessionOptions  # noqa: E402
-from memcosim.devices.variation import Variation, VariationConfig, nominal_parameters  # noqa: E402
+from memcosim.devices.variation import Variation, nominal_parameters  # noqa: E402
 from memcosim.programming.write_verify import BUDGET, WITHIN_TOLERANCE, IncrementalPolicy, write_verify  # noqa: E402
 
 JART = get_preset("jart_vcm")
@@ -85,8 +89,9 @@ JART = get_preset("jart_vcm")
 
 def _jart(rows: int = 1, columns: int = 1, g: float = 2e-5, r_wire: float = 0.0, scheme: str = "V/2"):
     state = float(states_for_conductance("jart_vcm", g, JART.v_read))  # before the session opens
-    return build_crossbar(CrossbarConfig(rows, columns, model="jart_vcm", states=state, r_row=r_wire, r_column=r_wire,
-                                         periphery=PeripheryConfig(programming=ProgrammingConfig(scheme=scheme))))
+    return build_crossbar(ArrayConfig(rows, columns, device=DeviceConfig("jart_vcm"),
+                                      wires=WireConfig(r_row=r_wire, r_column=r_wire), states=state,
+                                      periphery=PeripheryConfig(programming=ProgrammingConfig(scheme=scheme))))
 
 
 def test_longer_set_pulse_never_ends_at_a_lower_conductance():

@@ -16,7 +16,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.circuits.config_file import config_from_dict
 from memcosim.devices.registry import get_model
 from memcosim.circuits.waveforms import pulse
 from memcosim.cosim.engine import open_session
@@ -83,7 +84,18 @@ def configs(draw):
         kw["faults"] = dict(stuck_on=draw(st.floats(0.0, 0.5)), stuck_off=draw(st.floats(0.0, 0.5)),
                             open_row=draw(st.sampled_from([0.0, 0.2])), short_column=draw(st.sampled_from([0.0, 0.3])),
                             dead_adc=draw(st.sampled_from([0.0, 0.5])), seed=draw(st.integers(0, 99)))
-    return kw
+    return _tables(kw)
+
+
+def _tables(kw: dict) -> dict:
+    """The flat draw as the tables of a crossbar TOML file ([device], [wires], ...)."""
+    out = dict(kw)
+    device = {"model": out.pop("model")}
+    if "device_params" in out:
+        device["params"] = out.pop("device_params")
+    out["device"] = device
+    out["wires"] = {k: out.pop(k) for k in ("r_row", "r_column", "r_driver", "c_row", "c_column")}
+    return out
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
@@ -92,7 +104,7 @@ def configs(draw):
 def test_every_generated_configuration_is_rejected_up_front_or_simulates(kw, seed):
     TALLY["tried"] += 1
     try:
-        config = CrossbarConfig(**kw)
+        config = config_from_dict(kw)
         xbar = build_crossbar(config)  # structure checks included
     except (ConfigError, NetlistError) as exc:
         assert str(exc) and ":" in str(exc) or isinstance(exc, NetlistError)
@@ -117,10 +129,10 @@ def test_every_generated_configuration_is_rejected_up_front_or_simulates(kw, see
             assert codes.shape == (config.columns,) and np.all((codes >= 0) & (codes < per.adc.levels))
         if config.differential:
             assert xbar.signed(currents).shape == (config.columns // 2,)
-        if config.model != "resistor":
+        if not config.device.resistor:
             t = s.tran(20e-9, 2e-9, waveforms={xbar.row_sources[0]: pulse(0.1, 5e-9)})
             assert np.all(np.isfinite(s.states)) and t.time[-1] > 0
-            device = get_model(config.model)
+            device = get_model(config.device.model)
             lo, hi = device.state_min, device.state_max
             assert np.all((s.states >= lo) & (s.states <= hi))
     TALLY["simulated"] += 1

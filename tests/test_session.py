@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.circuits.waveforms import Pwl, pulse
@@ -26,7 +27,7 @@ def test_32x32_resistor_crossbar_with_wires_matches_scipy_nodal_solution():
     rng = np.random.default_rng(1)
     G = rng.uniform(1e-6, 1e-4, (32, 32))
     v = rng.uniform(0.0, 0.3, 32)
-    xbar = build_crossbar(CrossbarConfig(32, 32, conductance=G, r_row=2.5, r_column=2.5, r_driver=5.0))
+    xbar = build_crossbar(ArrayConfig(32, 32, wires=WireConfig(r_row=2.5, r_column=2.5, r_driver=5.0), conductance=G))
     with open_session(xbar.netlist) as s:
         s.set_sources(dict(zip(xbar.row_sources, v)))
         currents = s.op(currents=xbar.column_sources).stack(xbar.column_sources)
@@ -167,7 +168,8 @@ def test_a_command_longer_than_ngspice_takes_is_refused_not_cut():
 
 
 _SOLVER_OPTIONS_RUN = """
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError
@@ -176,7 +178,7 @@ def reltol_in_use(s):  # the reltol ngspice used in the last analysis (its `opti
     line = next(l for l in s.library.command("option").stdout if l.strip().startswith("reltol"))
     return float(line.split("=")[1])
 
-xbar = build_crossbar(CrossbarConfig(rows=3, columns=3, model="resistor", conductance=1e-4))
+xbar = build_crossbar(ArrayConfig(rows=3, columns=3, conductance=1e-4))
 with open_session(xbar.netlist, SessionOptions(worker=False, reltol=1e-5)) as s:
     s.op(); seen = [reltol_in_use(s)]
     with s.solver_options(reltol=1e-2, vntol=1e-4):
@@ -207,10 +209,10 @@ def test_solver_options_hold_inside_the_block_only_and_bad_ones_change_nothing()
 def test_a_session_that_saved_nothing_leaves_the_next_sessions_transients_whole():
     # an operating point that asks for nothing once sent `save none`, which ngspice kept past the
     # circuit: every later in-process session's transients came back one point long
-    quiet = build_crossbar(CrossbarConfig(rows=3, columns=3, model="resistor", conductance=1e-4))
+    quiet = build_crossbar(ArrayConfig(device=DeviceConfig("resistor"), rows=3, columns=3, conductance=1e-4))
     with open_session(quiet.netlist, SessionOptions(worker=False)) as s:
         s.op()
-    xbar = build_crossbar(CrossbarConfig(rows=4, columns=4, model="jart_vcm"))
+    xbar = build_crossbar(ArrayConfig(device=DeviceConfig("jart_vcm"), rows=4, columns=4))
     with open_session(xbar.netlist, SessionOptions(worker=False)) as s:
         t = s.tran(50e-9, 1e-9, waveforms={xbar.row_sources[0]: pulse(1.3, 30e-9)}, currents=[xbar.column_sources[0]])
     assert len(t.time) > 40 and len(t[xbar.column_sources[0]]) == len(t.time)

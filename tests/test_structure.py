@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.netlist import Netlist
 from memcosim.config.periphery import PeripheryConfig
 from memcosim.circuits.structure import check_structure, structure_problems
@@ -22,8 +23,9 @@ def _divider() -> Netlist:
 def test_sound_netlists_pass():
     check_structure(_divider(), sources=["V1"])
     for cell in ("1R", "1T1R"):
-        xbar = build_crossbar(CrossbarConfig(3, 4, model="linear_ion_drift", cell=cell, r_row=1.0, r_column=1.0,
-                                             r_driver=2.0, c_row=1e-15, periphery=PeripheryConfig.full()))
+        xbar = build_crossbar(ArrayConfig(3, 4, device=DeviceConfig("linear_ion_drift"),
+                                          wires=WireConfig(r_row=1.0, r_column=1.0, r_driver=2.0, c_row=1e-15),
+                                          cell=cell, periphery=PeripheryConfig.full()))
         assert structure_problems(xbar.netlist, xbar.sources) == []
 
 
@@ -55,7 +57,7 @@ def test_current_source_alone_does_not_ground_a_node():
 
 
 def test_cell_across_two_rows_is_named():
-    xbar = build_crossbar(CrossbarConfig(2, 2, conductance=1e-4, r_row=1.0, r_column=1.0))
+    xbar = build_crossbar(ArrayConfig(2, 2, wires=WireConfig(r_row=1.0, r_column=1.0), conductance=1e-4))
     net = xbar.netlist
     net.resistor("RBAD", "r0_0", "r1_1", 1e3, kind="cell resistor")
     with pytest.raises(NetlistError, match="cells not between exactly one row and one column line: RBAD \\(row 0, row 1\\)"):
@@ -63,7 +65,7 @@ def test_cell_across_two_rows_is_named():
 
 
 def test_transistor_and_memristor_form_one_cell():
-    xbar = build_crossbar(CrossbarConfig(2, 2, model="linear_ion_drift", cell="1T1R"))
+    xbar = build_crossbar(ArrayConfig(2, 2, device=DeviceConfig("linear_ion_drift"), cell="1T1R"))
     net = xbar.netlist
     assert structure_problems(net) == []
     net.mosfet("MBAD", "m0_0", "w0", "c1_1", "0", "nacc", 1e-6, 1e-7)  # second transistor to another column

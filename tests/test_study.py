@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from memcosim.errors import ConfigError
-from memcosim.studies.config import line_of, load_study, study_from_text
+from memcosim.config.toml import key_lines
+from memcosim.studies.config import load_study, study_from_text
 from memcosim.studies.run import ResultStore, run_study
 
 STUDY = """\
@@ -170,7 +171,7 @@ def test_grid_union_points_and_line_lookup():
     assert len(dup.points) == 4 + 1 + 1  # (r_wire 0, plain, adc 6) repeats a first-grid point: kept once
     assert s.points[-1].size == 8 and s.points[-1].fault_rate == 0.1
     assert len({s.point_key(p) for p in s.points}) == len(s.points)
-    assert line_of(text, "grid", "adc_bits", 1) == text.splitlines().index("adc_bits = [3, 6]") + 1
+    assert key_lines(text)[("grid", 1, "adc_bits")] == text.splitlines().index("adc_bits = [3, 6]") + 1
 
 
 def test_plots_accuracy_curves_and_ir_drop_heatmap(study_file, serial):

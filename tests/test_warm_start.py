@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import memcosim.cosim.session as session_module
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.devices.registry import get_model
 from memcosim.circuits.waveforms import pulse
 from memcosim.cosim.engine import open_session
@@ -20,8 +21,8 @@ def _array():
     rng = np.random.default_rng(3)
     dev = get_model("jart_vcm")
     states = np.exp(rng.uniform(np.log(dev.state_min), np.log(dev.state_max), (N, N)))
-    return build_crossbar(CrossbarConfig(N, N, model="jart_vcm", states=states, r_row=2.5, r_column=2.5,
-                                         r_driver=2.5))
+    return build_crossbar(ArrayConfig(N, N, device=DeviceConfig("jart_vcm"),
+                                      wires=WireConfig(r_row=2.5, r_column=2.5, r_driver=2.5), states=states))
 
 
 def _reads(xbar, options: SessionOptions, inputs: np.ndarray, between=None) -> np.ndarray:

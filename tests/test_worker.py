@@ -15,7 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.waveforms import pulse
 from memcosim.cosim.engine import open_session
@@ -30,7 +31,8 @@ LOCAL = SessionOptions(worker=False)
 def _array(n: int = 8, model: str = "jart_vcm"):
     rng = np.random.default_rng(3)
     states = np.exp(rng.uniform(np.log(0.01), np.log(15.0), (n, n))) if model == "jart_vcm" else None
-    return build_crossbar(CrossbarConfig(n, n, model=model, states=states, r_row=2.5, r_column=2.5, r_driver=2.5))
+    return build_crossbar(ArrayConfig(n, n, device=DeviceConfig(model),
+                                      wires=WireConfig(r_row=2.5, r_column=2.5, r_driver=2.5), states=states))
 
 
 def _steps(s, xbar) -> list[np.ndarray]:

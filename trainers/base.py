@@ -30,7 +30,7 @@ import numpy as np
 
 from memcosim.errors import ConfigError, MemcosimError
 from memcosim.fileio import atomic_write_bytes
-from memcosim.trainers.config import RunConfig, run_config_to_toml
+from memcosim.trainers.config import RunConfig, run_config_from_text, run_config_to_toml
 from memcosim.trainers.datasets import Dataset
 
 CHECKPOINT_FORMAT = 1  # "position" (mid-epoch checkpoints) is optional: older files still load
@@ -222,13 +222,7 @@ class Trainer(ABC):
 
 
     def _check_compatible(self, toml_text: str, path: Path) -> None:
-        from memcosim.trainers.config import run_config_from_dict
-
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # pragma: no cover
-            import tomli as tomllib
-        saved = run_config_from_dict(tomllib.loads(toml_text))
+        saved = run_config_from_text(toml_text, f"{path} (config)")
         for part in ("network", "pulse"):
             if getattr(saved, part) != getattr(self.config, part):
                 raise MemcosimError(f"checkpoint: {path} was written for a different [{part}] configuration")

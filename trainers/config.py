@@ -14,20 +14,15 @@ Layout of a run file (every key optional except where noted; errors name ``table
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from memcosim import fields as f
 from memcosim.circuits.ep_network import EpNetworkConfig
-from memcosim.devices.catalog import get_device
 from memcosim.trainers.crossbar_config import ForwardOnlyConfig, SgdConfig
+from memcosim.config import renames, toml
+from memcosim.devices.catalog import get_device
 from memcosim.errors import ConfigError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 DATASETS = ("iris", "digits", "xor")
 BACKENDS = ("ngspice", "software")
@@ -154,7 +149,8 @@ class PulseConfig:
 
 @dataclass
 class RunConfig:
-    """One training run: the trainer's settings, the circuit, and the pulse settings."""
+    """One training run: the trainer's settings, the circuit, and the pulse settings. Tables given as
+    dicts are filled by the config loader (:func:`memcosim.config.toml.fill`)."""
 
     train: TrainConfig = field(default_factory=TrainConfig)
     network: EpNetworkConfig = field(default_factory=EpNetworkConfig)
@@ -163,17 +159,12 @@ class RunConfig:
     forward_only: ForwardOnlyConfig | None = None  # train.algorithm = "forward_only"
 
     def __post_init__(self) -> None:
-        for name, cls in (("sgd", SgdConfig), ("forward_only", ForwardOnlyConfig)):
+        for name, cls in (("train", TrainConfig), ("network", EpNetworkConfig), ("pulse", PulseConfig),
+                          ("sgd", SgdConfig), ("forward_only", ForwardOnlyConfig)):
             value = getattr(self, name)
             if isinstance(value, dict):
-                setattr(self, name, _table(cls, value, name))
-            elif value is not None and not isinstance(value, cls):
-                raise ConfigError(name, f"must be a {cls.__name__} or a table, got {value!r}")
-        for name, cls in (("train", TrainConfig), ("network", EpNetworkConfig), ("pulse", PulseConfig)):
-            value = getattr(self, name)
-            if isinstance(value, dict):
-                setattr(self, name, _table(cls, value, name))
-            elif not isinstance(value, cls):
+                setattr(self, name, toml.fill(cls, value, toml.TomlDocument({name: value}, {}, "<table>"), (name,)))
+            elif not isinstance(value, cls) and not (value is None and name in ("sgd", "forward_only")):
                 raise ConfigError(name, f"must be a {cls.__name__} or a table, got {value!r}")
         if self.train.algorithm != "ep":
             return
@@ -186,57 +177,26 @@ class RunConfig:
                               f"(with {self.network.programming.scheme!r} the unselected cells of the row are written)")
 
 
-def _table(cls: type, data: dict, where: str):
-    if not isinstance(data, dict):
-        raise ConfigError(where, f"must be a table, got {data!r}")
-    for key in data:
-        if key not in cls.__dataclass_fields__:
-            raise ConfigError(f"{where}.{key}", f"unknown key; known keys: {', '.join(sorted(cls.__dataclass_fields__))}")
-    return cls(**data)
+COMMENT = "memcosim training run (memcosim train FILE)"
 
 
 def run_config_from_dict(data: dict) -> RunConfig:
-    """A validated :class:`RunConfig` from parsed TOML ``data`` (tables train, network, pulse)."""
-    for key in data:
-        if key not in ("train", "network", "pulse", "sgd", "forward_only"):
-            raise ConfigError(key, "unknown table; known tables: train, network, pulse, sgd, forward_only")
-    return RunConfig(**data)
+    """A validated :class:`RunConfig` from parsed TOML tables (old keys migrated; errors name the key)."""
+    doc = toml.TomlDocument(data, {}, "<table>")
+    toml.migrate(doc, renames.RUN)
+    return toml.fill(RunConfig, doc.data, doc)
+
+
+def run_config_from_text(text: str, path: str = "<config>") -> RunConfig:
+    """A validated :class:`RunConfig` from TOML text (old keys migrated; errors name the key and line)."""
+    return toml.loads(text, RunConfig, renames.RUN, path=path)
 
 
 def load_run_config(path: str | Path) -> RunConfig:
-    """Read a run TOML file; errors name the file or the offending key."""
-    from memcosim.fileio import read_text_file
-
-    path = Path(path)
-    text = read_text_file(path, "config")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("config", f"{path} is not valid TOML: {exc}") from None
-    return run_config_from_dict(data)
+    """Read a run TOML file; errors name the file, the offending key and its line."""
+    return toml.load(path, RunConfig, renames.RUN)
 
 
 def run_config_to_toml(config: RunConfig) -> str:
     """TOML text that :func:`load_run_config` reads back to an equal config."""
-    from memcosim.circuits.config_file import toml_value
-
-    lines = ["# memcosim training run (memcosim train FILE)"]
-    for name in ("train", "network", "pulse", "sgd", "forward_only"):
-        obj = getattr(config, name)
-        if obj is None:
-            continue
-        lines += ["", f"[{name}]"]
-        tables = []
-        for fl in dataclasses.fields(obj):
-            v = getattr(obj, fl.name)
-            if v is None:
-                continue
-            if isinstance(v, dict):
-                tables.append((fl.name, v))
-            elif dataclasses.is_dataclass(v):
-                tables.append((fl.name, dataclasses.asdict(v)))
-            else:
-                lines.append(f"{fl.name} = {toml_value(v)}")
-        for tname, tdata in tables:
-            lines += ["", f"[{name}.{tname}]"] + [f"{k} = {toml_value(v)}" for k, v in sorted(tdata.items())]
-    return "\n".join(lines) + "\n"
+    return toml.dumps(config, COMMENT)

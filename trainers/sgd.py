@@ -41,7 +41,7 @@ import numpy as np
 from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError
 from memcosim.trainers.base import Trainer
-from memcosim.trainers.config import RunConfig
+from memcosim.trainers.config import RunConfig, run_config_from_text
 from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotResult, SlotTiming
 from memcosim.trainers.crossbar_config import SgdConfig
 from memcosim.trainers.datasets import Dataset, load_dataset
@@ -86,13 +86,7 @@ class CrossbarTrainerMixin:
 
     def _check_compatible(self, toml_text: str, path) -> None:
         super()._check_compatible(toml_text, path)
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # pragma: no cover
-            import tomli as tomllib
-        from memcosim.trainers.config import run_config_from_dict
-
-        saved = run_config_from_dict(tomllib.loads(toml_text))
+        saved = run_config_from_text(toml_text, f"{path} (config)")
         if getattr(saved, self.table) != getattr(self.config, self.table):
             raise MemcosimError(f"checkpoint: {path} was written for a different [{self.table}] configuration")
 

@@ -11,6 +11,7 @@ _BLOCKS = ("dac", "tia", "adc", "nudge", "programming")
 
 
 def _periphery_from_flags(args: argparse.Namespace):
+    from memcosim.config.pulse import PulseConfig
     from memcosim.config.periphery import (AdcConfig, DacConfig, NudgeConfig, PeripheryConfig,
                                            ProgrammingConfig, TiaConfig)
 
@@ -31,14 +32,15 @@ def _periphery_from_flags(args: argparse.Namespace):
         tia=TiaConfig(gain=args.tia_gain, r_feedback=args.tia_rf) if "tia" in blocks else None,
         adc=AdcConfig(bits=args.adc_bits) if "adc" in blocks else None,
         nudge=NudgeConfig() if "nudge" in blocks else None,
-        programming=ProgrammingConfig(scheme=args.scheme, amplitude=args.write_voltage) if "programming" in blocks else None,
+        programming=ProgrammingConfig(args.scheme, PulseConfig(amplitude=args.write_voltage)) if "programming" in blocks else None,
     )
 
 
 def config_from_args(args: argparse.Namespace):
     """The crossbar config named by ``--config FILE`` or assembled from the flags."""
     from memcosim.circuits.config_file import load_config
-    from memcosim.circuits.crossbar import RESISTOR, CrossbarConfig
+    from memcosim.circuits.crossbar import check_array
+    from memcosim.config.array import RESISTOR, ArrayConfig, DeviceConfig, WireConfig
 
     if args.config:
         return load_config(args.config)
@@ -48,12 +50,15 @@ def config_from_args(args: argparse.Namespace):
     conductance = args.conductance
     if model == RESISTOR and conductance is None:
         conductance = 1e-4
-    return CrossbarConfig(
-        args.rows, args.columns, model=model, conductance=conductance, states=args.state,
-        r_row=args.r_row, r_column=args.r_column, r_driver=args.r_driver, cell=args.cell,
-        differential=args.differential, c_row=args.c_row, c_column=args.c_column,
+    config = ArrayConfig(
+        args.rows, args.columns, DeviceConfig(model),
+        WireConfig(r_row=args.r_row, r_column=args.r_column, c_row=args.c_row, c_column=args.c_column,
+                   r_driver=args.r_driver),
+        cell=args.cell, differential=args.differential, conductance=conductance, states=args.state,
         variation=args.variation, seed=args.seed, periphery=_periphery_from_flags(args),
     )
+    check_array(config)
+    return config
 
 
 def _cmd_netlist(args: argparse.Namespace) -> int:
@@ -69,7 +74,7 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
     xbar = build_crossbar(config)
     write_netlist(xbar, path)
     print(f"wrote {path} ({len(xbar.netlist.elements)} elements, {config.rows}x{config.columns} "
-          f"{config.cell} {config.model})")
+          f"{config.cell} {config.device.model})")
     if args.save_config:
         toml_path = atomic_write_text(path.with_suffix(".toml"), config_to_toml(config))
         print(f"wrote {toml_path}")

@@ -34,10 +34,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_read_demo(args: argparse.Namespace) -> int:
     from memcosim.cli.read_demo import DemoConfig, print_read_demo, run_read_demo
+    from memcosim.config.array import WireConfig
 
-    config = DemoConfig(rows=args.rows, columns=args.columns, r_wire=args.r_wire, seed=args.seed, out_dir=args.out)
+    wires = WireConfig(r_row=args.r_wire, r_column=args.r_wire, r_driver=10.0)
+    config = DemoConfig(rows=args.rows, columns=args.columns, wires=wires, seed=args.seed, out_dir=args.out)
     print(f"memcosim read-demo: {config.rows}x{config.columns} linear_ion_drift crossbar, "
-          f"{config.r_wire} ohm per wire segment, read in ngspice (in-process, KLU) vs scipy nodal analysis")
+          f"{wires.r_row} ohm per wire segment, read in ngspice (in-process, KLU) vs scipy nodal analysis")
     print_read_demo(run_read_demo(config))
     return 0
 

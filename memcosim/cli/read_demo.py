@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.devices.registry import get_model
 from memcosim.cosim.engine import open_session
@@ -25,12 +26,12 @@ from memcosim.fileio import atomic_write_bytes, atomic_write_text
 
 @dataclass
 class DemoConfig:
-    """Settings of the read demo (sizes in cells, resistances in ohms, volts, a seed)."""
+    """Settings of the read demo: array size in cells, its ``wires``, the largest row read voltage
+    ``v_read_max`` volts, the seed of the random states and row voltages, the output folder."""
 
     rows: int = 16
     columns: int = 16
-    r_wire: float = 2.5
-    r_driver: float = 10.0
+    wires: WireConfig = field(default_factory=lambda: WireConfig(r_row=2.5, r_column=2.5, r_driver=10.0))
     v_read_max: float = 0.2
     seed: int = 0
     out_dir: str = "out/demo"
@@ -51,10 +52,7 @@ def run_read_demo(config: DemoConfig) -> dict:
     rng = np.random.default_rng(config.seed)
     states = rng.uniform(0.05, 0.95, size=(config.rows, config.columns))
     xbar = build_crossbar(
-        CrossbarConfig(
-            config.rows, config.columns, model="linear_ion_drift", states=states,
-            r_row=config.r_wire, r_column=config.r_wire, r_driver=config.r_driver,
-        )
+        ArrayConfig(config.rows, config.columns, DeviceConfig("linear_ion_drift"), config.wires, states=states)
     )
     v_rows = rng.uniform(0.0, config.v_read_max, size=config.rows)
     row_nodes = [xbar.row_node(i, j) for i in range(config.rows) for j in range(config.columns)]
@@ -65,7 +63,8 @@ def run_read_demo(config: DemoConfig) -> dict:
         currents = reading.stack(xbar.column_sources)
         v_cell = np.array([reading[a] - reading[b] for a, b in zip(row_nodes, col_nodes)]).reshape(states.shape)
         states_after = session.states.reshape(states.shape)
-    ref = solve_crossbar(linear_drift_conductance(states), v_rows, config.r_wire, config.r_wire, config.r_driver)
+    ref = solve_crossbar(linear_drift_conductance(states), v_rows, config.wires.r_row, config.wires.r_column,
+                         config.wires.r_driver)
     ideal = v_rows @ linear_drift_conductance(states)
     out = Path(config.out_dir)
     table = io.StringIO()

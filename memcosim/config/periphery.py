@@ -9,11 +9,12 @@ TIA current to volts, ADC volts to codes), are in :mod:`memcosim.circuits.periph
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from memcosim import fields as f
+from memcosim.config.pulse import PulseConfig
 from memcosim.errors import ConfigError
 
 SCHEMES = ("V/2", "V/3", "ground")
@@ -87,23 +88,20 @@ class NudgeConfig:
 class ProgrammingConfig:
     """Programming drivers: series pulse sources ``VPROW<i>`` / ``VPCOL<j>`` (0 V outside a write).
 
-    ``scheme`` is how unselected lines are biased during a write of ``amplitude`` volts:
-    ``V/2`` (unselected rows and columns at V/2), ``V/3`` (rows V/3, columns 2V/3) or
+    ``scheme`` is how unselected lines are biased during a write with ``pulse`` (its amplitude is the
+    write voltage): ``V/2`` (unselected rows and columns at V/2), ``V/3`` (rows V/3, columns 2V/3) or
     ``ground`` (unselected lines at 0 V: the full voltage reaches the selected row's cells).
     """
 
     scheme: str = "V/2"
-    amplitude: float = 1.0
-    width: float = 100e-9
-    rise: float = 1e-9
+    pulse: PulseConfig = field(default_factory=PulseConfig)
 
     def __post_init__(self) -> None:
         self.scheme = f.choice("periphery.programming.scheme", self.scheme, SCHEMES)
-        self.amplitude = f.number("periphery.programming.amplitude", self.amplitude, unit="V")
-        if self.amplitude == 0:
-            raise ConfigError("periphery.programming.amplitude", "must be non-zero volts")
-        self.width = f.number("periphery.programming.width", self.width, low=0.0, low_open=True, unit="s")
-        self.rise = f.number("periphery.programming.rise", self.rise, low=0.0, low_open=True, unit="s")
+        if not isinstance(self.pulse, PulseConfig):
+            raise ConfigError("periphery.programming.pulse", f"must be a PulseConfig, got {self.pulse!r}")
+        if self.pulse.amplitude == 0:
+            raise ConfigError("periphery.programming.pulse.amplitude", "must be non-zero volts")
 
 
 @dataclass
@@ -120,10 +118,8 @@ class PeripheryConfig:
         for name, cls in (("dac", DacConfig), ("tia", TiaConfig), ("adc", AdcConfig), ("nudge", NudgeConfig),
                           ("programming", ProgrammingConfig)):
             value = getattr(self, name)
-            if isinstance(value, dict):
-                setattr(self, name, _from_dict(cls, value, f"periphery.{name}"))
-            elif value is not None and not isinstance(value, cls):
-                raise ConfigError(f"periphery.{name}", f"must be a {cls.__name__} or a table, got {value!r}")
+            if value is not None and not isinstance(value, cls):
+                raise ConfigError(f"periphery.{name}", f"must be a {cls.__name__}, got {value!r}")
         if self.adc is not None and self.tia is None:
             raise ConfigError("periphery.adc", "an ADC reads a TIA output: add periphery.tia")
         if self.tia is not None and self.adc is None:
@@ -135,14 +131,6 @@ class PeripheryConfig:
     def full(cls) -> "PeripheryConfig":
         """Every block with its default settings."""
         return cls(DacConfig(), TiaConfig(), AdcConfig(), NudgeConfig(), ProgrammingConfig())
-
-
-def _from_dict(cls: type, data: dict, where: str):
-    known = set(cls.__dataclass_fields__)
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"{where}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
-    return cls(**data)
 
 
 @dataclass

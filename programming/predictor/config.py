@@ -16,13 +16,9 @@ from pathlib import Path
 
 from memcosim import fields as f
 from memcosim.devices.presets import get_preset
-from memcosim.devices.variation import VariationConfig
+from memcosim.config.variation import VariationConfig
+from memcosim.config import toml
 from memcosim.errors import ConfigError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 
 @dataclass
@@ -202,37 +198,13 @@ class PredictorConfig:
         self.evaluate.check_amplitudes(self.dataset.model)
 
 
-def _table(cls: type, data: object, where: str):
-    if not isinstance(data, dict):
-        raise ConfigError(where, f"must be a table, got {data!r}")
-    known = {fl.name for fl in dataclasses.fields(cls)}
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"{where}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
-    return cls(**data)
-
-
 def config_from_dict(data: dict) -> PredictorConfig:
-    """A validated :class:`PredictorConfig` from parsed TOML ``data``."""
-    for key in data:
-        if key not in ("dataset", "train", "evaluate"):
-            raise ConfigError(key, "unknown table; known: dataset, train, evaluate")
-    return PredictorConfig(
-        dataset=_table(DatasetConfig, data.get("dataset", {}), "dataset"),
-        train=_table(TrainConfig, data.get("train", {}), "train"),
-        evaluate=_table(EvaluateConfig, data.get("evaluate", {}), "evaluate"),
-    )
+    """A validated :class:`PredictorConfig` from parsed TOML tables (errors name the key)."""
+    return toml.fill(PredictorConfig, data, toml.TomlDocument(data, {}, "<table>"))
 
 
 def load_config(path: str | Path | None) -> PredictorConfig:
-    """Read a TOML config (None: every default); errors name the file or the key."""
+    """Read a TOML config (None: every default); errors name the file, the key and its line."""
     if path is None:
         return PredictorConfig()
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise ConfigError("config", f"cannot read {path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError("config", f"{path} is not valid UTF-8 TOML: {exc}") from None
-    return config_from_dict(data)
+    return toml.load(path, PredictorConfig)

@@ -97,7 +97,8 @@ class SampleMaker:
     """One worker's device and session; :meth:`sample` makes sample ``i``. Opens ngspice in this process."""
 
     def __init__(self, config: DatasetConfig):
-        from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+        from memcosim.circuits.crossbar import build_crossbar
+        from memcosim.config.array import ArrayConfig, DeviceConfig
         from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
         from memcosim.devices.presets import get_preset
         from memcosim.cosim.device_table import conductance_table
@@ -107,8 +108,8 @@ class SampleMaker:
         self.config = config
         self.preset = get_preset(config.model)
         self.table = conductance_table(config.model, self.preset.v_read)  # before our session opens
-        self.xbar = build_crossbar(CrossbarConfig(1, 1, model=config.model, states=float(self.table[0][0]),
-                                                  periphery=PeripheryConfig(programming=ProgrammingConfig())))
+        self.xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(config.model), states=float(self.table[0][0]),
+                                               periphery=PeripheryConfig(programming=ProgrammingConfig())))
         self.session = open_session(self.xbar.netlist)
         names = list(config.variation.spreads)
         self.nominal = nominal_parameters(config.model, names)
@@ -123,7 +124,8 @@ class SampleMaker:
     def sample(self, i: int) -> tuple[dict, np.ndarray]:
         from memcosim.programming.pulses import hold
         from memcosim.cosim.readout import read_cell
-        from memcosim.devices.variation import Variation, VariationConfig
+        from memcosim.config.variation import VariationConfig
+        from memcosim.devices.variation import Variation
 
         c = self.config
         rng = np.random.default_rng([c.seed, i])
@@ -215,7 +217,7 @@ def _worker(args: tuple[dict, list[int]]) -> list[tuple[int, float]]:
 
 
 def _config_from_plain(data: dict) -> DatasetConfig:
-    from memcosim.devices.variation import VariationConfig
+    from memcosim.config.variation import VariationConfig
 
     d = dict(data)
     d["variation"] = VariationConfig(**d["variation"])

@@ -156,7 +156,7 @@ class Deployer:
 
 
 def _work(args: tuple[dict, dict, str, list[int]]) -> list[dict]:
-    from memcosim.devices.variation import VariationConfig
+    from memcosim.config.variation import VariationConfig
 
     ds, ev, model_dir, attempts = args
     ds = dict(ds)

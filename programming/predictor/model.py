@@ -142,7 +142,8 @@ def noise_free_baseline(model: str, set_amplitude: float, reset_amplitude: float
                         duration: float = 3e-6, sample: float = 2e-9) -> NoiseFreeBaseline:
     """Record the noise-free SET trajectory from just below ``g_low`` and RESET from just above ``g_high``
     (one device in ngspice, state read every ``sample`` s, G from the model's read table)."""
-    from memcosim.circuits.crossbar import CrossbarConfig, build_crossbar
+    from memcosim.circuits.crossbar import build_crossbar
+    from memcosim.config.array import ArrayConfig, DeviceConfig
     from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
     from memcosim.devices.presets import get_preset
     from memcosim.programming.pulses import hold
@@ -158,8 +159,8 @@ def noise_free_baseline(model: str, set_amplitude: float, reset_amplitude: float
     def x_of(g: float) -> float:
         return float(np.exp(np.interp(math.log(g), np.log(table), np.log(states))))
 
-    xbar = build_crossbar(CrossbarConfig(1, 1, model=model, states=float(states[0]),
-                                         periphery=PeripheryConfig(programming=ProgrammingConfig())))
+    xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(model), states=float(states[0]),
+                                      periphery=PeripheryConfig(programming=ProgrammingConfig())))
     out = []
     with open_session(xbar.netlist) as s:
         for amp, g_first, done in ((set_amplitude, 0.9 * g_low, lambda g: g >= 1.02 * g_high),

@@ -1,0 +1,67 @@
+"""Settings of device parameter variation: which instance parameters of a memristor vary, how much
+from device to device (``d2d``) and from cycle to cycle (``c2c``), and how the cycle-to-cycle walk
+moves (see :mod:`memcosim.devices.variation` for what these settings do)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from memcosim import fields as f
+from memcosim.errors import ConfigError
+
+
+@dataclass
+class ParameterSpread:
+    """Relative spread of one instance parameter: ``d2d`` sigma of the fixed offset, ``c2c`` sigma per step."""
+
+    d2d: float = 0.0
+    c2c: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.d2d = f.number("variation.d2d", self.d2d, low=0.0, high=0.5)
+        self.c2c = f.number("variation.c2c", self.c2c, low=0.0, high=0.5)
+
+
+def jart_spreads() -> dict[str, ParameterSpread]:
+    """Default spreads of the ``jart_vcm`` filament radius, disc length and concentration bounds."""
+    return {
+        "rfil": ParameterSpread(d2d=0.02, c2c=0.004),
+        "ldisc": ParameterSpread(d2d=0.01, c2c=0.002),
+        "nmin": ParameterSpread(d2d=0.05, c2c=0.01),
+        "nmax": ParameterSpread(d2d=0.02, c2c=0.004),
+    }
+
+
+@dataclass
+class VariationConfig:
+    """Which instance parameters vary and how much; ``interval`` s of pulse time per walk step."""
+
+    spreads: dict[str, ParameterSpread] = field(default_factory=jart_spreads)
+    reversion: float = 0.1
+    interval: float = 10e-9
+    seed: int = 0
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.spreads, dict):
+            raise ConfigError("variation.spreads", f"must be a table of parameter -> spread, got {self.spreads!r}")
+        spreads = {}
+        for name, value in self.spreads.items():
+            if isinstance(value, dict):
+                unknown = set(value) - {"d2d", "c2c"}
+                if unknown:
+                    raise ConfigError(f"variation.spreads.{name}", f"unknown keys {sorted(unknown)}; known: c2c, d2d")
+                value = ParameterSpread(**value)
+            if not isinstance(value, ParameterSpread):
+                raise ConfigError(f"variation.spreads.{name}", f"must be a table with d2d and c2c, got {value!r}")
+            spreads[str(name)] = value
+        self.spreads = spreads
+        self.reversion = f.number("variation.reversion", self.reversion, low=0.0, high=1.0, low_open=True)
+        self.interval = f.number("variation.interval", self.interval, low=0.0, low_open=True, unit="s")
+        self.seed = f.integer("variation.seed", self.seed, 0)
+        self.enabled = f.boolean("variation.enabled", self.enabled)
+
+    @classmethod
+    def off(cls) -> "VariationConfig":
+        """No variation at all (noise-free devices)."""
+        return cls(spreads={}, enabled=False)

@@ -1,0 +1,162 @@
+"""The one TOML loader (memcosim.config.toml): key lines, errors with their line, renamed keys, a lossless
+round trip of the array vocabulary, and each physical quantity declared once."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+import warnings
+
+import numpy as np
+import pytest
+
+from memcosim.circuits.config_file import config_from_document, config_to_toml, example_configs, load_config
+from memcosim.config import toml
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
+from memcosim.config.faults import FaultConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, TiaConfig
+from memcosim.errors import ConfigError
+
+TEXT = """# a comment
+rows = 2
+columns = [
+  3,
+]
+
+[device]
+model = "resistor"
+
+[wires]
+r_row = 1.5  # ohm
+
+[[points]]
+size = 4
+
+[[points]]
+"size" = 8
+grid.inner = 1
+"""
+
+
+def test_key_lines_know_tables_keys_arrays_of_tables_and_skip_multiline_values():
+    lines = toml.key_lines(TEXT)
+    assert lines[("rows",)] == 2 and lines[("columns",)] == 3
+    assert lines[("device",)] == 7 and lines[("device", "model")] == 8
+    assert lines[("wires", "r_row")] == 11
+    assert lines[("points", 0, "size")] == 14 and lines[("points", 1, "size")] == 17
+    assert lines[("points", 1, "grid", "inner")] == 18
+    assert ("3",) not in lines and not any(k[0] == "" for k in lines)
+
+
+def test_errors_name_the_key_and_its_line(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text("rows = 2\ncolumns = 2\nconductance = 1e-4\n\n[wires]\nr_row = -1.0\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.field == "wires.r_row" and f"({path}, line 6)" in str(info.value)
+    path.write_text("rows = 2\ncolumns = 2\nconductance = 1e-4\n[periphery.dac]\nbits = 4\nbitz = 2\n"
+                    "[periphery.tia]\n[periphery.adc]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.field == "periphery.dac.bitz" and "known keys: bits, r_out, v_max, v_min" in str(info.value)
+    assert "line 6" in str(info.value)
+    # a check made by the device registry (not the config layer) still names the key and its line
+    path.write_text("rows = 2\ncolumns = 2\n\n[device]\nmodel = \"linear_ion_drift\"\n[device.params]\nnope = 1.0\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.field == "device.params.nope" and "line 7" in str(info.value)
+
+
+def test_an_old_key_is_migrated_with_a_message_naming_the_new_key_and_the_line(tmp_path):
+    path = tmp_path / "old.toml"
+    path.write_text("rows = 2\ncolumns = 2\nconductance = 1e-4\nr_row = 2.5\n")
+    with pytest.warns(toml.ConfigWarning, match=r"line 4: `r_row` was renamed to `wires.r_row`"):
+        config = load_config(path)
+    assert config.wires.r_row == 2.5
+    # the same file read strictly fails with that message
+    doc = toml.read(path)
+    with pytest.raises(ConfigError, match=r"`r_row` was renamed to `wires.r_row` \(.*line 4\)"):
+        toml.migrate(doc, [toml.Rename("r_row", ("wires.r_row",))], strict=True)
+    # old and new key both set: refused
+    path.write_text("rows = 2\ncolumns = 2\nconductance = 1e-4\nr_row = 2.5\n[wires]\nr_row = 1.0\n")
+    with pytest.raises(ConfigError, match="also sets the new key"):
+        load_config(path)
+
+
+def test_renames_with_stars_and_conversion():
+    doc = toml.TomlDocument({"points": [{"r_wire": 2.0}, {"r_wire": 0.0, "dac_bits": 0}]}, {}, "<t>")
+    renames = [toml.Rename("points.*.r_wire", ("points.*.wires.r_row", "points.*.wires.r_column")),
+               toml.Rename("points.*.dac_bits", ("points.*.dac.bits",), lambda v: toml.DROP if v == 0 else v)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", toml.ConfigWarning)
+        messages = toml.migrate(doc, renames)
+    assert doc.data == {"points": [{"wires": {"r_row": 2.0, "r_column": 2.0}},
+                                   {"wires": {"r_row": 0.0, "r_column": 0.0}}]}
+    assert "`points[0].r_wire` was renamed to `points[0].wires.r_row` and `points[0].wires.r_column`" in messages[0]
+
+
+@pytest.mark.parametrize("config", [
+    *example_configs().values(),
+    ArrayConfig(3, 2, conductance=np.arange(1, 7).reshape(3, 2) * 1e-5, wires=WireConfig.uniform(1.5), variation=0.1,
+                seed=4, periphery=PeripheryConfig(DacConfig(bits=4), TiaConfig(), AdcConfig(offset=[0.0, 0.01])),
+                faults=FaultConfig(stuck_on=0.1, seed=2)),
+    ArrayConfig(2, 2, DeviceConfig("vteam", {"iv": 1.0}, g_min=1e-6, g_max=1e-4, v_read=0.1),
+                states=np.array([[0.5, 1.0], [2.0, 3.0]])),
+])
+def test_array_config_round_trip_through_toml_is_lossless(config):
+    text = config_to_toml(config)
+    again = config_from_document(toml.parse(text))
+    assert config_to_toml(again) == text
+    for name in ("device", "wires", "periphery", "faults", "access"):
+        assert getattr(again, name) == getattr(config, name)
+    for name in ("conductance", "states"):
+        a, b = getattr(config, name), getattr(again, name)
+        assert (a is None and b is None) or np.array_equal(a, b)
+
+
+# -- each physical quantity is declared once ---------------------------------------------------
+
+# quantity -> the one configuration dataclass (and field) that declares it
+OWNERS = {
+    "wire resistance": {("memcosim.config.array.WireConfig", "r_row"), ("memcosim.config.array.WireConfig", "r_column")},
+    "conductance window": {("memcosim.config.array.DeviceConfig", "g_min"),
+                           ("memcosim.config.array.DeviceConfig", "g_max")},
+    "read voltage": {("memcosim.config.array.DeviceConfig", "v_read")},
+    "DAC bits": {("memcosim.config.periphery.DacConfig", "bits")},
+    "ADC bits": {("memcosim.config.periphery.AdcConfig", "bits")},
+    "pulse amplitude and width": {("memcosim.config.pulse.PulseConfig", "amplitude"),
+                                  ("memcosim.config.pulse.PulseConfig", "width")},
+}
+# field names that would declare one of those quantities again
+ALIASES = {"r_wire", "r_row", "r_column", "g_min", "g_max", "v_read", "dac_bits", "adc_bits", "bits", "amplitude",
+           "width", "v_set", "v_reset", "set_amplitude", "reset_amplitude"}
+
+
+PACKAGES = ("memcosim", "memcosim.config", "memcosim.devices", "memcosim.circuits", "memcosim.cosim",
+            "memcosim.programming", "memcosim.trainers", "memcosim.hardware_aware", "memcosim.studies", "memcosim.cli")
+
+
+def _config_dataclasses() -> dict[str, type]:
+    """Every configuration dataclass (``...Config`` / ``...Settings``) of the package."""
+    found = {}
+    names = set(PACKAGES)
+    for package in PACKAGES:
+        names.update(info.name for info in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."))
+    for name in sorted(n for n in names if not n.endswith("__main__")):
+        module = importlib.import_module(name)
+        for obj in vars(module).values():
+            if (isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == name
+                    and (obj.__name__.endswith(("Config", "Settings")) or obj.__name__ == "Point")):
+                found[f"{obj.__module__}.{obj.__name__}"] = obj
+    assert "memcosim.trainers.crossbar_config.SgdConfig" in found or "memcosim.trainers.crossbar_config" not in names
+    return found
+
+
+@pytest.mark.xfail(strict=True, reason="the learning-side configs still declare their own copies")
+def test_each_physical_quantity_is_declared_by_one_config_dataclass():
+    allowed = set().union(*OWNERS.values())
+    declared = {(name, fl.name) for name, cls in _config_dataclasses().items()
+                for fl in dataclasses.fields(cls) if fl.name in ALIASES}
+    assert sorted(declared - allowed) == [], "quantities declared again"
+    assert declared == allowed
