@@ -55,6 +55,7 @@ def test_wire_resistance_costs_current_and_bias_correction_is_measured():
     assert dep.netlist_seconds > 0 and dep.simulation_seconds > 0
 
 
+@pytest.mark.slow
 def test_programming_path_writes_the_weights_with_write_verify():
     """vteam devices programmed cell by cell with pulses and verify reads (V/2 scheme)."""
     arrays = ArraySettings(size=4, model="vteam", r_wire=0.5, program="write_verify", tolerance=0.1, max_pulses=30)

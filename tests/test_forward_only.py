@@ -19,6 +19,7 @@ def tiny(rule: str = "ff", update: str = "pulse", epochs: int = 2, checkpoint: s
                      forward_only=dict(hidden=4, rule=rule, units_per_class=2, compare_every=1, **fo))
 
 
+@pytest.mark.slow
 def test_reset_only_never_increases_a_conductance_and_energy_is_measured():
     with ForwardOnlyTrainer(tiny(epochs=2)) as tr:
         g0 = [layer.conductances() for layer in tr.circuit.layers]
@@ -35,6 +36,7 @@ def test_reset_only_never_increases_a_conductance_and_energy_is_measured():
         assert c["compared_energy_set_reset"] > c["compared_energy_reset_only"]  # SET at 1.2 V costs more
 
 
+@pytest.mark.slow
 def test_competitive_rule_reduces_the_loss():
     with ForwardOnlyTrainer(tiny("competitive", epochs=3)) as tr:
         d = tr.dataset
@@ -53,6 +55,7 @@ def test_ideal_mode_lowers_conductances_by_the_measured_step():
         assert np.all(g1 <= g0 * (1 + 1e-12)) and np.any(g1 < g0)
 
 
+@pytest.mark.slow
 def test_interrupted_and_resumed_run_ends_with_the_same_device_states(tmp_path):
     ckpt = tmp_path / "fo.npz"
     with ForwardOnlyTrainer(tiny()) as tr:

@@ -111,6 +111,7 @@ def reference(tmp_path_factory) -> tuple[Path, Path, float]:
     return config, root / "ref.npz", time.monotonic() - t0
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_result(tmp_path, reference):
     config, ref_ck, _ = reference
     epoch_seconds = float(np.mean([row["seconds"] for row in _load(ref_ck)[0]["history"]]))
@@ -151,6 +152,7 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_result(tmp
     assert tried >= 1 and survived == tried
 
 
+@pytest.mark.slow
 def test_sigterm_writes_a_mid_epoch_checkpoint_and_the_resumed_run_matches(tmp_path, reference):
     config, ref_ck, _ = reference
     ck = tmp_path / "ck.npz"

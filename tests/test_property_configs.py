@@ -3,16 +3,16 @@
 Every generated configuration either is rejected up front with a clear error (a ConfigError naming
 a field, or a NetlistError), or builds a netlist that passes the structure checks and simulates
 in ngspice (operating point, and a short transient for device models) with finite results. No
-configuration may get as far as ngspice and fail there. The number of configurations tried and
-how they ended is printed (``pytest -s``) and checked at the end.
+configuration may get as far as ngspice and fail there. The test counts how the configurations
+ended, prints the tally (``pytest -s``) and checks that every one was tried and both outcomes occurred.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +24,6 @@ from memcosim.cosim.engine import open_session
 from memcosim.errors import ConfigError, NetlistError
 
 EXAMPLES = 200
-TALLY: Counter = Counter()
 MODELS = ["resistor", "linear_ion_drift", "vteam", "jart_vcm", "stanford_pku"]
 
 ohms = st.one_of(st.just(0.0), st.floats(1e-3, 1e3))
@@ -98,11 +97,8 @@ def _tables(kw: dict) -> dict:
     return out
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
-          database=None)
-@given(configs(), st.integers(0, 2**31 - 1))
-def test_every_generated_configuration_is_rejected_up_front_or_simulates(kw, seed):
-    TALLY["tried"] += 1
+def reject_or_simulate(kw: dict, seed: int) -> str:
+    """``"rejected"`` (a named error before ngspice) or ``"simulated"`` (finite results); AssertionError otherwise."""
     try:
         config = config_from_dict(kw)
         xbar = build_crossbar(config)  # structure checks included
@@ -110,8 +106,7 @@ def test_every_generated_configuration_is_rejected_up_front_or_simulates(kw, see
         assert str(exc) and ":" in str(exc) or isinstance(exc, NetlistError)
         if isinstance(exc, ConfigError):
             assert exc.field, exc
-        TALLY["rejected"] += 1
-        return
+        return "rejected"
     except (TypeError, ValueError) as exc:  # a wrong type must still be a named config error
         raise AssertionError(f"unclear error for {kw}: {type(exc).__name__}: {exc}") from exc
     rng = np.random.default_rng(seed)
@@ -135,14 +130,22 @@ def test_every_generated_configuration_is_rejected_up_front_or_simulates(kw, see
             device = get_model(config.device.model)
             lo, hi = device.state_min, device.state_max
             assert np.all((s.states >= lo) & (s.states <= hi))
-    TALLY["simulated"] += 1
+    return "simulated"
 
 
-def test_zz_tally_of_generated_configurations():
-    """Runs after the property test (file order): it tried every example and both outcomes occurred."""
-    print(f"\ngenerated configurations: {dict(TALLY)}")
-    if TALLY["tried"]:  # skipped when the property test was deselected
-        assert TALLY["tried"] >= EXAMPLES
-        assert TALLY["rejected"] > 0 and TALLY["simulated"] > 0
-        assert TALLY["tried"] == TALLY["rejected"] + TALLY["simulated"]
-    assert math.isfinite(EXAMPLES)
+@pytest.mark.slow
+def test_every_generated_configuration_is_rejected_up_front_or_simulates():
+    tally: Counter = Counter()
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
+              database=None)
+    @given(configs(), st.integers(0, 2**31 - 1))
+    def one_configuration(kw, seed):
+        tally["tried"] += 1
+        tally[reject_or_simulate(kw, seed)] += 1
+
+    one_configuration()
+    print(f"\ngenerated configurations: {dict(tally)}")
+    assert tally["tried"] >= EXAMPLES
+    assert tally["rejected"] > 0 and tally["simulated"] > 0
+    assert tally["tried"] == tally["rejected"] + tally["simulated"]

@@ -48,6 +48,7 @@ def test_noise_free_dataset_is_reproducible_bit_for_bit_from_its_seed(quiet_set,
         assert np.all(np.diff(h) * np.sign(quiet_set.time[i]) >= 0)  # noise-free: monotone under one polarity
 
 
+@pytest.mark.slow
 def test_dataset_with_noise_is_reproducible_and_resumes_from_its_shards(tmp_path):
     config = DatasetConfig(samples=3, workers=1, shard_size=2, out=str(tmp_path))
     first = generate(config, progress=False)

@@ -21,6 +21,7 @@ def tiny(update: str = "pulse", rule: str = "manhattan", epochs: int = 2, checkp
                      sgd=dict(hidden=3, rule=rule, bl=3, lr=0.1, **sgd))
 
 
+@pytest.mark.slow
 def test_training_with_ngspice_in_the_loop_reduces_the_loss():
     with SGDTrainer(tiny(epochs=3)) as tr:
         d = tr.dataset
@@ -33,6 +34,7 @@ def test_training_with_ngspice_in_the_loop_reduces_the_loss():
         assert tr.dw[0] > 0 > tr.dw[1]  # calibrated weight change of one coincidence, up and down
 
 
+@pytest.mark.slow
 def test_default_device_keeps_pairs_balanced_while_the_biolek_window_sinks_them():
     """Issue 5's pulse-SGD gap: with vteam's Biolek window (wtype=2) a RESET step is ~3x a SET step at
     mid-window, so every up-and-down cycle lowers both devices of a pair (weights and steps shrink)."""
@@ -44,7 +46,7 @@ def test_default_device_keeps_pairs_balanced_while_the_biolek_window_sinks_them(
             assert tr.drift < -2 * DRIFT_WARNING
 
 
-@pytest.mark.parametrize("rule", ["manhattan", "stochastic"])
+@pytest.mark.parametrize("rule", ["manhattan", pytest.param("stochastic", marks=pytest.mark.slow)])
 def test_pulses_move_only_the_selected_devices_in_the_asked_direction(rule):
     """Every device a slot selects moves the way its slots ask (SET up, RESET down); half-selected and
     unselected devices stay put (no sign error, no wrong column of a pair, no V/2 disturb). The
@@ -114,6 +116,7 @@ def test_ideal_mode_reduces_the_loss():
         assert tr.counters["cell_pulses"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule, step_decay", [("stochastic", 1.0), ("manhattan", 0.6)])
 def test_interrupted_and_resumed_run_ends_with_the_same_device_states(tmp_path, rule, step_decay):
     """Stochastic pulses and annealed Manhattan columns draw from the RNG: it must resume too."""

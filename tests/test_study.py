@@ -82,12 +82,14 @@ def test_serial_table_is_tidy_and_parquet_matches(serial):
     assert (timings[["training_seconds", "netlist_seconds", "simulation_seconds"]] > 0).all().all()
 
 
+@pytest.mark.slow
 def test_two_dask_workers_give_exactly_the_serial_table(study_file, serial, tmp_path):
     run = run_study(load_study(study_file), tmp_path, workers=2, progress=False)
     assert len(run.computed) == 4
     assert (tmp_path / "results.csv").read_bytes() == (serial / "results.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_killed_study_resumes_with_only_the_missing_points(study_file, serial, tmp_path):
     env = {**os.environ, "MPLBACKEND": "Agg"}
     cmd = [sys.executable, "-m", "memcosim.cli", "sweep", str(study_file), "--out", str(tmp_path), "--serial",
@@ -115,6 +117,7 @@ def test_killed_study_resumes_with_only_the_missing_points(study_file, serial, t
     assert again.computed == [] and len(again.skipped) == 4
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error_and_keeps_results(study_file, serial, tmp_path):
     shutil.copytree(serial, tmp_path / "out")
     out = tmp_path / "out"

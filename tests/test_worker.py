@@ -121,7 +121,7 @@ def test_killing_the_worker_in_the_middle_of_a_step_raises_then_the_next_step_wo
         s.tran(20e-9, 1e-9, waveforms={rows[1]: pulse(1.3, 10e-9)})  # and transients too
 
 
-@pytest.mark.parametrize("how", ["SIGSEGV", "SIGABRT", "SIGTERM", "exit", "hang"])
+@pytest.mark.parametrize("how", ["SIGSEGV", "SIGABRT", "SIGTERM", "exit", pytest.param("hang", marks=pytest.mark.slow)])
 def test_crash_abort_exit_and_hang_each_give_a_clear_error_and_a_working_session(how):
     xbar = _array(6)
     options = SessionOptions(worker=True, timeout=2.0 if how == "hang" else 600.0)
@@ -146,6 +146,7 @@ def _exit_now(session):
     os._exit(3)
 
 
+@pytest.mark.slow
 def test_a_trainer_continues_after_a_worker_crash_without_restarting_python(tmp_path):
     from memcosim.trainers.config import RunConfig
     from memcosim.trainers.ep import EPTrainer
