@@ -528,7 +528,7 @@ class CrossbarLayer:
         bad = ~(np.isfinite(g) & (g >= c.g_min * (1 - 1e-9)) & (g <= c.g_max * (1 + 1e-9)))
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise ConfigError("conductances", f"cell ({i}, {j}) = {g[i, j]!r} S is outside the window "
+            raise ConfigError("conductances", f"cell ({i}, {j}) = {g[i, j]:g} S is outside the window "
                               f"[{c.g_min:.4g}, {c.g_max:.4g}] S")
         g = np.clip(g, c.g_min, c.g_max)
         if not self.device.has_state:

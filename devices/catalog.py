@@ -23,12 +23,23 @@ class JartVcm(VerilogADevice):
 
     on_at_xmax = True
 
+    def relations(self) -> list[tuple[tuple[str, ...], bool, str]]:
+        p = self.parameters
+        return (super().relations() + self.positive("rfil", "ldisc", "lcell", unit="m")
+                + self.positive("T0", unit="K") + self.positive("xmin", unit="(1e26 m^-3)")
+                + [(("ldisc", "lcell"), p["ldisc"] < p["lcell"], "the disc lies inside the switching layer: ldisc < lcell")])
+
 
 class StanfordPku(VerilogADevice):
     """Stanford-PKU HfOx RRAM (Jiang et al., IEEE TED 63(5), 1884, 2016): the state is the filament gap
     (nm); ON (highest conductance, smallest gap) at ``xmin``."""
 
     on_at_xmax = False
+
+    def relations(self) -> list[tuple[tuple[str, ...], bool, str]]:
+        p = self.parameters
+        return (super().relations() + self.positive("tox", "xmin", unit="nm") + self.positive("T0", unit="K")
+                + [(("xmax", "tox"), p["xmax"] <= p["tox"], "the gap fits in the oxide: xmax <= tox (nm)")])
 
 
 DEVICES: dict[str, type[VerilogADevice]] = {

@@ -21,6 +21,15 @@ class LinearIonDrift(VerilogADevice):
 
     closed_form = True
 
+    def relations(self) -> list[tuple[tuple[str, ...], bool, str]]:
+        p = self.parameters
+        return (super().relations() + self.positive("Ron", "Roff", unit="ohm") + self.positive("D", unit="m")
+                + self.positive("mu_v", unit="m^2/(V s)")
+                + [(("Ron", "Roff"), p["Ron"] < p["Roff"],
+                    "the ON resistance (x = 1) must be below the OFF resistance: Ron < Roff (ohm)"),
+                   (("xmin",), p["xmin"] >= 0, "the state is a fraction of the film: xmin >= 0"),
+                   (("xmax",), p["xmax"] <= 1, "the state is a fraction of the film: xmax <= 1")])
+
     def conductance(self, states: ArrayLike) -> np.ndarray:
         p = self.parameters
         x = self.clip(states)
@@ -37,6 +46,15 @@ class Vteam(VerilogADevice):
     (``iv = 1``) resistance in the normalized state u = (w - won) / (woff - won)."""
 
     closed_form = True
+
+    def relations(self) -> list[tuple[tuple[str, ...], bool, str]]:
+        p = self.parameters
+        return super().relations() + self.positive("Ron", "Roff", unit="ohm") + [
+            (("Ron", "Roff"), p["Ron"] < p["Roff"], "the ON resistance must be below the OFF resistance: Ron < Roff (ohm)"),
+            (("won", "woff"), p["won"] < p["woff"], "the ON end of the state range must be below the OFF end: won < woff (nm)"),
+            (("v_off",), p["v_off"] > 0, "the OFF (RESET) threshold is positive: v_off > 0 V"),
+            (("v_on",), p["v_on"] < 0, "the ON (SET) threshold is negative: v_on < 0 V"),
+        ]
 
     @property
     def exponential(self) -> bool:

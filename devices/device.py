@@ -102,6 +102,28 @@ class VerilogADevice(Device):
         self.name = model.name
         self.overrides = {k: float(v) for k, v in (overrides or {}).items()}
         self.parameters = {**model.parameters, **self.overrides}
+        self.check_parameters()
+
+    def check_parameters(self) -> None:
+        """ConfigError naming ``device_params.<name>`` when the parameters contradict what they mean
+        (:meth:`relations`: positive resistances and lengths, ordered bounds, ...), before a netlist
+        is written: ngspice would only answer that the analysis aborted."""
+        for names, holds, meaning in self.relations():
+            if not holds:
+                name = next((n for n in names if n in self.overrides), names[0])
+                values = ", ".join(f"{n} = {self.parameters[n]:g}" for n in names)
+                raise ConfigError(f"device_params.{name}", f"{meaning}; got {values}")
+
+    def relations(self) -> list[tuple[tuple[str, ...], bool, str]]:
+        """What the parameters must satisfy: (parameters involved, whether it holds, the rule). Every
+        model: ordered state bounds; each model adds its own (the shipped ones in their classes)."""
+        p = self.parameters
+        return [(("xmin", "xmax"), p["xmin"] < p["xmax"], "the state bounds need xmin < xmax")]
+
+    def positive(self, *names: str, unit: str) -> list[tuple[tuple[str, ...], bool, str]]:
+        """Relations saying each of ``names`` (in ``unit``) is > 0 (skipping parameters the model lacks)."""
+        return [((n,), self.parameters[n] > 0, f"{n} must be > 0 {unit}")
+                for n in names if n in self.parameters]
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -134,7 +156,7 @@ class VerilogADevice(Device):
         bad = ~((g >= lo * (1 - 1e-12)) & (g <= hi * (1 + 1e-12)))
         if np.any(bad):
             idx = tuple(int(k) for k in np.argwhere(bad)[0])
-            raise ConfigError("conductance", f"target {g[idx]!r} S of cell {idx} is outside the {self.name} "
+            raise ConfigError("conductance", f"target {g[idx]:g} S of cell {idx} is outside the {self.name} "
                                              f"range [{lo:.6g}, {hi:.6g}] S")
         return g
 

@@ -57,7 +57,7 @@ class ProgrammingPreset:
         bad = ~(np.isfinite(a) & (a >= self.g_min) & (a <= self.g_max))
         if np.any(bad):
             value = a[bad].flat[0]
-            raise ConfigError(field, f"{value!r} S is outside the {self.model} conductance range "
+            raise ConfigError(field, f"{value:g} S is outside the {self.model} conductance range "
                                      f"[{self.g_min:.4g}, {self.g_max:.4g}] S (read at {self.v_read} V)")
         return a
 

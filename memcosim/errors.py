@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 
 class MemcosimError(Exception):
     """Base class of every error memcosim raises on purpose."""
@@ -50,3 +52,29 @@ class WorkerCrash(SimulationError):
     The worker has been restarted with the circuit, sources, parameters and device states of the
     last completed step; the session can be used again.
     """
+
+
+class Interrupted(MemcosimError):
+    """A command stopped on SIGINT or SIGTERM (``signum``) after saving what it had finished.
+
+    The command line exits with ``128 + signum`` (130 for Ctrl-C, 143 for SIGTERM), apart from the
+    code 2 of a configuration error.
+    """
+
+    def __init__(self, signum: int, message: str):
+        self.signum = signum
+        super().__init__(message)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+class TerminateSignal(KeyboardInterrupt):
+    """SIGTERM raised as an exception by the command line: a KeyboardInterrupt, so code that stops
+    cleanly on Ctrl-C stops the same way on SIGTERM."""
+
+
+def signal_number(exc: BaseException) -> int:
+    """The signal behind a KeyboardInterrupt: SIGTERM for :class:`TerminateSignal`, else SIGINT."""
+    return int(signal.SIGTERM if isinstance(exc, TerminateSignal) else signal.SIGINT)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import warnings
 
 import numpy as np
 
@@ -12,12 +14,26 @@ from memcosim.errors import ConfigError
 def integer(field: str, value: object, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an int within [low, high] (booleans and floats are refused)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(field, f"must be an integer, got {value!r}")
+        raise ConfigError(field, f"must be an integer, got {plain(value)!r}")
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
         span = f"{low}..{high}" if high is not None else f">= {low}"
         raise ConfigError(field, f"must be in {span}, got {v}")
     return v
+
+
+class OversubscribedWarning(UserWarning):
+    """More worker processes than CPU cores: they take turns and the run gets slower, not faster."""
+
+
+def workers(field: str, value: object, low: int = 1) -> int:
+    """A worker-process count: an integer >= ``low``; warns (OversubscribedWarning) above the core count."""
+    n = integer(field, value, low)
+    cores = os.cpu_count() or 1
+    if n > cores:
+        warnings.warn(f"{field} = {n} worker processes on {cores} CPU cores: they will take turns "
+                      f"(use at most {cores})", OversubscribedWarning, stacklevel=2)
+    return n
 
 
 def number(
@@ -26,10 +42,10 @@ def number(
 ) -> float:
     """``value`` as a finite float, >= ``low`` (or > when ``low_open``) and <= ``high``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(field, f"must be a number{_u(unit)}, got {value!r}")
+        raise ConfigError(field, f"must be a number{_u(unit)}, got {plain(value)!r}")
     v = float(value)
     if not math.isfinite(v):
-        raise ConfigError(field, f"must be finite, got {value!r}")
+        raise ConfigError(field, f"must be finite, got {plain(value)!r}")
     if low is not None and (v <= low if low_open else v < low):
         raise ConfigError(field, f"must be {'>' if low_open else '>='} {low:g}{_u(unit)}, got {v!r}")
     if high is not None and v > high:
@@ -38,15 +54,28 @@ def number(
 
 
 def choice(field: str, value: object, options: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``options``."""
-    if value not in options:
-        raise ConfigError(field, f"must be one of {', '.join(repr(o) for o in options)}, got {value!r}")
-    return str(value)
+    """The option of ``options`` that ``value`` names, ignoring case (``"v/2"`` gives ``"V/2"``)."""
+    if isinstance(value, str):
+        for option in options:
+            if value.casefold() == option.casefold():
+                return option
+    raise ConfigError(field, f"must be one of {', '.join(repr(o) for o in options)}, got {plain(value)!r}")
+
+
+def plain(value: object) -> object:
+    """``value`` with numpy scalars (and arrays of them) as Python numbers, for error texts."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    return value
 
 
 def boolean(field: str, value: object) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise ConfigError(field, f"must be true or false, got {value!r}")
+        raise ConfigError(field, f"must be true or false, got {plain(value)!r}")
     return bool(value)
 
 

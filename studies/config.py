@@ -60,7 +60,7 @@ class StudySettings:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", self.name):
             raise ConfigError("study.name", f"must be a plain name (letters, digits, _ . -), got {self.name!r}")
         self.seed = f.integer("study.seed", self.seed, 0)
-        self.workers = f.integer("study.workers", self.workers, 0, 256)
+        self.workers = f.workers("study.workers", self.workers, low=0)
         if not isinstance(self.scheduler, str):
             raise ConfigError("study.scheduler", f"must be an address string like 'tcp://host:8786', got {self.scheduler!r}")
         self.connect_timeout = f.number("study.connect_timeout", self.connect_timeout, low=0.0, low_open=True, unit="s")

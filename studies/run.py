@@ -160,8 +160,16 @@ def connect(scheduler: str, workers: int, timeout: float):
     """A Dask client: to the running scheduler at ``scheduler``, or to a new local cluster of ``workers``
     processes with one thread each. ConfigError naming ``study.scheduler`` if it cannot be reached."""
     from distributed import Client, LocalCluster
+    from distributed.comm.addressing import parse_address, parse_host_port
 
     if scheduler:
+        try:  # checked before a Client exists: a Client that failed to start hangs in its __del__
+            kind, location = parse_address(scheduler, strict=False)
+            if kind in ("tcp", "tls") and not parse_host_port(location)[0]:
+                raise ValueError(f"no host in {scheduler!r}")
+        except (ValueError, TypeError) as exc:
+            raise ConfigError("study.scheduler", f"not a scheduler address: {scheduler!r} ({exc}); "
+                                                 "give tcp://host:port") from None
         try:
             return Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
         except (OSError, TimeoutError) as exc:

@@ -205,3 +205,177 @@ def test_rendered_crossbars_with_every_block_pass_the_guard():
     for cfg in example_configs().values():
         text = build_crossbar(cfg).netlist.render()
         assert check_rendered(text) == text
+
+
+# -- issue 20: nothing lost, nothing silently ignored ------------------------------------------------
+
+TINY_RUN = """
+[train]
+dataset = "iris"
+epochs = 1
+train_limit = 12
+test_limit = 6
+progress = false
+[network]
+sizes = [4, 3, 3]
+model = "vteam"
+"""
+
+STUDY = """
+[study]
+name = "tiny"
+samples = 10
+[network]
+dataset = "iris"
+hidden = [4]
+epochs = 1
+[[grid]]
+size = [8]
+"""
+
+
+def _cli(args: list[str], capsys) -> tuple[int, str]:
+    from memcosim.cli import main
+
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_every_command_refuses_an_output_it_cannot_write_before_any_work(tmp_path, capsys):
+    """An output folder that is a file (or lies under one) is refused at once, naming the option: no
+    epoch is trained, no netlist built, no view simulated. (A file stands in for an unwritable folder:
+    permissions do not bind root, a file in the way binds everyone.)"""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("in the way\n")
+    run = tmp_path / "run.toml"
+    run.write_text(TINY_RUN)
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY)
+    predictor = tmp_path / "predictor.toml"
+    predictor.write_text(f'[dataset]\nout = "{blocker}/sub"\nsamples = 4\n')
+    netlist_config = Path(__file__).resolve().parent.parent / "netlists" / "crossbar_4x4_1r.toml"
+    cases = [
+        (["train", str(run), "--out", str(blocker)], "--out"),
+        (["train", str(run), "--out", str(tmp_path / "ok"), "--checkpoint", str(tmp_path)], "--checkpoint"),
+        (["demo", "--out", str(blocker / "sub")], "--out"),
+        (["read-demo", "--out", str(blocker)], "--out"),
+        (["netlist", "--out-dir", str(blocker)], "--out-dir"),
+        (["validate-periphery", str(netlist_config), "--out", str(blocker)], "--out"),
+        (["sweep", str(study), "--out", str(blocker), "--serial"], "--out"),
+        (["predictor", "dataset", "--config", str(predictor)], "dataset.out"),
+    ]
+    for args, field in cases:
+        code, text = _cli(args, capsys)
+        assert code == 2, (args, text)
+        assert f"{field}:" in text and ("not a folder" in text or "is a folder" in text), (args, text)
+        assert "Traceback" not in text and "epoch" not in text, (args, text)
+    assert blocker.read_text() == "in the way\n"
+
+
+def test_a_truncated_checkpoint_is_an_error_not_a_traceback(tmp_path, capsys):
+    run = tmp_path / "run.toml"
+    run.write_text(TINY_RUN)
+    ck = tmp_path / "ck.npz"
+    assert _cli(["train", str(run), "--out", str(tmp_path / "out"), "--checkpoint", str(ck)], capsys)[0] == 0
+    data = ck.read_bytes()
+    ck.write_bytes(data[: len(data) // 2])
+    code, text = _cli(["train", str(run), "--out", str(tmp_path / "out"), "--resume", str(ck)], capsys)
+    assert code == 2 and "truncated" in text and "BadZipFile" in text and "Traceback" not in text, text
+    # the default checkpoint (train.checkpoint = "") is under --out, and EP writes history.csv too
+    assert _cli(["train", str(run), "--out", str(tmp_path / "out2")], capsys)[0] == 0
+    assert {p.name for p in (tmp_path / "out2").iterdir()} >= {"checkpoint.npz", "history.json", "history.csv",
+                                                               "learning_curve.png"}
+
+
+@pytest.mark.parametrize("params, field", [({"Ron": -5}, "device_params.Ron"), ({"Ron": 0, "Roff": 0}, "device_params.Ron"),
+                                           ({"Ron": 2e4}, "device_params.Ron"), ({"xmin": 1.0, "xmax": 0.5}, "device_params.xm"),
+                                           ({"D": -1e-9}, "device_params.D")])
+def test_device_parameters_are_checked_against_their_meaning(params, field, tmp_path, capsys):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('rows = 2\ncolumns = 2\nmodel = "linear_ion_drift"\n[device_params]\n'
+                   + "".join(f"{k} = {v!r}\n" for k, v in params.items()))
+    code, text = _cli(["netlist", "--config", str(cfg), "--out-dir", str(tmp_path)], capsys)
+    assert code == 2 and field in text and "Traceback" not in text, text
+    assert list(tmp_path.glob("*.cir")) == []
+    with pytest.raises(ConfigError, match="device_params.Roff|device_params.won"):
+        CrossbarConfig(2, 2, model="vteam", device_params={"won": 3.0, "woff": 1.0, "Roff": 5e3})
+
+
+def test_enum_values_ignore_case_and_error_texts_show_plain_numbers(tmp_path, capsys):
+    args = ["netlist", "--rows", "2", "--columns", "2", "--model", "linear_ion_drift", "--cell", "1t1r",
+            "--periphery", "programming", "--scheme", "v/2", "--out-dir", str(tmp_path), "--out", "x.cir"]
+    code, text = _cli(args, capsys)
+    assert code == 0, text
+    assert CrossbarConfig(2, 2, cell="1t1r", conductance=1e-4).cell == "1T1R"
+    code, text = _cli(["netlist", "--model", "linear_ion_drift", "--state", "7", "--out-dir", str(tmp_path)], capsys)
+    assert code == 2 and "state 7 " in text and "np." not in text, text
+    with pytest.raises(ConfigError) as info:
+        CrossbarConfig(2, 2, model="linear_ion_drift", conductance=np.float64(7.0))
+    assert "np." not in str(info.value)
+
+
+def test_version_and_help_on_every_option(capsys, monkeypatch):
+    import argparse
+
+    from memcosim import __version__
+    from memcosim.cli.main import build_parser, main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and __version__ in capsys.readouterr().out
+    added: list[tuple[str, argparse.Action]] = []
+    add_argument = argparse.ArgumentParser.add_argument
+
+    def recording(parser: argparse.ArgumentParser, *args, **kwargs):
+        action = add_argument(parser, *args, **kwargs)
+        added.append((parser.prog, action))
+        return action
+
+    monkeypatch.setattr(argparse.ArgumentParser, "add_argument", recording)
+    build_parser()
+    assert len(added) > 50
+    assert [(prog, action.option_strings or action.dest) for prog, action in added if not action.help] == []
+
+
+def test_output_files_follow_the_umask(tmp_path):
+    from memcosim.fileio import atomic_write_text
+
+    old = os.umask(0o027)
+    try:
+        path = atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_worker_counts_are_checked(tmp_path, capsys):
+    from memcosim import fields as f
+    from memcosim.fields import OversubscribedWarning
+
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY)
+    for workers in ("-1", "0"):
+        code, text = _cli(["sweep", str(study), "--out", str(tmp_path / "s"), "--workers", workers], capsys)
+        assert code == 2 and "--workers" in text, text
+    with pytest.warns(OversubscribedWarning, match="CPU cores"):
+        assert f.workers("workers", (os.cpu_count() or 1) + 1) == (os.cpu_count() or 1) + 1
+    with pytest.raises(ConfigError, match="study.workers"):
+        from memcosim.studies.config import StudySettings
+
+        StudySettings(workers=-1)
+
+
+def test_a_bad_scheduler_address_fails_at_once_without_a_dask_traceback(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY)
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "memcosim.cli", "sweep", str(study), "--out", str(tmp_path / "s"),
+                           "--scheduler", "garbage"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "study.scheduler" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "__del__" not in proc.stderr, proc.stderr
+    assert time.monotonic() - t0 < 15

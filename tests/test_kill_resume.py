@@ -166,7 +166,7 @@ def test_sigterm_writes_a_mid_epoch_checkpoint_and_the_resumed_run_matches(tmp_p
     time.sleep(0.05)
     run.proc.send_signal(signal.SIGTERM)
     code, err = run.wait()
-    assert code == 2 and "interrupted by SIGTERM" in err and "resume with --resume" in err, (code, err)
+    assert code == 143 and "interrupted by SIGTERM" in err and "resume with --resume" in err, (code, err)
     meta, _ = _load(ck)
     assert meta["epoch"] == 1 and meta["position"] is not None and meta["position"]["batch"] > 0
     code, err = Run(config, ck, tmp_path / "out", resume=True).wait()

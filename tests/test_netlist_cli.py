@@ -14,11 +14,11 @@ NETLISTS = Path(__file__).resolve().parent.parent / "netlists"
 
 
 def test_reference_set_covers_sizes_cells_and_every_block():
-    configs = {p.stem: load_config(p) for p in sorted(NETLISTS.glob("*.toml"))}
+    # only the reference set: a designer's own --save-config output beside it must not fail the suite
+    configs = {stem: load_config(NETLISTS / f"{stem}.toml") for stem in example_configs()}
     assert {(c.rows, c.cell) for c in configs.values()} >= {(4, "1R"), (4, "1T1R"), (16, "1R"), (16, "1T1R")}
     for c in configs.values():
         assert all(getattr(c.periphery, b) is not None for b in ("dac", "tia", "adc", "nudge", "programming"))
-    assert set(configs) == set(example_configs())
 
 
 @pytest.mark.parametrize("stem", sorted(example_configs()))

@@ -22,13 +22,14 @@ import signal
 import sys
 import threading
 import time
+import zipfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from memcosim.errors import ConfigError, MemcosimError
+from memcosim.errors import ConfigError, Interrupted as InterruptedCommand, MemcosimError
 from memcosim.fileio import atomic_write_bytes
 from memcosim.trainers.config import RunConfig, run_config_from_text, run_config_to_toml
 from memcosim.trainers.datasets import Dataset
@@ -39,15 +40,17 @@ _RESUMABLE = ("epochs", "checkpoint", "progress")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(MemcosimError):
+class Interrupted(InterruptedCommand):
     """Training stopped on SIGINT/SIGTERM after finishing a batch; ``checkpoint`` is the file written (or None)."""
 
-    def __init__(self, signum: int, epoch: int, batch: int, checkpoint: Path | None):
-        self.signum, self.epoch, self.batch, self.checkpoint = signum, epoch, batch, checkpoint
+    def __init__(self, signum: int, epoch: int, batch: int, checkpoint: Path | None, command: str = ""):
+        self.epoch, self.batch, self.checkpoint = epoch, batch, checkpoint
         where = f"in epoch {epoch + 1} after batch {batch}"
         saved = (f"checkpoint written to {checkpoint}: resume with --resume {checkpoint}" if checkpoint
                  else "no checkpoint configured (train.checkpoint), nothing saved")
-        super().__init__(f"interrupted by {signal.Signals(signum).name} {where}; {saved}")
+        if checkpoint and command:
+            saved += f" ({command})"
+        super().__init__(signum, f"interrupted by {signal.Signals(signum).name} {where}; {saved}")
 
 
 class Trainer(ABC):
@@ -205,8 +208,9 @@ class Trainer(ABC):
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 arrays = {k[len("state_"):]: data[k] for k in data.files if k.startswith("state_")}
-        except (OSError, ValueError, KeyError) as exc:
-            raise MemcosimError(f"checkpoint: {path} is not a memcosim checkpoint ({exc})") from None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise MemcosimError(f"checkpoint: {path} is not a memcosim checkpoint, or it is truncated "
+                                f"({type(exc).__name__}: {exc})") from None
         if meta.get("format") != CHECKPOINT_FORMAT or meta.get("trainer") != type(self).__name__:
             raise MemcosimError(f"checkpoint: {path} was written by {meta.get('trainer')!r} "
                                 f"(format {meta.get('format')}), not by {type(self).__name__}")

@@ -35,7 +35,7 @@ class Dataset:
             bad = np.argwhere(~np.isfinite(x))
             if bad.size:
                 i, j = bad[0]
-                raise ConfigError(f"dataset.x_{split}", f"feature [{i}, {j}] is {x[i, j]!r}: every feature must be finite")
+                raise ConfigError(f"dataset.x_{split}", f"feature [{i}, {j}] is {x[i, j]:g}: every feature must be finite")
             if y.size and (y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= self.n_classes):
                 raise ConfigError(f"dataset.y_{split}", f"labels must be integers in 0..{self.n_classes - 1}")
             setattr(self, f"x_{split}", x)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from memcosim.errors import ConfigError
+from memcosim.fileio import writable_file, writable_folder
 
 _BLOCKS = ("dac", "tia", "adc", "nudge", "programming")
 
@@ -70,7 +71,8 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     name = args.out or (Path(args.config).with_suffix(".cir").name if args.config else default_name(config))
-    path = output_path(args.out_dir, name)
+    writable_folder("--out-dir", args.out_dir)
+    path = writable_file("--out", output_path(args.out_dir, name))
     xbar = build_crossbar(config)
     write_netlist(xbar, path)
     print(f"wrote {path} ({len(xbar.netlist.elements)} elements, {config.rows}x{config.columns} "
@@ -89,7 +91,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.points < 2:
         raise ConfigError("points", f"must be >= 2, got {args.points}")
-    views = run_views(config, args.out, points=args.points)
+    out = writable_folder("--out", args.out)
+    views = run_views(config, out, points=args.points)
     print_summary(views)
     return 0
 
@@ -98,8 +101,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the circuit commands to the ``memcosim`` parser."""
     p = subparsers.add_parser("netlist", help="write a crossbar netlist (flags or --config FILE.toml)")
     p.add_argument("--config", help="TOML config file (the flags below are then ignored)")
-    p.add_argument("--rows", type=int, default=4)
-    p.add_argument("--columns", type=int, default=4)
+    p.add_argument("--rows", type=int, default=4, help="array rows (default 4)")
+    p.add_argument("--columns", type=int, default=4, help="array columns (default 4)")
     p.add_argument("--model", default="resistor", help="'resistor', a device model from verilog_a/ or a .va file")
     p.add_argument("--cell", default="1R", help="1R or 1T1R")
     p.add_argument("--differential", action="store_true", help="pair columns (2k, 2k+1) as +/- of a signed weight")
@@ -111,14 +114,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--c-row", type=float, default=0.0, help="farad per row wire segment to ground")
     p.add_argument("--c-column", type=float, default=0.0, help="farad per column wire segment to ground")
     p.add_argument("--variation", type=float, default=0.0, help="relative device-to-device spread")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the device-to-device variation and faults")
     p.add_argument("--periphery", default="none", help="none, full, or a comma list of dac,tia,adc,nudge,programming")
-    p.add_argument("--dac-bits", type=int, default=8)
+    p.add_argument("--dac-bits", type=int, default=8, help="DAC resolution (bits)")
     p.add_argument("--dac-v-max", type=float, default=0.2, help="DAC full scale (V)")
     p.add_argument("--dac-r-out", type=float, default=100.0, help="DAC output resistance (ohm)")
     p.add_argument("--tia-gain", type=float, default=1e5, help="op-amp open-loop gain (V/V)")
     p.add_argument("--tia-rf", type=float, default=10e3, help="TIA feedback resistance (ohm)")
-    p.add_argument("--adc-bits", type=int, default=8)
+    p.add_argument("--adc-bits", type=int, default=8, help="ADC resolution (bits)")
     p.add_argument("--scheme", default="V/2", help="write scheme: V/2, V/3 or ground")
     p.add_argument("--write-voltage", type=float, default=1.0, help="write pulse amplitude (V)")
     p.add_argument("--out", help="file name inside the output folder (default from the config)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from memcosim.fileio import writable_folder
 from memcosim.trainers.config import RunConfig
 from memcosim.trainers.ep import EPTrainer
 from memcosim.trainers.report import save_history, save_learning_curve
@@ -34,11 +35,15 @@ def run_ep_demo(out_dir: str | Path = "out/ep_demo", epochs: int = 2, hidden: in
                 test_limit: int = 0, seed: int = 0, baseline: bool = True) -> list[dict]:
     """Train (ngspice in the loop), print accuracy per epoch, save history.json and learning_curve.png."""
     config = demo_config(epochs, hidden, train_limit, test_limit, seed)
-    out = Path(out_dir)
+    out = writable_folder("--out", out_dir)
     print(f"memcosim EP demo: digits ({train_limit or 'all'} training / {test_limit or 'all'} test samples), network 64-{hidden}-10 "
           f"of vteam memristors with 1 ohm per wire segment; two ngspice operating points per sample")
     with EPTrainer(config) as trainer:
-        history = trainer.fit()
+        def log(line: str) -> None:  # the history is on disk after every epoch
+            print(line, flush=True)
+            save_history(trainer.history, out / "history.json")
+
+        history = trainer.fit(log=log)
     save_history(history, out / "history.json")
     png = save_learning_curve(history, out / "learning_curve.png", "EP on digits, ngspice in the loop")
     print(f"wrote {out / 'history.json'} and {png}")

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+import warnings
 
-from memcosim.errors import MemcosimError
+from memcosim import __version__
+from memcosim.cli.circuits import register as register_circuits
+from memcosim.cli.model_tables import register as register_model_tables
+from memcosim.cli.predictor import register as register_predictor
+from memcosim.cli.sweep import register as register_sweep
+from memcosim.cli.train import register as register_train
+from memcosim.errors import Interrupted, MemcosimError, TerminateSignal, signal_number
+from memcosim.fileio import writable_folder
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -37,7 +47,8 @@ def _cmd_read_demo(args: argparse.Namespace) -> int:
     from memcosim.config.array import WireConfig
 
     wires = WireConfig(r_row=args.r_wire, r_column=args.r_wire, r_driver=10.0)
-    config = DemoConfig(rows=args.rows, columns=args.columns, wires=wires, seed=args.seed, out_dir=args.out)
+    config = DemoConfig(rows=args.rows, columns=args.columns, wires=wires, seed=args.seed,
+                        out_dir=str(writable_folder("--out", args.out)))
     print(f"memcosim read-demo: {config.rows}x{config.columns} linear_ion_drift crossbar, "
           f"{wires.r_row} ohm per wire segment, read in ngspice (in-process, KLU) vs scipy nodal analysis")
     print_read_demo(run_read_demo(config))
@@ -46,41 +57,68 @@ def _cmd_read_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memcosim", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"memcosim {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("check", help="check ngspice (OSDI, KLU) and compile the device models")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="print nothing when everything is fine (exit code only)")
     p.set_defaults(func=_cmd_check)
     p = sub.add_parser("demo", help="main job: equilibrium propagation on digits with ngspice in the loop")
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=2, help="training epochs (default 2)")
     p.add_argument("--hidden", type=int, default=12, help="hidden neurons")
     p.add_argument("--train-limit", type=int, default=0, help="training samples (stratified subset; 0 = all)")
     p.add_argument("--test-limit", type=int, default=0, help="test samples (0 = all)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the data split, initial conductances and batches")
     p.add_argument("--no-baseline", action="store_true", help="skip the numpy EP baseline of the same network")
     p.add_argument("--out", default="out/ep_demo", help="folder for history.json and learning_curve.png")
     p.set_defaults(func=_cmd_demo)
     p = sub.add_parser("read-demo", help="a crossbar with parasitic wires read in ngspice, checked against scipy")
-    p.add_argument("--rows", type=int, default=16)
-    p.add_argument("--columns", type=int, default=16)
+    p.add_argument("--rows", type=int, default=16, help="array rows (default 16)")
+    p.add_argument("--columns", type=int, default=16, help="array columns (default 16)")
     p.add_argument("--r-wire", type=float, default=2.5, help="ohm per wire segment")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the device states and row voltages")
     p.add_argument("--out", default="out/demo", help="folder for the PNG and CSV")
     p.set_defaults(func=_cmd_read_demo)
-    from memcosim.cli.circuits import register as register_circuits; register_circuits(sub)  # netlist, validate-periphery
-    from memcosim.cli.train import register as register_train; register_train(sub)  # train
-    from memcosim.cli.predictor import register as register_predictor; register_predictor(sub)  # predictor
-    from memcosim.cli.sweep import register as register_sweep; register_sweep(sub)  # sweep
-    from memcosim.cli.model_tables import register as register_model_tables; register_model_tables(sub)  # model-tables
+    register_circuits(sub)  # netlist, validate-periphery
+    register_train(sub)  # train
+    register_predictor(sub)  # predictor
+    register_sweep(sub)  # sweep
+    register_model_tables(sub)  # model-tables
     return parser
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise TerminateSignal()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"memcosim: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; exit code 0, 2 for a configuration error, 130 / 143 after SIGINT / SIGTERM."""
     args = build_parser().parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.func(args)
+    except Interrupted as exc:
+        print(f"memcosim {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except MemcosimError as exc:
         print(f"memcosim {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        signum = signal_number(exc)
+        print(f"memcosim {args.command}: interrupted by {signal.Signals(signum).name}; files written so far "
+              "are kept", file=sys.stderr)
+        return 128 + signum
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from memcosim.errors import ConfigError
+from memcosim.fileio import writable_folder
 
 
 def _config(args: argparse.Namespace):
@@ -37,6 +38,7 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     from memcosim.programming.predictor.dataset import generate
 
     config = _config(args)
+    writable_folder("dataset.out", config.dataset.out)
     generate(config.dataset)
     return 0
 
@@ -49,6 +51,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     path = Path(config.dataset.out) / "dataset.npz"
     if not path.exists():
         raise ConfigError("dataset.out", f"no dataset at {path}: run `memcosim predictor dataset` first")
+    writable_folder("train.out", config.train.out)
     data = PulseDataset.load(path)
     print(f"memcosim predictor train: {len(data)} samples from {path}")
     summary = train(data, config.dataset, config.train)
@@ -63,6 +66,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     for name in ("predictor_mse.pt", "predictor_finetuned.pt"):
         if not (Path(config.train.out) / name).exists():
             raise ConfigError("train.out", f"no {name} in {config.train.out}: run `memcosim predictor train` first")
+    writable_folder("evaluate.out", config.evaluate.out)
     summary = evaluate(config.dataset, config.evaluate, config.train.out)
     print(json.dumps(summary, indent=2))
     print(f"wrote {config.evaluate.out}/attempts.csv, summary.json and the plots")

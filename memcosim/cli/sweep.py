@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from memcosim import fields as f
+from memcosim.errors import ConfigError
+from memcosim.fileio import writable_folder
+
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     """Load the study, run the missing points (Dask or serial), write the tables and the plots."""
@@ -12,7 +16,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from memcosim.studies.run import ResultStore, run_study
 
     study = load_study(args.study)
-    out = Path(args.out) if args.out else Path("out/studies") / study.settings.name
+    if args.workers is not None:
+        if args.serial:
+            raise ConfigError("--workers", "--serial runs in this process: give one of --serial and --workers")
+        f.workers("--workers", args.workers)
+    out = writable_folder("--out", Path(args.out) if args.out else Path("out/studies") / study.settings.name)
     workers = 0 if args.serial else args.workers
     scheduler = args.scheduler
     done = len(ResultStore(study, out).done())

@@ -10,6 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from memcosim.fileio import writable_file, writable_folder
+from memcosim.trainers.base import Interrupted
+from memcosim.trainers.crossbar_report import save_history_csv, save_run
+from memcosim.trainers.report import save_history, save_learning_curve
+
 
 def _trainer(config):
     """The trainer of ``config.train.algorithm`` and a one-line description of the run."""
@@ -36,39 +41,50 @@ def _trainer(config):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    """Load the run config, train (or resume), print a line per epoch, write history JSON (+ CSV) and PNG."""
+    """Load the run config, check the outputs can be written, train (or resume) with the history written
+    after every epoch, and a checkpoint (default ``<out>/checkpoint.npz``) after every epoch and on
+    SIGINT / SIGTERM."""
     from memcosim.trainers.config import load_run_config
-    from memcosim.trainers.report import save_history, save_learning_curve
 
     config = load_run_config(args.config)
+    out = writable_folder("--out", args.out)
     if args.checkpoint is not None:
         config.train.checkpoint = args.checkpoint
+    if not config.train.checkpoint:
+        config.train.checkpoint = str(out / "checkpoint.npz")
+    writable_file("--checkpoint", config.train.checkpoint)
     if args.no_progress:
         config.train.progress = False
     t = config.train
     trainer, what = _trainer(config)
     print(f"memcosim train: {t.dataset}, {what}")
-    out = Path(args.out)
-    log = print
-    if t.algorithm != "ep":
-        from memcosim.trainers.crossbar_report import save_run
+    title = (f"EP on {t.dataset} ({t.backend}, {t.update} updates)" if t.algorithm == "ep"
+             else f"{t.algorithm} on {t.dataset} ({t.update} updates)")
 
-        def log(line: str) -> None:  # the curve and CSV are rewritten after every epoch
-            print(line, flush=True)
-            save_run(trainer.history, out, f"{t.algorithm} on {t.dataset} ({t.update} updates)")
-    with trainer:
-        history = trainer.fit(epochs=args.epochs, resume=args.resume, log=log)
-    if t.algorithm == "ep":
-        save_history(history, out / "history.json")
-        png = save_learning_curve(history, out / "learning_curve.png",
-                                  f"EP on {t.dataset} ({t.backend}, {t.update} updates)")
-        print(f"wrote {out / 'history.json'} and {png}")
-        return 0
-    from memcosim.trainers.crossbar_report import save_run
+    def log(line: str) -> None:  # history, CSV and curve are rewritten after every epoch
+        print(line, flush=True)
+        save_training(trainer.history, out, t.algorithm, title)
 
-    paths = save_run(history, out, f"{t.algorithm} on {t.dataset} ({t.update} updates)")
-    print("wrote " + ", ".join(str(p) for p in paths))
+    try:
+        with trainer:
+            history = trainer.fit(epochs=args.epochs, resume=args.resume, log=log)
+    except Interrupted as exc:
+        if exc.checkpoint is None:
+            raise
+        raise Interrupted(exc.signum, exc.epoch, exc.batch, exc.checkpoint,
+                          f"memcosim train {args.config} --out {out} --resume {exc.checkpoint}") from None
+    paths = save_training(history, out, t.algorithm, title)
+    print("wrote " + ", ".join(str(p) for p in paths) + f"; checkpoint {t.checkpoint}")
     return 0
+
+
+def save_training(history: list[dict], out: Path, algorithm: str, title: str) -> list[Path]:
+    """history.json, history.csv and learning_curve.png of a run in folder ``out`` (EP: loss in V^2,
+    log axis; the crossbar trainers: cross-entropy)."""
+    if algorithm != "ep":
+        return save_run(history, out, title)
+    return [save_history(history, out / "history.json"), save_history_csv(history, out / "history.csv"),
+            save_learning_curve(history, out / "learning_curve.png", title)]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,7 +94,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                   "[network] + [pulse] (ep), [sgd], [forward_only]")
     p.add_argument("--epochs", type=int, default=None, help="train until this many epochs (default: train.epochs)")
     p.add_argument("--resume", default=None, help="checkpoint file to continue from")
-    p.add_argument("--checkpoint", default=None, help="write a checkpoint here after every epoch")
+    p.add_argument("--checkpoint", default=None, help="write a checkpoint here after every epoch and on Ctrl-C / "
+                   "SIGTERM (default: train.checkpoint, else <out>/checkpoint.npz)")
     p.add_argument("--out", default="out/train", help="folder for history.json (.csv) and learning_curve.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)

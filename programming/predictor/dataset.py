@@ -22,11 +22,13 @@ import json
 import math
 import os
 import time
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.programming.predictor.config import DatasetConfig
 
@@ -70,9 +72,14 @@ class PulseDataset:
 
     @classmethod
     def load(cls, path: str | Path) -> "PulseDataset":
-        with np.load(Path(path), allow_pickle=False) as z:
-            return cls(*(z[k] for k in _FIELDS), z["histories"], z["offsets"], float(z["step"]),
-                       json.loads(str(z["meta"])))
+        """The dataset in ``path``; ConfigError naming the file when it is not one (or is truncated)."""
+        try:
+            with np.load(Path(path), allow_pickle=False) as z:
+                return cls(*(z[k] for k in _FIELDS), z["histories"], z["offsets"], float(z["step"]),
+                           json.loads(str(z["meta"])))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise ConfigError("dataset", f"{path} is not a pulse dataset, or it is truncated "
+                                         f"({type(exc).__name__}: {exc}); delete it to make it again") from None
 
     @classmethod
     def concatenate(cls, parts: list["PulseDataset"], meta: dict) -> "PulseDataset":
