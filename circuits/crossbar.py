@@ -49,145 +49,7 @@ def check_array(config: ArrayConfig) -> None:
     if fc is not None and not config.device.resistor and (fc.stuck_on > 0 or fc.stuck_off > 0 or fc.drift > 0):
         from memcosim.circuits.faults import on_bound
 
-<<<<<<< HEAD
         on_bound(config.device.model, config.device.params)  # raises for a model of unknown polarity
-=======
-    ``model`` is ``"resistor"`` (linear cells of ``conductance`` siemens) or a device model from
-    ``verilog_a/`` (cells start in ``states``, the model's state units, or at the states giving a
-    target ``conductance``). Resistances are ohms per wire segment (0 = ideal wire), capacitances
-    farads per segment to ground (0 = none). ``cell`` is ``1R`` or ``1T1R``; ``differential``
-    pairs columns (2k, 2k+1) as (+, -) of one signed output. ``variation`` is the relative
-    device-to-device spread (lognormal sigma of the conductance for resistors; sigma of the
-    initial state as a fraction of the state range for device models), drawn with ``seed``.
-    ``device_params`` overrides model parameters (instance parameters go on each device, the
-    rest on the shared ``.model`` card).
-    """
-
-    rows: int
-    columns: int
-    model: str = RESISTOR
-    conductance: np.ndarray | float | None = None
-    states: np.ndarray | float | None = None
-    r_row: float = 0.0
-    r_column: float = 0.0
-    r_driver: float = 0.0
-    device_params: dict[str, float] = field(default_factory=dict)
-    cell: str = "1R"
-    access: AccessConfig | None = None
-    differential: bool = False
-    c_row: float = 0.0
-    c_column: float = 0.0
-    variation: float = 0.0
-    seed: int = 0
-    periphery: PeripheryConfig | None = None
-    faults: "FaultConfig | None" = None  # memcosim.circuits.faults: stuck cells, open/bridged wires, dead channels, drift
-
-    def __post_init__(self) -> None:
-        self.rows = f.integer("rows", self.rows, 1)
-        self.columns = f.integer("columns", self.columns, 1)
-        for name in ("r_row", "r_column", "r_driver"):
-            setattr(self, name, f.number(name, getattr(self, name), low=0.0, unit="ohm"))
-        for name in ("c_row", "c_column"):
-            setattr(self, name, f.number(name, getattr(self, name), low=0.0, unit="F"))
-        self.cell = f.choice("cell", self.cell, CELLS)
-        self.differential = f.boolean("differential", self.differential)
-        if self.differential and self.columns % 2:
-            raise ConfigError("columns", f"differential pairs need an even number of columns, got {self.columns}")
-        self.variation = f.number("variation", self.variation, low=0.0, high=1.0)
-        self.seed = f.integer("seed", self.seed, 0)
-        if isinstance(self.access, dict):
-            self.access = _table(AccessConfig, self.access, "access")
-        if self.cell == "1T1R":
-            self.access = self.access or AccessConfig()
-        elif self.access is not None:
-            raise ConfigError("access", "an access transistor is only used with cell = '1T1R'")
-        if isinstance(self.periphery, dict):
-            self.periphery = PeripheryConfig(**_known(PeripheryConfig, self.periphery, "periphery"))
-        if self.periphery is not None:
-            if not isinstance(self.periphery, PeripheryConfig):
-                raise ConfigError("periphery", f"must be a PeripheryConfig, got {self.periphery!r}")
-            adc = self.periphery.adc
-            if adc is not None and isinstance(adc.offset, list) and len(adc.offset) != self.columns:
-                raise ConfigError("periphery.adc.offset", f"needs one offset per column ({self.columns}), got {len(adc.offset)}")
-        self._check_cells()
-        if self.faults is not None:
-            from memcosim.circuits.faults import FaultConfig, check_faults
-
-            if isinstance(self.faults, dict):
-                self.faults = FaultConfig.from_dict(self.faults)
-            if not isinstance(self.faults, FaultConfig):
-                raise ConfigError("faults", f"must be a FaultConfig or a table, got {self.faults!r}")
-            check_faults(self)
-
-    def _check_cells(self) -> None:
-        shape = self.shape
-        if not isinstance(self.model, str) or not self.model.isprintable() or not self.model.isascii():
-            raise ConfigError("model", f"must be a device model name (or a .va path in printable ASCII), got {self.model!r}")
-        if not isinstance(self.device_params, dict):
-            raise ConfigError("device_params", f"must be a table of numbers, got {self.device_params!r}")
-        if self.model == RESISTOR:
-            if self.device_params:
-                raise ConfigError("device_params", "resistor cells take no device parameters")
-            if self.states is not None:
-                raise ConfigError("states", "resistor cells have no state: give conductance")
-            if self.conductance is None:
-                raise ConfigError("conductance", "resistor cells need a conductance (siemens)")
-            g = f.matrix("conductance", self.conductance, shape)
-            if np.any(g <= 0):
-                raise ConfigError("conductance", "every conductance must be finite and > 0 S")
-            self.conductance = g
-            return
-        from memcosim.devices.registry import get_model
-
-        try:
-            device = get_model(self.model)
-        except ModelError as exc:
-            raise ConfigError("model", str(exc)) from None
-        if not is_spice_name(device.name):
-            raise ConfigError("model", f"the Verilog-A module name {device.name!r} (from {self.model!r}) is not a "
-                              "valid SPICE name: a letter followed by letters, digits or '_'")
-        for key, value in self.device_params.items():
-            try:
-                device.parameter_name(key)
-            except ModelError as exc:
-                raise ConfigError(f"device_params.{key}", str(exc)) from None
-            f.number(f"device_params.{key}", value)
-        cell = get_device(self.model, self.device_params)
-        if self.conductance is not None:
-            if self.states is not None:
-                raise ConfigError("conductance", "give either states or a target conductance, not both")
-            self.conductance = f.matrix("conductance", self.conductance, shape)
-            self.states = cell.state_for(self.conductance)
-            return
-        raw = self.device_params.get("x0", device.state_default) if self.states is None else self.states
-        s = f.matrix("states", raw, shape)
-        lo, hi = cell.bounds
-        bad = ~((s >= lo) & (s <= hi))
-        if np.any(bad):
-            i, j = np.argwhere(bad)[0]
-            raise ConfigError("states", f"state {s[i, j]:g} of cell ({i}, {j}) is outside the {self.model} range [{lo}, {hi}]")
-        self.states = s
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.rows, self.columns)
-
-    @property
-    def cells(self) -> int:
-        return self.rows * self.columns
-
-    def cell_values(self) -> np.ndarray:
-        """Per-cell conductance (resistor, S) or initial state (device model) with the variation drawn."""
-        rng = np.random.default_rng(self.seed)
-        if self.model == RESISTOR:
-            g = np.asarray(self.conductance, dtype=float)
-            return g * np.exp(rng.normal(0.0, self.variation, g.shape)) if self.variation > 0 else g.copy()
-        s = np.asarray(self.states, dtype=float)
-        if self.variation == 0:
-            return s.copy()
-        lo, hi = get_device(self.model, self.device_params).bounds
-        return np.clip(s + rng.normal(0.0, self.variation * (hi - lo), s.shape), lo, hi)
->>>>>>> 498c2c9 (issue 20, part 1: outputs checked before any work (fileio.writable_folder/writable_file: a file in the way, a folder that cannot be made or written is a ConfigError naming the option, exit 2) in train, demo, read-demo, netlist, validate-periphery, sweep and the predictor stages; atomic writes follow the umask (were 0600); train writes history.json/.csv/png after every epoch for every trainer (EP wrote no CSV and only at the end) and checkpoints to <out>/checkpoint.npz by default; Interrupted (errors.py) exits 128+signal (130 / 143; was 2), SIGTERM outside the trainer stops like Ctrl-C; truncated checkpoints and pulse datasets (BadZipFile) are errors naming the file; device parameters checked per model against their meaning (Device.relations: xmin < xmax; positive resistances, lengths, temperatures; Ron < Roff, won < woff, threshold signs, ldisc < lcell, xmax <= tox) naming device_params.<name>; fields.choice ignores case (1t1r, v/2); fields.workers (>= 1, OversubscribedWarning above the core count) for sweep --workers and study.workers; a bad scheduler address is refused before a Dask Client exists (no 20 s hang, no Client.__del__ traceback); --version; help text on every option; numpy scalars no longer leak into error texts; the reference-set test ignores a designer's own files in netlists/)
 
 
 def initial_values(config: ArrayConfig) -> np.ndarray:
@@ -210,7 +72,7 @@ def initial_values(config: ArrayConfig) -> np.ndarray:
     bad = ~((s >= lo) & (s <= hi))
     if np.any(bad):
         i, j = np.argwhere(bad)[0]
-        raise ConfigError("states", f"state {s[i, j]!r} of cell ({i}, {j}) is outside the {config.device.model} "
+        raise ConfigError("states", f"state {s[i, j]:g} of cell ({i}, {j}) is outside the {config.device.model} "
                           f"range [{lo}, {hi}]")
     return s
 

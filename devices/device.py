@@ -105,14 +105,14 @@ class VerilogADevice(Device):
         self.check_parameters()
 
     def check_parameters(self) -> None:
-        """ConfigError naming ``device_params.<name>`` when the parameters contradict what they mean
+        """ConfigError naming ``device.params.<name>`` when the parameters contradict what they mean
         (:meth:`relations`: positive resistances and lengths, ordered bounds, ...), before a netlist
         is written: ngspice would only answer that the analysis aborted."""
         for names, holds, meaning in self.relations():
             if not holds:
                 name = next((n for n in names if n in self.overrides), names[0])
                 values = ", ".join(f"{n} = {self.parameters[n]:g}" for n in names)
-                raise ConfigError(f"device_params.{name}", f"{meaning}; got {values}")
+                raise ConfigError(f"device.params.{name}", f"{meaning}; got {values}")
 
     def relations(self) -> list[tuple[tuple[str, ...], bool, str]]:
         """What the parameters must satisfy: (parameters involved, whether it holds, the rule). Every

@@ -63,7 +63,7 @@ def test_on_state_is_the_bound_of_highest_conductance():
     assert (get_device("vteam").on_state, get_device("vteam").off_state) == (0.0, 3.0)
     assert (get_device("linear_ion_drift").on_state, get_device("linear_ion_drift").off_state) == (1.0, 0.0)
     # parameters that contradict their meaning are refused, naming the parameter
-    with pytest.raises(ConfigError, match="device_params.Ron"):
+    with pytest.raises(ConfigError, match="device.params.Ron"):
         get_device("linear_ion_drift", {"Ron": 16e3, "Roff": 100.0})
 
 

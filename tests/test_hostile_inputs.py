@@ -288,18 +288,18 @@ def test_a_truncated_checkpoint_is_an_error_not_a_traceback(tmp_path, capsys):
                                                                "learning_curve.png"}
 
 
-@pytest.mark.parametrize("params, field", [({"Ron": -5}, "device_params.Ron"), ({"Ron": 0, "Roff": 0}, "device_params.Ron"),
-                                           ({"Ron": 2e4}, "device_params.Ron"), ({"xmin": 1.0, "xmax": 0.5}, "device_params.xm"),
-                                           ({"D": -1e-9}, "device_params.D")])
+@pytest.mark.parametrize("params, field", [({"Ron": -5}, "device.params.Ron"), ({"Ron": 0, "Roff": 0}, "device.params.Ron"),
+                                           ({"Ron": 2e4}, "device.params.Ron"), ({"xmin": 1.0, "xmax": 0.5}, "device.params.xm"),
+                                           ({"D": -1e-9}, "device.params.D")])
 def test_device_parameters_are_checked_against_their_meaning(params, field, tmp_path, capsys):
     cfg = tmp_path / "bad.toml"
-    cfg.write_text('rows = 2\ncolumns = 2\nmodel = "linear_ion_drift"\n[device_params]\n'
+    cfg.write_text('rows = 2\ncolumns = 2\n[device]\nmodel = "linear_ion_drift"\n[device.params]\n'
                    + "".join(f"{k} = {v!r}\n" for k, v in params.items()))
     code, text = _cli(["netlist", "--config", str(cfg), "--out-dir", str(tmp_path)], capsys)
     assert code == 2 and field in text and "Traceback" not in text, text
     assert list(tmp_path.glob("*.cir")) == []
-    with pytest.raises(ConfigError, match="device_params.Roff|device_params.won"):
-        CrossbarConfig(2, 2, model="vteam", device_params={"won": 3.0, "woff": 1.0, "Roff": 5e3})
+    with pytest.raises(ConfigError, match="device.params.Roff"):
+        check_array(ArrayConfig(2, 2, device=DeviceConfig("vteam", {"won": 3.0, "woff": 1.0, "Roff": 5e3})))
 
 
 def test_enum_values_ignore_case_and_error_texts_show_plain_numbers(tmp_path, capsys):
@@ -307,11 +307,11 @@ def test_enum_values_ignore_case_and_error_texts_show_plain_numbers(tmp_path, ca
             "--periphery", "programming", "--scheme", "v/2", "--out-dir", str(tmp_path), "--out", "x.cir"]
     code, text = _cli(args, capsys)
     assert code == 0, text
-    assert CrossbarConfig(2, 2, cell="1t1r", conductance=1e-4).cell == "1T1R"
+    assert ArrayConfig(2, 2, cell="1t1r", conductance=1e-4).cell == "1T1R"
     code, text = _cli(["netlist", "--model", "linear_ion_drift", "--state", "7", "--out-dir", str(tmp_path)], capsys)
     assert code == 2 and "state 7 " in text and "np." not in text, text
     with pytest.raises(ConfigError) as info:
-        CrossbarConfig(2, 2, model="linear_ion_drift", conductance=np.float64(7.0))
+        check_array(ArrayConfig(2, 2, device=DeviceConfig("linear_ion_drift"), conductance=np.float64(7.0)))
     assert "np." not in str(info.value)
 
 
