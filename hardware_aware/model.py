@@ -123,7 +123,7 @@ def fake_quantize(u: torch.Tensor, levels: int, low: float = 0.0, high: float = 
     return low + _RoundSTE.apply((c - low) / step) * step
 
 
-ADC_HEADROOM = 0.02  # the ADC range reaches this fraction of full scale beyond zero current (crossbar_layer)
+ADC_HEADROOM = 0.02  # the ADC range reaches this fraction of full scale beyond zero current (cosim/layer.py)
 
 
 def adc_quantize(s: torch.Tensor, full_scale: torch.Tensor | float, bits: int, headroom: float = ADC_HEADROOM) -> torch.Tensor:

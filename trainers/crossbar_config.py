@@ -73,7 +73,7 @@ class SgdConfig:
     outputs: int = 0
     model: str = "vteam"
     # exponential I-V and the VTEAM paper's (Kvatinsky) window: SET and RESET steps match across the
-    # window (the Biolek window, wtype=2, makes RESET ~3x SET at mid-window: pairs drift down, see sgd.py)
+    # window (with the Biolek window, wtype=2, RESET outweighs SET at mid-window: pairs drift down, see sgd.py)
     device_params: dict[str, float] = field(default_factory=lambda: {"iv": 1, "wtype": 3})
     g_min: float = 0.0
     g_max: float = 0.0
@@ -84,7 +84,7 @@ class SgdConfig:
     adc_fill: float = 0.25
     rule: str = "manhattan"
     lr: float = 0.05
-    v_set: float = 0.57  # one coincidence moves a weight by ~0.004 (of w_max = 1)
+    v_set: float = 0.57  # volts at the selected cells
     v_reset: float = -0.57
     width: float = 10e-9
     rise: float = 1e-9

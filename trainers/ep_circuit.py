@@ -6,8 +6,8 @@ currents) with ``set_sources``, operating points with ``op``, device states with
 The nudge moves the outputs by only ~``beta (t - o) / sum(G)`` volts (~1e-4 V) and the hidden nodes by
 less, so the solver tolerances must be far below that: with ngspice's default ``reltol`` (1e-3) a warm
 operating point (the session's default) stops within ~1e-4 V of the free phase's answer and the
-hidden layer's EP gradient loses its direction (cosine 0.43 against the exact one on Iris 4-16-3;
-0.9998 with :data:`EP_TOLERANCES`). :func:`ep_session_options` tightens them.
+hidden layer's EP gradient loses its direction. :func:`ep_session_options` tightens them to
+:data:`EP_TOLERANCES`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from memcosim.cosim.session import SessionOptions
 from memcosim.devices.catalog import get_device
 
 # Above this many node voltages per read, ngspice's `save` list costs more than the analysis
-# (measured: 9,650 saved nodes, 620 ms per op; every vector kept, 66 ms + 17 ms to read them).
+# (then every vector is kept and the named ones are read).
 _SAVE_ALL_ABOVE = 1500
 # solver tolerances EP needs (see the module docstring): relative, and volts
 EP_TOLERANCES = {"reltol": 1e-6, "vntol": 1e-9}

@@ -9,14 +9,12 @@ neurons to their pulse sources). The requested pulses are then cut into *slots*:
 polarity is at the amplitude ``V``; the layer's other rows and columns are at the scheme's unselected
 voltages (``V/2`` or ``V/3``, from :func:`memcosim.circuits.bias.line_voltages`), so only the
 wanted cells see ``V``. Each layer has its own drivers, so the layers' slots run at the same time.
-Slots run back to back (trapezoids: rise, width, fall, gap) in one transient (measured on the
-64-16-10 digits network, 64 slots: 8.9 s in one transient against 15 s in chunks of 12), at the
-programming tolerances ``pulse.reltol`` / ``pulse.vntol`` (the operating points' 1e-6 / 1e-9 more than
-double the time steps and cost 3-4x; the state changes agree within 6 % per cell, cosine 0.9995);
-the session carries the device states, and afterwards the network is switched back (and its
+Slots run back to back (trapezoids: rise, width, fall, gap) in one transient, at the
+programming tolerances ``pulse.reltol`` / ``pulse.vntol`` (looser than the operating points'); the
+session carries the device states, and afterwards the network is switched back (and its
 tolerances restored). A batch costs at most ``2 * max_pulses * columns`` slots, whatever the number
 of rows.
-(The project's cell/row/column programming path, ``cosim/programming.py``, drives every line with one
+(The project's cell/row/column programming path, ``programming/pulses.py``, drives every line with one
 shared pulse shape; slots with per-row selections need one waveform per line, hence this module.)
 """
 

@@ -17,11 +17,7 @@ A trainer asks for a conductance change per cell (siemens); the updater realizes
   along the lines) get more pulses over the next batches instead of losing the update. The step per
   pulse is kept per cell: measured in the array from the present states when the trainer starts
   (:func:`memcosim.trainers.ep_pulse.measure_cell_steps`), then averaged with what each batch's
-  pulses did. Measured (digits 64-16-10, 0.9 V / 2 ns, 1 ohm wires): layer-0 steps span 0.001-0.026
-  state units (median 0.0025), so the devices lag the copy while Adam's steps are large (mean gap
-  14 % of the window in epoch 1, 2.6 % in epoch 3): 71.9 / 87.5 / 90.3 / 91.1 / 92.5 % test accuracy
-  after epochs 1-5, against 86.9 / 84.4 / 90.0 % after 3 for the open-loop counts in the same
-  conditions (software EP 93.1 % after 3).
+  pulses did.
 """
 
 from __future__ import annotations

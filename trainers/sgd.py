@@ -11,11 +11,7 @@ A two-layer network ``inputs (+ bias) -> hidden -> outputs`` of
    sample of the batch into half-select pulse slots (Manhattan or stochastic coincidence, see
    :class:`~memcosim.trainers.crossbar_config.SgdConfig`) and runs the whole batch, both
    layers, in ONE transient (:meth:`CrossbarCircuit.pulse_slots`; the session sends line waveforms
-   of any length). Splitting a batch's slots over several transients of <= 18 slots (as long as
-   ngspice command lines capped line waveforms) changed no device state beyond solver tolerance
-   (< 4e-9 nm against steps of ~3e-3 nm) and bought no speed: split / one-transient time was
-   0.86-1.54 for 20 Manhattan slots and 0.88-1.22 for 60 stochastic slots over four measurements
-   (64-32-10 network, medians of 3 on a loaded 2-core machine; ``./run bench sgd``, transients part).
+   of any length).
 
 ``step_decay`` anneals the step per epoch (``SgdConfig``): the learning rate of ``ideal`` and
 ``stochastic`` updates, and the probability that a selected column fires in a Manhattan update.
@@ -24,10 +20,9 @@ Pulse mode calibrates, in the circuit, the weight change of one coincidence up a
 *common-mode drift* of a pair: the relative change of ``G+ + G-`` per up-and-down cycle. A weight
 that goes up and back down gives each device one SET and one RESET; if the device's RESET step is
 larger than its SET step at the pair's conductance, both devices sink a little every cycle, the
-window a weight can use shrinks (``|w| <= G+ / k``) and so does every later step. This is what held
-the Manhattan rule at 62-66 % on digits with ``vteam``'s Biolek window (``wtype = 2``): at the
-mapping's middle (~45 uS) its RESET step is ~3x its SET step (-3 % of G per 4 SET + 4 RESET
-pulses). The ``[sgd]`` defaults use the VTEAM paper's own (Kvatinsky) window, ``wtype = 3``,
+window a weight can use shrinks (``|w| <= G+ / k``) and so does every later step. ``vteam``'s Biolek
+window (``wtype = 2``) has a RESET step larger than its SET step at the mapping's middle. The ``[sgd]``
+defaults use the VTEAM paper's own (Kvatinsky) window, ``wtype = 3``,
 whose SET and RESET steps match inside the window; a drift beyond :data:`DRIFT_WARNING` per cycle
 is reported with a warning.
 """
