@@ -27,10 +27,3 @@ def check_device(device: DeviceConfig, where: str = "device") -> DeviceModel | N
         f.number(f"{where}.params.{key}", value)
     return model
 
-
-def state_bounds(device: DeviceConfig) -> tuple[float, float]:
-    """(lowest, highest) state of ``device``'s model with its parameter overrides (``xmin`` / ``xmax``)."""
-    model = check_device(device)
-    if model is None:
-        raise ConfigError("device.model", "resistor cells have no state")
-    return (float(device.params.get("xmin", model.state_min)), float(device.params.get("xmax", model.state_max)))
