@@ -22,6 +22,7 @@ class JartVcm(VerilogADevice):
     2020): the state is the disc's oxygen-vacancy concentration; ON (highest conductance) at ``xmax``."""
 
     on_at_xmax = True
+    bound_parameters = {"nmin": "xmin", "nmax": "xmax"}
 
     def relations(self) -> list[tuple[tuple[str, ...], bool, str]]:
         p = self.parameters

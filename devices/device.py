@@ -17,7 +17,7 @@ conductance from an ngspice table one layer up, where a session can be opened
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -96,6 +96,8 @@ class VerilogADevice(Device):
 
     closed_form = False
     on_at_xmax: bool | None = None  # declared ON side (models without a closed form)
+    # instance parameters that replace a state bound when > 0 (per-device bounds): name -> "xmin" / "xmax"
+    bound_parameters: dict[str, str] = {}
 
     def __init__(self, model: DeviceModel, overrides: Mapping[str, float] | None = None):
         self.model = model
@@ -128,6 +130,21 @@ class VerilogADevice(Device):
     @property
     def bounds(self) -> tuple[float, float]:
         return self.parameters["xmin"], self.parameters["xmax"]
+
+    def nominal(self, names: Sequence[str]) -> dict[str, float]:
+        """Nominal values of parameters ``names`` (model units); a bound parameter <= 0 stands for the
+        state bound it replaces. ConfigError naming ``variation.spreads.<name>`` for an unknown one."""
+        lo, hi = self.bounds
+        out = {}
+        for n in names:
+            if n not in self.parameters:
+                raise ConfigError(f"variation.spreads.{n}", f"{self.name} has no parameter {n!r}")
+            v = float(self.parameters[n])
+            bound = self.bound_parameters.get(n)
+            if bound is not None and v <= 0:
+                v = lo if bound == "xmin" else hi
+            out[n] = v
+        return out
 
     def clip(self, states: ArrayLike) -> np.ndarray:
         """``states`` as floats clipped to the bounds."""

@@ -8,8 +8,8 @@ Each varied instance parameter ``p`` of device ``d`` is ``nominal * (1 + o_d + w
   :meth:`Variation.walk_times`): ``w(k+1) = (1 - reversion) w(k) + c2c * eps``,
   ``eps ~ N(0, 1)``; its stationary spread is ``c2c / sqrt(reversion (2 - reversion))``.
 
-Relative values are clipped to [-0.5, 0.5]. Bound parameters (``jart_vcm``'s ``nmin`` / ``nmax``,
-whose nominal is the model's state bound) only move inwards: ``nmin`` up, ``nmax`` down. The
+Relative values are clipped to [-0.5, 0.5]. Bound parameters (``Device.bound_parameters``: ``jart_vcm``'s
+``nmin`` / ``nmax``, whose nominal is the model's state bound) only move inwards: ``nmin`` up, ``nmax`` down. The
 session owns the instance parameters; :meth:`Variation.apply` writes them with
 ``Session.set_device_params``. Draws come from ``numpy.random.default_rng(seed)`` only.
 """
@@ -21,9 +21,14 @@ from typing import Sequence
 import numpy as np
 
 from memcosim.config.variation import VariationConfig
+from memcosim.devices.catalog import DEVICES, get_device
+from memcosim.devices.device import VerilogADevice
 from memcosim.errors import ConfigError
 
-_INWARD = {"nmin": 1.0, "nmax": -1.0}  # bound parameters: direction that narrows the range
+# bound parameters of the shipped models (Device.bound_parameters): the direction that narrows the
+# state range, up for a lower bound and down for an upper one
+_INWARD = {name: 1.0 if bound == "xmin" else -1.0
+           for kind in DEVICES.values() for name, bound in kind.bound_parameters.items()}
 
 
 class Variation:
@@ -96,19 +101,9 @@ class Variation:
 
 
 def nominal_parameters(model: str, names: Sequence[str], overrides: dict[str, float] | None = None) -> dict[str, float]:
-    """Nominal values of instance parameters ``names``; bound parameters equal to 0 mean the state bound."""
-    from memcosim.devices.registry import get_model
-
-    dev = get_model(model)
-    p = {**dev.parameters, **(overrides or {})}
-    out = {}
-    for n in names:
-        if n not in p:
-            raise ConfigError(f"variation.spreads.{n}", f"{model} has no parameter {n!r}")
-        v = float(p[n])
-        if n == "nmin" and v <= 0:
-            v = dev.state_min
-        if n == "nmax" and v <= 0:
-            v = dev.state_max
-        out[n] = v
-    return out
+    """Nominal values of instance parameters ``names`` of ``model`` (:meth:`VerilogADevice.nominal`: bound
+    parameters equal to 0 mean the state bound)."""
+    device = get_device(model, overrides)
+    if not isinstance(device, VerilogADevice):
+        raise ConfigError("variation.spreads", f"{model} cells have no instance parameters to vary")
+    return device.nominal(names)

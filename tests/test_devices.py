@@ -7,12 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
+from memcosim.config.array import RESISTOR
 from memcosim.cosim.device_table import TabulatedDevice, conductance_device, conductance_table
 from memcosim.devices.catalog import DEVICES, closed_form_models, get_device
-from memcosim.config.array import RESISTOR
 from memcosim.devices.device import Resistor, VerilogADevice
 from memcosim.devices.presets import PRESETS, JartVcmPreset, LinearIonDriftPreset, StanfordPkuPreset, VteamPreset
 from memcosim.devices.registry import available_models, get_model
+from memcosim.devices.variation import nominal_parameters
 from memcosim.errors import ConfigError, ModelError
 
 CLOSED = [("linear_ion_drift", {}), ("linear_ion_drift", {"Ron": 50.0, "Roff": 2e4}),
@@ -127,3 +128,15 @@ def test_tabulated_device_reads_ngspice_and_inverts_it():
     assert device.conductance_range() == pytest.approx((table[0], table[-1]))
     assert device.on_state == get_device("jart_vcm").on_state and device.preset is preset
     assert conductance_device("vteam", {"iv": 1}, 0.2).closed_form  # closed forms need no table
+
+
+def test_bound_parameters_stand_for_the_state_bounds_in_nominal_values():
+    jart = get_device("jart_vcm")
+    assert jart.bound_parameters == {"nmin": "xmin", "nmax": "xmax"}
+    assert jart.nominal(["nmin", "nmax"]) == {"nmin": jart.bounds[0], "nmax": jart.bounds[1]}
+    assert get_device("jart_vcm", {"nmin": 0.01}).nominal(["nmin"]) == {"nmin": 0.01}
+    assert nominal_parameters("jart_vcm", ["rfil", "nmax"]) == {"rfil": jart.parameters["rfil"], "nmax": 20.0}
+    with pytest.raises(ConfigError, match=r"variation.spreads.Ron.*jart_vcm has no parameter 'Ron'"):
+        nominal_parameters("jart_vcm", ["Ron"])
+    with pytest.raises(ConfigError, match="variation.spreads"):
+        nominal_parameters(RESISTOR, ["r"])
