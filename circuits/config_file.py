@@ -5,7 +5,8 @@ Layout: the array's values at the top level (``rows``, ``columns``, ``cell``, ``
 ``conductance`` or ``states`` as a number or a matrix, ``variation``, ``seed``), then the tables
 ``[device]`` (``model``, ``g_min``, ``g_max``, ``v_read``) with ``[device.params]``, ``[wires]``,
 ``[access]`` (1T1R), ``[periphery.dac]``, ``[periphery.tia]``, ``[periphery.adc]``,
-``[periphery.nudge]``, ``[periphery.programming]`` and ``[faults]``
+``[periphery.nudge]``, ``[periphery.programming]``, ``[faults]`` and ``[blocks.<slot>]`` (a user's
+sub-circuit or a PDK device in a slot, :mod:`memcosim.config.blocks`)
 (:class:`memcosim.config.array.ArrayConfig`). An unknown key is an error naming it and its line
 (``periphery.dac.bitz``).
 """
@@ -46,7 +47,8 @@ def config_from_dict(data: dict) -> ArrayConfig:
 def load_config(path: str | Path) -> ArrayConfig:
     """Read a crossbar TOML file; errors name the file, the offending key and its line.
 
-    A relative ``.va`` path in ``device.model`` is taken relative to the config file's folder.
+    A relative ``.va`` path in ``device.model``, and the relative files of ``[blocks.<slot>]`` tables
+    (``file``, ``libraries``), are taken relative to the config file's folder.
     """
     path = Path(path)
     doc = toml.read(path)
@@ -55,7 +57,23 @@ def load_config(path: str | Path) -> ArrayConfig:
     model = device.get("model") if isinstance(device, dict) else None
     if isinstance(model, str) and model.endswith(".va") and not Path(model).is_absolute():
         device["model"] = str(path.parent / model)
+    blocks = doc.data.get("blocks")
+    for table in blocks.values() if isinstance(blocks, dict) else ():
+        if not isinstance(table, dict):
+            continue
+        if isinstance(table.get("file"), str) and table["file"]:
+            table["file"] = _beside(path, table["file"])
+        libraries = table.get("libraries")
+        for lib in libraries if isinstance(libraries, list) else ():
+            if isinstance(lib, dict) and isinstance(lib.get("file"), str) and lib["file"]:
+                lib["file"] = _beside(path, lib["file"])
     return config_from_document(doc)
+
+
+def _beside(config_path: Path, file: str) -> str:
+    """``file`` as given when absolute, else relative to the folder of ``config_path``."""
+    p = Path(file)
+    return str(p if p.is_absolute() else (config_path.parent / p).resolve())
 
 
 def config_to_toml(config: ArrayConfig) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 from memcosim import fields as f
 from memcosim.circuits.netlist import Netlist, fmt, is_spice_name, module_name
 from memcosim.circuits.periphery.blocks import PeripheryBlocks
+from memcosim.circuits.periphery.user import with_user_blocks
 from memcosim.circuits.waveforms import pulse
 from memcosim.config.array import RESISTOR, ArrayConfig
 from memcosim.config.periphery import PeripheryConfig
@@ -220,6 +221,8 @@ def build_crossbar(config: ArrayConfig, title: str | None = None, check: bool = 
     ``VPCOL<j>`` (programming).
     """
     default = PeripheryBlocks.behavioural(config.periphery, config.wires.r_driver, config.access)
+    if config.blocks:
+        default = with_user_blocks(default, config.blocks)
     blocks = default.check() if blocks is None else blocks.check(expected=default.filled())
     with no_gc():  # millions of small tuples, no cycles: the cyclic collector only costs time
         xb = _build(config, blocks, title)
@@ -267,7 +270,7 @@ def _build(config: ArrayConfig, blocks: PeripheryBlocks, title: str | None) -> C
         net.model_card(card, device.name, **model_level)
     dac, driver, prog, tia, adc, nudge, access = (blocks.dac, blocks.row_driver, blocks.programming, blocks.tia,
                                                   blocks.adc, blocks.nudge, blocks.access)
-    for block in (access, dac, tia, adc):
+    for block in (access, dac, driver, tia, adc):
         if block is not None:
             block.define(net)
 

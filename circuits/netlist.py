@@ -75,19 +75,41 @@ def check_option(key: str, value: object) -> str:
     return value
 
 
-def check_rendered(text: str) -> str:
+def check_rendered(text: str, libraries: frozenset[str] = frozenset()) -> str:
     """Refuse netlist text that ngspice could run as commands: non-ASCII or control characters,
-    or a dot card other than ``.options``, ``.model``, ``.subckt``/``.ends``, ``.param``, ``.global``, ``.end``."""
+    or a dot card other than ``.options``, ``.model``, ``.subckt``/``.ends``, ``.param``, ``.global``, ``.end``.
+    ``libraries`` are the exact ``.lib`` / ``.include`` lines the netlist declared
+    (:meth:`Netlist.library`); no other line may read a file."""
     bad = _UNSAFE_IN_TEXT.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
         raise NetlistError(f"netlist line {line} holds the character {bad.group()!r}: only printable ASCII is allowed")
     for m in _DOT_LINE.finditer("\n" + text):
         if m.group(1).lower() not in _DOT_CARDS:
+            if libraries and _line_at(text, m.start()) in libraries:
+                continue
             line = text.count("\n", 0, m.start()) + 1
             raise NetlistError(f"netlist line {line}: the card {m.group(1)!r} is not allowed "
                                f"(control blocks, includes and libraries cannot be put in a memcosim netlist)")
     return text
+
+
+def _line_at(text: str, start: int) -> str:
+    """The whole line of ``text`` that begins at offset ``start``."""
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+class ModelLibrary(NamedTuple):
+    """A model file a netlist reads: ``.lib "path" section``, or ``.include "path"`` without a section.
+    ``path`` is absolute; the file was checked by whoever declared it
+    (:mod:`memcosim.circuits.spice_files`)."""
+
+    path: str
+    section: str = ""
+
+    def render(self) -> str:
+        return f'.lib "{self.path}" {self.section}' if self.section else f'.include "{self.path}"'
 
 
 def fmt(value: float, what: str = "value") -> str:
@@ -159,6 +181,11 @@ class Netlist:
     subcircuit_pins: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = field(default_factory=dict)
     # nodes that belong to a row or column line: node -> ("row", i) or ("column", j)
     line_nodes: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # model files read before the model cards (declared with library()), and .param values they need
+    libraries: list[ModelLibrary] = field(default_factory=list)
+    parameters: dict[str, float] = field(default_factory=dict)
+    # sub-circuits a library defines: name -> pins, so that instances of them can be placed
+    external_subcircuits: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _names: set[str] = field(default_factory=set, repr=False)
     _nodes: set[str] = field(default_factory=set, repr=False)
 
@@ -278,9 +305,43 @@ class Netlist:
         if pins is not None:
             self.subcircuit_pins[name] = (tuple(pins), tuple(paths or ()))
 
+    def library(self, path: str, section: str = "") -> ModelLibrary:
+        """Read model file ``path`` (absolute, an existing file, checked for control lines by the caller:
+        :func:`memcosim.circuits.spice_files.check_library`) with ``.lib "path" section``, or with
+        ``.include "path"`` when ``section`` is empty. Each file and section is read once."""
+        check_text(path, "model library path")
+        if '"' in path or not PurePath(path).is_absolute():
+            raise NetlistError(f"model library {path!r} must be an absolute path without quotes")
+        if section:
+            check_name(section, f"section of model library {path}")
+        lib = ModelLibrary(path, section)
+        if lib not in self.libraries:
+            self.libraries.append(lib)
+        return lib
+
+    def parameter(self, name: str, value: float) -> None:
+        """A global ``.param name=value`` (a value the model libraries read)."""
+        check_name(name, "parameter name")
+        previous = self.parameters.get(name)
+        v = float(fmt(value, f"parameter {name}"))
+        if previous is not None and previous != v:
+            raise NetlistError(f"parameter {name!r} set twice with different values ({previous}, {v})")
+        self.parameters[name] = v
+
+    def external_subcircuit(self, name: str, pins: tuple[str, ...],
+                            paths: tuple[tuple[str, str], ...] | None = None) -> None:
+        """Declare sub-circuit ``name`` with ``pins`` that a model library (:meth:`library`) defines, so
+        that :meth:`instance` may place it; ``paths`` as for :meth:`subcircuit`."""
+        check_name(name, "subcircuit name")
+        if name in self.subcircuits:
+            raise NetlistError(f"subcircuit {name}: defined in the netlist and in a model library")
+        self.external_subcircuits[name] = tuple(pins)
+        self.subcircuit_pins[name] = (tuple(pins), tuple(paths or ()))
+
     def instance(self, name: str, nodes: tuple[str, ...] | list[str], subckt: str, **params: float) -> Element:
-        """An instance (``X`` element) of a sub-circuit defined with :meth:`subcircuit`."""
-        if subckt not in self.subcircuits:
+        """An instance (``X`` element) of a sub-circuit defined with :meth:`subcircuit` or declared with
+        :meth:`external_subcircuit`."""
+        if subckt not in self.subcircuits and subckt not in self.external_subcircuits:
             raise NetlistError(f"instance {name}: unknown subcircuit {subckt!r}")
         rest = " ".join([subckt] + [f"{check_name(k, 'parameter')}={fmt(v, f'{name} {k}')}" for k, v in sorted(params.items())])
         return self.add(_prefixed("X", name), tuple(nodes), rest, f"instance of {subckt}")
@@ -314,6 +375,9 @@ class Netlist:
             opts = " ".join(k if v == "" else f"{k}={check_option(k, v)}" for k, v in self.options.items()
                             if check_name(k, "simulator option"))
             lines.append(f".options {opts}")
+        lines += [f".param {k}={fmt(v)}" for k, v in self.parameters.items()]
+        declared = [lib.render() for lib in self.libraries]
+        lines += declared
         for card, (model_type, params) in self.model_cards.items():
             body = " ".join(f"{k}={fmt(v)}" for k, v in params)
             lines.append(f".model {card} {model_type}{(' ' + body) if body else ''}")
@@ -321,7 +385,7 @@ class Netlist:
             lines.append(text.rstrip("\n"))
         lines += [e.render() for e in self.elements]
         lines.append(".end")
-        return check_rendered("\n".join(lines) + "\n")
+        return check_rendered("\n".join(lines) + "\n", frozenset(declared))
 
 
 def _fast(value: object) -> str | None:

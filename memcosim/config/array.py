@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from memcosim import fields as f
+from memcosim.config.blocks import BlockSourceConfig, block_sources
 from memcosim.config.faults import FaultConfig
 from memcosim.config.periphery import AccessConfig, PeripheryConfig
 from memcosim.errors import ConfigError
@@ -91,7 +92,9 @@ class ArrayConfig:
     signed output. ``variation`` is the relative device-to-device spread of the starting values
     (lognormal sigma of the conductance of resistor cells; sigma of the state as a fraction of the
     state range of device cells), drawn with ``seed``. ``periphery``: row DACs, column TIAs and ADCs,
-    nudge and programming drivers (none = ideal sources and ammeters); ``faults``: injected faults.
+    nudge and programming drivers (none = ideal sources and ammeters); ``faults``: injected faults;
+    ``blocks``: slots filled with a user's sub-circuit or a PDK device instead of the behavioural block
+    of the slot's settings (slot name -> :class:`~memcosim.config.blocks.BlockSourceConfig`).
     """
 
     rows: int
@@ -107,6 +110,7 @@ class ArrayConfig:
     access: AccessConfig | None = None
     periphery: PeripheryConfig | None = None
     faults: FaultConfig | None = None
+    blocks: dict[str, BlockSourceConfig] | None = None
 
     def __post_init__(self) -> None:
         self.rows = f.integer("rows", self.rows, 1)
@@ -133,6 +137,8 @@ class ArrayConfig:
             if adc is not None and isinstance(adc.offset, list) and len(adc.offset) != self.columns:
                 raise ConfigError("periphery.adc.offset", f"needs one offset per column ({self.columns}), got {len(adc.offset)}")
         self._check_cells()
+        if self.blocks is not None:
+            self.blocks = block_sources(self.blocks) or None
         if self.faults is not None:
             if not isinstance(self.faults, FaultConfig):
                 raise ConfigError("faults", f"must be a FaultConfig, got {self.faults!r}")
