@@ -238,10 +238,18 @@ def merge_crossbars(parts: Sequence[Crossbar], title: str) -> tuple[Netlist, lis
             lines[0] = lines[0].replace(f".subckt {name} ", f".subckt {p}{name} ", 1)
             lines[-1] = lines[-1].replace(f".ends {name}", f".ends {p}{name}", 1)
             net.subcircuit(p + name, "\n".join(lines), *src.subcircuit_pins.get(name, (None, None)))
+        for name, value in src.parameters.items():  # model libraries and what they define: shared, unprefixed
+            net.parameter(name, value)
+        for lib in src.libraries:
+            net.library(lib.path, lib.section)
+        for name, pins in src.external_subcircuits.items():
+            if name not in net.external_subcircuits:
+                net.external_subcircuit(name, pins, src.subcircuit_pins[name][1])
         memristors = {m.name: m for m in src.memristors}
         for e in src.elements:
             rest = e.rest
-            if e.kind.startswith("instance of ") or e.kind in ("memristor", "access transistor"):
+            if ((e.kind.startswith("instance of ") or e.kind in ("memristor", "access transistor"))
+                    and rest.split(None, 1)[0] not in src.external_subcircuits):
                 rest = p + rest
             new = net.add(_rename(e.name, p), tuple(_node(n, p) for n in e.nodes), rest, e.kind)
             m = memristors.get(e.name)

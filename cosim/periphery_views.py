@@ -274,7 +274,8 @@ def sneak_view(config: ArrayConfig, out: Path) -> View:
     """Current through every cell of a 1R array when the far corner cell is read with the other lines floating."""
     if config.cell != "1R":
         return View("sneak paths", skipped="1T1R cells block sneak paths (view is for 1R arrays)")
-    bare = dataclasses.replace(config, periphery=None)
+    kept = {slot: b for slot, b in (config.blocks or {}).items() if slot == "access"}  # no periphery slots left
+    bare = dataclasses.replace(config, periphery=None, blocks=kept or None)
     xbar = build_crossbar(bare)
     g = cell_conductance(xbar)
     if g is None:

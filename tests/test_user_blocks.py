@@ -1,0 +1,149 @@
+"""Bring your own block: a user's ``.subckt`` file and its model libraries in a periphery slot, from TOML
+alone; pin and control-line checks; ``validate-periphery`` on the user's block (real ngspice)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memcosim.circuits.config_file import config_to_toml, load_config
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.circuits.netlist import Netlist
+from memcosim.cli import main
+from memcosim.errors import ConfigError, NetlistError
+
+ARRAY = """\
+rows = 3
+columns = 3
+conductance = [[1e-4, 5e-5, 2e-5], [5e-5, 1e-4, 5e-5], [2e-5, 5e-5, 1e-4]]
+
+[wires]
+r_row = 2.5
+r_column = 2.5
+
+[periphery.dac]
+bits = 6
+[periphery.tia]
+gain = 1e4
+r_feedback = 5000.0
+[periphery.adc]
+bits = 8
+[periphery.nudge]
+"""
+
+TIA = """\
+* a designer's TIA: a two-pole op-amp macro-model with resistive feedback
+.subckt opamp inp inm out
+Ein x 0 inp inm {a0}
+R1 x y 1k
+C1 y 0 1p
+Eout out 0 y 0 1
+.ends opamp
+.subckt my_tia inm out
+Xop 0 inm out opamp
+Rf inm out {rfb}
+.ends my_tia
+"""
+
+PARTS = """\
+* the TIA's values, per corner
+.lib typ
+.param a0=1e4 rfb=5000
+.endl typ
+.lib slow
+.param a0=1e3 rfb=5000
+.endl slow
+"""
+
+
+def _write(folder: Path, tia: str = TIA, block: str = "") -> Path:
+    (folder / "tia.sp").write_text(tia)
+    (folder / "parts.lib").write_text(PARTS)
+    block = block or ('[blocks.tia]\nfile = "tia.sp"\nsubckt = "my_tia"\npins = ["inm", "out"]\n'
+                      'libraries = [{file = "parts.lib", section = "typ"}]\n')
+    path = folder / "array.toml"
+    path.write_text(ARRAY + "\n" + block)
+    return path
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_a_users_tia_replaces_the_builtin_from_toml_and_gets_the_views(tmp_path, capsys):
+    config = load_config(_write(tmp_path))
+    text = build_crossbar(config).netlist.render()
+    assert f'.lib "{tmp_path / "parts.lib"}" typ\n.include "{tmp_path / "tia.sp"}"\n' in text
+    assert "XTIA0 s0 o0 my_tia\n" in text and ".subckt tia" not in text
+    # the saved config reads back to the same blocks
+    saved = tmp_path / "saved.toml"
+    saved.write_text(config_to_toml(config))
+    assert load_config(saved).blocks == config.blocks
+
+    ours, builtin = tmp_path / "ours", tmp_path / "builtin"
+    assert main(["validate-periphery", str(tmp_path / "array.toml"), "--out", str(ours), "--points", "8"]) == 0
+    (tmp_path / "plain.toml").write_text(ARRAY)
+    assert main(["validate-periphery", str(tmp_path / "plain.toml"), "--out", str(builtin), "--points", "8"]) == 0
+    capsys.readouterr()
+    for name in ("ir_drop", "dac_transfer", "adc_transfer", "tia_virtual_ground"):
+        assert (ours / f"{name}.png").is_file()
+        a, b = _rows(ours / f"{name}.csv"), _rows(builtin / f"{name}.csv")
+        assert len(a) == len(b) > 2
+        for ra, rb in zip(a, b):  # the same op-amp gain and feedback: the same figures as the built-in TIA
+            for key in ra:
+                np.testing.assert_allclose(float(ra[key]), float(rb[key]), rtol=1e-6, atol=1e-12, err_msg=f"{name} {key}")
+
+
+def test_wrong_pin_count_names_the_block_and_the_slot(tmp_path):
+    three = TIA.replace(".subckt my_tia inm out", ".subckt my_tia inm out vdd").replace("Rf inm out", "Rdd vdd 0 1k\nRf inm out")
+    path = _write(tmp_path, three, '[blocks.tia]\nfile = "tia.sp"\nsubckt = "my_tia"\n')
+    with pytest.raises(ConfigError, match=r"blocks\.tia\.pins: block 'my_tia' .*tia\.sp\) has 3 pin\(s\) \(inm out vdd\) "
+                                          r"but the tia slot connects 2"):
+        build_crossbar(load_config(path))
+    path = _write(tmp_path, TIA, '[blocks.tia]\nfile = "tia.sp"\nsubckt = "my_tia"\npins = ["in", "out"]\n')
+    with pytest.raises(ConfigError, match=r"blocks\.tia\.pins: \['in', 'out'\] differ from the pins of .subckt my_tia .*line 8"):
+        build_crossbar(load_config(path))
+
+
+@pytest.mark.parametrize("line", [".control", ".tran 1n 10n", ".op", ".end", ".options reltol=1e-2", ".endc"])
+def test_control_and_analysis_lines_are_refused_naming_block_file_and_line(tmp_path, line):
+    path = _write(tmp_path, TIA.replace("Rf inm out {rfb}\n", f"Rf inm out {{rfb}}\n{line}\n"))
+    card = line.split()[0]
+    with pytest.raises(ConfigError, match=rf"blocks\.tia: .*tia\.sp line 11: \{card} is not allowed"):
+        build_crossbar(load_config(path))
+
+
+def test_control_lines_in_a_library_or_its_includes_are_refused(tmp_path):
+    (tmp_path / "inner.inc").write_text("* nested\n.control\nshell rm -rf x\n.endc\n")
+    path = _write(tmp_path)
+    (tmp_path / "parts.lib").write_text(PARTS.replace(".endl typ", '.include "inner.inc"\n.endl typ'))
+    with pytest.raises(ConfigError, match=r"blocks\.tia: .*inner\.inc line 2: \.control is not allowed"):
+        build_crossbar(load_config(path))
+
+
+def test_missing_files_and_sections_are_named(tmp_path):
+    path = _write(tmp_path, block='[blocks.tia]\nfile = "nope.sp"\nsubckt = "my_tia"\n')
+    with pytest.raises(ConfigError, match=r"blocks\.tia: .*nope\.sp is not a file"):
+        build_crossbar(load_config(path))
+    path = _write(tmp_path, block='[blocks.tia]\nfile = "tia.sp"\nsubckt = "my_tia"\n'
+                                  'libraries = [{file = "parts.lib", section = "fast"}]\n')
+    with pytest.raises(ConfigError, match=r"blocks\.tia: .*parts\.lib has no section '\.lib fast'"):
+        build_crossbar(load_config(path))
+    path = _write(tmp_path, block='[blocks.tia]\nfile = "tia.sp"\nsubckt = "their_tia"\n')
+    with pytest.raises(ConfigError, match=r"blocks\.tia\.subckt: .*defines no \.subckt their_tia \(it defines: opamp, my_tia\)"):
+        build_crossbar(load_config(path))
+    path = _write(tmp_path, block='[blocks.nudge]\nfile = "tia.sp"\nsubckt = "my_tia"\n')
+    with pytest.raises(ConfigError, match=r"blocks\.nudge: no slot of that name takes a user's block"):
+        load_config(path)
+
+
+def test_includes_stay_refused_outside_the_declared_path():
+    net = Netlist()
+    with pytest.raises(NetlistError, match="not allowed"):
+        net.subcircuit("x", '.subckt x a b\n.include "/etc/passwd"\nR1 a b 1k\n.ends x')
+    with pytest.raises(NetlistError, match="absolute path"):
+        net.library("relative/models.lib")
