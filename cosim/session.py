@@ -270,9 +270,12 @@ class Session:
         """Set instance parameters of one element (e.g. a memristor's variation knobs)."""
         self._require_open()
         e = self._element(name)
+        device = self._device_index.get(e.name.lower())
         for key, value in params.items():
             check_name(key, "instance parameter")
-            if key == "x0" and e.name.lower() in self._device_index:
+            if device is not None:  # ngspice matches names without case: only the model's own spelling
+                self._device_models[self.devices[device].model].parameter_name(key)
+            if key == "x0" and device is not None:
                 self.set_states({e.name: value})
                 continue
             self._alter(f"alter {e.name} {key}={fmt(value, f'{name} {key}')}")

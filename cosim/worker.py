@@ -425,10 +425,13 @@ class WorkerSession(Session):
         """Set instance parameters of one element (e.g. a memristor's variation knobs)."""
         self._require_open()
         e = self._element(name)
+        device = self._device_index.get(e.name.lower())
         for key, value in params.items():
             check_name(key, "instance parameter")
+            if device is not None:  # ngspice matches names without case: only the model's own spelling
+                self._device_models[self.devices[device].model].parameter_name(key)
             fmt(value, f"{name} {key}")
-        x0 = params.pop("x0", None) if e.name.lower() in self._device_index else None
+        x0 = params.pop("x0", None) if device is not None else None
         if params:
             self._call("set_device_params", e.name, wait=False, **params)
             for key, value in params.items():

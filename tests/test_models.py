@@ -538,6 +538,11 @@ def test_a_device_parameter_matching_only_without_case_is_refused_naming_the_mea
             check_array(ArrayConfig(1, 1, DeviceConfig("stanford_pku", {key: 20.0})))
         assert info.value.field == f"device.params.{key}" and f"did you mean {meant!r}" in str(info.value)
     check_array(ArrayConfig(1, 1, DeviceConfig("stanford_pku", {"Vel0": 20.0})))
+    for worker in (False, True):  # a running session refuses it too, before ngspice sees it
+        with open_session(one_device("jart_vcm", 1.0), SessionOptions(worker=worker)) as s:
+            with pytest.raises(ModelError, match="did you mean 'rfil'"):
+                s.set_device_params("N1", RFIL=30e-9)
+            s.set_device_params("N1", rfil=30e-9)
 
 
 def test_a_user_model_runs_in_a_session_beside_a_shipped_model_of_the_same_module_name(
