@@ -106,7 +106,8 @@ def calibration_rows() -> list[dict]:
     for label, params, volts in (("Biolek window (wtype 2)", {"iv": 1, "wtype": 2}, 0.6),
                                  ("Kvatinsky window (wtype 3)", {"iv": 1, "wtype": 3}, 0.57),
                                  ("Kvatinsky window (wtype 3)", {"iv": 1, "wtype": 3}, 0.59)):
-        cfg = sgd_config("pulse", 4, 1, 20, device_params=params, v_set=volts, v_reset=-volts)
+        cfg = sgd_config("pulse", 4, 1, 20, device={"model": "vteam", "params": params}, set={"amplitude": volts},
+                         reset={"amplitude": -volts})
         cfg.train.test_limit = 10
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -46,7 +46,7 @@ STEP_SIZES = [int(h) for h in os.environ.get("MEMCOSIM_BENCH_EP_HIDDEN_SIZES", "
 MEMORY_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_EP_MEMORY_TRAIN", "192"))
 PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "steps,memory,iris,digits").split(",")
 
-_NET = dict(model="vteam", r_wire=1.0, gain=10.0, diode_bias=-0.2, v_input=0.5, v_bias=0.5, g_init=[1e-6, 1e-4])
+_NET = dict(device={"model": "vteam"}, wires={"r_row": 1.0, "r_column": 1.0}, gain=10.0, diode_bias=-0.2, v_input=0.5, v_bias=0.5, g_init=[1e-6, 1e-4])
 
 
 def iris_config(backend: str = "ngspice", epochs: int = IRIS_EPOCHS) -> RunConfig:
@@ -110,7 +110,7 @@ def digits_config(backend: str, update: str = "ideal", epochs: int = DIGITS_EPOC
     pulse = {}
     if update == "pulse":
         stored = stored_pulse_config()
-        net.update(device_params=dict(stored.network.device_params),
+        net.update(device=dataclasses.asdict(stored.network.device),
                    programming=dataclasses.asdict(stored.network.programming))
         pulse = dataclasses.asdict(stored.pulse)
         batch = stored.train.batch_size

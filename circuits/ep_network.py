@@ -8,7 +8,7 @@ columns run down and end in the neuron): row ``2i`` carries the ``+`` copy of in
 ``w_ij = G[2i, j] - G[2i+1, j]`` (siemens).
 
 * inputs: ``VIN<k>P`` / ``VIN<k>N`` at ``+x_k v_input`` / ``-x_k v_input`` volts (the DACs; with
-  ``dac_bits`` the values are quantized and the ``dac`` sub-circuit's output resistance is in series);
+  ``dac`` the values are quantized and the ``dac`` sub-circuit's output resistance is in series);
   bias sources ``VB<l>P`` / ``VB<l>N`` at ``+-v_bias`` volts.
 * hidden neuron ``h<l>_<j>`` (the bottom end of column ``j`` of layer ``l - 1``): two diodes to bias
   sources ``+-diode_bias`` volts (a smooth hard-tanh), and two bidirectional amplifiers that copy
@@ -25,11 +25,12 @@ columns run down and end in the neuron): row ``2i`` carries the ``+`` copy of in
   of ``r_switch_on`` / ``r_switch_off`` ohms that the programming step swaps with ``alter``.
 
 Cell names ``NL<l>_<i>_<j>`` (memristors) or ``RL<l>_<i>_<j>`` (resistor cells); row nodes
-``l<l>r<i>_<j>``, column nodes ``l<l>c<i>_<j>`` (one node per line when ``r_wire = 0``).
+``l<l>r<i>_<j>``, column nodes ``l<l>c<i>_<j>`` (one node per line when the wires are ideal).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,9 +40,10 @@ from memcosim.circuits.crossbar import no_gc
 from memcosim.circuits.netlist import Netlist, fmt
 from memcosim.circuits.periphery.base import DAC
 from memcosim.circuits.periphery.dac import Dac
-from memcosim.config.array import RESISTOR
+from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import DacConfig, ProgrammingConfig
 from memcosim.devices.catalog import closed_form_models, get_device
+from memcosim.devices.check import check_device
 from memcosim.errors import ConfigError
 
 R_SWITCH_ON = 1e-3  # ohm
@@ -53,16 +55,17 @@ SENSES = ("cells", "lines")  # EpNetworkConfig.sense
 class EpNetworkConfig:
     """The analog EP network: sizes, weight devices, wires and neuron circuit (SI units).
 
-    ``sizes``: neurons per layer, inputs first, outputs last (>= 2 entries). ``model``: a device model
-    with a closed-form read conductance (``vteam``, ``linear_ion_drift``; ``Device.closed_form``) or
-    ``"resistor"``.
-    ``g_min`` / ``g_max``: the conductance window (siemens) weights are kept in (0 = the model's own
-    range); initial conductances are drawn uniformly in ``g_init`` (siemens; empty = middle half of the
-    window) with ``seed``. ``r_wire``: ohm per row and column segment. ``v_input``: volts of input 1.0;
-    ``v_bias``: bias row volts; ``gain``: amplifier voltage gain forward (V/V), ``back_gain`` its current
-    gain backward (A/A; 0 = 1/gain), ``amp_r_out`` its output (and current sense) resistance in ohm; ``diode_is`` (A), ``diode_n``,
-    ``diode_bias`` (V): the hidden-node diodes. ``dac_bits``: 0 = ideal sources, else quantized DACs
-    over [-v_input, v_input] with ``dac_r_out`` ohm. ``programming``: pulse drivers (for ``pulse`` updates).
+    ``sizes``: neurons per layer, inputs first, outputs last (>= 2 entries). ``device``: the weight
+    cells, a model with a closed-form read conductance (``vteam``, ``linear_ion_drift``;
+    ``Device.closed_form``) or ``"resistor"``, whose window ``g_min`` / ``g_max`` (siemens; 0 = the
+    model's own range) the weights are kept in; initial conductances are drawn uniformly in ``g_init``
+    (siemens; empty = middle half of the window) with ``seed``. ``wires``: ohm per row and column
+    segment (one value for both: ``r_row = r_column``). ``v_input``: volts of input 1.0; ``v_bias``:
+    bias row volts; ``gain``: amplifier voltage gain forward (V/V), ``back_gain`` its current gain
+    backward (A/A; 0 = 1/gain), ``amp_r_out`` its output (and current sense) resistance in ohm;
+    ``diode_is`` (A), ``diode_n``, ``diode_bias`` (V): the hidden-node diodes. ``dac``: none = ideal
+    sources, else quantized DACs of ``dac.bits`` over [-v_input, v_input] (the DAC's own range is set
+    from ``v_input``) with ``dac.r_out`` ohm. ``programming``: pulse drivers (for ``pulse`` updates).
     ``sense``: the node voltages EP's update is computed from: ``"cells"`` both terminals of every cell
     (exact with wires; thousands of nodes on a digits network), ``"lines"`` only each row's driven end
     and each neuron (what a chip can sense: a few per line; the wire drops along the lines are left out of
@@ -70,12 +73,9 @@ class EpNetworkConfig:
     """
 
     sizes: list[int] = field(default_factory=lambda: [4, 8, 3])
-    model: str = "vteam"
-    device_params: dict[str, float] = field(default_factory=dict)
-    g_min: float = 0.0
-    g_max: float = 0.0
+    device: DeviceConfig = field(default_factory=lambda: DeviceConfig("vteam"))
     g_init: list[float] = field(default_factory=list)
-    r_wire: float = 1.0
+    wires: WireConfig = field(default_factory=lambda: WireConfig.uniform(1.0))
     v_input: float = 0.2
     v_bias: float = 0.2
     gain: float = 4.0
@@ -84,8 +84,7 @@ class EpNetworkConfig:
     diode_is: float = 1e-9
     diode_n: float = 1.0
     diode_bias: float = 0.1
-    dac_bits: int = 0
-    dac_r_out: float = 0.0
+    dac: DacConfig | None = None
     programming: ProgrammingConfig | None = None
     sense: str = "cells"
     seed: int = 0
@@ -94,46 +93,31 @@ class EpNetworkConfig:
         if not isinstance(self.sizes, (list, tuple)) or len(self.sizes) < 2:
             raise ConfigError("network.sizes", f"needs at least inputs and outputs, e.g. [4, 8, 3], got {self.sizes!r}")
         self.sizes = [f.integer(f"network.sizes[{k}]", n, 1, 4096) for k, n in enumerate(self.sizes)]
-        if not isinstance(self.model, str):
-            raise ConfigError("network.model", f"must be a device model name or 'resistor', got {self.model!r}")
-        if not isinstance(self.device_params, dict):
-            raise ConfigError("network.device_params", f"must be a table of numbers, got {self.device_params!r}")
-        if self.model == RESISTOR:
-            if self.device_params:
-                raise ConfigError("network.device_params", "resistor cells take no device parameters")
-        else:
-            from memcosim.devices.registry import get_model
-            from memcosim.errors import ModelError
-
-            try:
-                device = get_model(self.model)
-            except ModelError as exc:
-                raise ConfigError("network.model", str(exc)) from None
-            if not get_device(self.model).closed_form:
-                raise ConfigError("network.model", f"{self.model!r} has no closed-form read conductance; "
+        for name, cls in (("device", DeviceConfig), ("wires", WireConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"network.{name}", f"must be a {cls.__name__}, got {getattr(self, name)!r}")
+        if not self.device.resistor:
+            check_device(self.device, "network.device")
+            if not get_device(self.device.model).closed_form:
+                raise ConfigError("network.device.model", f"{self.device.model!r} has no closed-form read conductance; "
                                   f"use {', '.join(closed_form_models())} or resistor")
-            for key, value in self.device_params.items():
-                try:
-                    device.parameter_name(key)
-                except ModelError as exc:
-                    raise ConfigError(f"network.device_params.{key}", str(exc)) from None
-                self.device_params[key] = f.number(f"network.device_params.{key}", value)
-        for name in ("g_min", "g_max"):
-            setattr(self, name, f.number(f"network.{name}", getattr(self, name), low=0.0, unit="S"))
         lo, hi = self.window
         if not hi > lo:
-            raise ConfigError("network.g_max", f"must be > g_min ({lo} S), got {hi}")
-        if self.model != RESISTOR:
-            m_lo, m_hi = get_device(self.model, self.device_params).conductance_range()
+            raise ConfigError("network.device.g_max", f"must be > g_min ({lo} S), got {hi}")
+        if not self.device.resistor:
+            m_lo, m_hi = get_device(self.device.model, self.device.params).conductance_range()
             if lo < m_lo * (1 - 1e-9) or hi > m_hi * (1 + 1e-9):
-                raise ConfigError("network.g_min" if lo < m_lo * (1 - 1e-9) else "network.g_max", f"window [{lo:.4g}, {hi:.4g}] S leaves the {self.model} "
+                raise ConfigError("network.device.g_min" if lo < m_lo * (1 - 1e-9) else "network.device.g_max",
+                                  f"window [{lo:.4g}, {hi:.4g}] S leaves the {self.device.model} "
                                   f"range [{m_lo:.4g}, {m_hi:.4g}] S")
         if not isinstance(self.g_init, (list, tuple)) or len(self.g_init) not in (0, 2):
             raise ConfigError("network.g_init", f"must be [low, high] siemens or empty, got {self.g_init!r}")
         self.g_init = [f.number(f"network.g_init[{k}]", g, low=lo, high=hi, unit="S") for k, g in enumerate(self.g_init)]
         if self.g_init and self.g_init[1] < self.g_init[0]:
             raise ConfigError("network.g_init", f"high must be >= low, got {self.g_init}")
-        self.r_wire = f.number("network.r_wire", self.r_wire, low=0.0, unit="ohm")
+        if self.wires.r_column != self.wires.r_row:
+            raise ConfigError("network.wires.r_column", f"the EP network's rows and columns share one wire resistance: "
+                              f"set r_column = r_row ({self.wires.r_row} ohm), got {self.wires.r_column}")
         self.v_input = f.number("network.v_input", self.v_input, low=0.0, low_open=True, unit="V")
         self.v_bias = f.number("network.v_bias", self.v_bias, low=0.0, unit="V")
         self.gain = f.number("network.gain", self.gain, low=0.0, low_open=True, unit="V/V")
@@ -142,8 +126,8 @@ class EpNetworkConfig:
         self.diode_is = f.number("network.diode_is", self.diode_is, low=0.0, low_open=True, unit="A")
         self.diode_n = f.number("network.diode_n", self.diode_n, low=0.0, low_open=True)
         self.diode_bias = f.number("network.diode_bias", self.diode_bias, unit="V")
-        self.dac_bits = f.integer("network.dac_bits", self.dac_bits, 0, 16)
-        self.dac_r_out = f.number("network.dac_r_out", self.dac_r_out, low=0.0, unit="ohm")
+        if self.dac is not None and not isinstance(self.dac, DacConfig):
+            raise ConfigError("network.dac", f"must be a table, got {self.dac!r}")
         if self.programming is not None and not isinstance(self.programming, ProgrammingConfig):
             raise ConfigError("network.programming", f"must be a table, got {self.programming!r}")
         self.sense = f.choice("network.sense", self.sense, SENSES)
@@ -152,11 +136,11 @@ class EpNetworkConfig:
     @property
     def window(self) -> tuple[float, float]:
         """(g_min, g_max) siemens: the configured window, or the device's own range where 0."""
-        lo, hi = self.g_min, self.g_max
-        if self.model != RESISTOR and (lo == 0 or hi == 0):
-            m_lo, m_hi = get_device(self.model, self.device_params).conductance_range()
+        lo, hi = self.device.g_min, self.device.g_max
+        if not self.device.resistor and (lo == 0 or hi == 0):
+            m_lo, m_hi = get_device(self.device.model, self.device.params).conductance_range()
             lo, hi = lo or m_lo, hi or m_hi
-        elif self.model == RESISTOR and (lo == 0 or hi == 0):
+        elif self.device.resistor and (lo == 0 or hi == 0):
             lo, hi = lo or 1e-6, hi or 1e-4
         return float(lo), float(hi)
 
@@ -253,10 +237,10 @@ class EpNetwork:
 
 
 def input_dac(config: EpNetworkConfig) -> Dac | None:
-    """The DAC of every input line: ``dac_bits`` over [-v_input, v_input] volts, ``dac_r_out`` ohm
-    (None when ``dac_bits`` is 0: ideal input sources)."""
+    """The DAC of every input line: ``dac.bits`` over [-v_input, v_input] volts, ``dac.r_out`` ohm
+    (None without ``dac``: ideal input sources)."""
     c = config
-    return Dac(DacConfig(bits=c.dac_bits, v_min=-c.v_input, v_max=c.v_input, r_out=c.dac_r_out)) if c.dac_bits else None
+    return None if c.dac is None else Dac(dataclasses.replace(c.dac, v_min=-c.v_input, v_max=c.v_input))
 
 
 def build_ep_network(config: EpNetworkConfig, conductances: list[np.ndarray] | None = None,
@@ -272,17 +256,17 @@ def build_ep_network(config: EpNetworkConfig, conductances: list[np.ndarray] | N
 
 def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetwork:
     sizes = c.sizes
-    net = Netlist(title=title or f"memcosim EP network {'-'.join(map(str, sizes))} {c.model}")
-    net.comment(f"equilibrium propagation network, sizes {sizes}, {c.model} cells, {fmt(c.r_wire)} ohm per wire segment")
+    net = Netlist(title=title or f"memcosim EP network {'-'.join(map(str, sizes))} {c.device.model}")
+    net.comment(f"equilibrium propagation network, sizes {sizes}, {c.device.model} cells, {fmt(c.wires.r_row)} ohm per wire segment")
     net.comment("rows 2i / 2i+1 carry +x_i / -x_i, last pair the bias; w_ij = G[2i, j] - G[2i+1, j]")
     card = None
-    if c.model != RESISTOR:
+    if not c.device.resistor:
         from memcosim.devices.registry import get_model
 
-        device = get_model(c.model)
-        card = f"{c.model}_model"
-        net.model_card(card, c.model, **{k: v for k, v in c.device_params.items() if k not in device.instance_parameters})
-        extra = {k: v for k, v in c.device_params.items() if k in device.instance_parameters and k != "x0"}
+        device = get_model(c.device.model)
+        card = f"{c.device.model}_model"
+        net.model_card(card, c.device.model, **{k: v for k, v in c.device.params.items() if k not in device.instance_parameters})
+        extra = {k: v for k, v in c.device.params.items() if k in device.instance_parameters and k != "x0"}
     hidden_layers = len(sizes) - 2
     if hidden_layers:
         net.model_card("dhid", "D", **{"is": c.diode_is, "n": c.diode_n})
@@ -347,7 +331,7 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
 def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: list[str], neurons: list[str],
            card: str | None, extra: dict[str, float], prog: ProgrammingConfig | None) -> EpLayer:
     rows, cols = g.shape
-    wired = c.r_wire > 0
+    wired = c.wires.r_row > 0
     rnode = [[f"l{l}r{i}_{j if wired else 0}" for j in range(cols)] for i in range(rows)]
     cnode = [[f"l{l}c{i if wired else rows - 1}_{j}" for j in range(cols)] for i in range(rows)]
     if prog is None:  # no programming drivers: rows start at their driver, unwired columns are the neuron
@@ -362,11 +346,11 @@ def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: lis
             layer.row_sources.append(f"VPROW{l}_{i}")
         if wired:
             for j in range(cols - 1):
-                net.resistor(f"RW{l}_{i}_{j}", rnode[i][j], rnode[i][j + 1], c.r_wire, "wire")
+                net.resistor(f"RW{l}_{i}_{j}", rnode[i][j], rnode[i][j + 1], c.wires.r_row, "wire")
     for j in range(cols):
         if wired:
             for i in range(rows - 1):
-                net.resistor(f"CW{l}_{i}_{j}", cnode[i][j], cnode[i + 1][j], c.r_wire, "wire")
+                net.resistor(f"CW{l}_{i}_{j}", cnode[i][j], cnode[i + 1][j], c.wires.r_column, "wire")
         end = cnode[rows - 1][j]
         if prog is not None:
             net.resistor(f"RSN{l}_{j}", end, neurons[j], R_SWITCH_ON)
@@ -376,15 +360,15 @@ def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: lis
             layer.program_switches.append(f"RSP{l}_{j}")
             layer.column_sources.append(f"VPCOL{l}_{j}")
         elif wired:
-            net.resistor(f"RE{l}_{j}", end, neurons[j], c.r_wire, "wire")
+            net.resistor(f"RE{l}_{j}", end, neurons[j], c.wires.r_column, "wire")
     if card is not None:
-        states = get_device(c.model, c.device_params).state_for(g)
+        states = get_device(c.device.model, c.device.params).state_for(g)
     for i in range(rows):
         for j in range(cols):
             if card is None:
                 layer.cells[i, j] = net.resistor(f"RL{l}_{i}_{j}", rnode[i][j], cnode[i][j], 1.0 / g[i, j], "cell resistor").name
             else:
-                layer.cells[i, j] = net.memristor(f"NL{l}_{i}_{j}", rnode[i][j], cnode[i][j], f"x{l}_{i}_{j}", c.model,
+                layer.cells[i, j] = net.memristor(f"NL{l}_{i}_{j}", rnode[i][j], cnode[i][j], f"x{l}_{i}_{j}", c.device.model,
                                                   card, x0=float(states[i, j]), **extra).name
     return layer
 

@@ -33,17 +33,21 @@ from typing import Sequence
 import numpy as np
 
 from memcosim import fields as f
+from memcosim.circuits.bias import line_voltages
 from memcosim.circuits.crossbar import Crossbar, build_crossbar
-from memcosim.config.array import RESISTOR, ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.netlist import Memristor, Netlist
+from memcosim.circuits.waveforms import slot_period, slot_train
+from memcosim.config import toml
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
+from memcosim.config.faults import FaultConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.config.pulse import PulseConfig
-from memcosim.circuits.bias import line_voltages
-from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.cosim.device_table import conductance_device
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session, SessionOptions
+from memcosim.devices.check import check_device
 from memcosim.devices.device import Device
+from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
 
 MAPPINGS = ("mid", "high")
@@ -53,103 +57,90 @@ MAPPINGS = ("mid", "high")
 class CrossbarLayerConfig:
     """One signed weight matrix as a crossbar with periphery (volts, siemens, ohms, seconds).
 
-    ``inputs`` rows, ``outputs`` signed outputs (``2 * outputs`` physical columns). ``model``: a device
-    model of ``verilog_a/`` (or ``resistor``: fixed cells, ideal writes only). ``g_min``/``g_max``: the
-    conductance window weights use (0 = the model preset's operating range, ``devices/presets.py``);
-    ``w_max``: the weight at full differential swing; ``mapping``: ``mid`` or ``high`` (see module doc).
-    ``v_read``: DAC full scale in volts (0 = the preset's read voltage); ``signed_inputs``: DAC over
-    [-v_read, v_read] instead of [0, v_read]. ``dac_bits``/``adc_bits``: converter resolution;
-    ``dac_r_out``: DAC output resistance; ``tia_gain``: op-amp open-loop gain; ``r_feedback``: TIA
-    feedback resistance (0 = chosen so that ``inputs * v_read * g_max * adc_fill`` amperes is the ADC
-    full scale). ``r_wire``: ohm per row and column segment; ``r_driver``: row driver resistance.
-    ``scheme``/``amplitude``/``width``: programming drivers (``V/2`` or ``V/3``). ``initial``: starting
-    weights (number, or ``inputs x outputs``); ``init_spread``: uniform random weights in
-    [-init_spread, init_spread] added with ``seed``; ``variation``: device-to-device spread
-    (see :class:`~memcosim.config.array.ArrayConfig`).
+    ``inputs`` rows, ``outputs`` signed outputs (``2 * outputs`` physical columns). ``device``: a device
+    model of ``verilog_a/`` (or ``resistor``: fixed cells, ideal writes only, with an explicit window)
+    with its conductance window ``g_min``/``g_max`` that the weights use (0 = the model preset's
+    operating range, ``devices/presets.py``) and read voltage ``v_read``, the DAC full scale (0 = the
+    preset's); the layer keeps the resolved values. ``w_max``: the weight at full differential swing;
+    ``mapping``: ``mid`` or ``high`` (see module doc). ``signed_inputs``: DAC over [-v_read, v_read]
+    instead of [0, v_read]. ``dac``: the row DACs' ``bits`` and ``r_out`` (their range is set from the
+    read voltage); ``adc``: the column ADCs' ``bits`` (their range is set by the layer); ``tia_gain``:
+    op-amp open-loop gain; ``r_feedback``: TIA feedback resistance (0 = chosen so that
+    ``inputs * v_read * g_max * adc_fill`` amperes is the ADC full scale). ``wires``: ohm per row and
+    column segment and the row driver resistance. ``scheme``/``pulse``: programming drivers (``V/2`` or
+    ``V/3``; pulse amplitude 0 = the preset's SET amplitude). ``initial``: starting weights (number, or
+    ``inputs x outputs``); ``init_spread``: uniform random weights in [-init_spread, init_spread] added
+    with ``seed``; ``variation``: device-to-device spread (see :class:`~memcosim.config.array.ArrayConfig`).
     """
 
     inputs: int
     outputs: int
-    model: str = "vteam"
-    g_min: float = 0.0
-    g_max: float = 0.0
+    device: DeviceConfig = field(default_factory=lambda: DeviceConfig("vteam"))
+    wires: WireConfig = field(default_factory=WireConfig)
+    cell: str = "1R"
     w_max: float = 1.0
     mapping: str = "mid"
-    v_read: float = 0.0
     signed_inputs: bool = False
-    dac_bits: int = 8
-    dac_r_out: float = 0.0
-    adc_bits: int = 8
+    dac: DacConfig = field(default_factory=lambda: DacConfig(r_out=0.0))
+    adc: AdcConfig = field(default_factory=AdcConfig)
     adc_fill: float = 0.5
     tia_gain: float = 1e5
     r_feedback: float = 0.0
-    r_wire: float = 0.0
-    r_driver: float = 0.0
-    cell: str = "1R"
-    device_params: dict[str, float] = field(default_factory=dict)
     scheme: str = "V/2"
-    amplitude: float = 0.0
-    width: float = 10e-9
+    pulse: PulseConfig = field(default_factory=lambda: PulseConfig(amplitude=0.0, width=10e-9))
     initial: float = 0.0
     init_spread: float = 0.0
     variation: float = 0.0
     seed: int = 0
-    faults: object = None  # memcosim.circuits.faults.FaultConfig (or a table) of this layer's array; None = none
+    faults: FaultConfig | None = None
 
     def __post_init__(self) -> None:
         self.inputs = f.integer("layer.inputs", self.inputs, 1)
         self.outputs = f.integer("layer.outputs", self.outputs, 1)
-        if not isinstance(self.model, str):
-            raise ConfigError("layer.model", f"must be a device model name or 'resistor', got {self.model!r}")
+        for name, cls in (("device", DeviceConfig), ("wires", WireConfig), ("dac", DacConfig), ("adc", AdcConfig),
+                          ("pulse", PulseConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"layer.{name}", f"must be a {cls.__name__}, got {getattr(self, name)!r}")
+        if self.faults is not None and not isinstance(self.faults, FaultConfig):
+            raise ConfigError("layer.faults", f"must be a FaultConfig, got {self.faults!r}")
         self.w_max = f.number("layer.w_max", self.w_max, low=0.0, low_open=True)
         self.mapping = f.choice("layer.mapping", self.mapping, MAPPINGS)
         self.signed_inputs = f.boolean("layer.signed_inputs", self.signed_inputs)
-        self.dac_bits = f.integer("layer.dac_bits", self.dac_bits, 1, 16)
-        self.adc_bits = f.integer("layer.adc_bits", self.adc_bits, 1, 16)
-        self.dac_r_out = f.number("layer.dac_r_out", self.dac_r_out, low=0.0, unit="ohm")
         self.adc_fill = f.number("layer.adc_fill", self.adc_fill, low=0.0, high=1.0, low_open=True)
         self.tia_gain = f.number("layer.tia_gain", self.tia_gain, low=0.0, low_open=True, unit="V/V")
         self.r_feedback = f.number("layer.r_feedback", self.r_feedback, low=0.0, unit="ohm")
-        self.r_wire = f.number("layer.r_wire", self.r_wire, low=0.0, unit="ohm")
-        self.r_driver = f.number("layer.r_driver", self.r_driver, low=0.0, unit="ohm")
         self.cell = f.choice("layer.cell", self.cell, ("1R", "1T1R"))
         self.scheme = f.choice("layer.scheme", self.scheme, ("V/2", "V/3"))
-        self.width = f.number("layer.width", self.width, low=0.0, low_open=True, unit="s")
         self.init_spread = f.number("layer.init_spread", self.init_spread, low=0.0)
         self.variation = f.number("layer.variation", self.variation, low=0.0, high=1.0)
         self.seed = f.integer("layer.seed", self.seed, 0)
-        if not isinstance(self.device_params, dict):
-            raise ConfigError("layer.device_params", f"must be a table of numbers, got {self.device_params!r}")
         if np.ndim(self.initial) == 0:
             self.initial = f.number("layer.initial", self.initial)
         else:
             self.initial = f.matrix("layer.initial", self.initial, (self.inputs, self.outputs))
-        if self.model == RESISTOR:
-            if self.g_min <= 0 or self.g_max <= 0:
-                raise ConfigError("layer.g_min", "resistor cells need an explicit window g_min, g_max (siemens)")
-            self.v_read = self.v_read or 0.2
-            self.amplitude = self.amplitude or 1.0
+        d = self.device
+        if d.resistor:
+            if d.g_min <= 0 or d.g_max <= 0:
+                raise ConfigError("layer.device.g_min", "resistor cells need an explicit window g_min, g_max (siemens)")
+            v_read, amplitude, g_min, g_max = d.v_read or 0.2, self.pulse.amplitude or 1.0, d.g_min, d.g_max
         else:
-            from memcosim.devices.presets import get_preset
-
+            check_device(d, "layer.device")
             try:
-                preset = get_preset(self.model)
+                preset = get_preset(d.model)
             except ConfigError as exc:
-                raise ConfigError("layer.model", str(exc)) from None
-            self.g_min = self.g_min or preset.g_low
-            self.g_max = self.g_max or preset.g_high
-            self.v_read = self.v_read or preset.v_read
-            self.amplitude = self.amplitude or preset.set_amplitude
-            if self.g_min < preset.g_min * (1 - 1e-9) or self.g_max > preset.g_max * (1 + 1e-9):
-                raise ConfigError("layer.g_min" if self.g_min < preset.g_min else "layer.g_max",
-                                  f"window [{self.g_min:.4g}, {self.g_max:.4g}] S leaves the {self.model} range "
+                raise ConfigError("layer.device.model", str(exc)) from None
+            g_min, g_max = d.g_min or preset.g_low, d.g_max or preset.g_high
+            v_read, amplitude = d.v_read or preset.v_read, self.pulse.amplitude or preset.set_amplitude
+            if g_min < preset.g_min * (1 - 1e-9) or g_max > preset.g_max * (1 + 1e-9):
+                raise ConfigError("layer.device.g_min" if g_min < preset.g_min else "layer.device.g_max",
+                                  f"window [{g_min:.4g}, {g_max:.4g}] S leaves the {d.model} range "
                                   f"[{preset.g_min:.4g}, {preset.g_max:.4g}] S")
-        self.g_min = f.number("layer.g_min", self.g_min, low=0.0, low_open=True, unit="S")
-        self.g_max = f.number("layer.g_max", self.g_max, low=0.0, low_open=True, unit="S")
-        if not self.g_max > self.g_min:
-            raise ConfigError("layer.g_max", f"must be > g_min ({self.g_min} S), got {self.g_max}")
-        self.v_read = f.number("layer.v_read", self.v_read, low=0.0, low_open=True, unit="V")
-        self.amplitude = f.number("layer.amplitude", self.amplitude, unit="V")
+        if not (g_min > 0 and g_max > g_min):
+            raise ConfigError("layer.device.g_max", f"must be > g_min ({g_min} S) > 0, got {g_max}")
+        if not v_read > 0:
+            raise ConfigError("layer.device.v_read", f"must be > 0 V, got {v_read}")
+        self.device = dataclasses.replace(d, g_min=g_min, g_max=g_max, v_read=v_read)
+        self.pulse = dataclasses.replace(self.pulse, amplitude=amplitude)
 
     @property
     def columns(self) -> int:
@@ -159,26 +150,34 @@ class CrossbarLayerConfig:
     @property
     def k(self) -> float:
         """Siemens per unit weight: (g_max - g_min) / w_max."""
-        return (self.g_max - self.g_min) / self.w_max
+        return (self.device.g_max - self.device.g_min) / self.w_max
 
     @property
     def feedback(self) -> float:
         """TIA feedback resistance (ohm): ``r_feedback`` or the automatic full-scale choice."""
         if self.r_feedback > 0:
             return self.r_feedback
-        full_scale = self.inputs * self.v_read * self.g_max * self.adc_fill  # amperes at ADC full scale
+        full_scale = self.inputs * self.device.v_read * self.device.g_max * self.adc_fill  # amperes at ADC full scale
         return (1.0 + self.tia_gain) / self.tia_gain / full_scale
 
     def periphery(self) -> PeripheryConfig:
-        """DAC per row, TIA + ADC per column, programming drivers."""
-        v_lo = -self.v_read if self.signed_inputs else 0.0
+        """DAC per row (over the read voltage), TIA + ADC per column, programming drivers."""
+        v_read = self.device.v_read
+        v_lo = -v_read if self.signed_inputs else 0.0
         adc_hi = 1.0 if self.signed_inputs else 0.02  # TIA output is -I Rf: mostly negative for x >= 0
         return PeripheryConfig(
-            dac=DacConfig(bits=self.dac_bits, v_min=v_lo, v_max=self.v_read, r_out=self.dac_r_out),
+            dac=dataclasses.replace(self.dac, v_min=v_lo, v_max=v_read),
             tia=TiaConfig(gain=self.tia_gain, r_feedback=self.feedback),
-            adc=AdcConfig(bits=self.adc_bits, v_min=-1.0, v_max=adc_hi),
-            programming=ProgrammingConfig(self.scheme, PulseConfig(self.amplitude, self.width)),
+            adc=dataclasses.replace(self.adc, v_min=-1.0, v_max=adc_hi),
+            programming=ProgrammingConfig(self.scheme, self.pulse),
         )
+
+    def array(self, conductance: np.ndarray | None = None, states: np.ndarray | None = None) -> ArrayConfig:
+        """The layer's crossbar as an :class:`ArrayConfig` (differential column pairs), starting at
+        ``conductance`` (resistor cells) or ``states``."""
+        return ArrayConfig(self.inputs, self.columns, self.device, self.wires, cell=self.cell, differential=True,
+                           conductance=conductance, states=states, variation=self.variation, seed=self.seed,
+                           periphery=self.periphery(), faults=self.faults)
 
     def initial_weights(self) -> np.ndarray:
         """Starting weights (inputs x outputs), ``initial`` plus the seeded uniform spread, clipped."""
@@ -189,14 +188,8 @@ class CrossbarLayerConfig:
 
 
 def layer_config_from_dict(data: dict, where: str = "layer") -> CrossbarLayerConfig:
-    """A :class:`CrossbarLayerConfig` from a TOML table (unknown keys named)."""
-    if not isinstance(data, dict):
-        raise ConfigError(where, f"must be a table, got {data!r}")
-    for key in data:
-        if key not in CrossbarLayerConfig.__dataclass_fields__:
-            raise ConfigError(f"{where}.{key}", "unknown key; known keys: "
-                              + ", ".join(sorted(CrossbarLayerConfig.__dataclass_fields__)))
-    return CrossbarLayerConfig(**data)
+    """A :class:`CrossbarLayerConfig` from a TOML table (errors name ``where.key``)."""
+    return toml.fill(CrossbarLayerConfig, data, toml.TomlDocument({where: data}, {}, "<table>"), (where,))
 
 
 # -- one netlist holding several crossbars ---------------------------------------------------
@@ -341,15 +334,11 @@ class CrossbarCircuit:
             if not isinstance(c, CrossbarLayerConfig):
                 raise ConfigError(f"layers[{k}]", f"must be a CrossbarLayerConfig, got {type(c).__name__}")
         self.configs = list(layers)
-        devices = [conductance_device(c.model, c.device_params, c.v_read) for c in layers]
+        devices = [conductance_device(c.device.model, c.device.params, c.device.v_read) for c in layers]
         parts = []
         for c, device in zip(layers, devices):
             g = _pairs(c, c.initial_weights())
-            xc = ArrayConfig(c.inputs, c.columns, DeviceConfig(c.model, dict(c.device_params)),
-                             WireConfig(r_row=c.r_wire, r_column=c.r_wire, r_driver=c.r_driver), cell=c.cell,
-                             differential=True, variation=c.variation, seed=c.seed, periphery=c.periphery(),
-                             faults=c.faults,
-                             **({"states": device.state_for(g)} if device.has_state else {"conductance": g}))
+            xc = c.array(**({"states": device.state_for(g)} if device.has_state else {"conductance": g}))
             parts.append(build_crossbar(xc, check=False))
         net, xbars = merge_crossbars(parts, title)
         self.netlist = net
@@ -451,13 +440,13 @@ def _pairs(c: CrossbarLayerConfig, w: np.ndarray) -> np.ndarray:
     w = np.clip(np.asarray(w, dtype=float), -c.w_max, c.w_max)
     g = np.empty((c.inputs, c.columns))
     if c.mapping == "mid":
-        mid = 0.5 * (c.g_min + c.g_max)
+        mid = 0.5 * (c.device.g_min + c.device.g_max)
         g[:, 0::2] = mid + 0.5 * w * c.k
         g[:, 1::2] = mid - 0.5 * w * c.k
     else:
-        g[:, 0::2] = c.g_max - np.maximum(-w, 0.0) * c.k
-        g[:, 1::2] = c.g_max - np.maximum(w, 0.0) * c.k
-    return np.clip(g, c.g_min, c.g_max)
+        g[:, 0::2] = c.device.g_max - np.maximum(-w, 0.0) * c.k
+        g[:, 1::2] = c.device.g_max - np.maximum(w, 0.0) * c.k
+    return np.clip(g, c.device.g_min, c.device.g_max)
 
 
 class CrossbarLayer:
@@ -505,7 +494,7 @@ class CrossbarLayer:
     def states(self) -> np.ndarray:
         """Device states (model units), inputs x physical columns."""
         if not self.device.has_state:
-            raise ConfigError("layer.model", "resistor cells have no device state")
+            raise ConfigError("layer.device.model", "resistor cells have no device state")
         return self.session.states[self.device_index]
 
     def conductances(self) -> np.ndarray:
@@ -524,7 +513,7 @@ class CrossbarLayer:
         from memcosim.cosim.readout import read_array
 
         self.circuit.row_values.clear()  # read_array drives the row sources itself
-        return read_array(self.session, self.crossbar, self.config.v_read)
+        return read_array(self.session, self.crossbar, self.config.device.v_read)
 
     # -- writes --------------------------------------------------------------------------
     def write_conductances(self, g: np.ndarray) -> None:
@@ -533,12 +522,12 @@ class CrossbarLayer:
         g = np.asarray(g, dtype=float)
         if g.shape != (c.inputs, c.columns):
             raise ConfigError("conductances", f"layer {self.index} needs {c.inputs} x {c.columns}, got {g.shape}")
-        bad = ~(np.isfinite(g) & (g >= c.g_min * (1 - 1e-9)) & (g <= c.g_max * (1 + 1e-9)))
+        bad = ~(np.isfinite(g) & (g >= c.device.g_min * (1 - 1e-9)) & (g <= c.device.g_max * (1 + 1e-9)))
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise ConfigError("conductances", f"cell ({i}, {j}) = {g[i, j]:g} S is outside the window "
-                              f"[{c.g_min:.4g}, {c.g_max:.4g}] S")
-        g = np.clip(g, c.g_min, c.g_max)
+                              f"[{c.device.g_min:.4g}, {c.device.g_max:.4g}] S")
+        g = np.clip(g, c.device.g_min, c.device.g_max)
         if not self.device.has_state:
             for (i, j), name in np.ndenumerate(self.crossbar.cells):
                 self.session.set_device_params(name, r=float(1.0 / g[i, j]))
@@ -560,9 +549,9 @@ class CrossbarLayer:
         from memcosim.programming.pulses import PulseSpec, apply_pulse
 
         if not self.device.has_state:
-            raise ConfigError("layer.model", "resistor cells cannot be pulsed: use a device model")
+            raise ConfigError("layer.device.model", "resistor cells cannot be pulsed: use a device model")
         self.circuit.idle_rows()
-        return apply_pulse(self.session, self.crossbar, PulseSpec(amplitude, width or self.config.width),
+        return apply_pulse(self.session, self.crossbar, PulseSpec(amplitude, width or self.config.pulse.width),
                            selection, index)
 
     # -- forward read --------------------------------------------------------------------
@@ -577,7 +566,7 @@ class CrossbarLayer:
         if bad.size:
             i, j = bad[0]
             raise ConfigError("x", f"input [{i}, {j}] is {float(x[i, j])!r}: inputs must be finite")
-        return self._dac.code(x * self.config.v_read)
+        return self._dac.code(x * self.config.device.v_read)
 
     def dac_voltages(self, codes: np.ndarray) -> np.ndarray:
         """Row voltages (volts) the layer's DACs drive for DAC ``codes`` (as from :meth:`dac_codes`)."""
@@ -604,11 +593,11 @@ class CrossbarLayer:
             self.circuit.reads += 1
         adc = self._adc.convert(volts)
         est = -self._adc.level(adc) * self._amps_per_volt  # amperes into each column, from the codes
-        out = (est[:, 0::2] - est[:, 1::2]) / (self.config.v_read * self.config.k)
+        out = (est[:, 0::2] - est[:, 1::2]) / (self.config.device.v_read * self.config.k)
         return Readout(codes, adc, currents, volts, out)
 
     def ideal_outputs(self, x: np.ndarray) -> np.ndarray:
         """``W^T x`` in software from the DAC-quantized inputs and the present conductances (no circuit)."""
         v = self._dac.voltage(self.dac_codes(x))
         i = v @ self.conductances()
-        return (i[:, 0::2] - i[:, 1::2]) / (self.config.v_read * self.config.k)
+        return (i[:, 0::2] - i[:, 1::2]) / (self.config.device.v_read * self.config.k)

@@ -18,6 +18,7 @@ and (optionally) the mapping-aware bias correction measured on calibration input
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,10 @@ import torch
 
 from memcosim import fields as f
 from memcosim.circuits.faults import draw_faults
+from memcosim.config.array import RESISTOR, DeviceConfig, WireConfig
 from memcosim.config.faults import FaultConfig
+from memcosim.config.periphery import AdcConfig, DacConfig
+from memcosim.devices.presets import PRESETS, get_preset
 from memcosim.errors import ConfigError
 from memcosim.hardware_aware.model import ADC_HEADROOM, HardwareConfig, HwNetwork
 
@@ -36,50 +40,51 @@ PROGRAMS = ("ideal", "write_verify")
 
 @dataclass
 class ArraySettings:
-    """The arrays a network is deployed on: ``size`` rows and columns, device ``model`` (``resistor`` uses
-    the window ``g_min``..``g_max`` siemens; a device model its preset operating range), ``r_wire`` ohm per
-    row and column segment, ``r_driver`` ohm per row driver, ``program`` (``ideal`` or ``write_verify``
-    with ``tolerance`` and ``max_pulses``; pulses start at the preset SET / RESET voltage and grow by
-    ``pulse_step`` volts per pulse in the same direction, up to the preset's safe limits), TIA op-amp ``tia_gain``."""
+    """The arrays a network is deployed on: ``size`` rows and columns; ``device`` (``resistor`` cells use
+    its window ``g_min``..``g_max`` siemens; a device model its window, 0 = the preset's operating range);
+    ``wires`` (ohm per row and column segment, row driver resistance); the row ``dac`` and column ``adc``
+    (bits; their ranges follow the read voltage and the calibrated full scale); ``program`` (``ideal`` or
+    ``write_verify`` with ``tolerance`` and ``max_pulses``; pulses start at the preset SET / RESET voltage
+    and grow by ``pulse_step`` volts per pulse in the same direction, up to the preset's safe limits), TIA
+    op-amp ``tia_gain``."""
 
     size: int = 64
-    model: str = "resistor"
-    r_wire: float = 2.0
-    r_driver: float = 0.0
+    device: DeviceConfig = field(default_factory=lambda: DeviceConfig(RESISTOR, g_min=1e-6, g_max=2e-5))
+    wires: WireConfig = field(default_factory=lambda: WireConfig.uniform(2.0))
+    dac: DacConfig = field(default_factory=lambda: DacConfig(bits=8, r_out=0.0))
+    adc: AdcConfig = field(default_factory=lambda: AdcConfig(bits=6))
     program: str = "ideal"
     tolerance: float = 0.05
     max_pulses: int = 40
     pulse_step: float = 0.05
-    g_min: float = 1e-6
-    g_max: float = 2e-5
     tia_gain: float = 1e5
 
     def __post_init__(self) -> None:
         self.size = f.integer("size", self.size, 2)
         if self.size % 2:
             raise ConfigError("size", f"an array holds differential column pairs: size must be even, got {self.size}")
-        if not isinstance(self.model, str):
-            raise ConfigError("model", f"must be a device model name or 'resistor', got {self.model!r}")
-        self.r_wire = f.number("r_wire", self.r_wire, low=0.0, unit="ohm")
-        self.r_driver = f.number("r_driver", self.r_driver, low=0.0, unit="ohm")
+        for name, cls in (("device", DeviceConfig), ("wires", WireConfig), ("dac", DacConfig), ("adc", AdcConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(name, f"must be a {cls.__name__}, got {getattr(self, name)!r}")
+        f.choice("device.model", self.device.model, (RESISTOR, *sorted(PRESETS)))
+        if self.device.resistor and not (self.device.g_min > 0 and self.device.g_max > self.device.g_min):
+            raise ConfigError("device.g_min", "resistor cells need a window 0 < g_min < g_max (siemens), "
+                              f"got {self.device.g_min}, {self.device.g_max}")
         self.program = f.choice("program", self.program, PROGRAMS)
         self.tolerance = f.number("tolerance", self.tolerance, low=0.0, low_open=True, high=1.0)
         self.max_pulses = f.integer("max_pulses", self.max_pulses, 1)
         self.pulse_step = f.number("pulse_step", self.pulse_step, low=0.0, unit="V")
-        self.g_min = f.number("g_min", self.g_min, low=0.0, low_open=True, unit="S")
-        self.g_max = f.number("g_max", self.g_max, low=0.0, low_open=True, unit="S")
         self.tia_gain = f.number("tia_gain", self.tia_gain, low=0.0, low_open=True)
-        if self.program == "write_verify" and self.model == "resistor":
+        if self.program == "write_verify" and self.device.resistor:
             raise ConfigError("program", "write_verify needs a device model: resistor cells cannot be pulsed")
 
     def window(self) -> tuple[float, float, float, float]:
         """(g_min, g_max) of the weights and the (stuck OFF, stuck ON) conductances, siemens."""
-        if self.model == "resistor":
-            return self.g_min, self.g_max, self.g_min, self.g_max
-        from memcosim.devices.presets import get_preset
-
-        p = get_preset(self.model)
-        return p.g_low, p.g_high, p.g_min, p.g_max
+        d = self.device
+        if d.resistor:
+            return d.g_min, d.g_max, d.g_min, d.g_max
+        p = get_preset(d.model)
+        return d.g_min or p.g_low, d.g_max or p.g_high, p.g_min, p.g_max
 
 
 @dataclass
@@ -113,7 +118,7 @@ def tile_faults(tile: Tile, hw: HardwareConfig, arrays: ArraySettings) -> FaultC
     if hw.fault_rate == 0:
         return None
     g_min, g_max, g_off, g_on = arrays.window()
-    resistor = arrays.model == "resistor"
+    resistor = arrays.device.resistor
     return FaultConfig(stuck_on=hw.fault_rate * hw.stuck_on_share, stuck_off=hw.fault_rate * (1 - hw.stuck_on_share),
                        seed=tile.seed, g_on=g_on if resistor else 0.0, g_off=g_off if resistor else 0.0)
 
@@ -141,9 +146,11 @@ def install_fault_maps(net: HwNetwork, tiles: list[Tile], arrays: ArraySettings)
 
 
 def hardware_for(arrays: ArraySettings, **kw) -> HardwareConfig:
-    """The torch hardware model of ``arrays``: window, stuck conductances and tile rows."""
+    """The torch hardware model of ``arrays``: window, converters, stuck conductances and tile rows."""
     g_min, g_max, g_off, g_on = arrays.window()
-    return HardwareConfig(g_min=g_min, g_max=g_max, g_stuck_on=g_on, g_stuck_off=g_off, tile_rows=arrays.size, **kw)
+    device = dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max)
+    return HardwareConfig(device=device, dac=arrays.dac, adc=arrays.adc, g_stuck_on=g_on, g_stuck_off=g_off,
+                          tile_rows=arrays.size, **kw)
 
 
 @dataclass
@@ -199,7 +206,6 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
     hardware model with the known fault map, which hardware-aware training optimized). ``seed``: tile fault maps
     (see :func:`plan_tiles`) and the programming variation. ``progress``: called with each tile done.
     """
-    from memcosim.devices.presets import get_preset
     from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
 
     f.choice("reference", reference, REFERENCES)
@@ -223,12 +229,11 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
                 fs_sum = float(layer.adc_full_scale[t.row_tile])  # column sum at ADC full scale
                 t0 = time.perf_counter()
                 n_out = t.outputs.stop - t.outputs.start
-                cfg = CrossbarLayerConfig(size, n_out, model=arrays.model, g_min=g_min, g_max=g_max, w_max=1.0,
-                                          dac_bits=hw.dac_bits, adc_bits=hw.adc_bits, tia_gain=arrays.tia_gain,
-                                          r_wire=arrays.r_wire, r_driver=arrays.r_driver, scheme="V/2",
-                                          faults=tile_faults(t, hw, arrays))
+                cfg = CrossbarLayerConfig(size, n_out, dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max),
+                                          arrays.wires, w_max=1.0, dac=arrays.dac, adc=arrays.adc,
+                                          tia_gain=arrays.tia_gain, scheme="V/2", faults=tile_faults(t, hw, arrays))
                 # the TIA maps the full-scale column current (amperes) to -1 V at the ADC
-                cfg.r_feedback = (1.0 + cfg.tia_gain) / cfg.tia_gain / (fs_sum * (g_max - g_min) * cfg.v_read)
+                cfg.r_feedback = (1.0 + cfg.tia_gain) / cfg.tia_gain / (fs_sum * (g_max - g_min) * cfg.device.v_read)
                 circuit = CrossbarCircuit([cfg], options=session_options(),
                                           title=f"layer {k} tile {t.row_tile},{t.column_tile}")
                 res.netlist_seconds += time.perf_counter() - t0
@@ -243,7 +248,7 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
                     if arrays.program == "ideal":
                         tl.write_conductances(target)
                     else:
-                        pulses, bad = _write_verify(tl, target, arrays, get_preset(arrays.model))
+                        pulses, bad = _write_verify(tl, target, arrays, get_preset(arrays.device.model))
                         res.programming_pulses += pulses
                         res.unconverged_cells += bad
                     res.programming_seconds += time.perf_counter() - t0
@@ -279,12 +284,12 @@ def _write_verify(layer, target: np.ndarray, arrays: ArraySettings, preset) -> t
     from memcosim.programming.write_verify import IncrementalPolicy, write_verify
 
     layer.circuit.idle_rows()
-    policy = IncrementalPolicy.for_model(arrays.model, step=arrays.pulse_step,
+    policy = IncrementalPolicy.for_model(arrays.device.model, step=arrays.pulse_step,
                                          set_stop=preset.set_limit, reset_stop=preset.reset_limit)
     pulses = bad = 0
     for (i, j), g in np.ndenumerate(target):
         r = write_verify(layer.session, layer.crossbar, (i, j), float(np.clip(g, preset.g_min, preset.g_max)), policy,
-                         tolerance=arrays.tolerance, max_pulses=arrays.max_pulses, v_read=layer.config.v_read)
+                         tolerance=arrays.tolerance, max_pulses=arrays.max_pulses, v_read=layer.config.device.v_read)
         pulses += r.pulses
         bad += not r.converged
     layer.circuit.idle_rows()

@@ -13,9 +13,9 @@ training). A :class:`HwLinear` weight matrix ``W`` (outputs x inputs) is seen by
   ``g_max`` (ON, share ``stuck_on_share``) or ``g_min`` (OFF); see :func:`fault_masks`.
 * **conductance variation** (lognormal, sigma ``variation``, multiplicative on G) and **read noise**
   (normal, sigma ``read_noise`` relative to the column current), redrawn at each training forward.
-* **DAC**: inputs clamped to [0, 1] (row voltage 0 .. v_read) and quantized to ``dac_bits``.
+* **DAC**: inputs clamped to [0, 1] (row voltage 0 .. v_read) and quantized to ``dac.bits``.
 * **ADC**: each physical column's current, in units of ``v_read * (g_max - g_min)`` (a "column sum"),
-  clamped to [0, ``adc_range``] and quantized to ``adc_bits``; the signed output is plus minus minus,
+  clamped to [0, ``adc_range``] and quantized to ``adc.bits``; the signed output is plus minus minus,
   as in a crossbar with one TIA and ADC per column (``memcosim.circuits.crossbar``, differential).
 * **tiles**: inputs beyond ``tile_rows`` go to further arrays; each array's column sums are converted
   by its own ADCs and the partial results are added digitally.
@@ -29,13 +29,15 @@ or hardware-aware (``hardware=True``); both deploy the same way (:mod:`memcosim.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
 from memcosim import fields as f
+from memcosim.config.array import RESISTOR, DeviceConfig
+from memcosim.config.periphery import AdcConfig, DacConfig
 from memcosim.errors import ConfigError
 
 
@@ -43,25 +45,24 @@ from memcosim.errors import ConfigError
 class HardwareConfig:
     """What the hardware does to a layer (siemens, volts; relative spreads are fractions).
 
-    ``g_min`` / ``g_max``: device conductance window (S); ``weight_bits``: the device has
+    ``device``: its ``g_min`` / ``g_max`` are the conductance window (S); ``weight_bits``: the device has
     ``2**weight_bits`` conductance levels in it; ``variation``: lognormal sigma of a programmed
     conductance; ``read_noise``: normal sigma of a column current relative to it; ``fault_rate``:
-    fraction of stuck devices, ``stuck_on_share`` of them at ``g_max``; ``dac_bits`` / ``adc_bits``:
-    converter resolutions; ``adc_quantile``: the ADC full scale is set to this quantile of the
+    fraction of stuck devices, ``stuck_on_share`` of them at ``g_max``; ``dac`` / ``adc``: the
+    converters (their ``bits``); ``adc_quantile``: the ADC full scale is set to this quantile of the
     column sums seen on calibration (or training) data; ``tile_rows``: rows of one array;
     ``g_stuck_on`` / ``g_stuck_off``: conductance of a stuck device (S; 0 = g_max / g_min; a device
     model's bounds lie outside its programming window); ``seed``: the fault map and every noise draw.
     """
 
-    g_min: float = 1e-6
-    g_max: float = 2e-5
+    device: DeviceConfig = field(default_factory=lambda: DeviceConfig(RESISTOR, g_min=1e-6, g_max=2e-5))
     weight_bits: int = 4
     variation: float = 0.0
     read_noise: float = 0.0
     fault_rate: float = 0.0
     stuck_on_share: float = 0.5
-    dac_bits: int = 8
-    adc_bits: int = 6
+    dac: DacConfig = field(default_factory=lambda: DacConfig(bits=8))
+    adc: AdcConfig = field(default_factory=lambda: AdcConfig(bits=6))
     adc_quantile: float = 0.999
     tile_rows: int = 64
     g_stuck_on: float = 0.0
@@ -69,21 +70,22 @@ class HardwareConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        self.g_min = f.number("hardware.g_min", self.g_min, low=0.0, low_open=True, unit="S")
-        self.g_max = f.number("hardware.g_max", self.g_max, low=0.0, low_open=True, unit="S")
-        if not self.g_max > self.g_min:
-            raise ConfigError("hardware.g_max", f"must be > g_min ({self.g_min} S), got {self.g_max}")
+        for name, cls in (("device", DeviceConfig), ("dac", DacConfig), ("adc", AdcConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"hardware.{name}", f"must be a {cls.__name__}, got {getattr(self, name)!r}")
+        if not self.device.g_min > 0:
+            raise ConfigError("hardware.device.g_min", f"must be > 0 S, got {self.device.g_min}")
+        if not self.device.g_max > self.device.g_min:
+            raise ConfigError("hardware.device.g_max", f"must be > g_min ({self.device.g_min} S), got {self.device.g_max}")
         self.weight_bits = f.integer("hardware.weight_bits", self.weight_bits, 1, 12)
         self.variation = f.number("hardware.variation", self.variation, low=0.0, high=2.0)
         self.read_noise = f.number("hardware.read_noise", self.read_noise, low=0.0, high=1.0)
         self.fault_rate = f.number("hardware.fault_rate", self.fault_rate, low=0.0, high=1.0)
         self.stuck_on_share = f.number("hardware.stuck_on_share", self.stuck_on_share, low=0.0, high=1.0)
-        self.dac_bits = f.integer("hardware.dac_bits", self.dac_bits, 1, 16)
-        self.adc_bits = f.integer("hardware.adc_bits", self.adc_bits, 1, 16)
         self.adc_quantile = f.number("hardware.adc_quantile", self.adc_quantile, low=0.5, high=1.0)
         self.tile_rows = f.integer("hardware.tile_rows", self.tile_rows, 1)
-        self.g_stuck_on = f.number("hardware.g_stuck_on", self.g_stuck_on or self.g_max, low=0.0, low_open=True, unit="S")
-        self.g_stuck_off = f.number("hardware.g_stuck_off", self.g_stuck_off or self.g_min, low=0.0, low_open=True, unit="S")
+        self.g_stuck_on = f.number("hardware.g_stuck_on", self.g_stuck_on or self.device.g_max, low=0.0, low_open=True, unit="S")
+        self.g_stuck_off = f.number("hardware.g_stuck_off", self.g_stuck_off or self.device.g_min, low=0.0, low_open=True, unit="S")
         self.seed = f.integer("hardware.seed", self.seed, 0)
 
     @property
@@ -93,12 +95,12 @@ class HardwareConfig:
 
     def window_units(self, g: float) -> float:
         """Conductance ``g`` (S) in units of the window above g_min."""
-        return (g - self.g_min) / (self.g_max - self.g_min)
+        return (g - self.device.g_min) / (self.device.g_max - self.device.g_min)
 
     @property
     def g_offset(self) -> float:
         """``g_min`` in units of the window ``g_max - g_min``."""
-        return self.g_min / (self.g_max - self.g_min)
+        return self.device.g_min / (self.device.g_max - self.device.g_min)
 
 
 # -- straight-through quantizers ---------------------------------------------------------------
@@ -211,13 +213,13 @@ class HwLinear(nn.Module):
         """Target device conductances (siemens), shape (2, outputs, inputs): what deployment programs."""
         with torch.no_grad():
             u = self.window_units(True, faults).numpy().astype(float)
-        return self.hw.g_min + u * (self.hw.g_max - self.hw.g_min)
+        return self.hw.device.g_min + u * (self.hw.device.g_max - self.hw.device.g_min)
 
     # -- forward -----------------------------------------------------------------------------
     def column_sums(self, x: torch.Tensor, noise: torch.Generator | None = None) -> list[torch.Tensor]:
         """Per tile, the physical column sums (batch, 2, outputs) before the ADC, DAC applied to ``x``."""
         hw = self.hw
-        xq = fake_quantize(x, 1 << hw.dac_bits)
+        xq = fake_quantize(x, 1 << hw.dac.bits)
         g = self.window_units() + hw.g_offset
         if noise is not None and hw.variation > 0:
             g = g * torch.exp(torch.randn(g.shape, generator=noise) * hw.variation)
@@ -243,7 +245,7 @@ class HwLinear(nn.Module):
         """ADC conversion of each tile's column sums, plus minus minus, added over tiles, then :meth:`digital`."""
         out = 0.0
         for k, s in enumerate(sums):
-            q = adc_quantize(s, self.adc_full_scale[k], self.hw.adc_bits)
+            q = adc_quantize(s, self.adc_full_scale[k], self.hw.adc.bits)
             out = out + (q[:, 0] - q[:, 1])
         return self.digital(out, input_scale)
 

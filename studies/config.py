@@ -4,17 +4,20 @@ Layout (every table optional except that the study needs at least one point)::
 
     [study]                 # StudySettings: seed, workers, scheduler, samples, ...
     [network]               # memcosim.hardware_aware.train.TrainSettings: dataset, hidden, epochs, ...
-    [defaults]              # Point fields every point starts from
-    [grid]                  # Point fields as lists: the cartesian product (or [[grid]]: a union of grids)
-    [[points]]              # explicit points (Point fields; the rest from [defaults])
+    [arrays]                # ArraySettings every point's arrays start from: [arrays.device] (window of
+                            # resistor cells), [arrays.wires] (r_driver), tolerance, max_pulses, ...
+    [defaults]              # point axes every point starts from
+    [grid]                  # point axes as lists: the cartesian product (or [[grid]]: a union of grids)
+    [[points]]              # explicit points (axes; the rest from [defaults])
     [plots]                 # ir_drop = [{size = 64, r_wire = 2.0}, ...]: points whose IR drop is drawn
 
-A point's fields: ``size`` (rows = columns of one array), ``r_wire`` (ohm per wire segment),
-``dac_bits``, ``adc_bits``, ``weight_bits``, ``variation`` (lognormal sigma of programmed
-conductances), ``fault_rate`` (stuck devices), ``model`` (``resistor`` or a device model),
-``method`` (``plain`` or ``hw_aware``), ``program`` (``ideal`` or ``write_verify``), ``replicate``
-(another seed for the same settings). An unknown key or a wrong type is a ConfigError naming the
-key and its line in the file.
+A point's axes (:data:`AXES` says which setting of the arrays each one is): ``size`` (rows = columns
+of one array), ``r_wire`` (``wires.r_row`` and ``wires.r_column``, ohm per segment), ``dac_bits``
+(``dac.bits``), ``adc_bits`` (``adc.bits``), ``model`` (``device.model``: ``resistor`` or a device
+model), ``program`` (``ideal`` or ``write_verify``); and the training axes ``weight_bits``,
+``variation`` (lognormal sigma of programmed conductances), ``fault_rate`` (stuck devices), ``method``
+(``plain`` or ``hw_aware``), ``replicate`` (another seed for the same settings). An unknown key or a
+wrong type is a ConfigError naming the key and its line in the file.
 """
 
 from __future__ import annotations
@@ -23,16 +26,20 @@ import hashlib
 import itertools
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from typing import Callable
 from pathlib import Path
 
 from memcosim import fields as f
-from memcosim.config import toml
+from memcosim.config import renames, toml
 from memcosim.errors import ConfigError
 from memcosim.fileio import read_text_file
+from memcosim.config.array import RESISTOR, DeviceConfig
+from memcosim.hardware_aware.deploy import ArraySettings
 from memcosim.hardware_aware.train import METHODS, TrainSettings
 
-TABLES = ("study", "network", "defaults", "grid", "points", "plots")
+TABLES = ("study", "network", "arrays", "defaults", "grid", "points", "plots")
 
 
 @dataclass
@@ -40,8 +47,7 @@ class StudySettings:
     """How the study runs: ``seed`` (fault maps, variation, training), ``workers`` local Dask worker
     processes (0 = serially in this process), or ``scheduler`` (address of a running Dask scheduler,
     reached within ``connect_timeout`` seconds); ``samples`` test samples simulated per point,
-    ``calibration`` training samples for the bias correction (0 = none); ``r_driver`` ohm, ``g_min`` /
-    ``g_max`` siemens (window of ``resistor`` cells), ``tolerance`` / ``max_pulses`` of write-and-verify."""
+    ``calibration`` training samples for the bias correction (0 = none)."""
 
     name: str = "study"
     seed: int = 0
@@ -50,11 +56,6 @@ class StudySettings:
     connect_timeout: float = 10.0
     samples: int = 200
     calibration: int = 32
-    r_driver: float = 0.0
-    g_min: float = 1e-6
-    g_max: float = 2e-5
-    tolerance: float = 0.05
-    max_pulses: int = 40
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", self.name):
@@ -66,63 +67,92 @@ class StudySettings:
         self.connect_timeout = f.number("study.connect_timeout", self.connect_timeout, low=0.0, low_open=True, unit="s")
         self.samples = f.integer("study.samples", self.samples, 1)
         self.calibration = f.integer("study.calibration", self.calibration, 0)
-        self.r_driver = f.number("study.r_driver", self.r_driver, low=0.0, unit="ohm")
-        self.g_min = f.number("study.g_min", self.g_min, low=0.0, low_open=True, unit="S")
-        self.g_max = f.number("study.g_max", self.g_max, low=0.0, low_open=True, unit="S")
-        if not self.g_max > self.g_min:
-            raise ConfigError("study.g_max", f"must be > g_min ({self.g_min} S), got {self.g_max}")
-        self.tolerance = f.number("study.tolerance", self.tolerance, low=0.0, low_open=True, high=1.0)
-        self.max_pulses = f.integer("study.max_pulses", self.max_pulses, 1)
+
+
+def _set_size(arrays: ArraySettings, value: object) -> ArraySettings:
+    return dataclasses.replace(arrays, size=f.integer("size", value, 2, 1024))
+
+
+def _set_model(arrays: ArraySettings, value: object) -> ArraySettings:
+    # a device model's window is its preset's (0); resistor cells keep the window of [arrays.device]
+    device = arrays.device if value == RESISTOR else DeviceConfig(str(value))
+    return dataclasses.replace(arrays, device=dataclasses.replace(device, model=value))
+
+
+# axis name in a study file -> how it sets the point's arrays (memcosim.hardware_aware.deploy.ArraySettings)
+AXES: dict[str, Callable[[ArraySettings, object], ArraySettings]] = {
+    "size": _set_size,
+    "r_wire": lambda a, v: dataclasses.replace(a, wires=dataclasses.replace(a.wires, r_row=v, r_column=v)),
+    "dac_bits": lambda a, v: dataclasses.replace(a, dac=dataclasses.replace(a.dac, bits=v)),
+    "adc_bits": lambda a, v: dataclasses.replace(a, adc=dataclasses.replace(a.adc, bits=v)),
+    "model": _set_model,
+    "program": lambda a, v: dataclasses.replace(a, program=v),
+}
+# axis name -> its value read back from the arrays
+AXIS_VALUES: dict[str, Callable[[ArraySettings], object]] = {
+    "size": lambda a: a.size, "r_wire": lambda a: a.wires.r_row, "dac_bits": lambda a: a.dac.bits,
+    "adc_bits": lambda a: a.adc.bits, "model": lambda a: a.device.model, "program": lambda a: a.program,
+}
 
 
 @dataclass
 class Point:
-    """One simulated setting (see the module text for the fields)."""
+    """One simulated setting: the ``arrays`` it is deployed on (the study's ``[arrays]`` with the point's
+    array axes applied, see :data:`AXES`) and the training axes: ``weight_bits``, ``variation``
+    (lognormal sigma of programmed conductances), ``fault_rate`` (stuck devices), ``method`` (``plain`` or
+    ``hw_aware``), ``replicate`` (another seed for the same settings)."""
 
-    size: int = 64
-    r_wire: float = 2.0
-    dac_bits: int = 8
-    adc_bits: int = 6
+    arrays: ArraySettings = field(default_factory=ArraySettings)
     weight_bits: int = 4
     variation: float = 0.0
     fault_rate: float = 0.0
-    model: str = "resistor"
     method: str = "hw_aware"
-    program: str = "ideal"
     replicate: int = 0
 
     def __post_init__(self) -> None:
-        self.size = f.integer("size", self.size, 2, 1024)
-        if self.size % 2:
-            raise ConfigError("size", f"arrays hold differential column pairs: size must be even, got {self.size}")
-        self.r_wire = f.number("r_wire", self.r_wire, low=0.0, unit="ohm")
-        self.dac_bits = f.integer("dac_bits", self.dac_bits, 1, 16)
-        self.adc_bits = f.integer("adc_bits", self.adc_bits, 1, 16)
+        if not isinstance(self.arrays, ArraySettings):
+            raise ConfigError("arrays", f"must be an ArraySettings, got {self.arrays!r}")
         self.weight_bits = f.integer("weight_bits", self.weight_bits, 1, 12)
         self.variation = f.number("variation", self.variation, low=0.0, high=2.0)
         self.fault_rate = f.number("fault_rate", self.fault_rate, low=0.0, high=1.0)
-        from memcosim.devices.presets import PRESETS
-
-        self.model = f.choice("model", self.model, ("resistor", *sorted(PRESETS)))
         self.method = f.choice("method", self.method, METHODS)
-        self.program = f.choice("program", self.program, ("ideal", "write_verify"))
-        if self.program == "write_verify" and self.model == "resistor":
-            raise ConfigError("program", "write_verify needs a device model: resistor cells cannot be pulsed")
         self.replicate = f.integer("replicate", self.replicate, 0)
 
+    def axes(self) -> dict[str, object]:
+        """The point as the study file writes it: every axis name and its value."""
+        values = {name: get(self.arrays) for name, get in AXIS_VALUES.items()}
+        values.update({name: getattr(self, name) for name in TRAINING_AXES})
+        return values
 
-POINT_FIELDS = tuple(fl.name for fl in fields(Point))
+
+TRAINING_AXES = ("weight_bits", "variation", "fault_rate", "method", "replicate")
+POINT_FIELDS = ("size", "r_wire", "dac_bits", "adc_bits", "weight_bits", "variation", "fault_rate", "model", "method",
+                "program", "replicate")  # the axes, in the column order of the result tables
+
+
+def make_point(arrays: ArraySettings, values: dict) -> Point:
+    """The point of axis ``values`` (axis name -> value) on top of the study's ``arrays``; a bad value is a
+    ConfigError naming its axis."""
+    for name in AXES:  # model before program: write_verify needs the device model set first
+        if name in values:
+            try:
+                arrays = AXES[name](arrays, values[name])
+            except ConfigError as exc:
+                raise ConfigError(name, exc.message) from None
+    return Point(arrays, **{k: v for k, v in values.items() if k in TRAINING_AXES})
 
 
 @dataclass
 class Study:
-    """A validated study: settings, network, the points in order, and the IR-drop plot selections."""
+    """A validated study: settings, network, the template arrays, the points in order, and the IR-drop
+    plot selections."""
 
     settings: StudySettings = field(default_factory=StudySettings)
     network: TrainSettings = field(default_factory=TrainSettings)
     points: list[Point] = field(default_factory=list)
     ir_drop: list[dict] = field(default_factory=list)
     source: str = ""
+    arrays: ArraySettings = field(default_factory=ArraySettings)
 
     def point_key(self, point: Point) -> str:
         """A stable name of a point's result: a hash of everything that decides it."""
@@ -133,12 +163,13 @@ class Study:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def point_seed(self, point: Point) -> int:
-        """The seed of a point's fault maps and variation draws (from the study seed and the point)."""
-        blob = json.dumps([self.settings.seed, asdict(point)], sort_keys=True)
+        """The seed of a point's fault maps and variation draws (from the study seed and the point's axes)."""
+        blob = json.dumps([self.settings.seed, point.axes()], sort_keys=True)
         return int.from_bytes(hashlib.sha256(blob.encode()).digest()[:4], "little")
 
     def matches(self, point: Point, selection: dict) -> bool:
-        return all(getattr(point, k) == v for k, v in selection.items())
+        axes = point.axes()
+        return all(axes[k] == v for k, v in selection.items())
 
 
 # -- reading a study file ------------------------------------------------------------------------
@@ -146,14 +177,15 @@ class Study:
 def study_from_text(text: str, path: str = "<study>") -> Study:
     """A validated :class:`Study` from TOML ``text`` (``path`` names the file in errors)."""
     doc = toml.parse(text, path)
+    toml.migrate(doc, renames.STUDY)
     data = doc.data
     for key in data:
         if key not in TABLES:
             raise doc.error((key,), f"unknown table or key; known: {', '.join(TABLES)}")
     settings = toml.fill(StudySettings, data.get("study", {}), doc, ("study",))
     network = toml.fill(TrainSettings, data.get("network", {}), doc, ("network",))
-    defaults = toml.fill(Point, data.get("defaults", {}), doc, ("defaults",))
-    base = asdict(defaults)
+    template = toml.fill(ArraySettings, data.get("arrays", {}), doc, ("arrays",))
+    base = _axes(template, data.get("defaults", {}), doc, ("defaults",)).axes()
     points: list[Point] = []
     grids = data.get("grid", [])
     many = isinstance(grids, list)
@@ -170,22 +202,24 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
                 raise doc.error(at + (key,), f"must be a non-empty list of values, got {values!r}")
             for n, v in enumerate(values):
                 try:
-                    Point(**{**base, key: v})
+                    make_point(template, {**base, key: v})
                 except ConfigError as exc:
                     raise doc.error(at + (key, n), exc.message) from None
             axes.append([(key, v) for v in values])
         for combo in itertools.product(*axes):
-            points.append(Point(**{**base, **dict(combo)}))
+            points.append(make_point(template, {**base, **dict(combo)}))
     listed = data.get("points", [])
     if not isinstance(listed, list):
         raise doc.error(("points",), "must be an array of tables [[points]]")
     for n, p in enumerate(listed):
-        points.append(toml.fill(Point, {**base, **p} if isinstance(p, dict) else p, doc, ("points", n)))
+        if not isinstance(p, dict):
+            raise doc.error(("points", n), f"must be a table of point axes, got {p!r}")
+        points.append(_axes(template, {**base, **p}, doc, ("points", n), given=p))
     if not points:
         raise ConfigError("grid", f"the study has no points: add a [grid] or [[points]] ({path})")
     unique, seen = [], set()
     for p in points:
-        k = json.dumps(asdict(p), sort_keys=True)
+        k = json.dumps(p.axes(), sort_keys=True)
         if k not in seen:
             seen.add(k)
             unique.append(p)
@@ -205,7 +239,21 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
                 if k not in POINT_FIELDS:
                     raise doc.error(("plots", key, n, k), f"unknown key; known keys: {', '.join(POINT_FIELDS)}")
             ir_drop.append(dict(sel))
-    return Study(settings, network, unique, ir_drop, path)
+    return Study(settings, network, unique, ir_drop, path, template)
+
+
+def _axes(template: ArraySettings, table: object, doc: toml.TomlDocument, at: tuple, given: dict | None = None) -> Point:
+    """The point of a table of axes (``[defaults]``, one ``[[points]]``); errors name the axis and its line."""
+    if not isinstance(table, dict):
+        raise doc.error(at, f"must be a table of point axes, got {table!r}")
+    for key in table:
+        if key not in POINT_FIELDS:
+            raise doc.error(at + (key,), f"unknown key; known keys: {', '.join(POINT_FIELDS)}")
+    try:
+        return make_point(template, table)
+    except ConfigError as exc:
+        key = exc.field if exc.field in (given if given is not None else table) else None
+        raise doc.error(at + ((key,) if key else ()), exc.message) from None
 
 
 def load_study(path: str | Path) -> Study:

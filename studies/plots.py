@@ -3,6 +3,7 @@ ADC bits, and IR-drop heatmaps of chosen points (re-simulated in ngspice from th
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -79,15 +80,13 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
     import torch
 
     from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
-    from memcosim.hardware_aware.deploy import ArraySettings, hardware_for, plan_tiles, tile_conductances, tile_faults
+    from memcosim.hardware_aware.deploy import hardware_for, plan_tiles, tile_conductances, tile_faults
     from memcosim.hardware_aware.model import HwNetwork
 
-    s = study.settings
     seed = study.point_seed(point)
-    arrays = ArraySettings(size=point.size, model=point.model, r_wire=point.r_wire, r_driver=s.r_driver,
-                           g_min=s.g_min, g_max=s.g_max)
-    hw = hardware_for(arrays, weight_bits=point.weight_bits, dac_bits=point.dac_bits, adc_bits=point.adc_bits,
-                      variation=point.variation, fault_rate=point.fault_rate, seed=seed % (2**31))
+    arrays = dataclasses.replace(point.arrays, program="ideal")
+    hw = hardware_for(arrays, weight_bits=point.weight_bits, variation=point.variation, fault_rate=point.fault_rate,
+                      seed=seed % (2**31))
     data = study.network.load()
     net = HwNetwork([data.n_features, *study.network.hidden, data.n_classes], hw)
     net.load_state_dict(torch.load(io.BytesIO(bytes.fromhex(weights_hex))))
@@ -97,9 +96,9 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
     install_fault_maps(net, tiles, arrays)
     t = tiles[0]
     g_min, g_max, _, _ = arrays.window()
-    cfg = CrossbarLayerConfig(arrays.size, t.outputs.stop - t.outputs.start, model=arrays.model, g_min=g_min, g_max=g_max,
-                              dac_bits=hw.dac_bits, adc_bits=hw.adc_bits, r_wire=arrays.r_wire,
-                              r_driver=arrays.r_driver, faults=tile_faults(t, hw, arrays))
+    cfg = CrossbarLayerConfig(arrays.size, t.outputs.stop - t.outputs.start,
+                              dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max), arrays.wires,
+                              dac=arrays.dac, adc=arrays.adc, faults=tile_faults(t, hw, arrays))
     x = np.zeros((1, arrays.size))
     mean = data.x_test.mean(axis=0)[t.inputs]
     x[0, : len(mean)] = mean
@@ -119,7 +118,7 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
         vr = np.array([r[n] for n in rows]).reshape(R, C)
         vc = np.array([r[n] for n in cols]).reshape(R, C)
     applied = np.repeat(v[:, None], C, axis=1)
-    return (applied - (vr - vc)) / cfg.v_read
+    return (applied - (vr - vc)) / cfg.device.v_read
 
 
 def ir_drop_plot(drop: np.ndarray, point: Point, path: Path) -> Path:
@@ -130,7 +129,8 @@ def ir_drop_plot(drop: np.ndarray, point: Point, path: Path) -> Path:
     fig.colorbar(im, ax=ax, label="IR drop (% of the read voltage)")
     ax.set_xlabel("column")
     ax.set_ylabel("row")
-    ax.set_title(f"IR drop, {point.size}x{point.size} array, {point.r_wire:g} ohm/segment, {point.model}\n"
+    a = point.arrays
+    ax.set_title(f"IR drop, {a.size}x{a.size} array, {a.wires.r_row:g} ohm/segment, {a.device.model}\n"
                  f"{point.method}, mean test input on the rows", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ import io
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -53,18 +53,16 @@ def run_point(study: Study, point: Point) -> dict:
 def _run_point(study: Study, point: Point) -> dict:
     import torch
 
-    from memcosim.hardware_aware.deploy import ArraySettings, deploy_network, hardware_for, install_fault_maps, plan_tiles
+    from memcosim.hardware_aware.deploy import deploy_network, hardware_for, install_fault_maps, plan_tiles
     from memcosim.hardware_aware.train import train_network
 
     t_start = time.perf_counter()
     torch.set_num_threads(1)
     s = study.settings
     seed = study.point_seed(point)
-    arrays = ArraySettings(size=point.size, model=point.model, r_wire=point.r_wire, r_driver=s.r_driver,
-                           program=point.program, tolerance=s.tolerance, max_pulses=s.max_pulses,
-                           g_min=s.g_min, g_max=s.g_max)
-    hw = hardware_for(arrays, weight_bits=point.weight_bits, dac_bits=point.dac_bits, adc_bits=point.adc_bits,
-                      variation=point.variation, fault_rate=point.fault_rate, seed=seed % (2**31))
+    arrays = point.arrays
+    hw = hardware_for(arrays, weight_bits=point.weight_bits, variation=point.variation, fault_rate=point.fault_rate,
+                      seed=seed % (2**31))
     network = study.network
     if point.replicate:
         from dataclasses import replace
@@ -82,7 +80,7 @@ def _run_point(study: Study, point: Point) -> dict:
     dep = deploy_network(trained.network, arrays, data.x_test[:n], x_cal, seed=seed,
                          reference="hardware" if point.method == "hw_aware" else "float")
     deployed = float(np.mean(dep.scores.argmax(axis=1) == data.y_test[:n]))
-    row = {**asdict(point),
+    row = {**point.axes(),
            "software_accuracy": trained.software_accuracy, "hardware_model_accuracy": trained.hardware_model_accuracy,
            "deployed_accuracy": deployed, "current_error": dep.current_error,
            "stuck_on": counts.get("stuck_on", 0), "stuck_off": counts.get("stuck_off", 0),
@@ -240,9 +238,9 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
 def _relative_cost(point: Point) -> float:
     """A rough relative cost of a point: cells simulated, more for device models, write-and-verify and
     hardware-aware fine-tuning (only the order of submission depends on it)."""
-    cost = float(point.size) ** 2
-    cost *= 1.0 if point.model == "resistor" else 3.0
-    cost *= 10.0 if point.program != "ideal" else 1.0
+    cost = float(point.arrays.size) ** 2
+    cost *= 1.0 if point.arrays.device.resistor else 3.0
+    cost *= 10.0 if point.arrays.program != "ideal" else 1.0
     return cost * (1.3 if point.method == "hw_aware" else 1.0)
 
 

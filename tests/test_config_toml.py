@@ -87,7 +87,7 @@ def test_an_old_key_is_migrated_with_a_message_naming_the_new_key_and_the_line(t
 def test_renames_with_stars_and_conversion():
     doc = toml.TomlDocument({"points": [{"r_wire": 2.0}, {"r_wire": 0.0, "dac_bits": 0}]}, {}, "<t>")
     renames = [toml.Rename("points.*.r_wire", ("points.*.wires.r_row", "points.*.wires.r_column")),
-               toml.Rename("points.*.dac_bits", ("points.*.dac.bits",), lambda v: toml.DROP if v == 0 else v)]
+               toml.Rename("points.*.dac_bits", ("points.*.dac.bits",), lambda v, t: toml.DROP if v == 0 else v)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", toml.ConfigWarning)
         messages = toml.migrate(doc, renames)
@@ -153,10 +153,79 @@ def _config_dataclasses() -> dict[str, type]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="the learning-side configs still declare their own copies")
+# declared again and not yet folded into the vocabulary: the pulse predictor's dataset keeps its own
+# SET / RESET amplitude overrides (None = the model preset's)
+NOT_YET = {("memcosim.programming.predictor.config.DatasetConfig", "set_amplitude"),
+           ("memcosim.programming.predictor.config.DatasetConfig", "reset_amplitude")}
+
+
 def test_each_physical_quantity_is_declared_by_one_config_dataclass():
     allowed = set().union(*OWNERS.values())
     declared = {(name, fl.name) for name, cls in _config_dataclasses().items()
                 for fl in dataclasses.fields(cls) if fl.name in ALIASES}
-    assert sorted(declared - allowed) == [], "quantities declared again"
-    assert declared == allowed
+    assert sorted(declared - allowed - NOT_YET) == [], "quantities declared again"
+    assert declared == allowed | NOT_YET
+
+
+OLD_RUN = """\
+[network]
+sizes = [4, 3, 2]
+model = "vteam"
+g_min = 0.0
+g_max = 0.0
+r_wire = 1.0
+dac_bits = 0
+dac_r_out = 0.0
+[network.device_params]
+iv = 1.0
+[network.programming]
+amplitude = 0.9
+rise = 1e-09
+scheme = "V/2"
+width = 1e-07
+[pulse]
+v_set = 0.9
+v_reset = -0.9
+width = 2e-09
+rise = 1e-09
+[sgd]
+v_set = 0.59
+v_reset = -0.59
+dac_bits = 6
+r_wire = 2.5
+"""
+
+NEW_RUN = """\
+[network]
+sizes = [4, 3, 2]
+[network.device]
+model = "vteam"
+params = {iv = 1.0}
+[network.wires]
+r_row = 1.0
+r_column = 1.0
+[network.programming]
+scheme = "V/2"
+pulse = {amplitude = 0.9, width = 1e-07, rise = 1e-09}
+[pulse]
+set = {amplitude = 0.9, width = 2e-09, rise = 1e-09}
+reset = {amplitude = -0.9, width = 2e-09, rise = 1e-09}
+[sgd]
+set = {amplitude = 0.59}
+reset = {amplitude = -0.59}
+dac = {bits = 6}
+wires = {r_row = 2.5, r_column = 2.5}
+"""
+
+
+def test_an_old_run_file_reads_as_the_same_config_as_its_new_keys():
+    from memcosim.trainers.config import run_config_from_text
+
+    with pytest.warns(toml.ConfigWarning) as caught:
+        old = run_config_from_text(OLD_RUN, "old.toml")
+    assert run_config_from_text(NEW_RUN, "new.toml") == old
+    assert old.network.dac is None and old.sgd.dac.r_out == 0.0  # dac_bits = 0: ideal sources; the SGD DAC's r_out kept
+    messages = [str(w.message) for w in caught]
+    assert "old.toml, line 6: `network.r_wire` was renamed to `network.wires.r_row` and `network.wires.r_column`" \
+        in " ".join(messages)
+    assert any("`pulse.width` was renamed to `pulse.set.width` and `pulse.reset.width`" in m for m in messages)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from memcosim.config.array import DeviceConfig
+from memcosim.config.periphery import AdcConfig, DacConfig
+from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming, layer_config_from_dict
 from memcosim.errors import ConfigError
-from memcosim.cosim.layer import (CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming,
-                                              layer_config_from_dict)
 
-IDEAL = dict(model="vteam", adc_bits=16, tia_gain=1e9, dac_bits=12, dac_r_out=0.0, r_wire=0.0)
+IDEAL = dict(device=DeviceConfig("vteam"), adc=AdcConfig(bits=16), tia_gain=1e9, dac=DacConfig(bits=12, r_out=0.0))
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def test_forward_read_agrees_with_ideal_v_times_g(circuit):
     # the digital outputs (from 16-bit ADC codes) are W^T x in weight units
     expected = layer.ideal_outputs(x)
     assert np.max(np.abs(r.outputs - expected)) < 2e-3 * np.max(np.abs(expected)) + 1e-3
-    assert np.allclose(expected, (v / layer.config.v_read) @ layer.weights(), rtol=1e-9, atol=1e-12)
+    assert np.allclose(expected, (v / layer.config.device.v_read) @ layer.weights(), rtol=1e-9, atol=1e-12)
 
 
 def test_weights_round_trip_through_conductance_pairs(circuit):
@@ -40,10 +41,10 @@ def test_weights_round_trip_through_conductance_pairs(circuit):
         layer.write_weights(w)
         g = layer.conductances()
         c = layer.config
-        assert np.all(g >= c.g_min * (1 - 1e-9)) and np.all(g <= c.g_max * (1 + 1e-9))
+        assert np.all(g >= c.device.g_min * (1 - 1e-9)) and np.all(g <= c.device.g_max * (1 + 1e-9))
         assert np.allclose(layer.weights(), w, atol=1e-6)
     high = circuit.layers[1]
-    assert np.allclose(high.conductances().max(axis=None), high.config.g_max, rtol=1e-6)  # high mapping: one device at g_max
+    assert np.allclose(high.conductances().max(axis=None), high.config.device.g_max, rtol=1e-6)  # high mapping: one device at g_max
 
 
 def test_in_array_read_sees_the_written_conductances(circuit):
@@ -102,8 +103,10 @@ def test_bad_input_names_the_field(circuit):
         circuit.pulse_slots([Slot(0.8, {0: (np.ones(5, bool), np.ones(6, bool))})])
     with pytest.raises(ConfigError, match="^layer.inputs"):
         CrossbarLayerConfig(0, 3)
-    with pytest.raises(ConfigError, match="^layer.g_max"):
-        CrossbarLayerConfig(4, 2, g_min=5e-5, g_max=2e-5)
+    with pytest.raises(ConfigError, match="^device.g_max"):
+        CrossbarLayerConfig(4, 2, DeviceConfig("vteam", g_min=5e-5, g_max=2e-5))
+    with pytest.raises(ConfigError, match="^layer.device.g_max"):
+        layer_config_from_dict({"inputs": 4, "outputs": 2, "device": {"g_min": 5e-5, "g_max": 2e-5}})
     with pytest.raises(ConfigError, match="^layer.scheme"):
         CrossbarLayerConfig(4, 2, scheme="ground")
     with pytest.raises(ConfigError, match="^layer.bogus"):

@@ -8,13 +8,15 @@ import numpy as np
 import pytest
 
 from memcosim.circuits.ep_network import EpNetworkConfig
+from memcosim.config.array import DeviceConfig, WireConfig
+from memcosim.config.pulse import PulseConfig
 from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError
-from memcosim.trainers.config import (PulseConfig, RunConfig, TrainConfig, load_run_config, run_config_to_toml)
+from memcosim.trainers.config import (PulseUpdateConfig, RunConfig, TrainConfig, load_run_config, run_config_to_toml)
 from memcosim.trainers.datasets import Dataset, load_dataset
 from memcosim.trainers.ep import EPTrainer
 
-NET = dict(sizes=[4, 5, 2], model="vteam", r_wire=1.0, gain=10.0, diode_bias=-0.2, v_input=0.5, v_bias=0.5,
+NET = dict(sizes=[4, 5, 2], device={"model": "vteam"}, wires={"r_row": 1.0, "r_column": 1.0}, gain=10.0, diode_bias=-0.2, v_input=0.5, v_bias=0.5,
            g_init=[1e-6, 1e-4])
 
 
@@ -121,7 +123,7 @@ def test_adam_steps_resume_to_the_same_conductances(tmp_path):
 def test_pulse_updates_move_conductances_the_requested_way():
     net = dict(NET, sizes=[4, 3, 2], programming={"scheme": "V/2", "pulse": {"amplitude": 0.6}})
     config = RunConfig(train=dict(dataset="iris", classes=[0, 1], update="pulse", progress=False),
-                       network=net, pulse=PulseConfig(v_set=0.6, v_reset=-0.6, max_pulses=3))
+                       network=net, pulse=PulseUpdateConfig(PulseConfig(0.6, 10e-9), PulseConfig(-0.6, 10e-9), max_pulses=3))
     with EPTrainer(config, _iris2()) as tr:
         g0 = [a.copy() for a in tr.conductances]
         delta = [np.zeros_like(a) for a in g0]
@@ -189,10 +191,12 @@ def test_run_config_toml_round_trip_and_unknown_keys(tmp_path):
     path.write_text("[network]\nsizes = [4, 0, 3]\n")
     with pytest.raises(ConfigError, match=r"network.sizes\[1\]"):
         load_run_config(path)
-    with pytest.raises(ConfigError, match="network.g_max"):
-        EpNetworkConfig(model="vteam", g_max=1.0)
+    with pytest.raises(ConfigError, match="network.device.g_max"):
+        EpNetworkConfig(device=DeviceConfig("vteam", g_max=1.0))
     with pytest.raises(ConfigError, match="network.sense"):
-        EpNetworkConfig(model="resistor", sense="wires")
+        EpNetworkConfig(device=DeviceConfig("resistor"), sense="wires")
+    with pytest.raises(ConfigError, match="network.wires.r_column"):
+        EpNetworkConfig(wires=WireConfig(r_row=1.0, r_column=2.0))
 
 
 def test_pulse_slots_give_every_cell_its_count_and_run_layers_in_parallel():
@@ -230,7 +234,7 @@ def _pulse_config(**pulse) -> RunConfig:
     net = dict(NET, sizes=[4, 3, 2], programming={"scheme": "V/2", "pulse": {"amplitude": 0.8}})
     return RunConfig(train=dict(dataset="iris", classes=[0, 1], update="pulse", progress=False, epochs=2,
                                 batch_size=4, optimizer="adam", lr=0.05),
-                     network=net, pulse=PulseConfig(v_set=0.8, v_reset=-0.8, width=5e-9, max_pulses=2, **pulse))
+                     network=net, pulse=PulseUpdateConfig(PulseConfig(0.8, 5e-9), PulseConfig(-0.8, 5e-9), max_pulses=2, **pulse))
 
 
 def test_accumulated_pulses_track_the_digital_copy():
@@ -293,9 +297,9 @@ def test_accumulated_pulse_run_resumes_to_the_same_device_states(tmp_path):
             tr.load_state_arrays(arrays)
         np.testing.assert_array_equal(tr.circuit.session.states, states)
     with pytest.raises(ConfigError, match="pulse.reltol"):
-        PulseConfig(reltol=0.0)
+        PulseUpdateConfig(reltol=0.0)
     with pytest.raises(ConfigError, match="pulse.accumulate"):
-        PulseConfig(accumulate="yes")
+        PulseUpdateConfig(accumulate="yes")
 
 
 def test_programming_tolerances_change_the_pulses_little():

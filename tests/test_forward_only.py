@@ -23,7 +23,7 @@ def tiny(rule: str = "ff", update: str = "pulse", epochs: int = 2, checkpoint: s
 def test_reset_only_never_increases_a_conductance_and_energy_is_measured():
     with ForwardOnlyTrainer(tiny(epochs=2)) as tr:
         g0 = [layer.conductances() for layer in tr.circuit.layers]
-        high = tr.circuit.layers[0].config.g_max
+        high = tr.circuit.layers[0].config.device.g_max
         assert all(np.all(g >= 0.9 * high) for g in g0)  # arrays initialised high
         tr.fit(log=None)
         c = tr.counters
@@ -73,7 +73,7 @@ def test_interrupted_and_resumed_run_ends_with_the_same_device_states(tmp_path):
 
 
 def test_bad_input_names_the_field():
-    for key, value in (("v_reset", -1.2), ("v_reset", 0.3), ("rule", "bp"), ("hidden", 0), ("selection", "all"),
+    for key, value in (("reset", {"amplitude": -1.2}), ("reset", {"amplitude": 0.3}), ("rule", "bp"), ("hidden", 0), ("selection", "all"),
                        ("label_scale", 2.0), ("label_repeat", 0), ("margin", -0.1), ("bogus", 1)):
         with pytest.raises(ConfigError, match=f"^forward_only.{key}"):
             run_config_from_dict({"train": {"algorithm": "forward_only"}, "forward_only": {key: value}})

@@ -170,9 +170,10 @@ def test_training_config_strings_are_checked():
     from memcosim.trainers.config import run_config_from_dict
 
     for table, key, value in (("train", "dataset", "iris\n.control"), ("train", "backend", "ngspice;shell"),
-                              ("network", "model", "vteam\n.control"), ("train", "update", "ideal\x0b")):
+                              ("network", "device.model", "vteam\n.control"), ("train", "update", "ideal\x0b")):
+        outer, _, inner = key.rpartition(".")
         with pytest.raises(ConfigError) as info:
-            run_config_from_dict({table: {key: value}})
+            run_config_from_dict({table: {outer: {inner: value}} if outer else {key: value}})
         assert info.value.field == f"{table}.{key}"
 
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from memcosim.circuits.crossbar import build_crossbar
-from memcosim.config.array import ArrayConfig
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
+from memcosim.config.periphery import AdcConfig
 from memcosim.errors import ConfigError
 from memcosim.hardware_aware.deploy import ArraySettings, install_fault_maps, plan_tiles, tile_faults
 from memcosim.hardware_aware.model import HardwareConfig, HwLinear, HwNetwork, adc_quantize, fake_quantize, fault_masks
@@ -18,17 +19,17 @@ from memcosim.hardware_aware.train import TrainSettings, accuracy, train_network
 
 @pytest.mark.parametrize("bits", [1, 2, 3, 4, 6])
 def test_fake_quantization_gives_exactly_the_configured_levels(bits):
-    hw = HardwareConfig(weight_bits=bits, g_min=1e-6, g_max=2e-5)
+    hw = HardwareConfig(weight_bits=bits, device=DeviceConfig("resistor", g_min=1e-6, g_max=2e-5))
     layer = HwLinear(64, 40, hw, init_seed=3)
     g = layer.conductances()  # (2, outputs, inputs) siemens
     levels = np.unique(np.round(g / 1e-12))  # picosiemens, exact grid values
     assert len(levels) == hw.levels == 2 ** bits
-    grid = hw.g_min + np.arange(hw.levels) / (hw.levels - 1) * (hw.g_max - hw.g_min)
+    grid = hw.device.g_min + np.arange(hw.levels) / (hw.levels - 1) * (hw.device.g_max - hw.device.g_min)
     assert np.allclose(np.unique(g), grid, rtol=1e-6, atol=0)  # float32 window units
     # one device of each pair sits at g_min: signed weights take at most 2L - 1 values
-    w = (g[0] - g[1]) / (hw.g_max - hw.g_min)
+    w = (g[0] - g[1]) / (hw.device.g_max - hw.device.g_min)
     assert len(np.unique(np.round(w, 9))) <= 2 * hw.levels - 1
-    assert np.all(np.minimum(g[0], g[1]) == hw.g_min)
+    assert np.all(np.minimum(g[0], g[1]) == hw.device.g_min)
 
 
 def test_fake_quantize_straight_through_gradient_and_clamp():
@@ -70,7 +71,8 @@ def test_fault_masks_hit_the_rate_and_repeat_from_the_seed(rate):
 
 
 def test_stuck_devices_take_the_stuck_conductance():
-    hw = HardwareConfig(fault_rate=0.2, seed=5, g_min=1e-6, g_max=2e-5, g_stuck_on=3e-5, g_stuck_off=5e-7)
+    hw = HardwareConfig(fault_rate=0.2, seed=5, device=DeviceConfig("resistor", g_min=1e-6, g_max=2e-5), g_stuck_on=3e-5,
+                        g_stuck_off=5e-7)
     layer = HwLinear(30, 20, hw)
     g = layer.conductances()
     on, off = layer.stuck_on.numpy(), layer.stuck_off.numpy()
@@ -81,7 +83,7 @@ def test_stuck_devices_take_the_stuck_conductance():
 @pytest.mark.parametrize("rate", [0.05, 0.2])
 def test_circuit_fault_maps_in_torch_hit_the_rate_and_match_the_netlist(rate):
     """The deployed arrays' stuck-at maps (circuit fault injection) installed in the torch layers."""
-    arrays = ArraySettings(size=16, model="resistor", r_wire=1.0)
+    arrays = ArraySettings(size=16, wires=WireConfig.uniform(1.0))
     hw = HardwareConfig(fault_rate=rate, tile_rows=16)
     net = HwNetwork([64, 32, 10], hw)
     tiles = plan_tiles(net.sizes, 16, seed=9)
@@ -114,8 +116,10 @@ def test_tiles_cover_the_layer_once():
 
 
 def test_hardware_config_errors_name_the_field():
-    with pytest.raises(ConfigError, match="hardware.g_max"):
-        HardwareConfig(g_min=1e-5, g_max=1e-6)
+    with pytest.raises(ConfigError, match="hardware.device.g_min"):
+        HardwareConfig(device=DeviceConfig("resistor"))
+    with pytest.raises(ConfigError, match="device.g_max"):
+        HardwareConfig(device=DeviceConfig("resistor", g_min=1e-5, g_max=1e-6))
     with pytest.raises(ConfigError, match="hardware.weight_bits"):
         HardwareConfig(weight_bits=2.5)
     with pytest.raises(ConfigError, match="hardware.fault_rate"):
@@ -128,7 +132,7 @@ def test_hardware_config_errors_name_the_field():
 
 def test_training_is_deterministic_and_hardware_aware_learns_iris():
     settings = TrainSettings(dataset="iris", hidden=[6], epochs=30, hw_epochs=10, batch_size=16, lr=0.02)
-    hw = HardwareConfig(weight_bits=3, adc_bits=5, variation=0.05, fault_rate=0.05, tile_rows=8, seed=2)
+    hw = HardwareConfig(weight_bits=3, adc=AdcConfig(bits=5), variation=0.05, fault_rate=0.05, tile_rows=8, seed=2)
     a = train_network(settings, hw, "hw_aware")
     b = train_network(settings, hw, "hw_aware")
     for p, q in zip(a.network.state_dict().values(), b.network.state_dict().values()):

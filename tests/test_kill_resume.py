@@ -39,13 +39,16 @@ progress = false
 seed = 5
 [network]
 sizes = [4, 4, 3]
-model = "vteam"
-r_wire = 1.0
 gain = 10.0
 diode_bias = -0.2
 v_input = 0.5
 v_bias = 0.5
 g_init = [1e-6, 1e-4]
+[network.device]
+model = "vteam"
+[network.wires]
+r_row = 1.0
+r_column = 1.0
 """
 
 

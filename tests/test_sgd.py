@@ -41,8 +41,8 @@ def test_default_device_keeps_pairs_balanced_while_the_biolek_window_sinks_them(
     with SGDTrainer(tiny()) as tr:
         assert abs(tr.drift) < DRIFT_WARNING / 4
         assert tr.dw[0] > 0 > tr.dw[1] and abs(tr.dw[0] + tr.dw[1]) < 0.05 * tr.dw[0]  # up and down steps match
-    with pytest.warns(UserWarning, match="^sgd.device_params: one up-and-down cycle changes a pair's G\\+ \\+ G- by -"):
-        with SGDTrainer(tiny(device_params={"iv": 1}, v_set=0.6, v_reset=-0.6)) as tr:
+    with pytest.warns(UserWarning, match="^sgd.device.params: one up-and-down cycle changes a pair's G\\+ \\+ G- by -"):
+        with SGDTrainer(tiny(device={"model": "vteam", "params": {"iv": 1}}, set={"amplitude": 0.6}, reset={"amplitude": -0.6})) as tr:
             assert tr.drift < -2 * DRIFT_WARNING
 
 
@@ -145,7 +145,7 @@ def test_bad_input_names_the_field_and_keeps_device_states(tmp_path):
         SGDTrainer(cfg)
     with pytest.raises(ConfigError, match="^dataset.x_train: feature \\[0, 1\\]"):
         Dataset("bad", np.array([[0.0, np.inf], [1.0, 0.0]]), np.array([0, 1]), np.zeros((1, 2)), np.array([0]), 2)
-    for key, value in (("rule", "adam"), ("v_reset", 0.5), ("hidden", 0), ("bl", 0), ("lr", -1.0), ("bogus", 1)):
+    for key, value in (("rule", "adam"), ("reset", {"amplitude": 0.5}), ("hidden", 0), ("bl", 0), ("lr", -1.0), ("bogus", 1)):
         with pytest.raises(ConfigError, match=f"^sgd.{key}"):
             run_config_from_dict({"train": {"algorithm": "sgd"}, "sgd": {key: value}})
     with pytest.raises(ConfigError, match="^train.algorithm"):

@@ -172,7 +172,7 @@ def test_grid_union_points_and_line_lookup():
     assert len(s.points) == 4 + 2 + 1
     dup = study_from_text(text.replace("adc_bits = [3, 6]", "adc_bits = [3, 6]\nr_wire = [0.0]\nmethod = [\"plain\"]"))
     assert len(dup.points) == 4 + 1 + 1  # (r_wire 0, plain, adc 6) repeats a first-grid point: kept once
-    assert s.points[-1].size == 8 and s.points[-1].fault_rate == 0.1
+    assert s.points[-1].arrays.size == 8 and s.points[-1].fault_rate == 0.1
     assert len({s.point_key(p) for p in s.points}) == len(s.points)
     assert key_lines(text)[("grid", 1, "adc_bits")] == text.splitlines().index("adc_bits = [3, 6]") + 1
 

@@ -154,7 +154,7 @@ def test_a_trainer_continues_after_a_worker_crash_without_restarting_python(tmp_
     def config(ck: str) -> RunConfig:
         return RunConfig(train=dict(dataset="iris", epochs=3, train_limit=20, test_limit=10, lr=1.0,
                                     layer_lr=[0.01, 1.0], progress=False, seed=2, checkpoint=ck),
-                         network=dict(sizes=[4, 3, 3], model="vteam", r_wire=1.0, gain=10.0, diode_bias=-0.2,
+                         network=dict(sizes=[4, 3, 3], device={"model": "vteam"}, wires={"r_row": 1.0, "r_column": 1.0}, gain=10.0, diode_bias=-0.2,
                                       v_input=0.5, v_bias=0.5, g_init=[1e-6, 1e-4]))
 
     with EPTrainer(config(str(tmp_path / "ref.npz")), options=WORKER) as ref:

@@ -9,7 +9,7 @@ Layout of a run file (every key optional except where noted; errors name ``table
     [network]               # memcosim.circuits.ep_network.EpNetworkConfig
     sizes = [4, 8, 3]
     [network.programming]   # pulse drivers (needed by update = "pulse")
-    [pulse]                 # PulseConfig (update = "pulse")
+    [pulse]                 # PulseUpdateConfig (update = "pulse"): [pulse.set], [pulse.reset]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from memcosim import fields as f
 from memcosim.circuits.ep_network import EpNetworkConfig
+from memcosim.config.pulse import PulseConfig
 from memcosim.trainers.crossbar_config import ForwardOnlyConfig, SgdConfig
 from memcosim.config import renames, toml
 from memcosim.devices.catalog import get_device
@@ -103,15 +104,15 @@ class TrainConfig:
 
 
 @dataclass
-class PulseConfig:
+class PulseUpdateConfig:
     """Pulse-mode updates: programming pulses per cell, derived from the requested conductance change.
 
     The requested change ``dG`` (siemens) of a cell is turned into a state change through the
     conductance law and divided by the state change of one pulse (measured in the circuit when the
     trainer starts, on ``calibration_pulses`` pulses of cell (0, 0) of layer 0); the count is rounded
-    stochastically and capped at ``max_pulses``. SET pulses are ``v_set`` volts (> 0), RESET pulses
-    ``v_reset`` volts (< 0), ``width`` seconds at full amplitude with ``rise`` edges and ``gap``
-    seconds between pulses; unselected lines follow ``network.programming.scheme`` (V/2 or V/3).
+    stochastically and capped at ``max_pulses``. SET pulses are ``set`` (amplitude > 0 V), RESET pulses
+    ``reset`` (amplitude < 0 V), both of one width and rise (one slot length), ``gap`` seconds between
+    pulses; unselected lines follow ``network.programming.scheme`` (V/2 or V/3).
 
     ``accumulate`` (mixed precision, Nandakumar et al. 2018): the requested changes accumulate in a
     digital copy of the conductances (what ``ideal`` updates would have made them), and each batch
@@ -121,10 +122,8 @@ class PulseConfig:
     (the operating points keep the session's own, tighter ones).
     """
 
-    v_set: float = 0.6
-    v_reset: float = -0.6
-    width: float = 10e-9
-    rise: float = 1e-9
+    set: PulseConfig = field(default_factory=lambda: PulseConfig(0.6, 10e-9, 1e-9))
+    reset: PulseConfig = field(default_factory=lambda: PulseConfig(-0.6, 10e-9, 1e-9))
     gap: float = 2e-9
     max_pulses: int = 8
     calibration_pulses: int = 4
@@ -133,18 +132,28 @@ class PulseConfig:
     vntol: float = 1e-6
 
     def __post_init__(self) -> None:
-        self.v_set = f.number("pulse.v_set", self.v_set, low=0.0, low_open=True, unit="V")
-        self.v_reset = f.number("pulse.v_reset", self.v_reset, unit="V")
-        if not self.v_reset < 0:
-            raise ConfigError("pulse.v_reset", f"must be < 0 V, got {self.v_reset}")
-        self.width = f.number("pulse.width", self.width, low=0.0, low_open=True, unit="s")
-        self.rise = f.number("pulse.rise", self.rise, low=0.0, low_open=True, unit="s")
+        for name in ("set", "reset"):
+            if not isinstance(getattr(self, name), PulseConfig):
+                raise ConfigError(f"pulse.{name}", f"must be a PulseConfig, got {getattr(self, name)!r}")
+        if not self.set.amplitude > 0:
+            raise ConfigError("pulse.set.amplitude", f"must be > 0 V, got {self.set.amplitude}")
+        if not self.reset.amplitude < 0:
+            raise ConfigError("pulse.reset.amplitude", f"must be < 0 V, got {self.reset.amplitude}")
+        for name in ("width", "rise"):
+            if getattr(self.reset, name) != getattr(self.set, name):
+                raise ConfigError(f"pulse.reset.{name}", f"SET and RESET pulses share one slot: set reset.{name} = "
+                                  f"set.{name} ({getattr(self.set, name)} s), got {getattr(self.reset, name)}")
         self.gap = f.number("pulse.gap", self.gap, low=0.0, unit="s")
         self.max_pulses = f.integer("pulse.max_pulses", self.max_pulses, 1, 1000)
         self.calibration_pulses = f.integer("pulse.calibration_pulses", self.calibration_pulses, 1, 1000)
         self.accumulate = f.boolean("pulse.accumulate", self.accumulate)
         self.reltol = f.number("pulse.reltol", self.reltol, low=0.0, high=0.1, low_open=True)
         self.vntol = f.number("pulse.vntol", self.vntol, low=0.0, high=1e-3, low_open=True, unit="V")
+
+    @property
+    def period(self) -> float:
+        """Seconds from the start of one pulse slot to the next: edges, width and gap."""
+        return self.set.duration + self.gap
 
 
 @dataclass
@@ -154,12 +163,12 @@ class RunConfig:
 
     train: TrainConfig = field(default_factory=TrainConfig)
     network: EpNetworkConfig = field(default_factory=EpNetworkConfig)
-    pulse: PulseConfig = field(default_factory=PulseConfig)
+    pulse: PulseUpdateConfig = field(default_factory=PulseUpdateConfig)
     sgd: SgdConfig | None = None  # train.algorithm = "sgd"
     forward_only: ForwardOnlyConfig | None = None  # train.algorithm = "forward_only"
 
     def __post_init__(self) -> None:
-        for name, cls in (("train", TrainConfig), ("network", EpNetworkConfig), ("pulse", PulseConfig),
+        for name, cls in (("train", TrainConfig), ("network", EpNetworkConfig), ("pulse", PulseUpdateConfig),
                           ("sgd", SgdConfig), ("forward_only", ForwardOnlyConfig)):
             value = getattr(self, name)
             if isinstance(value, dict):
@@ -170,8 +179,8 @@ class RunConfig:
             return
         if self.train.update == "pulse" and self.network.programming is None:
             raise ConfigError("network.programming", "pulse updates need programming drivers: add [network.programming]")
-        if self.train.update == "pulse" and not get_device(self.network.model).has_state:
-            raise ConfigError("network.model", "pulse updates need a memristor model, not 'resistor'")
+        if self.train.update == "pulse" and not get_device(self.network.device.model).has_state:
+            raise ConfigError("network.device.model", "pulse updates need a memristor model, not 'resistor'")
         if self.train.update == "pulse" and self.network.programming.scheme not in ("V/2", "V/3"):
             raise ConfigError("network.programming.scheme", "row-parallel pulse updates need 'V/2' or 'V/3' "
                               f"(with {self.network.programming.scheme!r} the unselected cells of the row are written)")

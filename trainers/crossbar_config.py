@@ -9,38 +9,47 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from memcosim import fields as f
+from memcosim.config.array import DeviceConfig, WireConfig
+from memcosim.config.periphery import AdcConfig, DacConfig
+from memcosim.config.pulse import PulseConfig
+from memcosim.cosim.layer import CrossbarLayerConfig
 from memcosim.errors import ConfigError
 
 SGD_RULES = ("manhattan", "stochastic")
 FORWARD_RULES = ("ff", "competitive")
 
 
-def _device_table(where: str, value: object) -> dict:
-    if not isinstance(value, dict):
-        raise ConfigError(where, f"must be a table of numbers, got {value!r}")
-    for k, v in value.items():
-        f.number(f"{where}.{k}", v)
-    return dict(value)
-
-
 def _check_layer_fields(config, table: str) -> None:
-    """Validate the crossbar-layer fields the SGD and forward-only tables share (errors name ``table.field``)."""
+    """Validate the crossbar-layer settings the SGD and forward-only tables share (errors name ``table.field``)."""
     config.hidden = f.integer(f"{table}.hidden", config.hidden, 1)
     config.inputs = f.integer(f"{table}.inputs", config.inputs, 0)
-    if not isinstance(config.model, str):
-        raise ConfigError(f"{table}.model", f"must be a device model name, got {config.model!r}")
-    config.device_params = _device_table(f"{table}.device_params", config.device_params)
-    config.g_min = f.number(f"{table}.g_min", config.g_min, low=0.0, unit="S")
-    config.g_max = f.number(f"{table}.g_max", config.g_max, low=0.0, unit="S")
+    for name, cls in (("device", DeviceConfig), ("wires", WireConfig), ("dac", DacConfig), ("adc", AdcConfig),
+                      ("set", PulseConfig), ("reset", PulseConfig)):
+        if not isinstance(getattr(config, name), cls):
+            raise ConfigError(f"{table}.{name}", f"must be a {cls.__name__}, got {getattr(config, name)!r}")
     config.w_max = f.number(f"{table}.w_max", config.w_max, low=0.0, low_open=True)
-    config.r_wire = f.number(f"{table}.r_wire", config.r_wire, low=0.0, unit="ohm")
-    config.dac_bits = f.integer(f"{table}.dac_bits", config.dac_bits, 1, 16)
-    config.adc_bits = f.integer(f"{table}.adc_bits", config.adc_bits, 1, 16)
     config.adc_fill = f.number(f"{table}.adc_fill", config.adc_fill, low=0.0, high=1.0, low_open=True)
-    config.width = f.number(f"{table}.width", config.width, low=0.0, low_open=True, unit="s")
-    config.rise = f.number(f"{table}.rise", config.rise, low=0.0, low_open=True, unit="s")
     config.gap = f.number(f"{table}.gap", config.gap, low=0.0, unit="s")
     config.scheme = f.choice(f"{table}.scheme", config.scheme, ("V/2", "V/3"))
+    if not config.set.amplitude > 0:
+        raise ConfigError(f"{table}.set.amplitude", f"a SET pulse must be > 0 V, got {config.set.amplitude}")
+    if not config.reset.amplitude < 0:
+        raise ConfigError(f"{table}.reset.amplitude", f"a RESET pulse must be < 0 V, got {config.reset.amplitude}")
+    for name in ("width", "rise"):
+        if getattr(config.reset, name) != getattr(config.set, name):
+            raise ConfigError(f"{table}.reset.{name}", f"SET and RESET pulses share one slot: set reset.{name} = "
+                              f"set.{name} ({getattr(config.set, name)} s), got {getattr(config.reset, name)}")
+
+
+def layer_configs(config, n_in: int, n_out: int, seed: int, pulse: PulseConfig, first: dict, second: dict,
+                  **common) -> list[CrossbarLayerConfig]:
+    """The two crossbar layers of an SGD or forward-only run: ``n_in`` -> ``config.hidden`` -> ``n_out``
+    signed outputs, each on one array of the run's ``device``, ``wires``, ``dac`` and ``adc``, programmed
+    with ``pulse`` under the run's ``scheme``; ``first`` / ``second`` (and ``common``) set the rest."""
+    shared = dict(device=config.device, wires=config.wires, dac=config.dac, adc=config.adc, w_max=config.w_max,
+                  adc_fill=config.adc_fill, scheme=config.scheme, pulse=pulse, **common)
+    return [CrossbarLayerConfig(n_in, config.hidden, seed=seed, **shared, **first),
+            CrossbarLayerConfig(config.hidden + 1, n_out, seed=seed + 1, **shared, **second)]
 
 
 @dataclass
@@ -64,30 +73,26 @@ class SgdConfig:
     selected column with probability ``step_decay**e`` (draws from the run's seeded RNG); 1 = constant.
 
     A sample whose largest output error is below ``min_error`` is not written (no slots). Pulses are
-    ``v_set`` / ``v_reset`` volts at the selected cells, ``width`` s, ``rise`` s edges, ``gap`` s apart,
-    half-select ``scheme``. ``init_scale``: initial weights uniform in +-init_scale*sqrt(3/fan_in).
+    the ``set`` / ``reset`` pulses at the selected cells (one slot length: both share width and rise),
+    ``gap`` s apart, half-select ``scheme``. ``device``, ``wires``, ``dac`` (bits, output resistance) and
+    ``adc`` (bits) are those of both layers' arrays (see :class:`~memcosim.cosim.layer.CrossbarLayerConfig`). ``init_scale``: initial weights uniform in +-init_scale*sqrt(3/fan_in).
     """
 
     hidden: int = 32
     inputs: int = 0
     outputs: int = 0
-    model: str = "vteam"
     # exponential I-V and the VTEAM paper's (Kvatinsky) window: SET and RESET steps match across the
     # window (with the Biolek window, wtype=2, RESET outweighs SET at mid-window: pairs drift down, see sgd.py)
-    device_params: dict[str, float] = field(default_factory=lambda: {"iv": 1, "wtype": 3})
-    g_min: float = 0.0
-    g_max: float = 0.0
+    device: DeviceConfig = field(default_factory=lambda: DeviceConfig("vteam", {"iv": 1, "wtype": 3}))
+    wires: WireConfig = field(default_factory=WireConfig)
+    dac: DacConfig = field(default_factory=lambda: DacConfig(bits=8, r_out=0.0))
+    adc: AdcConfig = field(default_factory=lambda: AdcConfig(bits=8))
     w_max: float = 1.0
-    r_wire: float = 0.0
-    dac_bits: int = 8
-    adc_bits: int = 8
     adc_fill: float = 0.25
     rule: str = "manhattan"
     lr: float = 0.05
-    v_set: float = 0.57  # volts at the selected cells
-    v_reset: float = -0.57
-    width: float = 10e-9
-    rise: float = 1e-9
+    set: PulseConfig = field(default_factory=lambda: PulseConfig(0.57, 10e-9, 1e-9))  # volts at the selected cells
+    reset: PulseConfig = field(default_factory=lambda: PulseConfig(-0.57, 10e-9, 1e-9))
     gap: float = 2e-9
     scheme: str = "V/2"
     bl: int = 10
@@ -103,10 +108,6 @@ class SgdConfig:
         self.outputs = f.integer("sgd.outputs", self.outputs, 0)
         self.rule = f.choice("sgd.rule", self.rule, SGD_RULES)
         self.lr = f.number("sgd.lr", self.lr, low=0.0, low_open=True)
-        self.v_set = f.number("sgd.v_set", self.v_set, low=0.0, low_open=True, unit="V")
-        self.v_reset = f.number("sgd.v_reset", self.v_reset, unit="V")
-        if not self.v_reset < 0:
-            raise ConfigError("sgd.v_reset", f"must be < 0 V, got {self.v_reset}")
         self.bl = f.integer("sgd.bl", self.bl, 1, 1000)
         self.x_threshold = f.number("sgd.x_threshold", self.x_threshold, low=0.0, high=1.0)
         self.d_threshold = f.number("sgd.d_threshold", self.d_threshold, low=0.0, high=1.0)
@@ -130,7 +131,7 @@ class ForwardOnlyConfig:
     strongest wrong group down; prediction: the group goodness summed over both layers).
 
     Weights live on differential pairs initialised high (``mapping = "high"``, both devices near
-    ``g_max``); every update is ONE RESET pulse of ``v_reset`` volts (|v| < 1 V) and ``width`` s on
+    ``g_max``); every update is ONE ``reset`` pulse (above -1 V) on
     the selected cells: weight up = RESET the - device, down = RESET the + device. ``ideal`` mode
     lowers the same conductances by the calibrated step directly. ``selection``: ``stochastic`` (row i
     fires with probability x_i, column j with |dL/dh_j| / max|dL/dh|: one pulse where both fire) or
@@ -139,7 +140,7 @@ class ForwardOnlyConfig:
     or true minus strongest wrong group) is below ``margin``; with ``margin = 0``, only where the
     logistic factor of its goodness loss around ``theta`` exceeds ``min_error``. ``energy_compare``:
     every ``compare_every``-th update also programs the same weight changes with SET/RESET (up: SET
-    the + device at ``v_set``; down: RESET the + device at ``v_reset``), measures the driver energy,
+    the + device with the ``set`` pulse; down: RESET the + device with ``reset``), measures the driver energy,
     and restores the device states.
     """
 
@@ -147,19 +148,15 @@ class ForwardOnlyConfig:
     inputs: int = 0
     n_classes: int = 0
     rule: str = "ff"
-    model: str = "stanford_pku"
-    device_params: dict[str, float] = field(default_factory=dict)
-    g_min: float = 0.0
-    g_max: float = 0.0
+    device: DeviceConfig = field(default_factory=lambda: DeviceConfig("stanford_pku"))
+    wires: WireConfig = field(default_factory=WireConfig)
+    dac: DacConfig = field(default_factory=lambda: DacConfig(bits=8, r_out=0.0))
+    # both devices of a pair start near g_max: the common-mode current fills the ADC range
+    adc: AdcConfig = field(default_factory=lambda: AdcConfig(bits=12))
     w_max: float = 1.0
-    r_wire: float = 0.0
-    dac_bits: int = 8
-    adc_bits: int = 12  # both devices of a pair start near g_max: the common-mode current fills the ADC range
     adc_fill: float = 1.0
-    v_reset: float = -0.83
-    v_set: float = 1.2
-    width: float = 100e-9
-    rise: float = 5e-9
+    reset: PulseConfig = field(default_factory=lambda: PulseConfig(-0.83, 100e-9, 5e-9))
+    set: PulseConfig = field(default_factory=lambda: PulseConfig(1.2, 100e-9, 5e-9))
     gap: float = 5e-9
     scheme: str = "V/2"
     theta: float = 0.2
@@ -179,10 +176,9 @@ class ForwardOnlyConfig:
         _check_layer_fields(self, "forward_only")
         self.n_classes = f.integer("forward_only.n_classes", self.n_classes, 0)
         self.rule = f.choice("forward_only.rule", self.rule, FORWARD_RULES)
-        self.v_reset = f.number("forward_only.v_reset", self.v_reset, low=-1.0, low_open=True, unit="V")
-        if not self.v_reset < 0:
-            raise ConfigError("forward_only.v_reset", f"a RESET pulse must be < 0 V (and above -1 V), got {self.v_reset}")
-        self.v_set = f.number("forward_only.v_set", self.v_set, low=0.0, low_open=True, unit="V")
+        if not self.reset.amplitude > -1.0:
+            raise ConfigError("forward_only.reset.amplitude", f"a sub-1 V RESET pulse must be above -1 V, "
+                              f"got {self.reset.amplitude}")
         self.theta = f.number("forward_only.theta", self.theta, low=0.0, low_open=True)
         self.label_scale = f.number("forward_only.label_scale", self.label_scale, low=0.0, high=1.0, low_open=True)
         self.label_repeat = f.integer("forward_only.label_repeat", self.label_repeat, 1)

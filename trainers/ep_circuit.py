@@ -50,7 +50,7 @@ class CircuitNetwork:
         self._nudged = False
         self._k = len(self.network.output_nodes)
         self.ops = 0
-        self.device = get_device(config.model, config.device_params)  # the cells' device
+        self.device = get_device(config.device.model, config.device.params)  # the cells' device
         # device index of every cell, per layer (memristor cells), to write states in one call
         if self.device.has_state:
             where = {m.name.lower(): k for k, m in enumerate(self.session.devices)}

@@ -26,7 +26,7 @@ from memcosim.circuits.ep_network import R_SWITCH_OFF, R_SWITCH_ON
 from memcosim.circuits.bias import line_voltages
 from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.errors import ConfigError
-from memcosim.trainers.config import PulseConfig
+from memcosim.trainers.config import PulseUpdateConfig
 
 
 class ProgrammingMode:
@@ -102,7 +102,7 @@ def _levels(slots: list[dict[int, tuple[float, np.ndarray, int]]], net, scheme: 
     return levels
 
 
-def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseConfig) -> int:
+def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig) -> int:
     """Apply ``counts[l][i, j]`` pulses to each cell (> 0 SET at ``v_set``, < 0 RESET at ``v_reset``).
 
     The pulses are slots (:func:`pulse_slots`: one column of every layer at a time, all rows that still
@@ -121,15 +121,15 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseConfig) -> int:
     if not any(np.any(c) for c in counts):
         return 0
     scheme = net.config.programming.scheme
-    slots = pulse_slots(counts, scheme, pulse.v_set, pulse.v_reset)
-    period = slot_period(pulse.width, pulse.rise, pulse.gap)
-    waves = {name: slot_train(v, pulse.width, pulse.rise, pulse.gap)
+    slots = pulse_slots(counts, scheme, pulse.set.amplitude, pulse.reset.amplitude)
+    period = slot_period(pulse.set.width, pulse.set.rise, pulse.gap)
+    waves = {name: slot_train(v, pulse.set.width, pulse.set.rise, pulse.gap)
              for name, v in _levels(slots, net, scheme).items() if any(v)}
     with ProgrammingMode(circuit):
         # the corners are breakpoints; between them the line voltages are constant or linear ramps,
         # so steps of up to half a pulse width integrate the state as well as finer ones
         circuit.session.run(_programming_tran, {"reltol": pulse.reltol, "vntol": pulse.vntol},
-                            len(slots) * period, pulse.rise, waves, max(pulse.rise, pulse.width / 2))
+                            len(slots) * period, pulse.set.rise, waves, max(pulse.set.rise, pulse.set.width / 2))
     return int(sum(np.abs(c).sum() for c in counts))
 
 
@@ -140,7 +140,7 @@ def _programming_tran(session, tolerances: dict[str, float], stop: float, step: 
         session.tran(stop, step, waveforms=waves, max_step=max_step)
 
 
-def measure_step(circuit, pulse: PulseConfig, layer: int = 0, cell: tuple[int, int] = (0, 0),
+def measure_step(circuit, pulse: PulseUpdateConfig, layer: int = 0, cell: tuple[int, int] = (0, 0),
                  pulses: int = 4) -> tuple[float, float]:
     """State change per SET pulse and per RESET pulse (model state units, signed) of one cell, measured
     in the session from the middle of the window's state range; the cell's state is restored after."""
@@ -163,7 +163,7 @@ def measure_step(circuit, pulse: PulseConfig, layer: int = 0, cell: tuple[int, i
     return steps[0], steps[1]
 
 
-def measure_cell_steps(circuit, pulse: PulseConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def measure_cell_steps(circuit, pulse: PulseUpdateConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """State change of one SET and of one RESET pulse for every cell (model state units, signed, one
     rows x columns array per layer), measured in the array as the trainer pulses it: from the cells'
     present states (so the line currents and IR drops are those of the present conductances), one slot

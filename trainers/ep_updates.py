@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from memcosim.errors import ConfigError
-from memcosim.trainers.config import PulseConfig
+from memcosim.trainers.config import PulseUpdateConfig
 
 
 class WeightUpdater:
@@ -61,7 +61,7 @@ class PulseUpdater(WeightUpdater):
 
     mode = "pulse"
 
-    def __init__(self, g: list[np.ndarray], window: tuple[float, float], circuit, pulse: PulseConfig):
+    def __init__(self, g: list[np.ndarray], window: tuple[float, float], circuit, pulse: PulseUpdateConfig):
         from memcosim.trainers.ep_pulse import measure_step
 
         super().__init__(g, window, circuit)
@@ -69,7 +69,7 @@ class PulseUpdater(WeightUpdater):
         self.step_set, self.step_reset = measure_step(circuit, pulse, pulses=pulse.calibration_pulses)
         if self.step_set == 0 or self.step_reset == 0 or np.sign(self.step_set) == np.sign(self.step_reset):
             raise ConfigError("pulse", f"calibration: a SET pulse moved the state by {self.step_set!r} and a RESET "
-                              f"pulse by {self.step_reset!r} (model units): raise v_set / lower v_reset or widen")
+                              f"pulse by {self.step_reset!r} (model units): raise pulse.set / lower pulse.reset amplitude or widen")
         self.g = circuit.conductances_from_states()
         self.target = [a.copy() for a in self.g]  # the digital copy (pulse.accumulate)
         if pulse.accumulate:  # per-cell steps, measured in the array, refined by every batch's pulses
@@ -165,8 +165,8 @@ def _same_sign(steps: np.ndarray, calibrated: float) -> np.ndarray:
 
 
 def make_updater(mode: str, g: list[np.ndarray], window: tuple[float, float], circuit=None,
-                 pulse: PulseConfig | None = None) -> WeightUpdater:
+                 pulse: PulseUpdateConfig | None = None) -> WeightUpdater:
     """The updater of ``mode`` (``ideal`` or ``pulse``)."""
     if mode == "pulse":
-        return PulseUpdater(g, window, circuit, pulse or PulseConfig())
+        return PulseUpdater(g, window, circuit, pulse or PulseUpdateConfig())
     return WeightUpdater(g, window, circuit)

@@ -28,7 +28,7 @@ Each pass's RESET pulses in both layers share one slot (the layers are separate 
 own lines), and every slot of a batch runs in ONE transient; the driver energy of
 every update is integrated from the simulated waveforms (``-V I dt`` of the programming sources) and,
 every ``compare_every``-th update, compared with programming the same weight changes with SET/RESET
-(up: SET the + device at ``v_set``; down: RESET it), measured on the same states and then undone.
+(up: SET the + device with the ``set`` pulse; down: RESET it), measured on the same states and then undone.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig
-from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming
-from memcosim.trainers.crossbar_config import ForwardOnlyConfig
+from memcosim.cosim.layer import CrossbarCircuit, Slot, SlotTiming
+from memcosim.trainers.crossbar_config import ForwardOnlyConfig, layer_configs
 from memcosim.trainers.datasets import Dataset
 from memcosim.trainers.sgd import CrossbarTrainerMixin, check_sizes, dataset_for, softmax
 
@@ -64,16 +64,11 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         if s.rule == "competitive" and s.hidden % n_cls:
             raise ConfigError("forward_only.hidden", f"the competitive rule splits the hidden units into one group "
                               f"per class: {s.hidden} is not a multiple of {n_cls} classes")
-        common = dict(model=s.model, device_params=dict(s.device_params), g_min=s.g_min, g_max=s.g_max,
-                      w_max=s.w_max, mapping="high", r_wire=s.r_wire, dac_bits=s.dac_bits, adc_bits=s.adc_bits,
-                      adc_fill=s.adc_fill, scheme=s.scheme, width=s.width, amplitude=s.v_reset,
-                      init_spread=s.init_spread)
         rows0 = n_in + (n_cls * s.label_repeat if s.rule == "ff" else 0) + 1
         out1 = s.hidden if s.rule == "ff" else n_cls * s.units_per_class
-        seed = config.train.seed
-        layers = [CrossbarLayerConfig(rows0, s.hidden, seed=seed, **common),
-                  CrossbarLayerConfig(s.hidden + 1, out1, seed=seed + 1, **common)]
-        self.timing = SlotTiming(s.width, s.rise, s.gap)
+        layers = layer_configs(s, rows0, out1, config.train.seed, s.reset, {}, {}, mapping="high",
+                               init_spread=s.init_spread)
+        self.timing = SlotTiming(s.reset.width, s.reset.rise, s.gap)
         self.circuit = CrossbarCircuit(layers, options, title=f"memcosim forward-only {s.rule}")
         self.counters = {"reset_pulses": 0, "updates": 0, "transients": 0, "energy": 0.0,
                          "compared_pulses": 0, "compared_energy_reset_only": 0.0, "compared_energy_set_reset": 0.0,
@@ -90,13 +85,13 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         rows[0], cols[0] = True, True
         g0 = layer.conductances()[0, 0]
         try:
-            self.circuit.pulse_slots([Slot(self.s.v_reset, {0: (rows, cols)})], self.timing)
+            self.circuit.pulse_slots([Slot(self.s.reset.amplitude, {0: (rows, cols)})], self.timing)
             g1 = layer.conductances()[0, 0]
         finally:
             self.circuit.set_states(saved)
         if not g1 < g0:
-            raise ConfigError("forward_only.v_reset", f"a {self.s.v_reset} V RESET pulse did not lower the "
-                              f"conductance ({g0:.4g} -> {g1:.4g} S): lower v_reset or widen the pulse")
+            raise ConfigError("forward_only.reset.amplitude", f"a {self.s.reset.amplitude} V RESET pulse did not lower "
+                              f"the conductance ({g0:.4g} -> {g1:.4g} S): lower it or widen the pulse")
         return float(1.0 - g1 / g0)
 
     # -- forward ---------------------------------------------------------------------------------
@@ -243,12 +238,12 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                 layer = self.circuit.layers[k]
                 g = layer.conductances()
                 mask = rows[:, None] & cols[None, :]
-                g[mask] = np.maximum(g[mask] * (1.0 - self.step), layer.config.g_min)
+                g[mask] = np.maximum(g[mask] * (1.0 - self.step), layer.config.device.g_min)
                 layer.write_conductances(g)
                 self.counters["reset_pulses"] += int(mask.sum())
         else:
             groups = self.slot_groups(updates)
-            slots = [Slot(self.s.v_reset, {k: (rows, cols) for k, rows, cols, _ in group}) for group in groups]
+            slots = [Slot(self.s.reset.amplitude, {k: (rows, cols) for k, rows, cols, _ in group}) for group in groups]
             compare = self.s.energy_compare and self.counters["updates"] % self.s.compare_every == 1 % self.s.compare_every
             saved = self.circuit.states if compare else None
             r = self.circuit.pulse_slots(slots, self.timing, energy=True)
@@ -271,7 +266,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                 set_cols, reset_cols = np.zeros(2 * n, bool), np.zeros(2 * n, bool)
                 set_cols[0::2], reset_cols[0::2] = direction > 0, direction < 0
                 set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
-            slots += [Slot(self.s.v_set, set_sel), Slot(self.s.v_reset, reset_sel)]
+            slots += [Slot(self.s.set.amplitude, set_sel), Slot(self.s.reset.amplitude, reset_sel)]
         self.circuit.set_states(saved)
         r = self.circuit.pulse_slots(slots, self.timing, energy=True)
         self.circuit.set_states(after)

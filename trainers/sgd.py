@@ -37,8 +37,8 @@ from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig, run_config_from_text
-from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotResult, SlotTiming
-from memcosim.trainers.crossbar_config import SgdConfig
+from memcosim.cosim.layer import CrossbarCircuit, Slot, SlotResult, SlotTiming
+from memcosim.trainers.crossbar_config import SgdConfig, layer_configs
 from memcosim.trainers.datasets import Dataset, load_dataset
 
 DRIFT_WARNING = 2e-3  # relative common-mode change of a pair per up-and-down cycle worth a warning
@@ -118,15 +118,10 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         config.sgd = s
         n_in, n_out = check_sizes("sgd", s.inputs, s.outputs, dataset)
         self.s = s
-        common = dict(model=s.model, device_params=dict(s.device_params), g_min=s.g_min, g_max=s.g_max, w_max=s.w_max,
-                      r_wire=s.r_wire, dac_bits=s.dac_bits, adc_bits=s.adc_bits, adc_fill=s.adc_fill,
-                      scheme=s.scheme, width=s.width, amplitude=s.v_set)
-        seed = config.train.seed
-        layers = [CrossbarLayerConfig(n_in + 1, s.hidden, init_spread=s.init_scale * np.sqrt(3 / (n_in + 1)),
-                                      seed=seed, **common),
-                  CrossbarLayerConfig(s.hidden + 1, n_out, init_spread=s.init_scale * np.sqrt(3 / (s.hidden + 1)),
-                                      seed=seed + 1, **common)]
-        self.timing = SlotTiming(s.width, s.rise, s.gap)
+        layers = layer_configs(s, n_in + 1, n_out, config.train.seed, s.set,
+                               dict(init_spread=s.init_scale * np.sqrt(3 / (n_in + 1))),
+                               dict(init_spread=s.init_scale * np.sqrt(3 / (s.hidden + 1))))
+        self.timing = SlotTiming(s.set.width, s.set.rise, s.gap)
         self.circuit = CrossbarCircuit(layers, options, title=f"memcosim SGD {n_in}-{s.hidden}-{n_out}")
         self.counters = {"cell_pulses": 0, "slots": 0, "transients": 0, "energy": 0.0, "updates": 0}
         self.dw = (0.0, 0.0)
@@ -135,10 +130,10 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
             self.dw = self.calibrate()
             self.drift = self.common_mode_drift()
             if abs(self.drift) > DRIFT_WARNING:
-                warnings.warn(f"sgd.device_params: one up-and-down cycle changes a pair's G+ + G- by "
+                warnings.warn(f"sgd.device.params: one up-and-down cycle changes a pair's G+ + G- by "
                               f"{100 * self.drift:+.2f} % (SET and RESET steps differ): weights and steps will "
-                              f"{'shrink' if self.drift < 0 else 'grow'} as training goes on; balance v_set / "
-                              f"v_reset or choose a symmetric device window", stacklevel=2)
+                              f"{'shrink' if self.drift < 0 else 'grow'} as training goes on; balance the set / "
+                              f"reset amplitudes or choose a symmetric device window", stacklevel=2)
 
     # -- calibration ---------------------------------------------------------------------------
     def _coincidence(self, up: bool) -> list[Slot]:
@@ -148,8 +143,8 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         rows[0] = True
         plus, minus = np.zeros(layer.config.columns, bool), np.zeros(layer.config.columns, bool)
         plus[0], minus[1] = True, True
-        return [Slot(self.s.v_set, {0: (rows, plus if up else minus)}),
-                Slot(self.s.v_reset, {0: (rows, minus if up else plus)})]
+        return [Slot(self.s.set.amplitude, {0: (rows, plus if up else minus)}),
+                Slot(self.s.reset.amplitude, {0: (rows, minus if up else plus)})]
 
     def calibrate(self) -> tuple[float, float]:
         """Weight change of one coincidence (+ device SET with - device RESET, and the reverse), measured on
@@ -167,8 +162,8 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         finally:
             self.circuit.set_states(saved)
         if not (steps[0] > 0 and steps[1] < 0):
-            raise ConfigError("sgd.v_set", f"calibration: a coincidence moved the weight by {steps[0]:.3g} (up) and "
-                              f"{steps[1]:.3g} (down): raise v_set / lower v_reset or widen the pulse")
+            raise ConfigError("sgd.set.amplitude", f"calibration: a coincidence moved the weight by {steps[0]:.3g} (up) and "
+                              f"{steps[1]:.3g} (down): raise the set / lower the reset amplitude or widen the pulse")
         return float(steps[0]), float(steps[1])
 
     def common_mode_drift(self) -> float:
@@ -295,7 +290,7 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
                 cols &= self.rng.random(cols.shape) < fire
             set_cols, reset_cols = self._columns(cols & (d < 0), cols & (d > 0))
             set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
-        return [Slot(s.v_set, set_sel), Slot(s.v_reset, reset_sel)]
+        return [Slot(s.set.amplitude, set_sel), Slot(s.reset.amplitude, reset_sel)]
 
     def _stochastic(self, pairs) -> list[Slot]:
         s = self.s
@@ -310,5 +305,5 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
                 cols = self.rng.random(pd.shape) < pd
                 set_cols, reset_cols = self._columns(cols & (d < 0), cols & (d > 0))
                 set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
-            slots += [Slot(s.v_set, set_sel), Slot(s.v_reset, reset_sel)]
+            slots += [Slot(s.set.amplitude, set_sel), Slot(s.reset.amplitude, reset_sel)]
         return slots

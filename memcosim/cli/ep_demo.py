@@ -26,7 +26,7 @@ def demo_config(epochs: int = 2, hidden: int = 12, train_limit: int = 0, test_li
         train=dict(dataset="digits", epochs=epochs, train_limit=train_limit, test_limit=test_limit,
                    optimizer="adam", lr=0.03, layer_lr=[3.0, 1.0], lr_decay=0.6, beta=1e-6, batch_size=16,
                    seed=seed, backend=backend),
-        network=dict(sizes=[64, hidden, 10], model="vteam", r_wire=1.0, gain=10.0, diode_bias=-0.2,
+        network=dict(sizes=[64, hidden, 10], device={"model": "vteam"}, wires={"r_row": 1.0, "r_column": 1.0}, gain=10.0, diode_bias=-0.2,
                      v_input=0.5, v_bias=0.5, g_init=[1e-6, 1e-4], sense="lines", seed=seed),
     )
 

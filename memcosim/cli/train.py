@@ -24,20 +24,20 @@ def _trainer(config):
         from memcosim.trainers.sgd import SGDTrainer
 
         s = config.sgd or SgdConfig()
-        return SGDTrainer(config), (f"pulse-based SGD ({s.rule} rule), hidden {s.hidden}, {s.model} cells, "
-                                    f"{s.r_wire} ohm per wire segment, {t.update} updates")
+        return SGDTrainer(config), (f"pulse-based SGD ({s.rule} rule), hidden {s.hidden}, {s.device.model} cells, "
+                                    f"{s.wires.r_row} ohm per wire segment, {t.update} updates")
     if t.algorithm == "forward_only":
         from memcosim.trainers.crossbar_config import ForwardOnlyConfig
         from memcosim.trainers.forward_only import ForwardOnlyTrainer
 
         s = config.forward_only or ForwardOnlyConfig()
-        return ForwardOnlyTrainer(config), (f"forward-only ({s.rule} rule), hidden {s.hidden}, {s.model} cells, "
-                                            f"reset-only {t.update} updates ({s.v_reset} V)")
+        return ForwardOnlyTrainer(config), (f"forward-only ({s.rule} rule), hidden {s.hidden}, {s.device.model} cells, "
+                                            f"reset-only {t.update} updates ({s.reset.amplitude} V)")
     from memcosim.trainers.ep import EPTrainer
 
     n = config.network
-    return EPTrainer(config), (f"network {'-'.join(map(str, n.sizes))} of {n.model} cells, "
-                               f"{n.r_wire} ohm per wire segment, backend {t.backend}, {t.update} updates")
+    return EPTrainer(config), (f"network {'-'.join(map(str, n.sizes))} of {n.device.model} cells, "
+                               f"{n.wires.r_row} ohm per wire segment, backend {t.backend}, {t.update} updates")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ Reading an old file moves each old key to its new place with a
 
 from __future__ import annotations
 
-from memcosim.config.toml import Rename
+from memcosim.config.toml import DROP, Rename
 
 # crossbar config files (memcosim netlist --config FILE): flat array keys -> [device] and [wires]
 ARRAY = (
@@ -22,9 +22,47 @@ ARRAY = (
     Rename("periphery.programming.rise", ("periphery.programming.pulse.rise",)),
 )
 
-# training run files (memcosim train FILE)
+# training run files (memcosim train FILE): the device, wires, converters and pulses of [network],
+# [pulse], [sgd] and [forward_only] as tables of the array vocabulary
+
+
+def _array_keys(table: str) -> tuple[Rename, ...]:
+    return (
+        Rename(f"{table}.model", (f"{table}.device.model",)),
+        Rename(f"{table}.device_params", (f"{table}.device.params",)),
+        Rename(f"{table}.g_min", (f"{table}.device.g_min",)),
+        Rename(f"{table}.g_max", (f"{table}.device.g_max",)),
+        Rename(f"{table}.r_wire", (f"{table}.wires.r_row", f"{table}.wires.r_column")),
+        Rename(f"{table}.dac_bits", (f"{table}.dac.bits",), lambda v, t: DROP if v == 0 else v),
+        Rename(f"{table}.dac_r_out", (f"{table}.dac.r_out",), lambda v, t: v if "dac" in t else DROP),
+        Rename(f"{table}.adc_bits", (f"{table}.adc.bits",)),
+    )
+
+
+def _pulse_keys(table: str) -> tuple[Rename, ...]:
+    return (
+        Rename(f"{table}.v_set", (f"{table}.set.amplitude",)),
+        Rename(f"{table}.v_reset", (f"{table}.reset.amplitude",)),
+        Rename(f"{table}.width", (f"{table}.set.width", f"{table}.reset.width")),
+        Rename(f"{table}.rise", (f"{table}.set.rise", f"{table}.reset.rise")),
+    )
+
+
 RUN = (
+    *_array_keys("network"),
     Rename("network.programming.amplitude", ("network.programming.pulse.amplitude",)),
     Rename("network.programming.width", ("network.programming.pulse.width",)),
     Rename("network.programming.rise", ("network.programming.pulse.rise",)),
+    *_pulse_keys("pulse"),
+    *_array_keys("sgd"), *_pulse_keys("sgd"),
+    *_array_keys("forward_only"), *_pulse_keys("forward_only"),
+)
+
+# study files (memcosim sweep STUDY.toml): the arrays' settings of [study] move to [arrays]
+STUDY = (
+    Rename("study.r_driver", ("arrays.wires.r_driver",)),
+    Rename("study.g_min", ("arrays.device.g_min",)),
+    Rename("study.g_max", ("arrays.device.g_max",)),
+    Rename("study.tolerance", ("arrays.tolerance",)),
+    Rename("study.max_pulses", ("arrays.max_pulses",)),
 )

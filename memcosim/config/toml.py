@@ -229,7 +229,7 @@ def migrate(doc: TomlDocument, renames: Sequence[Rename], strict: bool = False) 
                 raise doc.error(keypath, message)
             parent = _get(doc.data, keypath[:-1])
             value = parent.pop(keypath[-1])
-            value = rename.convert(value) if rename.convert is not None else value
+            value = rename.convert(value, parent) if rename.convert is not None else value
             line = doc.line(keypath)
             for new in rename.new:
                 target = _fill_stars(new, keypath, pattern)
@@ -290,15 +290,19 @@ def _container_of_dataclass(hint: object, origin: type) -> type | None:
     return None
 
 
-def fill(cls: type[T], table: object, doc: TomlDocument, at: KeyPath = ()) -> T:
+def fill(cls: type[T], table: object, doc: TomlDocument, at: KeyPath = (), base: object = None) -> T:
     """An instance of dataclass ``cls`` from a TOML table at key path ``at`` of ``doc``.
 
-    Unknown keys and values the dataclass refuses are ConfigErrors naming ``table.key`` and its line."""
+    A key the table leaves out takes its value from ``base`` (an instance of ``cls``) when given, else the
+    field's default; a sub-table whose field defaults to a dataclass instance starts from that instance
+    (so ``[sgd.set]`` with only ``amplitude`` keeps the SGD pulse's own width). Unknown keys and values
+    the dataclass refuses are ConfigErrors naming ``table.key`` and its line."""
     if not isinstance(table, dict):
         raise doc.error(at, f"must be a table, got {table!r}")
     hints = typing.get_type_hints(cls)
-    known = [fl.name for fl in dataclasses.fields(cls) if fl.init]
-    kwargs: dict[str, object] = {}
+    fields = {fl.name: fl for fl in dataclasses.fields(cls) if fl.init}
+    known = list(fields)
+    kwargs: dict[str, object] = {} if base is None else {name: getattr(base, name) for name in known}
     for key, value in table.items():
         if key not in known:
             raise doc.error(at + (key,), f"unknown key; known keys: {', '.join(sorted(known))}")
@@ -307,7 +311,8 @@ def fill(cls: type[T], table: object, doc: TomlDocument, at: KeyPath = ()) -> T:
         as_dict = _container_of_dataclass(hint, dict)
         as_list = _container_of_dataclass(hint, list)
         if inner is not None and isinstance(value, dict):
-            value = fill(inner, value, doc, at + (key,))
+            start = kwargs.get(key) if base is not None else _default(fields[key])
+            value = fill(inner, value, doc, at + (key,), start if isinstance(start, inner) else None)
         elif as_dict is not None and isinstance(value, dict):
             value = {name: fill(as_dict, v, doc, at + (key, name)) if isinstance(v, dict) else v
                      for name, v in value.items()}
@@ -319,7 +324,14 @@ def fill(cls: type[T], table: object, doc: TomlDocument, at: KeyPath = ()) -> T:
     try:
         return cls(**kwargs)
     except ConfigError as exc:
-        raise relocate(exc, cls, kwargs, doc, at) from None
+        raise relocate(exc, cls, table, doc, at) from None
+
+
+def _default(fl: dataclasses.Field) -> object:
+    """The default value of a dataclass field (None when it has none)."""
+    if fl.default_factory is not dataclasses.MISSING:
+        return fl.default_factory()
+    return None if fl.default is dataclasses.MISSING else fl.default
 
 
 def _accepts_plain(hint: object, value: object) -> bool:
