@@ -15,8 +15,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -348,18 +350,33 @@ def disturbance_view(config: ArrayConfig, out: Path) -> View:
     }, png, csv_path)
 
 
-def run_views(config: ArrayConfig, out_dir: str | Path, points: int = 256) -> list[View]:
-    """Every designer view of ``config`` (PNG + CSV each into ``out_dir``).
+def run_views(config: ArrayConfig, out_dir: str | Path, points: int = 256,
+              progress: Callable[[str], None] | None = None) -> list[View]:
+    """Every designer view of ``config`` (PNG + CSV each into ``out_dir`` as soon as it is done).
 
     ``points`` caps the DAC codes and (x4) the ADC sweep points: each is one operating point.
+    ``progress`` is called with a line before the array is built and after each view (name, seconds).
     """
     out = Path(out_dir)
+    say = progress or (lambda line: None)
+    t0 = time.perf_counter()
+    say(f"building the {config.rows}x{config.columns} array and its session")
     xbar = build_crossbar(config)
+    views: list[View] = []
+    total = 6
+
+    def run(step: Callable[[], View]) -> None:
+        t = time.perf_counter()
+        views.append(step())
+        say(f"view {len(views)}/{total}: {views[-1].name} done in {time.perf_counter() - t:.1f} s "
+            f"({time.perf_counter() - t0:.0f} s in all)")
+
     with open_session(xbar.netlist) as s:
-        views = [ir_drop_view(xbar, s, out), dac_view(xbar, s, out, max_codes=points),
-                 adc_view(xbar, s, out, max_points=4 * points), tia_view(xbar, s, out)]
-    views.append(sneak_view(config, out))
-    views.append(disturbance_view(config, out))
+        for step in (lambda: ir_drop_view(xbar, s, out), lambda: dac_view(xbar, s, out, max_codes=points),
+                     lambda: adc_view(xbar, s, out, max_points=4 * points), lambda: tia_view(xbar, s, out)):
+            run(step)
+    for step in (lambda: sneak_view(config, out), lambda: disturbance_view(config, out)):
+        run(step)
     return views
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -21,21 +22,32 @@ def _plt():
 
 
 def _others_fixed(table, x: str, group: list[str]):
-    """Rows whose settings other than ``x`` and ``group`` take their most common value (one slice)."""
+    """Rows whose settings other than ``x`` and ``group`` take their most common value (one slice), and
+    those values ({column: value})."""
     import pandas as pd
 
     t = table
+    fixed: dict[str, object] = {}
     for col in ("dac_bits", "adc_bits", "weight_bits", "variation", "fault_rate", "model", "program", "r_wire", "size",
                 "replicate"):
         if col in (x, *group) or col not in t or t[col].nunique() <= 1:
             continue
-        t = t[t[col] == t[col].mode().iloc[0]]
-    return t if isinstance(t, pd.DataFrame) else t.to_frame()
+        fixed[col] = t[col].mode().iloc[0]
+        t = t[t[col] == fixed[col]]
+    return (t if isinstance(t, pd.DataFrame) else t.to_frame()), fixed
 
 
-def _curves(table, x: str, group: list[str], path: Path, title: str, xlabel: str) -> Path | None:
-    t = _others_fixed(table, x, group)
+def _curves(table, x: str, group: list[str], path: Path, title: str, xlabel: str,
+            log: Callable[[str], None] | None = None) -> Path | None:
+    """The plot, or None after telling ``log`` why it cannot be drawn."""
+    t, fixed = _others_fixed(table, x, group)
     if t.empty or t[x].nunique() < 2:
+        if log:
+            values = sorted(t[x].unique().tolist()) if not t.empty else []
+            where = ", ".join(f"{k} = {_plain(v)}" for k, v in fixed.items()) or "all points"
+            log(f"{path.name} not drawn: it needs at least two {x} values among the points with the other "
+                f"settings at their most common values ({where}); those points have {x} = "
+                f"{', '.join(str(_plain(v)) for v in values) or 'none'}. Put the {x} grid at those settings.")
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -58,17 +70,21 @@ def _curves(table, x: str, group: list[str], path: Path, title: str, xlabel: str
     return path
 
 
-def accuracy_vs_wire(table, path: Path) -> Path | None:
+def accuracy_vs_wire(table, path: Path, log: Callable[[str], None] | None = None) -> Path | None:
     """Deployed accuracy versus ohm per wire segment, one curve per array size (and training method)."""
     group = ["size"] + (["method"] if table["method"].nunique() > 1 else [])
     return _curves(table, "r_wire", group, path, "accuracy vs wire resistance (ngspice, deployed)",
-                   "wire resistance per segment (ohm)")
+                   "wire resistance per segment (ohm)", log)
 
 
-def accuracy_vs_adc(table, path: Path) -> Path | None:
+def accuracy_vs_adc(table, path: Path, log: Callable[[str], None] | None = None) -> Path | None:
     """Deployed accuracy versus ADC bits, one curve per training method (other settings at their most common value)."""
     group = ["method"]
-    return _curves(table, "adc_bits", group, path, "accuracy vs ADC resolution (ngspice, deployed)", "ADC bits")
+    return _curves(table, "adc_bits", group, path, "accuracy vs ADC resolution (ngspice, deployed)", "ADC bits", log)
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
@@ -149,9 +165,11 @@ def study_plots(study: Study, out: str | Path, log=print) -> list[Path]:
     table = pd.read_csv(out / "results.csv")
     written = []
     if table.empty:
+        if log:
+            log("no plots: no point has finished")
         return written
     for fn, name in ((accuracy_vs_wire, "accuracy_vs_wire.png"), (accuracy_vs_adc, "accuracy_vs_adc.png")):
-        p = fn(table, out / name)
+        p = fn(table, out / name, log)
         if p is not None:
             written.append(p)
     store = ResultStore(study, out)

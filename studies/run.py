@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +25,29 @@ from typing import Callable
 
 import numpy as np
 
-from memcosim.errors import ConfigError, MemcosimError
+from memcosim.errors import ConfigError, Interrupted, MemcosimError, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.signals import children_ignore_stop_signals
 from memcosim.studies.config import POINT_FIELDS, Point, Study
 
 METRICS = ("software_accuracy", "hardware_model_accuracy", "deployed_accuracy", "current_error",
            "stuck_on", "stuck_off", "arrays", "operating_points", "programming_pulses", "unconverged_cells")
 TIMINGS = ("training_seconds", "netlist_seconds", "programming_seconds", "simulation_seconds", "point_seconds")
+# what each metric column of results.csv is (written beside it as columns.csv)
+METRIC_MEANINGS = {
+    "software_accuracy": "fraction of the test samples classified right by the trained network in float (torch)",
+    "hardware_model_accuracy": "fraction classified right by the torch hardware model (quantized weights, DAC, "
+                               "ADC, clamping, the stuck cells; no noise) WITHOUT the mapping-aware bias correction "
+                               "that the deployed arrays get; for plainly trained networks it can lie far below "
+                               "deployed_accuracy, since the correction, measured in the circuit on the calibration "
+                               "samples, removes most of the offset that quantization, ADC and faults add",
+    "deployed_accuracy": "fraction classified right by the network deployed on the simulated arrays (ngspice), "
+                         "with the mapping-aware bias correction when study.calibration > 0",
+    "current_error": "mean |I - I_ideal| / mean |I_ideal| over every column current read (IR drop, periphery)",
+    "stuck_on": "cells stuck at the ON state", "stuck_off": "cells stuck at the OFF state",
+    "arrays": "arrays (tiles) the network needs", "operating_points": "ngspice operating points of the evaluation",
+    "programming_pulses": "programming pulses (write_verify)", "unconverged_cells": "cells write-and-verify left outside the tolerance",
+}
 
 
 class StudyError(MemcosimError, RuntimeError):
@@ -151,6 +168,8 @@ class ResultStore:
         atomic_write_bytes(self.out / "results.parquet", buf.getvalue())
         atomic_write_text(self.out / "timings.csv",
                           pd.DataFrame(timings, columns=["point", "key", *TIMINGS]).to_csv(index=False))
+        meanings = pd.DataFrame({"column": list(METRIC_MEANINGS), "meaning": list(METRIC_MEANINGS.values())})
+        atomic_write_text(self.out / "columns.csv", meanings.to_csv(index=False))
         return self.out / "results.csv"
 
 
@@ -175,8 +194,9 @@ def connect(scheduler: str, workers: int, timeout: float):
                                                  f"{timeout:g} s ({type(exc).__name__}: {exc})") from None
         except ValueError as exc:
             raise ConfigError("study.scheduler", f"not a scheduler address: {scheduler!r} ({exc})") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+    with children_ignore_stop_signals():  # Ctrl-C stops the run here, not in every worker
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
     return Client(cluster, set_as_default=False)
 
 
@@ -197,11 +217,15 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
     done = store.done()
     todo = [(k, p) for k, p in zip(store.keys, study.points) if k not in done]
     run = StudyRun(skipped=[k for k in store.keys if k in done])
+    if todo:
+        check_samples(study)
     client = None
     if todo and (scheduler or workers > 0):
         client = connect(scheduler, workers, s.connect_timeout)
     store.out.mkdir(parents=True, exist_ok=True)
     bar = _bar(len(store.keys), len(done), progress)
+    futures: dict = {}
+    stopped: KeyboardInterrupt | None = None
     try:
         if client is None:
             for key, point in todo:
@@ -220,19 +244,38 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
                 except Exception as exc:  # noqa: BLE001 - a failed point is reported, the others go on
                     result = {"error": f"{type(exc).__name__}: {exc}"}
                 _finish(store, run, key, result, bar, log)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: finished points are on disk already
+        stopped = exc
     finally:
         bar.close()
         if client is not None:
+            if futures:
+                client.cancel(list(futures))
             cluster = client.cluster if not scheduler else None
             client.close()
             if cluster is not None:
                 cluster.close()
     run.table = store.write_tables()
     run.seconds = time.perf_counter() - t0
+    if stopped is not None:
+        signum = signal_number(stopped)
+        raise Interrupted(signum, f"interrupted by {signal.Signals(signum).name}: {len(store.done())} of "
+                                  f"{len(store.keys)} points are saved in {store.out} ({run.table.name}); run the same "
+                                  "command again to continue (finished points are skipped)")
     if run.failed:
         raise StudyError("; ".join(f"point {k}: {m}" for k, m in run.failed.items())
                          + f" ({len(run.computed)} points finished and kept in {store.out})")
     return run
+
+
+def check_samples(study: Study) -> None:
+    """ConfigError naming ``study.samples`` when it asks for more test samples than the dataset's split
+    holds (every point would silently evaluate fewer)."""
+    available = len(study.network.load().x_test)
+    if study.settings.samples > available:
+        raise ConfigError("study.samples", f"{study.settings.samples} test samples per point, but the "
+                                           f"{study.network.dataset} test split holds {available}: set "
+                                           f"study.samples <= {available}")
 
 
 def _relative_cost(point: Point) -> float:

@@ -97,6 +97,7 @@ def test_validate_periphery_writes_every_view(tmp_path, capsys):
             rows = list(csv.reader(fh))
         assert len(rows) > 4
     assert "max |INL| LSB" in printed and "sneak share %" in printed and "max |unselected delta|" in printed
+    assert all(f"view {k}/6: " in printed for k in range(1, 7))  # a progress line per view
     dac = list(csv.DictReader(open(out / "dac_transfer.csv")))
     assert len(dac) == 256  # every code of the 8-bit DAC
     adc_codes = {int(r["code"]) for r in csv.DictReader(open(out / "adc_transfer.csv"))}

@@ -5,10 +5,55 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from memcosim import fields as f
 from memcosim.errors import ConfigError
 from memcosim.fileio import writable_file, writable_folder
+from memcosim.limits import MAX_CELLS, estimate, max_cells
 
 _BLOCKS = ("dac", "tia", "adc", "nudge", "programming")
+# the array flags of ``memcosim netlist``: (type, default, help); None = not given on the command line
+ARRAY_FLAGS: dict[str, tuple[type, object, str]] = {
+    "--rows": (int, 4, "array rows"),
+    "--columns": (int, 4, "array columns"),
+    "--model": (str, "resistor", "'resistor', a device model from verilog_a/ or a .va file"),
+    "--cell": (str, "1R", "1R or 1T1R"),
+    "--differential": (bool, False, "pair columns (2k, 2k+1) as +/- of a signed weight"),
+    "--conductance": (float, None, "cell conductance (S); target conductance for a device model"),
+    "--state": (float, None, "initial device state (model state units)"),
+    "--r-row": (float, 0.0, "ohm per row wire segment"),
+    "--r-column": (float, 0.0, "ohm per column wire segment"),
+    "--r-driver": (float, 0.0, "row driver output resistance (ohm)"),
+    "--c-row": (float, 0.0, "farad per row wire segment to ground"),
+    "--c-column": (float, 0.0, "farad per column wire segment to ground"),
+    "--variation": (float, 0.0, "relative device-to-device spread"),
+    "--seed": (int, 0, "seed of the device-to-device variation"),
+    "--periphery": (str, "none", "none, full, or a comma list of dac,tia,adc,nudge,programming"),
+    "--dac-bits": (int, 8, "DAC resolution (bits; needs the dac block)"),
+    "--dac-v-max": (float, 0.2, "DAC full scale (V; needs the dac block)"),
+    "--dac-r-out": (float, 100.0, "DAC output resistance (ohm; needs the dac block)"),
+    "--tia-gain": (float, 1e5, "op-amp open-loop gain (V/V; needs the tia block)"),
+    "--tia-rf": (float, 10e3, "TIA feedback resistance (ohm; needs the tia block)"),
+    "--adc-bits": (int, 8, "ADC resolution (bits; needs the adc block)"),
+    "--scheme": (str, "V/2", "write scheme: V/2, V/3 or ground (needs the programming block)"),
+    "--write-voltage": (float, 1.0, "write pulse amplitude (V; needs the programming block)"),
+}
+_BLOCK_FLAGS = {"dac": ("--dac-bits", "--dac-v-max", "--dac-r-out"), "tia": ("--tia-gain", "--tia-rf"),
+                "adc": ("--adc-bits",), "programming": ("--scheme", "--write-voltage")}
+
+
+def _given(args: argparse.Namespace) -> list[str]:
+    """The array flags given on the command line."""
+    return [flag for flag in ARRAY_FLAGS if getattr(args, _dest(flag)) is not None]
+
+
+def _dest(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def _flag(args: argparse.Namespace, flag: str):
+    """The value of an array flag: as given, else its default."""
+    value = getattr(args, _dest(flag))
+    return ARRAY_FLAGS[flag][1] if value is None else value
 
 
 def _periphery_from_flags(args: argparse.Namespace):
@@ -16,7 +61,7 @@ def _periphery_from_flags(args: argparse.Namespace):
     from memcosim.config.periphery import (AdcConfig, DacConfig, NudgeConfig, PeripheryConfig,
                                            ProgrammingConfig, TiaConfig)
 
-    spec = args.periphery.strip().lower()
+    spec = _flag(args, "--periphery").strip().lower()
     if spec in ("", "none"):
         blocks: list[str] = []
     elif spec == "full":
@@ -26,14 +71,22 @@ def _periphery_from_flags(args: argparse.Namespace):
         for b in blocks:
             if b not in _BLOCKS:
                 raise ConfigError("periphery", f"unknown block {b!r}; use none, full or a list of {', '.join(_BLOCKS)}")
+    given = _given(args)
+    for block, flags in _BLOCK_FLAGS.items():
+        unused = [flag for flag in flags if flag in given]
+        if unused and block not in blocks:
+            raise ConfigError(unused[0], f"{' and '.join(unused)} cannot take effect without the {block} block: "
+                                         f"add it with --periphery {block} (or full), or drop the flag")
     if not blocks:
         return None
+    v = lambda flag: _flag(args, flag)  # noqa: E731
     return PeripheryConfig(
-        dac=DacConfig(bits=args.dac_bits, v_max=args.dac_v_max, r_out=args.dac_r_out) if "dac" in blocks else None,
-        tia=TiaConfig(gain=args.tia_gain, r_feedback=args.tia_rf) if "tia" in blocks else None,
-        adc=AdcConfig(bits=args.adc_bits) if "adc" in blocks else None,
+        dac=DacConfig(bits=v("--dac-bits"), v_max=v("--dac-v-max"), r_out=v("--dac-r-out")) if "dac" in blocks else None,
+        tia=TiaConfig(gain=v("--tia-gain"), r_feedback=v("--tia-rf")) if "tia" in blocks else None,
+        adc=AdcConfig(bits=v("--adc-bits")) if "adc" in blocks else None,
         nudge=NudgeConfig() if "nudge" in blocks else None,
-        programming=ProgrammingConfig(args.scheme, PulseConfig(amplitude=args.write_voltage)) if "programming" in blocks else None,
+        programming=(ProgrammingConfig(v("--scheme"), PulseConfig(amplitude=v("--write-voltage")))
+                     if "programming" in blocks else None),
     )
 
 
@@ -44,19 +97,24 @@ def config_from_args(args: argparse.Namespace):
     from memcosim.config.array import RESISTOR, ArrayConfig, DeviceConfig, WireConfig
 
     if args.config:
+        given = _given(args)
+        if given:
+            raise ConfigError(given[0], f"{', '.join(given)} cannot take effect with --config {args.config} (the file "
+                                        "describes the whole array): edit the file, or drop --config")
         return load_config(args.config)
-    model = args.model
+    v = lambda flag: _flag(args, flag)  # noqa: E731
+    model = v("--model")
     if model.endswith(".va"):  # a user's file: saved configs name it by its full path
         model = str(Path(model).resolve())
-    conductance = args.conductance
+    conductance = v("--conductance")
     if model == RESISTOR and conductance is None:
         conductance = 1e-4
     config = ArrayConfig(
-        args.rows, args.columns, DeviceConfig(model),
-        WireConfig(r_row=args.r_row, r_column=args.r_column, c_row=args.c_row, c_column=args.c_column,
-                   r_driver=args.r_driver),
-        cell=args.cell, differential=args.differential, conductance=conductance, states=args.state,
-        variation=args.variation, seed=args.seed, periphery=_periphery_from_flags(args),
+        v("--rows"), v("--columns"), DeviceConfig(model),
+        WireConfig(r_row=v("--r-row"), r_column=v("--r-column"), c_row=v("--c-row"), c_column=v("--c-column"),
+                   r_driver=v("--r-driver")),
+        cell=v("--cell"), differential=v("--differential"), conductance=conductance, states=v("--state"),
+        variation=v("--variation"), seed=v("--seed"), periphery=_periphery_from_flags(args),
     )
     check_array(config)
     return config
@@ -69,10 +127,14 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
     from memcosim.circuits.emit import default_name, output_path, write_netlist
     from memcosim.fileio import atomic_write_text
 
-    config = config_from_args(args)
+    with max_cells(f.integer("--max-cells", args.max_cells, 1)):
+        config = config_from_args(args)
     name = args.out or (Path(args.config).with_suffix(".cir").name if args.config else default_name(config))
     writable_folder("--out-dir", args.out_dir)
     path = writable_file("--out", output_path(args.out_dir, name))
+    memory, seconds = estimate(config.rows * config.columns, devices=not config.device.resistor)
+    if seconds > 5:
+        print(f"building {config.rows}x{config.columns}: about {seconds:.0f} s and {memory / 2**30:.1f} GiB", flush=True)
     xbar = build_crossbar(config)
     write_netlist(xbar, path)
     print(f"wrote {path} ({len(xbar.netlist.elements)} elements, {config.rows}x{config.columns} "
@@ -88,11 +150,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from memcosim.circuits.config_file import load_config
     from memcosim.cosim.periphery_views import print_summary, run_views
 
-    config = load_config(args.config)
+    with max_cells(f.integer("--max-cells", args.max_cells, 1)):
+        config = load_config(args.config)
     if args.points < 2:
         raise ConfigError("points", f"must be >= 2, got {args.points}")
     out = writable_folder("--out", args.out)
-    views = run_views(config, out, points=args.points)
+    views = run_views(config, out, points=args.points, progress=lambda line: print(line, flush=True))
     print_summary(views)
     return 0
 
@@ -100,33 +163,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the circuit commands to the ``memcosim`` parser."""
     p = subparsers.add_parser("netlist", help="write a crossbar netlist (flags or --config FILE.toml)")
-    p.add_argument("--config", help="TOML config file (the flags below are then ignored)")
-    p.add_argument("--rows", type=int, default=4, help="array rows (default 4)")
-    p.add_argument("--columns", type=int, default=4, help="array columns (default 4)")
-    p.add_argument("--model", default="resistor", help="'resistor', a device model from verilog_a/ or a .va file")
-    p.add_argument("--cell", default="1R", help="1R or 1T1R")
-    p.add_argument("--differential", action="store_true", help="pair columns (2k, 2k+1) as +/- of a signed weight")
-    p.add_argument("--conductance", type=float, help="cell conductance (S); target conductance for a device model")
-    p.add_argument("--state", type=float, help="initial device state (model state units)")
-    p.add_argument("--r-row", type=float, default=0.0, help="ohm per row wire segment")
-    p.add_argument("--r-column", type=float, default=0.0, help="ohm per column wire segment")
-    p.add_argument("--r-driver", type=float, default=0.0, help="row driver output resistance (ohm)")
-    p.add_argument("--c-row", type=float, default=0.0, help="farad per row wire segment to ground")
-    p.add_argument("--c-column", type=float, default=0.0, help="farad per column wire segment to ground")
-    p.add_argument("--variation", type=float, default=0.0, help="relative device-to-device spread")
-    p.add_argument("--seed", type=int, default=0, help="seed of the device-to-device variation and faults")
-    p.add_argument("--periphery", default="none", help="none, full, or a comma list of dac,tia,adc,nudge,programming")
-    p.add_argument("--dac-bits", type=int, default=8, help="DAC resolution (bits)")
-    p.add_argument("--dac-v-max", type=float, default=0.2, help="DAC full scale (V)")
-    p.add_argument("--dac-r-out", type=float, default=100.0, help="DAC output resistance (ohm)")
-    p.add_argument("--tia-gain", type=float, default=1e5, help="op-amp open-loop gain (V/V)")
-    p.add_argument("--tia-rf", type=float, default=10e3, help="TIA feedback resistance (ohm)")
-    p.add_argument("--adc-bits", type=int, default=8, help="ADC resolution (bits)")
-    p.add_argument("--scheme", default="V/2", help="write scheme: V/2, V/3 or ground")
-    p.add_argument("--write-voltage", type=float, default=1.0, help="write pulse amplitude (V)")
+    p.add_argument("--config", help="TOML config file (then none of the array flags below may be given)")
+    for flag, (kind, default, text) in ARRAY_FLAGS.items():
+        if kind is bool:
+            p.add_argument(flag, action="store_true", default=None, help=text)
+        else:
+            shown = "" if default is None else f" (default {default})"
+            p.add_argument(flag, type=kind, default=None, help=text + shown)
     p.add_argument("--out", help="file name inside the output folder (default from the config)")
     p.add_argument("--out-dir", default="netlists", help="output folder (default netlists/)")
     p.add_argument("--save-config", action="store_true", help="also write the config as TOML next to the netlist")
+    p.add_argument("--max-cells", type=int, default=MAX_CELLS,
+                   help=f"largest array (rows x columns) to build (default {MAX_CELLS:,}): raise it deliberately")
     p.set_defaults(func=_cmd_netlist)
 
     p = subparsers.add_parser("validate-periphery",
@@ -135,4 +183,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="out/periphery", help="folder for the PNG and CSV files")
     p.add_argument("--points", type=int, default=256,
                    help="most DAC codes swept (ADC: 4x as many points); each is one operating point")
+    p.add_argument("--max-cells", type=int, default=MAX_CELLS,
+                   help=f"largest array (rows x columns) to simulate (default {MAX_CELLS:,}): raise it deliberately")
     p.set_defaults(func=_cmd_validate)

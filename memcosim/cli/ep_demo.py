@@ -32,10 +32,14 @@ def demo_config(epochs: int = 2, hidden: int = 12, train_limit: int = 0, test_li
 
 
 def run_ep_demo(out_dir: str | Path = "out/ep_demo", epochs: int = 2, hidden: int = 12, train_limit: int = 0,
-                test_limit: int = 0, seed: int = 0, baseline: bool = True) -> list[dict]:
-    """Train (ngspice in the loop), print accuracy per epoch, save history.json and learning_curve.png."""
+                test_limit: int = 0, seed: int = 0, baseline: bool = True, resume: str | Path | None = None) -> list[dict]:
+    """Train (ngspice in the loop), print accuracy per epoch, save history.json and learning_curve.png.
+
+    A checkpoint goes to ``<out_dir>/checkpoint.npz`` after every epoch and on Ctrl-C / SIGTERM;
+    ``resume`` continues from one (the same settings)."""
     config = demo_config(epochs, hidden, train_limit, test_limit, seed)
     out = writable_folder("--out", out_dir)
+    config.train.checkpoint = str(out / "checkpoint.npz")
     print(f"memcosim EP demo: digits ({train_limit or 'all'} training / {test_limit or 'all'} test samples), network 64-{hidden}-10 "
           f"of vteam memristors with 1 ohm per wire segment; two ngspice operating points per sample")
     with EPTrainer(config) as trainer:
@@ -43,7 +47,7 @@ def run_ep_demo(out_dir: str | Path = "out/ep_demo", epochs: int = 2, hidden: in
             print(line, flush=True)
             save_history(trainer.history, out / "history.json")
 
-        history = trainer.fit(log=log)
+        history = trainer.fit(log=log, resume=resume)
     save_history(history, out / "history.json")
     png = save_learning_curve(history, out / "learning_curve.png", "EP on digits, ngspice in the loop")
     print(f"wrote {out / 'history.json'} and {png}")

@@ -38,7 +38,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from memcosim.cli.ep_demo import run_ep_demo
 
     run_ep_demo(out_dir=args.out, epochs=args.epochs, hidden=args.hidden, train_limit=args.train_limit,
-                test_limit=args.test_limit, seed=args.seed, baseline=not args.no_baseline)
+                test_limit=args.test_limit, seed=args.seed, baseline=not args.no_baseline, resume=args.resume)
     return 0
 
 
@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-limit", type=int, default=0, help="test samples (0 = all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data split, initial conductances and batches")
     p.add_argument("--no-baseline", action="store_true", help="skip the numpy EP baseline of the same network")
-    p.add_argument("--out", default="out/ep_demo", help="folder for history.json and learning_curve.png")
+    p.add_argument("--out", default="out/ep_demo", help="folder for history.json, learning_curve.png and "
+                   "checkpoint.npz (written after every epoch and on Ctrl-C)")
+    p.add_argument("--resume", default=None, help="continue from this checkpoint (the same other options)")
     p.set_defaults(func=_cmd_demo)
     p = sub.add_parser("read-demo", help="a crossbar with parasitic wires read in ngspice, checked against scipy")
     p.add_argument("--rows", type=int, default=16, help="array rows (default 16)")

@@ -82,21 +82,26 @@ def run_read_demo(config: DemoConfig) -> dict:
     }
 
 
+def ir_drop_millivolts(v_cell: np.ndarray, v_rows: np.ndarray) -> np.ndarray:
+    """The IR drop of every cell in millivolts: applied row voltage minus the voltage across the cell
+    (lost on wires and drivers). A share of the row voltage would blow up on a row driven near 0 V."""
+    return 1e3 * (np.asarray(v_rows, dtype=float)[:, None] - np.asarray(v_cell, dtype=float))
+
+
 def save_ir_drop_heatmap(v_cell: np.ndarray, v_rows: np.ndarray, path: Path) -> Path:
-    """Heatmap of the IR drop: the share of the applied row voltage lost on wires and drivers (percent)."""
+    """Heatmap of the IR drop of every cell in millivolts (:func:`ir_drop_millivolts`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        drop = np.where(v_rows[:, None] > 0, 100.0 * (v_rows[:, None] - v_cell) / v_rows[:, None], 0.0)
+    drop = ir_drop_millivolts(v_cell, v_rows)
     fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=120)
     im = ax.imshow(drop, cmap="viridis", origin="upper")
     ax.set_xlabel("column")
     ax.set_ylabel("row")
-    ax.set_title("IR drop: (V_row - V_cell) / V_row")
-    fig.colorbar(im, ax=ax, label="% of applied row voltage")
+    ax.set_title("IR drop: V_row - V_cell")
+    fig.colorbar(im, ax=ax, label="drop on wires and driver (mV)")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

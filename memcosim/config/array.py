@@ -18,6 +18,7 @@ from memcosim.config.blocks import BlockSourceConfig, block_sources
 from memcosim.config.faults import FaultConfig
 from memcosim.config.periphery import AccessConfig, PeripheryConfig
 from memcosim.errors import ConfigError
+from memcosim.limits import check_cells
 
 RESISTOR = "resistor"  # DeviceConfig.model of linear cells of a fixed conductance
 CELLS = ("1R", "1T1R")
@@ -115,6 +116,7 @@ class ArrayConfig:
     def __post_init__(self) -> None:
         self.rows = f.integer("rows", self.rows, 1)
         self.columns = f.integer("columns", self.columns, 1)
+        check_cells(self.rows, self.columns)  # before any rows x columns matrix exists
         for name, cls in (("device", DeviceConfig), ("wires", WireConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"must be a {cls.__name__}, got {getattr(self, name)!r}")

@@ -21,6 +21,7 @@ import io
 import json
 import math
 import os
+import signal
 import time
 import zipfile
 from dataclasses import asdict, dataclass
@@ -28,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from memcosim.errors import ConfigError
+from memcosim.errors import ConfigError, Interrupted, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.signals import children_ignore_stop_signals
 from memcosim.programming.predictor.config import DatasetConfig
 
 _FIELDS = ("g_start", "g_target", "g_requested", "time", "crossed", "steps")
@@ -250,7 +252,8 @@ def generate(config: DatasetConfig, progress: bool = True) -> PulseDataset:
             results = map(_worker, tasks)
             pool = None
         else:
-            pool = mp.get_context("spawn").Pool(config.workers)
+            with children_ignore_stop_signals():  # Ctrl-C stops the run here, not in every worker
+                pool = mp.get_context("spawn").Pool(config.workers)
             results = pool.imap_unordered(_worker, tasks)
         try:
             for result in results:
@@ -259,6 +262,16 @@ def generate(config: DatasetConfig, progress: bool = True) -> PulseDataset:
                     el = time.perf_counter() - t0
                     print(f"  shard {result[0][0]} done ({finished}/{len(todo)}), {el:.0f} s elapsed, "
                           f"~{el / finished * (len(todo) - finished):.0f} s left", flush=True)
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: every finished shard is on disk
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+                pool = None
+            signum = signal_number(exc)
+            done = n_shards - sum(1 for k in range(n_shards) if not _expected_shard(config, k))
+            raise Interrupted(signum, f"interrupted by {signal.Signals(signum).name}: {done} of {n_shards} shards "
+                                      f"are saved in {Path(config.out) / 'shards'}; run the same command again to "
+                                      "continue from them") from None
         finally:
             if pool is not None:
                 pool.close()

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.signals import children_ignore_stop_signals
 from memcosim.programming.predictor.config import DatasetConfig, EvaluateConfig
 
 METHODS = ("baseline", "mse", "finetuned")
@@ -182,7 +183,8 @@ def evaluate(dataset: DatasetConfig, config: EvaluateConfig, model_dir: str | Pa
         results = map(_work, tasks)
         pool = None
     else:
-        pool = mp.get_context("spawn").Pool(config.workers)
+        with children_ignore_stop_signals():  # Ctrl-C stops the run here, not in every worker
+            pool = mp.get_context("spawn").Pool(config.workers)
         results = pool.imap_unordered(_work, tasks)
     try:
         for part in results:
@@ -191,6 +193,12 @@ def evaluate(dataset: DatasetConfig, config: EvaluateConfig, model_dir: str | Pa
                 el = time.perf_counter() - t0
                 print(f"  evaluated {len(rows)}/{config.attempts} attempts, {el:.0f} s elapsed, "
                       f"~{el / len(rows) * (config.attempts - len(rows)):.0f} s left", flush=True)
+    except KeyboardInterrupt:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+            pool = None
+        raise
     finally:
         if pool is not None:
             pool.close()
@@ -221,19 +229,36 @@ def summarize(rows: list[dict], config: EvaluateConfig) -> dict:
                    "median_pulses": float(np.median(pulses)), "mean_pulse_time_s": float(ptime.mean()),
                    "mean_pulse_time_converged_s": float(ptime[conv].mean()) if conv.any() else float("nan"),
                    "budget_reached": int((~conv).sum())}
-    p, q = s["predictor_wv"], s["conventional_wv"]
-    s["pulse_reduction"] = q["mean_pulses"] / max(p["mean_pulses"], 1e-12)
-    s["pulse_time_reduction"] = q["mean_pulse_time_s"] / max(p["mean_pulse_time_s"], 1e-18)
-    s["pulse_reduction_vs_fixed"] = s["fixed_wv"]["mean_pulses"] / max(p["mean_pulses"], 1e-12)
-    s["pulse_time_reduction_vs_fixed"] = s["fixed_wv"]["mean_pulse_time_s"] / max(p["mean_pulse_time_s"], 1e-18)
+    comparisons = [("", "conventional_wv"), ("_vs_fixed", "fixed_wv")]
     if extra:
         s["baselines"] = baseline_table(s, config, extra)
         for kind in ("fixed", "ispp"):
             best = best_baseline([b for b in s["baselines"] if b["kind"] == kind])
             s[f"best_{kind}"] = best
-            s[f"pulse_reduction_vs_best_{kind}"] = best["mean_pulses"] / max(p["mean_pulses"], 1e-12)
-            s[f"pulse_time_reduction_vs_best_{kind}"] = best["mean_pulse_time_s"] / max(p["mean_pulse_time_s"], 1e-18)
+            comparisons.append((f"_vs_best_{kind}", best["method"]))
+    for suffix, reference in comparisons:
+        for quantity, column in (("pulse", "pulses"), ("pulse_time", "pulse_time_s")):
+            s.update(reduction(rows, f"{quantity}_reduction{suffix}", reference, column))
     return s
+
+
+def reduction(rows: list[dict], key: str, reference: str, column: str) -> dict:
+    """The predictor's reduction of ``column`` against ``reference``: ``key`` over every attempt (means of
+    both methods), the success rate (within tolerance) of each method next to it, and the same ratio over
+    the attempts where both reached the tolerance (the comparable ones; NaN if there are none)."""
+    ours = np.array([r[f"predictor_wv_{column}"] for r in rows], dtype=float)
+    theirs = np.array([r[f"{reference}_{column}"] for r in rows], dtype=float)
+    ok_ours = np.array([r["predictor_wv_converged"] for r in rows], dtype=bool)
+    ok_theirs = np.array([r[f"{reference}_converged"] for r in rows], dtype=bool)
+    both = ok_ours & ok_theirs
+    floor = 1e-12 if column == "pulses" else 1e-18
+    return {
+        key: float(theirs.mean() / max(ours.mean(), floor)),
+        f"{key}_success": {"predictor_wv": float(ok_ours.mean()), reference: float(ok_theirs.mean())},
+        f"{key}_both_converged": (float(theirs[both].mean() / max(ours[both].mean(), floor)) if both.any()
+                                  else float("nan")),
+        f"{key}_both_converged_attempts": int(both.sum()),
+    }
 
 
 def baseline_table(s: dict, config: EvaluateConfig, extra: list) -> list[dict]:
