@@ -45,6 +45,7 @@ from memcosim.config.periphery import DacConfig, ProgrammingConfig
 from memcosim.devices.catalog import closed_form_models, get_device
 from memcosim.devices.check import check_device
 from memcosim.errors import ConfigError
+from memcosim.limits import check_cells
 
 R_SWITCH_ON = 1e-3  # ohm
 R_SWITCH_OFF = 1e12  # ohm
@@ -93,6 +94,8 @@ class EpNetworkConfig:
         if not isinstance(self.sizes, (list, tuple)) or len(self.sizes) < 2:
             raise ConfigError("network.sizes", f"needs at least inputs and outputs, e.g. [4, 8, 3], got {self.sizes!r}")
         self.sizes = [f.integer(f"network.sizes[{k}]", n, 1, 4096) for k, n in enumerate(self.sizes)]
+        for a, b in zip(self.sizes[:-1], self.sizes[1:]):  # each weight layer's array, before it exists
+            check_cells(2 * (a + 1), b, "network.sizes")
         for name, cls in (("device", DeviceConfig), ("wires", WireConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(f"network.{name}", f"must be a {cls.__name__}, got {getattr(self, name)!r}")

@@ -17,8 +17,8 @@ def integer(field: str, value: object, low: int | None = None, high: int | None 
         raise ConfigError(field, f"must be an integer, got {plain(value)!r}")
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
-        span = f"{low}..{high}" if high is not None else f">= {low}"
-        raise ConfigError(field, f"must be in {span}, got {v}")
+        span = f"in {low}..{high}" if high is not None else f">= {low}" if low is not None else f"<= {high}"
+        raise ConfigError(field, f"must be {span}, got {v}")
     return v
 
 

@@ -527,3 +527,32 @@ def test_ctrl_c_during_train_saves_a_checkpoint_under_out_and_exits_130(tmp_path
     assert proc.returncode == 130, (stdout, stderr)
     assert "interrupted by SIGINT" in stderr and f"--resume {checkpoint}" in stderr and "Traceback" not in stderr, stderr
     assert checkpoint.is_file() and (out / "history.json").is_file()
+
+
+def test_a_network_too_large_for_memory_is_refused_by_train(tmp_path, capsys):
+    run = tmp_path / "run.toml"
+    run.write_text(TINY_RUN.replace("sizes = [4, 3, 3]", "sizes = [4, 4000, 3000, 3]"))
+    code, text = _cli(["train", str(run), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "network.sizes" in text and "--max-cells" in text and "GiB" in text, text
+
+
+def test_sigterm_during_a_command_without_its_own_handler_exits_143(tmp_path):
+    """validate-periphery has no checkpoint: SIGTERM stops it like Ctrl-C, keeps the views written, exits 143."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = Path(__file__).resolve().parent.parent / "netlists" / "crossbar_16x16_1t1r.toml"
+    out = tmp_path / "views"
+    proc = subprocess.Popen([sys.executable, "-m", "memcosim.cli", "validate-periphery", str(config), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while proc.poll() is None and time.monotonic() < deadline and not (out / "dac_transfer.csv").exists():
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, (stdout, stderr)
+    assert "interrupted by SIGTERM" in stderr and str(out) in stderr and "Traceback" not in stderr, stderr
+    assert "view 1/6" in stdout and (out / "ir_drop.png").exists()

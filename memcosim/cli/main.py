@@ -115,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         signum = signal_number(exc)
-        print(f"memcosim {args.command}: interrupted by {signal.Signals(signum).name}; files written so far "
-              "are kept", file=sys.stderr)
+        folder = getattr(args, "out_dir", None) or getattr(args, "out", None)
+        where = f" in {folder}" if folder else ""
+        print(f"memcosim {args.command}: interrupted by {signal.Signals(signum).name}; the files written so far "
+              f"are kept{where}", file=sys.stderr)
         return 128 + signum
     finally:
         if previous is not None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from memcosim import fields as f
 from memcosim.fileio import writable_file, writable_folder
+from memcosim.limits import MAX_CELLS, max_cells
 from memcosim.trainers.base import Interrupted
 from memcosim.trainers.crossbar_report import save_history_csv, save_run
 from memcosim.trainers.report import save_history, save_learning_curve
@@ -43,7 +45,12 @@ def _trainer(config):
 def _cmd_train(args: argparse.Namespace) -> int:
     """Load the run config, check the outputs can be written, train (or resume) with the history written
     after every epoch, and a checkpoint (default ``<out>/checkpoint.npz``) after every epoch and on
-    SIGINT / SIGTERM."""
+    SIGINT / SIGTERM. Arrays over ``--max-cells`` cells are refused before they exist."""
+    with max_cells(f.integer("--max-cells", args.max_cells, 1)):
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     from memcosim.trainers.config import load_run_config
 
     config = load_run_config(args.config)
@@ -98,4 +105,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "SIGTERM (default: train.checkpoint, else <out>/checkpoint.npz)")
     p.add_argument("--out", default="out/train", help="folder for history.json (.csv) and learning_curve.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--max-cells", type=int, default=MAX_CELLS,
+                   help=f"largest crossbar (rows x columns) of a layer (default {MAX_CELLS:,}): raise it deliberately")
     p.set_defaults(func=_cmd_train)
