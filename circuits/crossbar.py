@@ -28,9 +28,12 @@ from typing import Iterator
 import numpy as np
 
 from memcosim import fields as f
+from memcosim.circuits.bias import line_voltages
+from memcosim.circuits.faults import apply_faults, on_bound
 from memcosim.circuits.netlist import Netlist, fmt, is_spice_name, module_name
 from memcosim.circuits.periphery.blocks import PeripheryBlocks
 from memcosim.circuits.periphery.user import with_user_blocks
+from memcosim.circuits.structure import check_structure
 from memcosim.circuits.waveforms import pulse
 from memcosim.config.array import RESISTOR, ArrayConfig
 from memcosim.config.periphery import PeripheryConfig
@@ -48,8 +51,6 @@ def check_array(config: ArrayConfig) -> None:
     initial_values(config)
     fc = config.faults
     if fc is not None and not config.device.resistor and (fc.stuck_on > 0 or fc.stuck_off > 0 or fc.drift > 0):
-        from memcosim.circuits.faults import on_bound
-
         on_bound(config.device.model, config.device.params)  # raises for a model of unknown polarity
 
 
@@ -169,8 +170,6 @@ class Crossbar:
     def write_voltages(self, row: int, column: int, scheme: str | None = None,
                        amplitude: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Row and column programming voltages (volts) to write cell (row, column)."""
-        from memcosim.circuits.bias import line_voltages
-
         prog = self._programming()
         return line_voltages(scheme or prog.scheme, prog.pulse.amplitude if amplitude is None else amplitude,
                              self.config.rows, self.config.columns, row, column)
@@ -227,12 +226,8 @@ def build_crossbar(config: ArrayConfig, title: str | None = None, check: bool = 
     with no_gc():  # millions of small tuples, no cycles: the cyclic collector only costs time
         xb = _build(config, blocks, title)
         if config.faults is not None and config.faults.any:
-            from memcosim.circuits.faults import apply_faults
-
             xb.faults = apply_faults(xb)
     if check:
-        from memcosim.circuits.structure import check_structure
-
         check_structure(xb.netlist, sources=xb.sources)
     return xb
 

@@ -44,6 +44,7 @@ from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import DacConfig, ProgrammingConfig
 from memcosim.devices.catalog import closed_form_models, get_device
 from memcosim.devices.check import check_device
+from memcosim.devices.registry import get_model
 from memcosim.errors import ConfigError
 from memcosim.limits import check_cells
 
@@ -264,8 +265,6 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
     net.comment("rows 2i / 2i+1 carry +x_i / -x_i, last pair the bias; w_ij = G[2i, j] - G[2i+1, j]")
     card = None
     if not c.device.resistor:
-        from memcosim.devices.registry import get_model
-
         device = get_model(c.device.model)
         card = f"{c.device.model}_model"
         net.model_card(card, c.device.model, **{k: v for k, v in c.device.params.items() if k not in device.instance_parameters})

@@ -189,7 +189,7 @@ class CrossbarLayerConfig:
 
 def layer_config_from_dict(data: dict, where: str = "layer") -> CrossbarLayerConfig:
     """A :class:`CrossbarLayerConfig` from a TOML table (errors name ``where.key``)."""
-    return toml.fill(CrossbarLayerConfig, data, toml.TomlDocument({where: data}, {}, "<table>"), (where,))
+    return toml.from_dict(CrossbarLayerConfig, data, where)
 
 
 # -- one netlist holding several crossbars ---------------------------------------------------

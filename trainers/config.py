@@ -172,7 +172,7 @@ class RunConfig:
                           ("sgd", SgdConfig), ("forward_only", ForwardOnlyConfig)):
             value = getattr(self, name)
             if isinstance(value, dict):
-                setattr(self, name, toml.fill(cls, value, toml.TomlDocument({name: value}, {}, "<table>"), (name,)))
+                setattr(self, name, toml.from_dict(cls, value, name))
             elif not isinstance(value, cls) and not (value is None and name in ("sgd", "forward_only")):
                 raise ConfigError(name, f"must be a {cls.__name__} or a table, got {value!r}")
         if self.train.algorithm != "ep":

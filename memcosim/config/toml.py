@@ -364,6 +364,16 @@ def relocate(exc: ConfigError, cls: type, keys: dict, doc: TomlDocument, at: Key
     return ConfigError(dotted(at) or exc.field, f"{exc.field}: {exc.message} ({doc.where(at)})")
 
 
+def from_dict(cls: type[T], data: dict, where: str = "") -> T:
+    """An instance of dataclass ``cls`` from parsed tables ``data`` (the tables of a TOML file at key
+    ``where``, or tables made in Python, e.g. by ``dataclasses.asdict``); errors name ``where.key``."""
+    at: KeyPath = tuple(where.split(".")) if where else ()
+    root: dict = data
+    for part in reversed(at):
+        root = {part: root}
+    return fill(cls, data, TomlDocument(root, {}, "<table>"), at)
+
+
 def located(exc: ConfigError, doc: TomlDocument, at: KeyPath = ()) -> ConfigError:
     """``exc``, whose field is a dotted key path under ``at`` (``device.params.vth``, ``sizes[2]``), with
     that key's line in ``doc``."""

@@ -47,11 +47,6 @@ class VariationConfig:
             raise ConfigError("variation.spreads", f"must be a table of parameter -> spread, got {self.spreads!r}")
         spreads = {}
         for name, value in self.spreads.items():
-            if isinstance(value, dict):
-                unknown = set(value) - {"d2d", "c2c"}
-                if unknown:
-                    raise ConfigError(f"variation.spreads.{name}", f"unknown keys {sorted(unknown)}; known: c2c, d2d")
-                value = ParameterSpread(**value)
             if not isinstance(value, ParameterSpread):
                 raise ConfigError(f"variation.spreads.{name}", f"must be a table with d2d and c2c, got {value!r}")
             spreads[str(name)] = value

@@ -70,8 +70,6 @@ class DatasetConfig:
         self.min_change = f.number("dataset.min_change", self.min_change, low=0.0, high=1.0)
         self.workers = f.integer("dataset.workers", self.workers, 1, 2)
         self.shard_size = f.integer("dataset.shard_size", self.shard_size, 1)
-        if isinstance(self.variation, dict):
-            self.variation = _table(VariationConfig, self.variation, "dataset.variation")
         if not isinstance(self.variation, VariationConfig):
             raise ConfigError("dataset.variation", f"must be a table, got {self.variation!r}")
 
@@ -200,7 +198,7 @@ class PredictorConfig:
 
 def config_from_dict(data: dict) -> PredictorConfig:
     """A validated :class:`PredictorConfig` from parsed TOML tables (errors name the key)."""
-    return toml.fill(PredictorConfig, data, toml.TomlDocument(data, {}, "<table>"))
+    return toml.from_dict(PredictorConfig, data)
 
 
 def load_config(path: str | Path | None) -> PredictorConfig:

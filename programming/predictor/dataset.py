@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from memcosim.config import toml
 from memcosim.errors import ConfigError, Interrupted, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.signals import children_ignore_stop_signals
@@ -226,11 +227,7 @@ def _worker(args: tuple[dict, list[int]]) -> list[tuple[int, float]]:
 
 
 def _config_from_plain(data: dict) -> DatasetConfig:
-    from memcosim.config.variation import VariationConfig
-
-    d = dict(data)
-    d["variation"] = VariationConfig(**d["variation"])
-    return DatasetConfig(**d)
+    return toml.from_dict(DatasetConfig, data, "dataset")
 
 
 def generate(config: DatasetConfig, progress: bool = True) -> PulseDataset:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from memcosim.config import toml
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.signals import children_ignore_stop_signals
 from memcosim.programming.predictor.config import DatasetConfig, EvaluateConfig
@@ -157,12 +158,9 @@ class Deployer:
 
 
 def _work(args: tuple[dict, dict, str, list[int]]) -> list[dict]:
-    from memcosim.config.variation import VariationConfig
-
     ds, ev, model_dir, attempts = args
-    ds = dict(ds)
-    ds["variation"] = VariationConfig(**ds["variation"])
-    deployer = Deployer(DatasetConfig(**ds), EvaluateConfig(**ev), model_dir)
+    deployer = Deployer(toml.from_dict(DatasetConfig, ds, "dataset"), toml.from_dict(EvaluateConfig, ev, "evaluate"),
+                        model_dir)
     try:
         return [deployer.attempt(a) for a in attempts]
     finally:
