@@ -1,7 +1,7 @@
 """The shipped device models by name, and :func:`get_device`: the :class:`Device` of a model name.
 
 ``linear_ion_drift`` and ``vteam`` have closed-form read conductances
-(:mod:`memcosim.devices.conductance`); ``jart_vcm`` and ``stanford_pku`` declare their ON side and get
+(:mod:`memcosim.devices.conductance`); ``jart_vcm``, ``jart_v1b`` and ``stanford_pku`` declare their ON side and get
 their read conductance from an ngspice table (:mod:`memcosim.cosim.device_table`). Any other
 Verilog-A model (``$MEMCOSIM_MODEL_PATH`` or a ``.va`` path) is a plain :class:`VerilogADevice`.
 """
@@ -18,8 +18,10 @@ from memcosim.errors import ConfigError
 
 
 class JartVcm(VerilogADevice):
-    """JART VCM v1b filamentary switching (Bengel, Hardtdegen, Menzel et al., IEEE TCAS-I 67(12), 4618,
-    2020): the state is the disc's oxygen-vacancy concentration; ON (highest conductance) at ``xmax``."""
+    """JART-style filamentary switching, simplified after JART VCM v1b (Bengel et al., IEEE TCAS-I 67(12),
+    4618, 2020) with its own Schottky law and kinetics (gradual SET and RESET at 10 ns pulses); the
+    published model is :class:`JartV1b`. The state is the disc's oxygen-vacancy concentration; ON
+    (highest conductance) at ``xmax``."""
 
     on_at_xmax = True
     bound_parameters = {"nmin": "xmin", "nmax": "xmax"}
@@ -29,6 +31,24 @@ class JartVcm(VerilogADevice):
         return (super().relations() + self.positive("rfil", "ldisc", "lcell", unit="m")
                 + self.positive("T0", unit="K") + self.positive("xmin", unit="(1e26 m^-3)")
                 + [(("ldisc", "lcell"), p["ldisc"] < p["lcell"], "the disc lies inside the switching layer: ldisc < lcell")])
+
+
+class JartV1b(VerilogADevice):
+    """JART VCM v1b, variability-aware (Bengel, Siemon, Cueppers, Hoffmann-Eifert, Hardtdegen, von
+    Witzleben, Hellmich, Waser, Menzel, IEEE TCAS-I 67(12), 4618, 2020), from the published equations
+    and parameter table: the state is the disc's oxygen-vacancy concentration (1e26 m^-3); ON (highest
+    conductance) at ``xmax``. Its variability parameters are instance parameters: the bounds
+    ``Ndiscmin`` / ``Ndiscmax`` (0 stands for ``xmin`` / ``xmax``), the disc length ``lnew`` (nm) and
+    the filament radius ``rnew`` (m)."""
+
+    on_at_xmax = True
+    bound_parameters = {"Ndiscmin": "xmin", "Ndiscmax": "xmax"}
+
+    def relations(self) -> list[tuple[tuple[str, ...], bool, str]]:
+        p = self.parameters
+        return (super().relations() + self.positive("rnew", "rdet", unit="m") + self.positive("lnew", "lcell", unit="nm")
+                + self.positive("T0", unit="K") + self.positive("xmin", unit="(1e26 m^-3)")
+                + [(("lnew", "lcell"), p["lnew"] < p["lcell"], "the disc lies inside the cell: lnew < lcell (nm)")])
 
 
 class StanfordPku(VerilogADevice):
@@ -45,6 +65,7 @@ class StanfordPku(VerilogADevice):
 
 DEVICES: dict[str, type[VerilogADevice]] = {
     "jart_vcm": JartVcm,
+    "jart_v1b": JartV1b,
     "stanford_pku": StanfordPku,
     "vteam": Vteam,
     "linear_ion_drift": LinearIonDrift,

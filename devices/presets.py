@@ -1,6 +1,6 @@
 """Programming presets: per device model, the read voltage, conductance range and safe pulse amplitudes.
 
-One small frozen dataclass per shipped model (``JartVcmPreset``, ``StanfordPkuPreset``, ``VteamPreset``,
+One small frozen dataclass per shipped model (``JartVcmPreset``, ``JartV1bPreset``, ``StanfordPkuPreset``, ``VteamPreset``,
 ``LinearIonDriftPreset``) whose defaults are facts of the model as shipped in ``verilog_a/`` (ngspice 46,
 default parameters; the paper of each model is named in its docstring; see ``verilog_a/README.md``; the
 measurements behind the ``jart_vcm`` values are in ``docs/measurements.md``):
@@ -68,8 +68,8 @@ class ProgrammingPreset:
 
 @dataclass(frozen=True)
 class JartVcmPreset(ProgrammingPreset):
-    """``jart_vcm``: JART VCM v1b filamentary switching (Bengel, Hardtdegen, Menzel et al., IEEE TCAS-I
-    67(12), 4618, 2020), read at 0.2 V; SET +1.35 V / RESET -1.05 V change the conductance gradually
+    """``jart_vcm``: JART-style filamentary switching, simplified after JART VCM v1b (Bengel, Hardtdegen,
+    Menzel et al., IEEE TCAS-I 67(12), 4618, 2020; the published model is ``jart_v1b``), read at 0.2 V; SET +1.35 V / RESET -1.05 V change the conductance gradually
     between 1e-5 and 9e-5 S; single 10 ns pulses beyond +1.5 V / -1.3 V switch abruptly."""
 
     model: str = "jart_vcm"
@@ -82,6 +82,29 @@ class JartVcmPreset(ProgrammingPreset):
     reset_amplitude: float = -1.05
     set_limit: float = 1.5
     reset_limit: float = -1.3
+    step: float = 10e-9
+
+
+@dataclass(frozen=True)
+class JartV1bPreset(ProgrammingPreset):
+    """``jart_v1b``: JART VCM v1b, variability-aware (Bengel et al., "Variability-aware modeling of
+    filamentary oxide-based bipolar resistive switching cells using SPICE level compact models", IEEE
+    TCAS-I 67(12), 4618, 2020), read at 0.2 V (the SET polarity, where the cell has one operating
+    point); ``g_min`` / ``g_max`` are the read conductances at N = 0.008 / 20. SET is abrupt after an
+    incubation time that shortens steeply with voltage; RESET from N = 20 is gradual at first. A single
+    10 ns pulse at up to +1.0 V / -1.6 V leaves the device short of the opposite bound
+    (``docs/jart_v1b/``, ``benchmarks/jart_v1b_tables.py``)."""
+
+    model: str = "jart_v1b"
+    v_read: float = 0.2
+    g_min: float = 9.54e-6
+    g_max: float = 6.29e-4
+    g_low: float = 2e-5
+    g_high: float = 5.5e-4
+    set_amplitude: float = 1.0
+    reset_amplitude: float = -1.5
+    set_limit: float = 1.0
+    reset_limit: float = -1.6
     step: float = 10e-9
 
 
@@ -140,7 +163,7 @@ class LinearIonDriftPreset(ProgrammingPreset):
 
 
 PRESETS: dict[str, ProgrammingPreset] = {
-    p.model: p for p in (JartVcmPreset(), StanfordPkuPreset(), VteamPreset(), LinearIonDriftPreset())
+    p.model: p for p in (JartVcmPreset(), JartV1bPreset(), StanfordPkuPreset(), VteamPreset(), LinearIonDriftPreset())
 }
 
 

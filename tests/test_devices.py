@@ -11,7 +11,7 @@ from memcosim.config.array import RESISTOR
 from memcosim.cosim.device_table import TabulatedDevice, conductance_device, conductance_table
 from memcosim.devices.catalog import DEVICES, closed_form_models, get_device
 from memcosim.devices.device import Resistor, VerilogADevice
-from memcosim.devices.presets import PRESETS, JartVcmPreset, LinearIonDriftPreset, StanfordPkuPreset, VteamPreset
+from memcosim.devices.presets import PRESETS, JartV1bPreset, JartVcmPreset, LinearIonDriftPreset, StanfordPkuPreset, VteamPreset
 from memcosim.devices.registry import available_models, get_model
 from memcosim.devices.variation import nominal_parameters
 from memcosim.errors import ConfigError, ModelError
@@ -108,7 +108,7 @@ def test_resistor_is_a_linear_device_without_state():
 
 
 def test_presets_are_per_model_dataclasses_with_the_shipped_defaults():
-    for kind in (JartVcmPreset, StanfordPkuPreset, VteamPreset, LinearIonDriftPreset):
+    for kind in (JartVcmPreset, JartV1bPreset, StanfordPkuPreset, VteamPreset, LinearIonDriftPreset):
         preset = kind()
         assert PRESETS[preset.model] == preset
         assert preset.reset_limit <= preset.reset_amplitude < 0 < preset.set_amplitude <= preset.set_limit

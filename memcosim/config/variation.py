@@ -32,6 +32,17 @@ def jart_spreads() -> dict[str, ParameterSpread]:
     }
 
 
+def jart_v1b_spreads() -> dict[str, ParameterSpread]:
+    """Default spreads of the ``jart_v1b`` variability parameters (Bengel et al., IEEE TCAS-I 67(12), 2020):
+    the disc concentration bounds, the disc length and the filament radius."""
+    return {
+        "Ndiscmin": ParameterSpread(d2d=0.05, c2c=0.01),
+        "Ndiscmax": ParameterSpread(d2d=0.02, c2c=0.004),
+        "lnew": ParameterSpread(d2d=0.01, c2c=0.002),
+        "rnew": ParameterSpread(d2d=0.02, c2c=0.004),
+    }
+
+
 @dataclass
 class VariationConfig:
     """Which instance parameters vary and how much; ``interval`` s of pulse time per walk step."""
