@@ -21,7 +21,7 @@ from memcosim.devices.osdi_table import OsdiTable, read_table
 from memcosim.devices.verilog_a_source import (Declaration, NotConstant, declarations, evaluate_default,
                                                include_files, spice_meg_lines)
 from memcosim.errors import ModelError, ToolchainError
-from memcosim.fileio import atomic_write_bytes
+from memcosim.fileio import atomic_write_bytes, writable_folder
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -234,7 +234,7 @@ def compile_verilog_a(source: Path, module: str | None = None) -> Path:
     target = cache_dir() / (f"{source.stem}-{digest}.osdi" if module is None else f"{source.stem}-{digest}-{module}.osdi")
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder("MEMCOSIM_CACHE", target.parent)  # the compiled-model cache (default ~/.cache/memcosim)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.build.osdi")
     root = source
     if module is not None:

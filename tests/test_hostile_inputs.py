@@ -556,3 +556,20 @@ def test_sigterm_during_a_command_without_its_own_handler_exits_143(tmp_path):
     assert proc.returncode == 143, (stdout, stderr)
     assert "interrupted by SIGTERM" in stderr and str(out) in stderr and "Traceback" not in stderr, stderr
     assert "view 1/6" in stdout and (out / "ir_drop.png").exists()
+
+
+def test_sample_limits_beyond_the_split_are_errors(capsys, tmp_path):
+    from memcosim.trainers.datasets import load_dataset
+
+    with pytest.raises(ConfigError, match="train.test_limit: 1000 samples asked for, but the iris split holds 30"):
+        load_dataset("iris", test_limit=1000)
+    code, text = _cli(["demo", "--epochs", "1", "--test-limit", "5000", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "train.test_limit" in text, text
+
+
+def test_a_model_cache_that_cannot_be_written_is_an_error(tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be\n")
+    monkeypatch.setenv("MEMCOSIM_CACHE", str(blocker))
+    code, text = _cli(["check", "--quiet"], capsys)
+    assert code == 2 and "MEMCOSIM_CACHE" in text and "not a folder" in text and "Traceback" not in text, text

@@ -81,6 +81,10 @@ def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0, classes: 
         lo = x_tr.min(axis=0)
         span = np.where(x_tr.max(axis=0) > lo, x_tr.max(axis=0) - lo, 1.0)
     x_tr, x_te = (x_tr - lo) / span, np.clip((x_te - lo) / span, 0.0, 1.0)
+    for field, limit, available in (("train.train_limit", train_limit, len(x_tr)), ("train.test_limit", test_limit, len(x_te))):
+        if limit > available:  # a silent clamp would report results on fewer samples than asked for
+            raise ConfigError(field, f"{limit} samples asked for, but the {name} split holds {available}: "
+                                     f"give at most {available} (0 = all)")
     if train_limit:
         x_tr, y_tr = x_tr[:train_limit], y_tr[:train_limit]
     if test_limit:
