@@ -165,3 +165,23 @@ def test_the_documented_tables_hold_the_published_equations_and_the_model_within
     for r in (times[0], times[-1]):  # +1.0 V SET and -1.4 V RESET re-integrated
         t = time_to_reach(float(r["V_pn_V"]), float(r["from_N"]), float(r["to_N"]), 10.0, NOMINAL)
         assert float(r["t_published_s"]) == pytest.approx(t, rel=1e-4)
+
+
+@pytest.mark.parametrize("amplitudes", [(1.6, -1.8), (1.4, -1.6)])
+def test_the_state_stays_within_its_bounds_under_long_strong_drive_with_coarse_time_steps(
+        amplitudes: tuple[float, float]) -> None:
+    # abrupt switching outruns ngspice's step control with steps of 1/100 of the drive: the bound
+    # clamp and spring bring a step that overshoots back (without them the state ended at -2.5);
+    # at the upper bound the state sits within Newton's tolerance (reltol * 20) of it
+    (up, down), dur = amplitudes, 20e-6
+    e = 1e-3 * dur
+    wave = Pwl((0.0, e, dur, dur + 2 * e, 2 * dur, 2 * dur + e), (0.0, up, up, down, down, 0.0))
+    with open_session(one_device(1.0), SessionOptions(worker=False)) as s:
+        r = s.tran(2 * dur + e, dur / 100, waveforms={"V1": wave}, states=True)
+        carried = float(s.states[0])
+    x, lo, hi = r["states"][0], NOMINAL.Ndiscmin, NOMINAL.Ndiscmax
+    assert float(np.interp(dur, r.time, x)) == pytest.approx(hi, rel=1e-5)
+    assert x[-1] == pytest.approx(lo, rel=0.01) and lo <= carried <= hi
+    reltol, vntol = SessionOptions().reltol, SessionOptions().vntol
+    for bound, beyond in ((lo, lo - x), (hi, x - hi)):  # past a bound by no more than Newton's tolerances
+        assert beyond.max() <= 10 * (reltol * bound + vntol), (bound, beyond.max())
