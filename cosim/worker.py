@@ -198,8 +198,12 @@ _idle: _Worker | None = None  # a closed session's worker, kept for the next ses
 
 
 def main() -> None:
-    """Entry point of a worker process: serve the socket whose descriptor is the first argument."""
-    _serve(Connection(int(sys.argv[1])))
+    """Entry point of a worker process: serve the socket whose descriptor is the first argument; end
+    quietly when the parent is gone (killed or stopped mid-step: no one is left to read a reply)."""
+    try:
+        _serve(Connection(int(sys.argv[1])))
+    except (BrokenPipeError, ConnectionResetError):
+        pass
 
 
 # -- the session in the parent ---------------------------------------------------------------

@@ -27,7 +27,7 @@ import numpy as np
 
 from memcosim.errors import ConfigError, Interrupted, MemcosimError, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
-from memcosim.signals import children_ignore_stop_signals
+from memcosim.signals import children_ignore_ctrl_c
 from memcosim.studies.config import POINT_FIELDS, Point, Study
 
 METRICS = ("software_accuracy", "hardware_model_accuracy", "deployed_accuracy", "current_error",
@@ -194,7 +194,7 @@ def connect(scheduler: str, workers: int, timeout: float):
                                                  f"{timeout:g} s ({type(exc).__name__}: {exc})") from None
         except ValueError as exc:
             raise ConfigError("study.scheduler", f"not a scheduler address: {scheduler!r} ({exc})") from None
-    with children_ignore_stop_signals():  # Ctrl-C stops the run here, not in every worker
+    with children_ignore_ctrl_c():  # Ctrl-C stops the run here, not in every worker
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
     return Client(cluster, set_as_default=False)

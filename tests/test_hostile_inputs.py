@@ -573,3 +573,28 @@ def test_a_model_cache_that_cannot_be_written_is_an_error(tmp_path, capsys, monk
     monkeypatch.setenv("MEMCOSIM_CACHE", str(blocker))
     code, text = _cli(["check", "--quiet"], capsys)
     assert code == 2 and "MEMCOSIM_CACHE" in text and "not a folder" in text and "Traceback" not in text, text
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_predictor_dataset_keeps_its_shards(tmp_path):
+    """Two worker processes, Ctrl-C to the process group: exit 130, one message naming the shards saved,
+    the workers ended (Pool.terminate still reaches them), and the shards already written stay."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "dataset"
+    config = tmp_path / "predictor.toml"
+    config.write_text(f'[dataset]\nout = "{out}"\nsamples = 60\nshard_size = 3\nworkers = 2\n')
+    proc = subprocess.Popen([sys.executable, "-m", "memcosim.cli", "predictor", "dataset", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while proc.poll() is None and time.monotonic() < deadline and not list(out.glob("shards/*.npz")):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "interrupted by SIGINT" in stderr and "shards are saved" in stderr and "Traceback" not in stderr, stderr
+    assert 1 <= len(list(out.glob("shards/*.npz"))) < 20

@@ -32,7 +32,7 @@ import numpy as np
 from memcosim.config import toml
 from memcosim.errors import ConfigError, Interrupted, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
-from memcosim.signals import children_ignore_stop_signals
+from memcosim.signals import children_ignore_ctrl_c
 from memcosim.programming.predictor.config import DatasetConfig
 
 _FIELDS = ("g_start", "g_target", "g_requested", "time", "crossed", "steps")
@@ -249,7 +249,7 @@ def generate(config: DatasetConfig, progress: bool = True) -> PulseDataset:
             results = map(_worker, tasks)
             pool = None
         else:
-            with children_ignore_stop_signals():  # Ctrl-C stops the run here, not in every worker
+            with children_ignore_ctrl_c():  # Ctrl-C stops the run here, not in every worker
                 pool = mp.get_context("spawn").Pool(config.workers)
             results = pool.imap_unordered(_worker, tasks)
         try:

@@ -29,7 +29,7 @@ import numpy as np
 
 from memcosim.config import toml
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
-from memcosim.signals import children_ignore_stop_signals
+from memcosim.signals import children_ignore_ctrl_c
 from memcosim.programming.predictor.config import DatasetConfig, EvaluateConfig
 
 METHODS = ("baseline", "mse", "finetuned")
@@ -181,7 +181,7 @@ def evaluate(dataset: DatasetConfig, config: EvaluateConfig, model_dir: str | Pa
         results = map(_work, tasks)
         pool = None
     else:
-        with children_ignore_stop_signals():  # Ctrl-C stops the run here, not in every worker
+        with children_ignore_ctrl_c():  # Ctrl-C stops the run here, not in every worker
             pool = mp.get_context("spawn").Pool(config.workers)
         results = pool.imap_unordered(_work, tasks)
     try:
