@@ -35,7 +35,7 @@ import io
 import json
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,11 +56,11 @@ def device_rows(attempts: int, config_path: str | None = None) -> list[dict]:
 
     workers = int(os.environ.get("MEMCOSIM_BENCH_WORKERS", "2"))
     config = load_config(config_path)
-    ev = EvaluateConfig(**{**asdict(config.evaluate), "attempts": attempts, "workers": workers,
-                           "out": str(OUT / ("device" if config_path is None else f"device_{Path(config_path).stem}"))})
+    ev = replace(config.evaluate, attempts=attempts, workers=workers,
+                 out=str(OUT / ("device" if config_path is None else f"device_{Path(config_path).stem}")))
     d = config.dataset
     s = evaluate(d, ev, MODEL_DIR if config_path is None else config.train.out)
-    amps = f"{d.set_amplitude:g}/{d.reset_amplitude:g}"
+    amps = f"{d.set.amplitude:g}/{d.reset.amplitude:g}"
     rows = []
     for name in ("baseline", "mse", "finetuned"):
         o = s[f"one_shot_{name}"]

@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from memcosim.cli import main as cli_main
+from memcosim.config import toml
+from memcosim.config.pulse import PulseConfig
 from memcosim.errors import ConfigError
 from memcosim.programming.predictor.config import DatasetConfig, TrainConfig, load_config
 from memcosim.programming.predictor.dataset import PulseDataset, generate
@@ -133,9 +135,16 @@ def test_config_from_toml_and_bad_values_name_the_field(tmp_path):
     c = load_config(good)
     assert c.dataset.samples == 50 and not c.dataset.noise and c.train.kernels == [101, 1]
     assert c.dataset.variation.seed == 3 and list(c.dataset.variation.spreads) == ["rfil"]
-    assert c.dataset.g_low == 1e-5 and c.evaluate.attempts == 7
-    for text, field in (('[train]\nepochz = 3\n', "train.epochz"), ('[dataset]\ng_low = 1e-3\n', "dataset.g_low"),
-                        ('[dataset]\nset_amplitude = 2.5\n', "dataset.set_amplitude"),
+    assert c.dataset.window == (1e-5, 9e-5) and c.evaluate.attempts == 7  # the jart_vcm preset's
+    assert (c.dataset.amplitude(True), c.dataset.amplitude(False), c.dataset.v_read, c.dataset.step) == \
+        (1.35, -1.05, 0.2, 10e-9)
+    for text, field in (('[train]\nepochz = 3\n', "train.epochz"),
+                        ('[dataset.device]\ng_min = 1e-3\n', "dataset.device.g_min"),
+                        ('[dataset.set]\namplitude = 2.5\n', "dataset.set.amplitude"),
+                        ('[dataset.reset]\nwidth = 2e-9\n', "dataset.reset.width"),
+                        ('[dataset.device]\nmodel = "resistor"\n', "dataset.device.model"),
+                        ('[dataset.device.params]\nrfil = 1e-9\n', "dataset.device.params"),
+                        ('[evaluate.conventional]\namplitude = 1.0\n', "evaluate.conventional.amplitude"),
                         ('[train]\nkernels = [100]\n', "train.kernels[0]"), ('[nets]\n', "nets"),
                         ('[evaluate]\nbaseline_amplitudes = [[1.6, -1.0]]\n', "evaluate.baseline_amplitudes[0]"),
                         ('[evaluate]\nbaseline_amplitudes = [[1.4]]\n', "evaluate.baseline_amplitudes[0]"),
@@ -199,7 +208,8 @@ def test_best_baseline_is_the_fastest_that_reaches_the_success_rate():
 def test_dataset_walk_advances_per_10_ns_of_pulse_time_whatever_the_step(tmp_path):
     # the same device and walk read every 5 ns instead of every 10 ns: every other read agrees
     coarse = generate(DatasetConfig(samples=2, workers=1, max_steps=8, out=str(tmp_path / "c")), progress=False)
-    fine = generate(DatasetConfig(samples=2, step=5e-9, max_steps=16, workers=1, out=str(tmp_path / "f")),
+    fine = generate(DatasetConfig(samples=2, set=PulseConfig(0.0, 5e-9, 0.2e-9), reset=PulseConfig(0.0, 5e-9, 0.2e-9),
+                                  max_steps=16, workers=1, out=str(tmp_path / "f")),
                     progress=False)
     np.testing.assert_array_equal(coarse.g_target, fine.g_target)
     for i in range(2):
@@ -239,3 +249,72 @@ def test_predictor_policy_aim_stops_inside_the_band_on_the_near_side():
     with pytest.raises(ConfigError) as err:
         PredictorPolicy(trajectory, 1.35, -1.05, aim=0.6)
     assert err.value.field == "policy.aim"
+
+
+OLD_DEFAULTS = """[dataset]
+model = "jart_vcm"
+g_low = 1e-05
+g_high = 9e-05
+set_amplitude = 1.35
+reset_amplitude = -1.05
+step = 1e-08
+[evaluate]
+conventional_width = 1e-08
+"""
+
+
+def test_old_predictor_files_read_as_their_new_keys(tmp_path):
+    from memcosim.programming.predictor.config import PredictorConfig
+
+    old = tmp_path / "old.toml"
+    old.write_text(OLD_DEFAULTS)
+    new = tmp_path / "new.toml"
+    new.write_text(NEW_DEFAULTS)
+    with pytest.warns(toml.ConfigWarning) as caught:
+        config = load_config(old)
+    assert config == load_config(new)
+    d = PredictorConfig().dataset  # the defaults are these values
+    assert (d.window, d.amplitude(True), d.amplitude(False), d.step, d.device.model) == \
+        ((1e-5, 9e-5), 1.35, -1.05, 1e-8, "jart_vcm")
+    assert PredictorConfig().evaluate.conventional.width == config.evaluate.conventional.width == 1e-8
+    messages = " ".join(str(w.message) for w in caught)
+    for old_key, new_key in (("dataset.model", "dataset.device.model"), ("dataset.g_low", "dataset.device.g_min"),
+                             ("dataset.set_amplitude", "dataset.set.amplitude"),
+                             ("dataset.step", "dataset.set.width` and `dataset.reset.width"),
+                             ("evaluate.conventional_width", "evaluate.conventional.width")):
+        assert f"`{old_key}` was renamed to `{new_key}`" in messages
+    # the shipped fast config before the rename reads as the shipped one now
+    fast = Path(__file__).parent.parent / "configs" / "predictor_fast.toml"
+    old.write_text(OLD_FAST)
+    with pytest.warns(toml.ConfigWarning):
+        assert load_config(old) == load_config(fast)
+
+
+NEW_DEFAULTS = """[dataset]
+device = {model = "jart_vcm", g_min = 1e-05, g_max = 9e-05}
+set = {amplitude = 1.35, width = 1e-08}
+reset = {amplitude = -1.05, width = 1e-08}
+[evaluate]
+conventional = {width = 1e-08}
+"""
+
+OLD_FAST = """[dataset]
+samples = 3000
+set_amplitude = 1.5
+reset_amplitude = -1.25
+step = 1e-9
+max_steps = 300
+workers = 1
+out = "out/predictor_fast/dataset"
+
+[train]
+grid = 1e-10
+out = "out/predictor_fast/model"
+
+[evaluate]
+attempts = 200
+aim = 0.5
+baseline_amplitudes = [[1.35, -1.05], [1.4, -1.1], [1.45, -1.2], [1.5, -1.2], [1.5, -1.25], [1.5, -1.3]]
+workers = 1
+out = "out/predictor_fast/evaluation"
+"""

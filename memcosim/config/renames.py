@@ -66,3 +66,15 @@ STUDY = (
     Rename("study.tolerance", ("arrays.tolerance",)),
     Rename("study.max_pulses", ("arrays.max_pulses",)),
 )
+
+# pulse predictor files (memcosim predictor ... --config FILE): the dataset's device, target window and
+# pulses, and the conventional write-and-verify pulse, as tables of the array vocabulary
+PREDICTOR = (
+    Rename("dataset.model", ("dataset.device.model",)),
+    Rename("dataset.g_low", ("dataset.device.g_min",)),
+    Rename("dataset.g_high", ("dataset.device.g_max",)),
+    Rename("dataset.set_amplitude", ("dataset.set.amplitude",)),
+    Rename("dataset.reset_amplitude", ("dataset.reset.amplitude",)),
+    Rename("dataset.step", ("dataset.set.width", "dataset.reset.width")),
+    Rename("evaluate.conventional_width", ("evaluate.conventional.width",)),
+)

@@ -94,9 +94,9 @@ class PulseDataset:
 
 
 def draw_pair(rng: np.random.Generator, config: DatasetConfig) -> tuple[float, float]:
-    """A (requested, target) pair of conductances (siemens), log-uniform in [g_low, g_high] and at least
-    ``min_change`` apart in relative terms."""
-    lo, hi = math.log(config.g_low), math.log(config.g_high)
+    """A (requested, target) pair of conductances (siemens), log-uniform in the device window [g_min, g_max]
+    and at least ``min_change`` apart in relative terms."""
+    lo, hi = (math.log(g) for g in config.window)
     while True:
         a, b = np.exp(rng.uniform(lo, hi, 2))
         if abs(b / a - 1) >= config.min_change:
@@ -116,13 +116,14 @@ class SampleMaker:
         from memcosim.devices.variation import nominal_parameters
 
         self.config = config
-        self.preset = get_preset(config.model)
-        self.table = conductance_table(config.model, self.preset.v_read)  # before our session opens
-        self.xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(config.model), states=float(self.table[0][0]),
+        self.preset = get_preset(config.device.model)
+        self.v_read = config.v_read
+        self.table = conductance_table(config.device.model, self.v_read)  # before our session opens
+        self.xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(config.device.model), states=float(self.table[0][0]),
                                                periphery=PeripheryConfig(programming=ProgrammingConfig())))
         self.session = open_session(self.xbar.netlist)
         names = list(config.variation.spreads)
-        self.nominal = nominal_parameters(config.model, names)
+        self.nominal = nominal_parameters(config.device.model, names)
 
     def close(self) -> None:
         self.session.close()
@@ -148,9 +149,9 @@ class SampleMaker:
         else:
             s.set_device_params(xb.cells[0, 0], **self.nominal)
         s.set_states([self.state_for(g_req)])
-        g0 = read_cell(s, xb, 0, 0, self.preset.v_read)
+        g0 = read_cell(s, xb, 0, 0, self.v_read)
         up = g_target > g0
-        amp = c.set_amplitude if up else c.reset_amplitude
+        amp = c.amplitude(up)
         hist = [g0]
 
         def crossed() -> bool:
@@ -160,7 +161,7 @@ class SampleMaker:
             # the walk advances at every variation interval (10 ns) of pulse time counted over the steps
             # (``drive``: Variation.walk_times)
             hold(s, xb, amp, c.step, variation=variation, preset=self.preset, window=c.step)
-            hist.append(read_cell(s, xb, 0, 0, self.preset.v_read))
+            hist.append(read_cell(s, xb, 0, 0, self.v_read))
 
         while len(hist) <= c.max_steps and not crossed():
             step_once()

@@ -55,10 +55,11 @@ def conventional_policy(config: EvaluateConfig, kind: str, v_set: float, v_reset
     from memcosim.programming.write_verify import IncrementalPolicy
 
     if kind == "fixed":
-        return IncrementalPolicy(set_start=v_set, reset_start=v_reset, width=config.conventional_width)
+        return IncrementalPolicy(set_start=v_set, reset_start=v_reset, width=config.conventional.width,
+                                 edge=config.conventional.rise)
     return IncrementalPolicy(set_start=config.conventional_start * v_set, reset_start=config.conventional_start * v_reset,
                              step=config.conventional_step, set_stop=v_set, reset_stop=v_reset,
-                             width=config.conventional_width)
+                             width=config.conventional.width, edge=config.conventional.rise)
 
 
 def baseline_path(model_dir: str | Path) -> Path:
@@ -72,8 +73,9 @@ def ensure_baseline(dataset: DatasetConfig, model_dir: str | Path):
     path = baseline_path(model_dir)
     if path.exists():
         return NoiseFreeBaseline.from_json(path.read_text())
-    b = noise_free_baseline(dataset.model, dataset.set_amplitude, dataset.reset_amplitude, dataset.g_low,
-                            dataset.g_high, duration=dataset.max_steps * dataset.step * 2,
+    b = noise_free_baseline(dataset.device.model, dataset.v_read, dataset.window, dataset.amplitude(True),
+                            dataset.amplitude(False),
+                            duration=dataset.max_steps * dataset.step * 2,
                             sample=min(2e-9, dataset.step))
     atomic_write_text(path, b.to_json())
     return b
@@ -111,7 +113,7 @@ class Deployer:
         variation = Variation(self.dataset.variation, [m.xbar.cells[0, 0]], m.nominal, rng=rng)
         variation.apply(m.session)
         m.session.set_states([m.state_for(g_req)])
-        return variation, read_cell(m.session, m.xbar, 0, 0, m.preset.v_read)
+        return variation, read_cell(m.session, m.xbar, 0, 0, m.v_read)
 
     def attempt(self, a: int) -> dict:
         from memcosim.programming.pulses import PulseSpec, apply_pulse
@@ -128,22 +130,22 @@ class Deployer:
             t = float(self.predictors[name].predict(g0, g_target)[0])
             up = g_target > g0
             width = abs(t) if (t > 0) == up and t != 0 else 0.5e-9
-            amp = d.set_amplitude if up else d.reset_amplitude
-            apply_pulse(m.session, m.xbar, PulseSpec(amp, max(width, 0.5e-9), 0.2e-9, 0.2e-9), variation=variation,
-                        preset=m.preset)
-            g = read_cell(m.session, m.xbar, 0, 0, m.preset.v_read)
+            amp = d.amplitude(up)
+            apply_pulse(m.session, m.xbar, PulseSpec(amp, max(width, 0.5e-9), d.set.rise, d.set.rise),
+                        variation=variation, preset=m.preset)
+            g = read_cell(m.session, m.xbar, 0, 0, m.v_read)
             row.update({f"{name}_g_start": g0, f"{name}_time_s": t, f"{name}_g": g,
                         f"{name}_rpd": abs(g - g_target) / g_target})
         aim = c.aim * c.tolerance
+        v_set, v_reset, edge = d.amplitude(True), d.amplitude(False), d.set.rise
         policies = {
-            "baseline_wv": (PredictorPolicy(self.predictors["baseline"], d.set_amplitude, d.reset_amplitude, aim=aim),
+            "baseline_wv": (PredictorPolicy(self.predictors["baseline"], v_set, v_reset, edge=edge, aim=aim),
                             c.iterations),
-            "mse_wv": (PredictorPolicy(self.predictors["mse"], d.set_amplitude, d.reset_amplitude, aim=aim), c.iterations),
-            "predictor_wv": (PredictorPolicy(self.predictors["finetuned"], d.set_amplitude, d.reset_amplitude, aim=aim),
+            "mse_wv": (PredictorPolicy(self.predictors["mse"], v_set, v_reset, edge=edge, aim=aim), c.iterations),
+            "predictor_wv": (PredictorPolicy(self.predictors["finetuned"], v_set, v_reset, edge=edge, aim=aim),
                              c.iterations),
-            "conventional_wv": (conventional_policy(c, "ispp", d.set_amplitude, d.reset_amplitude),
-                                c.conventional_budget),
-            "fixed_wv": (conventional_policy(c, "fixed", d.set_amplitude, d.reset_amplitude), c.conventional_budget),
+            "conventional_wv": (conventional_policy(c, "ispp", v_set, v_reset), c.conventional_budget),
+            "fixed_wv": (conventional_policy(c, "fixed", v_set, v_reset), c.conventional_budget),
         }
         for name, kind, v_set, v_reset in extra_baselines(c):
             policies[name] = (conventional_policy(c, kind, v_set, v_reset), c.conventional_budget)

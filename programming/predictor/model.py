@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from memcosim.config.array import ArrayConfig, DeviceConfig
 from memcosim.programming.pulses import PulseSpec
 from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_bytes
@@ -138,20 +139,21 @@ class NoiseFreeBaseline:
         return cls(*(np.array(d[k]) for k in ("set_time", "set_g", "reset_time", "reset_g")))
 
 
-def noise_free_baseline(model: str, set_amplitude: float, reset_amplitude: float, g_low: float, g_high: float,
-                        duration: float = 3e-6, sample: float = 2e-9) -> NoiseFreeBaseline:
-    """Record the noise-free SET trajectory from just below ``g_low`` and RESET from just above ``g_high``
-    (one device in ngspice, state read every ``sample`` s, G from the model's read table)."""
+def noise_free_baseline(model: str, v_read: float, window: tuple[float, float], set_amplitude: float,
+                        reset_amplitude: float, duration: float = 3e-6, sample: float = 2e-9) -> NoiseFreeBaseline:
+    """Record the noise-free SET trajectory of ``model`` from just below ``window``'s low end and RESET from
+    just above its high end (siemens; one device in ngspice, state read every ``sample`` s, G from the
+    model's read table at ``v_read`` volts); SET / RESET at the given volts."""
     from memcosim.circuits.crossbar import build_crossbar
-    from memcosim.config.array import ArrayConfig, DeviceConfig
     from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
     from memcosim.devices.presets import get_preset
     from memcosim.programming.pulses import hold
     from memcosim.cosim.device_table import conductance_table
     from memcosim.cosim.engine import open_session
 
+    g_low, g_high = window
     preset = get_preset(model)
-    states, table = conductance_table(model, preset.v_read)
+    states, table = conductance_table(model, v_read)
 
     def g_of(x: float) -> float:
         return float(np.exp(np.interp(math.log(x), np.log(states), np.log(table))))

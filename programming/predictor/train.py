@@ -48,7 +48,7 @@ def split_indices(data: PulseDataset, config: TrainConfig) -> dict[str, np.ndarr
 
 
 def scaling_for(dataset: DatasetConfig) -> Scaling:
-    return Scaling(dataset.g_low, dataset.g_high, dataset.step, dataset.max_steps * dataset.step)
+    return Scaling(*dataset.window, dataset.step, dataset.max_steps * dataset.step)
 
 
 def time_rpd(model: PulsePredictor, data: PulseDataset, index: np.ndarray) -> np.ndarray:
