@@ -142,8 +142,10 @@ def ir_drop_view(xbar: Crossbar, session: Session, out: Path) -> View:
                                 "max IR drop %": float(drop.max())}, png, csv_path)
 
 
-def dac_view(xbar: Crossbar, session: Session, out: Path, max_codes: int = 256) -> View:
-    """DAC transfer curve at row 0's DAC output (driving the array), with INL and DNL in LSB."""
+def dac_view(xbar: Crossbar, session: Session, out: Path, max_codes: int = 256,
+             tick: Callable[[int, int], None] | None = None) -> View:
+    """DAC transfer curve at row 0's DAC output (driving the array), with INL and DNL in LSB.
+    ``tick(done, total)`` is called after each operating point."""
     dac = xbar.blocks.dac
     if dac is None:
         return View("DAC transfer", skipped="no periphery.dac")
@@ -157,6 +159,8 @@ def dac_view(xbar: Crossbar, session: Session, out: Path, max_codes: int = 256) 
         c[0] = code
         session.set_sources(xbar.dac_values(c))
         measured.append(float(session.op(voltages=[node])[node]))
+        if tick:
+            tick(len(measured), len(codes))
     session.set_sources(xbar.dac_values(zeros))
     v = np.array(measured)
     lsb = (v[-1] - v[0]) / (codes[-1] - codes[0])  # endpoint-fit LSB of the loaded output
@@ -173,19 +177,24 @@ def dac_view(xbar: Crossbar, session: Session, out: Path, max_codes: int = 256) 
                                  "max |DNL| LSB": float(np.abs(dnl).max()) if dnl.size else 0.0}, png, csv_path)
 
 
-def _sweep_current(xbar: Crossbar, session: Session, currents: np.ndarray, nodes: list[str]):
+def _sweep_current(xbar: Crossbar, session: Session, currents: np.ndarray, nodes: list[str],
+                   tick: Callable[[int, int], None] | None = None):
     """Column-0 input current swept through the nudge source (rows at 0); returns node voltages."""
     out = []
     for i in currents:
         session.set_sources({xbar.nudge_sources[0]: float(i)})
         r = session.op(voltages=nodes, currents=[xbar.column_sources[0]])
         out.append([r[n] for n in nodes] + [r[xbar.column_sources[0]]])
+        if tick:
+            tick(len(out), len(currents))
     session.set_sources({xbar.nudge_sources[0]: 0.0})
     return np.array(out)
 
 
-def adc_view(xbar: Crossbar, session: Session, out: Path, max_points: int = 1024) -> View:
-    """ADC codes of column 0 as its input current sweeps the TIA output 10% past the ADC range."""
+def adc_view(xbar: Crossbar, session: Session, out: Path, max_points: int = 1024,
+             tick: Callable[[int, int], None] | None = None) -> View:
+    """ADC codes of column 0 as its input current sweeps the TIA output 10% past the ADC range.
+    ``tick(done, total)`` is called after each operating point."""
     adc, tia = xbar.blocks.adc, xbar.blocks.tia
     if adc is None or tia is None:
         return View("ADC transfer", skipped="no periphery.adc")
@@ -195,7 +204,7 @@ def adc_view(xbar: Crossbar, session: Session, out: Path, max_points: int = 1024
     out_node = xbar.tia_outputs[0]
     if xbar.nudge_sources:
         session.set_sources(_rows_at(xbar, np.zeros(xbar.config.rows)))
-        data = _sweep_current(xbar, session, v_target / -tia.transimpedance, [out_node])
+        data = _sweep_current(xbar, session, v_target / -tia.transimpedance, [out_node], tick)
         v_out = data[:, 0]
         how = "nudge current into column 0"
     else:
@@ -204,6 +213,8 @@ def adc_view(xbar: Crossbar, session: Session, out: Path, max_points: int = 1024
         for v in v_rows:
             session.set_sources(_rows_at(xbar, np.full(xbar.config.rows, v)))
             v_out.append(session.op(voltages=[out_node])[out_node])
+            if tick:
+                tick(len(v_out), len(v_rows))
         v_out = np.array(v_out)
         how = "row voltages"
     offset = adc.offset(0)
@@ -371,9 +382,23 @@ def run_views(config: ArrayConfig, out_dir: str | Path, points: int = 256,
         say(f"view {len(views)}/{total}: {views[-1].name} done in {time.perf_counter() - t:.1f} s "
             f"({time.perf_counter() - t0:.0f} s in all)")
 
+    def ticker(name: str) -> Callable[[int, int], None] | None:
+        """A tick that reports ``name``'s operating points about every 10 % (after the first 5 s)."""
+        if progress is None:
+            return None
+        start = time.perf_counter()
+
+        def tick(done: int, total: int) -> None:
+            if done % max(1, total // 10) == 0 and done < total and time.perf_counter() - start > 5:
+                say(f"  {name}: {done}/{total} operating points, {time.perf_counter() - start:.0f} s")
+
+        return tick
+
     with open_session(xbar.netlist) as s:
-        for step in (lambda: ir_drop_view(xbar, s, out), lambda: dac_view(xbar, s, out, max_codes=points),
-                     lambda: adc_view(xbar, s, out, max_points=4 * points), lambda: tia_view(xbar, s, out)):
+        for step in (lambda: ir_drop_view(xbar, s, out),
+                     lambda: dac_view(xbar, s, out, max_codes=points, tick=ticker("DAC transfer")),
+                     lambda: adc_view(xbar, s, out, max_points=4 * points, tick=ticker("ADC transfer")),
+                     lambda: tia_view(xbar, s, out)):
             run(step)
     for step in (lambda: sneak_view(config, out), lambda: disturbance_view(config, out)):
         run(step)

@@ -122,3 +122,18 @@ def test_a_users_verilog_a_file_works_in_netlist_and_validate_periphery(tmp_path
     assert main(["validate-periphery", str(out / "crossbar_2x2_1r_my_vteam.toml"), "--out", str(tmp_path / "views"),
                  "--points", "3"]) == 0
     assert "half-select disturbance" in capsys.readouterr().out
+
+
+def test_the_long_views_report_each_operating_point(tmp_path):
+    from memcosim.circuits.crossbar import build_crossbar
+    from memcosim.cosim.engine import open_session
+    from memcosim.cosim.periphery_views import adc_view, dac_view
+
+    xbar = build_crossbar(load_config(NETLISTS / "crossbar_4x4_1r.toml"))
+    ticks: list[tuple[int, int]] = []
+    with open_session(xbar.netlist) as s:
+        dac_view(xbar, s, tmp_path, max_codes=16, tick=lambda done, total: ticks.append((done, total)))
+        assert ticks == [(k, 16) for k in range(1, 17)]
+        ticks.clear()
+        adc_view(xbar, s, tmp_path, max_points=32, tick=lambda done, total: ticks.append((done, total)))
+        assert ticks == [(k, 32) for k in range(1, 33)]
