@@ -274,6 +274,7 @@ def test_every_command_refuses_an_output_it_cannot_write_before_any_work(tmp_pat
     assert blocker.read_text() == "in the way\n"
 
 
+@pytest.mark.slow
 def test_a_truncated_checkpoint_is_an_error_not_a_traceback(tmp_path, capsys):
     run = tmp_path / "run.toml"
     run.write_text(TINY_RUN)
@@ -367,6 +368,7 @@ def test_worker_counts_are_checked(tmp_path, capsys):
         StudySettings(workers=-1)
 
 
+@pytest.mark.slow
 def test_a_bad_scheduler_address_fails_at_once_without_a_dask_traceback(tmp_path):
     import subprocess
     import sys

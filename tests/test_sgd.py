@@ -159,6 +159,7 @@ def test_bad_input_names_the_field_and_keeps_device_states(tmp_path):
         assert np.array_equal(tr.circuit.states, states)
 
 
+@pytest.mark.slow
 def test_cli_train_selects_sgd_and_writes_csv_and_png(tmp_path, capsys):
     from memcosim.cli import main
 
