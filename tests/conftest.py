@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,16 @@ import pytest
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Compiled models go to the user's cache as usual; tests that need a private one set it themselves."""
     os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_reaches_child_processes() -> None:
+    """Ctrl-C (SIGINT) handled as usual in this process, so the commands tests start inherit a SIGINT that
+    interrupts them. A shell starts a background job (``cmd &``) with SIGINT ignored, and an ignored
+    signal stays ignored in every child: the tests that interrupt a command with SIGINT would then
+    depend on how pytest was started."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
