@@ -393,6 +393,12 @@ def test_every_module_is_found() -> None:
     assert "memcosim.cosim.session" in known and "memcosim.cli.main" in known, sorted(known)
 
 
+def test_the_cycle_finder_names_each_cycle() -> None:
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert find_cycles({"a": {"a"}, "b": set()}) == [["a", "a"]]
+    assert find_cycles({"a": {"b"}, "b": set()}) == []
+
+
 def test_no_import_cycle() -> None:
     _check(cycle_offences())
 
@@ -426,4 +432,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # output piped into head
+        sys.exit(1)
