@@ -1,7 +1,8 @@
 """The package's import graph: layers point down, no cycles, no hidden imports.
 
-Every module of the package (each ``*.py`` directly inside a folder named in pyproject.toml's
-``[tool.setuptools.package-dir]``) is parsed with :mod:`ast`; nothing is imported. The rules:
+Every module of the package (each ``*.py`` directly inside the folder of a package that pyproject.toml's
+``[tool.setuptools]`` lists, placed by its ``package-dir``) is parsed with :mod:`ast`; nothing is
+imported. The rules:
 
 1. No import cycle among memcosim modules, counting the imports that run when a module is loaded
    (module level, class bodies, module-level ``if``/``try``; not ``if TYPE_CHECKING:`` blocks).
@@ -67,11 +68,11 @@ LAYERS: dict[str, str] = {
     "memcosim.cosim.toolchain": "engine",
     "memcosim.cosim.session": "engine",
     "memcosim.cosim.worker": "engine",
-    "memcosim.cosim.waveforms": "engine",
     "memcosim.cosim.readout": "array operations",
     "memcosim.cosim.layer": "array operations",
     "memcosim.cosim.periphery_views": "array operations",
     "memcosim.cosim.device_table": "array operations",
+    "memcosim.cosim.switching_table": "array operations",
     "memcosim.programming": "programming",
     "memcosim.trainers": "learning",
     "memcosim.hardware_aware": "learning",
@@ -113,14 +114,26 @@ class Import:
 
 
 def package_dirs() -> dict[str, Path]:
-    """Package name -> folder, from pyproject.toml's ``[tool.setuptools.package-dir]``."""
+    """Package name -> folder: every package of ``[tool.setuptools] packages`` (or of ``package-dir``),
+    placed by the longest entry of ``[tool.setuptools.package-dir]`` that holds it."""
     with open(ROOT / "pyproject.toml", "rb") as f:
-        table = tomllib.load(f)["tool"]["setuptools"]["package-dir"]
-    return {name: ROOT / folder for name, folder in table.items()}
+        setuptools = tomllib.load(f)["tool"]["setuptools"]
+    table = setuptools["package-dir"]
+    folders: dict[str, Path] = {}
+    for package in setuptools.get("packages", table):
+        parts = package.split(".")
+        for n in range(len(parts), 0, -1):
+            base = ".".join(parts[:n])
+            if base in table:
+                folders[package] = ROOT.joinpath(table[base], *parts[n:])
+                break
+        else:
+            folders[package] = ROOT.joinpath(*parts)
+    return folders
 
 
 def modules() -> dict[str, Path]:
-    """Dotted module name -> source file, for every module of the package.
+    """Dotted module name -> source file, for every module of every package of pyproject.toml.
 
     A package's ``__init__.py`` is named by the package itself (``memcosim.cosim``).
     """
@@ -302,6 +315,9 @@ def layer_offences() -> list[str]:
     for name in known:
         if layer_of(name, known) is None:
             offences.append(f"{known[name].relative_to(ROOT)}: module {name} has no layer: add it to LAYERS")
+    for key in LAYERS:
+        if key.removesuffix(".__init__") not in known:
+            offences.append(f"tests/test_architecture.py: LAYERS names {key}, which is no module or package: remove it")
     rank = {layer: n for n, layer in enumerate(LAYER_ORDER)}
     for imp in found:
         if not is_ours(imp.target):
