@@ -20,17 +20,14 @@ to the column node, gated by word line ``w<i>`` (source ``VWL<i>``).
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 
 from memcosim import fields as f
 from memcosim.circuits.bias import line_voltages
-from memcosim.circuits.faults import apply_faults, on_bound
-from memcosim.circuits.netlist import Netlist, fmt, is_spice_name, module_name
+from memcosim.circuits.faults import FaultMap, apply_faults, on_bound
+from memcosim.circuits.netlist import Netlist, fmt, is_spice_name, module_name, no_gc
 from memcosim.circuits.periphery.blocks import PeripheryBlocks
 from memcosim.circuits.periphery.user import with_user_blocks
 from memcosim.circuits.structure import check_structure
@@ -230,18 +227,6 @@ def build_crossbar(config: ArrayConfig, title: str | None = None, check: bool = 
     if check:
         check_structure(xb.netlist, sources=xb.sources)
     return xb
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector (restored on exit)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _build(config: ArrayConfig, blocks: PeripheryBlocks, title: str | None) -> Crossbar:

@@ -36,8 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from memcosim import fields as f
-from memcosim.circuits.crossbar import no_gc
-from memcosim.circuits.netlist import Netlist, fmt
+from memcosim.circuits.netlist import Netlist, fmt, no_gc
 from memcosim.circuits.periphery.base import DAC
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.config.array import DeviceConfig, WireConfig

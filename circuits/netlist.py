@@ -8,11 +8,13 @@ of memristors and their state nodes from it).
 
 from __future__ import annotations
 
+import gc
 import math
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -399,3 +401,15 @@ def _fast(value: object) -> str | None:
 def _prefixed(letter: str, name: str) -> str:
     """``name`` with the SPICE type letter in front unless it already starts with it."""
     return name if name[:1].upper() == letter else f"{letter}{name}"
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (restored on exit)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

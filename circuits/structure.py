@@ -12,12 +12,13 @@ A failure raises NetlistError naming the offending nodes, cells or sources.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Iterable
 
 import networkx as nx
 
-from memcosim.circuits.netlist import GROUND, Element, Netlist
+from memcosim.circuits.netlist import GROUND, Element, Netlist, no_gc
 from memcosim.errors import NetlistError
 
 _CELL_KINDS = ("memristor", "cell resistor", "access transistor")
@@ -59,8 +60,6 @@ def _name_some(items: Iterable[str]) -> str:
 
 
 def _natural(text: str) -> tuple:
-    import re
-
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
 
 
@@ -158,8 +157,6 @@ def _source_problems(net: Netlist, sources: Iterable[str] | None) -> list[str]:
 
 def check_structure(net: Netlist, sources: Iterable[str] | None = None) -> None:
     """Raise NetlistError naming every problem :func:`structure_problems` finds."""
-    from memcosim.circuits.crossbar import no_gc
-
     with no_gc():
         problems = structure_problems(net, sources)
     if problems:

@@ -18,7 +18,7 @@ independent sub-circuits that share ground. ``circuit.layers[k]`` is a :class:`C
   with ``signed_inputs``) -> DAC codes -> one operating point per input vector -> TIA output volts
   -> ADC codes -> the digital estimate of ``W^T x`` (weight units), with the analog column currents;
 * ``ideal`` writes (:meth:`CrossbarLayer.write_weights`: device states set from target conductances)
-  and ``pulse`` updates through :mod:`memcosim.programming.pulses` (:meth:`CrossbarLayer.apply_pulse`,
+  and ``pulse`` updates through the programming path (:func:`memcosim.programming.pulses.apply_layer_pulse`,
   V/2 or V/3), or many cells at once in one transient (:meth:`CrossbarCircuit.pulse_slots`);
 * read-back: conductances from the device states (:meth:`CrossbarLayer.conductances`) or measured in
   the array (:meth:`CrossbarLayer.read_conductances`); device states for checkpoints.
@@ -44,6 +44,7 @@ from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, Pro
 from memcosim.config.pulse import PulseConfig
 from memcosim.cosim.device_table import conductance_device
 from memcosim.cosim.engine import open_session
+from memcosim.cosim.readout import read_array
 from memcosim.cosim.session import Session, SessionOptions
 from memcosim.devices.check import check_device
 from memcosim.devices.device import Device
@@ -510,8 +511,6 @@ class CrossbarLayer:
     def read_conductances(self) -> np.ndarray:
         """Conductances measured in the array (siemens): one operating point per row at ``v_read``
         (through DAC, wires and TIA virtual ground: the apparent conductance the periphery sees)."""
-        from memcosim.cosim.readout import read_array
-
         self.circuit.row_values.clear()  # read_array drives the row sources itself
         return read_array(self.session, self.crossbar, self.config.device.v_read)
 
@@ -540,19 +539,6 @@ class CrossbarLayer:
     def write_weights(self, weights: np.ndarray) -> None:
         """``ideal`` write of ``weights`` (inputs x outputs) through the layer's mapping."""
         self.write_conductances(self.conductance_pairs(weights))
-
-    def apply_pulse(self, amplitude: float, width: float | None = None, selection: str = "cell",
-                    index: tuple[int, int] | int | None = None):
-        """``pulse`` update through the project's programming path (:func:`memcosim.programming.pulses.apply_pulse`):
-        ``amplitude`` volts at the selected cells (physical ``(row, column)``), the layer's V/2 or V/3 scheme.
-        Returns the :class:`~memcosim.programming.pulses.PulseResult` (states before and after)."""
-        from memcosim.programming.pulses import PulseSpec, apply_pulse
-
-        if not self.device.has_state:
-            raise ConfigError("layer.device.model", "resistor cells cannot be pulsed: use a device model")
-        self.circuit.idle_rows()
-        return apply_pulse(self.session, self.crossbar, PulseSpec(amplitude, width or self.config.pulse.width),
-                           selection, index)
 
     # -- forward read --------------------------------------------------------------------
     def dac_codes(self, x: np.ndarray) -> np.ndarray:

@@ -82,7 +82,7 @@ class NgspiceLibrary:
     def __init__(self, library_path: str):
         _silence_pyspice()
         try:
-            from PySpice.Spice.NgSpice.Shared import NgSpiceShared
+            from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi
         except Exception as exc:  # pragma: no cover - import problem of the environment
             raise ToolchainError(f"PySpice could not be imported ({exc}). {INSTALL_HINT}") from exc
 
@@ -97,7 +97,7 @@ class NgspiceLibrary:
             ) from exc
         self.library_path = library_path
         self._lib = self._shared._ngspice_shared
-        self._ffi = __import__("PySpice.Spice.NgSpice.Shared", fromlist=["ffi"]).ffi
+        self._ffi = ffi
         self._commands_since_release = 0
         self.version = self._read_version()
 

@@ -15,6 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
+from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
 
 
@@ -56,8 +57,6 @@ def read_cell(session, xbar, row: int, column: int, v_read: float | None = None)
 
 def _v_read(xbar, v_read: float | None) -> float:
     if v_read is None:
-        from memcosim.devices.presets import get_preset
-
         return get_preset(xbar.config.device.model).v_read
     v = float(v_read)
     if not np.isfinite(v) or v == 0:

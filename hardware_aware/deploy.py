@@ -31,9 +31,12 @@ from memcosim.circuits.faults import draw_faults
 from memcosim.config.array import RESISTOR, DeviceConfig, WireConfig
 from memcosim.config.faults import FaultConfig
 from memcosim.config.periphery import AdcConfig, DacConfig
+from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
+from memcosim.cosim.session import SessionOptions
 from memcosim.devices.presets import PRESETS, get_preset
 from memcosim.errors import ConfigError
 from memcosim.hardware_aware.model import ADC_HEADROOM, HardwareConfig, HwNetwork
+from memcosim.programming.write_verify import IncrementalPolicy, write_verify
 
 PROGRAMS = ("ideal", "write_verify")
 
@@ -171,8 +174,6 @@ class DeployResult:
 def session_options():
     """ngspice in this process: a study's Dask worker is already a process of its own (one ngspice each),
     and thousands of reads per point skip the worker round trip."""
-    from memcosim.cosim.session import SessionOptions
-
     return SessionOptions(worker=False)
 
 
@@ -206,8 +207,6 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
     hardware model with the known fault map, which hardware-aware training optimized). ``seed``: tile fault maps
     (see :func:`plan_tiles`) and the programming variation. ``progress``: called with each tile done.
     """
-    from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
-
     f.choice("reference", reference, REFERENCES)
     hw = net.hw
     size = arrays.size
@@ -281,8 +280,6 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
 def _write_verify(layer, target: np.ndarray, arrays: ArraySettings, preset) -> tuple[int, int]:
     """Program every cell of ``layer`` to ``target`` (siemens) with write-and-verify pulses; returns
     (pulses, cells that did not reach the tolerance)."""
-    from memcosim.programming.write_verify import IncrementalPolicy, write_verify
-
     layer.circuit.idle_rows()
     policy = IncrementalPolicy.for_model(arrays.device.model, step=arrays.pulse_step,
                                          set_stop=preset.set_limit, reset_stop=preset.reset_limit)

@@ -26,6 +26,7 @@ import numpy as np
 from memcosim import fields as f
 from memcosim.circuits import waveforms
 from memcosim.circuits.waveforms import Pwl
+from memcosim.cosim.layer import CrossbarLayer
 from memcosim.devices.presets import ProgrammingPreset, get_preset
 from memcosim.errors import ConfigError
 
@@ -217,6 +218,18 @@ def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index:
     windows = drive(session, xbar, v_rows, v_cols, unit, pulse.duration, variation,
                     walk_within_pulse=walk_within_pulse)
     return PulseResult(before, session.state_array(xbar.cells), pulse.duration, windows, line)
+
+
+def apply_layer_pulse(layer: CrossbarLayer, amplitude: float, width: float | None = None, selection: str = "cell",
+                      index: tuple[int, int] | int | None = None) -> PulseResult:
+    """:func:`apply_pulse` on a crossbar layer of a :class:`~memcosim.cosim.layer.CrossbarCircuit`:
+    ``amplitude`` volts at the selected cells (physical ``(row, column)``) for ``width`` seconds (default: the
+    layer's), the layer's V/2 or V/3 scheme, the other layers' rows idle. Returns the states before and after."""
+    if not layer.device.has_state:
+        raise ConfigError("layer.device.model", "resistor cells cannot be pulsed: use a device model")
+    layer.circuit.idle_rows()
+    return apply_pulse(layer.session, layer.crossbar, PulseSpec(amplitude, width or layer.config.pulse.width),
+                       selection, index)
 
 
 def hold(session, xbar, amplitude: float, duration: float, selection: str = "cell",

@@ -4,12 +4,20 @@ ADC bits, and IR-drop heatmaps of chosen points (re-simulated in ngspice from th
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
+from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
+from memcosim.hardware_aware.deploy import (
+    hardware_for, install_fault_maps, plan_tiles, session_options, tile_conductances, tile_faults,
+)
+from memcosim.hardware_aware.model import HwNetwork
 from memcosim.studies.config import Point, Study
+from memcosim.studies.run import ResultStore
 
 
 def _plt():
@@ -91,14 +99,6 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
     """IR drop per cell as a fraction of the read voltage (full DAC scale): (row voltage applied - voltage across
     the cell) / v_read, on the first array of layer 0 with the point's trained weights programmed (ideal set)
     and the mean test input applied."""
-    import io
-
-    import torch
-
-    from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
-    from memcosim.hardware_aware.deploy import hardware_for, plan_tiles, tile_conductances, tile_faults
-    from memcosim.hardware_aware.model import HwNetwork
-
     seed = study.point_seed(point)
     arrays = dataclasses.replace(point.arrays, program="ideal")
     hw = hardware_for(arrays, weight_bits=point.weight_bits, variation=point.variation, fault_rate=point.fault_rate,
@@ -106,8 +106,6 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
     data = study.network.load()
     net = HwNetwork([data.n_features, *study.network.hidden, data.n_classes], hw)
     net.load_state_dict(torch.load(io.BytesIO(bytes.fromhex(weights_hex))))
-    from memcosim.hardware_aware.deploy import install_fault_maps
-
     tiles = plan_tiles(net.sizes, arrays.size, seed)
     install_fault_maps(net, tiles, arrays)
     t = tiles[0]
@@ -118,8 +116,6 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
     x = np.zeros((1, arrays.size))
     mean = data.x_test.mean(axis=0)[t.inputs]
     x[0, : len(mean)] = mean
-    from memcosim.hardware_aware.deploy import session_options
-
     with CrossbarCircuit([cfg], options=session_options(), title="ir drop") as circuit:
         layer = circuit.layers[0]
         layer.write_conductances(np.clip(tile_conductances(net, t, arrays.size, g_min), g_min, g_max))
@@ -158,8 +154,6 @@ def ir_drop_plot(drop: np.ndarray, point: Point, path: Path) -> Path:
 def study_plots(study: Study, out: str | Path, log=print) -> list[Path]:
     """Every plot of a finished (or partly finished) study, into ``out``; returns the files written."""
     import pandas as pd
-
-    from memcosim.studies.run import ResultStore
 
     out = Path(out)
     table = pd.read_csv(out / "results.csv")

@@ -19,14 +19,18 @@ import json
 import logging
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+import torch
 
 from memcosim.errors import ConfigError, Interrupted, MemcosimError, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.hardware_aware.deploy import deploy_network, hardware_for, install_fault_maps, plan_tiles
+from memcosim.hardware_aware.train import train_network
 from memcosim.signals import children_ignore_ctrl_c
 from memcosim.studies.config import POINT_FIELDS, Point, Study
 
@@ -61,18 +65,11 @@ def run_point(study: Study, point: Point) -> dict:
     BLAS: the result does not depend on the process, and two workers on two cores do not fight over
     them (BLAS threads spin-wait between calls).
     """
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(limits=1):
         return _run_point(study, point)
 
 
 def _run_point(study: Study, point: Point) -> dict:
-    import torch
-
-    from memcosim.hardware_aware.deploy import deploy_network, hardware_for, install_fault_maps, plan_tiles
-    from memcosim.hardware_aware.train import train_network
-
     t_start = time.perf_counter()
     torch.set_num_threads(1)
     s = study.settings
@@ -82,8 +79,6 @@ def _run_point(study: Study, point: Point) -> dict:
                       seed=seed % (2**31))
     network = study.network
     if point.replicate:
-        from dataclasses import replace
-
         network = replace(network, seed=network.seed + point.replicate)
     data = network.load()
     counts: dict[str, int] = {}

@@ -9,6 +9,7 @@ from memcosim.config.array import DeviceConfig
 from memcosim.config.periphery import AdcConfig, DacConfig
 from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming, layer_config_from_dict
 from memcosim.errors import ConfigError
+from memcosim.programming.pulses import apply_layer_pulse
 
 IDEAL = dict(device=DeviceConfig("vteam"), adc=AdcConfig(bits=16), tia_gain=1e9, dac=DacConfig(bits=12, r_out=0.0))
 
@@ -73,7 +74,7 @@ def test_pulse_slots_move_conductances_the_requested_way(circuit):
     assert np.all(layer.weights()[:2, 0] > 0) and np.all(layer.weights()[:2, 1] > 0)
     # the project's programming path on one cell: a RESET pulse lowers the selected conductance
     before = layer.conductances()[5, 5]
-    res = layer.apply_pulse(-0.8, 10e-9, "cell", (5, 5))
+    res = apply_layer_pulse(layer, -0.8, 10e-9, "cell", (5, 5))
     assert layer.conductances()[5, 5] < before and res.delta[5, 5] != 0
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
+
+import numpy as np
 
 from memcosim.fileio import atomic_write_text
 from memcosim.trainers.report import save_history, save_learning_curve
@@ -33,10 +36,6 @@ def save_run(history: list[dict], out: str | Path, title: str, loss_label: str =
 
 def history_from_checkpoint(path: str | Path) -> list[dict]:
     """The per-epoch history stored in a trainer checkpoint (to plot a run that is still going or was stopped)."""
-    import json
-
-    import numpy as np
-
     path = Path(path)
     if not path.is_file() and path.with_name(path.name + ".npz").is_file():
         path = path.with_name(path.name + ".npz")

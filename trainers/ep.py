@@ -25,6 +25,7 @@ from memcosim.errors import ConfigError
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig
 from memcosim.trainers.datasets import Dataset, load_dataset
+from memcosim.trainers.ep_circuit import CircuitNetwork
 from memcosim.trainers.ep_optimizer import make_rule
 from memcosim.trainers.ep_software import SoftwareNetwork, ep_gradient
 from memcosim.trainers.ep_updates import make_updater
@@ -61,8 +62,6 @@ class EPTrainer(Trainer):
         self.circuit = None
         self.software = None
         if config.train.backend == "ngspice":
-            from memcosim.trainers.ep_circuit import CircuitNetwork
-
             self.circuit = CircuitNetwork(net, g0, options)
             if self.circuit.device.has_state:
                 g0 = self.circuit.conductances_from_states()

@@ -26,6 +26,7 @@ import numpy as np
 
 from memcosim.errors import ConfigError
 from memcosim.trainers.config import PulseUpdateConfig
+from memcosim.trainers.ep_pulse import apply_pulses, measure_cell_steps, measure_step
 
 
 class WeightUpdater:
@@ -62,8 +63,6 @@ class PulseUpdater(WeightUpdater):
     mode = "pulse"
 
     def __init__(self, g: list[np.ndarray], window: tuple[float, float], circuit, pulse: PulseUpdateConfig):
-        from memcosim.trainers.ep_pulse import measure_step
-
         super().__init__(g, window, circuit)
         self.pulse = pulse
         self.step_set, self.step_reset = measure_step(circuit, pulse, pulses=pulse.calibration_pulses)
@@ -73,8 +72,6 @@ class PulseUpdater(WeightUpdater):
         self.g = circuit.conductances_from_states()
         self.target = [a.copy() for a in self.g]  # the digital copy (pulse.accumulate)
         if pulse.accumulate:  # per-cell steps, measured in the array, refined by every batch's pulses
-            from memcosim.trainers.ep_pulse import measure_cell_steps
-
             cell_set, cell_reset = measure_cell_steps(circuit, pulse)
             self.cell_set = [_same_sign(a, self.step_set) for a in cell_set]
             self.cell_reset = [_same_sign(a, self.step_reset) for a in cell_reset]
@@ -98,8 +95,6 @@ class PulseUpdater(WeightUpdater):
         return out
 
     def apply(self, delta: list[np.ndarray], rng: np.random.Generator) -> None:
-        from memcosim.trainers.ep_pulse import apply_pulses
-
         if not self.pulse.accumulate:
             self.pulses += apply_pulses(self.circuit, self.counts(delta, rng), self.pulse)
             self.g = self.circuit.conductances_from_states()

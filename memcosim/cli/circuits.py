@@ -6,8 +6,15 @@ import argparse
 from pathlib import Path
 
 from memcosim import fields as f
+from memcosim.circuits.config_file import config_to_toml, load_config
+from memcosim.circuits.crossbar import build_crossbar, check_array
+from memcosim.circuits.emit import default_name, output_path, write_netlist
+from memcosim.config.array import RESISTOR, ArrayConfig, DeviceConfig, WireConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
+from memcosim.config.pulse import PulseConfig
+from memcosim.cosim.periphery_views import print_summary, run_views
 from memcosim.errors import ConfigError
-from memcosim.fileio import writable_file, writable_folder
+from memcosim.fileio import atomic_write_text, writable_file, writable_folder
 from memcosim.limits import MAX_CELLS, estimate, max_cells
 
 _BLOCKS = ("dac", "tia", "adc", "nudge", "programming")
@@ -57,10 +64,6 @@ def _flag(args: argparse.Namespace, flag: str):
 
 
 def _periphery_from_flags(args: argparse.Namespace):
-    from memcosim.config.pulse import PulseConfig
-    from memcosim.config.periphery import (AdcConfig, DacConfig, NudgeConfig, PeripheryConfig,
-                                           ProgrammingConfig, TiaConfig)
-
     spec = _flag(args, "--periphery").strip().lower()
     if spec in ("", "none"):
         blocks: list[str] = []
@@ -92,10 +95,6 @@ def _periphery_from_flags(args: argparse.Namespace):
 
 def config_from_args(args: argparse.Namespace):
     """The crossbar config named by ``--config FILE`` or assembled from the flags."""
-    from memcosim.circuits.config_file import load_config
-    from memcosim.circuits.crossbar import check_array
-    from memcosim.config.array import RESISTOR, ArrayConfig, DeviceConfig, WireConfig
-
     if args.config:
         given = _given(args)
         if given:
@@ -122,11 +121,6 @@ def config_from_args(args: argparse.Namespace):
 
 def _cmd_netlist(args: argparse.Namespace) -> int:
     """Write one crossbar netlist (validated, structure-checked) into the output folder."""
-    from memcosim.circuits.config_file import config_to_toml
-    from memcosim.circuits.crossbar import build_crossbar
-    from memcosim.circuits.emit import default_name, output_path, write_netlist
-    from memcosim.fileio import atomic_write_text
-
     with max_cells(f.integer("--max-cells", args.max_cells, 1)):
         config = config_from_args(args)
     name = args.out or (Path(args.config).with_suffix(".cir").name if args.config else default_name(config))
@@ -147,9 +141,6 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Run the designer views on a config with ngspice; print the summary, write PNG + CSV."""
-    from memcosim.circuits.config_file import load_config
-    from memcosim.cosim.periphery_views import print_summary, run_views
-
     with max_cells(f.integer("--max-cells", args.max_cells, 1)):
         config = load_config(args.config)
     if args.points < 2:

@@ -10,20 +10,22 @@ import warnings
 
 from memcosim import __version__
 from memcosim.cli.circuits import register as register_circuits
+from memcosim.cli.ep_demo import run_ep_demo
 from memcosim.cli.model_tables import register as register_model_tables
 from memcosim.cli.predictor import register as register_predictor
+from memcosim.cli.read_demo import DemoConfig, print_read_demo, run_read_demo
 from memcosim.cli.sweep import register as register_sweep
 from memcosim.cli.train import register as register_train
+from memcosim.config.array import WireConfig
+from memcosim.cosim.ngspice import NgspiceLibrary
+from memcosim.cosim.toolchain import require_ngspice
+from memcosim.devices.registry import available_models, get_model
 from memcosim.errors import Interrupted, MemcosimError, TerminateSignal, signal_number
 from memcosim.fileio import writable_folder
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     """Check ngspice (OSDI, KLU) and compile every device model."""
-    from memcosim.devices.registry import available_models, get_model
-    from memcosim.cosim.ngspice import NgspiceLibrary
-    from memcosim.cosim.toolchain import require_ngspice
-
     report = require_ngspice(NgspiceLibrary.get())
     compiled = {name: get_model(name).compile() for name in available_models()}
     if not args.quiet:
@@ -35,17 +37,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     """The main job: a short equilibrium-propagation run on digits with ngspice in the loop."""
-    from memcosim.cli.ep_demo import run_ep_demo
-
     run_ep_demo(out_dir=args.out, epochs=args.epochs, hidden=args.hidden, train_limit=args.train_limit,
                 test_limit=args.test_limit, seed=args.seed, baseline=not args.no_baseline, resume=args.resume)
     return 0
 
 
 def _cmd_read_demo(args: argparse.Namespace) -> int:
-    from memcosim.cli.read_demo import DemoConfig, print_read_demo, run_read_demo
-    from memcosim.config.array import WireConfig
-
     wires = WireConfig(r_row=args.r_wire, r_column=args.r_wire, r_driver=10.0)
     config = DemoConfig(rows=args.rows, columns=args.columns, wires=wires, seed=args.seed,
                         out_dir=str(writable_folder("--out", args.out)))

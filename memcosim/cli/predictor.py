@@ -15,11 +15,11 @@ from pathlib import Path
 
 from memcosim.errors import ConfigError
 from memcosim.fileio import writable_folder
+from memcosim.programming.predictor.config import load_config
+from memcosim.programming.predictor.dataset import PulseDataset, generate
 
 
 def _config(args: argparse.Namespace):
-    from memcosim.programming.predictor.config import load_config
-
     config = load_config(args.config)
     if getattr(args, "samples", None) is not None:
         config.dataset.samples = args.samples
@@ -35,8 +35,6 @@ def _config(args: argparse.Namespace):
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
-    from memcosim.programming.predictor.dataset import generate
-
     config = _config(args)
     writable_folder("dataset.out", config.dataset.out)
     generate(config.dataset)
@@ -44,8 +42,7 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from memcosim.programming.predictor.dataset import PulseDataset
-    from memcosim.programming.predictor.train import train
+    from memcosim.programming.predictor.train import train  # loads torch: kept off `memcosim --help`
 
     config = _config(args)
     path = Path(config.dataset.out) / "dataset.npz"
@@ -60,7 +57,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from memcosim.programming.predictor.evaluate import evaluate
+    from memcosim.programming.predictor.evaluate import evaluate  # loads torch: kept off `memcosim --help`
 
     config = _config(args)
     for name in ("predictor_mse.pt", "predictor_finetuned.pt"):

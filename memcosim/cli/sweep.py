@@ -12,8 +12,8 @@ from memcosim.fileio import writable_folder
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     """Load the study, run the missing points (Dask or serial), write the tables and the plots."""
-    from memcosim.studies.config import load_study
-    from memcosim.studies.run import ResultStore, run_study
+    from memcosim.studies.config import load_study  # loads torch: kept off `memcosim --help`
+    from memcosim.studies.run import ResultStore, run_study  # loads torch: kept off `memcosim --help`
 
     study = load_study(args.study)
     if args.workers is not None:
@@ -32,7 +32,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     print(f"{len(run.computed)} points computed, {len(run.skipped)} skipped, {run.seconds:.1f} s; "
           f"table {run.table} (and results.parquet, timings.csv)")
     if not args.no_plots:
-        from memcosim.studies.plots import study_plots
+        from memcosim.studies.plots import study_plots  # loads torch: kept off `memcosim --help`
 
         for p in study_plots(study, out):
             print(f"wrote {p}")

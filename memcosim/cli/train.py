@@ -14,29 +14,26 @@ from memcosim import fields as f
 from memcosim.fileio import writable_file, writable_folder
 from memcosim.limits import MAX_CELLS, max_cells
 from memcosim.trainers.base import Interrupted
+from memcosim.trainers.config import load_run_config
+from memcosim.trainers.crossbar_config import ForwardOnlyConfig, SgdConfig
 from memcosim.trainers.crossbar_report import save_history_csv, save_run
+from memcosim.trainers.ep import EPTrainer
+from memcosim.trainers.forward_only import ForwardOnlyTrainer
 from memcosim.trainers.report import save_history, save_learning_curve
+from memcosim.trainers.sgd import SGDTrainer
 
 
 def _trainer(config):
     """The trainer of ``config.train.algorithm`` and a one-line description of the run."""
     t = config.train
     if t.algorithm == "sgd":
-        from memcosim.trainers.crossbar_config import SgdConfig
-        from memcosim.trainers.sgd import SGDTrainer
-
         s = config.sgd or SgdConfig()
         return SGDTrainer(config), (f"pulse-based SGD ({s.rule} rule), hidden {s.hidden}, {s.device.model} cells, "
                                     f"{s.wires.r_row} ohm per wire segment, {t.update} updates")
     if t.algorithm == "forward_only":
-        from memcosim.trainers.crossbar_config import ForwardOnlyConfig
-        from memcosim.trainers.forward_only import ForwardOnlyTrainer
-
         s = config.forward_only or ForwardOnlyConfig()
         return ForwardOnlyTrainer(config), (f"forward-only ({s.rule} rule), hidden {s.hidden}, {s.device.model} cells, "
                                             f"reset-only {t.update} updates ({s.reset.amplitude} V)")
-    from memcosim.trainers.ep import EPTrainer
-
     n = config.network
     return EPTrainer(config), (f"network {'-'.join(map(str, n.sizes))} of {n.device.model} cells, "
                                f"{n.wires.r_row} ohm per wire segment, backend {t.backend}, {t.update} updates")
@@ -51,8 +48,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from memcosim.trainers.config import load_run_config
-
     config = load_run_config(args.config)
     out = writable_folder("--out", args.out)
     if args.checkpoint is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import multiprocessing as mp
 import os
 import signal
 import time
@@ -29,11 +30,21 @@ from pathlib import Path
 
 import numpy as np
 
+from memcosim.circuits.crossbar import build_crossbar
 from memcosim.config import toml
+from memcosim.config.array import ArrayConfig, DeviceConfig
+from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
+from memcosim.config.variation import VariationConfig
+from memcosim.cosim.device_table import conductance_table
+from memcosim.cosim.engine import open_session
+from memcosim.cosim.readout import read_cell
+from memcosim.devices.presets import get_preset
+from memcosim.devices.variation import Variation, nominal_parameters
 from memcosim.errors import ConfigError, Interrupted, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
-from memcosim.signals import children_ignore_ctrl_c
 from memcosim.programming.predictor.config import DatasetConfig
+from memcosim.programming.pulses import hold
+from memcosim.signals import children_ignore_ctrl_c
 
 _FIELDS = ("g_start", "g_target", "g_requested", "time", "crossed", "steps")
 
@@ -107,14 +118,6 @@ class SampleMaker:
     """One worker's device and session; :meth:`sample` makes sample ``i``. Opens ngspice in this process."""
 
     def __init__(self, config: DatasetConfig):
-        from memcosim.circuits.crossbar import build_crossbar
-        from memcosim.config.array import ArrayConfig, DeviceConfig
-        from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
-        from memcosim.devices.presets import get_preset
-        from memcosim.cosim.device_table import conductance_table
-        from memcosim.cosim.engine import open_session
-        from memcosim.devices.variation import nominal_parameters
-
         self.config = config
         self.preset = get_preset(config.device.model)
         self.v_read = config.v_read
@@ -133,11 +136,6 @@ class SampleMaker:
         return float(np.exp(np.interp(math.log(g), np.log(gt), np.log(s))))
 
     def sample(self, i: int) -> tuple[dict, np.ndarray]:
-        from memcosim.programming.pulses import hold
-        from memcosim.cosim.readout import read_cell
-        from memcosim.config.variation import VariationConfig
-        from memcosim.devices.variation import Variation
-
         c = self.config
         rng = np.random.default_rng([c.seed, i])
         g_req, g_target = draw_pair(rng, c)
@@ -233,8 +231,6 @@ def _config_from_plain(data: dict) -> DatasetConfig:
 
 def generate(config: DatasetConfig, progress: bool = True) -> PulseDataset:
     """Make (or resume) the dataset with ``config.workers`` processes; write and return it."""
-    import multiprocessing as mp
-
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # ngspice's OpenMP threads must not spin on shared cores
     n_shards = math.ceil(config.samples / config.shard_size)
     todo = [k for k in range(n_shards) if not _expected_shard(config, k)]

@@ -20,17 +20,25 @@ import csv
 import io
 import json
 import math
+import multiprocessing as mp
 import os
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from memcosim.config import toml
+from memcosim.cosim.readout import read_cell
+from memcosim.devices.variation import Variation
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
-from memcosim.signals import children_ignore_ctrl_c
 from memcosim.programming.predictor.config import DatasetConfig, EvaluateConfig
+from memcosim.programming.predictor.dataset import SampleMaker, draw_pair
+from memcosim.programming.predictor.model import NoiseFreeBaseline, PredictorPolicy, PulsePredictor, noise_free_baseline
+from memcosim.programming.pulses import PulseSpec, apply_pulse
+from memcosim.programming.write_verify import IncrementalPolicy, write_verify
+from memcosim.signals import children_ignore_ctrl_c
 
 METHODS = ("baseline", "mse", "finetuned")
 # write-and-verify runs: each predictor (at most ``iterations`` pulses; predictor_wv = fine-tuned), ISPP, fixed V
@@ -52,8 +60,6 @@ def extra_baselines(config: EvaluateConfig) -> list[tuple[str, str, float, float
 def conventional_policy(config: EvaluateConfig, kind: str, v_set: float, v_reset: float):
     """The conventional write-and-verify at a [SET, RESET] pair (volts): ``"fixed"`` amplitude, or ``"ispp"``
     growing from ``conventional_start`` x the pair by ``conventional_step`` per pulse up to it."""
-    from memcosim.programming.write_verify import IncrementalPolicy
-
     if kind == "fixed":
         return IncrementalPolicy(set_start=v_set, reset_start=v_reset, width=config.conventional.width,
                                  edge=config.conventional.rise)
@@ -68,8 +74,6 @@ def baseline_path(model_dir: str | Path) -> Path:
 
 def ensure_baseline(dataset: DatasetConfig, model_dir: str | Path):
     """The noise-free baseline, recorded in ngspice once and cached in ``model_dir``."""
-    from memcosim.programming.predictor.model import NoiseFreeBaseline, noise_free_baseline
-
     path = baseline_path(model_dir)
     if path.exists():
         return NoiseFreeBaseline.from_json(path.read_text())
@@ -85,11 +89,6 @@ class Deployer:
     """One process's device session and predictors."""
 
     def __init__(self, dataset: DatasetConfig, config: EvaluateConfig, model_dir: str | Path):
-        from memcosim.programming.predictor.dataset import SampleMaker
-        from memcosim.programming.predictor.model import NoiseFreeBaseline, PulsePredictor
-
-        import torch
-
         torch.set_num_threads(1)  # one-sample predictions; OpenMP threads only spin on shared cores
         self.dataset, self.config = dataset, config
         self.predictors = {
@@ -105,9 +104,6 @@ class Deployer:
     def _fresh(self, a: int, g_req: float):
         """Reset the device of attempt ``a``: offsets and walk from the attempt's seed, start state; returns
         the variation and the read start conductance."""
-        from memcosim.cosim.readout import read_cell
-        from memcosim.devices.variation import Variation
-
         m = self.maker
         rng = np.random.default_rng([self.config.seed, a, 1])
         variation = Variation(self.dataset.variation, [m.xbar.cells[0, 0]], m.nominal, rng=rng)
@@ -116,12 +112,6 @@ class Deployer:
         return variation, read_cell(m.session, m.xbar, 0, 0, m.v_read)
 
     def attempt(self, a: int) -> dict:
-        from memcosim.programming.pulses import PulseSpec, apply_pulse
-        from memcosim.cosim.readout import read_cell
-        from memcosim.programming.write_verify import write_verify
-        from memcosim.programming.predictor.dataset import draw_pair
-        from memcosim.programming.predictor.model import PredictorPolicy
-
         c, d, m = self.config, self.dataset, self.maker
         g_req, g_target = draw_pair(np.random.default_rng([c.seed, a]), d)
         row: dict = {"attempt": a, "g_requested": g_req, "g_target": g_target}
@@ -171,8 +161,6 @@ def _work(args: tuple[dict, dict, str, list[int]]) -> list[dict]:
 
 def evaluate(dataset: DatasetConfig, config: EvaluateConfig, model_dir: str | Path, progress: bool = True) -> dict:
     """Deploy every method for ``config.attempts`` attempts; write CSV, JSON and PNG; return the summary."""
-    import multiprocessing as mp
-
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     t0 = time.perf_counter()
     ensure_baseline(dataset, model_dir)

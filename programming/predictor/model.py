@@ -20,10 +20,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from memcosim import fields as f
+from memcosim.circuits.crossbar import build_crossbar
 from memcosim.config.array import ArrayConfig, DeviceConfig
-from memcosim.programming.pulses import PulseSpec
+from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
+from memcosim.cosim.device_table import conductance_table
+from memcosim.cosim.engine import open_session
+from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_bytes
+from memcosim.programming.pulses import PulseSpec, hold
 
 LAYERS = (2, 32, 64, 32, 1)
 
@@ -144,13 +150,6 @@ def noise_free_baseline(model: str, v_read: float, window: tuple[float, float], 
     """Record the noise-free SET trajectory of ``model`` from just below ``window``'s low end and RESET from
     just above its high end (siemens; one device in ngspice, state read every ``sample`` s, G from the
     model's read table at ``v_read`` volts); SET / RESET at the given volts."""
-    from memcosim.circuits.crossbar import build_crossbar
-    from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
-    from memcosim.devices.presets import get_preset
-    from memcosim.programming.pulses import hold
-    from memcosim.cosim.device_table import conductance_table
-    from memcosim.cosim.engine import open_session
-
     g_low, g_high = window
     preset = get_preset(model)
     states, table = conductance_table(model, v_read)
@@ -199,8 +198,6 @@ class PredictorPolicy:
     aim: float = 0.0
 
     def __post_init__(self) -> None:
-        from memcosim import fields as f
-
         self.aim = f.number("policy.aim", self.aim, low=0.0, high=0.5)
 
     def next_pulse(self, g_now: float, g_target: float, history) -> PulseSpec:

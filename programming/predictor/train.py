@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from memcosim.fileio import atomic_write_text
+from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.programming.predictor.config import DatasetConfig, TrainConfig
 from memcosim.programming.predictor.dataset import PulseDataset
 from memcosim.programming.predictor.model import PulsePredictor, Scaling
@@ -226,8 +226,6 @@ def _plot_training(log: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from memcosim.fileio import atomic_write_bytes
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
     mse = [r for r in log if r["stage"] == "mse"]
