@@ -113,7 +113,7 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
     from memcosim.programming.pulses import PulseSpec, apply_pulse
     from memcosim.cosim.device_table import conductance_table
     from memcosim.cosim.readout import read_array
-    from memcosim.config.variation import ParameterSpread, VariationConfig
+    from memcosim.config.variation import ParameterSpread, ParameterVariationConfig
     from memcosim.cosim.engine import open_session
     from memcosim.cosim.session import SessionOptions
     from memcosim.devices.variation import Variation, nominal_parameters
@@ -138,7 +138,7 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
 
     ev = EvaluateConfig()  # the device-level settings: tolerance, iterations and aim
     policy = PredictorPolicy(predictor, preset.set_amplitude, preset.reset_amplitude, aim=ev.aim * ev.tolerance)
-    vc = VariationConfig(seed=seed)
+    vc = ParameterVariationConfig(seed=seed)
     names = list(vc.spreads)
     nominal = nominal_parameters("jart_vcm", names)
     cells = list(xbar.cells.ravel())
@@ -192,7 +192,8 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
         for i in range(first_row, n):
             for j in range(n):
                 k = i * n + j
-                cvc = VariationConfig(spreads={p: ParameterSpread(0.0, vc.spreads[p].c2c) for p in names}, seed=seed)
+                cvc = ParameterVariationConfig(spreads={p: ParameterSpread(0.0, vc.spreads[p].c2c) for p in names},
+                                               seed=seed)
                 walk = Variation(cvc, [cells[k]], dict(zip(names, fixed[k])), rng=np.random.default_rng([seed, 2, k]))
                 t, tc = time.perf_counter(), time.process_time()
                 res = write_verify(s, xbar, (i, j), float(target[i, j]), policy, tolerance=ev.tolerance,

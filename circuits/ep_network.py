@@ -61,7 +61,10 @@ class EpNetworkConfig:
     ``Device.closed_form``) or ``"resistor"``, whose window ``g_min`` / ``g_max`` (siemens; 0 = the
     model's own range) the weights are kept in; initial conductances are drawn uniformly in ``g_init``
     (siemens; empty = middle half of the window) with ``seed``. ``wires``: ohm per row and column
-    segment (one value for both: ``r_row = r_column``). ``v_input``: volts of input 1.0; ``v_bias``:
+    segment (one value for both: ``r_row = r_column``). ``v_input``: the input full scale, volts of
+    input value 1.0 (inputs drive ``+-x v_input``; the input DACs span [-v_input, v_input]). It is not
+    a read voltage: the network has no separate read, its cells see the settled node voltages, so
+    ``device.v_read`` is not used and must stay 0. ``v_bias``:
     bias row volts; ``gain``: amplifier voltage gain forward (V/V), ``back_gain`` its current gain
     backward (A/A; 0 = 1/gain), ``amp_r_out`` its output (and current sense) resistance in ohm;
     ``diode_is`` (A), ``diode_n``, ``diode_bias`` (V): the hidden-node diodes. ``dac``: none = ideal
@@ -121,6 +124,9 @@ class EpNetworkConfig:
         if self.wires.r_column != self.wires.r_row:
             raise ConfigError("network.wires.r_column", f"the EP network's rows and columns share one wire resistance: "
                               f"set r_column = r_row ({self.wires.r_row} ohm), got {self.wires.r_column}")
+        if self.device.v_read != 0:
+            raise ConfigError("network.device.v_read", "the EP network is not read at a read voltage: its inputs are "
+                              f"driven at +-x network.v_input volts; leave v_read at 0, got {self.device.v_read}")
         self.v_input = f.number("network.v_input", self.v_input, low=0.0, low_open=True, unit="V")
         self.v_bias = f.number("network.v_bias", self.v_bias, low=0.0, unit="V")
         self.gain = f.number("network.gain", self.gain, low=0.0, low_open=True, unit="V/V")

@@ -42,6 +42,7 @@ from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.faults import FaultConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.config.pulse import PulseConfig
+from memcosim.config.renames import LAYER
 from memcosim.cosim.device_table import conductance_device
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.readout import read_array
@@ -65,8 +66,8 @@ class CrossbarLayerConfig:
     preset's); the layer keeps the resolved values. ``w_max``: the weight at full differential swing;
     ``mapping``: ``mid`` or ``high`` (see module doc). ``signed_inputs``: DAC over [-v_read, v_read]
     instead of [0, v_read]. ``dac``: the row DACs' ``bits`` and ``r_out`` (their range is set from the
-    read voltage); ``adc``: the column ADCs' ``bits`` (their range is set by the layer); ``tia_gain``:
-    op-amp open-loop gain; ``r_feedback``: TIA feedback resistance (0 = chosen so that
+    read voltage); ``adc``: the column ADCs' ``bits`` (their range is set by the layer); ``tia``: the
+    column TIAs' op-amp ``gain`` and feedback resistance ``r_feedback`` (0 = automatic: chosen so that
     ``inputs * v_read * g_max * adc_fill`` amperes is the ADC full scale). ``wires``: ohm per row and
     column segment and the row driver resistance. ``scheme``/``pulse``: programming drivers (``V/2`` or
     ``V/3``; pulse amplitude 0 = the preset's SET amplitude). ``initial``: starting weights (number, or
@@ -85,8 +86,7 @@ class CrossbarLayerConfig:
     dac: DacConfig = field(default_factory=lambda: DacConfig(r_out=0.0))
     adc: AdcConfig = field(default_factory=AdcConfig)
     adc_fill: float = 0.5
-    tia_gain: float = 1e5
-    r_feedback: float = 0.0
+    tia: TiaConfig = field(default_factory=lambda: TiaConfig(gain=1e5, r_feedback=0.0))
     scheme: str = "V/2"
     pulse: PulseConfig = field(default_factory=lambda: PulseConfig(amplitude=0.0, width=10e-9))
     initial: float = 0.0
@@ -99,7 +99,7 @@ class CrossbarLayerConfig:
         self.inputs = f.integer("layer.inputs", self.inputs, 1)
         self.outputs = f.integer("layer.outputs", self.outputs, 1)
         for name, cls in (("device", DeviceConfig), ("wires", WireConfig), ("dac", DacConfig), ("adc", AdcConfig),
-                          ("pulse", PulseConfig)):
+                          ("tia", TiaConfig), ("pulse", PulseConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(f"layer.{name}", f"must be a {cls.__name__}, got {getattr(self, name)!r}")
         if self.faults is not None and not isinstance(self.faults, FaultConfig):
@@ -108,8 +108,6 @@ class CrossbarLayerConfig:
         self.mapping = f.choice("layer.mapping", self.mapping, MAPPINGS)
         self.signed_inputs = f.boolean("layer.signed_inputs", self.signed_inputs)
         self.adc_fill = f.number("layer.adc_fill", self.adc_fill, low=0.0, high=1.0, low_open=True)
-        self.tia_gain = f.number("layer.tia_gain", self.tia_gain, low=0.0, low_open=True, unit="V/V")
-        self.r_feedback = f.number("layer.r_feedback", self.r_feedback, low=0.0, unit="ohm")
         self.cell = f.choice("layer.cell", self.cell, ("1R", "1T1R"))
         self.scheme = f.choice("layer.scheme", self.scheme, ("V/2", "V/3"))
         self.init_spread = f.number("layer.init_spread", self.init_spread, low=0.0)
@@ -155,11 +153,11 @@ class CrossbarLayerConfig:
 
     @property
     def feedback(self) -> float:
-        """TIA feedback resistance (ohm): ``r_feedback`` or the automatic full-scale choice."""
-        if self.r_feedback > 0:
-            return self.r_feedback
+        """TIA feedback resistance (ohm): ``tia.r_feedback`` or the automatic full-scale choice."""
+        if not self.tia.automatic:
+            return self.tia.r_feedback
         full_scale = self.inputs * self.device.v_read * self.device.g_max * self.adc_fill  # amperes at ADC full scale
-        return (1.0 + self.tia_gain) / self.tia_gain / full_scale
+        return (1.0 + self.tia.gain) / self.tia.gain / full_scale
 
     def periphery(self) -> PeripheryConfig:
         """DAC per row (over the read voltage), TIA + ADC per column, programming drivers."""
@@ -168,7 +166,7 @@ class CrossbarLayerConfig:
         adc_hi = 1.0 if self.signed_inputs else 0.02  # TIA output is -I Rf: mostly negative for x >= 0
         return PeripheryConfig(
             dac=dataclasses.replace(self.dac, v_min=v_lo, v_max=v_read),
-            tia=TiaConfig(gain=self.tia_gain, r_feedback=self.feedback),
+            tia=dataclasses.replace(self.tia, r_feedback=self.feedback),
             adc=dataclasses.replace(self.adc, v_min=-1.0, v_max=adc_hi),
             programming=ProgrammingConfig(self.scheme, self.pulse),
         )
@@ -190,7 +188,7 @@ class CrossbarLayerConfig:
 
 def layer_config_from_dict(data: dict, where: str = "layer") -> CrossbarLayerConfig:
     """A :class:`CrossbarLayerConfig` from a TOML table (errors name ``where.key``)."""
-    return toml.from_dict(CrossbarLayerConfig, data, where)
+    return toml.from_dict(CrossbarLayerConfig, data, where, LAYER)
 
 
 # -- one netlist holding several crossbars ---------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from memcosim.config.variation import VariationConfig
+from memcosim.config.variation import ParameterVariationConfig
 from memcosim.devices.catalog import DEVICES, get_device
 from memcosim.devices.device import VerilogADevice
 from memcosim.errors import ConfigError
@@ -34,7 +34,7 @@ _INWARD = {name: 1.0 if bound == "xmin" else -1.0
 class Variation:
     """Live variation state of a set of devices: their offsets, walks and current parameter values."""
 
-    def __init__(self, config: VariationConfig, devices: Sequence[str], nominal: dict[str, float],
+    def __init__(self, config: ParameterVariationConfig, devices: Sequence[str], nominal: dict[str, float],
                  rng: np.random.Generator | None = None):
         """``devices``: memristor element names; ``nominal``: nominal value of every varied parameter."""
         self.config = config
@@ -42,7 +42,7 @@ class Variation:
         self.names = [n for n in config.spreads if config.enabled]
         missing = [n for n in self.names if n not in nominal]
         if missing:
-            raise ConfigError("variation.spreads", f"no nominal value for parameters {missing}")
+            raise ConfigError("parameter_variation.spreads", f"no nominal value for parameters {missing}")
         self.nominal = np.array([float(nominal[n]) for n in self.names])
         self.rng = rng if rng is not None else np.random.default_rng(config.seed)
         shape = (len(self.devices), len(self.names))
@@ -105,5 +105,5 @@ def nominal_parameters(model: str, names: Sequence[str], overrides: dict[str, fl
     parameters equal to 0 mean the state bound)."""
     device = get_device(model, overrides)
     if not isinstance(device, VerilogADevice):
-        raise ConfigError("variation.spreads", f"{model} cells have no instance parameters to vary")
+        raise ConfigError("parameter_variation.spreads", f"{model} cells have no instance parameters to vary")
     return device.nominal(names)

@@ -30,7 +30,7 @@ from memcosim import fields as f
 from memcosim.circuits.faults import draw_faults
 from memcosim.config.array import RESISTOR, DeviceConfig, WireConfig
 from memcosim.config.faults import FaultConfig
-from memcosim.config.periphery import AdcConfig, DacConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, TiaConfig
 from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
 from memcosim.cosim.session import SessionOptions
 from memcosim.devices.presets import PRESETS, get_preset
@@ -48,8 +48,9 @@ class ArraySettings:
     ``wires`` (ohm per row and column segment, row driver resistance); the row ``dac`` and column ``adc``
     (bits; their ranges follow the read voltage and the calibrated full scale); ``program`` (``ideal`` or
     ``write_verify`` with ``tolerance`` and ``max_pulses``; pulses start at the preset SET / RESET voltage
-    and grow by ``pulse_step`` volts per pulse in the same direction, up to the preset's safe limits), TIA
-    op-amp ``tia_gain``."""
+    and grow by ``pulse_step`` volts per pulse in the same direction, up to the preset's safe limits); the
+    column ``tia``'s op-amp ``gain`` (its feedback resistance is automatic, ``r_feedback = 0``: set per tile
+    from the network's calibrated ADC full scale)."""
 
     size: int = 64
     device: DeviceConfig = field(default_factory=lambda: DeviceConfig(RESISTOR, g_min=1e-6, g_max=2e-5))
@@ -60,13 +61,14 @@ class ArraySettings:
     tolerance: float = 0.05
     max_pulses: int = 40
     pulse_step: float = 0.05
-    tia_gain: float = 1e5
+    tia: TiaConfig = field(default_factory=lambda: TiaConfig(gain=1e5, r_feedback=0.0))
 
     def __post_init__(self) -> None:
         self.size = f.integer("size", self.size, 2)
         if self.size % 2:
             raise ConfigError("size", f"an array holds differential column pairs: size must be even, got {self.size}")
-        for name, cls in (("device", DeviceConfig), ("wires", WireConfig), ("dac", DacConfig), ("adc", AdcConfig)):
+        for name, cls in (("device", DeviceConfig), ("wires", WireConfig), ("dac", DacConfig), ("adc", AdcConfig),
+                          ("tia", TiaConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"must be a {cls.__name__}, got {getattr(self, name)!r}")
         f.choice("device.model", self.device.model, (RESISTOR, *sorted(PRESETS)))
@@ -77,7 +79,9 @@ class ArraySettings:
         self.tolerance = f.number("tolerance", self.tolerance, low=0.0, low_open=True, high=1.0)
         self.max_pulses = f.integer("max_pulses", self.max_pulses, 1)
         self.pulse_step = f.number("pulse_step", self.pulse_step, low=0.0, unit="V")
-        self.tia_gain = f.number("tia_gain", self.tia_gain, low=0.0, low_open=True)
+        if not self.tia.automatic:
+            raise ConfigError("tia.r_feedback", "the deployment sets each tile's feedback from the calibrated ADC "
+                              f"full scale: leave it at 0 (automatic), got {self.tia.r_feedback}")
         if self.program == "write_verify" and self.device.resistor:
             raise ConfigError("program", "write_verify needs a device model: resistor cells cannot be pulsed")
 
@@ -230,9 +234,10 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
                 n_out = t.outputs.stop - t.outputs.start
                 cfg = CrossbarLayerConfig(size, n_out, dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max),
                                           arrays.wires, w_max=1.0, dac=arrays.dac, adc=arrays.adc,
-                                          tia_gain=arrays.tia_gain, scheme="V/2", faults=tile_faults(t, hw, arrays))
+                                          tia=arrays.tia, scheme="V/2", faults=tile_faults(t, hw, arrays))
                 # the TIA maps the full-scale column current (amperes) to -1 V at the ADC
-                cfg.r_feedback = (1.0 + cfg.tia_gain) / cfg.tia_gain / (fs_sum * (g_max - g_min) * cfg.device.v_read)
+                gain = cfg.tia.gain
+                cfg.tia = TiaConfig(gain, (1.0 + gain) / gain / (fs_sum * (g_max - g_min) * cfg.device.v_read))
                 circuit = CrossbarCircuit([cfg], options=session_options(),
                                           title=f"layer {k} tile {t.row_tile},{t.column_tile}")
                 res.netlist_seconds += time.perf_counter() - t0

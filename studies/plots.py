@@ -112,7 +112,7 @@ def ir_drop_map(study: Study, point: Point, weights_hex: str) -> np.ndarray:
     g_min, g_max, _, _ = arrays.window()
     cfg = CrossbarLayerConfig(arrays.size, t.outputs.stop - t.outputs.start,
                               dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max), arrays.wires,
-                              dac=arrays.dac, adc=arrays.adc, faults=tile_faults(t, hw, arrays))
+                              dac=arrays.dac, adc=arrays.adc, tia=arrays.tia, faults=tile_faults(t, hw, arrays))
     x = np.zeros((1, arrays.size))
     mean = data.x_test.mean(axis=0)[t.inputs]
     x[0, : len(mean)] = mean

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
+import typing
 import warnings
 
 import numpy as np
@@ -133,12 +134,18 @@ OWNERS = {
     "ADC bits": {("memcosim.config.periphery.AdcConfig", "bits")},
     "pulse amplitude and width": {("memcosim.config.pulse.PulseConfig", "amplitude"),
                                   ("memcosim.config.pulse.PulseConfig", "width")},
+    "TIA gain and feedback resistance": {("memcosim.config.periphery.TiaConfig", "gain"),
+                                         ("memcosim.config.periphery.TiaConfig", "r_feedback")},
+    # EP drives its inputs at +-x v_input (its input DACs span +-v_input) and has no read voltage
+    # (EpNetworkConfig refuses device.v_read); a crossbar layer's inputs span the device's v_read
+    "EP input full scale": {("memcosim.circuits.ep_network.EpNetworkConfig", "v_input")},
 }
 # field names that would declare one of those quantities again
 ALIASES = {"r_wire", "r_row", "r_column", "g_min", "g_max", "g_low", "g_high", "v_read", "dac_bits", "adc_bits", "bits",
-           "amplitude", "width", "v_set", "v_reset", "set_amplitude", "reset_amplitude", "step"}
+           "amplitude", "width", "v_set", "v_reset", "set_amplitude", "reset_amplitude", "step", "gain", "r_feedback",
+           "rf", "v_input", "v_in", "full_scale"}
 # ... and any field whose name contains one of these
-WORDS = ("amplitude", "width", "bits", "v_read", "r_wire", "g_low", "g_high")
+WORDS = ("amplitude", "width", "bits", "v_read", "r_wire", "g_low", "g_high", "tia_", "feedback", "gain", "v_input")
 # fields named like one of those quantities that are another quantity: field -> what it is
 OTHER_QUANTITIES = {
     ("memcosim.hardware_aware.model.HardwareConfig", "weight_bits"):
@@ -147,6 +154,8 @@ OTHER_QUANTITIES = {
     ("memcosim.programming.predictor.config.EvaluateConfig", "baseline_amplitudes"):
         "further [SET, RESET] pairs the conventional write-and-verify is also run at (a sweep of amplitudes)",
     ("memcosim.cli.read_demo.DemoConfig", "v_read_max"): "the top of the read demo's sweep of read voltages",
+    ("memcosim.circuits.ep_network.EpNetworkConfig", "gain"): "voltage gain of EP's neuron amplifiers, not a TIA",
+    ("memcosim.circuits.ep_network.EpNetworkConfig", "back_gain"): "current gain of EP's neuron amplifiers backward",
 }
 
 
@@ -181,6 +190,31 @@ def test_each_physical_quantity_is_declared_by_one_config_dataclass():
                 for fl in dataclasses.fields(cls) if _named_like_a_quantity(fl.name)}
     assert sorted(declared - allowed - set(OTHER_QUANTITIES)) == [], "quantities declared again"
     assert declared == allowed | set(OTHER_QUANTITIES), "an owner or a listed other quantity is gone: update the lists"
+
+
+def test_variation_names_say_which_variation():
+    # ``variation`` (a float) is the device-to-device spread of the cells' starting or programmed values;
+    # the variation of model parameters (device-to-device offsets, cycle-to-cycle walk) is a
+    # ParameterVariationConfig, held as ``parameter_variation``
+    from memcosim.config.variation import ParameterVariationConfig
+
+    spreads, parameters = set(), set()
+    for name, cls in _config_dataclasses().items():
+        hints = typing.get_type_hints(cls)
+        for fl in dataclasses.fields(cls):
+            if fl.name == "variation":
+                assert hints[fl.name] is float, f"{name}.variation must be the float spread of starting values"
+                spreads.add(name)
+            if ParameterVariationConfig in _alternatives(hints[fl.name]):
+                assert fl.name == "parameter_variation", f"{name}.{fl.name}: name it parameter_variation"
+                parameters.add(name)
+    assert "memcosim.config.array.ArrayConfig" in spreads
+    assert parameters == {"memcosim.programming.predictor.config.DatasetConfig"}
+
+
+def _alternatives(hint: object) -> tuple:
+    """The alternatives of a type hint (``A | None`` -> (A, NoneType))."""
+    return typing.get_args(hint) if typing.get_origin(hint) not in (list, dict) and typing.get_args(hint) else (hint,)
 
 
 OLD_RUN = """\
@@ -245,3 +279,27 @@ def test_an_old_run_file_reads_as_the_same_config_as_its_new_keys():
     assert "old.toml, line 6: `network.r_wire` was renamed to `network.wires.r_row` and `network.wires.r_column`" \
         in " ".join(messages)
     assert any("`pulse.width` was renamed to `pulse.set.width` and `pulse.reset.width`" in m for m in messages)
+
+
+def test_tia_settings_are_one_tia_config_with_automatic_feedback_only_where_something_chooses_it():
+    from memcosim.circuits.ep_network import EpNetworkConfig
+    from memcosim.cosim.layer import CrossbarLayerConfig, layer_config_from_dict
+    from memcosim.hardware_aware.deploy import ArraySettings
+
+    with pytest.warns(toml.ConfigWarning) as caught:
+        old = layer_config_from_dict({"inputs": 4, "outputs": 2, "tia_gain": 1e9, "r_feedback": 5e3})
+    assert [str(w.message).split(";")[0] for w in caught] == [
+        "<table>: `layer.tia_gain` was renamed to `layer.tia.gain`",
+        "<table>: `layer.r_feedback` was renamed to `layer.tia.r_feedback`"]
+    assert old == CrossbarLayerConfig(4, 2, tia=TiaConfig(gain=1e9, r_feedback=5e3)) and old.feedback == 5e3
+    auto = CrossbarLayerConfig(4, 2)
+    assert auto.tia.automatic and auto.periphery().tia.r_feedback == auto.feedback > 0
+    with pytest.raises(ConfigError) as info:  # an array's TIA has no one to choose its feedback
+        ArrayConfig(2, 2, conductance=1e-5, periphery=PeripheryConfig(tia=TiaConfig(r_feedback=0.0), adc=AdcConfig()))
+    assert info.value.field == "periphery.tia.r_feedback"
+    with pytest.raises(ConfigError) as info:  # a deployment sets every tile's feedback from its calibration
+        ArraySettings(tia=TiaConfig(r_feedback=1e4))
+    assert info.value.field == "tia.r_feedback"
+    with pytest.raises(ConfigError) as info:  # EP has no read voltage: its inputs span network.v_input
+        EpNetworkConfig(device=DeviceConfig("vteam", v_read=0.2))
+    assert info.value.field == "network.device.v_read"

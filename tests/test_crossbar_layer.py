@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from memcosim.config.array import DeviceConfig
-from memcosim.config.periphery import AdcConfig, DacConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, TiaConfig
 from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming, layer_config_from_dict
 from memcosim.errors import ConfigError
 from memcosim.programming.pulses import apply_layer_pulse
 
-IDEAL = dict(device=DeviceConfig("vteam"), adc=AdcConfig(bits=16), tia_gain=1e9, dac=DacConfig(bits=12, r_out=0.0))
+IDEAL = dict(device=DeviceConfig("vteam"), adc=AdcConfig(bits=16), tia=TiaConfig(gain=1e9, r_feedback=0.0),
+             dac=DacConfig(bits=12, r_out=0.0))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.waveforms import Pwl
-from memcosim.config.variation import VariationConfig, jart_v1b_spreads
+from memcosim.config.variation import ParameterVariationConfig, jart_v1b_spreads
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session, SessionOptions
 from memcosim.devices.catalog import JartV1b, get_device
@@ -103,7 +103,7 @@ def test_the_catalog_has_jart_v1b_with_its_preset_bounds_and_variability() -> No
 
 
 def test_variation_perturbs_the_published_variability_parameters_with_bounds_moving_inwards() -> None:
-    config = VariationConfig(spreads=jart_v1b_spreads(), seed=3)
+    config = ParameterVariationConfig(spreads=jart_v1b_spreads(), seed=3)
     names = list(config.spreads)
     assert names == ["Ndiscmin", "Ndiscmax", "lnew", "rnew"]
     variation = Variation(config, [f"N{k}" for k in range(200)], nominal_parameters("jart_v1b", names))

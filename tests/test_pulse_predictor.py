@@ -129,12 +129,12 @@ def test_predictor_policy_picks_the_polarity_of_the_change():
 
 def test_config_from_toml_and_bad_values_name_the_field(tmp_path):
     good = tmp_path / "p.toml"
-    good.write_text('[dataset]\nsamples = 50\nnoise = false\n[dataset.variation]\nseed = 3\n'
-                    '[dataset.variation.spreads.rfil]\nd2d = 0.01\nc2c = 0.001\n[train]\nkernels = [101, 1]\n'
+    good.write_text('[dataset]\nsamples = 50\nnoise = false\n[dataset.parameter_variation]\nseed = 3\n'
+                    '[dataset.parameter_variation.spreads.rfil]\nd2d = 0.01\nc2c = 0.001\n[train]\nkernels = [101, 1]\n'
                     '[evaluate]\nattempts = 7\n')
     c = load_config(good)
     assert c.dataset.samples == 50 and not c.dataset.noise and c.train.kernels == [101, 1]
-    assert c.dataset.variation.seed == 3 and list(c.dataset.variation.spreads) == ["rfil"]
+    assert c.dataset.parameter_variation.seed == 3 and list(c.dataset.parameter_variation.spreads) == ["rfil"]
     assert c.dataset.window == (1e-5, 9e-5) and c.evaluate.attempts == 7  # the jart_vcm preset's
     assert (c.dataset.amplitude(True), c.dataset.amplitude(False), c.dataset.v_read, c.dataset.step) == \
         (1.35, -1.05, 0.2, 10e-9)
@@ -258,6 +258,8 @@ g_high = 9e-05
 set_amplitude = 1.35
 reset_amplitude = -1.05
 step = 1e-08
+[dataset.variation]
+seed = 2
 [evaluate]
 conventional_width = 1e-08
 """
@@ -281,6 +283,7 @@ def test_old_predictor_files_read_as_their_new_keys(tmp_path):
     for old_key, new_key in (("dataset.model", "dataset.device.model"), ("dataset.g_low", "dataset.device.g_min"),
                              ("dataset.set_amplitude", "dataset.set.amplitude"),
                              ("dataset.step", "dataset.set.width` and `dataset.reset.width"),
+                             ("dataset.variation", "dataset.parameter_variation"),
                              ("evaluate.conventional_width", "evaluate.conventional.width")):
         assert f"`{old_key}` was renamed to `{new_key}`" in messages
     # the shipped fast config before the rename reads as the shipped one now
@@ -294,6 +297,7 @@ NEW_DEFAULTS = """[dataset]
 device = {model = "jart_vcm", g_min = 1e-05, g_max = 9e-05}
 set = {amplitude = 1.35, width = 1e-08}
 reset = {amplitude = -1.05, width = 1e-08}
+parameter_variation = {seed = 2}
 [evaluate]
 conventional = {width = 1e-08}
 """

@@ -92,7 +92,9 @@ class ArrayConfig:
     (an ``access`` transistor per cell); ``differential`` pairs columns (2k, 2k+1) as (+, -) of one
     signed output. ``variation`` is the relative device-to-device spread of the starting values
     (lognormal sigma of the conductance of resistor cells; sigma of the state as a fraction of the
-    state range of device cells), drawn with ``seed``. ``periphery``: row DACs, column TIAs and ADCs,
+    state range of device cells), drawn with ``seed``; the model parameters stay nominal (their
+    variation is :class:`~memcosim.config.variation.ParameterVariationConfig`). ``periphery``: row DACs,
+    column TIAs and ADCs,
     nudge and programming drivers (none = ideal sources and ammeters); ``faults``: injected faults;
     ``blocks``: slots filled with a user's sub-circuit or a PDK device instead of the behavioural block
     of the slot's settings (slot name -> :class:`~memcosim.config.blocks.BlockSourceConfig`).
@@ -135,6 +137,10 @@ class ArrayConfig:
         if self.periphery is not None:
             if not isinstance(self.periphery, PeripheryConfig):
                 raise ConfigError("periphery", f"must be a PeripheryConfig, got {self.periphery!r}")
+            tia = self.periphery.tia
+            if tia is not None and tia.automatic:
+                raise ConfigError("periphery.tia.r_feedback", "must be > 0 ohm: an array's TIA needs its feedback "
+                                  "resistance (0 = automatic only in a crossbar layer or a deployment)")
             adc = self.periphery.adc
             if adc is not None and isinstance(adc.offset, list) and len(adc.offset) != self.columns:
                 raise ConfigError("periphery.adc.offset", f"needs one offset per column ({self.columns}), got {len(adc.offset)}")

@@ -40,14 +40,23 @@ class DacConfig:
 
 @dataclass
 class TiaConfig:
-    """Column TIA: op-amp open-loop ``gain`` (V/V, finite) and feedback resistance ``r_feedback`` (ohm)."""
+    """Column TIA: op-amp open-loop ``gain`` (V/V, finite) and feedback resistance ``r_feedback`` (ohm).
+
+    ``r_feedback = 0`` means automatic: a crossbar layer (:class:`~memcosim.cosim.layer.CrossbarLayerConfig`)
+    or a deployment chooses it from its ADC full scale; an array's own periphery
+    (:class:`~memcosim.config.array.ArrayConfig`) needs a resistance > 0."""
 
     gain: float = 1e5
     r_feedback: float = 10e3
 
     def __post_init__(self) -> None:
         self.gain = f.number("periphery.tia.gain", self.gain, low=0.0, low_open=True, unit="V/V")
-        self.r_feedback = f.number("periphery.tia.r_feedback", self.r_feedback, low=0.0, low_open=True, unit="ohm")
+        self.r_feedback = f.number("periphery.tia.r_feedback", self.r_feedback, low=0.0, unit="ohm")
+
+    @property
+    def automatic(self) -> bool:
+        """True when the feedback resistance is left to the layer or deployment (``r_feedback = 0``)."""
+        return self.r_feedback == 0
 
 
 @dataclass

@@ -22,6 +22,12 @@ ARRAY = (
     Rename("periphery.programming.rise", ("periphery.programming.pulse.rise",)),
 )
 
+# crossbar layer tables (cosim.layer.layer_config_from_dict): the TIA settings as a [tia] table
+LAYER = (
+    Rename("tia_gain", ("tia.gain",)),
+    Rename("r_feedback", ("tia.r_feedback",)),
+)
+
 # training run files (memcosim train FILE): the device, wires, converters and pulses of [network],
 # [pulse], [sgd] and [forward_only] as tables of the array vocabulary
 
@@ -65,6 +71,7 @@ STUDY = (
     Rename("study.g_max", ("arrays.device.g_max",)),
     Rename("study.tolerance", ("arrays.tolerance",)),
     Rename("study.max_pulses", ("arrays.max_pulses",)),
+    Rename("arrays.tia_gain", ("arrays.tia.gain",)),
 )
 
 # pulse predictor files (memcosim predictor ... --config FILE): the dataset's device, target window and
@@ -76,5 +83,6 @@ PREDICTOR = (
     Rename("dataset.set_amplitude", ("dataset.set.amplitude",)),
     Rename("dataset.reset_amplitude", ("dataset.reset.amplitude",)),
     Rename("dataset.step", ("dataset.set.width", "dataset.reset.width")),
+    Rename("dataset.variation", ("dataset.parameter_variation",)),
     Rename("evaluate.conventional_width", ("evaluate.conventional.width",)),
 )

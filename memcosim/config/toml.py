@@ -364,14 +364,18 @@ def relocate(exc: ConfigError, cls: type, keys: dict, doc: TomlDocument, at: Key
     return ConfigError(dotted(at) or exc.field, f"{exc.field}: {exc.message} ({doc.where(at)})")
 
 
-def from_dict(cls: type[T], data: dict, where: str = "") -> T:
+def from_dict(cls: type[T], data: dict, where: str = "", renames: Sequence[Rename] = ()) -> T:
     """An instance of dataclass ``cls`` from parsed tables ``data`` (the tables of a TOML file at key
-    ``where``, or tables made in Python, e.g. by ``dataclasses.asdict``); errors name ``where.key``."""
+    ``where``, or tables made in Python, e.g. by ``dataclasses.asdict``); errors name ``where.key``.
+    ``renames`` (key paths relative to ``data``) migrate old keys as :func:`load` does."""
     at: KeyPath = tuple(where.split(".")) if where else ()
     root: dict = data
     for part in reversed(at):
         root = {part: root}
-    return fill(cls, data, TomlDocument(root, {}, "<table>"), at)
+    doc = TomlDocument(root, {}, "<table>")
+    prefix = f"{where}." if where else ""
+    migrate(doc, [Rename(prefix + r.old, tuple(prefix + n for n in r.new), r.convert) for r in renames])
+    return fill(cls, data, doc, at)
 
 
 def located(exc: ConfigError, doc: TomlDocument, at: KeyPath = ()) -> ConfigError:

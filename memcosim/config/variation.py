@@ -1,6 +1,8 @@
-"""Settings of device parameter variation: which instance parameters of a memristor vary, how much
-from device to device (``d2d``) and from cycle to cycle (``c2c``), and how the cycle-to-cycle walk
-moves (see :mod:`memcosim.devices.variation` for what these settings do)."""
+"""Settings of the variation of a memristor's model parameters: which instance parameters vary, how
+much from device to device (``d2d``) and from cycle to cycle (``c2c``), and how the cycle-to-cycle
+walk moves (see :mod:`memcosim.devices.variation` for what these settings do). Not the spread of
+the cells' starting values (a float ``variation`` of :class:`~memcosim.config.array.ArrayConfig`, a
+crossbar layer or a deployment), which moves no model parameter."""
 
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ class ParameterSpread:
     c2c: float = 0.0
 
     def __post_init__(self) -> None:
-        self.d2d = f.number("variation.d2d", self.d2d, low=0.0, high=0.5)
-        self.c2c = f.number("variation.c2c", self.c2c, low=0.0, high=0.5)
+        self.d2d = f.number("parameter_variation.d2d", self.d2d, low=0.0, high=0.5)
+        self.c2c = f.number("parameter_variation.c2c", self.c2c, low=0.0, high=0.5)
 
 
 def jart_spreads() -> dict[str, ParameterSpread]:
@@ -44,8 +46,10 @@ def jart_v1b_spreads() -> dict[str, ParameterSpread]:
 
 
 @dataclass
-class VariationConfig:
-    """Which instance parameters vary and how much; ``interval`` s of pulse time per walk step."""
+class ParameterVariationConfig:
+    """Which instance parameters of the model vary and how much (``spreads``: parameter name ->
+    :class:`ParameterSpread`); the cycle-to-cycle walk reverts by ``reversion`` per step and steps every
+    ``interval`` s of pulse time; drawn with ``seed``; ``enabled`` = False: no variation."""
 
     spreads: dict[str, ParameterSpread] = field(default_factory=jart_spreads)
     reversion: float = 0.1
@@ -55,19 +59,21 @@ class VariationConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.spreads, dict):
-            raise ConfigError("variation.spreads", f"must be a table of parameter -> spread, got {self.spreads!r}")
+            raise ConfigError("parameter_variation.spreads",
+                              f"must be a table of parameter -> spread, got {self.spreads!r}")
         spreads = {}
         for name, value in self.spreads.items():
             if not isinstance(value, ParameterSpread):
-                raise ConfigError(f"variation.spreads.{name}", f"must be a table with d2d and c2c, got {value!r}")
+                raise ConfigError(f"parameter_variation.spreads.{name}",
+                                  f"must be a table with d2d and c2c, got {value!r}")
             spreads[str(name)] = value
         self.spreads = spreads
-        self.reversion = f.number("variation.reversion", self.reversion, low=0.0, high=1.0, low_open=True)
-        self.interval = f.number("variation.interval", self.interval, low=0.0, low_open=True, unit="s")
-        self.seed = f.integer("variation.seed", self.seed, 0)
-        self.enabled = f.boolean("variation.enabled", self.enabled)
+        self.reversion = f.number("parameter_variation.reversion", self.reversion, low=0.0, high=1.0, low_open=True)
+        self.interval = f.number("parameter_variation.interval", self.interval, low=0.0, low_open=True, unit="s")
+        self.seed = f.integer("parameter_variation.seed", self.seed, 0)
+        self.enabled = f.boolean("parameter_variation.enabled", self.enabled)
 
     @classmethod
-    def off(cls) -> "VariationConfig":
+    def off(cls) -> "ParameterVariationConfig":
         """No variation at all (noise-free devices)."""
         return cls(spreads={}, enabled=False)

@@ -3,7 +3,7 @@
 Sample ``i`` draws everything from ``numpy.random.default_rng([seed, i])`` (so it does not depend on
 the number of workers or shards): start and target conductance, log-uniform in the operating range;
 with noise a fresh device (device-to-device offsets) whose parameters random-walk every
-``variation.interval`` (10 ns) of pulse time, whatever the ``step``. The device (a 1x1 array with
+``parameter_variation.interval`` (10 ns) of pulse time, whatever the ``step``. The device (a 1x1 array with
 programming drivers, built with ``build_crossbar``) is set to the start state and read; the SET
 (target above) or RESET voltage is held in ``step`` windows,
 reading after each, until the read crosses the target. Of the two reads around the crossing, the one
@@ -34,7 +34,7 @@ from memcosim.circuits.crossbar import build_crossbar
 from memcosim.config import toml
 from memcosim.config.array import ArrayConfig, DeviceConfig
 from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
-from memcosim.config.variation import VariationConfig
+from memcosim.config.variation import ParameterVariationConfig
 from memcosim.cosim.device_table import conductance_table
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.readout import read_cell
@@ -125,7 +125,7 @@ class SampleMaker:
         self.xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(config.device.model), states=float(self.table[0][0]),
                                                periphery=PeripheryConfig(programming=ProgrammingConfig())))
         self.session = open_session(self.xbar.netlist)
-        names = list(config.variation.spreads)
+        names = list(config.parameter_variation.spreads)
         self.nominal = nominal_parameters(config.device.model, names)
 
     def close(self) -> None:
@@ -139,7 +139,7 @@ class SampleMaker:
         c = self.config
         rng = np.random.default_rng([c.seed, i])
         g_req, g_target = draw_pair(rng, c)
-        vc = c.variation if c.noise else VariationConfig.off()
+        vc = c.parameter_variation if c.noise else ParameterVariationConfig.off()
         variation = Variation(vc, [self.xbar.cells[0, 0]], self.nominal, rng=rng)
         s, xb = self.session, self.xbar
         if variation.active:

@@ -106,7 +106,7 @@ class Deployer:
         the variation and the read start conductance."""
         m = self.maker
         rng = np.random.default_rng([self.config.seed, a, 1])
-        variation = Variation(self.dataset.variation, [m.xbar.cells[0, 0]], m.nominal, rng=rng)
+        variation = Variation(self.dataset.parameter_variation, [m.xbar.cells[0, 0]], m.nominal, rng=rng)
         variation.apply(m.session)
         m.session.set_states([m.state_for(g_req)])
         return variation, read_cell(m.session, m.xbar, 0, 0, m.v_read)
