@@ -133,12 +133,12 @@ class VerilogADevice(Device):
 
     def nominal(self, names: Sequence[str]) -> dict[str, float]:
         """Nominal values of parameters ``names`` (model units); a bound parameter <= 0 stands for the
-        state bound it replaces. ConfigError naming ``variation.spreads.<name>`` for an unknown one."""
+        state bound it replaces. ConfigError naming ``parameter_variation.spreads.<name>`` for an unknown one."""
         lo, hi = self.bounds
         out = {}
         for n in names:
             if n not in self.parameters:
-                raise ConfigError(f"variation.spreads.{n}", f"{self.name} has no parameter {n!r}")
+                raise ConfigError(f"parameter_variation.spreads.{n}", f"{self.name} has no parameter {n!r}")
             v = float(self.parameters[n])
             bound = self.bound_parameters.get(n)
             if bound is not None and v <= 0:
