@@ -61,8 +61,8 @@ def test_read_and_programming_level_currents_are_the_published_equations(n: floa
 PULSES = [  # (amplitude V, width s, start state): the preset's 10 ns pulses and pulses through switching
     (JartV1bPreset().set_amplitude, JartV1bPreset().step, 0.008),
     (JartV1bPreset().reset_amplitude, JartV1bPreset().step, 20.0),
-    (1.0, 25e-9, 0.008),   # through the abrupt SET
-    (1.2, 1e-9, 0.008),
+    pytest.param(1.0, 25e-9, 0.008, marks=pytest.mark.slow),   # through the abrupt SET
+    pytest.param(1.2, 1e-9, 0.008, marks=pytest.mark.slow),
     (-1.5, 1e-6, 20.0),    # the gradual part of RESET
     (-1.4, 3e-6, 20.0),
 ]
@@ -76,6 +76,7 @@ def test_the_state_change_of_a_pulse_is_the_scipy_integration_of_the_published_e
     assert reference != x0 and state == pytest.approx(reference, abs=0.01 * abs(reference - x0)), (state, reference)
 
 
+@pytest.mark.slow
 def test_the_variability_parameters_are_instance_parameters_that_change_reads_and_kinetics() -> None:
     varied = {"Ndiscmin": 0.01, "Ndiscmax": 18.0, "lnew": 0.44, "rnew": 40e-9}
     params = NOMINAL.but(**varied)
@@ -143,6 +144,7 @@ def test_a_1ms_read_at_the_preset_voltage_moves_the_state_as_the_published_equat
         assert -1e-12 <= change < 1e-5 and change == pytest.approx(reference, rel=0.01, abs=1e-12), (n, change, reference)
 
 
+@pytest.mark.slow
 def test_the_documented_tables_hold_the_published_equations_and_the_model_within_their_targets() -> None:
     # docs/jart_v1b/ is written by benchmarks/jart_v1b_tables.py; its reference columns are recomputed
     # here and its ngspice columns must stay within the targets (10 %; measured far closer)

