@@ -152,7 +152,7 @@ def test_a_sky130_array_subckt_carries_its_model_files_into_the_testbench(tmp_pa
     assert main(["netlist", "--config", str(tmp_path / "array.toml"), "--out-dir", str(tmp_path),
                  "--subckt", "sky_array"]) == 0
     sub = (tmp_path / "array.sub").read_text()
-    assert sub.index('__tt.corner.spice"') < sub.index(".subckt sky_array")  # model files outside the sub-circuit
+    assert sub.index('__tt.corner.spice"') < sub.index("\n.subckt sky_array")  # model files outside the sub-circuit
     printed = _ngspice(tmp_path / "array_tb.cir")  # a read: rows at 0.2 V, two 10 kohm cells per column
     currents = [float(v) for v in re.findall(r"^i\(v\.xarray\.vcol\d\) = (\S+)$", printed, re.MULTILINE)]
     assert len(currents) == 2
