@@ -40,7 +40,7 @@ from memcosim.circuits.netlist import Netlist, fmt, no_gc
 from memcosim.circuits.periphery.base import DAC
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.config.array import DeviceConfig, WireConfig
-from memcosim.config.periphery import DacConfig, ProgrammingConfig
+from memcosim.config.periphery import DacConfig, ProgrammingConfig, refuse_range
 from memcosim.devices.catalog import closed_form_models, get_device
 from memcosim.devices.check import check_device
 from memcosim.devices.registry import get_model
@@ -137,6 +137,8 @@ class EpNetworkConfig:
         self.diode_bias = f.number("network.diode_bias", self.diode_bias, unit="V")
         if self.dac is not None and not isinstance(self.dac, DacConfig):
             raise ConfigError("network.dac", f"must be a table, got {self.dac!r}")
+        if self.dac is not None:
+            refuse_range(self.dac, "network.dac", "the input full scale ([-network.v_input, network.v_input])")
         if self.programming is not None and not isinstance(self.programming, ProgrammingConfig):
             raise ConfigError("network.programming", f"must be a table, got {self.programming!r}")
         self.sense = f.choice("network.sense", self.sense, SENSES)

@@ -40,7 +40,7 @@ from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.config import toml
 from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.faults import FaultConfig
-from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig, refuse_range
 from memcosim.config.pulse import PulseConfig
 from memcosim.config.renames import LAYER
 from memcosim.cosim.device_table import conductance_device
@@ -102,6 +102,8 @@ class CrossbarLayerConfig:
                           ("tia", TiaConfig), ("pulse", PulseConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(f"layer.{name}", f"must be a {cls.__name__}, got {getattr(self, name)!r}")
+        refuse_range(self.dac, "layer.dac", "the read voltage (layer.device.v_read)")
+        refuse_range(self.adc, "layer.adc", "the layer (the TIA output span, layer.signed_inputs)")
         if self.faults is not None and not isinstance(self.faults, FaultConfig):
             raise ConfigError("layer.faults", f"must be a FaultConfig, got {self.faults!r}")
         self.w_max = f.number("layer.w_max", self.w_max, low=0.0, low_open=True)

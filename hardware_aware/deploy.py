@@ -30,7 +30,7 @@ from memcosim import fields as f
 from memcosim.circuits.faults import draw_faults
 from memcosim.config.array import RESISTOR, DeviceConfig, WireConfig
 from memcosim.config.faults import FaultConfig
-from memcosim.config.periphery import AdcConfig, DacConfig, TiaConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, TiaConfig, refuse_range
 from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
 from memcosim.cosim.session import SessionOptions
 from memcosim.devices.presets import PRESETS, get_preset
@@ -71,6 +71,8 @@ class ArraySettings:
                           ("tia", TiaConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"must be a {cls.__name__}, got {getattr(self, name)!r}")
+        refuse_range(self.dac, "dac", "the read voltage")
+        refuse_range(self.adc, "adc", "each tile's calibrated ADC full scale")
         f.choice("device.model", self.device.model, (RESISTOR, *sorted(PRESETS)))
         if self.device.resistor and not (self.device.g_min > 0 and self.device.g_max > self.device.g_min):
             raise ConfigError("device.g_min", "resistor cells need a window 0 < g_min < g_max (siemens), "

@@ -37,7 +37,7 @@ from torch import nn
 
 from memcosim import fields as f
 from memcosim.config.array import RESISTOR, DeviceConfig
-from memcosim.config.periphery import AdcConfig, DacConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, refuse_range
 from memcosim.errors import ConfigError
 
 
@@ -73,6 +73,8 @@ class HardwareConfig:
         for name, cls in (("device", DeviceConfig), ("dac", DacConfig), ("adc", AdcConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(f"hardware.{name}", f"must be a {cls.__name__}, got {getattr(self, name)!r}")
+        refuse_range(self.dac, "hardware.dac", "the inputs (0 .. 1 is 0 V .. v_read)")
+        refuse_range(self.adc, "hardware.adc", "hardware.adc_quantile of the calibration column sums")
         if not self.device.g_min > 0:
             raise ConfigError("hardware.device.g_min", f"must be > 0 S, got {self.device.g_min}")
         if not self.device.g_max > self.device.g_min:

@@ -8,6 +8,7 @@ import importlib
 import pkgutil
 import typing
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,12 @@ from memcosim.config import toml
 from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.faults import FaultConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, TiaConfig
+from memcosim.cosim.layer import layer_config_from_dict
 from memcosim.errors import ConfigError
+from memcosim.hardware_aware.deploy import ArraySettings
+from memcosim.hardware_aware.model import HardwareConfig
+from memcosim.studies.config import load_study
+from memcosim.trainers.config import load_run_config, run_config_from_text
 
 TEXT = """# a comment
 rows = 2
@@ -303,3 +309,45 @@ def test_tia_settings_are_one_tia_config_with_automatic_feedback_only_where_some
     with pytest.raises(ConfigError) as info:  # EP has no read voltage: its inputs span network.v_input
         EpNetworkConfig(device=DeviceConfig("vteam", v_read=0.2))
     assert info.value.field == "network.device.v_read"
+
+
+@pytest.mark.parametrize("table, key, source", [
+    ("[sgd.dac]", "sgd.dac.v_max", "sgd.device.v_read"),
+    ("[sgd.adc]", "sgd.adc.v_min", "TIA output span"),
+    ("[forward_only.dac]", "forward_only.dac.v_min", "forward_only.device.v_read"),
+    ("[network.dac]", "network.dac.v_max", "network.v_input"),
+])
+def test_a_converter_range_that_is_set_from_elsewhere_is_an_error_naming_the_key(table, key, source):
+    name = key.rsplit(".", 1)[1]
+    with pytest.raises(ConfigError) as info:
+        run_config_from_text(f"{table}\nbits = 6\n{name} = {0.5 if name == 'v_max' else -0.1}\n", "run.toml")
+    assert info.value.field == key and source in str(info.value) and "run.toml, line 3" in str(info.value), info.value
+    assert run_config_from_text(f"{table}\nbits = 6\nr_out = 0.0\n" if "dac" in table else f"{table}\nbits = 6\n",
+                                "run.toml") is not None  # bits (and the DAC's r_out) take effect
+
+
+def test_a_layer_or_deployment_refuses_a_converter_range_it_would_overwrite():
+    with pytest.raises(ConfigError) as info:
+        layer_config_from_dict({"inputs": 2, "outputs": 1, "dac": {"v_min": -0.1}})
+    assert info.value.field == "layer.dac.v_min" and "layer.device.v_read" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        layer_config_from_dict({"inputs": 2, "outputs": 1, "adc": {"v_max": 0.5}})
+    assert info.value.field == "layer.adc.v_max"
+    with pytest.raises(ConfigError) as info:
+        toml.from_dict(ArraySettings, {"adc": {"bits": 5, "v_max": 2.0}}, "arrays")
+    assert info.value.field == "arrays.adc.v_max" and "calibrated ADC full scale" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        HardwareConfig(dac=DacConfig(v_max=0.3))
+    assert info.value.field == "hardware.dac.v_max"
+    layer = layer_config_from_dict({"inputs": 2, "outputs": 1, "dac": {"bits": 4, "r_out": 50.0}, "adc": {"bits": 6}})
+    assert layer.periphery().dac.r_out == 50.0 and layer.periphery().adc.bits == 6
+
+
+def test_the_shipped_run_and_study_configs_load():
+    root = Path(__file__).resolve().parent.parent
+    runs = [p for p in sorted((root / "configs").glob("*.toml")) if not p.name.startswith("predictor")]
+    assert runs
+    for path in runs:
+        load_run_config(path)
+    for path in sorted((root / "studies").glob("*.toml")):
+        load_study(path)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from memcosim import fields as f
 from memcosim.config.array import DeviceConfig, WireConfig
-from memcosim.config.periphery import AdcConfig, DacConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, refuse_range
 from memcosim.config.pulse import PulseConfig
 from memcosim.cosim.layer import CrossbarLayerConfig
 from memcosim.errors import ConfigError
@@ -27,6 +27,8 @@ def _check_layer_fields(config, table: str) -> None:
                       ("set", PulseConfig), ("reset", PulseConfig)):
         if not isinstance(getattr(config, name), cls):
             raise ConfigError(f"{table}.{name}", f"must be a {cls.__name__}, got {getattr(config, name)!r}")
+    refuse_range(config.dac, f"{table}.dac", f"the read voltage ({table}.device.v_read)")
+    refuse_range(config.adc, f"{table}.adc", "each crossbar layer (the TIA output span)")
     config.w_max = f.number(f"{table}.w_max", config.w_max, low=0.0, low_open=True)
     config.adc_fill = f.number(f"{table}.adc_fill", config.adc_fill, low=0.0, high=1.0, low_open=True)
     config.gap = f.number(f"{table}.gap", config.gap, low=0.0, unit="s")

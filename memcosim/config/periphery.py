@@ -9,6 +9,7 @@ TIA current to volts, ADC volts to codes), are in :mod:`memcosim.circuits.periph
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +82,18 @@ class AdcConfig:
             self.offset = [f.number(f"periphery.adc.offset[{k}]", v, unit="V") for k, v in enumerate(self.offset)]
         else:
             self.offset = f.number("periphery.adc.offset", self.offset, unit="V")
+
+
+def refuse_range(block: DacConfig | AdcConfig, where: str, source: str) -> None:
+    """Refuse a DAC or ADC range (``v_min`` / ``v_max``) set away from its default in a setting whose
+    user overwrites the range from ``source``: the error names ``where.v_min`` / ``where.v_max``
+    (``where`` being the block's TOML key, e.g. ``sgd.dac``) and says where the range comes from."""
+    defaults = {fl.name: fl.default for fl in dataclasses.fields(type(block))}
+    for name in ("v_min", "v_max"):
+        value = getattr(block, name)
+        if value != defaults[name]:
+            raise ConfigError(f"{where}.{name}", f"cannot take effect: the range is set from {source}; "
+                              f"leave {name} out (got {value} V)")
 
 
 @dataclass
