@@ -42,10 +42,9 @@ METRIC_MEANINGS = {
     "software_accuracy": "fraction of the test samples classified right by the trained network in float (torch)",
     "hardware_model_accuracy": "fraction of the whole test split classified right by the torch model of the arrays "
                                "that training uses (quantized weights, DAC, per-column ADC at the calibrated full "
-                               "scale, the stuck cells; no wires, no noise, no bias correction): a training-side "
-                               "estimate, not a prediction of deployed_accuracy; it can lie far below it (plainly "
-                               "trained, 32-row arrays, 4-bit ADC: 0.497 against 0.94 deployed, and 0.94 deployed "
-                               "without the bias correction too)",
+                               "scale, the stuck cells; no wires, no noise, and no mapping-aware bias correction): "
+                               "with stuck cells it can lie far below deployed_accuracy, which has the correction "
+                               "(./run bench study_gap)",
     "deployed_accuracy": "fraction classified right by the network deployed on the simulated arrays (ngspice), "
                          "with the mapping-aware bias correction when study.calibration > 0",
     "current_error": "mean |I - I_ideal| / mean |I_ideal| over every column current read (IR drop, periphery)",
