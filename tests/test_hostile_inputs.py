@@ -413,8 +413,8 @@ def test_ctrl_c_during_a_dask_sweep_keeps_finished_points_and_exits_130(tmp_path
     saved = len(list(out.glob("points/*.json")))
     assert 1 <= saved < 16
     assert len((out / "results.csv").read_text().splitlines()) == saved + 1
-    # the table's columns are explained beside it: the torch hardware model is no prediction of deployment
-    assert "not a prediction of deployed_accuracy" in (out / "columns.csv").read_text()
+    # the table's columns are explained beside it: the torch hardware model has no bias correction
+    assert "no mapping-aware bias correction" in (out / "columns.csv").read_text()
 
 
 def test_sizes_beyond_the_cell_limit_are_refused_before_allocation(tmp_path, capsys):
