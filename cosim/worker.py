@@ -39,7 +39,7 @@ from memcosim.circuits.netlist import Netlist, check_name, fmt
 from memcosim.circuits.waveforms import Pwl
 from memcosim.devices.registry import get_model
 from memcosim.cosim.session import Result, Session, SessionOptions
-from memcosim.errors import MemcosimError, NetlistError, WorkerCrash
+from memcosim.errors import MemcosimError, WorkerCrash
 
 # environment variables a worker must see as they are now (an idle worker started earlier)
 _ENV_PREFIXES = ("MEMCOSIM_", "NGSPICE_", "XDG_CACHE_HOME", "HOME", "OMP_NUM_THREADS")
