@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from memcosim.circuits.array_subckt import array_subckt, testbench
 from memcosim.circuits.crossbar import Crossbar
 from memcosim.circuits.netlist import module_name
 from memcosim.config.array import ArrayConfig
+from memcosim.devices.registry import get_model
 from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_text
 
@@ -33,6 +35,23 @@ def output_path(out_dir: str | Path, name: str) -> Path:
     if root != path and root not in path.parents:
         raise ConfigError("out", f"{name!r} resolves to {path}, outside the output folder {root}")
     return path
+
+
+def write_array_subckt(crossbar: Crossbar, path: str | Path, name: str,
+                       cell: tuple[int, int] | None = None) -> tuple[Path, Path]:
+    """Write the array as sub-circuit ``name`` to ``path`` (a file to ``.include``, no ``.end``) and, beside
+    it as ``<stem>_tb.cir``, a testbench that includes it and writes ``cell`` (row, column; default
+    the centre cell) with the array's programming scheme (a read when it has no programming
+    drivers). Returns both paths."""
+    path = Path(path)
+    sub = array_subckt(crossbar, name)
+    rows, columns = crossbar.config.shape
+    row, column = cell if cell is not None else (rows // 2, columns // 2)
+    osdi = [str(get_model(m).compile()) for m in crossbar.netlist.device_models]
+    bench = path.with_name(f"{path.stem}_tb.cir")
+    atomic_write_text(path, sub.text)
+    atomic_write_text(bench, testbench(crossbar, sub, path.name, row, column, osdi))
+    return path, bench
 
 
 def write_netlist(crossbar: Crossbar, path: str | Path) -> Path:

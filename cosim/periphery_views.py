@@ -5,7 +5,8 @@
 * ADC transfer curve: codes of the TIA output as the column current is swept (conversion in Python).
 * TIA virtual-ground error versus column current (V(in) = I Rf / (1 + A) expected).
 * Sneak-path current map of a 1R array: one cell read with every other line floating.
-* Half-select disturbance map: change of every device state after one write.
+* Half-select disturbance map: change of every device state after one write, and the bias
+  (volts) every device saw during it as simulated (the scheme's nominal bias beside it).
 
 :func:`run_views` runs all that apply to a config; the others are listed with the reason.
 """
@@ -316,20 +317,32 @@ def write_disturbance(config: ArrayConfig, row: int, column: int, scheme: str | 
                       amplitude: float | None = None) -> dict[str, np.ndarray]:
     """Write cell (row, column) once with the programming drivers in ngspice.
 
-    Returns the nominal bias of every cell (volts), the states before and after and their change.
+    Returns, per cell: ``bias``, the voltage across the device (top minus bottom electrode, volts)
+    that ngspice solved in the middle of the pulse's full-height part, with every driver and wire
+    drop; ``nominal_bias``, the scheme's line voltages (row minus column, volts); and the states
+    ``before`` and ``after`` the write and their change ``delta``.
     """
     xbar = build_crossbar(config)
     R, C = config.shape
     v_rows, v_cols = xbar.write_voltages(row, column, scheme, amplitude)
     waves = xbar.write_waveforms(row, column, scheme, amplitude)
-    prog = xbar.periphery.programming
+    pulse = xbar.periphery.programming.pulse
+    electrodes = {m.name: (m.top, m.bottom) for m in xbar.netlist.memristors}
+    ends = [electrodes[name] for name in xbar.cells.ravel()]
+    nodes = sorted({n for pair in ends for n in pair} - {"0"})
     with open_session(xbar.netlist) as s:
         s.set_sources(_rows_at(xbar, np.zeros(R)))
         before = s.state_array(xbar.cells)
         duration = xbar.write_duration()
-        s.tran(duration + prog.pulse.rise, prog.pulse.width / 50, waveforms=waves, max_step=prog.pulse.width / 50)
+        r = s.tran(duration + pulse.rise, pulse.width / 50, waveforms=waves, voltages=nodes,
+                   max_step=pulse.width / 50)
         after = s.state_array(xbar.cells)
-    return {"bias": v_rows[:, None] - v_cols[None, :], "before": before, "after": after, "delta": after - before}
+    mid = pulse.rise + pulse.width / 2  # the pulses start at 0 s: rise, then the full-height part
+    at = {n: float(np.interp(mid, r.time, r[n])) for n in nodes}
+    at["0"] = 0.0
+    bias = np.array([at[top] - at[bottom] for top, bottom in ends]).reshape(R, C)
+    return {"bias": bias, "nominal_bias": v_rows[:, None] - v_cols[None, :], "before": before, "after": after,
+            "delta": after - before}
 
 
 def disturbance_view(config: ArrayConfig, out: Path) -> View:
@@ -349,12 +362,15 @@ def disturbance_view(config: ArrayConfig, out: Path) -> View:
     rest = ~half
     rest[row, column] = False
     csv_path = _write_csv(out / "half_select_disturbance.csv",
-                          ["row", "column", "bias_V", "state_before", "state_after", "delta_state"],
-                          [[i, j, float(d["bias"][i, j]), float(d["before"][i, j]), float(d["after"][i, j]),
-                            float(delta[i, j])] for i in range(R) for j in range(C)])
+                          ["row", "column", "bias_V", "nominal_bias_V", "state_before", "state_after",
+                           "delta_state"],
+                          [[i, j, float(d["bias"][i, j]), float(d["nominal_bias"][i, j]), float(d["before"][i, j]),
+                            float(d["after"][i, j]), float(delta[i, j])] for i in range(R) for j in range(C)])
     png = _heatmap(delta, f"state change after a {prog.scheme} write of ({row}, {column}), {prog.pulse.amplitude:g} V",
                    "delta state", out / "half_select_disturbance.png", cmap="coolwarm")
     return View("half-select disturbance", {
+        "selected bias V": float(d["bias"][row, column]),
+        "max half-selected bias V": float(np.abs(d["bias"][half]).max()) if half.any() else 0.0,
         "selected delta": float(delta[row, column]),
         "max |half-selected delta|": float(np.abs(delta[half]).max()) if half.any() else 0.0,
         "max |unselected delta|": float(np.abs(delta[rest]).max()) if rest.any() else 0.0,

@@ -8,7 +8,7 @@ from pathlib import Path
 from memcosim import fields as f
 from memcosim.circuits.config_file import config_to_toml, load_config
 from memcosim.circuits.crossbar import build_crossbar, check_array
-from memcosim.circuits.emit import default_name, output_path, write_netlist
+from memcosim.circuits.emit import default_name, output_path, write_array_subckt, write_netlist
 from memcosim.config.array import RESISTOR, ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.config.pulse import PulseConfig
@@ -119,6 +119,17 @@ def config_from_args(args: argparse.Namespace):
     return config
 
 
+def _cell(text: str, config) -> tuple[int, int]:
+    """``ROW,COL`` of ``--write-cell`` as two indices inside the array."""
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ConfigError("write-cell", f"must be ROW,COL (two indices from 0), got {text!r}")
+    row, column = (int(p) for p in parts)
+    if row >= config.rows or column >= config.columns:
+        raise ConfigError("write-cell", f"({row}, {column}) is outside the {config.rows}x{config.columns} array")
+    return row, column
+
+
 def _cmd_netlist(args: argparse.Namespace) -> int:
     """Write one crossbar netlist (validated, structure-checked) into the output folder."""
     with max_cells(f.integer("--max-cells", args.max_cells, 1)):
@@ -129,10 +140,16 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
     memory, seconds = estimate(config.rows * config.columns, devices=not config.device.resistor)
     if seconds > 5:
         print(f"building {config.rows}x{config.columns}: about {seconds:.0f} s and {memory / 2**30:.1f} GiB", flush=True)
+    cell = _cell(args.write_cell, config) if args.write_cell else None
     xbar = build_crossbar(config)
-    write_netlist(xbar, path)
-    print(f"wrote {path} ({len(xbar.netlist.elements)} elements, {config.rows}x{config.columns} "
-          f"{config.cell} {config.device.model})")
+    if args.subckt:
+        sub, bench = write_array_subckt(xbar, path.with_suffix(".sub"), args.subckt, cell)
+        print(f"wrote {sub} (.subckt {args.subckt}, {config.rows}x{config.columns} {config.cell} "
+              f"{config.device.model}) and its testbench {bench} (ngspice -b {bench.name})")
+    else:
+        write_netlist(xbar, path)
+        print(f"wrote {path} ({len(xbar.netlist.elements)} elements, {config.rows}x{config.columns} "
+              f"{config.cell} {config.device.model})")
     if args.save_config:
         toml_path = atomic_write_text(path.with_suffix(".toml"), config_to_toml(config))
         print(f"wrote {toml_path}")
@@ -166,6 +183,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save-config", action="store_true", help="also write the config as TOML next to the netlist")
     p.add_argument("--max-cells", type=int, default=MAX_CELLS,
                    help=f"largest array (rows x columns) to build (default {MAX_CELLS:,}): raise it deliberately")
+    p.add_argument("--subckt", metavar="NAME",
+                   help="write the array as .subckt NAME to <name>.sub (for .include; pins listed in its header) "
+                        "and a testbench <name>_tb.cir that includes it, instead of the .cir")
+    p.add_argument("--write-cell", metavar="ROW,COL",
+                   help="cell the --subckt testbench writes with the programming scheme (default: the centre cell)")
     p.set_defaults(func=_cmd_netlist)
 
     p = subparsers.add_parser("validate-periphery",
