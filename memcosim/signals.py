@@ -9,10 +9,14 @@ not to the group.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import signal
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @contextmanager
@@ -27,3 +31,25 @@ def children_ignore_ctrl_c() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def unordered_results(fn: Callable[[T], R], tasks: Iterable[T], workers: int) -> Iterator[Iterator[R]]:
+    """``fn`` over ``tasks``: in this process one after another (``workers == 1``), else in a pool of
+    ``workers`` spawned processes that leave Ctrl-C to this one, results in the order they finish.
+
+    On Ctrl-C or SIGTERM (``KeyboardInterrupt``) inside the block the pool is terminated at once and the
+    interrupt goes on; otherwise the pool is closed and joined when the block ends (also on an error)."""
+    if workers == 1:
+        yield map(fn, tasks)
+        return
+    with children_ignore_ctrl_c():
+        pool = mp.get_context("spawn").Pool(workers)
+    try:
+        yield pool.imap_unordered(fn, tasks)
+    except KeyboardInterrupt:
+        pool.terminate()
+        raise
+    finally:
+        pool.close()  # no-op after terminate
+        pool.join()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import multiprocessing as mp
 import os
 import signal
 import time
@@ -44,7 +43,7 @@ from memcosim.errors import ConfigError, Interrupted, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.programming.predictor.config import DatasetConfig
 from memcosim.programming.pulses import hold
-from memcosim.signals import children_ignore_ctrl_c
+from memcosim.signals import unordered_results
 
 _FIELDS = ("g_start", "g_target", "g_requested", "time", "crossed", "steps")
 
@@ -242,34 +241,20 @@ def generate(config: DatasetConfig, progress: bool = True) -> PulseDataset:
         plain = asdict(config)
         tasks = [(plain, [k]) for k in todo]
         finished = 0
-        if config.workers == 1:
-            results = map(_worker, tasks)
-            pool = None
-        else:
-            with children_ignore_ctrl_c():  # Ctrl-C stops the run here, not in every worker
-                pool = mp.get_context("spawn").Pool(config.workers)
-            results = pool.imap_unordered(_worker, tasks)
         try:
-            for result in results:
-                finished += len(result)
-                if progress:
-                    el = time.perf_counter() - t0
-                    print(f"  shard {result[0][0]} done ({finished}/{len(todo)}), {el:.0f} s elapsed, "
-                          f"~{el / finished * (len(todo) - finished):.0f} s left", flush=True)
+            with unordered_results(_worker, tasks, config.workers) as results:
+                for result in results:
+                    finished += len(result)
+                    if progress:
+                        el = time.perf_counter() - t0
+                        print(f"  shard {result[0][0]} done ({finished}/{len(todo)}), {el:.0f} s elapsed, "
+                              f"~{el / finished * (len(todo) - finished):.0f} s left", flush=True)
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: every finished shard is on disk
-            if pool is not None:
-                pool.terminate()
-                pool.join()
-                pool = None
             signum = signal_number(exc)
             done = n_shards - sum(1 for k in range(n_shards) if not _expected_shard(config, k))
             raise Interrupted(signum, f"interrupted by {signal.Signals(signum).name}: {done} of {n_shards} shards "
                                       f"are saved in {Path(config.out) / 'shards'}; run the same command again to "
                                       "continue from them") from None
-        finally:
-            if pool is not None:
-                pool.close()
-                pool.join()
     elapsed = time.perf_counter() - t0
     parts = [PulseDataset.load(_shard_path(config, k)) for k in range(n_shards)]
     previous = _previous_meta(config)

@@ -20,7 +20,6 @@ import csv
 import io
 import json
 import math
-import multiprocessing as mp
 import os
 import time
 from dataclasses import asdict
@@ -38,7 +37,7 @@ from memcosim.programming.predictor.dataset import SampleMaker, draw_pair
 from memcosim.programming.predictor.model import NoiseFreeBaseline, PredictorPolicy, PulsePredictor, noise_free_baseline
 from memcosim.programming.pulses import PulseSpec, apply_pulse
 from memcosim.programming.write_verify import IncrementalPolicy, write_verify
-from memcosim.signals import children_ignore_ctrl_c
+from memcosim.signals import unordered_results
 
 METHODS = ("baseline", "mse", "finetuned")
 # write-and-verify runs: each predictor (at most ``iterations`` pulses; predictor_wv = fine-tuned), ISPP, fixed V
@@ -167,30 +166,13 @@ def evaluate(dataset: DatasetConfig, config: EvaluateConfig, model_dir: str | Pa
     chunks = [list(range(a, min(config.attempts, a + 10))) for a in range(0, config.attempts, 10)]
     tasks = [(asdict(dataset), asdict(config), str(model_dir), ch) for ch in chunks]
     rows: list[dict] = []
-    if config.workers == 1:
-        results = map(_work, tasks)
-        pool = None
-    else:
-        with children_ignore_ctrl_c():  # Ctrl-C stops the run here, not in every worker
-            pool = mp.get_context("spawn").Pool(config.workers)
-        results = pool.imap_unordered(_work, tasks)
-    try:
+    with unordered_results(_work, tasks, config.workers) as results:
         for part in results:
             rows += part
             if progress:
                 el = time.perf_counter() - t0
                 print(f"  evaluated {len(rows)}/{config.attempts} attempts, {el:.0f} s elapsed, "
                       f"~{el / len(rows) * (config.attempts - len(rows)):.0f} s left", flush=True)
-    except KeyboardInterrupt:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-            pool = None
-        raise
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
     rows.sort(key=lambda r: r["attempt"])
     summary = summarize(rows, config)
     summary["seconds"] = time.perf_counter() - t0
