@@ -19,8 +19,9 @@ from memcosim.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class Dac(SubcktBlock):
-    """Behavioural row DAC of ``config``: ideal quantizer in Python, unity buffer with ``r_out`` in ngspice."""
+class DacStage(SubcktBlock):
+    """A row DAC's output stage in ngspice: pins ``in`` -> ``out``, a buffer of voltage ``gain`` with
+    ``config.r_out`` ohms in series (the two DAC blocks below differ only in gain and description)."""
 
     config: DacConfig
     name: str = "dac"
@@ -33,17 +34,26 @@ class Dac(SubcktBlock):
     def dc_paths(self) -> tuple[tuple[str, str], ...]:
         return (("out", "0"),)
 
-    def subckt(self) -> str:
-        c = self.config
-        lines = [f".subckt {self.name} in out",
-                 f"* row DAC output stage: unity buffer, r_out = {fmt(c.r_out)} ohm "
-                 f"({c.bits} bit, {fmt(c.v_min)} .. {fmt(c.v_max)} V set on the source)"]
-        if c.r_out > 0:
-            lines += ["Ebuf mid 0 in 0 1", f"Rout mid out {fmt(c.r_out)}"]
+    def stage(self, gain: int, description: str) -> str:
+        """The ``.subckt`` text of the stage: buffer of ``gain`` V/V, comment line ``description``."""
+        r_out = self.config.r_out
+        lines = [f".subckt {self.name} in out", f"* {description}"]
+        if r_out > 0:
+            lines += [f"Ebuf mid 0 in 0 {gain}", f"Rout mid out {fmt(r_out)}"]
         else:
-            lines += ["Ebuf out 0 in 0 1"]
+            lines += [f"Ebuf out 0 in 0 {gain}"]
         lines.append(f".ends {self.name}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Dac(DacStage):
+    """Behavioural row DAC of ``config``: ideal quantizer in Python, unity buffer with ``r_out`` in ngspice."""
+
+    def subckt(self) -> str:
+        c = self.config
+        return self.stage(1, f"row DAC output stage: unity buffer, r_out = {fmt(c.r_out)} ohm "
+                             f"({c.bits} bit, {fmt(c.v_min)} .. {fmt(c.v_max)} V set on the source)")
 
     # -- transfer --------------------------------------------------------------------------
     @property
@@ -84,26 +94,10 @@ class Dac(SubcktBlock):
 
 
 @dataclass(frozen=True)
-class DeadDac(SubcktBlock):
+class DeadDac(DacStage):
     """A row DAC of ``config`` whose output stage is stuck at 0 V, with the same ``r_out``."""
 
-    config: DacConfig
     name: str = "dac_dead"
 
-    @property
-    def pins(self) -> tuple[str, ...]:
-        return ("in", "out")
-
-    @property
-    def dc_paths(self) -> tuple[tuple[str, str], ...]:
-        return (("out", "0"),)
-
     def subckt(self) -> str:
-        r_out = self.config.r_out
-        lines = [f".subckt {self.name} in out", f"* dead row DAC: output stuck at 0 V, r_out = {fmt(r_out)} ohm"]
-        if r_out > 0:
-            lines += ["Ebuf mid 0 in 0 0", f"Rout mid out {fmt(r_out)}"]
-        else:
-            lines += ["Ebuf out 0 in 0 0"]
-        lines.append(f".ends {self.name}")
-        return "\n".join(lines)
+        return self.stage(0, f"dead row DAC: output stuck at 0 V, r_out = {fmt(self.config.r_out)} ohm")
