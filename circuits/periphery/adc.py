@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from memcosim.circuits.netlist import fmt
-from memcosim.circuits.periphery.base import SubcktBlock
+from memcosim.circuits.periphery.base import SubcktBlock, UniformCodes
 from memcosim.config.periphery import AdcConfig
 
 
 @dataclass(frozen=True)
-class Adc(SubcktBlock):
+class Adc(SubcktBlock, UniformCodes):
     """Behavioural column ADC of ``config``: an ``r_in`` load in ngspice, a mid-tread quantizer in Python."""
 
     config: AdcConfig
@@ -42,16 +42,6 @@ class Adc(SubcktBlock):
         ])
 
     # -- transfer --------------------------------------------------------------------------
-    @property
-    def levels(self) -> int:
-        """Number of codes, 2**bits."""
-        return 1 << self.config.bits
-
-    @property
-    def lsb(self) -> float:
-        """Volts per code: (v_max - v_min) / (2**bits - 1); code k stands for v_min + k * lsb."""
-        return (self.config.v_max - self.config.v_min) / (self.levels - 1)
-
     def offset(self, column: int) -> float:
         """The input offset (volts) of ``column``."""
         o = self.config.offset

@@ -125,3 +125,18 @@ class SubcktBlock(Block):
 
     def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
         return net.instance("X" + name, nodes, self.name)
+
+
+class UniformCodes:
+    """Mixin of a converter block whose settings (``self.config``: ``bits``, ``v_min``, ``v_max`` volts) give
+    2**bits codes evenly spaced over [v_min, v_max]: code k stands for ``v_min + k * lsb``."""
+
+    @property
+    def levels(self) -> int:
+        """Number of codes, 2**bits."""
+        return 1 << self.config.bits
+
+    @property
+    def lsb(self) -> float:
+        """Volts per code step: (v_max - v_min) / (2**bits - 1)."""
+        return (self.config.v_max - self.config.v_min) / (self.levels - 1)

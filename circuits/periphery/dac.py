@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memcosim.circuits.netlist import fmt
-from memcosim.circuits.periphery.base import SubcktBlock
+from memcosim.circuits.periphery.base import SubcktBlock, UniformCodes
 from memcosim.config.periphery import DacConfig
 from memcosim.errors import ConfigError
 
@@ -47,7 +47,7 @@ class DacStage(SubcktBlock):
 
 
 @dataclass(frozen=True)
-class Dac(DacStage):
+class Dac(DacStage, UniformCodes):
     """Behavioural row DAC of ``config``: ideal quantizer in Python, unity buffer with ``r_out`` in ngspice."""
 
     def subckt(self) -> str:
@@ -56,16 +56,6 @@ class Dac(DacStage):
                              f"({c.bits} bit, {fmt(c.v_min)} .. {fmt(c.v_max)} V set on the source)")
 
     # -- transfer --------------------------------------------------------------------------
-    @property
-    def levels(self) -> int:
-        """Number of output levels, 2**bits."""
-        return 1 << self.config.bits
-
-    @property
-    def lsb(self) -> float:
-        """Volts per code step: (v_max - v_min) / (2**bits - 1)."""
-        return (self.config.v_max - self.config.v_min) / (self.levels - 1)
-
     @property
     def v_min(self) -> float:
         """Volts of code 0 (the row sources' value before any code is set)."""
