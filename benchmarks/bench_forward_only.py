@@ -63,7 +63,7 @@ def main() -> None:
     from memcosim.trainers.backprop_baseline import backprop_baseline
     from memcosim.trainers.crossbar_report import save_run
     from memcosim.trainers.forward_only import ForwardOnlyTrainer
-    from memcosim.trainers.sgd import dataset_for
+    from memcosim.trainers.datasets import dataset_for
 
     rows: list[dict] = []
     if "steps" in PARTS:

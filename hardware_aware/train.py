@@ -19,7 +19,7 @@ import torch
 
 from memcosim import fields as f
 from memcosim.errors import ConfigError
-from memcosim.trainers.datasets import Dataset, load_dataset
+from memcosim.trainers.datasets import Dataset, DatasetLike, as_dataset, check_dataset_name, load_dataset
 from memcosim.hardware_aware.model import HardwareConfig, HwNetwork
 
 METHODS = ("plain", "hw_aware")
@@ -28,7 +28,8 @@ FAULT_MAPS = ("known", "random")
 
 @dataclass
 class TrainSettings:
-    """Data and schedule: ``hidden`` layer widths, Adam learning rates ``lr`` (plain) and ``hw_lr``
+    """Data and schedule: ``dataset`` (a built-in name or an ``.npz`` path, :mod:`memcosim.trainers.datasets`),
+    ``hidden`` layer widths, Adam learning rates ``lr`` (plain) and ``hw_lr``
     (fine-tuning), ``calibration_samples`` training samples for the converter ranges."""
 
     dataset: str = "digits"
@@ -46,7 +47,7 @@ class TrainSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        self.dataset = f.choice("network.dataset", self.dataset, ("iris", "digits", "xor"))
+        self.dataset = check_dataset_name("network.dataset", self.dataset)
         if not isinstance(self.hidden, (list, tuple)):
             raise ConfigError("network.hidden", f"must be a list of layer widths, got {self.hidden!r}")
         self.hidden = [f.integer(f"network.hidden[{k}]", h, 1) for k, h in enumerate(self.hidden)]
@@ -62,9 +63,12 @@ class TrainSettings:
         self.fault_map = f.choice("network.fault_map", self.fault_map, FAULT_MAPS)
         self.seed = f.integer("network.seed", self.seed, 0)
 
-    def load(self) -> Dataset:
-        return load_dataset(self.dataset, self.test_fraction, self.seed, train_limit=self.train_limit,
-                            test_limit=self.test_limit)
+    def load(self, data: DatasetLike | None = None) -> Dataset:
+        """``data`` (anything :func:`~memcosim.trainers.datasets.as_dataset` takes) or the named dataset, split
+        with ``test_fraction`` and ``seed``."""
+        options = dict(test_fraction=self.test_fraction, seed=self.seed, train_limit=self.train_limit,
+                       test_limit=self.test_limit)
+        return load_dataset(self.dataset, **options) if data is None else as_dataset(data, **options)
 
 
 @dataclass
@@ -115,9 +119,10 @@ def _epochs(net: HwNetwork, data: Dataset, epochs: int, lr: float, batch: int, r
         history.append({"phase": phase, "epoch": epoch + 1, "train_loss": total / len(x)})
 
 
-def train_network(settings: TrainSettings, hw: HardwareConfig, method: str, data: Dataset | None = None,
+def train_network(settings: TrainSettings, hw: HardwareConfig, method: str, data: DatasetLike | None = None,
                   fault_setup: Callable[[HwNetwork], object] | None = None) -> TrainResult:
-    """Train a network ``features - hidden... - classes`` plainly or hardware-aware (``method``).
+    """Train a network ``features - hidden... - classes`` plainly or hardware-aware (``method``) on ``data``
+    (a Dataset, arrays, an ``.npz`` path or a torch Dataset; default: ``settings.dataset``).
 
     ``fault_setup(net)`` installs the deployed stuck-at map in the layers (e.g. the arrays' circuit faults,
     :func:`memcosim.hardware_aware.deploy.install_fault_maps`); default: each layer's map drawn from ``hw.seed``.
@@ -126,7 +131,7 @@ def train_network(settings: TrainSettings, hw: HardwareConfig, method: str, data
     method = f.choice("method", method, METHODS)
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    data = data or settings.load()
+    data = settings.load(data)
     sizes = [data.n_features, *settings.hidden, data.n_classes]
     torch.manual_seed(settings.seed)
     net = HwNetwork(sizes, hw, init_seed=settings.seed)

@@ -38,6 +38,7 @@ from memcosim.fileio import read_text_file
 from memcosim.config.array import RESISTOR, DeviceConfig
 from memcosim.hardware_aware.deploy import ArraySettings
 from memcosim.hardware_aware.train import METHODS, TrainSettings
+from memcosim.trainers.datasets import resolve_dataset_path
 
 TABLES = ("study", "network", "arrays", "defaults", "grid", "points", "plots")
 
@@ -184,6 +185,7 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
             raise doc.error((key,), f"unknown table or key; known: {', '.join(TABLES)}")
     settings = toml.fill(StudySettings, data.get("study", {}), doc, ("study",))
     network = toml.fill(TrainSettings, data.get("network", {}), doc, ("network",))
+    network.dataset = resolve_dataset_path(network.dataset, Path(path).parent)  # an .npz beside the study file
     template = toml.fill(ArraySettings, data.get("arrays", {}), doc, ("arrays",))
     base = _axes(template, data.get("defaults", {}), doc, ("defaults",)).axes()
     points: list[Point] = []

@@ -3,7 +3,7 @@
 Layout of a run file (every key optional except where noted; errors name ``table.key``)::
 
     [train]                 # TrainConfig
-    dataset = "iris"        # iris | digits | xor
+    dataset = "iris"        # iris | digits | xor | mnist, or "my_data.npz" (relative to this file)
     epochs = 10
     beta = 1e-6             # siemens: nudge current = beta * (target - output)
     [network]               # memcosim.circuits.ep_network.EpNetworkConfig
@@ -21,11 +21,11 @@ from memcosim import fields as f
 from memcosim.circuits.ep_network import EpNetworkConfig
 from memcosim.config.pulse import PulseConfig
 from memcosim.trainers.crossbar_config import ForwardOnlyConfig, SgdConfig
+from memcosim.trainers.datasets import SCALES, check_dataset_name, resolve_dataset_path
 from memcosim.config import renames, toml
 from memcosim.devices.catalog import get_device
 from memcosim.errors import ConfigError
 
-DATASETS = ("iris", "digits", "xor")
 BACKENDS = ("ngspice", "software")
 UPDATES = ("ideal", "pulse")
 OPTIMIZERS = ("sgd", "adam")  # how EP turns dL/dG into conductance steps
@@ -43,12 +43,14 @@ class TrainConfig:
     + eps)`` (Adam's bias-corrected moment estimates of dL/dG per cell: ``lr`` is the largest step as a
     fraction of the window); times ``layer_lr[l]`` for weight layer ``l`` (empty = all 1) and
     ``lr_decay ** epoch`` (epochs counted from 0). Targets: ``target_high`` volts on the true class's output,
-    ``target_low`` on the others. ``backend``: ``ngspice`` (circuit in the loop) or ``software``
+    ``target_low`` on the others. ``dataset``: a built-in name (iris, digits, xor, mnist) or the path of an
+    ``.npz`` file (:mod:`memcosim.trainers.datasets`; ``scale``: how its features reach [0, 1]). ``backend``: ``ngspice`` (circuit in the loop) or ``software``
     (numpy, same network); ``update``: ``ideal`` (conductances written directly) or ``pulse``
     (programming pulses). ``seed`` drives the split, the shuffles and stochastic pulse rounding.
     """
 
     dataset: str = "iris"
+    scale: str = "range"
     test_fraction: float = 0.2
     classes: list[int] = field(default_factory=list)
     train_limit: int = 0
@@ -71,7 +73,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.algorithm = f.choice("train.algorithm", self.algorithm, ALGORITHMS)
-        self.dataset = f.choice("train.dataset", self.dataset, DATASETS)
+        self.dataset = check_dataset_name("train.dataset", self.dataset)
+        self.scale = f.choice("train.scale", self.scale, SCALES)
         self.test_fraction = f.number("train.test_fraction", self.test_fraction, low=0.0, high=0.9, low_open=True)
         if not isinstance(self.classes, (list, tuple)):
             raise ConfigError("train.classes", f"must be a list of class labels, got {self.classes!r}")
@@ -202,8 +205,11 @@ def run_config_from_text(text: str, path: str = "<config>") -> RunConfig:
 
 
 def load_run_config(path: str | Path) -> RunConfig:
-    """Read a run TOML file; errors name the file, the offending key and its line."""
-    return toml.load(path, RunConfig, renames.RUN)
+    """Read a run TOML file; errors name the file, the offending key and its line. A relative ``.npz``
+    dataset path is taken relative to the file's folder."""
+    config = toml.load(path, RunConfig, renames.RUN)
+    config.train.dataset = resolve_dataset_path(config.train.dataset, Path(path).parent)
+    return config
 
 
 def run_config_to_toml(config: RunConfig) -> str:

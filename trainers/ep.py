@@ -24,24 +24,19 @@ from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig
-from memcosim.trainers.datasets import Dataset, load_dataset
+from memcosim.trainers.datasets import Dataset, DatasetLike, dataset_for
 from memcosim.trainers.ep_circuit import CircuitNetwork
 from memcosim.trainers.ep_optimizer import make_rule
 from memcosim.trainers.ep_software import SoftwareNetwork, ep_gradient
 from memcosim.trainers.ep_updates import make_updater
 
 
-def dataset_for(config: RunConfig) -> Dataset:
-    """The dataset named by ``config.train`` (split with its seed)."""
-    t = config.train
-    return load_dataset(t.dataset, t.test_fraction, t.seed, t.classes or None, t.train_limit, t.test_limit)
-
 
 class EPTrainer(Trainer):
     """Equilibrium propagation with ngspice in the loop (or the numpy baseline of the same network)."""
 
-    def __init__(self, config: RunConfig, dataset: Dataset | None = None, options: SessionOptions | None = None):
-        dataset = dataset_for(config) if dataset is None else dataset
+    def __init__(self, config: RunConfig, dataset: DatasetLike | None = None, options: SessionOptions | None = None):
+        dataset = dataset_for(config, dataset)
         super().__init__(config, dataset)
         net = config.network
         if dataset.n_features != net.sizes[0]:

@@ -41,8 +41,8 @@ from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig
 from memcosim.cosim.layer import CrossbarCircuit, Slot, SlotTiming
 from memcosim.trainers.crossbar_config import ForwardOnlyConfig, layer_configs
-from memcosim.trainers.datasets import Dataset
-from memcosim.trainers.sgd import CrossbarTrainerMixin, check_sizes, dataset_for, softmax
+from memcosim.trainers.datasets import DatasetLike, dataset_for
+from memcosim.trainers.sgd import CrossbarTrainerMixin, check_sizes, softmax
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -54,8 +54,8 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
 
     table = "forward_only"
 
-    def __init__(self, config: RunConfig, dataset: Dataset | None = None, options: SessionOptions | None = None):
-        dataset = dataset_for(config) if dataset is None else dataset
+    def __init__(self, config: RunConfig, dataset: DatasetLike | None = None, options: SessionOptions | None = None):
+        dataset = dataset_for(config, dataset)
         super().__init__(config, dataset)
         s = config.forward_only or ForwardOnlyConfig()
         config.forward_only = s

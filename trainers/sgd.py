@@ -39,15 +39,10 @@ from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig, run_config_from_text
 from memcosim.cosim.layer import CrossbarCircuit, Slot, SlotResult, SlotTiming
 from memcosim.trainers.crossbar_config import SgdConfig, layer_configs
-from memcosim.trainers.datasets import Dataset, load_dataset
+from memcosim.trainers.datasets import Dataset, DatasetLike, dataset_for
 
 DRIFT_WARNING = 2e-3  # relative common-mode change of a pair per up-and-down cycle worth a warning
 
-
-def dataset_for(config: RunConfig) -> Dataset:
-    """The dataset named by ``config.train`` (split with its seed)."""
-    t = config.train
-    return load_dataset(t.dataset, t.test_fraction, t.seed, t.classes or None, t.train_limit, t.test_limit)
 
 
 def check_sizes(where: str, inputs: int, outputs: int, dataset: Dataset, outputs_field: str = "outputs") -> tuple[int, int]:
@@ -111,8 +106,8 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
 
     table = "sgd"
 
-    def __init__(self, config: RunConfig, dataset: Dataset | None = None, options: SessionOptions | None = None):
-        dataset = dataset_for(config) if dataset is None else dataset
+    def __init__(self, config: RunConfig, dataset: DatasetLike | None = None, options: SessionOptions | None = None):
+        dataset = dataset_for(config, dataset)
         super().__init__(config, dataset)
         s = config.sgd or SgdConfig()
         config.sgd = s
