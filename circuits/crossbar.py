@@ -28,6 +28,7 @@ from memcosim import fields as f
 from memcosim.circuits.bias import line_voltages
 from memcosim.circuits.faults import FaultMap, apply_faults, on_bound
 from memcosim.circuits.netlist import Netlist, fmt, is_spice_name, module_name, no_gc
+from memcosim.circuits.periphery.base import ARRAY, ROW_DRIVERS
 from memcosim.circuits.periphery.blocks import PeripheryBlocks
 from memcosim.circuits.periphery.user import with_user_blocks
 from memcosim.circuits.structure import check_structure
@@ -263,6 +264,7 @@ def _build(config: ArrayConfig, blocks: PeripheryBlocks, title: str | None) -> C
     for i in range(R):
         node = f"d{i}" if stages else rnode[i][0]
         net.voltage_source(f"VROW{i}", node, "0", dac.v_min if dac is not None else 0.0)
+        net.supply(ROW_DRIVERS, f"VROW{i}", node, "0")
         xb.row_sources.append(f"VROW{i}")
         for k, stage in enumerate(stages):
             nxt = rnode[i][0] if k == len(stages) - 1 else f"{_STAGE_NODE[stage]}{i}"
@@ -282,6 +284,7 @@ def _build(config: ArrayConfig, blocks: PeripheryBlocks, title: str | None) -> C
                           1 if config.wires.r_row > 0 else C)
         if access is not None:
             net.voltage_source(f"VWL{i}", f"w{i}", "0", access.gate_voltage)
+            net.supply(ARRAY, f"VWL{i}", f"w{i}", "0")
             xb.word_line_sources.append(f"VWL{i}")
 
     # columns: line -> ammeter -> programming source -> TIA (or ground); nudge into the TIA input
@@ -294,6 +297,7 @@ def _build(config: ArrayConfig, blocks: PeripheryBlocks, title: str | None) -> C
                           1 if config.wires.r_column > 0 else R)
         below = f"s{j}" if (tia is not None or prog is not None) else "0"
         net.voltage_source(f"VCOL{j}", col[-1], below, 0.0)
+        net.supply(ARRAY, f"VCOL{j}", col[-1], below)
         xb.column_sources.append(f"VCOL{j}")
         if prog is not None:
             sense = f"q{j}" if tia is not None else "0"

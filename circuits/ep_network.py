@@ -37,7 +37,8 @@ import numpy as np
 
 from memcosim import fields as f
 from memcosim.circuits.netlist import Netlist, fmt, no_gc
-from memcosim.circuits.periphery.base import DAC
+from memcosim.circuits.periphery.base import (DAC, BIAS_SUPPLY, NEURON_SUPPLY, NUDGE_SUPPLY, PROGRAMMING_DRIVERS,
+                                             ROW_DRIVERS)
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import DacConfig, ProgrammingConfig, refuse_range
@@ -294,15 +295,18 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
             node = f"in{k}{sign.lower()}"
             if dac is not None:
                 net.voltage_source(src, f"d{k}{sign.lower()}", "0", 0.0)
+                net.supply(ROW_DRIVERS, src, f"d{k}{sign.lower()}", "0")
                 dac.place(net, f"DAC{k}{sign}", (f"d{k}{sign.lower()}", node))
             else:
                 net.voltage_source(src, node, "0", 0.0)
+                net.supply(ROW_DRIVERS, src, node, "0")
             ep.input_sources.append(src)
             drivers.append(node)
 
     for l, (rows, cols) in enumerate(c.layer_shapes):
         for sign, v in (("P", c.v_bias), ("N", -c.v_bias)):
             net.voltage_source(f"VB{l}{sign}", f"b{l}{sign.lower()}", "0", v)
+            net.supply(BIAS_SUPPLY, f"VB{l}{sign}", f"b{l}{sign.lower()}", "0")
             ep.bias_sources.append(f"VB{l}{sign}")
             drivers.append(f"b{l}{sign.lower()}")
         last = l == len(sizes) - 2
@@ -315,6 +319,8 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
         bp, bn = f"db{l}p", f"db{l}n"
         net.voltage_source(f"VDB{l}P", bp, "0", c.diode_bias)
         net.voltage_source(f"VDB{l}N", bn, "0", -c.diode_bias)
+        net.supply(NEURON_SUPPLY, f"VDB{l}P", bp, "0")
+        net.supply(NEURON_SUPPLY, f"VDB{l}N", bn, "0")
         ep.diode_sources += [f"VDB{l}P", f"VDB{l}N"]
         drivers = []
         for j, h in enumerate(neurons):
@@ -323,15 +329,18 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
             for sign, gain in (("P", c.gain), ("N", -c.gain)):
                 e, inner, out = f"EA{l}_{j}{sign}", f"e{l}_{j}{sign.lower()}", f"a{l}_{j}{sign.lower()}"
                 net.vcvs(e, inner, "0", h, "0", gain)
+                net.supply(NEURON_SUPPLY, e, inner, "0")
                 net.resistor(f"RA{l}_{j}{sign}", inner, out, c.amp_r_out)
                 # backward half: draws gain x (output current) from h; the current is sensed on RA
                 back = c.backward_gain * (1.0 if gain > 0 else -1.0)
                 net.add(f"GA{l}_{j}{sign}", (h, "0", inner, out), fmt(back / c.amp_r_out), "vccs")
+                net.supply(NEURON_SUPPLY, f"GA{l}_{j}{sign}", h, "0")
                 ep.amplifiers.append((e, f"GA{l}_{j}{sign}"))
                 ep.amplifier_gains.append(gain)  # forward V/V
                 drivers.append(out)
     for k, o in enumerate(ep.output_nodes):
         net.current_source(f"INUDGE{k}", "0", o, 0.0)
+        net.supply(NUDGE_SUPPLY, f"INUDGE{k}", "0", o)
         ep.nudge_sources.append(f"INUDGE{k}")
     _index(ep)
     return ep
@@ -352,6 +361,7 @@ def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: lis
     for i in range(rows):
         if prog is not None:
             net.voltage_source(f"VPROW{l}_{i}", rnode[i][0], drivers[i], 0.0)
+            net.supply(PROGRAMMING_DRIVERS, f"VPROW{l}_{i}", rnode[i][0], drivers[i])
             layer.row_sources.append(f"VPROW{l}_{i}")
         if wired:
             for j in range(cols - 1):
@@ -365,6 +375,7 @@ def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: lis
             net.resistor(f"RSN{l}_{j}", end, neurons[j], R_SWITCH_ON)
             net.resistor(f"RSP{l}_{j}", end, f"pc{l}_{j}", R_SWITCH_OFF)
             net.voltage_source(f"VPCOL{l}_{j}", f"pc{l}_{j}", "0", 0.0)
+            net.supply(PROGRAMMING_DRIVERS, f"VPCOL{l}_{j}", f"pc{l}_{j}", "0")
             layer.neuron_switches.append(f"RSN{l}_{j}")
             layer.program_switches.append(f"RSP{l}_{j}")
             layer.column_sources.append(f"VPCOL{l}_{j}")

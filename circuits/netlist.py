@@ -168,9 +168,58 @@ class Memristor(NamedTuple):
     params: tuple[tuple[str, float], ...]
 
 
+class Supply(NamedTuple):
+    """An element that delivers energy into the circuit, in supply group ``group`` (``tia``, ``dac``, ...).
+
+    ``element`` is a top-level element name (``VPROW0``) or, for an element inside a sub-circuit
+    instance, ``<instance>.<element>`` (``XTIA0.Eamp``); ``plus`` / ``minus`` are its terminals, top-level
+    nodes or ``<instance>.<node>`` for a node inside the instance. The element is an independent or
+    controlled voltage source (``V``, ``E``: its branch current) or an independent or controlled current
+    source (``I``, ``G``).
+    The power it delivers is ``-V(plus, minus) * I`` watts, ``I`` flowing from ``plus`` through the element
+    to ``minus``.
+    """
+
+    group: str
+    element: str
+    plus: str
+    minus: str
+
+    @property
+    def current_vector(self) -> str:
+        """The ngspice vector of the element's current (amperes, from plus through it to minus)."""
+        *inst, name = self.element.lower().split(".")
+        path = ".".join([name[0], *inst, name]) if inst else name
+        if name[0] == "i":
+            return f"@{path}[current]"
+        return f"@{path}[i]" if name[0] == "g" else f"{path}#branch"
+
+    @property
+    def voltage_vectors(self) -> tuple[str, ...]:
+        """The ngspice vectors of its non-ground terminals (volts)."""
+        return tuple(n.lower() for n in (self.plus, self.minus) if n != GROUND)
+
+    def renamed(self, prefix: str) -> "Supply":
+        """The same supply in a netlist whose element and instance names carry ``prefix`` after their type
+        letter and whose top-level nodes start with ``prefix`` (as :func:`memcosim.cosim.layer.merge_crossbars`)."""
+        def element(name: str) -> str:
+            return name[0] + prefix + name[1:]
+
+        def node(n: str) -> str:
+            return n if n == GROUND else (element(n) if "." in n else prefix + n)
+
+        return Supply(self.group, element(self.element), node(self.plus), node(self.minus))
+
+
+SUPPLY_GROUP = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
 @dataclass
 class Netlist:
-    """An ngspice circuit: title, options, model cards, sub-circuits and elements."""
+    """An ngspice circuit: title, options, model cards, sub-circuits and elements.
+
+    ``supplies`` names every element that delivers energy, by supply group (:meth:`supply`); it is not
+    rendered: the session reads it to integrate each group's energy over a transient."""
 
     title: str = "memcosim circuit"
     options: dict[str, str] = field(default_factory=lambda: {"klu": ""})
@@ -188,8 +237,10 @@ class Netlist:
     parameters: dict[str, float] = field(default_factory=dict)
     # sub-circuits a library defines: name -> pins, so that instances of them can be placed
     external_subcircuits: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    supplies: list[Supply] = field(default_factory=list)
     _names: set[str] = field(default_factory=set, repr=False)
     _nodes: set[str] = field(default_factory=set, repr=False)
+    _supply_names: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.title, str) or not re.fullmatch(r"[A-Za-z0-9 _\-.,:()x=/+]*", self.title):
@@ -347,6 +398,26 @@ class Netlist:
             raise NetlistError(f"instance {name}: unknown subcircuit {subckt!r}")
         rest = " ".join([subckt] + [f"{check_name(k, 'parameter')}={fmt(v, f'{name} {k}')}" for k, v in sorted(params.items())])
         return self.add(_prefixed("X", name), tuple(nodes), rest, f"instance of {subckt}")
+
+    def supply(self, group: str, element: str, plus: str, minus: str) -> Supply:
+        """Declare that ``element`` (see :class:`Supply`) delivers energy in supply group ``group``
+        (lower-case letters, digits, ``_``); an element is declared once."""
+        if not isinstance(group, str) or not SUPPLY_GROUP.match(group):
+            raise NetlistError(f"supply group {group!r} of {element}: use lower-case letters, digits or '_'")
+        parts = element.split(".")
+        if len(parts) > 2 or not all(_NAME.match(p) for p in parts) or parts[-1][0].lower() not in "veig":
+            raise NetlistError(f"supply {element!r} (group {group}): must name a V, E, I or G element, top-level or "
+                               "<instance>.<element>")
+        key = element.lower()
+        if key in self._supply_names:
+            raise NetlistError(f"supply {element!r} declared twice")
+        for n in (plus, minus):
+            for part in n.split("."):
+                check_node(part)
+        supply = Supply(group, element, plus, minus)
+        self.supplies.append(supply)
+        self._supply_names.add(key)
+        return supply
 
     def comment(self, text: str) -> None:
         """A ``*`` comment line: one line of printable ASCII."""

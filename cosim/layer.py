@@ -251,6 +251,8 @@ def merge_crossbars(parts: Sequence[Crossbar], title: str) -> tuple[Netlist, lis
                 net.memristors.append(Memristor(new.name, _node(m.top, p), _node(m.bottom, p),
                                                 _node(m.state_node, p), m.model, p + m.card, m.params))
         net.line_nodes.update({_node(n, p): v for n, v in src.line_nodes.items()})
+        for supply in src.supplies:
+            net.supply(*supply.renamed(p))
         ren = np.vectorize(lambda n: _rename(n, p), otypes=[object])
         out.append(PrefixedCrossbar(
             config=xb.config, netlist=net,

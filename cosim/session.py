@@ -73,11 +73,19 @@ def in_process_session() -> "Session | None":
 
 @dataclass
 class Result:
-    """Vectors read from one analysis: ``values[name]`` for each requested node or source."""
+    """Vectors read from one analysis: ``values[name]`` for each requested node or source. A transient
+    also carries ``energy``: joules delivered by each supply group of the netlist (:attr:`Netlist.supplies`),
+    the integral over the run of ``-V I`` of every element in the group."""
 
     analysis: str
     values: dict[str, np.ndarray]
     time: np.ndarray | None = None
+    energy: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_energy(self) -> float:
+        """Joules delivered by every supply of the circuit in this transient (sum over the groups)."""
+        return float(sum(self.energy.values()))
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
@@ -115,6 +123,9 @@ class SessionOptions:
     # the previous solution. Same answer within the solver tolerance (reltol); a device parameter or
     # state change, a transient or an option change starts a new analysis. False: every op from scratch.
     warm_start: bool = True
+    # Every transient integrates the energy of each supply group of the netlist (Result.energy): the
+    # current and terminal voltages of every declared supply are saved. False: no energy (fewer vectors).
+    energy: bool = True
 
 
 class Session:
@@ -547,13 +558,16 @@ class Session:
             self._alter(f"alter @{name.lower()}[pwl] = [ 0 {fmt(self._dc[name])} ]")
         requests = [(n, self._vector_name(n, "voltage")) for n in voltages]
         requests += [(n, self._vector_name(n, "current")) for n in currents]
-        self._save([v for _, v in requests] + self._state_vectors + ["time"])
+        supplies = self.netlist.supplies if self.options.energy else []
+        supply_vectors = [v for s in supplies for v in (s.current_vector, *s.voltage_vectors)]
+        self._save([v for _, v in requests] + supply_vectors + self._state_vectors + ["time"])
         cmd = f"tran {fmt(step)} {fmt(stop)}" + (f" 0 {fmt(max_step)}" if max_step else "")
         largest = min(step, max_step) if max_step else step
         smaller = [f"tran {fmt(min(step, largest / d))} {fmt(stop)} 0 {fmt(largest / d)}" for d in (10, 100)]
         try:
             self.run_analysis("tran", cmd, smaller)
             values = self._read("tran", requests + [("time", "time")])
+            energy = self._supply_energy(supplies, values["time"]) if supplies else {}
             final = np.array(list(self._read_point("tran", [(v, v) for v in self._state_vectors]).values()))
             trajectories = (
                 np.array([self.library.vector(v) for v in self._state_vectors]) if (states and self.devices) else None
@@ -566,7 +580,20 @@ class Session:
         time = values.pop("time")
         if trajectories is not None:
             values["states"] = trajectories
-        return Result("tran", values, time)
+        return Result("tran", values, time, energy)
+
+    def _supply_energy(self, supplies, time: np.ndarray) -> dict[str, float]:
+        """Joules per supply group over the transient just run: the integral of ``-V(plus, minus) I`` of each
+        supply (trapezoids on ngspice's time points), summed by group in the order first declared."""
+        names = {v for s in supplies for v in (s.current_vector, *s.voltage_vectors)}
+        vectors = self._read("tran", [(v, v) for v in sorted(names)])
+        zero = np.zeros_like(time)
+        energy: dict[str, float] = {}
+        for s in supplies:
+            volts = vectors.get(s.plus.lower(), zero) - vectors.get(s.minus.lower(), zero)
+            joules = float(np.trapezoid(-volts * vectors[s.current_vector], time))
+            energy[s.group] = energy.get(s.group, 0.0) + joules
+        return energy
 
     def _alter_pwl(self, source: str, wave: Pwl) -> None:
         """Give ``source`` the waveform ``wave``: in one `alter` if it fits in an ngspice command line,

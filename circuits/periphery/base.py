@@ -64,6 +64,47 @@ ACCESS = Slot("access", ("drain", "gate", "source", "bulk"),
               ("the memristor's bottom electrode", "the row's word line", "the column line", "ground"))
 
 
+# Supply groups of the built-in blocks and the array's own sources (Netlist.supplies, Session energy):
+ARRAY = "array"  # the array's column ammeters (0 V) and 1T1R word lines
+ROW_DRIVERS = "row_drivers"  # the row sources: the drive itself, or the code voltage into the DAC
+DAC_SUPPLY = "dac"  # the row DACs' output stages
+PROGRAMMING_DRIVERS = "programming_drivers"  # the programming pulse sources of rows and columns
+TIA_SUPPLY = "tia"  # the column TIAs' amplifiers
+ADC_SUPPLY = "adc"  # the column ADCs
+NUDGE_SUPPLY = "nudge"  # the nudge current sources
+SWITCHES = "switches"  # column switches and their gate drives
+BIAS_SUPPLY = "bias"  # the EP network's bias rows
+NEURON_SUPPLY = "neurons"  # the EP network's hidden neurons: diode biases and amplifiers
+
+
+@dataclass(frozen=True)
+class BlockSupply:
+    """One element of a block that delivers energy: its supply ``group``, the ``element`` inside the block's
+    ``.subckt`` (a ``V``, ``E`` or ``I`` element; empty for a block that is itself one primitive element)
+    and its terminals, each one of the block's pins, ``0`` or a node inside the ``.subckt``."""
+
+    group: str
+    element: str
+    plus: str
+    minus: str
+
+
+def declare_supplies(net: Netlist, block: "Block", element: Element) -> None:
+    """Declare in ``net`` the supplies of ``block``'s instance ``element`` (placed on the nodes of its pins)."""
+    if not block.supplies:
+        return
+    nodes = dict(zip(block.pins, element.nodes))
+    for s in block.supplies:
+        if not s.element:  # the block is this one primitive element
+            net.supply(s.group, element.name, nodes.get(s.plus, s.plus), nodes.get(s.minus, s.minus))
+            continue
+
+        def node(pin: str) -> str:
+            return nodes[pin] if pin in nodes else (GROUND if pin == GROUND else f"{element.name}.{pin}")
+
+        net.supply(s.group, f"{element.name}.{s.element}", node(s.plus), node(s.minus))
+
+
 class Block(ABC):
     """One periphery block. ``name`` is its ``.subckt`` name (or ``.model`` card name) in a netlist
     and the name its errors carry."""
@@ -84,7 +125,14 @@ class Block(ABC):
     def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
         """One instance of the block on ``nodes`` (in pin order); returns the element. ``name`` is the
         instance's name without its SPICE type letter: the block puts its own letter in front
-        (``X`` for a sub-circuit instance), so ``DAC0`` becomes ``XDAC0``."""
+        (``X`` for a sub-circuit instance), so ``DAC0`` becomes ``XDAC0``. The instance's
+        :attr:`supplies` are declared in ``net`` (:meth:`Netlist.supply`)."""
+
+    @property
+    def supplies(self) -> tuple[BlockSupply, ...]:
+        """The elements through which the block draws energy, with their supply group: every joule the
+        block delivers into the circuit comes from one of them. None by default (a passive block)."""
+        return ()
 
 
 class SubcktBlock(Block):
@@ -124,7 +172,9 @@ class SubcktBlock(Block):
         net.subcircuit(self.name, text, self.pins, self.dc_paths)
 
     def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
-        return net.instance("X" + name, nodes, self.name)
+        element = net.instance("X" + name, nodes, self.name)
+        declare_supplies(net, self, element)
+        return element
 
 
 class UniformCodes:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memcosim.circuits.netlist import fmt
-from memcosim.circuits.periphery.base import SubcktBlock, UniformCodes
+from memcosim.circuits.periphery.base import DAC_SUPPLY, BlockSupply, SubcktBlock, UniformCodes
 from memcosim.config.periphery import DacConfig
 from memcosim.errors import ConfigError
 
@@ -33,6 +33,12 @@ class DacStage(SubcktBlock):
     @property
     def dc_paths(self) -> tuple[tuple[str, str], ...]:
         return (("out", "0"),)
+
+    @property
+    def supplies(self) -> tuple[BlockSupply, ...]:
+        """The buffer ``Ebuf``: an ideal output stage whose supply delivers exactly the power it drives
+        into ``r_out`` and the row (group ``dac``)."""
+        return (BlockSupply(DAC_SUPPLY, "Ebuf", "mid" if self.config.r_out > 0 else "out", "0"),)
 
     def stage(self, gain: int, description: str) -> str:
         """The ``.subckt`` text of the stage: buffer of ``gain`` V/V, comment line ``description``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memcosim.circuits.netlist import Element, Netlist
-from memcosim.circuits.periphery.base import Block
+from memcosim.circuits.periphery.base import PROGRAMMING_DRIVERS, Block, BlockSupply, declare_supplies
 from memcosim.config.periphery import ProgrammingConfig
 
 
@@ -49,6 +49,13 @@ class ProgrammingDriver(Block):
     def define(self, net: Netlist) -> None:
         """Nothing: the block is one primitive element."""
 
+    @property
+    def supplies(self) -> tuple[BlockSupply, ...]:
+        """The pulse source itself (group ``programming_drivers``)."""
+        return (BlockSupply(PROGRAMMING_DRIVERS, "", "line", "base"),)
+
     def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
         line, base = nodes
-        return net.voltage_source("V" + name, line, base, 0.0)
+        element = net.voltage_source("V" + name, line, base, 0.0)
+        declare_supplies(net, self, element)
+        return element

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memcosim.circuits.netlist import GROUND, Element, Netlist
-from memcosim.circuits.periphery.base import Block
+from memcosim.circuits.periphery.base import NUDGE_SUPPLY, Block, BlockSupply, declare_supplies
 from memcosim.config.periphery import NudgeConfig
 
 
@@ -24,6 +24,13 @@ class NudgeSource(Block):
     def define(self, net: Netlist) -> None:
         """Nothing: the block is one primitive element."""
 
+    @property
+    def supplies(self) -> tuple[BlockSupply, ...]:
+        """The current source itself (group ``nudge``)."""
+        return (BlockSupply(NUDGE_SUPPLY, "", GROUND, "node"),)
+
     def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
         (node,) = nodes
-        return net.current_source("I" + name, GROUND, node, self.config.current)
+        element = net.current_source("I" + name, GROUND, node, self.config.current)
+        declare_supplies(net, self, element)
+        return element

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memcosim.circuits.netlist import fmt
-from memcosim.circuits.periphery.base import SubcktBlock
+from memcosim.circuits.periphery.base import TIA_SUPPLY, BlockSupply, SubcktBlock
 from memcosim.config.periphery import TiaConfig
 
 
@@ -31,6 +31,12 @@ class Tia(SubcktBlock):
     @property
     def dc_paths(self) -> tuple[tuple[str, str], ...]:
         return (("in", "out"), ("out", "0"))
+
+    @property
+    def supplies(self) -> tuple[BlockSupply, ...]:
+        """The amplifier ``Eamp``: an ideal output stage whose supply delivers exactly the power it drives
+        into the feedback resistor, the ADC and the column (group ``tia``), at any output voltage."""
+        return (BlockSupply(TIA_SUPPLY, "Eamp", "out", "0"),)
 
     def subckt(self) -> str:
         c = self.config

@@ -19,7 +19,7 @@ from memcosim.circuits import sky130
 from memcosim.circuits.netlist import Element, Netlist, fmt
 from memcosim.circuits.periphery.access import AccessTransistor
 from memcosim.circuits.periphery.adc import Adc
-from memcosim.circuits.periphery.base import Block
+from memcosim.circuits.periphery.base import Block, BlockSupply
 from memcosim.circuits.periphery.blocks import SLOTS, PeripheryBlocks
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.circuits.periphery.tia import Tia
@@ -78,6 +78,11 @@ class _FromSource:
 
     def define(self, net: Netlist) -> None:
         self.source.define(net)
+
+    @property
+    def supplies(self) -> tuple[BlockSupply, ...]:
+        """None declared: a user's sub-circuit names no supply elements (its energy is not counted)."""
+        return ()
 
     def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
         return self.source.place(net, name, nodes)
