@@ -25,6 +25,7 @@ import numpy as np
 from memcosim.circuits.netlist import Netlist, check_name, check_node, fmt
 from memcosim.circuits.waveforms import Pwl
 from memcosim.devices.registry import get_model, source_digest
+from memcosim.devices.retention import retention_law, to_kelvin
 from memcosim.cosim.ngspice import CommandOutput, NgspiceLibrary
 from memcosim.cosim.toolchain import require_ngspice
 from memcosim.errors import ConfigError, MemcosimError, NetlistError, SimulationError
@@ -186,6 +187,7 @@ class Session:
             [dict(m.params).get("x0", self._device_models[m.model].state_default) for m in self.devices], dtype=float
         )
         self._state_vectors = [m.state_node.lower() for m in self.devices]
+        self._params_set: dict[tuple[str, str], float] = {}  # instance parameters set since loading
         self._load_models()
         self._load(netlist)
         _OPEN = self
@@ -290,6 +292,7 @@ class Session:
                 self.set_states({e.name: value})
                 continue
             self._alter(f"alter {e.name} {key}={fmt(value, f'{name} {key}')}")
+            self._params_set[(e.name, key)] = float(value)
 
     def set_states(self, states: Mapping[str, float] | np.ndarray | Sequence[float]) -> None:
         """Set device states (model state units): a mapping name -> state, or one value per device."""
@@ -620,6 +623,48 @@ class Session:
             if value != self.states[k] and (
                     tol == 0 or abs(value - self.states[k]) > tol * (model.state_max - model.state_min)):
                 self._write_state(k, value)
+
+    # -- retention -------------------------------------------------------------------
+    def device_parameters(self, indices: Sequence[int], names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each parameter in ``names`` for the devices at ``indices``: the model's default, its
+        ``.model`` card, the instance's netlist value and any :meth:`set_device_params` since, in that order."""
+        out = {n: np.empty(len(indices)) for n in names}
+        for j, k in enumerate(indices):
+            m = self.devices[k]
+            values = dict(self._device_models[m.model].parameters)
+            values.update(dict(self.netlist.model_cards[m.card][1]) if m.card in self.netlist.model_cards else {})
+            values.update(dict(m.params))
+            values.update({key: v for (name, key), v in self._params_set.items() if name == m.name})
+            for n in names:
+                out[n][j] = values[n]
+        return out
+
+    def age(self, seconds: float, *, kelvin: float | None = None, celsius: float | None = None) -> np.ndarray:
+        """Age every device by ``seconds`` at zero bias and a temperature (``kelvin`` or ``celsius``, one of them).
+
+        Each model's zero-bias state equation (:mod:`memcosim.devices.retention`, the same one its
+        Verilog-A integrates in a transient) is solved in closed form for the whole span, and the new
+        states are written into the devices' ``x0``; reads and writes afterwards work as before.
+        Returns the new states (model units, one per device).
+        """
+        self._require_open()
+        t = to_kelvin(kelvin, celsius)
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"ageing time must be >= 0 s, got {seconds!r}")
+        new = self.states.copy()
+        for name in sorted({m.model for m in self.devices}):
+            law = retention_law(self._device_models[name].name)
+            idx = [k for k, m in enumerate(self.devices) if m.model == name]
+            params = self.device_parameters(idx, law.parameters)
+            new[idx] = law.age(self.states[idx], float(seconds), t, params)
+        for name in sorted({m.model for m in self.devices}):
+            model = self._device_models[name]
+            idx = [k for k, m in enumerate(self.devices) if m.model == name]
+            new[idx] = np.clip(new[idx], model.state_min, model.state_max)
+        changed = np.flatnonzero(new != self.states)
+        if changed.size:
+            self.set_states({self.devices[k].name: float(new[k]) for k in changed})
+        return self.states.copy()
 
     # -- convenience ------------------------------------------------------------------
     def state(self, name: str) -> float:

@@ -24,6 +24,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
+from memcosim.devices.retention import disc_relaxation
+
 Q = 1.602176634e-19  # C
 K_B = 1.380649e-23  # J/K
 H = 6.62607015e-34  # J s
@@ -60,6 +62,7 @@ class JartV1bParameters:
     R0: float = 719.2437  # ohm, line resistance at T0
     Rthline: float = 90471.47  # K/W, thermal resistance of the lines
     alphaline: float = 3.92e-3  # 1/K, temperature coefficient of the lines
+    kret: float = 1.0  # zero-bias disc/plug diffusion prefactor (memcosim's retention term, not in the paper)
 
     def but(self, **changes: float) -> "JartV1bParameters":
         """These parameters with ``changes``."""
@@ -158,8 +161,21 @@ def read_current(v: float, n: float, p: JartV1bParameters = JartV1bParameters())
     return operating_point(v, n, p).current
 
 
+def retention_rate(n: float, p: JartV1bParameters) -> float:
+    """dN/dt (1e26 m^-3 per second) of the zero-bias disc/plug diffusion at the ambient T0 (``verilog_a/jart_v1b.va``)."""
+    k = disc_relaxation("jart_v1b", {"kret": p.kret, "a": p.a, "nyo": p.nyo, "lnew": p.lnew, "lcell": p.lcell,
+                                     "dWa": p.dWa}, T0)
+    return float(k) * (p.Nplug - min(max(n, p.Ndiscmin), p.Ndiscmax))
+
+
 def rate(v: float, n: float, p: JartV1bParameters) -> float:
-    """dN/dt (1e26 m^-3 per second) at V(p, n) = ``v`` (Eqs. 1-11); zero beyond a bound in its direction."""
+    """dN/dt (1e26 m^-3 per second) at V(p, n) = ``v``: the published drift (Eqs. 1-11; zero beyond a bound
+    in its direction) plus the zero-bias retention term :func:`retention_rate`."""
+    return switching_rate(v, n, p) + retention_rate(n, p)
+
+
+def switching_rate(v: float, n: float, p: JartV1bParameters) -> float:
+    """The published dN/dt (1e26 m^-3 per second) at V(p, n) = ``v`` (Eqs. 1-11); zero beyond a bound in its direction."""
     u = -v
     if u == 0.0 or (n < p.Ndiscmin and u > 0) or (n > p.Ndiscmax and u < 0):
         return 0.0

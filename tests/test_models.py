@@ -176,8 +176,10 @@ def test_a_1ms_read_below_threshold_moves_the_state_by_less_than_1e_6(model: str
 
 
 def test_stanford_pku_reads_below_the_field_threshold_leave_the_gap_unchanged() -> None:
-    # F_min (the original Stanford model's field threshold): a read moves nothing, to the solver's rounding
-    assert read_disturb("stanford_pku", 0.2, (0.1, 0.9, 1.7)).max() <= 4e-16
+    # F_min (the original Stanford model's field threshold): a read's field moves nothing, to the solver's
+    # rounding (retention off); with retention the gap grows only by the zero-bias law, ~1e-12 per ms at 298 K
+    assert read_disturb("stanford_pku", 0.2, (0.1, 0.9, 1.7), kret=0.0).max() <= 4e-16
+    assert read_disturb("stanford_pku", 0.2, (0.1, 0.9, 1.7)).max() < 1e-11
     assert read_disturb("stanford_pku", 0.2, (0.9,), F_min=0.0).min() > 1e-8  # without it the read creeps
 
 

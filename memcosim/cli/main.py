@@ -14,6 +14,7 @@ from memcosim.cli.ep_demo import run_ep_demo
 from memcosim.cli.model_tables import register as register_model_tables
 from memcosim.cli.predictor import register as register_predictor
 from memcosim.cli.read_demo import DemoConfig, print_read_demo, run_read_demo
+from memcosim.cli.retention import register as register_retention
 from memcosim.cli.sweep import register as register_sweep
 from memcosim.cli.train import register as register_train
 from memcosim.config.array import WireConfig
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_predictor(sub)  # predictor
     register_sweep(sub)  # sweep
     register_model_tables(sub)  # model-tables
+    register_retention(sub)  # retention
     return parser
 
 
