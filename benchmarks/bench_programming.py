@@ -138,7 +138,7 @@ def array_rows(n: int, seed: int = 0, compensate: bool = True) -> list[dict]:
 
     ev = EvaluateConfig()  # the device-level settings: tolerance, iterations and aim
     policy = PredictorPolicy(predictor, preset.set_amplitude, preset.reset_amplitude, aim=ev.aim * ev.tolerance)
-    vc = ParameterVariationConfig(seed=seed)
+    vc = ParameterVariationConfig(seed=seed).for_model("jart_vcm")
     names = list(vc.spreads)
     nominal = nominal_parameters("jart_vcm", names)
     cells = list(xbar.cells.ravel())

@@ -37,9 +37,12 @@ class Variation:
     def __init__(self, config: ParameterVariationConfig, devices: Sequence[str], nominal: dict[str, float],
                  rng: np.random.Generator | None = None):
         """``devices``: memristor element names; ``nominal``: nominal value of every varied parameter."""
+        if config.spreads is None and config.enabled:
+            raise ConfigError("parameter_variation.spreads", "no spreads given: fill in the model's defaults "
+                              "with ParameterVariationConfig.for_model(model)")
         self.config = config
         self.devices = [str(d) for d in devices]
-        self.names = [n for n in config.spreads if config.enabled]
+        self.names = [n for n in (config.spreads or {}) if config.enabled]
         missing = [n for n in self.names if n not in nominal]
         if missing:
             raise ConfigError("parameter_variation.spreads", f"no nominal value for parameters {missing}")

@@ -24,13 +24,16 @@ BUDGET = "pulse budget"
 
 
 class PulsePolicy(Protocol):
-    def next_pulse(self, g_now: float, g_target: float, history: list["VerifyStep"]) -> PulseSpec:
-        """The next pulse (amplitude at the cell in volts, width in seconds)."""
+    def next_pulse(self, g_now: float, g_target: float,
+                   history: list["VerifyStep"]) -> PulseSpec | tuple[PulseSpec, ...]:
+        """The next pulse (amplitude at the cell in volts, width in seconds), or pulses applied back to
+        back before the next read."""
 
 
 @dataclass(frozen=True)
 class VerifyStep:
-    """One pulse of a write-and-verify run and the conductance read after it (siemens)."""
+    """One pulse of a write-and-verify run and the conductance read after it (siemens; NaN for a pulse
+    followed by another without a read)."""
 
     amplitude: float
     width: float
@@ -63,8 +66,8 @@ class WriteVerifyResult:
         return abs(self.g_final - self.target) / self.target
 
     def conductances(self) -> np.ndarray:
-        """Start conductance then the read after every pulse (siemens)."""
-        return np.array([self.g_start] + [s.g_after for s in self.steps])
+        """Start conductance then every read (siemens)."""
+        return np.array([self.g_start] + [s.g_after for s in self.steps if not np.isnan(s.g_after)])
 
 
 @dataclass
@@ -142,10 +145,13 @@ def write_verify(session, xbar, cell: tuple[int, int], target: float, policy: Pu
             break
         if result.pulses >= max_pulses:
             break
-        pulse = policy.next_pulse(g, target, result.steps)
-        apply_pulse(session, xbar, pulse, "cell", (row, column), variation=variation, preset=preset,
-                    walk_within_pulse=walk_within_pulse, compensate=compensate)
+        pulses = policy.next_pulse(g, target, result.steps)
+        group = pulses if isinstance(pulses, tuple) else (pulses,)
+        for pulse in group:
+            apply_pulse(session, xbar, pulse, "cell", (row, column), variation=variation, preset=preset,
+                        walk_within_pulse=walk_within_pulse, compensate=compensate)
         g = read_cell(session, xbar, row, column, v)
-        result.steps.append(VerifyStep(pulse.amplitude, pulse.width, g))
+        result.steps += [VerifyStep(p.amplitude, p.width, g if k == len(group) - 1 else float("nan"))
+                         for k, p in enumerate(group)]
     result.g_final = g
     return result

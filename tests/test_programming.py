@@ -173,7 +173,7 @@ def test_bad_programming_input_is_a_clear_error_and_leaves_the_states_untouched(
 
 
 def test_variation_is_drawn_from_its_seed_and_walks_every_interval():
-    config = ParameterVariationConfig(seed=5)
+    config = ParameterVariationConfig(seed=5).for_model("jart_vcm")
     nominal = nominal_parameters("jart_vcm", list(config.spreads))
     assert nominal["nmax"] == 20.0 and nominal["nmin"] == 0.008
     a = Variation(config, ["N1", "N2"], nominal)
@@ -195,13 +195,13 @@ def test_variation_is_drawn_from_its_seed_and_walks_every_interval():
 
 def test_pulse_with_variation_runs_in_10_ns_windows_and_is_reproducible():
     xbar = _jart(g=2e-5)
-    nominal = nominal_parameters("jart_vcm", list(ParameterVariationConfig().spreads))
+    nominal = nominal_parameters("jart_vcm", list(ParameterVariationConfig().for_model("jart_vcm").spreads))
     reached = []
     with open_session(xbar.netlist) as s:
         start = s.states.copy()
         for seed in (3, 3, 4):
             s.set_states(start)
-            v = Variation(ParameterVariationConfig(seed=seed), list(xbar.cells.ravel()), nominal)
+            v = Variation(ParameterVariationConfig(seed=seed).for_model("jart_vcm"), list(xbar.cells.ravel()), nominal)
             r = apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, 38e-9, 1e-9, 1e-9), variation=v)
             assert r.windows == 4 and v.steps == 4
             reached.append(float(r.after[0, 0]))
@@ -221,17 +221,17 @@ def test_read_table_refuses_to_take_ngspice_from_an_open_session():
 
 def test_walk_per_pulse_advances_by_the_pulse_intervals_in_one_transient():
     xbar = _jart(g=2e-5)
-    nominal = nominal_parameters("jart_vcm", list(ParameterVariationConfig().spreads))
+    nominal = nominal_parameters("jart_vcm", list(ParameterVariationConfig().for_model("jart_vcm").spreads))
     with open_session(xbar.netlist) as s:
-        v = Variation(ParameterVariationConfig(seed=3), list(xbar.cells.ravel()), nominal)
+        v = Variation(ParameterVariationConfig(seed=3).for_model("jart_vcm"), list(xbar.cells.ravel()), nominal)
         step = s.step
         r = apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, 38e-9, 1e-9, 1e-9), variation=v, walk_within_pulse=False)
         assert r.windows == 1 and s.step == step + 1 and v.steps == 4
 
 
 def test_walk_advances_per_10_ns_of_pulse_time_over_all_pulses():
-    nominal = nominal_parameters("jart_vcm", list(ParameterVariationConfig().spreads))
-    v = Variation(ParameterVariationConfig(seed=1), ["N1"], nominal)
+    nominal = nominal_parameters("jart_vcm", list(ParameterVariationConfig().for_model("jart_vcm").spreads))
+    v = Variation(ParameterVariationConfig(seed=1).for_model("jart_vcm"), ["N1"], nominal)
     times = []
     for duration in (4e-9, 4e-9, 4e-9, 25e-9):
         times.append(v.walk_times(duration))
@@ -241,7 +241,7 @@ def test_walk_advances_per_10_ns_of_pulse_time_over_all_pulses():
     np.testing.assert_allclose(times[3], [8e-9, 18e-9])
     xbar = _jart(g=2e-5)
     with open_session(xbar.netlist) as s:
-        w = Variation(ParameterVariationConfig(seed=3), list(xbar.cells.ravel()), nominal)
+        w = Variation(ParameterVariationConfig(seed=3).for_model("jart_vcm"), list(xbar.cells.ravel()), nominal)
         windows = [apply_pulse(s, xbar, PulseSpec(JART.set_amplitude, 2e-9, 0.2e-9, 0.2e-9), variation=w).windows
                    for _ in range(10)]  # 24 ns of pulse time: the walk moves at 0, 10 and 20 ns
         assert w.steps == 3 and sum(windows) == 12 and w.elapsed == pytest.approx(24e-9)

@@ -6,7 +6,8 @@ crossbar layer or a deployment), which moves no model parameter."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 from memcosim import fields as f
 from memcosim.errors import ConfigError
@@ -45,24 +46,40 @@ def jart_v1b_spreads() -> dict[str, ParameterSpread]:
     }
 
 
+DEFAULT_SPREADS = {"jart_vcm": jart_spreads, "jart_v1b": jart_v1b_spreads}
+
+
+def default_spreads(model: str) -> dict[str, ParameterSpread]:
+    """The default spreads of ``model``'s variability parameters; ConfigError naming the models that have them."""
+    try:
+        return DEFAULT_SPREADS[model]()
+    except (KeyError, TypeError):
+        raise ConfigError("parameter_variation.spreads", f"{model!r} has no default spreads (models with them: "
+                          f"{', '.join(sorted(DEFAULT_SPREADS))}): give parameter_variation.spreads") from None
+
+
 @dataclass
 class ParameterVariationConfig:
     """Which instance parameters of the model vary and how much (``spreads``: parameter name ->
-    :class:`ParameterSpread`); the cycle-to-cycle walk reverts by ``reversion`` per step and steps every
+    :class:`ParameterSpread`; None: the model's defaults, :func:`default_spreads`, filled in by
+    :meth:`for_model`); the cycle-to-cycle walk reverts by ``reversion`` per step and steps every
     ``interval`` s of pulse time; drawn with ``seed``; ``enabled`` = False: no variation."""
 
-    spreads: dict[str, ParameterSpread] = field(default_factory=jart_spreads)
+    spreads: dict[str, ParameterSpread] | None = None
     reversion: float = 0.1
     interval: float = 10e-9
     seed: int = 0
     enabled: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.spreads, dict):
+        if self.spreads is None:
+            spreads = None
+        elif not isinstance(self.spreads, dict):
             raise ConfigError("parameter_variation.spreads",
                               f"must be a table of parameter -> spread, got {self.spreads!r}")
-        spreads = {}
-        for name, value in self.spreads.items():
+        else:
+            spreads = {}
+        for name, value in (self.spreads or {}).items():
             if not isinstance(value, ParameterSpread):
                 raise ConfigError(f"parameter_variation.spreads.{name}",
                                   f"must be a table with d2d and c2c, got {value!r}")
@@ -72,6 +89,12 @@ class ParameterVariationConfig:
         self.interval = f.number("parameter_variation.interval", self.interval, low=0.0, low_open=True, unit="s")
         self.seed = f.integer("parameter_variation.seed", self.seed, 0)
         self.enabled = f.boolean("parameter_variation.enabled", self.enabled)
+
+    def for_model(self, model: str) -> "ParameterVariationConfig":
+        """This configuration with ``spreads`` filled in from ``model``'s defaults when it is None."""
+        if self.spreads is not None:
+            return self
+        return dataclasses.replace(self, spreads=default_spreads(model))
 
     @classmethod
     def off(cls) -> "ParameterVariationConfig":

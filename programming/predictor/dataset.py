@@ -41,8 +41,8 @@ from memcosim.devices.presets import get_preset
 from memcosim.devices.variation import Variation, nominal_parameters
 from memcosim.errors import ConfigError, Interrupted, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
-from memcosim.programming.predictor.config import DatasetConfig
-from memcosim.programming.pulses import hold
+from memcosim.programming.predictor.config import DatasetConfig, read_index, read_time
+from memcosim.programming.pulses import apply_pulse, hold
 from memcosim.signals import unordered_results
 
 _FIELDS = ("g_start", "g_target", "g_requested", "time", "crossed", "steps")
@@ -63,6 +63,7 @@ class PulseDataset:
     offsets: np.ndarray  # history i is histories[offsets[i]:offsets[i+1]]
     step: float
     meta: dict
+    growth: float = 1.0  # each window time_growth x the one before (read_time)
 
     def __len__(self) -> int:
         return int(self.g_start.size)
@@ -70,17 +71,21 @@ class PulseDataset:
     def history(self, i: int) -> np.ndarray:
         return self.histories[self.offsets[i]:self.offsets[i + 1]]
 
+    def times(self, i: int) -> np.ndarray:
+        """Pulse time (seconds) of every read of ``history(i)``."""
+        return read_time(np.arange(self.offsets[i + 1] - self.offsets[i]), self.step, self.growth)
+
     def subset(self, index: np.ndarray) -> "PulseDataset":
         index = np.asarray(index)
         hs = [self.history(i) for i in index]
         offsets = np.concatenate([[0], np.cumsum([h.size for h in hs])]).astype(np.int64)
         return PulseDataset(*(getattr(self, k)[index] for k in _FIELDS),
-                            np.concatenate(hs) if hs else np.zeros(0), offsets, self.step, dict(self.meta))
+                            np.concatenate(hs) if hs else np.zeros(0), offsets, self.step, dict(self.meta), self.growth)
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         np.savez(buf, **{k: getattr(self, k) for k in _FIELDS}, histories=self.histories, offsets=self.offsets,
-                 step=np.array(self.step), meta=np.array(json.dumps(self.meta)))
+                 step=np.array(self.step), meta=np.array(json.dumps(self.meta)), growth=np.array(self.growth))
         return buf.getvalue()
 
     @classmethod
@@ -89,7 +94,7 @@ class PulseDataset:
         try:
             with np.load(Path(path), allow_pickle=False) as z:
                 return cls(*(z[k] for k in _FIELDS), z["histories"], z["offsets"], float(z["step"]),
-                           json.loads(str(z["meta"])))
+                           json.loads(str(z["meta"])), float(z["growth"]) if "growth" in z.files else 1.0)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise ConfigError("dataset", f"{path} is not a pulse dataset, or it is truncated "
                                          f"({type(exc).__name__}: {exc}); delete it to make it again") from None
@@ -100,17 +105,17 @@ class PulseDataset:
         hs = np.concatenate([p.histories for p in parts])
         sizes = np.concatenate([np.diff(p.offsets) for p in parts])
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        return cls(*fields, hs, offsets, parts[0].step, meta)
+        return cls(*fields, hs, offsets, parts[0].step, meta, parts[0].growth)
 
 
 def draw_pair(rng: np.random.Generator, config: DatasetConfig) -> tuple[float, float]:
     """A (requested, target) pair of conductances (siemens), log-uniform in the device window [g_min, g_max]
-    and at least ``min_change`` apart in relative terms."""
+    and at least ``min_change`` apart in relative terms; the target below the start with ``up = "none"``."""
     lo, hi = (math.log(g) for g in config.window)
     while True:
         a, b = np.exp(rng.uniform(lo, hi, 2))
         if abs(b / a - 1) >= config.min_change:
-            return float(a), float(b)
+            return (float(max(a, b)), float(min(a, b))) if config.up == "none" else (float(a), float(b))
 
 
 class SampleMaker:
@@ -124,7 +129,7 @@ class SampleMaker:
         self.xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(config.device.model), states=float(self.table[0][0]),
                                                periphery=PeripheryConfig(programming=ProgrammingConfig())))
         self.session = open_session(self.xbar.netlist)
-        names = list(config.parameter_variation.spreads)
+        names = list(config.variation.spreads)
         self.nominal = nominal_parameters(config.device.model, names)
 
     def close(self) -> None:
@@ -134,11 +139,15 @@ class SampleMaker:
         s, gt = self.table
         return float(np.exp(np.interp(math.log(g), np.log(gt), np.log(s))))
 
+    def read(self) -> float:
+        """Read conductance (siemens) of the device at the dataset's read voltage."""
+        return read_cell(self.session, self.xbar, 0, 0, self.v_read)
+
     def sample(self, i: int) -> tuple[dict, np.ndarray]:
         c = self.config
         rng = np.random.default_rng([c.seed, i])
         g_req, g_target = draw_pair(rng, c)
-        vc = c.parameter_variation if c.noise else ParameterVariationConfig.off()
+        vc = c.variation if c.noise else ParameterVariationConfig.off()
         variation = Variation(vc, [self.xbar.cells[0, 0]], self.nominal, rng=rng)
         s, xb = self.session, self.xbar
         if variation.active:
@@ -146,19 +155,24 @@ class SampleMaker:
         else:
             s.set_device_params(xb.cells[0, 0], **self.nominal)
         s.set_states([self.state_for(g_req)])
-        g0 = read_cell(s, xb, 0, 0, self.v_read)
+        g0 = self.read()
         up = g_target > g0
-        amp = c.amplitude(up)
-        hist = [g0]
+        if up and c.up == "set_then_reset":  # the full SET pulse, then the RESET voltage is held
+            apply_pulse(s, xb, c.write_pulses(True, c.step)[0], variation=variation, preset=self.preset)
+            falling, amp = True, c.amplitude(False)
+        else:
+            falling, amp = not up, c.amplitude(up)
+        hist = [self.read()] if up and c.up == "set_then_reset" else [g0]
 
         def crossed() -> bool:
-            return hist[-1] >= g_target if up else hist[-1] <= g_target
+            return hist[-1] <= g_target if falling else hist[-1] >= g_target
 
         def step_once() -> None:
-            # the walk advances at every variation interval (10 ns) of pulse time counted over the steps
-            # (``drive``: Variation.walk_times)
-            hold(s, xb, amp, c.step, variation=variation, preset=self.preset, window=c.step)
-            hist.append(read_cell(s, xb, 0, 0, self.v_read))
+            # window k is step * time_growth**k long; the walk advances at every variation interval
+            # (10 ns) of pulse time counted over the windows (``drive``: Variation.walk_times)
+            width = c.step * c.time_growth ** (len(hist) - 1)
+            hold(s, xb, amp, width, variation=variation, preset=self.preset, window=width)
+            hist.append(self.read())
 
         while len(hist) <= c.max_steps and not crossed():
             step_once()
@@ -167,12 +181,20 @@ class SampleMaker:
         k = k_cross
         if did_cross and k > 1 and abs(hist[k - 1] - g_target) < abs(hist[k] - g_target):
             k -= 1
-        total = max(k_cross, int(math.ceil(c.history_factor * k)))
+        total = max(k_cross, history_length(k, c.history_factor, c.time_growth))
         while len(hist) <= total:
             step_once()
         row = {"g_start": g0, "g_target": g_target, "g_requested": g_req,
-               "time": (1 if up else -1) * k * c.step, "crossed": did_cross, "steps": k}
+               "time": (1 if up else -1) * float(read_time(k, c.step, c.time_growth)), "crossed": did_cross,
+               "steps": k}
         return row, np.array(hist)
+
+
+def history_length(k: int, factor: float, growth: float) -> int:
+    """Windows a history runs to: ``factor`` x the pulse time of ``k`` windows (growth per window ``growth``)."""
+    if growth == 1.0:
+        return int(math.ceil(factor * k))
+    return int(math.ceil(read_index(factor * read_time(k, 1.0, growth), 1.0, growth) - 1e-9))
 
 
 def make_samples(config: DatasetConfig, start: int, stop: int, maker: SampleMaker | None = None) -> PulseDataset:
@@ -192,7 +214,7 @@ def make_samples(config: DatasetConfig, start: int, stop: int, maker: SampleMake
     cols = {k: np.array([r[k] for r in rows], dtype=bool if k == "crossed" else (np.int64 if k == "steps" else float))
             for k in _FIELDS}
     return PulseDataset(*(cols[k] for k in _FIELDS), np.concatenate(hists), offsets, config.step,
-                        {"first": start, "stop": stop})
+                        {"first": start, "stop": stop}, config.time_growth)
 
 
 def _shard_size(config: DatasetConfig, shard: int) -> int:
@@ -300,11 +322,11 @@ def plot_dataset(data: PulseDataset, path: Path, examples: int = 12) -> None:
               title=f"{len(data)} samples (red SET, blue RESET)")
     for i in range(min(examples, len(data))):
         h = data.history(i)
-        t = np.arange(h.size) * data.step * 1e9
+        t = np.maximum(data.times(i), 0.1 * data.step) * 1e9
         ax[1].plot(t, h, lw=1)
         ax[1].plot([abs(data.time[i]) * 1e9], [h[int(data.steps[i])]], "k.", ms=5)
         ax[1].axhline(data.g_target[i], color="gray", lw=0.3)
-    ax[1].set(yscale="log", xlabel="pulse time (ns)", ylabel="read conductance (S)",
+    ax[1].set(yscale="log", xscale="log" if data.growth > 1 else "linear", xlabel="pulse time (ns)", ylabel="read conductance (S)",
               title="G-t histories (dot: end of the labelled pulse)")
     fig.tight_layout()
     buf = io.BytesIO()

@@ -67,6 +67,17 @@ def conventional_policy(config: EvaluateConfig, kind: str, v_set: float, v_reset
                              width=config.conventional.width, edge=config.conventional.rise)
 
 
+def set_pulse(dataset: DatasetConfig) -> PulseSpec | None:
+    """The full SET pulse before each predicted RESET of a move up (``dataset.up = "set_then_reset"``), else None."""
+    pulses = dataset.write_pulses(True, dataset.step)
+    return pulses[0] if len(pulses) > 1 else None
+
+
+def min_width(dataset: DatasetConfig) -> float:
+    """Shortest predicted pulse (seconds) deployed: 0.5 ns, or the dataset's first window if shorter."""
+    return min(0.5e-9, dataset.step)
+
+
 def baseline_path(model_dir: str | Path) -> Path:
     return Path(model_dir) / "baseline_noise_free.json"
 
@@ -77,9 +88,8 @@ def ensure_baseline(dataset: DatasetConfig, model_dir: str | Path):
     if path.exists():
         return NoiseFreeBaseline.from_json(path.read_text())
     b = noise_free_baseline(dataset.device.model, dataset.v_read, dataset.window, dataset.amplitude(True),
-                            dataset.amplitude(False),
-                            duration=dataset.max_steps * dataset.step * 2,
-                            sample=min(2e-9, dataset.step))
+                            dataset.amplitude(False), duration=dataset.t_max * 2, sample=min(2e-9, dataset.step),
+                            growth=dataset.time_growth, set_pulse=set_pulse(dataset))
     atomic_write_text(path, b.to_json())
     return b
 
@@ -105,7 +115,7 @@ class Deployer:
         the variation and the read start conductance."""
         m = self.maker
         rng = np.random.default_rng([self.config.seed, a, 1])
-        variation = Variation(self.dataset.parameter_variation, [m.xbar.cells[0, 0]], m.nominal, rng=rng)
+        variation = Variation(self.dataset.variation, [m.xbar.cells[0, 0]], m.nominal, rng=rng)
         variation.apply(m.session)
         m.session.set_states([m.state_for(g_req)])
         return variation, read_cell(m.session, m.xbar, 0, 0, m.v_read)
@@ -118,21 +128,24 @@ class Deployer:
             variation, g0 = self._fresh(a, g_req)
             t = float(self.predictors[name].predict(g0, g_target)[0])
             up = g_target > g0
-            width = abs(t) if (t > 0) == up and t != 0 else 0.5e-9
-            amp = d.amplitude(up)
-            apply_pulse(m.session, m.xbar, PulseSpec(amp, max(width, 0.5e-9), d.set.rise, d.set.rise),
-                        variation=variation, preset=m.preset)
+            shortest = min_width(d)
+            width = abs(t) if (t > 0) == up and t != 0 else shortest
+            for pulse in d.write_pulses(up, max(width, shortest)):
+                apply_pulse(m.session, m.xbar, pulse, variation=variation, preset=m.preset)
             g = read_cell(m.session, m.xbar, 0, 0, m.v_read)
             row.update({f"{name}_g_start": g0, f"{name}_time_s": t, f"{name}_g": g,
                         f"{name}_rpd": abs(g - g_target) / g_target})
         aim = c.aim * c.tolerance
         v_set, v_reset, edge = d.amplitude(True), d.amplitude(False), d.set.rise
+
+        def guided(name: str) -> PredictorPolicy:
+            return PredictorPolicy(self.predictors[name], v_set, v_reset, min_width=min_width(d),
+                                   max_width=max(5e-6, d.t_max), edge=edge, aim=aim, set_pulse=set_pulse(d))
+
         policies = {
-            "baseline_wv": (PredictorPolicy(self.predictors["baseline"], v_set, v_reset, edge=edge, aim=aim),
-                            c.iterations),
-            "mse_wv": (PredictorPolicy(self.predictors["mse"], v_set, v_reset, edge=edge, aim=aim), c.iterations),
-            "predictor_wv": (PredictorPolicy(self.predictors["finetuned"], v_set, v_reset, edge=edge, aim=aim),
-                             c.iterations),
+            "baseline_wv": (guided("baseline"), c.iterations),
+            "mse_wv": (guided("mse"), c.iterations),
+            "predictor_wv": (guided("finetuned"), c.iterations),
             "conventional_wv": (conventional_policy(c, "ispp", v_set, v_reset), c.conventional_budget),
             "fixed_wv": (conventional_policy(c, "fixed", v_set, v_reset), c.conventional_budget),
         }

@@ -29,7 +29,7 @@ from memcosim.cosim.engine import open_session
 from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_bytes
-from memcosim.programming.pulses import PulseSpec, hold
+from memcosim.programming.pulses import PulseSpec, apply_pulse, hold
 
 LAYERS = (2, 32, 64, 32, 1)
 
@@ -119,37 +119,48 @@ class PulsePredictor(nn.Module):
 @dataclass
 class NoiseFreeBaseline:
     """Pulse times from the noise-free device: G along a constant-SET trajectory and a constant-RESET one,
-    so that ``t(G0 -> G1) = T(G1) - T(G0)`` on the trajectory of the right sign (seconds, signed)."""
+    so that ``t(G0 -> G1) = T(G1) - T(G0)`` on the trajectory of the right sign (seconds, signed).
+    With ``up_from_top`` (writes up are a full SET pulse and then a RESET) the first trajectory is the
+    RESET after that SET pulse, and a move up to G1 takes ``T(G1)`` on it, whatever G0."""
 
     set_time: np.ndarray
     set_g: np.ndarray
     reset_time: np.ndarray
     reset_g: np.ndarray
+    up_from_top: bool = False
 
     def predict(self, g_start, g_target) -> np.ndarray:
         g0 = np.atleast_1d(np.asarray(g_start, dtype=float))
         g1 = np.atleast_1d(np.asarray(g_target, dtype=float))
         up = g1 > g0
         ls, lr = np.log(self.set_g), np.log(self.reset_g)
-        t_set = np.interp(np.log(g1), ls, self.set_time) - np.interp(np.log(g0), ls, self.set_time)
+        if self.up_from_top:  # a falling trajectory from the SET pulse's end
+            t_set = np.interp(-np.log(g1), -ls, self.set_time)
+        else:
+            t_set = np.interp(np.log(g1), ls, self.set_time) - np.interp(np.log(g0), ls, self.set_time)
         # the RESET trajectory has G falling: interpolate on the reversed arrays
         tr = np.interp(-np.log(g1), -lr, self.reset_time) - np.interp(-np.log(g0), -lr, self.reset_time)
         return np.where(up, t_set, -tr)
 
     def to_json(self) -> str:
-        return json.dumps({k: getattr(self, k).tolist() for k in ("set_time", "set_g", "reset_time", "reset_g")})
+        d = {k: getattr(self, k).tolist() for k in ("set_time", "set_g", "reset_time", "reset_g")}
+        return json.dumps({**d, "up_from_top": self.up_from_top})
 
     @classmethod
     def from_json(cls, text: str) -> "NoiseFreeBaseline":
         d = json.loads(text)
-        return cls(*(np.array(d[k]) for k in ("set_time", "set_g", "reset_time", "reset_g")))
+        return cls(*(np.array(d[k]) for k in ("set_time", "set_g", "reset_time", "reset_g")),
+                   bool(d.get("up_from_top", False)))
 
 
 def noise_free_baseline(model: str, v_read: float, window: tuple[float, float], set_amplitude: float,
-                        reset_amplitude: float, duration: float = 3e-6, sample: float = 2e-9) -> NoiseFreeBaseline:
+                        reset_amplitude: float, duration: float = 3e-6, sample: float = 2e-9, growth: float = 1.0,
+                        set_pulse: PulseSpec | None = None) -> NoiseFreeBaseline:
     """Record the noise-free SET trajectory of ``model`` from just below ``window``'s low end and RESET from
-    just above its high end (siemens; one device in ngspice, state read every ``sample`` s, G from the
-    model's read table at ``v_read`` volts); SET / RESET at the given volts."""
+    just above its high end (siemens; one device in ngspice, the state read after windows of ``sample`` s,
+    each ``growth`` x the one before, for at most ``duration`` s; G from the model's read table at
+    ``v_read`` volts); SET / RESET at the given volts. With ``set_pulse`` the first trajectory is the
+    RESET after that SET pulse from the window's low end (:attr:`NoiseFreeBaseline.up_from_top`)."""
     g_low, g_high = window
     preset = get_preset(model)
     states, table = conductance_table(model, v_read)
@@ -163,21 +174,26 @@ def noise_free_baseline(model: str, v_read: float, window: tuple[float, float], 
     xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(model), states=float(states[0]),
                                       periphery=PeripheryConfig(programming=ProgrammingConfig())))
     out = []
+    falling = lambda g: g <= 0.98 * g_low  # noqa: E731
+    first = (reset_amplitude, 0.9 * g_low, falling) if set_pulse else (set_amplitude, 0.9 * g_low,
+                                                                        lambda g: g >= 1.02 * g_high)
     with open_session(xbar.netlist) as s:
-        for amp, g_first, done in ((set_amplitude, 0.9 * g_low, lambda g: g >= 1.02 * g_high),
-                                   (reset_amplitude, min(1.1 * g_high, preset.g_max), lambda g: g <= 0.98 * g_low)):
+        for k, (amp, g_first, done) in enumerate((first, (reset_amplitude, min(1.1 * g_high, preset.g_max), falling))):
             s.set_states([x_of(g_first)])
+            if k == 0 and set_pulse is not None:
+                apply_pulse(s, xbar, set_pulse, preset=preset)
             t, g = [0.0], [g_of(s.states[0])]
-            elapsed = 0.0
+            elapsed, width = 0.0, sample
             while elapsed < duration and not done(g[-1]):
-                hold(s, xbar, amp, sample, preset=preset, window=sample)
-                elapsed += sample
+                hold(s, xbar, amp, width, preset=preset, window=width)
+                elapsed += width
+                width *= growth
                 t.append(elapsed)
                 g.append(g_of(s.states[0]))
             tt, gg = np.array(t), np.array(g)
             keep = np.r_[True, np.diff(gg) * np.sign(amp) > 0]  # strictly monotone for interpolation
             out += [tt[keep], gg[keep]]
-    return NoiseFreeBaseline(*out)
+    return NoiseFreeBaseline(*out, up_from_top=set_pulse is not None)
 
 
 @dataclass
@@ -187,7 +203,9 @@ class PredictorPolicy:
     (at least ``min_width``), ``edge`` s rise and fall. ``aim`` (relative, >= 0) moves the point the
     pulse aims at from the target towards the present conductance, ``G_target * (1 -+ aim)``: with a
     tolerance band of +-tol, an aim inside the band on the near side stops earlier (like a conventional
-    write-and-verify, which enters the band from one side) and overshoots less; 0 aims at the target."""
+    write-and-verify, which enters the band from one side) and overshoots less; 0 aims at the target.
+    With ``set_pulse`` a move up is that full SET pulse and then the RESET of the predicted width (two
+    pulses, one read after them; the RESET then comes from above, so it aims at ``G_target * (1 + aim)``)."""
 
     predictor: object
     set_amplitude: float
@@ -196,13 +214,17 @@ class PredictorPolicy:
     max_width: float = 5e-6
     edge: float = 0.2e-9
     aim: float = 0.0
+    set_pulse: PulseSpec | None = None
 
     def __post_init__(self) -> None:
         self.aim = f.number("policy.aim", self.aim, low=0.0, high=0.5)
 
-    def next_pulse(self, g_now: float, g_target: float, history) -> PulseSpec:
+    def next_pulse(self, g_now: float, g_target: float, history) -> PulseSpec | tuple[PulseSpec, ...]:
         up = g_target > g_now
-        t = float(self.predictor.predict(g_now, g_target * (1 - self.aim if up else 1 + self.aim))[0])
+        falls = not up or self.set_pulse is not None
+        t = float(self.predictor.predict(g_now, g_target * (1 + self.aim if falls else 1 - self.aim))[0])
         width = abs(t) if (t > 0) == up else self.min_width
         width = min(max(width, self.min_width), self.max_width)
+        if up and self.set_pulse is not None:
+            return self.set_pulse, PulseSpec(self.reset_amplitude, width, self.edge, self.edge)
         return PulseSpec(self.set_amplitude if up else self.reset_amplitude, width, self.edge, self.edge)

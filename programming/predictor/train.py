@@ -26,12 +26,13 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
-from memcosim.programming.predictor.config import DatasetConfig, TrainConfig
+from memcosim.programming.predictor.config import DatasetConfig, TrainConfig, read_index
 from memcosim.programming.predictor.dataset import PulseDataset
 from memcosim.programming.predictor.model import PulsePredictor, Scaling
 
@@ -48,7 +49,7 @@ def split_indices(data: PulseDataset, config: TrainConfig) -> dict[str, np.ndarr
 
 
 def scaling_for(dataset: DatasetConfig) -> Scaling:
-    return Scaling(*dataset.window, dataset.step, dataset.max_steps * dataset.step)
+    return Scaling(*dataset.window, dataset.step, dataset.t_max)
 
 
 def time_rpd(model: PulsePredictor, data: PulseDataset, index: np.ndarray) -> np.ndarray:
@@ -58,12 +59,16 @@ def time_rpd(model: PulsePredictor, data: PulseDataset, index: np.ndarray) -> np
 
 
 class Histories:
-    """Histories of a set of samples on a common time grid, in scaled log conductance, padded with the end value."""
+    """Histories of a set of samples on a common grid, in scaled log conductance, padded with the end value.
+
+    The grid divides every window between two reads into ``per`` points (``per`` = the first window over
+    ``grid`` seconds): with equal windows a time grid of ``grid`` s, with growing windows
+    (``time_growth`` > 1) a grid even in the window index (:meth:`index`)."""
 
     def __init__(self, data: PulseDataset, index: np.ndarray, scaling: Scaling, grid: float):
-        self.grid = grid
         per = max(1, int(round(data.step / grid)))
         self.grid = data.step / per
+        self.per, self.step, self.growth = per, data.step, data.growth
         hs = [data.history(i) for i in index]
         self.lengths = np.array([(h.size - 1) * per + 1 for h in hs])
         L = int(self.lengths.max())
@@ -74,6 +79,13 @@ class Histories:
             out[k, fine.size:] = fine[-1]
         self.raw = (out - np.log(scaling.g_low)) / np.log(scaling.g_high / scaling.g_low)
         self.direction = np.sign(data.time[index])
+
+    def index(self, t: torch.Tensor) -> torch.Tensor:
+        """Grid position of pulse time ``t`` (seconds; below 0 extended with the slope at 0)."""
+        if self.growth == 1.0:
+            return t / self.grid
+        return (self.per * read_index(torch.clamp(t, min=0.0), self.step, self.growth)
+                + torch.clamp(t, max=0.0) / self.grid)
 
     def smoothed(self, kernel: int) -> np.ndarray:
         """Centred moving average of ``kernel`` points over each history's own length; near either end the
@@ -94,12 +106,13 @@ class Histories:
 
 
 def reached(hist: torch.Tensor, lengths: torch.Tensor, direction: torch.Tensor, t: torch.Tensor,
-            grid: float) -> torch.Tensor:
-    """Scaled log conductance reached after signed time ``t`` (seconds) on each history row.
+            grid: float | Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Scaled log conductance reached after signed time ``t`` (seconds) on each history row; ``grid``: the
+    seconds between grid points, or a function from pulse time to grid position (:meth:`Histories.index`).
 
     Inside the recorded range: linear interpolation (gradient = local slope). Outside: the end value,
     with the end segment's slope as gradient (straight-through)."""
-    idx = t * direction / grid
+    idx = grid(t * direction) if callable(grid) else t * direction / grid
     last = (lengths - 1).to(idx.dtype)
     inside = torch.minimum(torch.clamp(idx, min=0.0), last)
     lo = torch.clamp(torch.floor(inside).long(), max=hist.shape[1] - 2)
@@ -176,7 +189,7 @@ def train(data: PulseDataset, dataset_config: DatasetConfig, config: TrainConfig
 
     def val_rpd() -> float:
         with torch.no_grad():
-            u = reached(raw_va, *args_va, model.time(x_va), h_va.grid).double().numpy()
+            u = reached(raw_va, *args_va, model.time(x_va), h_va.index).double().numpy()
         g = np.exp(u * np.log(scaling.g_high / scaling.g_low) + np.log(scaling.g_low))
         return float(np.mean(np.abs(g - g_va) / g_va))
 
@@ -191,7 +204,7 @@ def train(data: PulseDataset, dataset_config: DatasetConfig, config: TrainConfig
             for b in _batches(tr.size, config.batch_size, rng):
                 bt = torch.as_tensor(b)
                 opt.zero_grad()
-                u = reached(hist[bt], args_tr[0][bt], args_tr[1][bt], model.time(x_tr[bt]), h_tr.grid)
+                u = reached(hist[bt], args_tr[0][bt], args_tr[1][bt], model.time(x_tr[bt]), h_tr.index)
                 loss = torch.mean((u - u_tr[bt]) ** 2)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
