@@ -18,6 +18,11 @@ The runs use the tuned run files ``configs/forward_only_ff.toml`` and
    (``forward_only_accuracy_<rule>``), learning curves (PNG + CSV) in
    ``benchmarks/results/forward_only_<rule>_<mode>/``. The full accuracy part takes about an hour
    (ff) and 25 min (competitive) per mode on 2 cores; the two rules can run in two processes.
+4. Energy per update (part ``energy``, a few minutes): one epoch of each rule with RESET pulses on the first
+   ``MEMCOSIM_BENCH_FO_ENERGY_TRAIN`` training samples (default 48); joules per update (one transient per
+   batch) and per RESET pulse of every supply group of the circuit (programming drivers, row DACs, TIAs,
+   row and array sources), their sum, the programming drivers alone (what was reported before the
+   session integrated every supply), and the SET/RESET comparison on every ``compare_every``-th update.
 """
 
 from __future__ import annotations
@@ -35,12 +40,14 @@ EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_FO_EPOCHS", "0"))
 TRAIN = int(os.environ.get("MEMCOSIM_BENCH_FO_TRAIN", "0"))
 MEMORY_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_FO_MEMORY_TRAIN", "120"))
 SIZES = [int(s) for s in os.environ.get("MEMCOSIM_BENCH_FO_SIZES", "8,16,32,64").split(",")]
-PARTS = os.environ.get("MEMCOSIM_BENCH_FO_PARTS", "steps,memory,accuracy").split(",")
+PARTS = os.environ.get("MEMCOSIM_BENCH_FO_PARTS", "steps,memory,accuracy,energy").split(",")
+ENERGY_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_FO_ENERGY_TRAIN", "48"))
 RULES = os.environ.get("MEMCOSIM_BENCH_FO_RULES", "ff,competitive").split(",")
 MODES = os.environ.get("MEMCOSIM_BENCH_FO_MODES", "pulse,ideal").split(",")
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-NOTES = ("RESET-only: every update one sub-1 V RESET pulse per selected cell; energy = integral of -V I dt of the "
-         "programming drivers over the simulated pulse transients.")
+NOTES = ("RESET-only: every update one sub-1 V RESET pulse per selected cell; energy = integral of -V I dt of every "
+         "supply of the circuit (programming drivers, row DACs, TIAs, row and array sources) over the simulated pulse "
+         "transients.")
 
 
 def fo_config(rule: str, update: str, hidden: int | None = None, epochs: int = 0, train: int = 0):
@@ -57,6 +64,34 @@ def fo_config(rule: str, update: str, hidden: int | None = None, epochs: int = 0
     if hidden:
         cfg.forward_only.hidden = hidden
     return cfg
+
+
+def energy_rows() -> list[dict]:
+    """Joules per update and per RESET pulse, by supply group, of one short epoch of each rule (pulse mode)."""
+    from memcosim.trainers.forward_only import ForwardOnlyTrainer
+
+    rows = []
+    for rule in RULES:
+        cfg = fo_config(rule, "pulse", None, 1, ENERGY_TRAIN)
+        t = time.perf_counter()
+        with ForwardOnlyTrainer(cfg) as tr:
+            tr.fit(log=None)
+            c = dict(tr.counters)
+        print(f"  energy {rule}: {ENERGY_TRAIN} samples, {c['transients']} updates in {time.perf_counter() - t:.0f} s",
+              flush=True)
+        updates, pulses = max(c["transients"], 1), max(c["reset_pulses"], 1)
+        groups = {k[len("energy_"):]: v for k, v in c.items() if k.startswith("energy_")}
+        for name, joules in [("all supplies", c["energy"])] + sorted(groups.items()):
+            rows.append({"part": "energy", "run": f"{rule} H={cfg.forward_only.hidden}", "group": name,
+                         "updates": c["transients"], "reset_pulses": c["reset_pulses"], "J_per_update": joules / updates,
+                         "J_per_reset_pulse": joules / pulses, "share": joules / c["energy"] if c["energy"] else 0.0})
+        if c["compared_pulses"]:
+            rows.append({"part": "energy", "run": f"{rule} H={cfg.forward_only.hidden}",
+                         "group": "SET/RESET over RESET-only (all supplies)", "updates": c["transients"],
+                         "reset_pulses": c["compared_pulses"],
+                         "J_per_reset_pulse": c["compared_energy_set_reset"] / c["compared_pulses"],
+                         "share": c["compared_energy_set_reset"] / c["compared_energy_reset_only"]})
+    return rows
 
 
 def main() -> None:
@@ -109,7 +144,9 @@ def main() -> None:
             base = backprop_baseline(dataset, hidden, epochs=10)
             rows.append({"part": f"accuracy_{rule}", "run": f"backprop numpy H={hidden}",
                          "train_samples": len(dataset.x_train), "epochs": len(base), "test_acc": base[-1]["test_acc"]})
-    for part in ["steps", "memory"] + [f"accuracy_{r}" for r in RULES]:
+    if "energy" in PARTS:
+        rows += energy_rows()
+    for part in ["steps", "memory"] + [f"accuracy_{r}" for r in RULES] + ["energy"]:
         chunk = [{k: v for k, v in r.items() if k != "part"} for r in rows if r["part"] == part]
         if chunk:
             print(f"-- {part}")

@@ -318,12 +318,18 @@ class SlotTiming:
 @dataclass
 class SlotResult:
     """A parallel update: slots run, cells pulsed (selected crossings), seconds simulated, and the energy
-    (joules) the programming drivers delivered, integrated from their simulated V(t) I(t)."""
+    (joules) every supply group of the circuit delivered in the transient (``groups``: programming drivers,
+    DACs, TIAs, ...; see :attr:`memcosim.cosim.session.Result.energy`); ``energy`` is their sum."""
 
     slots: int
     cell_pulses: int
     duration: float
-    energy: float
+    groups: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def energy(self) -> float:
+        """Joules delivered by every supply of the circuit during the update."""
+        return float(sum(self.groups.values()))
 
 
 class CrossbarCircuit:
@@ -383,15 +389,14 @@ class CrossbarCircuit:
         self.row_values.update(changed)
 
     # -- parallel pulse trains -----------------------------------------------------------
-    def pulse_slots(self, slots: Sequence[Slot], timing: SlotTiming | None = None,
-                    energy: bool = False) -> SlotResult:
+    def pulse_slots(self, slots: Sequence[Slot], timing: SlotTiming | None = None) -> SlotResult:
         """Run every slot as one trapezoidal pulse, one after another, in ONE transient.
 
         In each slot, per selected layer, the lines follow the layer's half-select scheme: selected rows
         at the amplitude, selected columns at 0 V, unselected rows / columns at V/2, V/2 (``V/2``) or
         V/3, 2V/3 (``V/3``); so selected crossings see the amplitude and every other cell at most
-        |V|/2 or |V|/3. The device states are carried on by the session. With ``energy`` the
-        programming sources' currents are saved and ``sum -V I dt`` is integrated (joules).
+        |V|/2 or |V|/3. The device states are carried on by the session. The energy of every supply
+        group over the transient comes from the session (``SessionOptions.energy``).
         """
         timing = timing or SlotTiming()
         slots = list(slots)
@@ -412,7 +417,7 @@ class CrossbarCircuit:
             if a != 0 and sel:
                 checked.append((a, sel))
         if not checked:
-            return SlotResult(0, 0, 0.0, 0.0)
+            return SlotResult(0, 0, 0.0)
         levels: dict[str, list[float]] = {}
         pulses = 0
         for s_idx, (a, sel) in enumerate(checked):
@@ -428,14 +433,13 @@ class CrossbarCircuit:
         waves = {name: slot_train(v, timing.width, timing.rise, timing.gap) for name, v in levels.items() if any(v)}
         self.idle_rows()
         stop = len(checked) * timing.period
-        names = list(waves) if energy else []
-        r = self.session.tran(stop, timing.rise, waveforms=waves, currents=names, max_step=timing.width / 2)
-        joules = 0.0
-        for name in names:
-            w = waves[name]
-            v = np.interp(r.time, np.asarray(w.times), np.asarray(w.values))
-            joules += float(np.trapezoid(-v * r[name], r.time))
-        return SlotResult(len(checked), pulses, stop, joules)
+        r = self.session.tran(stop, timing.rise, waveforms=waves, max_step=timing.width / 2)
+        return SlotResult(len(checked), pulses, stop, dict(r.energy))
+
+    @property
+    def supply_groups(self) -> list[str]:
+        """The supply groups of the circuit's netlist, in the order first declared."""
+        return list(dict.fromkeys(s.group for s in self.netlist.supplies))
 
 
 def _pairs(c: CrossbarLayerConfig, w: np.ndarray) -> np.ndarray:

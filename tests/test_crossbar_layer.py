@@ -64,9 +64,11 @@ def test_pulse_slots_move_conductances_the_requested_way(circuit):
     up, down = np.zeros(6, bool), np.zeros(6, bool)
     up[0], down[3] = True, True
     r = circuit.pulse_slots([Slot(0.8, {0: (rows, up)}), Slot(-0.8, {0: (rows, down)})],
-                            SlotTiming(10e-9), energy=True)
+                            SlotTiming(10e-9))
     g = layer.conductances()
     assert r.slots == 2 and r.cell_pulses == 4 and r.energy > 0
+    assert {"programming_drivers", "dac", "tia", "row_drivers", "array"} == set(r.groups)
+    assert r.groups["programming_drivers"] > 0 and r.energy == pytest.approx(sum(r.groups.values()))
     assert np.all(g[:2, 0] > g0[:2, 0]) and np.all(g[:2, 3] < g0[:2, 3])
     untouched = np.ones_like(g, bool)
     untouched[:2, [0, 3]] = False

@@ -138,6 +138,11 @@ def test_pulse_updates_move_conductances_the_requested_way():
         np.testing.assert_allclose(g1[0][rest], g0[0][rest], rtol=1e-9)
         np.testing.assert_allclose(g1[1], g0[1], rtol=1e-9)
         assert tr.updater.pulses > 0
+        # the pulse energy counts every supply group of the network, not only the programming drivers
+        extra = tr.epoch_extras()
+        assert {"programming_drivers", "row_drivers", "bias", "neurons"} <= set(tr.updater.energy)
+        assert tr.updater.energy["programming_drivers"] > 0
+        assert extra["energy"] == pytest.approx(sum(tr.updater.energy.values())) and extra["energy"] > 0
         # after programming the network reads as before the switch to programming mode
         out = tr.predict(tr.dataset.x_test[:2])
         assert np.all(np.isfinite(out)) and np.max(np.abs(out)) < 0.5

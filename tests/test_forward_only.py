@@ -34,6 +34,11 @@ def test_reset_only_never_increases_a_conductance_and_energy_is_measured():
         assert np.any(tr.circuit.layers[0].conductances() < g0[0])
         assert c["energy"] > 0 and c["compared_energy_reset_only"] > 0
         assert c["compared_energy_set_reset"] > c["compared_energy_reset_only"]  # SET at 1.2 V costs more
+        # the update energy counts every supply group of the circuit, not only the programming drivers
+        groups = {k[len("energy_"):]: v for k, v in c.items() if k.startswith("energy_")}
+        assert set(groups) == set(tr.circuit.supply_groups) >= {"programming_drivers", "tia", "dac"}
+        assert c["energy"] == pytest.approx(sum(groups.values()))
+        assert groups["programming_drivers"] > 0 and groups["tia"] > 0
 
 
 @pytest.mark.slow

@@ -117,6 +117,9 @@ class EPTrainer(Trainer):
 
     def epoch_extras(self) -> dict:
         extra = {"pulses": self.updater.pulses}
+        if self.updater.mode == "pulse":  # joules of the pulse transients: every supply group and the sum
+            extra["energy"] = float(sum(self.updater.energy.values()))
+            extra.update({f"energy_{g}": j for g, j in self.updater.energy.items()})
         if self.circuit is not None:
             extra["operating_points"] = self.circuit.ops
         return extra
@@ -125,6 +128,7 @@ class EPTrainer(Trainer):
     def state_arrays(self) -> dict[str, np.ndarray]:
         arrays = {f"g{l}": g.copy() for l, g in enumerate(self.updater.g)}
         arrays["pulses"] = np.array(self.updater.pulses)
+        arrays.update({f"energy_{g}": np.array(j) for g, j in self.updater.energy.items()})
         arrays.update(self.rule.state_arrays())
         arrays.update(self.updater.state_arrays())
         if self.circuit is not None:
@@ -154,5 +158,6 @@ class EPTrainer(Trainer):
             self.circuit.ops = int(arrays.get("operating_points", 0))
         updater.g = g
         updater.pulses = int(arrays.get("pulses", 0))
+        updater.energy = {k[len("energy_"):]: float(v) for k, v in arrays.items() if k.startswith("energy_")}
         self.updater = updater
         self.rule = rule

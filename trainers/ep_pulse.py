@@ -102,12 +102,14 @@ def _levels(slots: list[dict[int, tuple[float, np.ndarray, int]]], net, scheme: 
     return levels
 
 
-def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig) -> int:
+def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig,
+                 energy: dict[str, float] | None = None) -> int:
     """Apply ``counts[l][i, j]`` pulses to each cell (> 0 SET at ``v_set``, < 0 RESET at ``v_reset``).
 
     The pulses are slots (:func:`pulse_slots`: one column of every layer at a time, all rows that still
     need a pulse of that polarity at once), run back to back in one transient at the tolerances
-    ``pulse.reltol`` / ``pulse.vntol``. Returns the number of pulses applied to selected cells.
+    ``pulse.reltol`` / ``pulse.vntol``. Returns the number of pulses applied to selected cells; the joules
+    every supply group of the network delivered in the transient are added to ``energy`` (by group).
     Counts are checked (integers, shapes, ``|count| <= max_pulses``) before the session is touched.
     """
     net = circuit.network
@@ -128,16 +130,20 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig) ->
     with ProgrammingMode(circuit):
         # the corners are breakpoints; between them the line voltages are constant or linear ramps,
         # so steps of up to half a pulse width integrate the state as well as finer ones
-        circuit.session.run(_programming_tran, {"reltol": pulse.reltol, "vntol": pulse.vntol},
-                            len(slots) * period, pulse.set.rise, waves, max(pulse.set.rise, pulse.set.width / 2))
+        joules = circuit.session.run(_programming_tran, {"reltol": pulse.reltol, "vntol": pulse.vntol},
+                                     len(slots) * period, pulse.set.rise, waves, max(pulse.set.rise, pulse.set.width / 2))
+    if energy is not None:
+        for group, j in joules.items():
+            energy[group] = energy.get(group, 0.0) + j
     return int(sum(np.abs(c).sum() for c in counts))
 
 
-def _programming_tran(session, tolerances: dict[str, float], stop: float, step: float, waves: dict, max_step: float):
+def _programming_tran(session, tolerances: dict[str, float], stop: float, step: float, waves: dict,
+                      max_step: float) -> dict[str, float]:
     """``session.tran`` at the solver ``tolerances`` (then the session's own again); runs where ngspice
-    runs (``Session.run``: inside the worker process when there is one)."""
+    runs (``Session.run``: inside the worker process when there is one). Returns joules per supply group."""
     with session.solver_options(**tolerances):
-        session.tran(stop, step, waveforms=waves, max_step=max_step)
+        return dict(session.tran(stop, step, waveforms=waves, max_step=max_step).energy)
 
 
 def measure_step(circuit, pulse: PulseUpdateConfig, layer: int = 0, cell: tuple[int, int] = (0, 0),

@@ -39,6 +39,7 @@ class WeightUpdater:
         self.window = window
         self.circuit = circuit
         self.pulses = 0  # programming pulses applied so far (pulse mode)
+        self.energy: dict[str, float] = {}  # joules per supply group of the pulse transients so far (pulse mode)
 
     def apply(self, delta: list[np.ndarray], rng: np.random.Generator) -> None:
         """Change the conductances by ``delta`` (siemens per cell), as far as the window allows."""
@@ -96,13 +97,13 @@ class PulseUpdater(WeightUpdater):
 
     def apply(self, delta: list[np.ndarray], rng: np.random.Generator) -> None:
         if not self.pulse.accumulate:
-            self.pulses += apply_pulses(self.circuit, self.counts(delta, rng), self.pulse)
+            self.pulses += apply_pulses(self.circuit, self.counts(delta, rng), self.pulse, self.energy)
             self.g = self.circuit.conductances_from_states()
             return
         counts = self.accumulated_counts(delta)
         index = self.circuit.device_index
         before = [self.circuit.session.states[idx] for idx in index]
-        self.pulses += apply_pulses(self.circuit, counts, self.pulse)
+        self.pulses += apply_pulses(self.circuit, counts, self.pulse, self.energy)
         after = [self.circuit.session.states[idx] for idx in index]
         self.g = self.circuit.conductances_from_states()
         # refine the per-cell steps: half the last estimate, half what this batch's pulses did

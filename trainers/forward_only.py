@@ -25,8 +25,9 @@ negative pass; true minus strongest wrong group) is below ``margin``: correctly 
 cost no pulse, and learning settles instead of wearing the conductances down.
 
 Each pass's RESET pulses in both layers share one slot (the layers are separate arrays with their
-own lines), and every slot of a batch runs in ONE transient; the driver energy of
-every update is integrated from the simulated waveforms (``-V I dt`` of the programming sources) and,
+own lines), and every slot of a batch runs in ONE transient; the energy of
+every update is the session's, summed over every supply group of the circuit (programming drivers,
+row DACs, TIAs, ...: ``-V I dt`` of each supply over the simulated transient), and,
 every ``compare_every``-th update, compared with programming the same weight changes with SET/RESET
 (up: SET the + device with the ``set`` pulse; down: RESET it), measured on the same states and then undone.
 """
@@ -42,7 +43,7 @@ from memcosim.trainers.config import RunConfig
 from memcosim.cosim.layer import CrossbarCircuit, Slot, SlotTiming
 from memcosim.trainers.crossbar_config import ForwardOnlyConfig, layer_configs
 from memcosim.trainers.datasets import DatasetLike, dataset_for
-from memcosim.trainers.sgd import CrossbarTrainerMixin, check_sizes, softmax
+from memcosim.trainers.sgd import CrossbarTrainerMixin, add_energy, check_sizes, energy_counters, softmax
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -72,7 +73,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         self.circuit = CrossbarCircuit(layers, options, title=f"memcosim forward-only {s.rule}")
         self.counters = {"reset_pulses": 0, "updates": 0, "transients": 0, "energy": 0.0,
                          "compared_pulses": 0, "compared_energy_reset_only": 0.0, "compared_energy_set_reset": 0.0,
-                         "conductance_increases": 0}
+                         "conductance_increases": 0, **energy_counters(self.circuit)}
         self.step = self._measure_step() if config.train.update == "ideal" else None
 
     # -- ideal mode: the conductance decrease of one RESET pulse, measured once -----------------
@@ -246,9 +247,9 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
             slots = [Slot(self.s.reset.amplitude, {k: (rows, cols) for k, rows, cols, _ in group}) for group in groups]
             compare = self.s.energy_compare and self.counters["updates"] % self.s.compare_every == 1 % self.s.compare_every
             saved = self.circuit.states if compare else None
-            r = self.circuit.pulse_slots(slots, self.timing, energy=True)
+            r = self.circuit.pulse_slots(slots, self.timing)
             self.counters["reset_pulses"] += r.cell_pulses
-            self.counters["energy"] += r.energy
+            add_energy(self.counters, r)
             self.counters["transients"] += 1
             if compare:
                 self._compare(groups, saved, r.energy, r.cell_pulses)
@@ -256,7 +257,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
             self.counters["conductance_increases"] += int(np.sum(layer.conductances() > g * (1 + 1e-9)))
 
     def _compare(self, groups, saved: np.ndarray, reset_energy: float, pulses: int) -> None:
-        """Driver energy of the same weight changes by SET/RESET programming of the + devices, then undo."""
+        """Energy (all supply groups) of the same weight changes by SET/RESET programming of the + devices, then undo."""
         after = self.circuit.states
         slots = []
         for group in groups:
@@ -268,7 +269,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                 set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
             slots += [Slot(self.s.set.amplitude, set_sel), Slot(self.s.reset.amplitude, reset_sel)]
         self.circuit.set_states(saved)
-        r = self.circuit.pulse_slots(slots, self.timing, energy=True)
+        r = self.circuit.pulse_slots(slots, self.timing)
         self.circuit.set_states(after)
         self.counters["compared_pulses"] += pulses
         self.counters["compared_energy_reset_only"] += reset_energy

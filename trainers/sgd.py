@@ -67,6 +67,18 @@ def cross_entropy(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     return -np.log(np.maximum(p[np.arange(len(y)), np.asarray(y, dtype=int)], 1e-300))
 
 
+def energy_counters(circuit: CrossbarCircuit) -> dict[str, float]:
+    """Zeroed counters ``energy_<group>`` (joules) of every supply group of ``circuit``; ``energy`` is their sum."""
+    return {f"energy_{g}": 0.0 for g in circuit.supply_groups}
+
+
+def add_energy(counters: dict[str, float], result: SlotResult) -> None:
+    """Add an update's energy to ``counters``: the total (``energy``) and each group's (``energy_<group>``)."""
+    counters["energy"] += result.energy
+    for group, joules in result.groups.items():
+        counters[f"energy_{group}"] = counters.get(f"energy_{group}", 0.0) + joules
+
+
 class CrossbarTrainerMixin:
     """Shared checkpoint pieces of the crossbar-layer trainers (device states + counters)."""
 
@@ -118,7 +130,8 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
                                dict(init_spread=s.init_scale * np.sqrt(3 / (s.hidden + 1))))
         self.timing = SlotTiming(s.set.width, s.set.rise, s.gap)
         self.circuit = CrossbarCircuit(layers, options, title=f"memcosim SGD {n_in}-{s.hidden}-{n_out}")
-        self.counters = {"cell_pulses": 0, "slots": 0, "transients": 0, "energy": 0.0, "updates": 0}
+        self.counters = {"cell_pulses": 0, "slots": 0, "transients": 0, "energy": 0.0, "updates": 0,
+                         **energy_counters(self.circuit)}
         self.dw = (0.0, 0.0)
         self.drift = 0.0  # relative change of G+ + G- per up-and-down coincidence cycle (pulse mode)
         if config.train.update == "pulse":
@@ -249,15 +262,15 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
     def _pulse(self, xa, aa, d_hid, d_out) -> None:
         slots = self.batch_slots(xa, aa, d_hid, d_out)
         if slots:
-            r = self.run_slots(slots, energy=True)
+            r = self.run_slots(slots)
             self.counters["cell_pulses"] += r.cell_pulses
             self.counters["slots"] += r.slots
-            self.counters["energy"] += r.energy
+            add_energy(self.counters, r)
             self.counters["transients"] += 1
 
-    def run_slots(self, slots: list[Slot], energy: bool = False) -> SlotResult:
-        """Run ``slots`` in order as one transient (energy in joules with ``energy``)."""
-        return self.circuit.pulse_slots(slots, self.timing, energy=energy)
+    def run_slots(self, slots: list[Slot]) -> SlotResult:
+        """Run ``slots`` in order as one transient (with the energy of every supply group, joules)."""
+        return self.circuit.pulse_slots(slots, self.timing)
 
     @staticmethod
     def _columns(up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
