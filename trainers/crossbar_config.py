@@ -142,8 +142,8 @@ class ForwardOnlyConfig:
     or true minus strongest wrong group) is below ``margin``; with ``margin = 0``, only where the
     logistic factor of its goodness loss around ``theta`` exceeds ``min_error``. ``energy_compare``:
     every ``compare_every``-th update also programs the same weight changes with SET/RESET (up: SET
-    the + device with the ``set`` pulse; down: RESET the + device with ``reset``), measures the energy (every supply group),
-    and restores the device states.
+    the + device with the ``set`` pulse; down: RESET the + device with ``reset``), measures the energy (every
+    supply group), and restores the device states.
     """
 
     hidden: int = 32
