@@ -16,6 +16,9 @@ to the column node, gated by word line ``w<i>`` (source ``VWL<i>``).
                                |Rcol       |Rcol
                               c1_0 ...    c1_1 ... -> VCOL<j> -> s<j> -VPCOL<j>- q<j> -[tia]- o<j> -[adc]
                                                                  ^ INUDGE<j>
+
+With column switches, s<j> goes through the switch to q<j> (read) or to p<j> (write), and VPCOL<j>
+drives p<j> from ground: a write never reaches the TIA.
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ class Crossbar:
     values: np.ndarray | None = None  # conductance (S) or initial state per cell, variation included
     faults: "FaultMap | None" = None  # the drawn faults (memcosim.circuits.faults) when config.faults is set
     blocks: PeripheryBlocks = field(default_factory=PeripheryBlocks)  # the block in each periphery slot
+    rail_sources: dict[str, str] = field(default_factory=dict)  # blocks' rail sources -> supply group
 
     def row_node(self, i: int, j: int) -> str:
         return row_node(self.config, i, j)
@@ -124,7 +128,13 @@ class Crossbar:
     def sources(self) -> list[str]:
         """Every independent source the crossbar drives or reads."""
         return (self.row_sources + self.column_sources + self.word_line_sources + self.nudge_sources
-                + self.program_row_sources + self.program_column_sources)
+                + self.program_row_sources + self.program_column_sources + list(self.rail_sources))
+
+    def switch_mode(self, mode: str) -> dict[str, float]:
+        """Values (volts) of the column switches' control sources that put them in ``mode``: ``read``
+        (columns on their TIAs) or ``write`` (columns on their programming drivers); empty without switches."""
+        switch = self.blocks.switch
+        return {} if switch is None else switch.mode(mode)
 
     @property
     def column_current_vectors(self) -> list[str]:
@@ -249,15 +259,18 @@ def _build(config: ArrayConfig, blocks: PeripheryBlocks, title: str | None) -> C
         instance_extra = {k: v for k, v in config.device.params.items()
                           if k in device.instance_parameters and k != "x0"}
         net.model_card(card, device.name, **model_level)
-    dac, driver, prog, tia, adc, nudge, access = (blocks.dac, blocks.row_driver, blocks.programming, blocks.tia,
-                                                  blocks.adc, blocks.nudge, blocks.access)
-    for block in (access, dac, driver, tia, adc):
+    dac, driver, prog, tia, adc, nudge, access, switch = (blocks.dac, blocks.row_driver, blocks.programming,
+                                                          blocks.tia, blocks.adc, blocks.nudge, blocks.access,
+                                                          blocks.switch)
+    for block in (access, dac, driver, tia, adc, switch):
         if block is not None:
             block.define(net)
+    rails = {r.source: r.group for b in (access, dac, driver, tia, adc, switch) if b is not None for r in b.rails}
 
     rnode = [[row_node(config, i, j) for j in range(C)] for i in range(R)]
     cnode = [[column_node(config, i, j) for j in range(C)] for i in range(R)]
-    xb = Crossbar(config, net, [], [], np.empty((R, C), dtype=object), values=values, blocks=blocks)
+    xb = Crossbar(config, net, [], [], np.empty((R, C), dtype=object), values=values, blocks=blocks,
+                  rail_sources=rails)
 
     # rows: source -> DAC -> row driver -> programming driver -> line
     stages = [s for s, block in (("dac", dac), ("drv", driver), ("prog", prog)) if block is not None]
@@ -299,7 +312,11 @@ def _build(config: ArrayConfig, blocks: PeripheryBlocks, title: str | None) -> C
         net.voltage_source(f"VCOL{j}", col[-1], below, 0.0)
         net.supply(ARRAY, f"VCOL{j}", col[-1], below)
         xb.column_sources.append(f"VCOL{j}")
-        if prog is not None:
+        if switch is not None:  # the switch joins the line to the TIA (read) or to the driver (write)
+            sense = f"q{j}"
+            switch.place(net, f"SW{j}", (below, sense, f"p{j}"))
+            xb.program_column_sources.append(prog.place(net, f"PCOL{j}", (f"p{j}", "0")).name)
+        elif prog is not None:
             sense = f"q{j}" if tia is not None else "0"
             xb.program_column_sources.append(prog.place(net, f"PCOL{j}", (below, sense)).name)
         else:
@@ -345,7 +362,7 @@ def _line_capacitance(net: Netlist, prefix: str, index: int, nodes: list[str], f
 
 def _describe(net: Netlist, config: ArrayConfig) -> None:
     per = config.periphery or PeripheryConfig()
-    blocks = [name for name in ("dac", "tia", "adc", "nudge", "programming") if getattr(per, name) is not None]
+    blocks = [name for name in ("dac", "tia", "adc", "nudge", "programming", "switches") if getattr(per, name) is not None]
     net.comment(f"{config.rows} rows x {config.columns} columns, {config.cell} cells, model {config.device.model}"
                 + (", differential column pairs (2k +, 2k+1 -)" if config.differential else ""))
     net.comment(f"wires: {fmt(config.wires.r_row)} ohm per row segment, {fmt(config.wires.r_column)} ohm per column segment, "

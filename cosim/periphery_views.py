@@ -27,6 +27,7 @@ from memcosim.circuits.crossbar import Crossbar, build_crossbar
 from memcosim.config.array import ArrayConfig
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.structure import check_structure
+from memcosim.cosim.column_switches import check_column_voltages, write_mode
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session
 from memcosim.devices.catalog import get_device
@@ -334,8 +335,10 @@ def write_disturbance(config: ArrayConfig, row: int, column: int, scheme: str | 
         s.set_sources(_rows_at(xbar, np.zeros(R)))
         before = s.state_array(xbar.cells)
         duration = xbar.write_duration()
-        r = s.tran(duration + pulse.rise, pulse.width / 50, waveforms=waves, voltages=nodes,
-                   max_step=pulse.width / 50)
+        check_column_voltages(xbar, v_cols)
+        with write_mode(s, xbar):
+            r = s.tran(duration + pulse.rise, pulse.width / 50, waveforms=waves, voltages=nodes,
+                       max_step=pulse.width / 50)
         after = s.state_array(xbar.cells)
     mid = pulse.rise + pulse.width / 2  # the pulses start at 0 s: rise, then the full-height part
     at = {n: float(np.interp(mid, r.time, r[n])) for n in nodes}

@@ -26,6 +26,7 @@ import numpy as np
 from memcosim import fields as f
 from memcosim.circuits import waveforms
 from memcosim.circuits.waveforms import Pwl
+from memcosim.cosim.column_switches import check_column_voltages, write_mode
 from memcosim.cosim.layer import CrossbarLayer
 from memcosim.devices.presets import ProgrammingPreset, get_preset
 from memcosim.errors import ConfigError
@@ -123,6 +124,7 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
     names = xbar.program_row_sources + xbar.program_column_sources
     if not names:
         raise ConfigError("periphery.programming", "this array has no programming drivers")
+    check_column_voltages(xbar, v_cols)
     scales = np.concatenate([v_rows, v_cols])
     walking = variation is not None and variation.active
     walks: list[float] = []
@@ -141,20 +143,21 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
     if len(edges) > 2 and edges[-1] - edges[-2] <= tiny:
         edges.pop(-2)
     count = 0
-    for t0, t1 in zip(edges[:-1], edges[1:]):
-        if walking and any(abs(t0 - w) <= tiny for w in walks):
-            variation.advance()
-            variation.apply(session)
-        piece = shape.window(t0, t1)
-        waves = {}
-        for name, scale in zip(names, scales):
-            if scale != 0.0:
-                waves[name] = piece.scaled(scale)
-        span = t1 - t0
-        session.tran(span, span / 10, waveforms=waves, max_step=min(span, 10e-9))
-        count += 1
-        if on_window is not None:
-            on_window(t1)
+    with write_mode(session, xbar):
+        for t0, t1 in zip(edges[:-1], edges[1:]):
+            if walking and any(abs(t0 - w) <= tiny for w in walks):
+                variation.advance()
+                variation.apply(session)
+            piece = shape.window(t0, t1)
+            waves = {}
+            for name, scale in zip(names, scales):
+                if scale != 0.0:
+                    waves[name] = piece.scaled(scale)
+            span = t1 - t0
+            session.tran(span, span / 10, waveforms=waves, max_step=min(span, 10e-9))
+            count += 1
+            if on_window is not None:
+                on_window(t1)
     return count
 
 
@@ -167,11 +170,12 @@ def cell_voltage(session, xbar, cell: tuple[int, int], v_rows: np.ndarray, v_col
         raise ConfigError("periphery.programming", "this array has no programming drivers")
     name = str(xbar.cells[cell]).lower()
     device = next(m for m in session.devices if m.name.lower() == name)
-    try:
-        session.set_sources(dict(zip(names, (float(v) for v in np.concatenate([v_rows, v_cols])))))
-        r = session.op(voltages=[device.top, device.bottom])
-    finally:
-        session.set_sources(dict.fromkeys(names, 0.0))
+    with write_mode(session, xbar):
+        try:
+            session.set_sources(dict(zip(names, (float(v) for v in np.concatenate([v_rows, v_cols])))))
+            r = session.op(voltages=[device.top, device.bottom])
+        finally:
+            session.set_sources(dict.fromkeys(names, 0.0))
     return float(r[device.top] - r[device.bottom])
 
 

@@ -73,6 +73,7 @@ LAYERS: dict[str, str] = {
     "memcosim.cosim.periphery_views": "array operations",
     "memcosim.cosim.device_table": "array operations",
     "memcosim.cosim.switching_table": "array operations",
+    "memcosim.cosim.column_switches": "array operations",
     "memcosim.programming": "programming",
     "memcosim.trainers": "learning",
     "memcosim.hardware_aware": "learning",

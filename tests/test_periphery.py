@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,7 @@ from memcosim.circuits.periphery.blocks import SLOTS, PeripheryBlocks
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.circuits.periphery.tia import Tia
 from memcosim.config.array import ArrayConfig, WireConfig
-from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, TiaConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, SwitchConfig, TiaConfig
 from memcosim.cosim.engine import open_session
 from memcosim.errors import ConfigError
 
@@ -169,7 +170,7 @@ def _dac_array(**kw) -> ArrayConfig:
 
 def test_every_behavioural_block_fits_its_slot():
     config = ArrayConfig(2, 2, wires=WireConfig(r_driver=5.0), conductance=1e-4, cell="1T1R",
-                         periphery=PeripheryConfig.full())
+                         periphery=dataclasses.replace(PeripheryConfig.full(), switches=SwitchConfig()))
     blocks = PeripheryBlocks.behavioural(config.periphery, config.wires.r_driver, config.access)
     assert set(blocks.filled()) == set(SLOTS)
     blocks.check()

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from memcosim.circuits.netlist import GROUND, Element, Netlist
-from memcosim.errors import ConfigError
+from memcosim.errors import ConfigError, NetlistError
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,9 @@ TIA = Slot("tia", ("in", "out"),
            ("the column current input (virtual ground)", "the output voltage read by the ADC"))
 ADC = Slot("adc", ("in",), ("the TIA output it converts",))
 NUDGE = Slot("nudge", ("node",), ("the TIA input the nudge current (amperes, from ground) flows into",))
+SWITCH = Slot("switch", ("line", "sense", "drive"),
+              ("the column line (below its ammeter)", "the TIA input, joined to the line while the array is read",
+               "the programming driver, joined to the line while the array is written"))
 ACCESS = Slot("access", ("drain", "gate", "source", "bulk"),
               ("the memristor's bottom electrode", "the row's word line", "the column line", "ground"))
 
@@ -105,11 +108,45 @@ def declare_supplies(net: Netlist, block: "Block", element: Element) -> None:
         net.supply(s.group, f"{element.name}.{s.element}", node(s.plus), node(s.minus))
 
 
+@dataclass(frozen=True)
+class Rail:
+    """A supply rail a block's transistors sit between: the top-level voltage source ``source`` holding node
+    ``node`` at ``volts`` to ground, shared by every instance of the block and reached by the block's pin
+    ``pin`` (after its slot pins); its energy counts under supply group ``group``."""
+
+    pin: str
+    source: str
+    node: str
+    volts: float
+    group: str
+
+
+def define_rails(net: Netlist, rails: "tuple[Rail, ...]") -> None:
+    """Put each rail's source into ``net`` and declare it as a supply of its group, unless it is there already
+    (blocks may share a rail); a source of the same name at another node or voltage is a ConfigError."""
+    for r in rails:
+        try:
+            e = net.find(r.source)
+        except NetlistError:
+            net.voltage_source(r.source, r.node, GROUND, r.volts)
+            net.supply(r.group, r.source, r.node, GROUND)
+            continue
+        if e.nodes != (r.node, GROUND) or float(e.rest.split()[1]) != r.volts:
+            raise ConfigError(f"rail {r.source}", f"declared twice differently: {e.render()!r} and "
+                              f"{r.node} at {r.volts:g} V")
+
+
 class Block(ABC):
     """One periphery block. ``name`` is its ``.subckt`` name (or ``.model`` card name) in a netlist
-    and the name its errors carry."""
+    and the name its errors carry. A block with :attr:`rails` has a pin per rail after its slot pins,
+    wired to the rail's shared source, which :meth:`SubcktBlock.define` puts in once."""
 
     name: str
+
+    @property
+    def rails(self) -> tuple[Rail, ...]:
+        """The supply rails the block's circuit sits between (none for a behavioural block)."""
+        return ()
 
     @property
     @abstractmethod
@@ -160,19 +197,21 @@ class SubcktBlock(Block):
             if "=" in token or token.lower() == "params:":
                 break
             header.append(token)
-        if tuple(header) != tuple(self.pins):
+        pins = tuple(self.pins) + tuple(r.pin for r in self.rails)
+        if tuple(header) != pins:
             raise ConfigError(f"block {self.name}", f"its .subckt line lists pins ({' '.join(header)}) but the "
-                              f"block declares ({' '.join(self.pins)})")
-        known = set(self.pins) | {GROUND}
+                              f"block declares ({' '.join(pins)})")
+        known = set(pins) | {GROUND}
         for pair in self.dc_paths:
             for pin in pair:
                 if pin not in known:
                     raise ConfigError(f"block {self.name}", f"DC path {pair} names {pin!r}, which is not one of its "
                                       f"pins ({' '.join(self.pins)}) or ground '0'")
-        net.subcircuit(self.name, text, self.pins, self.dc_paths)
+        net.subcircuit(self.name, text, pins, self.dc_paths)
+        define_rails(net, self.rails)
 
     def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
-        element = net.instance("X" + name, nodes, self.name)
+        element = net.instance("X" + name, tuple(nodes) + tuple(r.node for r in self.rails), self.name)
         declare_supplies(net, self, element)
         return element
 

@@ -11,13 +11,15 @@ from memcosim.circuits.periphery.base import Block, Slot
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.circuits.periphery.drivers import ProgrammingDriver, RowDriver
 from memcosim.circuits.periphery.nudge import NudgeSource
+from memcosim.circuits.periphery.sky130_tia import Sky130Tia
+from memcosim.circuits.periphery.switches import ColumnSwitch
 from memcosim.circuits.periphery.tia import Tia
 from memcosim.config.periphery import AccessConfig, PeripheryConfig
 from memcosim.errors import ConfigError
 
 SLOTS: dict[str, Slot] = {
     "dac": base.DAC, "row_driver": base.ROW_DRIVER, "programming": base.PROGRAMMING, "tia": base.TIA,
-    "adc": base.ADC, "nudge": base.NUDGE, "access": base.ACCESS,
+    "adc": base.ADC, "nudge": base.NUDGE, "access": base.ACCESS, "switch": base.SWITCH,
 }
 
 
@@ -37,21 +39,24 @@ class PeripheryBlocks:
     adc: Adc | None = None
     nudge: Block | None = None
     access: AccessTransistor | None = None
+    switch: Block | None = None
 
     @classmethod
     def behavioural(cls, periphery: PeripheryConfig | None, r_driver: float = 0.0,
                     access: AccessConfig | None = None) -> "PeripheryBlocks":
-        """The behavioural block of every slot the settings fill: ``periphery`` blocks, a row driver
-        of ``r_driver`` ohms (none at 0) and the access transistor of 1T1R cells."""
+        """The block of every slot the settings fill: ``periphery`` blocks, a row driver of ``r_driver``
+        ohms (none at 0) and the access transistor of 1T1R cells. Behavioural blocks, except where the
+        settings pick a circuit: the sky130 TIA (``periphery.tia.circuit``) and the column switches."""
         per = periphery or PeripheryConfig()
         return cls(
             dac=Dac(per.dac) if per.dac is not None else None,
             row_driver=RowDriver(r_driver) if r_driver > 0 else None,
             programming=ProgrammingDriver(per.programming) if per.programming is not None else None,
-            tia=Tia(per.tia) if per.tia is not None else None,
+            tia=(None if per.tia is None else Sky130Tia(per.tia) if per.tia.circuit == "sky130" else Tia(per.tia)),
             adc=Adc(per.adc) if per.adc is not None else None,
             nudge=NudgeSource(per.nudge) if per.nudge is not None else None,
             access=AccessTransistor(access) if access is not None else None,
+            switch=ColumnSwitch(per.switches) if per.switches is not None else None,
         )
 
     def filled(self) -> tuple[str, ...]:

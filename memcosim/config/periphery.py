@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from memcosim import fields as f
+from memcosim.config.blocks import PDK_CORNERS
 from memcosim.config.pulse import PulseConfig
 from memcosim.errors import ConfigError
 
@@ -39,20 +40,40 @@ class DacConfig:
         self.r_out = f.number("periphery.dac.r_out", self.r_out, low=0.0, unit="ohm")
 
 
+TIA_CIRCUITS = ("behavioural", "sky130")
+MAX_5V_SPAN = 5.5  # volts: the most the sky130 5 V devices (g5v0d10v5) take across their gate oxide
+
+
 @dataclass
 class TiaConfig:
     """Column TIA: op-amp open-loop ``gain`` (V/V, finite) and feedback resistance ``r_feedback`` (ohm).
 
     ``r_feedback = 0`` means automatic: a crossbar layer (:class:`~memcosim.cosim.layer.CrossbarLayerConfig`)
     or a deployment chooses it from its ADC full scale; an array's own periphery
-    (:class:`~memcosim.config.array.ArrayConfig`) needs a resistance > 0."""
+    (:class:`~memcosim.config.array.ArrayConfig`) needs a resistance > 0.
+
+    ``circuit`` picks the amplifier in ngspice: ``behavioural`` (a VCVS of open-loop ``gain``, no
+    rails, the fast default) or ``sky130`` (a two-stage Miller op-amp of sky130 5 V transistors at
+    process ``corner``, between rails ``v_dd`` and ``v_ss`` volts, with finite gain and bandwidth;
+    ``gain`` then only sets the nominal transfer the read path divides by)."""
 
     gain: float = 1e5
     r_feedback: float = 10e3
+    circuit: str = "behavioural"
+    corner: str = "tt"
+    v_dd: float = 1.8
+    v_ss: float = -1.8
 
     def __post_init__(self) -> None:
         self.gain = f.number("periphery.tia.gain", self.gain, low=0.0, low_open=True, unit="V/V")
         self.r_feedback = f.number("periphery.tia.r_feedback", self.r_feedback, low=0.0, unit="ohm")
+        self.circuit = f.choice("periphery.tia.circuit", self.circuit, TIA_CIRCUITS)
+        self.corner = f.choice("periphery.tia.corner", self.corner, PDK_CORNERS["sky130"])
+        self.v_dd = f.number("periphery.tia.v_dd", self.v_dd, low=0.9, unit="V")
+        self.v_ss = f.number("periphery.tia.v_ss", self.v_ss, high=-0.9, unit="V")
+        if self.v_dd - self.v_ss > MAX_5V_SPAN:
+            raise ConfigError("periphery.tia.v_dd", f"the rails span {self.v_dd - self.v_ss:g} V (v_dd {self.v_dd:g}, "
+                              f"v_ss {self.v_ss:g}); the sky130 5 V devices take at most {MAX_5V_SPAN:g} V")
 
     @property
     def automatic(self) -> bool:
@@ -126,6 +147,47 @@ class ProgrammingConfig:
             raise ConfigError("periphery.programming.pulse.amplitude", "must be non-zero volts")
 
 
+SWITCH_FINGER = 5e-6  # metres: the finger width of the switches' transistors (a sky130 5 V bin width)
+SWITCH_LENGTHS = (0.5e-6, 0.6e-6, 0.8e-6, 1e-6, 2e-6, 4e-6, 8e-6)  # metres: the bin lengths of that width
+
+
+@dataclass
+class SwitchConfig:
+    """Column switches: per column two sky130 transmission gates (5 V devices at process ``corner``) that
+    connect the column to its TIA while it is read and to its programming driver while it is written,
+    so the TIA never sees a write.
+
+    The gates swing between the switch rails ``v_low`` and ``v_high`` volts (NMOS bulks at ``v_low``,
+    PMOS bulks at ``v_high``); every column voltage of a write must lie inside them. Each gate's
+    NMOS is ``w_n`` metres wide, its PMOS ``w_p`` (whole numbers of 5 um fingers), both ``l`` metres long
+    (a bin length of the 5 um devices: 0.5e-6, the 5 V minimum, up to 8e-6)."""
+
+    corner: str = "tt"
+    v_high: float = 2.5
+    v_low: float = -2.5
+    w_n: float = 50e-6
+    w_p: float = 100e-6
+    l: float = 0.5e-6
+
+    def __post_init__(self) -> None:
+        self.corner = f.choice("periphery.switches.corner", self.corner, PDK_CORNERS["sky130"])
+        self.v_high = f.number("periphery.switches.v_high", self.v_high, low=0.0, low_open=True, unit="V")
+        self.v_low = f.number("periphery.switches.v_low", self.v_low, high=0.0, unit="V")
+        if self.v_high - self.v_low > MAX_5V_SPAN:
+            raise ConfigError("periphery.switches.v_high", f"the rails span {self.v_high - self.v_low:g} V; the sky130 "
+                              f"5 V devices take at most {MAX_5V_SPAN:g} V")
+        for name in ("w_n", "w_p"):
+            w = f.number(f"periphery.switches.{name}", getattr(self, name), low=SWITCH_FINGER, unit="m")
+            if abs(w / SWITCH_FINGER - round(w / SWITCH_FINGER)) > 1e-6:
+                raise ConfigError(f"periphery.switches.{name}", f"must be a whole number of {SWITCH_FINGER * 1e6:g} um "
+                                  f"fingers (the sky130 model bins), got {w!r} m")
+            setattr(self, name, w)
+        self.l = f.number("periphery.switches.l", self.l, unit="m")
+        if not any(abs(self.l - x) < 1e-12 for x in SWITCH_LENGTHS):
+            raise ConfigError("periphery.switches.l", f"must be one of the sky130 5 V bin lengths "
+                              f"{', '.join(f'{x:g}' for x in SWITCH_LENGTHS)} m, got {self.l!r}")
+
+
 @dataclass
 class PeripheryConfig:
     """Which periphery blocks the array has; ``None`` means that block is absent (ideal)."""
@@ -135,10 +197,11 @@ class PeripheryConfig:
     adc: AdcConfig | None = None
     nudge: NudgeConfig | None = None
     programming: ProgrammingConfig | None = None
+    switches: SwitchConfig | None = None
 
     def __post_init__(self) -> None:
         for name, cls in (("dac", DacConfig), ("tia", TiaConfig), ("adc", AdcConfig), ("nudge", NudgeConfig),
-                          ("programming", ProgrammingConfig)):
+                          ("programming", ProgrammingConfig), ("switches", SwitchConfig)):
             value = getattr(self, name)
             if value is not None and not isinstance(value, cls):
                 raise ConfigError(f"periphery.{name}", f"must be a {cls.__name__}, got {value!r}")
@@ -148,6 +211,25 @@ class PeripheryConfig:
             raise ConfigError("periphery.tia", "a TIA output needs its reader (and load): add periphery.adc")
         if self.nudge is not None and self.tia is None:
             raise ConfigError("periphery.nudge", "nudge currents are injected at the TIA input: add periphery.tia")
+        if self.switches is not None:
+            if self.tia is None or self.programming is None:
+                raise ConfigError("periphery.switches", "column switches connect a column to its TIA or its "
+                                  "programming driver: add periphery.tia and periphery.programming")
+            self.check_write_range(self.programming.pulse.amplitude, "periphery.programming.pulse.amplitude")
+        tia, adc = self.tia, self.adc
+        if tia is not None and adc is not None and tia.circuit == "sky130" and not (
+                tia.v_ss < adc.v_min and adc.v_max < tia.v_dd):
+            raise ConfigError("periphery.adc.v_max" if adc.v_max >= tia.v_dd else "periphery.adc.v_min",
+                              f"the ADC range {adc.v_min:g} .. {adc.v_max:g} V must lie inside the sky130 TIA's rails "
+                              f"({tia.v_ss:g} .. {tia.v_dd:g} V): narrow it or widen periphery.tia.v_dd / v_ss")
+
+    def check_write_range(self, amplitude: float, where: str) -> None:
+        """A ConfigError naming ``where`` if a write of ``amplitude`` volts puts a column outside the column
+        switches' rails (the scheme drives columns between 0 V and the amplitude)."""
+        sw = self.switches
+        if sw is not None and not (sw.v_low <= min(0.0, amplitude) and max(0.0, amplitude) <= sw.v_high):
+            raise ConfigError(where, f"a {amplitude:g} V write drives columns outside the column switches' rails "
+                              f"({sw.v_low:g} .. {sw.v_high:g} V): widen periphery.switches.v_low / v_high")
 
     @classmethod
     def full(cls) -> "PeripheryConfig":

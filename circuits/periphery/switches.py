@@ -1,0 +1,86 @@
+"""Column switches (slot :data:`~memcosim.circuits.periphery.base.SWITCH`): two sky130 transmission
+gates per column that join the column line to its TIA while the array is read and to its
+programming driver while it is written.
+
+Each gate is an NMOS and a PMOS (5 V devices ``sky130_fd_pr__nfet_g5v0d10v5`` / ``pfet_g5v0d10v5``)
+in parallel, driven by two shared control lines: ``rd`` (at ``v_high`` while reading, ``v_low``
+while writing) and ``wr`` (the complement). The read gate's NMOS takes ``rd`` and its PMOS ``wr``;
+the write gate the other way round. NMOS bulks sit on ``v_low``, PMOS bulks on ``v_high``. The
+rails and the control lines are the sources ``VSW_HI``, ``VSW_LO``, ``VSW_RD``, ``VSW_WR`` (supply
+group ``switches``); :meth:`ColumnSwitch.mode` gives the control values of each mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memcosim.circuits import sky130
+from memcosim.circuits.netlist import Netlist, fmt
+from memcosim.circuits.periphery.base import SWITCHES, SubcktBlock, Rail
+from memcosim.circuits.periphery.sky130_tia import NFET, PFET
+from memcosim.config.periphery import SWITCH_FINGER, SwitchConfig
+from memcosim.errors import ConfigError
+
+MODES = ("read", "write")
+
+
+@dataclass(frozen=True)
+class ColumnSwitch(SubcktBlock):
+    """The read and write transmission gates of one column, of ``config``; pins ``line``, ``sense`` (the
+    TIA input), ``drive`` (the programming driver), then the rails ``hi``/``lo`` and controls ``rd``/``wr``."""
+
+    config: SwitchConfig
+    name: str = "colsw_sky130"
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        return ("line", "sense", "drive")
+
+    @property
+    def rails(self) -> tuple[Rail, ...]:
+        """The bulk rails and the two control lines (their read-mode values), all in group ``switches``."""
+        c = self.config
+        return (Rail("hi", "VSW_HI", "sw_hi", c.v_high, SWITCHES), Rail("lo", "VSW_LO", "sw_lo", c.v_low, SWITCHES),
+                Rail("rd", "VSW_RD", "sw_rd", c.v_high, SWITCHES), Rail("wr", "VSW_WR", "sw_wr", c.v_low, SWITCHES))
+
+    @property
+    def dc_paths(self) -> tuple[tuple[str, str], ...]:
+        return (("line", "sense"), ("line", "drive"), ("line", "lo"), ("line", "hi"))
+
+    def mode(self, mode: str) -> dict[str, float]:
+        """Values (volts) of the control sources ``VSW_RD`` / ``VSW_WR`` in ``mode`` (``read`` or ``write``)."""
+        if mode not in MODES:
+            raise ConfigError("mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+        hi, lo = self.config.v_high, self.config.v_low
+        return {"VSW_RD": hi, "VSW_WR": lo} if mode == "read" else {"VSW_RD": lo, "VSW_WR": hi}
+
+    def subckt(self) -> str:
+        c = self.config
+        size = f"l={fmt(c.l)}"
+        n = f"{NFET} w={fmt(c.w_n)} {size}{_fingers(c.w_n)}"
+        p = f"{PFET} w={fmt(c.w_p)} {size}{_fingers(c.w_p)}"
+        return "\n".join([
+            f".subckt {self.name} line sense drive hi lo rd wr",
+            f"* column switch: read gate line-sense (on while rd is high), write gate line-drive (on while wr is "
+            f"high); sky130 5 V devices, corner {c.corner}",
+            f"XNR line rd sense lo {n}",
+            f"XPR line wr sense hi {p}",
+            f"XNW line wr drive lo {n}",
+            f"XPW line rd drive hi {p}",
+            f".ends {self.name}",
+        ])
+
+    def define(self, net: Netlist) -> None:
+        """The model files of the two devices at the corner, the switch and its sources."""
+        for name, value in sky130.GLOBAL_PARAMETERS.items():
+            net.parameter(name, value)
+        for device in (NFET, PFET):
+            for path in sky130.device_libraries(device, self.config.corner, "periphery.switches.corner"):
+                net.library(str(path))
+        super().define(net)
+
+
+def _fingers(w: float) -> str:
+    """``nf=`` text that splits width ``w`` (metres) into fingers of :data:`SWITCH_FINGER`."""
+    k = max(1, round(w / SWITCH_FINGER))
+    return f" nf={k}" if k > 1 else ""

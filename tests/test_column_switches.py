@@ -1,0 +1,105 @@
+"""Column switches: sky130 transmission gates that take the TIA off the column during a write and join the
+programming driver, so no periphery node leaves its supply range (real ngspice on a sky130 1T1R array)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from memcosim.circuits.crossbar import build_crossbar
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
+from memcosim.config.periphery import (AccessConfig, AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig,
+                                       SwitchConfig, TiaConfig)
+from memcosim.config.pulse import PulseConfig
+from memcosim.cosim.column_switches import write_mode
+from memcosim.cosim.engine import open_session
+from memcosim.errors import ConfigError
+from memcosim.programming.pulses import PulseSpec, apply_pulse
+
+ACCESS = {"access": {"pdk": "sky130", "subckt": "sky130_fd_pr__nfet_g5v0d10v5", "corner": "tt",
+                     "params": {"w": 5e-6, "l": 0.5e-6}}}
+MARGIN = 0.1  # volts a periphery node may stray outside its supply range
+SET, RESET = 1.2, -0.9  # volts: the stanford_pku preset's SET and RESET amplitudes
+
+
+def _array(scheme: str = "V/2", amplitude: float = RESET, switches: SwitchConfig | None = SwitchConfig(),
+           circuit: str = "sky130", size: int = 3) -> ArrayConfig:
+    per = PeripheryConfig(dac=DacConfig(), tia=TiaConfig(circuit=circuit), adc=AdcConfig(),
+                          programming=ProgrammingConfig(scheme, PulseConfig(amplitude=amplitude, width=100e-9)),
+                          switches=switches)
+    return ArrayConfig(size, size, DeviceConfig("stanford_pku"), wires=WireConfig(r_row=2.5, r_column=2.5),
+                       cell="1T1R", access=AccessConfig(v_gate=3.3), periphery=per, blocks=ACCESS)
+
+
+def test_the_switch_sits_between_column_tia_and_driver():
+    xb = build_crossbar(_array())
+    text = xb.netlist.render()
+    assert "XSW0 s0 q0 p0 sw_hi sw_lo sw_rd sw_wr colsw_sky130\n" in text
+    assert "VPCOL0 p0 0 dc 0\n" in text and "XTIA0 q0 o0 tia_vdd tia_vss tia_sky130\n" in text
+    assert xb.rail_sources == {"VTIA_DD": "tia", "VTIA_SS": "tia", "VSW_HI": "switches", "VSW_LO": "switches",
+                                 "VSW_RD": "switches", "VSW_WR": "switches"}
+    assert xb.switch_mode("read") == {"VSW_RD": 2.5, "VSW_WR": -2.5}
+    assert xb.switch_mode("write") == {"VSW_RD": -2.5, "VSW_WR": 2.5}
+    assert build_crossbar(_array(switches=None)).switch_mode("write") == {}
+
+
+def test_bad_switch_settings_name_the_field():
+    with pytest.raises(ConfigError, match=r"periphery\.programming\.pulse\.amplitude: a -3 V write drives columns "
+                                          r"outside the column switches' rails \(-2\.5 \.\. 2\.5 V\)"):
+        _array(amplitude=-3.0)
+    with pytest.raises(ConfigError, match=r"periphery\.switches\.w_n: must be a whole number of 5 um fingers"):
+        SwitchConfig(w_n=12e-6)
+    with pytest.raises(ConfigError, match=r"periphery\.switches\.l: must be one of the sky130 5 V bin lengths"):
+        SwitchConfig(l=0.7e-6)
+    with pytest.raises(ConfigError, match=r"periphery\.switches: column switches connect .* add periphery\.tia and "
+                                          r"periphery\.programming"):
+        PeripheryConfig(switches=SwitchConfig())
+    with pytest.raises(ConfigError, match=r"periphery\.switches\.v_high: the rails span 6 V"):
+        SwitchConfig(v_high=3.0, v_low=-3.0)
+
+
+def _write(session, xb, amplitude: float, scheme: str) -> dict[str, np.ndarray]:
+    """Every periphery pin node's voltage (volts over time) while cell (1, 1) is written."""
+    nodes = xb.tia_inputs + xb.tia_outputs + [f"s{j}" for j in range(xb.config.columns)]
+    nodes += [f"p{j}" for j in range(xb.config.columns)] if xb.blocks.switch is not None else []
+    waves = xb.write_waveforms(1, 1, scheme, amplitude)
+    with write_mode(session, xb):
+        r = session.tran(xb.write_duration() + 10e-9, 2e-9, waveforms=waves, voltages=nodes, max_step=2e-9)
+    return {n: r[n] for n in nodes}
+
+
+def _excursion(values: np.ndarray, low: float, high: float) -> float:
+    """Volts by which ``values`` leave [low, high] (negative: the margin left inside)."""
+    return float(max(values.max() - high, low - values.min()))
+
+
+@pytest.mark.slow
+def test_no_periphery_node_leaves_its_supply_range_during_a_write():
+    """RESET and SET with V/2 and V/3 on a 3x3 sky130 1T1R stanford_pku array with the sky130 TIA and the
+    column switches: TIA pins stay within the TIA rails, switch pins within the switch rails, by 0.1 V;
+    the behavioural TIA left on the column goes far beyond them. A write through the programming path
+    moves the selected cell and the TIAs sit at their virtual ground throughout."""
+    config = _array()
+    tia, sw = config.periphery.tia, config.periphery.switches
+    xb = build_crossbar(config)
+    with open_session(xb.netlist) as s:
+        switched = apply_pulse(s, xb, PulseSpec(SET, 100e-9), "cell", (1, 1)).delta
+        read = s.op(voltages=xb.tia_inputs)  # back in read mode: the TIAs hold their virtual grounds
+        assert max(abs(read[n]) for n in xb.tia_inputs) < 1e-3
+        for scheme in ("V/2", "V/3"):
+            for amplitude in (RESET, SET):
+                v = _write(s, xb, amplitude, scheme)
+                tia_nodes = xb.tia_inputs + xb.tia_outputs
+                worst_tia = max(_excursion(v[n], tia.v_ss, tia.v_dd) for n in tia_nodes)
+                worst_switch = max(_excursion(v[n], sw.v_low, sw.v_high) for n in v if n not in tia_nodes)
+                assert worst_tia < -MARGIN and worst_switch < -MARGIN, (scheme, amplitude, worst_tia, worst_switch)
+                assert max(np.abs(v[n]).max() for n in xb.tia_outputs) < 1e-3  # the TIAs never see the write
+
+    plain = build_crossbar(_array(switches=None, circuit="behavioural"))
+    with open_session(plain.netlist) as s:
+        direct = apply_pulse(s, plain, PulseSpec(SET, 100e-9), "cell", (1, 1)).delta
+        v = _write(s, plain, RESET, "V/2")
+    assert max(_excursion(v[n], tia.v_ss, tia.v_dd) for n in plain.tia_outputs) > 1.0
+    # the write reaches the selected cell through the switch (its on-resistance costs a little drive)
+    assert abs(switched[1, 1] - direct[1, 1]) < 0.05 * abs(direct[1, 1])
+    assert np.abs(np.delete(switched.ravel(), 4)).max() < 1e-2 * abs(switched[1, 1])
