@@ -178,6 +178,20 @@ class NgspiceLibrary:
             return raw[2 * first::2].copy()
         return None
 
+    def complex_vector(self, name: str) -> np.ndarray | None:
+        """A copy of vector ``name`` of the current plot as complex numbers (a real vector gets zero
+        imaginary parts), or None if absent."""
+        info = self._lib.ngGet_Vec_Info(name.encode())
+        if info == self._ffi.NULL or info.v_length <= 0:
+            return None
+        n = info.v_length
+        if info.v_compdata != self._ffi.NULL:
+            raw = np.frombuffer(self._ffi.buffer(info.v_compdata, n * 16), dtype=np.float64)
+            return raw[0::2] + 1j * raw[1::2]
+        if info.v_realdata != self._ffi.NULL:
+            return np.frombuffer(self._ffi.buffer(info.v_realdata, n * 8), dtype=np.float64).astype(complex)
+        return None
+
     def vector_length(self, name: str) -> int:
         """Number of points in vector ``name`` of the current plot (0 if absent)."""
         info = self._lib.ngGet_Vec_Info(name.encode())

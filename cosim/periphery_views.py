@@ -4,6 +4,8 @@
 * DAC transfer curve with INL / DNL (LSB), measured at the DAC output while it drives the array.
 * ADC transfer curve: codes of the TIA output as the column current is swept (conversion in Python).
 * TIA virtual-ground error versus column current (V(in) = I Rf / (1 + A) expected).
+* TIA op-amp: open-loop gain and phase (Bode plot) from an ``ac`` analysis, with the DC gain,
+  unity-gain bandwidth, phase margin and input offset.
 * Sneak-path current map of a 1R array: one cell read with every other line floating.
 * Half-select disturbance map: change of every device state after one write, and the bias
   (volts) every device saw during it as simulated (the scheme's nominal bias beside it).
@@ -30,6 +32,7 @@ from memcosim.circuits.structure import check_structure
 from memcosim.cosim.column_switches import check_column_voltages, write_mode
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session
+from memcosim.cosim.tia_characterisation import characterise_tia
 from memcosim.devices.catalog import get_device
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 
@@ -257,6 +260,42 @@ def tia_view(xbar: Crossbar, session: Session, out: Path, steps: int = 21) -> Vi
                                        "max |I| A": float(np.abs(current).max())}, png, csv_path)
 
 
+def opamp_view(xbar: Crossbar, out: Path) -> View:
+    """Bode plot of the column TIA's op-amp (open-loop gain and phase from an ngspice ``ac`` analysis of
+    the TIA block alone, loaded by the ADC input) with its DC gain, unity-gain bandwidth, phase margin
+    and input offset (:mod:`memcosim.cosim.tia_characterisation`)."""
+    tia = xbar.blocks.tia
+    if tia is None:
+        return View("TIA op-amp", skipped="no periphery.tia")
+    adc = xbar.blocks.adc
+    fig = characterise_tia(tia, adc.config.r_in if adc is not None else 1e9)
+    magnitude_db = 20 * np.log10(np.abs(fig.gain))
+    phase = fig.phase
+    csv_path = _write_csv(out / "tia_opamp.csv", ["frequency_Hz", "gain_dB", "phase_deg"],
+                          [[float(f), float(g), float(p)] for f, g, p in zip(fig.frequency, magnitude_db, phase)])
+    plt = _figure()
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(6, 5.5), dpi=110, sharex=True)
+    top.semilogx(fig.frequency, magnitude_db)
+    top.axhline(0.0, color="grey", lw=0.8)
+    top.set_ylabel("open-loop gain (dB)")
+    bottom.semilogx(fig.frequency, phase)
+    bottom.axhline(-180.0, color="grey", lw=0.8)
+    bottom.set_ylabel("phase (deg)")
+    bottom.set_xlabel("frequency (Hz)")
+    if np.isfinite(fig.ugbw):
+        for ax in (top, bottom):
+            ax.axvline(fig.ugbw, color="tab:red", lw=0.8, ls="--")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3, which="both")
+    top.set_title(f"TIA op-amp {tia.name}: {fig.gain_db:.1f} dB, UGBW {fig.ugbw / 1e6:.3g} MHz, "
+                  f"PM {fig.phase_margin:.0f} deg")
+    png = _save(figure, out / "tia_opamp.png")
+    crossing = "" if np.isfinite(fig.ugbw) else f" (|A| > 1 up to {fig.frequency[-1]:.0e} Hz)"
+    return View("TIA op-amp", {"open-loop gain dB": fig.gain_db, "unity-gain bandwidth Hz": fig.ugbw,
+                               "phase margin deg": fig.phase_margin, "input offset V": fig.offset,
+                               "block": tia.name + crossing}, png, csv_path)
+
+
 def floating_read_netlist(xbar: Crossbar, row: int, column: int) -> Netlist:
     """The array's netlist with every source but row ``row``'s and column ``column``'s replaced by
     a 1 Tohm resistor to ground: those lines float, so sneak paths carry current."""
@@ -393,7 +432,7 @@ def run_views(config: ArrayConfig, out_dir: str | Path, points: int = 256,
     say(f"building the {config.rows}x{config.columns} array and its session")
     xbar = build_crossbar(config)
     views: list[View] = []
-    total = 6
+    total = 7
 
     def run(step: Callable[[], View]) -> None:
         t = time.perf_counter()
@@ -413,6 +452,7 @@ def run_views(config: ArrayConfig, out_dir: str | Path, points: int = 256,
 
         return tick
 
+    run(lambda: opamp_view(xbar, out))  # first: a TIA without an operating point fails before the long views
     with open_session(xbar.netlist) as s:
         for step in (lambda: ir_drop_view(xbar, s, out),
                      lambda: dac_view(xbar, s, out, max_codes=points, tick=ticker("DAC transfer")),

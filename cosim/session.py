@@ -598,6 +598,32 @@ class Session:
             energy[s.group] = energy.get(s.group, 0.0) + joules
         return energy
 
+    def ac(self, start: float, stop: float, points_per_decade: int = 20, *, voltages: Sequence[str] = (),
+           currents: Sequence[str] = ()) -> Result:
+        """Small-signal analysis from ``start`` to ``stop`` hertz (``points_per_decade`` per decade) around
+        the operating point, driven by the sources' ``ac`` magnitudes. Returns complex node ``voltages``
+        and source ``currents``; ``Result.time`` holds the frequencies (hertz)."""
+        self._require_open()
+        if not (0 < start < stop < math.inf):
+            raise ValueError(f"ac needs 0 < start < stop hertz, got {start!r} .. {stop!r}")
+        if isinstance(points_per_decade, bool) or not isinstance(points_per_decade, int) or points_per_decade < 1:
+            raise ValueError(f"ac points per decade must be an integer >= 1, got {points_per_decade!r}")
+        requests = [(n, self._vector_name(n, "voltage")) for n in voltages]
+        requests += [(n, self._vector_name(n, "current")) for n in currents]
+        self._save([v for _, v in requests] + ["frequency"])
+        try:
+            self.run_analysis("ac", f"ac dec {points_per_decade} {fmt(start)} {fmt(stop)}")
+            values = {}
+            for key, vec in requests + [("frequency", "frequency")]:
+                data = self.library.complex_vector(vec)
+                if data is None:
+                    raise SimulationError("ac", self.step, f"ngspice produced no vector {vec!r}")
+                values[key] = data
+        finally:
+            self.library.command("destroy all")
+        frequency = values.pop("frequency").real
+        return Result("ac", values, frequency)
+
     def _alter_pwl(self, source: str, wave: Pwl) -> None:
         """Give ``source`` the waveform ``wave``: in one `alter` if it fits in an ngspice command line,
         else through an ngspice vector filled value by value (any length)."""

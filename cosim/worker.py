@@ -470,6 +470,11 @@ class WorkerSession(Session):
         return self._call("tran", stop, step, waveforms=dict(waveforms or {}), voltages=list(voltages),
                           currents=list(currents), max_step=max_step, states=states, want_states=True, **kwargs)
 
+    def ac(self, start: float, stop: float, points_per_decade: int = 20, *, voltages: Sequence[str] = (),
+           currents: Sequence[str] = ()) -> Result:
+        """Small-signal analysis from ``start`` to ``stop`` hertz (see :meth:`Session.ac`)."""
+        return self._call("ac", start, stop, points_per_decade, voltages=list(voltages), currents=list(currents))
+
     def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(session, *args, **kwargs)`` inside the worker, on its in-process session. ``fn`` must be a
         module-level function of an importable module (the worker sees this process's ``sys.path``, not

@@ -74,6 +74,7 @@ LAYERS: dict[str, str] = {
     "memcosim.cosim.device_table": "array operations",
     "memcosim.cosim.switching_table": "array operations",
     "memcosim.cosim.column_switches": "array operations",
+    "memcosim.cosim.tia_characterisation": "array operations",
     "memcosim.programming": "programming",
     "memcosim.trainers": "learning",
     "memcosim.hardware_aware": "learning",

@@ -59,13 +59,14 @@ def test_bad_switch_settings_name_the_field():
 
 
 def _write(session, xb, amplitude: float, scheme: str) -> dict[str, np.ndarray]:
-    """Every periphery pin node's voltage (volts over time) while cell (1, 1) is written."""
+    """Every periphery pin node's voltage (volts over time) while cell (1, 1) is written, and under
+    ``"energy"`` the joules of each supply group."""
     nodes = xb.tia_inputs + xb.tia_outputs + [f"s{j}" for j in range(xb.config.columns)]
     nodes += [f"p{j}" for j in range(xb.config.columns)] if xb.blocks.switch is not None else []
     waves = xb.write_waveforms(1, 1, scheme, amplitude)
     with write_mode(session, xb):
         r = session.tran(xb.write_duration() + 10e-9, 2e-9, waveforms=waves, voltages=nodes, max_step=2e-9)
-    return {n: r[n] for n in nodes}
+    return {**{n: r[n] for n in nodes}, "energy": r.energy}
 
 
 def _excursion(values: np.ndarray, low: float, high: float) -> float:
@@ -91,14 +92,18 @@ def test_no_periphery_node_leaves_its_supply_range_during_a_write():
                 v = _write(s, xb, amplitude, scheme)
                 tia_nodes = xb.tia_inputs + xb.tia_outputs
                 worst_tia = max(_excursion(v[n], tia.v_ss, tia.v_dd) for n in tia_nodes)
+                energy = v.pop("energy")
                 worst_switch = max(_excursion(v[n], sw.v_low, sw.v_high) for n in v if n not in tia_nodes)
                 assert worst_tia < -MARGIN and worst_switch < -MARGIN, (scheme, amplitude, worst_tia, worst_switch)
                 assert max(np.abs(v[n]).max() for n in xb.tia_outputs) < 1e-3  # the TIAs never see the write
+                # the rails count: the op-amps' quiescent power over the write, the switches' gate drive
+                assert energy["tia"] > 0 and "switches" in energy and energy["programming_drivers"] != 0
 
     plain = build_crossbar(_array(switches=None, circuit="behavioural"))
     with open_session(plain.netlist) as s:
         direct = apply_pulse(s, plain, PulseSpec(SET, 100e-9), "cell", (1, 1)).delta
         v = _write(s, plain, RESET, "V/2")
+    v.pop("energy")
     assert max(_excursion(v[n], tia.v_ss, tia.v_dd) for n in plain.tia_outputs) > 1.0
     # the write reaches the selected cell through the switch (its on-resistance costs a little drive)
     assert abs(switched[1, 1] - direct[1, 1]) < 0.05 * abs(direct[1, 1])

@@ -557,7 +557,7 @@ def test_sigterm_during_a_command_without_its_own_handler_exits_143(tmp_path):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143, (stdout, stderr)
     assert "interrupted by SIGTERM" in stderr and str(out) in stderr and "Traceback" not in stderr, stderr
-    assert "view 1/6" in stdout and (out / "ir_drop.png").exists()
+    assert "view 1/7" in stdout and (out / "ir_drop.png").exists()
 
 
 def test_sample_limits_beyond_the_split_are_errors(capsys, tmp_path):

@@ -90,14 +90,16 @@ def test_validate_periphery_writes_every_view(tmp_path, capsys):
     out = tmp_path / "views"
     assert main(["validate-periphery", str(NETLISTS / "crossbar_4x4_1r.toml"), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    names = ["ir_drop", "dac_transfer", "adc_transfer", "tia_virtual_ground", "sneak_paths", "half_select_disturbance"]
+    names = ["ir_drop", "dac_transfer", "adc_transfer", "tia_virtual_ground", "tia_opamp", "sneak_paths",
+             "half_select_disturbance"]
     for name in names:
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         with open(out / f"{name}.csv") as fh:
             rows = list(csv.reader(fh))
         assert len(rows) > 4
     assert "max |INL| LSB" in printed and "sneak share %" in printed and "max |unselected delta|" in printed
-    assert all(f"view {k}/6: " in printed for k in range(1, 7))  # a progress line per view
+    assert "open-loop gain dB" in printed and "phase margin deg" in printed
+    assert all(f"view {k}/7: " in printed for k in range(1, 8))  # a progress line per view
     dac = list(csv.DictReader(open(out / "dac_transfer.csv")))
     assert len(dac) == 256  # every code of the 8-bit DAC
     adc_codes = {int(r["code"]) for r in csv.DictReader(open(out / "adc_transfer.csv"))}

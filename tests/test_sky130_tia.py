@@ -3,6 +3,8 @@ chosen per array from settings or TOML, checked on bad input, and read in real n
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -10,9 +12,11 @@ from memcosim.circuits.config_file import config_to_toml, load_config
 from memcosim.circuits.crossbar import build_crossbar
 from memcosim.circuits.periphery.sky130_tia import Sky130Tia
 from memcosim.circuits.periphery.tia import Tia
+from memcosim.cli import main
 from memcosim.config.array import ArrayConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, TiaConfig
 from memcosim.cosim.engine import open_session
+from memcosim.cosim.tia_characterisation import characterise_tia
 from memcosim.errors import ConfigError
 
 R_F = 10e3
@@ -84,3 +88,25 @@ def test_the_sky130_tia_reads_minus_i_rf():
     np.testing.assert_allclose(out, -current * R_F, rtol=0, atol=READ_TOLERANCE)
     assert np.all(np.abs(virtual_ground) < 1e-3)
     np.testing.assert_allclose(current, reads["behavioural"][0], rtol=2e-3)
+
+
+@pytest.mark.slow
+def test_the_opamp_view_measures_gain_bandwidth_margin_and_offset(tmp_path, capsys):
+    """validate-periphery on an array with the sky130 TIA: a Bode plot and CSV of its op-amp, and figures a
+    32x32 read needs (>= 65 dB open-loop gain under the 10 kohm feedback load, a unity-gain bandwidth of
+    several MHz, >= 45 degrees of phase margin, input offset under 1 mV)."""
+    path = tmp_path / "array.toml"
+    path.write_text("rows = 2\ncolumns = 2\nconductance = 5e-5\n[periphery.dac]\n[periphery.tia]\ncircuit = 'sky130'\n"
+                    "[periphery.adc]\n[periphery.nudge]\n")
+    out = tmp_path / "views"
+    assert main(["validate-periphery", str(path), "--out", str(out), "--points", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "view 1/7: TIA op-amp" in printed and "phase margin deg" in printed
+    assert (out / "tia_opamp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = list(csv.DictReader(open(out / "tia_opamp.csv")))
+    assert len(rows) == 10 * 20 + 1 and float(rows[0]["gain_dB"]) > 65
+    fig = characterise_tia(Sky130Tia(TiaConfig(circuit="sky130")))
+    assert fig.gain_db > 65 and 5e6 < fig.ugbw < 50e6 and fig.phase_margin > 45 and abs(fig.offset) < 1e-3
+    assert abs(float(rows[0]["gain_dB"]) - fig.gain_db) < 0.1
+    ideal = characterise_tia(Tia(TiaConfig(gain=1e5)))
+    assert abs(ideal.gain_db - 100) < 1e-6 and np.isnan(ideal.ugbw) and ideal.offset == 0

@@ -89,6 +89,7 @@ def test_a_users_tia_replaces_the_builtin_from_toml_and_gets_the_views(tmp_path,
     (tmp_path / "plain.toml").write_text(ARRAY)
     assert main(["validate-periphery", str(tmp_path / "plain.toml"), "--out", str(builtin), "--points", "8"]) == 0
     capsys.readouterr()
+    assert (ours / "tia_opamp.png").is_file() and (ours / "tia_opamp.csv").is_file()  # the user's op-amp, measured
     for name in ("ir_drop", "dac_transfer", "adc_transfer", "tia_virtual_ground"):
         assert (ours / f"{name}.png").is_file()
         a, b = _rows(ours / f"{name}.csv"), _rows(builtin / f"{name}.csv")
@@ -96,6 +97,17 @@ def test_a_users_tia_replaces_the_builtin_from_toml_and_gets_the_views(tmp_path,
         for ra, rb in zip(a, b):  # the same op-amp gain and feedback: the same figures as the built-in TIA
             for key in ra:
                 np.testing.assert_allclose(float(ra[key]), float(rb[key]), rtol=1e-6, atol=1e-12, err_msg=f"{name} {key}")
+
+
+def test_a_tia_without_an_operating_point_is_refused_before_the_views(tmp_path, capsys):
+    bad = TIA.replace("Rf inm out {rfb}\n", "Rf inm out {rfb}\nV1 b 0 1\nV2 b 0 2\nRb b inm 1meg\n")
+    path = _write(tmp_path, bad)
+    out = tmp_path / "views"
+    assert main(["validate-periphery", str(path), "--out", str(out), "--points", "8"]) == 2
+    err = capsys.readouterr().err
+    assert "blocks.tia: the TIA block 'my_tia' has no DC operating point in ngspice" in err, err
+    assert "periphery.tia.circuit = 'behavioural'" in err and "Traceback" not in err
+    assert not (out / "ir_drop.csv").exists()
 
 
 def test_wrong_pin_count_names_the_block_and_the_slot(tmp_path):
