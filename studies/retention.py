@@ -31,6 +31,7 @@ from memcosim import fields as f
 from memcosim.circuits.crossbar import build_crossbar
 from memcosim.config import toml
 from memcosim.config.array import ArrayConfig, DeviceConfig
+from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
 from memcosim.cosim.engine import open_session
 from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
@@ -101,7 +102,9 @@ def program_write_verify(trainer: ForwardOnlyTrainer, start: np.ndarray, trained
         policy = IncrementalPolicy.for_model(dev.model)
         idx = layer.device_index
         targets = np.clip(layer.device.conductance(trained[idx]), preset.g_min, preset.g_max)
-        xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(dev.model, dict(dev.params)), states=float(start[idx][0, 0])))
+        drivers = PeripheryConfig(programming=ProgrammingConfig(layer.config.scheme, layer.config.pulse))
+        xbar = build_crossbar(ArrayConfig(1, 1, DeviceConfig(dev.model, dict(dev.params)), states=float(start[idx][0, 0]),
+                                          periphery=drivers))
         with open_session(xbar.netlist) as s:
             for (i, j), k in np.ndenumerate(idx):
                 s.set_states([float(start[k])])

@@ -4,6 +4,7 @@ drift of the cited law over a bake, and reads that still never move a state."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -133,7 +134,7 @@ def test_retention_study_trains_ages_tests_and_resumes_without_repeating_points(
     (tmp_path / "run.toml").write_text(RUN)
     study = tmp_path / "study.toml"
     study.write_text('[retention]\nrun = "run.toml"\nseconds = [86400]\ncelsius = [85]\n'
-                     'tolerance = 0.2\nmax_pulses = 40\n')
+                     'tolerance = 0.02\nmax_pulses = 40\n')
     rows = run_retention_study(study, tmp_path / "out", progress=False, log=None)
     assert [(r["network"], r["seconds"]) for r in rows] == [("reset_only", 0.0), ("reset_only", 86400.0),
                                                           ("write_verify", 0.0), ("write_verify", 86400.0)]
@@ -141,6 +142,8 @@ def test_retention_study_trains_ages_tests_and_resumes_without_repeating_points(
     assert all(r["mean_conductance_change"] < 0 for r in aged)  # a day at 85 C opens the gaps: G falls
     for name in ("retention.csv", "retention.md", "retention.png", "train_checkpoint.npz", "write_verify_states.npy"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+    programmed = json.loads((tmp_path / "out" / "retention.json").read_text())["write_verify"]
+    assert programmed["devices"] == 65 * 16 + 9 * 16 and programmed["mean_pulses"] > 0
     again = run_retention_study(study, tmp_path / "out", progress=False, log=None)
     assert again == rows  # resumed: every point was already there
     study.write_text('[retention]\nrun = "run.toml"\nseconds = [-1]\n')
