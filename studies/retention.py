@@ -223,20 +223,25 @@ def _plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 3.8))
     styles = {"reset_only": "o-", "write_verify": "s--"}
     for name in NETWORKS:
         for celsius in sorted({r["celsius"] for r in rows}):
-            pts = sorted((r["seconds"], r["test_acc"]) for r in rows if r["network"] == name and r["celsius"] == celsius)
+            pts = sorted((r["seconds"], r["test_acc"], r["mean_conductance_change"]) for r in rows
+                         if r["network"] == name and r["celsius"] == celsius)
             if pts:
-                x = [max(s, 60.0) for s, _ in pts]  # "as trained" drawn at 1 minute on the log axis
-                ax.semilogx(x, [100 * a for _, a in pts], styles[name], label=f"{name.replace('_', '-')}, {celsius:g} C")
-    for s, label in ((HOUR, "1 h"), (DAY, "1 d"), (7 * DAY, "1 wk"), (30 * DAY, "1 mo")):
-        ax.axvline(s, color="0.85", lw=0.8, zorder=0)
-        ax.text(s, ax.get_ylim()[0], label, fontsize=7, ha="center", va="bottom")
-    ax.set_xlabel("time at ambient (s); 'as trained' at 60 s")
+                x = [max(s, 60.0) for s, _, _ in pts]  # "as trained" drawn at 1 minute on the log axis
+                label = f"{name.replace('_', '-')}, {celsius:g} C"
+                ax.semilogx(x, [100 * a for _, a, _ in pts], styles[name], label=label)
+                bx.semilogx(x, [100 * c for _, _, c in pts], styles[name], label=label)
+    for axis in (ax, bx):
+        for s, label in ((HOUR, "1 h"), (DAY, "1 d"), (7 * DAY, "1 wk"), (30 * DAY, "1 mo")):
+            axis.axvline(s, color="0.85", lw=0.8, zorder=0)
+            axis.text(s, axis.get_ylim()[0], label, fontsize=7, ha="center", va="bottom")
+        axis.set_xlabel("time at ambient (s); 'as trained' at 60 s")
+        axis.grid(alpha=0.3)
     ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
+    bx.set_ylabel("mean read-conductance change (%)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()
