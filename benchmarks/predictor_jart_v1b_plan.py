@@ -27,9 +27,11 @@ from memcosim.programming.pulses import hold
 SET_AMPLITUDES = (0.7, 0.8, 0.9, 1.0)
 RESET_AMPLITUDES = (-1.2, -1.3, -1.4, -1.5, -1.6)
 SET_STARTS = (2e-5, 5e-5, 1e-4)  # S
-RESET_STARTS = (5.5e-4, 1e-4, 5e-5)  # S
+RESET_STARTS = (6.28e-4, 6e-4, 5.5e-4, 1e-4, 5e-5)  # S (N about 18, 5, 2.2, 0.065, 0.03)
 FIRST, GROWTH = 10e-12, 1.25  # s, window growth
 T_MAX = {1: 3e-6, -1: 2e-4}  # s, longest pulse measured per polarity
+STYLES = ("-", "--", ":", "-.", (0, (1, 4)))
+STYLE_NAMES = ("solid", "dashed", "dotted", "dash-dot", "sparse dots")
 
 
 def curve(maker: SampleMaker, amplitude: float, g_start: float) -> list[tuple[float, float]]:
@@ -85,10 +87,11 @@ def plot(path: Path, data: list[dict]) -> None:
             for k, g0 in enumerate(starts):
                 pts = [(r["time_s"], r["g_S"]) for r in data if r["amplitude_V"] == v and r["g_start_S"] == g0
                        and r["time_s"] > 0]
-                a.plot(*zip(*pts), color=f"C{c}", ls=("-", "--", ":")[k], lw=1.2,
+                a.plot(*zip(*pts), color=f"C{c}", ls=STYLES[k], lw=1.2,
                        label=f"{v:+.1f} V" if k == 0 else None)
-        a.set(xscale="log", yscale="log", xlabel="pulse width (s)", ylabel="read conductance at 0.2 V (S)",
-              title=f"jart_v1b {title}: one pulse from {', '.join(f'{g:.2g}' for g in starts)} S (-, --, :)")
+        a.set(xscale="log", yscale="log", xlabel="pulse width (s)", ylabel="read conductance at 0.2 V (S)")
+        a.set_title(f"jart_v1b {title}: one pulse from\n{', '.join(f'{g:.3g}' for g in starts)} S "
+                    f"({', '.join(STYLE_NAMES[:len(starts)])})", fontsize=9)
         a.legend(fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()

@@ -4,6 +4,8 @@ in ngspice."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -21,10 +23,11 @@ from memcosim.programming.predictor.train import train
 
 
 def _tiny(out, samples: int, **kw) -> DatasetConfig:
-    """The shipped jart_v1b plan, coarser: windows growing 1.3x, at most 40, the walk every 1 us."""
+    """The shipped jart_v1b plan, coarser and faster: RESET at -1.6 V, windows growing 1.3x, at most 32, the
+    walk every 1 us."""
     settings = dict(device=DeviceConfig("jart_v1b", g_min=2e-5, g_max=6e-5), samples=samples,
-                    set=PulseConfig(1.0, 10e-9, 0.05e-9), reset=PulseConfig(-1.5, 0.1e-9, 0.05e-9),
-                    time_growth=1.3, up="none", max_steps=40, workers=1, shard_size=2, out=str(out),
+                    set=PulseConfig(1.0, 10e-9, 0.05e-9), reset=PulseConfig(-1.6, 0.1e-9, 0.05e-9),
+                    time_growth=1.3, up="none", max_steps=32, workers=1, shard_size=2, out=str(out),
                     parameter_variation=ParameterVariationConfig(interval=1e-6))
     return DatasetConfig(**{**settings, **kw})
 
@@ -55,10 +58,18 @@ def test_default_spreads_follow_the_model():
         DatasetConfig(up="sideways")
 
 
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> tuple[DatasetConfig, PulseDataset]:
+    """4 noisy jart_v1b samples in two shards."""
+    config = _tiny(tmp_path_factory.mktemp("v1b"), 4)
+    return config, generate(config, progress=False)
+
+
 @pytest.mark.slow
-def test_v1b_dataset_moves_down_in_growing_windows_and_resumes(tmp_path):
-    first = generate(_tiny(tmp_path, 3), progress=False)
-    shards = sorted((tmp_path / "shards").glob("*.npz"))
+def test_v1b_dataset_moves_down_in_growing_windows_and_resumes(tiny):
+    config, first = tiny
+    out = Path(config.out)
+    shards = sorted((out / "shards").glob("*.npz"))
     assert len(shards) == 2
     for i in range(len(first)):
         h, t = first.history(i), first.times(i)
@@ -66,19 +77,18 @@ def test_v1b_dataset_moves_down_in_growing_windows_and_resumes(tmp_path):
         assert -first.time[i] == pytest.approx(t[first.steps[i]])
         np.testing.assert_allclose(np.diff(t), 0.1e-9 * 1.3 ** np.arange(h.size - 1))
         assert h[-1] < h[0]
-    back = PulseDataset.load(tmp_path / "dataset.npz")
+    back = PulseDataset.load(out / "dataset.npz")
     assert back.growth == 1.3 and np.array_equal(back.histories, first.histories)
-    stamp = shards[0].stat().st_mtime_ns
-    more = generate(_tiny(tmp_path, 4), progress=False)  # the full first shard is reused, not simulated again
-    assert shards[0].stat().st_mtime_ns == stamp
-    assert np.array_equal(more.subset(np.arange(2)).histories, first.subset(np.arange(2)).histories)
+    stamp = [p.stat().st_mtime_ns for p in shards]
+    more = generate(_tiny(out, 5), progress=False)  # both full shards are reused, one sample is new
+    assert [p.stat().st_mtime_ns for p in shards] == stamp and len(more) == 5
+    assert np.array_equal(more.subset(np.arange(4)).histories, first.histories)
 
 
 @pytest.mark.slow
-def test_v1b_tiny_training_and_deployment_in_ngspice(tmp_path):
-    config = _tiny(tmp_path / "data", 8, shard_size=4)
-    data = generate(config, progress=False)
-    data = PulseDataset.concatenate([data] * 3, {})  # enough to split 80/10/10
+def test_v1b_tiny_training_and_deployment_in_ngspice(tiny, tmp_path):
+    config, data = tiny
+    data = PulseDataset.concatenate([data] * 6, {})  # enough to split 80/10/10
     summary = train(data, config, TrainConfig(epochs=3, finetune_epochs=1, kernels=[3, 1], batch_size=8, grid=1e-11,
                                               out=str(tmp_path / "model")), progress=False)
     assert summary["finetuned_best_val_g_rpd"] <= summary["mse_val_g_rpd"]
