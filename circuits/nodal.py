@@ -73,6 +73,27 @@ class LinearNetwork:
         G = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
         return G, b, index, rep, fixed
 
+    def source_matrix(self, nodes: list[Node]) -> sp.csc_matrix:
+        """B with ``b = B @ v`` for the right-hand side of :meth:`matrix` when the fixed ``nodes`` are at
+        voltages ``v`` (volts) and every other fixed node at 0 V: many right-hand sides, one factorization."""
+        rep = self._representatives()
+        fixed_reps = {rep[n] for n in self.fixed}
+        free = sorted({r for r in rep.values() if r not in fixed_reps}, key=repr)
+        index = {r: k for k, r in enumerate(free)}
+        column = {}
+        for k, n in enumerate(nodes):
+            column.setdefault(rep[n], []).append(k)
+        rows, cols, vals = [], [], []
+        for a, c, g in self.branches:
+            ra, rc = rep[a], rep[c]
+            if ra == rc:
+                continue
+            for x, y in ((ra, rc), (rc, ra)):
+                if x in index and y not in index:
+                    for k in column.get(y, []):
+                        rows.append(index[x]); cols.append(k); vals.append(g)
+        return sp.csc_matrix((vals, (rows, cols)), shape=(len(free), len(nodes)))
+
     def solve(self) -> dict[Node, float]:
         """Voltage of every node (volts), by a sparse LU factorization."""
         G, b, index, rep, fixed = self.matrix()
@@ -150,3 +171,31 @@ def solve_crossbar(
     g_eff = G if np.all(np.asarray(r_access) == 0) else 1.0 / (1.0 / G + np.broadcast_to(r_access, G.shape))
     currents = (g_eff * (vr - vc)).sum(axis=0)
     return CrossbarSolution(currents, vr, vc)
+
+
+def solve_crossbar_batch(
+    conductance: np.ndarray, v_rows: np.ndarray, r_row: float = 0.0, r_column: float = 0.0,
+    r_driver: float = 0.0, r_sense: float = 0.0,
+) -> np.ndarray:
+    """Column currents (amperes, batch x columns) of a linear crossbar for every row-voltage vector of
+    ``v_rows`` (batch x rows, volts): :func:`solve_crossbar` with one sparse LU factorization for the batch."""
+    G = np.asarray(conductance, dtype=float)
+    R, C = G.shape
+    v = np.atleast_2d(np.asarray(v_rows, dtype=float))
+    net = crossbar_network(G, np.zeros(R), r_row, r_column, r_driver, r_sense)
+    M, _, index, rep, fixed = net.matrix()
+    B = net.source_matrix([("drv", i) for i in range(R)])
+    x = spla.splu(M).solve(np.asarray(B @ v.T))  # node voltages, free nodes x batch
+
+    def volts(node: Node) -> np.ndarray:
+        r = rep[node]
+        if r in index:
+            return x[index[r]]
+        drivers = [i for i in range(R) if rep[("drv", i)] == r]
+        return v[:, drivers[0]] if drivers else np.full(v.shape[0], fixed[r])
+
+    currents = np.zeros((v.shape[0], C))
+    for i in range(R):
+        for j in range(C):
+            currents[:, j] += G[i, j] * (volts(("row", i, j)) - volts(("col", i, j)))
+    return currents

@@ -75,6 +75,9 @@ def _serve(conn) -> None:
                 fn, args, kwargs = payload
                 result = fn(session, *args, **kwargs)
                 reply = (result, session.states.copy(), session.step, session.convergence)
+            elif kind == "task":  # a plain function, no session (TaskWorker)
+                fn, args, kwargs = payload
+                reply = fn(*args, **kwargs)
             elif kind == "open":
                 netlist, options, env, path = payload
                 os.environ.update(env)
@@ -490,6 +493,96 @@ class WorkerSession(Session):
     def kill_worker(self, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the worker (for tests of crash recovery)."""
         os.kill(self._worker.pid, sig)
+
+
+class TaskWorker:
+    """One ngspice worker process that runs plain functions: ``call(fn, *args)`` runs ``fn(*args)`` in the
+    worker and returns its result. ``fn`` must be a module-level function of an importable module; it may
+    open its own in-process session there (``SessionOptions(worker=False)``) and keep it between calls.
+
+    A worker that dies or does not answer within ``timeout`` seconds is replaced by a new process and the
+    call raises :class:`~memcosim.errors.WorkerCrash`; the caller decides what to repeat (the new process
+    holds nothing of the old one). Used by pools of workers (:mod:`memcosim.cosim.tiles`).
+    """
+
+    def __init__(self, timeout: float | None = 600.0):
+        self.timeout = timeout
+        self.restarts = 0  # processes replaced after a crash or hang
+        self.calls = 0
+        self._worker = _Worker()
+        self._env_sent = False
+
+    @property
+    def pid(self) -> int:
+        """Process id of the current worker process."""
+        return self._worker.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._worker.alive
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` in the worker process; its exceptions are raised here."""
+        what = getattr(fn, "__name__", "task")
+        w = self._worker
+        try:
+            if not self._env_sent:  # the worker sees this process's sys.path and memcosim environment
+                env = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
+                w.conn.send(("task", (_setup_task, (env, list(sys.path)), {})))
+                self._reply(what, _START_TIMEOUT)
+                self._env_sent = True
+            w.conn.send(("task", (fn, args, kwargs)))
+        except (OSError, ValueError):
+            self._replace(what, "died")
+        self.calls += 1
+        return self._reply(what, self.timeout)
+
+    def _reply(self, what: str, timeout: float | None) -> Any:
+        w = self._worker
+        try:
+            ready = w.conn.poll(timeout)
+        except (EOFError, OSError):
+            ready = True
+        if not ready:
+            self._replace(what, f"did not answer within {timeout:g} s (hung; it was killed)")
+        try:
+            status, payload, records = w.conn.recv()
+        except (EOFError, OSError):
+            self._replace(what, "died")
+        for name, level, message in records:
+            logging.getLogger(name).log(level, "%s", message)
+        if status == "error":
+            raise payload[0]
+        return payload
+
+    def _replace(self, what: str, how: str) -> None:
+        old = self._worker
+        old.stop()
+        ended = old.how_it_ended()
+        self._worker = _Worker()
+        self._env_sent = False
+        self.restarts += 1
+        raise WorkerCrash(what, self.calls, f"the ngspice worker process (pid {old.pid}) {how} during {what}: "
+                                            f"{ended}. A new worker process (pid {self._worker.pid}) was started.")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the worker process (for tests of crash recovery)."""
+        os.kill(self._worker.pid, sig)
+
+    def stop(self) -> None:
+        """End the worker process."""
+        try:
+            self._worker.conn.send(("exit", None))
+            self._worker.conn.poll(5.0)
+        except (OSError, ValueError, EOFError):
+            pass
+        self._worker.stop()
+
+
+def _setup_task(env: dict[str, str], path: list[str]) -> None:
+    """Runs in a new task worker first: this process's memcosim environment and ``sys.path``."""
+    os.environ.update(env)
+    sys.path[:] = path + [p for p in sys.path if p not in path]
 
 
 def _warm_points(session: Session) -> int:

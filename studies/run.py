@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import signal
 import time
 from dataclasses import dataclass, field, replace
@@ -27,11 +26,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 import torch
 
+from memcosim.cosim.cluster import connect
 from memcosim.errors import ConfigError, Interrupted, MemcosimError, signal_number
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.hardware_aware.deploy import deploy_network, hardware_for, install_fault_maps, plan_tiles
 from memcosim.hardware_aware.train import train_network
-from memcosim.signals import children_ignore_ctrl_c
 from memcosim.studies.config import POINT_FIELDS, Point, Study
 
 METRICS = ("software_accuracy", "hardware_model_accuracy", "deployed_accuracy", "current_error",
@@ -166,33 +165,6 @@ class ResultStore:
         meanings = pd.DataFrame({"column": list(METRIC_MEANINGS), "meaning": list(METRIC_MEANINGS.values())})
         atomic_write_text(self.out / "columns.csv", meanings.to_csv(index=False))
         return self.out / "results.csv"
-
-
-def connect(scheduler: str, workers: int, timeout: float):
-    """A Dask client: to the running scheduler at ``scheduler``, or to a new local cluster of ``workers``
-    processes with one thread each. ConfigError naming ``study.scheduler`` if it cannot be reached."""
-    from distributed import Client, LocalCluster
-    from distributed.comm.addressing import parse_address, parse_host_port
-
-    if scheduler:
-        try:  # checked before a Client exists: a Client that failed to start hangs in its __del__
-            kind, location = parse_address(scheduler, strict=False)
-            if kind in ("tcp", "tls") and not parse_host_port(location)[0]:
-                raise ValueError(f"no host in {scheduler!r}")
-        except (ValueError, TypeError) as exc:
-            raise ConfigError("study.scheduler", f"not a scheduler address: {scheduler!r} ({exc}); "
-                                                 "give tcp://host:port") from None
-        try:
-            return Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError("study.scheduler", f"cannot reach the Dask scheduler at {scheduler!r} within "
-                                                 f"{timeout:g} s ({type(exc).__name__}: {exc})") from None
-        except ValueError as exc:
-            raise ConfigError("study.scheduler", f"not a scheduler address: {scheduler!r} ({exc})") from None
-    with children_ignore_ctrl_c():  # Ctrl-C stops the run here, not in every worker
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
-    return Client(cluster, set_as_default=False)
 
 
 def run_study(study: Study, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,

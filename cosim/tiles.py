@@ -1,0 +1,487 @@
+"""A weight matrix of any size on crossbar tiles, each its own netlist and ngspice session, on a pool of workers.
+
+:class:`TiledLayer` holds one signed ``inputs`` x ``outputs`` matrix described by a
+:class:`~memcosim.cosim.layer.CrossbarLayerConfig` (device, wires, DAC, TIA, ADC, weight mapping; its
+``inputs`` and ``outputs`` are the whole matrix) on tiles of :class:`TileSettings` ``rows`` x ``columns``
+physical cells (the mapping is :class:`~memcosim.cosim.tile_map.TileMap`). Every tile is a
+:class:`~memcosim.cosim.layer.CrossbarCircuit` of ``rows`` inputs and ``columns / 2`` signed outputs: its own
+netlist from the crossbar builder, its own row DACs, column TIAs and ADCs (the TIA feedback set for the tile's
+rows) and programming drivers, and its own session (``open_session``).
+
+Where the sessions live (``TileSettings``):
+
+* ``workers = N`` (default 1): N local ngspice worker processes (:class:`~memcosim.cosim.worker.TaskWorker`);
+  tile ``k`` (in :attr:`TileMap.spots` order) belongs to worker ``k % N``;
+* ``scheduler = "tcp://host:port"``: the Dask workers of a running cluster (the same option as
+  ``memcosim sweep --scheduler``); tile ``k`` prefers worker ``k % N`` and may move when a worker is lost;
+* ``workers = 0``: in this process (one in-process ngspice: at most one tile circuit open at a time, and
+  any other in-process session is closed).
+
+A worker keeps the circuit of the tile it served last open (ngspice holds one circuit per process), so calls on
+the same tile skip the netlist load. This process keeps every tile's device states after its last completed
+write (:meth:`TiledLayer.states`; saved to ``TileSettings.checkpoint`` after every write, when set) and sends
+them with each call: a worker that dies or hangs is replaced and the call is repeated on the new worker from
+those states, so a crash costs time, never a state.
+
+Reads (:meth:`TiledLayer.forward`) send every tile its whole batch of input vectors in one call; each tile's
+outputs come from its ADC codes, and the partial sums are added digitally. Writes go per tile, all tiles at
+once across the workers: ideal writes (:meth:`TiledLayer.write_weights`), or any module-level function of a
+tile's :class:`~memcosim.cosim.layer.CrossbarLayer` (:meth:`TiledLayer.map_tiles`; programming pulses:
+:mod:`memcosim.programming.tile_writes`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from memcosim import fields as f
+from memcosim.circuits.periphery.dac import Dac
+from memcosim.cosim.cluster import connect
+from memcosim.cosim.device_table import conductance_device
+from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayer, CrossbarLayerConfig, Readout
+from memcosim.cosim.session import SessionOptions
+from memcosim.cosim.tile_map import TileMap, TileSpot
+from memcosim.cosim.worker import TaskWorker
+from memcosim.errors import ConfigError, WorkerCrash
+from memcosim.fileio import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+Key = tuple[int, int]
+
+
+@dataclass
+class TileSettings:
+    """Tiles of ``rows`` x ``columns`` physical cells (``columns / 2`` signed outputs each) and where their
+    sessions run: ``workers`` local ngspice worker processes (0 = in this process), or the running Dask cluster
+    at ``scheduler`` (``tcp://host:port``; reached within ``connect_timeout`` seconds). ``max_tiles``: the
+    tiles available (0 = any number). ``timeout``: seconds one tile call may take before its worker counts as
+    hung. ``retries``: times a call is repeated on a new worker after a crash. ``checkpoint``: an ``.npz`` file
+    the tile states are written to (atomically) after every write ("" = none)."""
+
+    rows: int = 64
+    columns: int = 64
+    workers: int = 1
+    scheduler: str = ""
+    max_tiles: int = 0
+    timeout: float = 600.0
+    connect_timeout: float = 10.0
+    retries: int = 2
+    checkpoint: str = ""
+
+    def __post_init__(self) -> None:
+        self.rows = f.integer("tiles.rows", self.rows, 1)
+        self.columns = f.integer("tiles.columns", self.columns, 2)
+        self.workers = f.integer("tiles.workers", self.workers, 0) if self.workers == 0 else \
+            f.workers("tiles.workers", self.workers)
+        if not isinstance(self.scheduler, str):
+            raise ConfigError("tiles.scheduler", f"must be an address string like 'tcp://host:8786', got "
+                                                 f"{self.scheduler!r}")
+        self.max_tiles = f.integer("tiles.max_tiles", self.max_tiles, 0)
+        self.timeout = f.number("tiles.timeout", self.timeout, low=0.0, low_open=True, unit="s")
+        self.connect_timeout = f.number("tiles.connect_timeout", self.connect_timeout, low=0.0, low_open=True,
+                                        unit="s")
+        self.retries = f.integer("tiles.retries", self.retries, 0)
+        if not isinstance(self.checkpoint, (str, Path)):
+            raise ConfigError("tiles.checkpoint", f"must be a file path, got {self.checkpoint!r}")
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """What a worker needs to build one tile: its grid key, crossbar layer config (``rows`` inputs, ``pairs``
+    outputs, the starting weights), netlist title and the id of its tiled layer."""
+
+    key: Key
+    config: CrossbarLayerConfig
+    title: str
+    layer_id: str = ""  # the TiledLayer's own id: tiles of two layers never share a worker's open circuit
+
+
+@dataclass
+class TiledReadout:
+    """One batched read: ``outputs`` (batch x outputs, weight units), the partial sums added after the ADCs;
+    ``tiles``: each tile's :class:`~memcosim.cosim.layer.Readout` (its own rows and column pairs, padding
+    included)."""
+
+    outputs: np.ndarray
+    tiles: dict[Key, Readout]
+
+
+# -- in the worker -------------------------------------------------------------------------
+
+_live: dict[str, Any] = {"key": None, "version": None, "circuit": None}  # the open tile of this process
+_live_lock = threading.Lock()
+
+
+def tile_state(layer: CrossbarLayer) -> np.ndarray:
+    """A tile's device state, rows x physical columns: device states (model units), or conductances (siemens)
+    of resistor cells."""
+    return layer.states() if layer.device.has_state else layer.conductances()
+
+
+def _restore(circuit: CrossbarCircuit, state: np.ndarray) -> None:
+    layer = circuit.layers[0]
+    if not layer.device.has_state:
+        layer.write_conductances(state)
+        return
+    full = circuit.states
+    full[layer.device_index] = state
+    circuit.set_states(full)
+
+
+def _circuit(spec: TileSpec, version: int, state: np.ndarray | None) -> CrossbarCircuit:
+    """The tile's open circuit in this process at ``version`` (its state ``state``): kept from the last call,
+    or built (the previous tile's circuit is closed first)."""
+    if _live["key"] == (spec.layer_id, spec.key) and _live["circuit"] is not None:
+        circuit = _live["circuit"]
+        if _live["version"] != version and state is not None:
+            _restore(circuit, state)
+    else:
+        old, _live["circuit"], _live["key"] = _live["circuit"], None, None
+        if old is not None:
+            old.close()
+        circuit = CrossbarCircuit([spec.config], SessionOptions(worker=False), title=spec.title)
+        if state is not None:
+            _restore(circuit, state)
+        _live["key"] = (spec.layer_id, spec.key)
+    _live["version"] = version
+    _live["circuit"] = circuit
+    return circuit
+
+
+def tile_task(spec: TileSpec, version: int, state: np.ndarray | None, fn: Callable[..., Any], args: tuple,
+              writes: bool) -> tuple[Any, np.ndarray | None]:
+    """Run ``fn(layer, *args)`` on the tile's :class:`CrossbarLayer` in this process; returns ``fn``'s result
+    and, for a write, the tile's state afterwards (the circuit is then at ``version + 1``)."""
+    with _live_lock:
+        circuit = _circuit(spec, version, state)
+        layer = circuit.layers[0]
+        try:
+            result = fn(layer, *args)
+        except BaseException:
+            _live["version"] = None  # the state may be half-written: restore it next time
+            raise
+        if not writes:
+            return result, None
+        _live["version"] = version + 1
+        return result, tile_state(layer)
+
+
+def close_live_tile() -> None:
+    """Close the tile circuit this process holds open (if any)."""
+    with _live_lock:
+        old, _live["circuit"], _live["key"], _live["version"] = _live["circuit"], None, None, None
+        if old is not None:
+            old.close()
+
+
+def read_batch(layer: CrossbarLayer, x: np.ndarray) -> Readout:
+    """A batched read of one tile (runs in its worker): ``x`` batch x tile rows, the solution forgotten first
+    so that the result does not depend on what the worker solved before."""
+    layer.session.forget_solution()
+    return layer.forward(x)
+
+
+def write_tile_weights(layer: CrossbarLayer, weights: np.ndarray) -> None:
+    """Ideal write of one tile's weights (rows x pairs; runs in its worker)."""
+    layer.write_weights(weights)
+
+
+def write_tile_conductances(layer: CrossbarLayer, g: np.ndarray) -> None:
+    """Ideal write of one tile's conductances (rows x columns, siemens; runs in its worker)."""
+    layer.write_conductances(g)
+
+
+def initial_state(layer: CrossbarLayer) -> None:
+    """Nothing: used as a write to read back a new tile's starting state."""
+
+
+# -- pools ---------------------------------------------------------------------------------
+
+Task = tuple[TileSpec, int, "np.ndarray | None", Callable[..., Any], tuple, bool]
+
+
+class LocalPool:
+    """``workers`` local ngspice worker processes; each runs its own tiles one after another, in parallel with
+    the others. A call whose worker dies or hangs is repeated (up to ``retries`` times) on the new worker."""
+
+    def __init__(self, workers: int, timeout: float, retries: int):
+        self.retries = retries
+        self.workers = [TaskWorker(timeout) for _ in range(workers)]
+        self.crashes: list[str] = []  # what happened, one line per replaced worker
+
+    @property
+    def size(self) -> int:
+        return len(self.workers)
+
+    @property
+    def restarts(self) -> int:
+        return sum(w.restarts for w in self.workers)
+
+    def run(self, owner: Mapping[Key, int], tasks: dict[Key, Task]) -> dict[Key, Any]:
+        per_worker: dict[int, list[Key]] = {}
+        for key in tasks:
+            per_worker.setdefault(owner[key] % len(self.workers), []).append(key)
+        out: dict[Key, Any] = {}
+
+        def serve(k: int) -> None:
+            w = self.workers[k]
+            for key in per_worker[k]:
+                for attempt in range(self.retries + 1):
+                    try:
+                        out[key] = w.call(tile_task, *tasks[key])
+                        break
+                    except WorkerCrash as exc:
+                        self.crashes.append(f"tile {key}: {exc}")
+                        log.warning("tile %s: %s; repeating the call from the tile's last completed state", key, exc)
+                        if attempt == self.retries:
+                            raise
+
+        if len(per_worker) == 1:
+            serve(next(iter(per_worker)))
+        else:
+            with ThreadPoolExecutor(len(per_worker)) as ex:
+                for fut in [ex.submit(serve, k) for k in per_worker]:
+                    fut.result()
+        return out
+
+    def close(self) -> None:
+        for w in self.workers:
+            w.stop()
+
+
+class InProcessPool:
+    """The tiles in this process, one after another (``workers = 0``)."""
+
+    size = 1
+    restarts = 0
+    crashes: list[str] = []
+
+    def run(self, owner: Mapping[Key, int], tasks: dict[Key, Task]) -> dict[Key, Any]:
+        return {key: tile_task(*task) for key, task in tasks.items()}
+
+    def close(self) -> None:
+        close_live_tile()
+
+
+class DaskPool:
+    """The Dask workers of a running cluster (or a new local one): tile ``k`` prefers worker ``k % N``; Dask
+    moves a lost worker's calls to another worker, which builds the tile from the states sent with it."""
+
+    def __init__(self, scheduler: str, workers: int, timeout: float, retries: int):
+        self.client = connect(scheduler, workers, timeout, field="tiles.scheduler")
+        self.local = not scheduler
+        self.retries = retries
+        self.addresses = sorted(self.client.scheduler_info()["workers"])
+        if not self.addresses:
+            self.close()
+            raise ConfigError("tiles.scheduler", f"the Dask cluster at {scheduler!r} has no workers")
+        self.crashes: list[str] = []
+        self.restarts = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.addresses)
+
+    def run(self, owner: Mapping[Key, int], tasks: dict[Key, Task]) -> dict[Key, Any]:
+        futures = {}
+        for key, task in tasks.items():
+            where = self.addresses[owner[key] % len(self.addresses)]
+            futures[key] = self.client.submit(tile_task, *task, workers=[where], allow_other_workers=True,
+                                              pure=False, retries=self.retries)
+        return {key: fut.result() for key, fut in futures.items()}
+
+    def close(self) -> None:
+        cluster = self.client.cluster if self.local else None
+        self.client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# -- the tiled layer -----------------------------------------------------------------------
+
+def _seed(seed: int, key: Key) -> int:
+    digest = hashlib.sha256(f"{seed}/{key[0]}/{key[1]}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+class TiledLayer:
+    """A signed weight matrix (``config.inputs`` x ``config.outputs``) on crossbar tiles (see the module text).
+
+    Use as a context manager (or call :meth:`close`): it owns worker processes or a Dask client.
+    """
+
+    def __init__(self, config: CrossbarLayerConfig, tiles: TileSettings | None = None, title: str = "tile"):
+        if not isinstance(config, CrossbarLayerConfig):
+            raise ConfigError("layer", f"must be a CrossbarLayerConfig, got {type(config).__name__}")
+        tiles = tiles or TileSettings()
+        if not isinstance(tiles, TileSettings):
+            raise ConfigError("tiles", f"must be a TileSettings, got {type(tiles).__name__}")
+        self.config, self.settings = config, tiles
+        self.map = TileMap(config.inputs, config.outputs, tiles.rows, tiles.columns, tiles.max_tiles)
+        self.spots: dict[Key, TileSpot] = {s.key: s for s in self.map.spots}
+        self.owner = {s.key: k for k, s in enumerate(self.map.spots)}
+        w0 = config.initial_weights()
+        self.layer_id = uuid.uuid4().hex
+        self.specs: dict[Key, TileSpec] = {}
+        for key, spot in self.spots.items():
+            c = dataclasses.replace(config, inputs=tiles.rows, outputs=self.map.pairs,
+                                    initial=self.map.tile_weights(w0, spot), init_spread=0.0,
+                                    seed=_seed(config.seed, key),
+                                    faults=None if config.faults is None else
+                                    dataclasses.replace(config.faults, seed=_seed(config.faults.seed, key)))
+            self.specs[key] = TileSpec(key, c, f"{title} {key[0]},{key[1]}: {tiles.rows}x{tiles.columns}",
+                                       self.layer_id)
+        first = next(iter(self.specs.values())).config
+        self.tile_config = dataclasses.replace(first, initial=0.0)  # what every tile shares
+        self.device = conductance_device(first.device.model, first.device.params, first.device.v_read)
+        self._dac = Dac(first.periphery().dac)
+        self.versions: dict[Key, int] = {key: 0 for key in self.specs}
+        self._states: dict[Key, np.ndarray] = {}
+        if tiles.scheduler:
+            self.pool: LocalPool | InProcessPool | DaskPool = DaskPool(tiles.scheduler, tiles.workers,
+                                                                       tiles.connect_timeout,
+                                                                       tiles.retries)
+        elif tiles.workers == 0:
+            self.pool = InProcessPool()
+        else:
+            self.pool = LocalPool(tiles.workers, tiles.timeout, tiles.retries)
+        try:
+            self.map_tiles(initial_state, writes=True)  # build every tile once; read back its starting state
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the workers (or close the Dask client)."""
+        pool, self.pool = getattr(self, "pool", None), None
+        if pool is not None:
+            pool.close()
+
+    def __enter__(self) -> "TiledLayer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(inputs, outputs) of the whole matrix."""
+        return (self.config.inputs, self.config.outputs)
+
+    @property
+    def restarts(self) -> int:
+        """Worker processes replaced after a crash or hang so far (local pool)."""
+        return self.pool.restarts
+
+    # -- running functions on tiles ------------------------------------------------------------
+    def map_tiles(self, fn: Callable[..., Any], args: Mapping[Key, tuple] | None = None, writes: bool = False,
+                  keys: list[Key] | None = None) -> dict[Key, Any]:
+        """``fn(tile_layer, *args[key])`` on every tile (or those of ``keys``), in parallel across the workers;
+        returns each tile's result. ``fn`` must be a module-level function of an importable module. With
+        ``writes`` the tiles' states are read back afterwards, kept here and checkpointed."""
+        if self.pool is None:
+            raise ConfigError("tiles", "this tiled layer is closed")
+        keys = list(self.specs) if keys is None else keys
+        tasks = {}
+        for key in keys:
+            if key not in self.specs:
+                raise ConfigError("tiles", f"no tile {key!r} (the grid is {self.map.row_tiles} x {self.map.column_tiles})")
+            tasks[key] = (self.specs[key], self.versions[key], self._states.get(key), fn,
+                          tuple(args[key]) if args is not None else (), writes)
+        replies = self.pool.run(self.owner, tasks)
+        if writes:
+            for key, (_, state) in replies.items():
+                self._states[key] = state
+                self.versions[key] += 1
+            if self.settings.checkpoint:
+                self.save_states(self.settings.checkpoint)
+        return {key: result for key, (result, _) in replies.items()}
+
+    # -- state ------------------------------------------------------------------------------
+    def states(self) -> dict[Key, np.ndarray]:
+        """Every tile's state after its last completed write (rows x columns; see :func:`tile_state`)."""
+        return {key: s.copy() for key, s in self._states.items()}
+
+    def save_states(self, path: str | Path) -> Path:
+        """Write every tile's state to an ``.npz`` file (atomically)."""
+        buf = io.BytesIO()
+        arrays = {f"tile_{r}_{c}": s for (r, c), s in self._states.items()}
+        np.savez(buf, shape=np.array([*self.shape, self.map.rows, self.map.columns]), **arrays)
+        return atomic_write_bytes(path, buf.getvalue())
+
+    def load_states(self, path: str | Path) -> None:
+        """Restore the states written by :meth:`save_states` (checked before anything changes); the workers
+        load them on their next call."""
+        try:
+            data = np.load(path)
+        except (OSError, ValueError) as exc:
+            raise ConfigError("tiles.checkpoint", f"cannot read tile states from {path}: {exc}") from None
+        want = [*self.shape, self.map.rows, self.map.columns]
+        if "shape" not in data or data["shape"].tolist() != want:
+            raise ConfigError("tiles.checkpoint", f"{path} holds a different tiling (matrix and tile shape "
+                                                  f"{data['shape'].tolist() if 'shape' in data else '?'}, need {want})")
+        new = {}
+        for key in self.specs:
+            name = f"tile_{key[0]}_{key[1]}"
+            if name not in data or data[name].shape != self._states[key].shape or not np.all(np.isfinite(data[name])):
+                raise ConfigError("tiles.checkpoint", f"{path}: tile {key} is missing or malformed")
+            new[key] = np.array(data[name], dtype=float)
+        for key, s in new.items():
+            self._states[key] = s
+            self.versions[key] += 1
+
+    def tile_conductances(self) -> dict[Key, np.ndarray]:
+        """Read conductance of every cell (siemens, rows x columns per tile) from the tiles' states."""
+        if not self.device.has_state:
+            return self.states()
+        return {key: self.device.conductance(s) for key, s in self._states.items()}
+
+    def weights(self) -> np.ndarray:
+        """The weights the tiles hold now (inputs x outputs): (G+ - G-) / k per pair."""
+        k = self.tile_config.k
+        return self.map.assemble({key: (g[:, 0::2] - g[:, 1::2]) / k for key, g in self.tile_conductances().items()})
+
+    # -- writes -----------------------------------------------------------------------------
+    def write_weights(self, weights: np.ndarray) -> None:
+        """``ideal`` write of the whole matrix (inputs x outputs, weight units, clipped to +-w_max): each tile
+        sets its cells to the conductance pairs of its block, all tiles in parallel."""
+        w = self.map.check_weights(weights)
+        self.map_tiles(write_tile_weights, {key: (self.map.tile_weights(w, s),) for key, s in self.spots.items()},
+                       writes=True)
+
+    # -- reads ------------------------------------------------------------------------------
+    def forward(self, x: np.ndarray) -> TiledReadout:
+        """Read ``x @ W`` for a batch ``x`` (batch x inputs, units of the DAC full scale): every tile reads its
+        rows' inputs for the whole batch in one call (DAC, array, TIA, ADC), and the outputs of the row tiles
+        of each column tile are added digitally."""
+        x = self.map.check_inputs(x)
+        reads = self.map_tiles(read_batch, {key: (self.map.tile_inputs(x, s),) for key, s in self.spots.items()})
+        y = self.map.add_outputs(len(x), {key: r.outputs for key, r in reads.items()})
+        return TiledReadout(y, reads)
+
+    def dac_codes(self, x: np.ndarray) -> np.ndarray:
+        """DAC codes of inputs ``x`` (batch x inputs, units of the full scale ``v_read``; clipped)."""
+        return self._dac.code(self.map.check_inputs(x) * self.tile_config.device.v_read)
+
+    def dac_voltages(self, codes: np.ndarray) -> np.ndarray:
+        """Row voltages (volts) the tiles' DACs drive for DAC ``codes`` (e.g. a tile read's ``dac_codes``)."""
+        return self._dac.voltage(codes)
+
+    def ideal_outputs(self, x: np.ndarray) -> np.ndarray:
+        """``x @ W`` in software from the DAC-quantized inputs and the tiles' present conductances (no wires,
+        no ADC): batch x outputs, weight units."""
+        v = self.dac_voltages(self.dac_codes(x))
+        g = self.map.assemble({key: (c[:, 0::2] - c[:, 1::2]) for key, c in self.tile_conductances().items()})
+        return v @ g / (self.tile_config.device.v_read * self.tile_config.k)

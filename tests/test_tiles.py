@@ -1,0 +1,157 @@
+"""Tiled layers: the row/column-to-tile mapping, batched reads against scipy, writes, workers, crash recovery."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from memcosim.circuits.nodal import solve_crossbar_batch
+from memcosim.config.array import DeviceConfig, WireConfig
+from memcosim.config.periphery import AdcConfig, DacConfig
+from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
+from memcosim.cosim.session import SessionOptions
+from memcosim.cosim.tile_map import TileMap
+from memcosim.cosim.tiles import TiledLayer, TileSettings
+from memcosim.errors import ConfigError
+from memcosim.limits import max_cells
+
+WINDOW = DeviceConfig("resistor", g_min=1e-6, g_max=2e-5)
+
+
+def _config(inputs: int = 10, outputs: int = 6, device: DeviceConfig = WINDOW, **kw) -> CrossbarLayerConfig:
+    return CrossbarLayerConfig(inputs, outputs, device, WireConfig(r_row=2.5, r_column=2.5, r_driver=3.0),
+                               dac=DacConfig(bits=8, r_out=1.0), adc=AdcConfig(bits=10), **kw)
+
+
+def test_mapping_puts_each_weight_on_its_documented_tile_row_and_column_pair():
+    m = TileMap(10, 7, rows=4, columns=6)  # 3 pairs per tile
+    assert (m.row_tiles, m.column_tiles, m.count, m.pairs) == (3, 3, 9, 3)
+    w = np.arange(70.0).reshape(10, 7)
+    spots = {s.key: s for s in m.spots}
+    block = m.tile_weights(w, spots[(1, 2)])  # rows 4..7, outputs 6 (one pair used), zero padding
+    assert block.shape == (4, 3)
+    np.testing.assert_array_equal(block[:, 0], w[4:8, 6])
+    assert not block[:, 1:].any()
+    assert m.tile_weights(w, spots[(2, 0)])[2:].sum() == 0  # rows 10, 11 are padding
+    np.testing.assert_array_equal(m.assemble({k: m.tile_weights(w, s) for k, s in spots.items()}), w)
+    x = np.random.default_rng(0).uniform(0, 1, (5, 10))
+    parts = {k: m.tile_inputs(x, s) @ m.tile_weights(w, s) for k, s in spots.items()}
+    np.testing.assert_allclose(m.add_outputs(5, parts), x @ w)
+
+
+def test_bad_tilings_are_refused_with_the_field_named():
+    with pytest.raises(ConfigError, match=r"tiles\.columns: .*even"):
+        TileMap(10, 7, rows=4, columns=5)
+    with pytest.raises(ConfigError, match=r"tiles\.max_tiles: .*needs 3 x 3 = 9 tiles, more than the 4"):
+        TileMap(10, 7, rows=4, columns=6, max_tiles=4)
+    with max_cells(1000), pytest.raises(ConfigError, match=r"tiles\.rows: 64 x 64 = 4,096 cells is over the limit"):
+        TileMap(1024, 1024, rows=64, columns=64)
+    m = TileMap(10, 7, rows=4, columns=6)
+    with pytest.raises(ConfigError, match=r"weights: the tiled matrix is 10 x 7, got shape \(7, 10\)"):
+        m.check_weights(np.zeros((7, 10)))
+    with pytest.raises(ConfigError, match=r"x: .*10 inputs"):
+        m.check_inputs(np.zeros((2, 9)))
+    with pytest.raises(ConfigError, match=r"input \[0, 3\] is nan"):
+        m.check_inputs(np.where(np.arange(10) == 3, np.nan, 0.0)[None])
+    with pytest.raises(ConfigError, match=r"tiles\.workers"):
+        TileSettings(workers=-1)
+
+
+def test_unreachable_scheduler_is_a_config_error_before_any_tile_is_built():
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"tiles\.scheduler: cannot reach the Dask scheduler"):
+        TiledLayer(_config(), TileSettings(4, 4, scheduler="tcp://127.0.0.1:9", connect_timeout=1.0))
+    with pytest.raises(ConfigError, match=r"tiles\.scheduler: not a scheduler address"):
+        TiledLayer(_config(), TileSettings(4, 4, scheduler="tcp://:1"))
+    assert time.perf_counter() - t0 < 30
+
+
+def _tile_currents_against_scipy(layer: TiledLayer, x: np.ndarray, read) -> float:
+    """Largest |I_ngspice - I_scipy| / max |I_scipy| over the tiles (same network: wires, DAC r_out, driver,
+    TIA input resistance)."""
+    c = layer.tile_config
+    xb_r = c.wires.r_driver + c.dac.r_out
+    r_sense = c.feedback / (1.0 + c.tia.gain)
+    worst = 0.0
+    for key, g in layer.tile_conductances().items():
+        r = read.tiles[key]
+        ref = solve_crossbar_batch(g, layer.dac_voltages(r.dac_codes), c.wires.r_row, c.wires.r_column, xb_r, r_sense)
+        worst = max(worst, float(np.abs(r.currents - ref).max() / np.abs(ref).max()))
+    return worst
+
+
+def test_in_process_tiles_read_like_scipy_and_add_partial_sums_after_the_adcs():
+    rng = np.random.default_rng(1)
+    w = rng.uniform(-1, 1, (10, 6))
+    x = rng.uniform(0, 1, (4, 10))
+    with TiledLayer(_config(), TileSettings(4, 4, workers=0)) as layer:
+        assert layer.map.count == 9
+        layer.write_weights(w)
+        np.testing.assert_allclose(layer.weights(), w, atol=1e-12)
+        read = layer.forward(x)
+        assert read.outputs.shape == (4, 6)
+        assert _tile_currents_against_scipy(layer, x, read) < 1e-6
+        summed = np.zeros((4, 6))
+        for s in layer.map.spots:
+            summed[:, s.outputs] += read.tiles[s.key].outputs[:, : s.outputs.stop - s.outputs.start]
+        np.testing.assert_array_equal(read.outputs, summed)
+        ideal = layer.ideal_outputs(x)
+        assert np.abs(read.outputs - ideal).max() < 0.1 * np.abs(ideal).max()
+        # one tile read alone in its own circuit gives the same outputs
+        spot = layer.spots[(1, 0)]
+        cfg = layer.specs[(1, 0)].config
+    with CrossbarCircuit([cfg], SessionOptions(worker=False)) as alone:
+        alone.layers[0].write_weights(layer.map.tile_weights(w, spot))
+        np.testing.assert_allclose(alone.layers[0].forward(layer.map.tile_inputs(x, spot)).outputs,
+                                   read.tiles[(1, 0)].outputs, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_worker_pool_matches_in_process_and_states_checkpoint(tmp_path):
+    rng = np.random.default_rng(2)
+    w = rng.uniform(-1, 1, (8, 4))
+    x = rng.uniform(0, 1, (3, 8))
+    ck = tmp_path / "tiles.npz"
+    with TiledLayer(_config(8, 4, DeviceConfig("linear_ion_drift")), TileSettings(4, 4, workers=0)) as ref:
+        ref.write_weights(w)
+        want = ref.forward(x).outputs
+    with TiledLayer(_config(8, 4, DeviceConfig("linear_ion_drift")),
+                    TileSettings(4, 4, workers=2, checkpoint=str(ck))) as layer:
+        assert {w.pid for w in layer.pool.workers}.__len__() == 2
+        layer.write_weights(w)
+        assert ck.exists()
+        np.testing.assert_allclose(layer.forward(x).outputs, want, atol=1e-9)
+        saved = layer.states()
+        layer.write_weights(-w)
+        assert not np.allclose(layer.forward(x).outputs, want, atol=1e-3)
+        layer.load_states(ck)  # the checkpoint written after write_weights(-w): -w
+        np.testing.assert_allclose(layer.weights(), -w, atol=1e-9)
+        np.savez(tmp_path / "bad.npz", shape=np.array([1, 2, 3, 4]))
+        with pytest.raises(ConfigError, match=r"tiles\.checkpoint: .*different tiling"):
+            layer.load_states(tmp_path / "bad.npz")
+    assert set(saved) == {(0, 0), (1, 0), (0, 1), (1, 1)}
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_read_is_replaced_and_the_read_repeated_from_the_last_state():
+    rng = np.random.default_rng(3)
+    w = rng.uniform(-1, 1, (32, 16))
+    x = rng.uniform(0, 1, (40, 32))
+    with TiledLayer(_config(32, 16, DeviceConfig("linear_ion_drift")), TileSettings(32, 32, workers=1)) as layer:
+        layer.write_weights(w)
+        before = layer.states()
+        want = layer.forward(x).outputs
+        worker = layer.pool.workers[0]
+        pid, calls = worker.pid, worker.calls
+        killer = threading.Thread(target=lambda: (time.sleep(0.3), worker.kill()))
+        killer.start()
+        got = layer.forward(x).outputs
+        killer.join()
+        assert worker.calls > calls + 1 and worker.pid != pid, "the kill did not land mid-read"
+        assert layer.restarts == 1 and "killed by SIGKILL" in layer.pool.crashes[0]
+        np.testing.assert_allclose(got, want, atol=1e-9)
+        for key, s in layer.states().items():
+            np.testing.assert_array_equal(s, before[key])
