@@ -36,6 +36,7 @@ import dataclasses
 import hashlib
 import io
 import logging
+import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -49,9 +50,11 @@ from memcosim import fields as f
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.cosim.cluster import connect
 from memcosim.cosim.device_table import conductance_device
-from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayer, CrossbarLayerConfig, Readout
+from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayer, CrossbarLayerConfig, Readout, Slot, SlotResult, SlotTiming
+from memcosim.cosim.ngspice import NgspiceLibrary
 from memcosim.cosim.session import SessionOptions
 from memcosim.cosim.tile_map import TileMap, TileSpot
+from memcosim.cosim.toolchain import require_ngspice
 from memcosim.cosim.worker import TaskWorker
 from memcosim.errors import ConfigError, WorkerCrash
 from memcosim.fileio import atomic_write_bytes
@@ -152,8 +155,8 @@ def _circuit(spec: TileSpec, version: int, state: np.ndarray | None) -> Crossbar
         if old is not None:
             old.close()
         circuit = CrossbarCircuit([spec.config], SessionOptions(worker=False), title=spec.title)
-        if state is not None:
-            _restore(circuit, state)
+        if state is not None and not np.array_equal(tile_state(circuit.layers[0]), state):
+            _restore(circuit, state)  # the tile was written since: its starting weights are not its state
         _live["key"] = (spec.layer_id, spec.key)
     _live["version"] = version
     _live["circuit"] = circuit
@@ -163,7 +166,8 @@ def _circuit(spec: TileSpec, version: int, state: np.ndarray | None) -> Crossbar
 def tile_task(spec: TileSpec, version: int, state: np.ndarray | None, fn: Callable[..., Any], args: tuple,
               writes: bool) -> tuple[Any, np.ndarray | None]:
     """Run ``fn(layer, *args)`` on the tile's :class:`CrossbarLayer` in this process; returns ``fn``'s result
-    and, for a write, the tile's state afterwards (the circuit is then at ``version + 1``)."""
+    and, for a write (the circuit is then at ``version + 1``) or when the caller has no state of the tile yet
+    (``state`` None: a new tile at its starting weights), the tile's state afterwards."""
     with _live_lock:
         circuit = _circuit(spec, version, state)
         layer = circuit.layers[0]
@@ -172,10 +176,9 @@ def tile_task(spec: TileSpec, version: int, state: np.ndarray | None, fn: Callab
         except BaseException:
             _live["version"] = None  # the state may be half-written: restore it next time
             raise
-        if not writes:
-            return result, None
-        _live["version"] = version + 1
-        return result, tile_state(layer)
+        if writes:
+            _live["version"] = version + 1
+        return result, tile_state(layer) if writes or state is None else None
 
 
 def close_live_tile() -> None:
@@ -203,8 +206,20 @@ def write_tile_conductances(layer: CrossbarLayer, g: np.ndarray) -> None:
     layer.write_conductances(g)
 
 
+def pulse_tile_slots(layer: CrossbarLayer, slots: list[Slot], timing: SlotTiming | None, energy: bool) -> SlotResult:
+    """A tile's pulse slots in one transient through its own programming drivers (runs in its worker; the
+    slots select layer 0, the tile)."""
+    return layer.circuit.pulse_slots(slots, timing, energy)
+
+
+def worker_ready() -> int:
+    """Load the ngspice library in this process (a new worker's first call); returns the process id."""
+    require_ngspice(NgspiceLibrary.get())
+    return os.getpid()
+
+
 def initial_state(layer: CrossbarLayer) -> None:
-    """Nothing: used as a write to read back a new tile's starting state."""
+    """Nothing: a call that builds a new tile and reads back its starting state."""
 
 
 # -- pools ---------------------------------------------------------------------------------
@@ -220,6 +235,12 @@ class LocalPool:
         self.retries = retries
         self.workers = [TaskWorker(timeout) for _ in range(workers)]
         self.crashes: list[str] = []  # what happened, one line per replaced worker
+        try:  # every process started and ngspice loaded before the first tile call (in parallel)
+            with ThreadPoolExecutor(workers) as ex:
+                list(ex.map(lambda w: w.call(worker_ready), self.workers))
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def size(self) -> int:
@@ -357,11 +378,6 @@ class TiledLayer:
             self.pool = InProcessPool()
         else:
             self.pool = LocalPool(tiles.workers, tiles.timeout, tiles.retries)
-        try:
-            self.map_tiles(initial_state, writes=True)  # build every tile once; read back its starting state
-        except BaseException:
-            self.close()
-            raise
 
     def close(self) -> None:
         """Stop the workers (or close the Dask client)."""
@@ -401,23 +417,28 @@ class TiledLayer:
             tasks[key] = (self.specs[key], self.versions[key], self._states.get(key), fn,
                           tuple(args[key]) if args is not None else (), writes)
         replies = self.pool.run(self.owner, tasks)
-        if writes:
-            for key, (_, state) in replies.items():
+        for key, (_, state) in replies.items():
+            if state is not None:  # a write, or the first call on a new tile (its starting state)
                 self._states[key] = state
-                self.versions[key] += 1
+                self.versions[key] += writes
+        if writes:
             if self.settings.checkpoint:
                 self.save_states(self.settings.checkpoint)
         return {key: result for key, (result, _) in replies.items()}
 
     # -- state ------------------------------------------------------------------------------
     def states(self) -> dict[Key, np.ndarray]:
-        """Every tile's state after its last completed write (rows x columns; see :func:`tile_state`)."""
+        """Every tile's state after its last completed write (rows x columns; see :func:`tile_state`). Tiles
+        are built on their first call: before it, this reads each new tile's starting state."""
+        missing = [key for key in self.specs if key not in self._states]
+        if missing:
+            self.map_tiles(initial_state, keys=missing)
         return {key: s.copy() for key, s in self._states.items()}
 
     def save_states(self, path: str | Path) -> Path:
         """Write every tile's state to an ``.npz`` file (atomically)."""
         buf = io.BytesIO()
-        arrays = {f"tile_{r}_{c}": s for (r, c), s in self._states.items()}
+        arrays = {f"tile_{r}_{c}": s for (r, c), s in self.states().items()}
         np.savez(buf, shape=np.array([*self.shape, self.map.rows, self.map.columns]), **arrays)
         return atomic_write_bytes(path, buf.getvalue())
 
@@ -433,9 +454,10 @@ class TiledLayer:
             raise ConfigError("tiles.checkpoint", f"{path} holds a different tiling (matrix and tile shape "
                                                   f"{data['shape'].tolist() if 'shape' in data else '?'}, need {want})")
         new = {}
+        current = self.states()
         for key in self.specs:
             name = f"tile_{key[0]}_{key[1]}"
-            if name not in data or data[name].shape != self._states[key].shape or not np.all(np.isfinite(data[name])):
+            if name not in data or data[name].shape != current[key].shape or not np.all(np.isfinite(data[name])):
                 raise ConfigError("tiles.checkpoint", f"{path}: tile {key} is missing or malformed")
             new[key] = np.array(data[name], dtype=float)
         for key, s in new.items():
@@ -444,9 +466,10 @@ class TiledLayer:
 
     def tile_conductances(self) -> dict[Key, np.ndarray]:
         """Read conductance of every cell (siemens, rows x columns per tile) from the tiles' states."""
+        states = self.states()
         if not self.device.has_state:
-            return self.states()
-        return {key: self.device.conductance(s) for key, s in self._states.items()}
+            return states
+        return {key: self.device.conductance(s) for key, s in states.items()}
 
     def weights(self) -> np.ndarray:
         """The weights the tiles hold now (inputs x outputs): (G+ - G-) / k per pair."""
@@ -460,6 +483,18 @@ class TiledLayer:
         w = self.map.check_weights(weights)
         self.map_tiles(write_tile_weights, {key: (self.map.tile_weights(w, s),) for key, s in self.spots.items()},
                        writes=True)
+
+    def pulse_slots(self, slots: Mapping[Key, list[Slot]], timing: SlotTiming | None = None,
+                    energy: bool = False) -> dict[Key, SlotResult]:
+        """Parallel pulse updates per tile: each tile of ``slots`` runs its slots (``Slot.select`` keyed 0, the
+        tile; rows and physical columns of the tile) in one transient through its own drivers
+        (:meth:`CrossbarCircuit.pulse_slots`), all tiles at once across the workers."""
+        for key, tile_slots in slots.items():
+            for n, slot in enumerate(tile_slots):
+                if not isinstance(slot, Slot) or set(slot.select) - {0}:
+                    raise ConfigError(f"slots[{key}][{n}]", "must be a Slot selecting layer 0 (the tile)")
+        return self.map_tiles(pulse_tile_slots, {key: (list(v), timing, energy) for key, v in slots.items()},
+                              writes=True, keys=list(slots))
 
     # -- reads ------------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> TiledReadout:

@@ -155,3 +155,30 @@ def test_a_worker_killed_mid_read_is_replaced_and_the_read_repeated_from_the_las
         np.testing.assert_allclose(got, want, atol=1e-9)
         for key, s in layer.states().items():
             np.testing.assert_array_equal(s, before[key])
+
+
+@pytest.mark.slow
+def test_pulses_and_slots_program_each_tile_through_its_own_drivers():
+    from memcosim.cosim.layer import Slot
+    from memcosim.programming.tile_writes import TilePulse, pulse_tiles
+
+    cfg = CrossbarLayerConfig(8, 4, DeviceConfig("linear_ion_drift"), WireConfig.uniform(1.0))
+    with TiledLayer(cfg, TileSettings(4, 4, workers=2)) as layer:
+        before = layer.states()
+        amplitude = cfg.pulse.amplitude
+        res = pulse_tiles(layer, {(0, 0): [TilePulse(amplitude, 50e-9, "cell", (1, 2))],
+                                  (1, 1): [TilePulse(-amplitude, 50e-9, "cell", (3, 0))]})
+        after = layer.states()
+        assert res[(0, 0)][0].delta[1, 2] != 0 and res[(1, 1)][0].delta[3, 0] != 0
+        np.testing.assert_array_equal(after[(0, 0)], res[(0, 0)][0].after)
+        for key in ((0, 1), (1, 0)):
+            np.testing.assert_array_equal(after[key], before[key])  # tiles not written keep their state
+        moved = np.abs(after[(0, 0)] - before[(0, 0)])
+        assert np.unravel_index(moved.argmax(), moved.shape) == (1, 2)  # half-selected cells move less (no threshold)
+        rows, cols = np.zeros(4, bool), np.zeros(4, bool)
+        rows[0], cols[1] = True, True
+        out = layer.pulse_slots({(0, 1): [Slot(amplitude, {0: (rows, cols)})]})
+        assert out[(0, 1)].cell_pulses == 1
+        assert layer.states()[(0, 1)][0, 1] != before[(0, 1)][0, 1]
+        with pytest.raises(ConfigError, match=r"pulses\[\(0, 0\)\]\[0\]: must be a TilePulse"):
+            pulse_tiles(layer, {(0, 0): [(1.0, 1e-9)]})
