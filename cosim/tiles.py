@@ -18,7 +18,8 @@ Where the sessions live (``TileSettings``):
   any other in-process session is closed).
 
 A worker keeps the circuit of the tile it served last open (ngspice holds one circuit per process), so calls on
-the same tile skip the netlist load. This process keeps every tile's device states after its last completed
+the same tile skip the netlist load; with more tiles than workers every call on a tile builds and loads its
+netlist again, so put many input vectors into one :meth:`TiledLayer.forward` call. This process keeps every tile's device states after its last completed
 write (:meth:`TiledLayer.states`; saved to ``TileSettings.checkpoint`` after every write, when set) and sends
 them with each call: a worker that dies or hangs is replaced and the call is repeated on the new worker from
 those states, so a crash costs time, never a state.
@@ -343,7 +344,8 @@ class TiledLayer:
     Use as a context manager (or call :meth:`close`): it owns worker processes or a Dask client.
     """
 
-    def __init__(self, config: CrossbarLayerConfig, tiles: TileSettings | None = None, title: str = "tile"):
+    def __init__(self, config: CrossbarLayerConfig, tiles: TileSettings | None = None, title: str = "tile",
+                 tia_feedback: Mapping[Key, float] | None = None):
         if not isinstance(config, CrossbarLayerConfig):
             raise ConfigError("layer", f"must be a CrossbarLayerConfig, got {type(config).__name__}")
         tiles = tiles or TileSettings()
@@ -353,6 +355,12 @@ class TiledLayer:
         self.map = TileMap(config.inputs, config.outputs, tiles.rows, tiles.columns, tiles.max_tiles)
         self.spots: dict[Key, TileSpot] = {s.key: s for s in self.map.spots}
         self.owner = {s.key: k for k, s in enumerate(self.map.spots)}
+        feedback = dict(tia_feedback or {})
+        for key, ohm in feedback.items():
+            if key not in self.spots:
+                raise ConfigError("tia_feedback", f"no tile {key!r} (the grid is {self.map.row_tiles} x "
+                                                  f"{self.map.column_tiles})")
+            f.number(f"tia_feedback[{key}]", ohm, low=0.0, low_open=True, unit="ohm")
         w0 = config.initial_weights()
         self.layer_id = uuid.uuid4().hex
         self.specs: dict[Key, TileSpec] = {}
@@ -361,7 +369,9 @@ class TiledLayer:
                                     initial=self.map.tile_weights(w0, spot), init_spread=0.0,
                                     seed=_seed(config.seed, key),
                                     faults=None if config.faults is None else
-                                    dataclasses.replace(config.faults, seed=_seed(config.faults.seed, key)))
+                                    dataclasses.replace(config.faults, seed=_seed(config.faults.seed, key)),
+                                    tia=config.tia if key not in feedback else
+                                    dataclasses.replace(config.tia, r_feedback=float(feedback[key])))
             self.specs[key] = TileSpec(key, c, f"{title} {key[0]},{key[1]}: {tiles.rows}x{tiles.columns}",
                                        self.layer_id)
         first = next(iter(self.specs.values())).config
@@ -495,6 +505,36 @@ class TiledLayer:
                     raise ConfigError(f"slots[{key}][{n}]", "must be a Slot selecting layer 0 (the tile)")
         return self.map_tiles(pulse_tile_slots, {key: (list(v), timing, energy) for key, v in slots.items()},
                               writes=True, keys=list(slots))
+
+    def write_conductances(self, conductances: Mapping[Key, np.ndarray]) -> None:
+        """``ideal`` write of the tiles in ``conductances``: each ``rows`` x ``columns`` siemens (plus device on
+        physical column ``2j``, minus on ``2j + 1``; inside the device window), all tiles in parallel."""
+        checked = {}
+        for key, g in conductances.items():
+            if key not in self.specs:
+                raise ConfigError("conductances", f"no tile {key!r} (the grid is {self.map.row_tiles} x "
+                                                  f"{self.map.column_tiles})")
+            g = np.asarray(g, dtype=float)
+            if g.shape != (self.map.rows, self.map.columns) or not np.all(np.isfinite(g)):
+                raise ConfigError(f"conductances[{key}]", f"need {self.map.rows} x {self.map.columns} finite "
+                                                          f"conductances (siemens), got shape {g.shape}")
+            checked[key] = (g,)
+        self.map_tiles(write_tile_conductances, checked, writes=True, keys=list(checked))
+
+    def write_pair_conductances(self, plus: np.ndarray, minus: np.ndarray) -> None:
+        """``ideal`` write of the whole matrix as conductance pairs: ``plus`` and ``minus`` (inputs x outputs,
+        siemens) on each output's + and - column; padding cells at ``g_min``."""
+        g_min = self.tile_config.device.g_min
+        p = self.map.check_weights(plus, "plus")
+        m = self.map.check_weights(minus, "minus")
+        per_tile = {}
+        for key, spot in self.spots.items():
+            g = np.full((self.map.rows, self.map.columns), g_min)
+            n_in, n_out = spot.inputs.stop - spot.inputs.start, spot.outputs.stop - spot.outputs.start
+            g[:n_in, 0:2 * n_out:2] = p[spot.inputs, spot.outputs]
+            g[:n_in, 1:2 * n_out:2] = m[spot.inputs, spot.outputs]
+            per_tile[key] = g
+        self.write_conductances(per_tile)
 
     # -- reads ------------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> TiledReadout:

@@ -33,6 +33,7 @@ from memcosim.config.faults import FaultConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, TiaConfig, refuse_range
 from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
 from memcosim.cosim.session import SessionOptions
+from memcosim.cosim.tile_map import TileMap
 from memcosim.devices.presets import PRESETS, get_preset
 from memcosim.errors import ConfigError
 from memcosim.hardware_aware.model import ADC_HEADROOM, HardwareConfig, HwNetwork
@@ -109,15 +110,14 @@ class Tile:
 
 
 def plan_tiles(sizes: list[int], size: int, seed: int) -> list[Tile]:
-    """The tiles of a network ``sizes`` on ``size x size`` arrays, each with its own fault seed."""
-    pairs = size // 2
+    """The tiles of a network ``sizes`` on ``size x size`` arrays (the mapping of
+    :class:`~memcosim.cosim.tile_map.TileMap`), each with its own fault seed."""
     tiles = []
     for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-        for r in range(-(-n_in // size)):
-            for c in range(-(-n_out // pairs)):
-                digest = hashlib.sha256(f"{seed}/{k}/{r}/{c}".encode()).digest()
-                tiles.append(Tile(k, r, c, slice(r * size, min((r + 1) * size, n_in)),
-                                  slice(c * pairs, min((c + 1) * pairs, n_out)), int.from_bytes(digest[:4], "little")))
+        for spot in TileMap(n_in, n_out, size, size).spots:
+            r, c = spot.key
+            digest = hashlib.sha256(f"{seed}/{k}/{r}/{c}".encode()).digest()
+            tiles.append(Tile(k, r, c, spot.inputs, spot.outputs, int.from_bytes(digest[:4], "little")))
     return tiles
 
 

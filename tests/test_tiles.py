@@ -182,3 +182,38 @@ def test_pulses_and_slots_program_each_tile_through_its_own_drivers():
         assert layer.states()[(0, 1)][0, 1] != before[(0, 1)][0, 1]
         with pytest.raises(ConfigError, match=r"pulses\[\(0, 0\)\]\[0\]: must be a TilePulse"):
             pulse_tiles(layer, {(0, 0): [(1.0, 1e-9)]})
+
+
+def test_per_tile_feedback_and_pair_conductances():
+    rng = np.random.default_rng(4)
+    plus, minus = rng.uniform(1e-6, 2e-5, (6, 3)), rng.uniform(1e-6, 2e-5, (6, 3))
+    with pytest.raises(ConfigError, match=r"tia_feedback: no tile \(5, 0\)"):
+        TiledLayer(_config(6, 3), TileSettings(4, 4, workers=0), tia_feedback={(5, 0): 1e3})
+    with TiledLayer(_config(6, 3), TileSettings(4, 4, workers=0), tia_feedback={(1, 0): 777.0}) as layer:
+        assert layer.specs[(1, 0)].config.feedback == 777.0 and layer.specs[(0, 0)].config.tia.automatic
+        layer.write_pair_conductances(plus, minus)
+        g = layer.tile_conductances()
+        np.testing.assert_allclose(g[(1, 1)][:2, 0], plus[4:, 2])
+        np.testing.assert_allclose(g[(1, 1)][:2, 1], minus[4:, 2])
+        assert np.all(g[(1, 1)][2:] == 1e-6) and np.all(g[(1, 1)][:, 2:] == 1e-6)  # padding at g_min
+        np.testing.assert_allclose(layer.weights(), (plus - minus) / layer.tile_config.k)
+        with pytest.raises(ConfigError, match=r"conductances\[\(0, 0\)\]: need 4 x 4"):
+            layer.write_conductances({(0, 0): np.zeros((4, 3))})
+
+
+@pytest.mark.slow
+def test_tiles_on_a_running_dask_cluster_read_like_in_process():
+    from distributed import LocalCluster
+
+    rng = np.random.default_rng(5)
+    w = rng.uniform(-1, 1, (8, 4))
+    x = rng.uniform(0, 1, (3, 8))
+    with TiledLayer(_config(8, 4), TileSettings(4, 4, workers=0)) as ref:
+        ref.write_weights(w)
+        want = ref.forward(x).outputs
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with TiledLayer(_config(8, 4), TileSettings(4, 4, scheduler=cluster.scheduler_address)) as layer:
+            assert layer.pool.size == 2
+            layer.write_weights(w)
+            np.testing.assert_allclose(layer.forward(x).outputs, want, atol=1e-9)
+            np.testing.assert_allclose(layer.weights(), w, atol=1e-12)
