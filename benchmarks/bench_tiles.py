@@ -16,11 +16,14 @@ average of the machine (the cores are shared).
 
 Settings (environment): ``MEMCOSIM_BENCH_TILES_N`` (matrix size, default 1024), ``..._SIZES`` (tile sizes,
 default ``64,128``), ``..._VECTORS`` (batch, default 64), ``..._WORKERS`` (default ``1,2``). Results:
-``benchmarks/results/tiles.json`` (rewritten after every configuration).
+``benchmarks/results/tiles.json`` (rewritten after every configuration). ``MEMCOSIM_BENCH_TILES_PART=dac``
+instead measures the CPU time of one read of a 128x128 tile with a row DAC output resistance of 0 and of
+1 ohm (``benchmarks/results/tiles_dac_output.json``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -30,7 +33,8 @@ from benchmarks.common import report
 from memcosim.circuits.nodal import solve_crossbar_batch
 from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig
-from memcosim.cosim.layer import CrossbarLayerConfig
+from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
+from memcosim.cosim.session import SessionOptions
 from memcosim.cosim.tiles import TiledLayer, TileSettings
 
 N = int(os.environ.get("MEMCOSIM_BENCH_TILES_N", "1024"))
@@ -61,7 +65,33 @@ def check_tiles(layer: TiledLayer, read) -> tuple[int, float, float]:
     return passed, worst, time.perf_counter() - t0
 
 
+def dac_output_rows(size: int = 128, reads: int = 3) -> list[dict]:
+    """CPU seconds of one read of a ``size`` x ``size`` tile (in this process) with the row DAC's output
+    resistance at 0 ohm (the buffer drives the row line directly) and at 1 ohm."""
+    rng = np.random.default_rng(1)
+    weights = rng.uniform(-1.0, 1.0, (size, size // 2))
+    x = rng.uniform(0.0, 1.0, (reads, size))
+    rows = []
+    for r_out in (0.0, 1.0):
+        cfg = dataclasses.replace(layer_config(size, weights[:, : size // 2]), outputs=size // 2,
+                                  dac=DacConfig(bits=8, r_out=r_out))
+        with CrossbarCircuit([cfg], SessionOptions(worker=False)) as circuit:
+            layer = circuit.layers[0]
+            layer.forward(x[:1])
+            t0 = time.process_time()
+            layer.forward(x)
+            cpu = (time.process_time() - t0) / reads
+        rows.append({"tile": f"{size}x{size}", "dac_r_out_ohm": r_out, "read_cpu_s": cpu})
+    return rows
+
+
 def main() -> None:
+    if os.environ.get("MEMCOSIM_BENCH_TILES_PART", "") == "dac":
+        rows = dac_output_rows()
+        report("tiles_dac_output", rows, notes=(
+            f"one read (DAC, array, TIA, ADC) of a 128x128 tile in this process, CPU seconds, resistor cells, 2.5 ohm "
+            f"segments; r_out = 0 is {rows[0]['read_cpu_s'] / rows[1]['read_cpu_s']:.1f}x slower than 1 ohm"))
+        return
     rng = np.random.default_rng(0)
     weights = rng.uniform(-1.0, 1.0, (N, N))
     x = rng.uniform(0.0, 1.0, (VECTORS, N))
