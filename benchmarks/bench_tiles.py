@@ -44,9 +44,10 @@ WORKERS = [int(s) for s in os.environ.get("MEMCOSIM_BENCH_TILES_WORKERS", "1,2")
 TOLERANCE = 1e-6
 
 
-def layer_config(n: int, weights: np.ndarray) -> CrossbarLayerConfig:
-    """The matrix's layer config: resistor cells, 2.5 ohm segments, 8-bit DAC (1 ohm out) and ADC."""
-    return CrossbarLayerConfig(n, n, DeviceConfig("resistor", g_min=1e-6, g_max=2e-5), WireConfig.uniform(2.5),
+def layer_config(weights: np.ndarray) -> CrossbarLayerConfig:
+    """The matrix's layer config (inputs x outputs of ``weights``): resistor cells, 2.5 ohm segments, 8-bit DAC
+    (1 ohm out) and ADC."""
+    return CrossbarLayerConfig(*weights.shape, DeviceConfig("resistor", g_min=1e-6, g_max=2e-5), WireConfig.uniform(2.5),
                                dac=DacConfig(bits=8, r_out=1.0), adc=AdcConfig(bits=8), initial=weights)
 
 
@@ -73,8 +74,7 @@ def dac_output_rows(size: int = 128, reads: int = 3) -> list[dict]:
     x = rng.uniform(0.0, 1.0, (reads, size))
     rows = []
     for r_out in (0.0, 1.0):
-        cfg = dataclasses.replace(layer_config(size, weights[:, : size // 2]), outputs=size // 2,
-                                  dac=DacConfig(bits=8, r_out=r_out))
+        cfg = dataclasses.replace(layer_config(weights), dac=DacConfig(bits=8, r_out=r_out))
         with CrossbarCircuit([cfg], SessionOptions(worker=False)) as circuit:
             layer = circuit.layers[0]
             layer.forward(x[:1])
@@ -95,7 +95,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     weights = rng.uniform(-1.0, 1.0, (N, N))
     x = rng.uniform(0.0, 1.0, (VECTORS, N))
-    cfg = layer_config(N, weights)
+    cfg = layer_config(weights)
     rows: list[dict] = []
     for size in SIZES:
         outputs: dict[int, np.ndarray] = {}
