@@ -13,7 +13,8 @@ no ``.end``. The sources memcosim sets from outside become pins:
 The column ammeters ``VCOL<j>`` (0 V) and nudge sources stay inside (their currents read as
 ``i(v.<instance>.vcol<j>)``). The programming drivers become single pulses whose amplitudes are
 parameters of the sub-circuit: ``vprow<i>`` and ``vpcol<j>`` volts (0 by default: a read), with
-``tdelay``, ``trise`` and ``twidth`` seconds shared by all of them.
+``tdelay``, ``trise`` and ``twidth`` seconds shared by all of them. With column switches, the
+parameter ``swwrite`` (0: read, 1: write) sets their control lines.
 
 :func:`testbench` writes one cell with the array's programming scheme: every programming source
 gets its line voltage for that scheme (:func:`memcosim.circuits.bias.line_voltages`: V/2, V/3 or
@@ -84,6 +85,9 @@ def array_subckt(xbar: Crossbar, name: str) -> ArraySubckt:
     params.update({p: 0.0 for p in pulsed.values()})
     if prog is not None:
         params.update({"tdelay": 0.0, "trise": prog.pulse.rise, "twidth": prog.pulse.width})
+    switched = _switch_controls(xbar)
+    if switched:
+        params["swwrite"] = 0.0
 
     out = [f"* memcosim array sub-circuit {name}: {net.title}"]
     out += [f"* {c}" for c in net.comments]
@@ -92,6 +96,8 @@ def array_subckt(xbar: Crossbar, name: str) -> ArraySubckt:
     if pulsed:
         out.append("* parameters: vprow<i> / vpcol<j> volts of the programming pulse on row i / column j "
                    "(0 = idle), tdelay, trise, twidth seconds of that pulse")
+    if switched:
+        out.append("* swwrite: 1 joins every column to its programming driver (a write), 0 to its TIA (a read)")
     out.append(f"* column currents: i(v.<instance>.vcol<j>) (amperes into column j's ammeter); no .end: "
                ".include this file")
     out += [f".param {k}={fmt(v)}" for k, v in net.parameters.items()]
@@ -111,10 +117,20 @@ def array_subckt(xbar: Crossbar, name: str) -> ArraySubckt:
         if key in pulsed:
             a, b = e.nodes
             out.append(f"{e.name} {a} {b} pulse(0 {{{pulsed[key]}}} {{tdelay}} {{trise}} {{trise}} {{twidth}})")
+        elif key in switched:
+            a, b = e.nodes
+            out.append(f"{e.name} {a} {b} dc {{{switched[key]}}}")
         else:
             out.append(e.render())
     out.append(f".ends {name}")
     return ArraySubckt(name, tuple(pins), tuple(roles), params, "\n".join(out) + "\n")
+
+
+def _switch_controls(xbar: Crossbar) -> dict[str, str]:
+    """The column switches' control sources (lower-case names) and their value as an expression of the
+    sub-circuit parameter ``swwrite`` (0: read mode, 1: write mode); empty without switches."""
+    read, write = xbar.switch_mode("read"), xbar.switch_mode("write")
+    return {name.lower(): f"{fmt(read[name])}+swwrite*({fmt(write[name] - read[name])})" for name in read}
 
 
 def testbench(xbar: Crossbar, sub: ArraySubckt, include: str, row: int, column: int,
@@ -134,6 +150,8 @@ def testbench(xbar: Crossbar, sub: ArraySubckt, include: str, row: int, column: 
         instance = {f"vprow{i}": float(v) for i, v in enumerate(v_rows)}
         instance.update({f"vpcol{j}": float(v) for j, v in enumerate(v_cols)})
         instance["tdelay"] = prog.pulse.rise
+        if "swwrite" in sub.params:
+            instance["swwrite"] = 1.0
         stop = 3 * prog.pulse.rise + prog.pulse.width
     else:
         lines[0] += ", read"

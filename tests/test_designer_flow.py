@@ -157,3 +157,29 @@ def test_a_sky130_array_subckt_carries_its_model_files_into_the_testbench(tmp_pa
     currents = [float(v) for v in re.findall(r"^i\(v\.xarray\.vcol\d\) = (\S+)$", printed, re.MULTILINE)]
     assert len(currents) == 2
     assert all(0.9 * 40e-6 < i < 40e-6 for i in currents)  # below G V by the access transistors' on-resistance
+
+
+@pytest.mark.slow
+def test_the_testbench_puts_the_column_switches_in_write_mode(tmp_path, capsys):
+    """With the sky130 TIA and column switches, the generated write testbench sets ``swwrite=1``: the
+    columns hang on their programming drivers, so the selected cell sees the write (less the DAC's
+    100 ohm and the switch) and no column current reaches the TIAs' feedback."""
+    (tmp_path / "array.toml").write_text("rows = 3\ncolumns = 3\nconductance = 5e-5\n[periphery.dac]\n[periphery.tia]\n"
+                                         "circuit = 'sky130'\n[periphery.adc]\n[periphery.programming]\n"
+                                         "scheme = 'V/2'\n[periphery.switches]\n")
+    assert main(["netlist", "--config", str(tmp_path / "array.toml"), "--out-dir", str(tmp_path),
+                 "--subckt", "xbar", "--write-cell", "1,1"]) == 0
+    sub = (tmp_path / "array.sub").read_text()
+    assert "VSW_RD sw_rd 0 dc {2.5+swwrite*(-5)}" in sub and "swwrite=0" in sub
+    bench = (tmp_path / "array_tb.cir").read_text()
+    assert "swwrite=1" in bench
+    printed = _ngspice(tmp_path / "array_tb.cir")
+    v_selected = float(re.search(r"^v_selected\s+=\s+(\S+)", printed, re.MULTILINE).group(1))
+    assert 0.95 < v_selected < 1.0
+    read = _ngspice_text(tmp_path, bench.replace("swwrite=1", "swwrite=0"))
+    assert float(re.search(r"^v_selected\s+=\s+(\S+)", read, re.MULTILINE).group(1)) < 0.9  # TIAs on the columns
+
+
+def _ngspice_text(folder: Path, text: str) -> str:
+    (folder / "other_tb.cir").write_text(text)
+    return _ngspice(folder / "other_tb.cir")
