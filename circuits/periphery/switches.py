@@ -56,13 +56,13 @@ class ColumnSwitch(SubcktBlock):
 
     def subckt(self) -> str:
         c = self.config
-        size = f"l={fmt(c.l)}"
-        n = f"{NFET} w={fmt(c.w_n)} {size}{_fingers(c.w_n)}"
-        p = f"{PFET} w={fmt(c.w_p)} {size}{_fingers(c.w_p)}"
+        n = f"{NFET} w={fmt(SWITCH_FINGER)} l={fmt(c.l)}{_copies(c.w_n)}"
+        p = f"{PFET} w={fmt(SWITCH_FINGER)} l={fmt(c.l)}{_copies(c.w_p)}"
         return "\n".join([
             f".subckt {self.name} line sense drive hi lo rd wr",
             f"* column switch: read gate line-sense (on while rd is high), write gate line-drive (on while wr is "
-            f"high); sky130 5 V devices, corner {c.corner}",
+            f"high); sky130 5 V devices, corner {c.corner}, NMOS {fmt(c.w_n * 1e6)} um, PMOS {fmt(c.w_p * 1e6)} um "
+            f"wide in {fmt(SWITCH_FINGER * 1e6)} um fingers",
             f"XNR line rd sense lo {n}",
             f"XPR line wr sense hi {p}",
             f"XNW line wr drive lo {n}",
@@ -80,7 +80,8 @@ class ColumnSwitch(SubcktBlock):
         super().define(net)
 
 
-def _fingers(w: float) -> str:
-    """``nf=`` text that splits width ``w`` (metres) into fingers of :data:`SWITCH_FINGER`."""
+def _copies(w: float) -> str:
+    """``m=`` text: width ``w`` (metres) as parallel copies of one :data:`SWITCH_FINGER` wide transistor
+    (the sky130 bins hold a 5 um device at every length; wide multi-finger devices find no bin)."""
     k = max(1, round(w / SWITCH_FINGER))
-    return f" nf={k}" if k > 1 else ""
+    return f" m={k}" if k > 1 else ""

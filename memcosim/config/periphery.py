@@ -165,8 +165,8 @@ class SwitchConfig:
     corner: str = "tt"
     v_high: float = 2.5
     v_low: float = -2.5
-    w_n: float = 50e-6
-    w_p: float = 100e-6
+    w_n: float = 200e-6
+    w_p: float = 400e-6
     l: float = 0.5e-6
 
     def __post_init__(self) -> None:
