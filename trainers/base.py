@@ -123,7 +123,8 @@ class Trainer(ABC):
             while self.epoch < total:
                 pos, self._position = self._position, None
                 t0 = time.perf_counter() - (pos["seconds"] if pos else 0.0)
-                order = np.asarray(pos["order"], dtype=int) if pos else self.rng.permutation(len(d.x_train))
+                x_train, y_train = self.epoch_data()
+                order = np.asarray(pos["order"], dtype=int) if pos else self.rng.permutation(len(x_train))
                 batches = [order[k:k + bs] for k in range(0, len(order), bs)]
                 start = pos["batch"] if pos else 0
                 loss_sum, correct, seen = (pos["loss_sum"], pos["correct"], pos["seen"]) if pos else (0.0, 0, 0)
@@ -132,7 +133,7 @@ class Trainer(ABC):
                     for k in range(start, len(batches)):
                         b = batches[k]
                         self._forget_solution()
-                        l, c = self.train_batch(d.x_train[b], d.y_train[b])
+                        l, c = self.train_batch(x_train[b], y_train[b])
                         loss_sum, correct, seen = loss_sum + l, correct + c, seen + len(b)
                         bar.update(loss_sum / seen, correct / seen)
                         if signals.pending is not None and k + 1 < len(batches):
@@ -172,6 +173,11 @@ class Trainer(ABC):
         session = getattr(getattr(self, "circuit", None), "session", None)
         if session is not None:
             session.forget_solution()
+
+    def epoch_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The training samples of the epoch about to run (features, labels): the dataset's training split;
+        a trainer whose data change over the epochs (a sequence of tasks) returns the current epoch's."""
+        return self.dataset.x_train, self.dataset.y_train
 
     def epoch_extras(self) -> dict:
         """Extra per-epoch numbers for the history (e.g. operating points, pulses)."""

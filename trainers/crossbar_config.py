@@ -193,3 +193,57 @@ class ForwardOnlyConfig:
         self.min_error = f.number("forward_only.min_error", self.min_error, low=0.0)
         self.energy_compare = f.boolean("forward_only.energy_compare", self.energy_compare)
         self.compare_every = f.integer("forward_only.compare_every", self.compare_every, 1)
+
+
+CONTINUAL_METHODS = ("naive", "joint", "replay")
+
+
+@dataclass
+class ContinualConfig:
+    """A sequence of tasks learned one after another on the ``[sgd]`` network (pulse SGD, one output head).
+
+    ``tasks``: the dataset's class labels of each task, in training order (disjoint, at least two tasks);
+    each task is trained for ``epochs_per_task`` epochs, so ``train.epochs`` must be
+    ``len(tasks) * epochs_per_task``; ``[sgd].step_decay`` restarts at every task. ``method``:
+
+    * ``naive``: each task's epochs see only that task's training samples (forgetting is not prevented);
+    * ``joint``: every epoch sees the training samples of all tasks at once (the upper bound);
+    * ``replay``: each task's epochs see its own samples plus a buffer of ``replay_per_class`` training
+      samples of every class of the earlier tasks (a digital memory beside the array, drawn once from
+      ``train.seed``), each buffered sample repeated so an old class is seen as often per epoch as a new one.
+    """
+
+    tasks: list[list[int]] = field(default_factory=lambda: [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]])
+    method: str = "replay"
+    epochs_per_task: int = 2
+    replay_per_class: int = 20
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tasks, (list, tuple)) or len(self.tasks) < 2:
+            raise ConfigError("continual.tasks", f"must be a list of at least two tasks (lists of class labels), "
+                              f"got {self.tasks!r}")
+        seen: set[int] = set()
+        tasks = []
+        for k, task in enumerate(self.tasks):
+            if not isinstance(task, (list, tuple)) or not task:
+                raise ConfigError(f"continual.tasks[{k}]", f"must be a non-empty list of class labels, got {task!r}")
+            labels = [f.integer(f"continual.tasks[{k}][{i}]", c, 0) for i, c in enumerate(task)]
+            again = sorted(seen.intersection(labels)) or sorted({c for c in labels if labels.count(c) > 1})
+            if again:
+                raise ConfigError(f"continual.tasks[{k}]", f"class {again[0]} is in more than one place: tasks must "
+                                  "be disjoint")
+            seen.update(labels)
+            tasks.append(labels)
+        self.tasks = tasks
+        self.method = f.choice("continual.method", self.method, CONTINUAL_METHODS)
+        self.epochs_per_task = f.integer("continual.epochs_per_task", self.epochs_per_task, 1)
+        self.replay_per_class = f.integer("continual.replay_per_class", self.replay_per_class, 1)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs of the whole sequence: tasks x epochs per task."""
+        return len(self.tasks) * self.epochs_per_task
+
+    def task_of(self, epoch: int) -> int:
+        """Index of the task trained in ``epoch`` (counted from 0)."""
+        return min(epoch // self.epochs_per_task, len(self.tasks) - 1)

@@ -2,7 +2,9 @@
 
 ``train.algorithm`` in the run file selects the trainer: ``ep`` (equilibrium propagation, the
 default, table ``[network]``), ``sgd`` (pulse-based SGD on crossbar layers, table ``[sgd]``) or
-``forward_only`` (Forward-Forward / competitive rule with reset-only updates, table ``[forward_only]``).
+``forward_only`` (Forward-Forward / competitive rule with reset-only updates, table ``[forward_only]``)
+or ``continual`` (a sequence of tasks on the ``[sgd]`` network, table ``[continual]``; also writes the
+forgetting matrix as CSV and PNG).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from memcosim import fields as f
 from memcosim.fileio import writable_file, writable_folder
 from memcosim.limits import MAX_CELLS, max_cells
 from memcosim.trainers.base import Interrupted
+from memcosim.trainers.continual import ContinualTrainer, forgetting_matrix
+from memcosim.trainers.continual_report import save_forgetting_csv, save_forgetting_plot
 from memcosim.trainers.config import load_run_config
 from memcosim.trainers.crossbar_config import ForwardOnlyConfig, SgdConfig
 from memcosim.trainers.crossbar_report import save_history_csv, save_run
@@ -26,6 +30,10 @@ from memcosim.trainers.sgd import SGDTrainer
 def _trainer(config):
     """The trainer of ``config.train.algorithm`` and a one-line description of the run."""
     t = config.train
+    if t.algorithm == "continual":
+        s, c = config.sgd or SgdConfig(), config.continual
+        return ContinualTrainer(config), (f"{c.method} continual learning over tasks {c.tasks}, pulse SGD ({s.rule} rule), "
+                                          f"hidden {s.hidden}, {s.device.model} cells, {t.update} updates")
     if t.algorithm == "sgd":
         s = config.sgd or SgdConfig()
         return SGDTrainer(config), (f"pulse-based SGD ({s.rule} rule), hidden {s.hidden}, {s.device.model} cells, "
@@ -65,7 +73,7 @@ def _train(args: argparse.Namespace) -> int:
 
     def log(line: str) -> None:  # history, CSV and curve are rewritten after every epoch
         print(line, flush=True)
-        save_training(trainer.history, out, t.algorithm, title)
+        save_training(trainer.history, out, t.algorithm, title, config)
 
     try:
         with trainer:
@@ -75,14 +83,19 @@ def _train(args: argparse.Namespace) -> int:
             raise
         raise Interrupted(exc.signum, exc.epoch, exc.batch, exc.checkpoint,
                           f"memcosim train {args.config} --out {out} --resume {exc.checkpoint}") from None
-    paths = save_training(history, out, t.algorithm, title)
+    paths = save_training(history, out, t.algorithm, title, config)
     print("wrote " + ", ".join(str(p) for p in paths) + f"; checkpoint {t.checkpoint}")
     return 0
 
 
-def save_training(history: list[dict], out: Path, algorithm: str, title: str) -> list[Path]:
+def save_training(history: list[dict], out: Path, algorithm: str, title: str, config=None) -> list[Path]:
     """history.json, history.csv and learning_curve.png of a run in folder ``out`` (EP: loss in V^2,
-    log axis; the crossbar trainers: cross-entropy)."""
+    log axis; the crossbar trainers: cross-entropy); a task sequence also forgetting_matrix.csv / .png."""
+    if algorithm == "continual":
+        c = config.continual
+        a = forgetting_matrix(history, c.epochs_per_task, len(c.tasks))
+        return save_run(history, out, title) + [save_forgetting_csv(a, c.tasks, out / "forgetting_matrix.csv"),
+                                                save_forgetting_plot({c.method: a}, c.tasks, out / "forgetting_matrix.png")]
     if algorithm != "ep":
         return save_run(history, out, title)
     return [save_history(history, out / "history.json"), save_history_csv(history, out / "history.csv"),
@@ -92,8 +105,8 @@ def save_training(history: list[dict], out: Path, algorithm: str, title: str) ->
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` to the ``memcosim`` parser."""
     p = subparsers.add_parser("train", help="train with ngspice in the loop: EP, pulse SGD or forward-only (CONFIG.toml)")
-    p.add_argument("config", help="run config: tables [train] (algorithm = ep | sgd | forward_only), "
-                                  "[network] + [pulse] (ep), [sgd], [forward_only]")
+    p.add_argument("config", help="run config: tables [train] (algorithm = ep | sgd | forward_only | "
+                                  "continual), [network] + [pulse] (ep), [sgd], [forward_only], [continual] (+ [sgd])")
     p.add_argument("--epochs", type=int, default=None, help="train until this many epochs (default: train.epochs)")
     p.add_argument("--resume", default=None, help="checkpoint file to continue from")
     p.add_argument("--checkpoint", default=None, help="write a checkpoint here after every epoch and on Ctrl-C / "

@@ -1,0 +1,87 @@
+"""Continual learning on chip: naive, joint and replay over the task sequence of ``configs/continual_digits_replay.toml``.
+
+Each method trains the same ``[sgd]`` network (pulse SGD, ngspice in the loop) over digits 0-2, then 3-5,
+then 6-9, with the same seed and split; after every task, the test split of every task is read from the
+circuit. Per method: history (JSON, CSV), learning curve and forgetting matrix (CSV, PNG) in
+``benchmarks/results/continual/<method>/``; all methods side by side in ``forgetting.png`` and the table
+``continual`` (final mean accuracy over all tasks, forgetting, seconds per epoch).
+
+``MEMCOSIM_BENCH_CL_METHODS`` (default ``naive,replay,joint``) picks the methods (several processes may run
+different methods at once; a later call with the methods already finished only reports them);
+``MEMCOSIM_BENCH_CL_TRAIN`` limits the training split (0 = all 1,437 samples). Each run checkpoints after every
+epoch and resumes from its checkpoint when called again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import RESULTS, report
+
+METHODS = os.environ.get("MEMCOSIM_BENCH_CL_METHODS", "naive,replay,joint").split(",")
+TRAIN = int(os.environ.get("MEMCOSIM_BENCH_CL_TRAIN", "0"))
+CONFIG = Path(__file__).resolve().parent.parent / "configs" / "continual_digits_replay.toml"
+OUT = RESULTS / "continual"
+
+
+def run_method(method: str) -> list[dict]:
+    """Train (or resume, or just read back) the sequence with ``method``; the per-epoch history."""
+    from memcosim.cli.train import save_training
+    from memcosim.trainers.config import load_run_config
+    from memcosim.trainers.continual import ContinualTrainer
+
+    cfg = load_run_config(CONFIG)
+    cfg.continual.method = method
+    cfg.train.train_limit = TRAIN
+    out = OUT / method
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.train.checkpoint = str(out / "checkpoint.npz")
+    done = out / "history.json"
+    if done.is_file():
+        history = json.loads(done.read_text())
+        if len(history) >= cfg.train.epochs:
+            return history
+    title = f"continual ({method}) on digits, pulse SGD in ngspice"
+    with ContinualTrainer(cfg) as trainer:
+        resume = cfg.train.checkpoint if Path(cfg.train.checkpoint).is_file() else None
+        history = trainer.fit(resume=resume, log=lambda line: (print(f"[{method}] {line}", flush=True),
+                                                               save_training(trainer.history, out, "continual", title, cfg)))
+    save_training(history, out, "continual", title, cfg)
+    return history
+
+
+def main() -> None:
+    from memcosim.trainers.config import load_run_config
+    from memcosim.trainers.continual import forgetting_matrix, sequence_scores
+    from memcosim.trainers.continual_report import save_forgetting_plot
+
+    cfg = load_run_config(CONFIG)
+    c = cfg.continual
+    for method in METHODS:
+        run_method(method)
+    rows, matrices = [], {}
+    for method in ("naive", "replay", "joint"):
+        path = OUT / method / "history.json"
+        if not path.is_file():
+            continue
+        history = json.loads(path.read_text())
+        if len(history) < cfg.train.epochs:
+            continue
+        a = forgetting_matrix(history, c.epochs_per_task, len(c.tasks))
+        matrices[method] = a
+        s = sequence_scores(a)
+        rows.append({"method": method, "final mean acc (%)": 100 * s["final_mean"],
+                     **{f"task{j + 1} final (%)": 100 * a[-1, j] for j in range(len(c.tasks))},
+                     "forgetting (points)": 100 * s["forgetting"],
+                     "s per epoch": float(np.mean([r["seconds"] for r in history])),
+                     "cell pulses": int(history[-1].get("cell_pulses", 0))})
+    if matrices:
+        save_forgetting_plot(matrices, c.tasks, OUT / "forgetting.png",
+                             f"digits {' then '.join(','.join(map(str, t)) for t in c.tasks)}: accuracy per task (%)")
+    report("continual", rows, f"pulse SGD ({cfg.sgd.rule}, hidden {cfg.sgd.hidden}) in ngspice, {c.epochs_per_task} "
+           f"epochs per task, replay buffer {c.replay_per_class} per class, training split "
+           f"{'all' if not TRAIN else TRAIN} samples, seed {cfg.train.seed}")
