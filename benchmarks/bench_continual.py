@@ -9,7 +9,8 @@ circuit. Per method: history (JSON, CSV), learning curve and forgetting matrix (
 ``MEMCOSIM_BENCH_CL_METHODS`` (default ``naive,replay,joint``) picks the methods (several processes may run
 different methods at once; a later call with the methods already finished only reports them);
 ``MEMCOSIM_BENCH_CL_TRAIN`` limits the training split (0 = all 1,437 samples). Each run checkpoints after every
-epoch and resumes from its checkpoint when called again.
+epoch and resumes from its checkpoint when called again. ``docs/continual/`` holds the figures of
+``MEMCOSIM_BENCH_CL_TRAIN=720 ./run bench continual`` (the three methods ran as three processes at once).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import RESULTS, report
+from memcosim.fileio import atomic_write_text
 
-METHODS = os.environ.get("MEMCOSIM_BENCH_CL_METHODS", "naive,replay,joint").split(",")
+METHODS = [m for m in os.environ.get("MEMCOSIM_BENCH_CL_METHODS", "naive,replay,joint").split(",") if m]
 TRAIN = int(os.environ.get("MEMCOSIM_BENCH_CL_TRAIN", "0"))
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "continual_digits_replay.toml"
 OUT = RESULTS / "continual"
@@ -82,6 +84,10 @@ def main() -> None:
     if matrices:
         save_forgetting_plot(matrices, c.tasks, OUT / "forgetting.png",
                              f"digits {' then '.join(','.join(map(str, t)) for t in c.tasks)}: accuracy per task (%)")
+    if rows:
+        lines = [",".join(rows[0])] + [",".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r.values())
+                                       for r in rows]
+        atomic_write_text(OUT / "continual.csv", "\n".join(lines) + "\n")
     report("continual", rows, f"pulse SGD ({cfg.sgd.rule}, hidden {cfg.sgd.hidden}) in ngspice, {c.epochs_per_task} "
            f"epochs per task, replay buffer {c.replay_per_class} per class, training split "
            f"{'all' if not TRAIN else TRAIN} samples, seed {cfg.train.seed}")

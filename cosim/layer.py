@@ -475,6 +475,11 @@ class CrossbarLayer:
         return self.circuit.session
 
     @property
+    def output_step(self) -> float:
+        """One ADC code of a column in the units of the layer's outputs (weight x input): the resolution of a read."""
+        return float(self._adc.lsb * self._amps_per_volt / (self.config.device.v_read * self.config.k))
+
+    @property
     def shape(self) -> tuple[int, int]:
         """(inputs, outputs) of the weight matrix."""
         return (self.config.inputs, self.config.outputs)

@@ -20,7 +20,7 @@ from pathlib import Path
 from memcosim import fields as f
 from memcosim.circuits.ep_network import EpNetworkConfig
 from memcosim.config.pulse import PulseConfig
-from memcosim.trainers.crossbar_config import ContinualConfig, ForwardOnlyConfig, SgdConfig
+from memcosim.trainers.crossbar_config import ContinualConfig, ForwardOnlyConfig, MetaConfig, SgdConfig
 from memcosim.trainers.datasets import SCALES, check_dataset_name, resolve_dataset_path
 from memcosim.config import renames, toml
 from memcosim.devices.catalog import get_device
@@ -29,8 +29,8 @@ from memcosim.errors import ConfigError
 BACKENDS = ("ngspice", "software")
 UPDATES = ("ideal", "pulse")
 OPTIMIZERS = ("sgd", "adam")  # how EP turns dL/dG into conductance steps
-ALGORITHMS = ("ep", "sgd", "forward_only", "continual")  # ep: [network]; sgd: [sgd]; forward_only: [forward_only];
-# continual: [sgd] + [continual]
+ALGORITHMS = ("ep", "sgd", "forward_only", "continual", "meta")  # ep: [network]; sgd: [sgd];
+# forward_only: [forward_only]; continual: [sgd] + [continual]; meta: [sgd] + [meta]
 
 
 @dataclass
@@ -171,15 +171,19 @@ class RunConfig:
     sgd: SgdConfig | None = None  # train.algorithm = "sgd"
     forward_only: ForwardOnlyConfig | None = None  # train.algorithm = "forward_only"
     continual: ContinualConfig | None = None  # train.algorithm = "continual" (with [sgd])
+    meta: MetaConfig | None = None  # train.algorithm = "meta" (with [sgd])
 
     def __post_init__(self) -> None:
         for name, cls in (("train", TrainConfig), ("network", EpNetworkConfig), ("pulse", PulseUpdateConfig),
-                          ("sgd", SgdConfig), ("forward_only", ForwardOnlyConfig), ("continual", ContinualConfig)):
+                          ("sgd", SgdConfig), ("forward_only", ForwardOnlyConfig), ("continual", ContinualConfig),
+                          ("meta", MetaConfig)):
             value = getattr(self, name)
             if isinstance(value, dict):
                 setattr(self, name, toml.from_dict(cls, value, name))
-            elif not isinstance(value, cls) and not (value is None and name in ("sgd", "forward_only", "continual")):
+            elif not isinstance(value, cls) and not (value is None and name in ("sgd", "forward_only", "continual", "meta")):
                 raise ConfigError(name, f"must be a {cls.__name__} or a table, got {value!r}")
+        if self.train.algorithm == "meta" and self.meta is None:
+            self.meta = MetaConfig()
         if self.train.algorithm == "continual":
             if self.continual is None:
                 self.continual = ContinualConfig()

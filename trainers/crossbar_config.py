@@ -247,3 +247,58 @@ class ContinualConfig:
     def task_of(self, epoch: int) -> int:
         """Index of the task trained in ``epoch`` (counted from 0)."""
         return min(epoch // self.epochs_per_task, len(self.tasks) - 1)
+
+
+@dataclass
+class MetaConfig:
+    """Few-shot meta-learning on the ``[sgd]`` network: a Reptile initialization adapted on chip by pulse updates.
+
+    A task is ``ways`` classes drawn from a class pool, in a random order (its labels 0..ways-1), with ``shots``
+    support and ``queries`` query samples per class. Meta-training (torch, the crossbar network's twin) draws tasks
+    from ``train_classes``; the network is evaluated on ``test_tasks`` tasks over ``test_classes`` (held out, at
+    least ``ways`` of them, disjoint from ``train_classes``). Adaptation is ``updates`` pulse updates (at most 5),
+    each the ``[sgd]`` rule (Manhattan) over the task's support set, in ngspice after the initialization is
+    written into the devices. The conventional baseline is the network trained on ``train_classes`` with fixed
+    labels for ``pretrain_epochs`` epochs (Adam, ``pretrain_lr``). Reptile (Nichol et al. 2018) starts from it
+    with the output layer at 0: ``iterations`` meta-steps, each ``updates`` updates of the torch twin with the
+    same rule and the step of one coincidence measured in the circuit, then the hidden layer moves ``meta_lr``
+    (annealed linearly to 0) of the way to the adapted one (see ``trainers/meta.py``). ``seed``: tasks, sampling
+    and initial weights.
+    """
+
+    ways: int = 5
+    shots: int = 5
+    queries: int = 6
+    train_classes: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    test_classes: list[int] = field(default_factory=lambda: [5, 6, 7, 8, 9])
+    updates: int = 5
+    iterations: int = 1000
+    meta_lr: float = 0.03
+    pretrain_epochs: int = 30
+    pretrain_lr: float = 0.01
+    test_tasks: int = 50
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.ways = f.integer("meta.ways", self.ways, 2)
+        self.shots = f.integer("meta.shots", self.shots, 1)
+        self.queries = f.integer("meta.queries", self.queries, 1)
+        for name in ("train_classes", "test_classes"):
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"meta.{name}", f"must be a list of class labels, got {value!r}")
+            labels = [f.integer(f"meta.{name}[{k}]", c, 0) for k, c in enumerate(value)]
+            if len(set(labels)) != len(labels) or len(labels) < self.ways:
+                raise ConfigError(f"meta.{name}", f"needs at least meta.ways = {self.ways} distinct classes, got {labels}")
+            setattr(self, name, labels)
+        both = sorted(set(self.train_classes) & set(self.test_classes))
+        if both:
+            raise ConfigError("meta.test_classes", f"class {both[0]} is also a training class: held-out classes must "
+                              "not be meta-trained on")
+        self.updates = f.integer("meta.updates", self.updates, 1, 5)
+        self.iterations = f.integer("meta.iterations", self.iterations, 1)
+        self.meta_lr = f.number("meta.meta_lr", self.meta_lr, low=0.0, high=1.0, low_open=True)
+        self.pretrain_epochs = f.integer("meta.pretrain_epochs", self.pretrain_epochs, 1)
+        self.pretrain_lr = f.number("meta.pretrain_lr", self.pretrain_lr, low=0.0, low_open=True)
+        self.test_tasks = f.integer("meta.test_tasks", self.test_tasks, 1)
+        self.seed = f.integer("meta.seed", self.seed, 0)

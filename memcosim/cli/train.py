@@ -3,8 +3,9 @@
 ``train.algorithm`` in the run file selects the trainer: ``ep`` (equilibrium propagation, the
 default, table ``[network]``), ``sgd`` (pulse-based SGD on crossbar layers, table ``[sgd]``) or
 ``forward_only`` (Forward-Forward / competitive rule with reset-only updates, table ``[forward_only]``)
-or ``continual`` (a sequence of tasks on the ``[sgd]`` network, table ``[continual]``; also writes the
-forgetting matrix as CSV and PNG).
+``continual`` (a sequence of tasks on the ``[sgd]`` network, table ``[continual]``; also writes the
+forgetting matrix as CSV and PNG) or ``meta`` (few-shot meta-learning on the ``[sgd]`` network, table
+``[meta]``: a Reptile initialization adapted on chip by pulse updates; writes tasks.csv and summary.json).
 """
 
 from __future__ import annotations
@@ -66,6 +67,21 @@ def _train(args: argparse.Namespace) -> int:
     if args.no_progress:
         config.train.progress = False
     t = config.train
+    if t.algorithm == "meta":
+        from memcosim.trainers.meta import run_meta  # torch: kept off the light entry points
+
+        m = config.meta
+        print(f"memcosim train: {t.dataset}, meta-learning ({m.ways}-way {m.shots}-shot, {m.updates} pulse updates "
+              f"on chip, {m.test_tasks} held-out tasks over classes {m.test_classes}) -> {out}")
+        summary = run_meta(config, out, progress=t.progress)
+        for name in ("reptile", "pretrained"):
+            if name in summary:
+                r = summary[name]
+                print(f"{name:>12}: query accuracy {100 * r['before']:.1f} % before, {100 * r['after']:.1f} % "
+                      f"(+- {100 * r['after_stderr']:.1f}) after {m.updates} pulse updates in ngspice")
+        print("twin (torch) after adaptation: " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in summary["twin_after"].items()))
+        print(f"wrote {out / 'tasks.csv'}, {out / 'summary.json'}")
+        return 0
     trainer, what = _trainer(config)
     print(f"memcosim train: {t.dataset}, {what}")
     title = (f"EP on {t.dataset} ({t.backend}, {t.update} updates)" if t.algorithm == "ep"
@@ -106,7 +122,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` to the ``memcosim`` parser."""
     p = subparsers.add_parser("train", help="train with ngspice in the loop: EP, pulse SGD or forward-only (CONFIG.toml)")
     p.add_argument("config", help="run config: tables [train] (algorithm = ep | sgd | forward_only | "
-                                  "continual), [network] + [pulse] (ep), [sgd], [forward_only], [continual] (+ [sgd])")
+                                  "continual | meta), [network] + [pulse] (ep), [sgd], [forward_only], [continual] or "
+                                  "[meta] (+ [sgd])")
     p.add_argument("--epochs", type=int, default=None, help="train until this many epochs (default: train.epochs)")
     p.add_argument("--resume", default=None, help="checkpoint file to continue from")
     p.add_argument("--checkpoint", default=None, help="write a checkpoint here after every epoch and on Ctrl-C / "
