@@ -100,3 +100,15 @@ def test_v1b_tiny_training_and_deployment_in_ngspice(tiny, tmp_path):
         assert 0.0 <= result[f"one_shot_{name}"]["within_50%"] <= 1.0
     rows = (tmp_path / "evaluation" / "attempts.csv").read_text().splitlines()
     assert len(rows) == 3
+
+
+def test_dataset_fingerprint_covers_the_models_pulse_time_steps(monkeypatch):
+    import dataclasses
+
+    from memcosim.programming.predictor import config as predictor_config
+
+    config = DatasetConfig()
+    before = config.fingerprint()
+    preset = config.preset
+    monkeypatch.setattr(predictor_config, "get_preset", lambda model: dataclasses.replace(preset, step=1e-9))
+    assert config.fingerprint() != before  # shards integrated with other time steps are not reused

@@ -192,9 +192,12 @@ class DatasetConfig:
         return (PulseSpec(self.amplitude(up), width, edge, edge),)
 
     def fingerprint(self) -> str:
-        """Hash of every setting that changes the samples (not ``samples``, ``workers`` or ``out``)."""
+        """Hash of every setting that changes the samples (not ``samples``, ``workers`` or ``out``), the
+        model's programming preset included (its pulse time steps: shards made with other steps are not
+        reused)."""
         d = dataclasses.asdict(self)
         d["parameter_variation"] = dataclasses.asdict(self.variation)
+        d["preset"] = dataclasses.asdict(self.preset)
         for k in ("samples", "workers", "out"):
             d.pop(k)
         for k, default in (("time_growth", 1.0), ("up", "hold")):  # datasets made before these settings
