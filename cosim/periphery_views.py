@@ -10,6 +10,14 @@
 * Half-select disturbance map: change of every device state after one write, and the bias
   (volts) every device saw during it as simulated (the scheme's nominal bias beside it).
 
+Transient views (``run_views(..., transients=True)``), each from ngspice transients:
+
+* Read settling: time until every TIA output stays within half an ADC LSB after a full-scale step on
+  every row, versus array size (16 .. 128) and wire capacitance.
+* Energy per matrix-vector read, per supply group, over the read's settling window.
+* Line voltages during a write of the centre cell with V/2 and V/3 (SET and RESET), beside the
+  scheme's nominal ones; the peak TIA output and the energy of every supply group per write.
+
 :func:`run_views` runs all that apply to a config; the others are listed with the reason.
 """
 
@@ -29,6 +37,7 @@ from memcosim.circuits.crossbar import Crossbar, build_crossbar
 from memcosim.config.array import ArrayConfig
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.structure import check_structure
+from memcosim.circuits.waveforms import Pwl
 from memcosim.cosim.column_switches import check_column_voltages, write_mode
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session
@@ -419,12 +428,249 @@ def disturbance_view(config: ArrayConfig, out: Path) -> View:
     }, png, csv_path)
 
 
+# -- transient views: read settling, energy per read, line voltages during a write ----------
+
+SETTLING_SIZES = (16, 32, 64, 128)  # rows = columns of the arrays the settling view sweeps
+WIRE_CAPACITANCES = (1e-15, 1e-14, 1e-13)  # farad per wire segment the settling view sweeps
+
+
+def resized(config: ArrayConfig, size: int, capacitance: float | None = None) -> ArrayConfig:
+    """``config`` as a ``size`` x ``size`` array (per-cell matrices replaced by their mean, faults and
+    per-column ADC offsets dropped), with ``capacitance`` farads per row and column wire segment if given."""
+    def mean(value):
+        return None if value is None else float(np.mean(value))
+
+    wires = config.wires if capacitance is None else dataclasses.replace(config.wires, c_row=capacitance,
+                                                                         c_column=capacitance)
+    periphery = config.periphery
+    if periphery is not None and periphery.adc is not None and isinstance(periphery.adc.offset, list):
+        periphery = dataclasses.replace(periphery, adc=dataclasses.replace(
+            periphery.adc, offset=float(np.mean(periphery.adc.offset))))
+    size = size + size % 2 if config.differential else size
+    return dataclasses.replace(config, rows=size, columns=size, wires=wires, conductance=mean(config.conductance),
+                               states=mean(config.states), faults=None, periphery=periphery)
+
+
+@dataclass
+class Settling:
+    """A read's settling: every row stepped at 0 s from 0 V to full scale. ``time``: seconds until every
+    TIA output stays within half an ADC LSB of its settled (operating-point) value (``nan`` if it did not
+    within ``stop``); ``column``: the slowest column; ``stop``: seconds simulated; ``energy``: joules per
+    supply group over the ``stop`` seconds."""
+
+    time: float
+    column: int
+    stop: float
+    energy: dict[str, float]
+
+
+def time_constant(config: ArrayConfig) -> float:
+    """A rough RC estimate (seconds) of the slowest line: the row through the DAC's output resistance, the
+    driver and the row wire into its wire capacitance, or the column wire into its own (at least 1 ps)."""
+    per = config.periphery
+    r_out = per.dac.r_out if per is not None and per.dac is not None else 0.0
+    w = config.wires
+    row = (r_out + w.r_driver + config.columns * w.r_row) * config.columns * w.c_row
+    column = config.rows * w.r_column * config.rows * w.c_column
+    return max(row, column, 1e-12)
+
+
+def settle(xbar: Crossbar, session: Session, tries: int = 5) -> Settling:
+    """Step every row from 0 V to full scale and find when the TIA outputs settle to half an ADC LSB; the
+    run is made 4x longer (up to ``tries`` runs) until the last fifth of it stays within half an LSB."""
+    adc = xbar.blocks.adc
+    R = xbar.config.rows
+    full = np.full(R, _full_scale(xbar))
+    session.set_sources(_rows_at(xbar, full))
+    target = session.op(voltages=xbar.tia_outputs).stack(xbar.tia_outputs)
+    high = _rows_at(xbar, full)
+    low = _rows_at(xbar, np.zeros(R))
+    session.set_sources(low)
+    tau = time_constant(xbar.config)
+    stop = max(100 * tau, 1e-9)
+    for _ in range(tries):
+        rise = stop / 1000
+        waves = {name: Pwl((0.0, rise), (low[name], high[name])) for name in xbar.row_sources}
+        r = session.tran(stop, stop / 200, waveforms=waves, voltages=xbar.tia_outputs, max_step=stop / 200)
+        err = np.abs(r.stack(xbar.tia_outputs) - target[:, None])
+        outside = err > adc.lsb / 2
+        tail = r.time >= 0.8 * stop
+        if not outside[:, tail].any():
+            last = np.array([r.time[np.nonzero(o)[0][-1] + 1] if o.any() else 0.0 for o in outside])
+            column = int(np.argmax(last))
+            return Settling(float(last[column]), column, stop, dict(r.energy))
+        stop *= 4
+    return Settling(float("nan"), int(np.argmax(outside[:, -1])), stop / 4, dict(r.energy))
+
+
+def settling_view(config: ArrayConfig, out: Path, sizes: tuple[int, ...] = SETTLING_SIZES,
+                  capacitances: tuple[float, ...] = WIRE_CAPACITANCES,
+                  progress: Callable[[str], None] | None = None) -> View:
+    """Read settling time to half an ADC LSB versus array size (``sizes`` x ``sizes`` copies of the array,
+    :func:`resized`) and wire capacitance (farads per segment); one transient per point."""
+    per = config.periphery
+    if per is None or per.tia is None or per.adc is None:
+        return View("read settling", skipped="needs periphery.tia and periphery.adc (half an ADC LSB)")
+    say = progress or (lambda line: None)
+    rows = []
+    for c in capacitances:
+        for n in sizes:
+            t = time.perf_counter()
+            cfg = resized(config, n, c)
+            xbar = build_crossbar(cfg)
+            with open_session(xbar.netlist) as s:
+                st = settle(xbar, s)
+            rows.append([cfg.rows, cfg.columns, float(c), st.time, st.column, time_constant(cfg), st.stop,
+                         float(sum(st.energy.values()))])
+            say(f"  read settling {cfg.rows}x{cfg.columns}, {c:g} F per segment: "
+                + (f"{st.time * 1e9:.3g} ns" if np.isfinite(st.time) else f"not settled in {st.stop * 1e9:.3g} ns")
+                + f" ({time.perf_counter() - t:.1f} s)")
+    csv_path = _write_csv(out / "read_settling.csv", ["rows", "columns", "c_wire_F", "settling_s", "slowest_column",
+                                                      "rc_estimate_s", "simulated_s", "energy_simulated_J"], rows)
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    data = np.array([r[:4] for r in rows], dtype=float)
+    for c in capacitances:
+        sel = data[:, 2] == c
+        ax.plot(data[sel, 0], data[sel, 3] * 1e9, "o-", label=f"{c:g} F per segment")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("array size (rows = columns)")
+    ax.set_ylabel("settling time to 1/2 LSB (ns)")
+    ax.set_title(f"read settling, full-scale step on every row ({config.device.model})")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    png = _save(fig, out / "read_settling.png")
+    finite = data[np.isfinite(data[:, 3])]
+    summary: dict[str, float | int | str] = {"points": len(rows), "not settled": int(len(rows) - len(finite))}
+    if len(finite):
+        worst = finite[np.argmax(finite[:, 3])]
+        summary.update({"max settling s": float(worst[3]), "at size": int(worst[0]), "at c_wire F": float(worst[2])})
+    return View("read settling", summary, png, csv_path)
+
+
+def read_energy_view(config: ArrayConfig, out: Path) -> View:
+    """Energy per supply group of one matrix-vector read: every row stepped from 0 V to full scale and held
+    until the TIA outputs settle to half an ADC LSB (the read window), on the array as configured; and each
+    group's static power once settled (watts: the energy of a second window held on, over its length), which
+    a read held longer (e.g. for an ADC conversion) adds per second."""
+    per = config.periphery
+    if per is None or per.tia is None or per.adc is None:
+        return View("energy per read", skipped="needs periphery.tia and periphery.adc (the read window)")
+    xbar = build_crossbar(config)
+    with open_session(xbar.netlist) as s:
+        st = settle(xbar, s)
+        window = st.time if np.isfinite(st.time) and st.time > 0 else st.stop
+        R = config.rows
+        low, high = _rows_at(xbar, np.zeros(R)), _rows_at(xbar, np.full(R, _full_scale(xbar)))
+        waves = {name: Pwl((0.0, st.stop / 1000), (low[name], high[name])) for name in xbar.row_sources}
+        if window <= st.stop / 1000:
+            window = 2 * st.stop / 1000
+        r = s.tran(window, window / 200, waveforms=waves, voltages=xbar.tia_outputs[:1], max_step=window / 200)
+        held = s.tran(2 * window, window / 200, waveforms=waves, voltages=xbar.tia_outputs[:1], max_step=window / 200)
+    total = r.total_energy
+    static = {g: (held.energy.get(g, 0.0) - j) / window for g, j in r.energy.items()}
+    csv_path = _write_csv(out / "read_energy.csv", ["group", "energy_J", "share", "read_window_s", "static_power_W"],
+                          [[g, float(j), float(j / total) if total else 0.0, float(window), float(static[g])]
+                           for g, j in r.energy.items()])
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    groups = list(r.energy)
+    ax.bar(groups, [r.energy[g] * 1e12 for g in groups])
+    ax.set_ylabel("energy per read (pJ)")
+    ax.set_title(f"one {config.rows}x{config.columns} read, full scale, {window * 1e9:.3g} ns window")
+    png = _save(fig, out / "read_energy.png")
+    summary: dict[str, float | int | str] = {"read window s": float(window), "total J": float(total),
+                                             "static power W": float(sum(static.values()))}
+    summary.update({f"{g} J": float(j) for g, j in r.energy.items()})
+    return View("energy per read", summary, png, csv_path)
+
+
+def write_lines_view(config: ArrayConfig, out: Path, schemes: tuple[str, ...] = ("V/2", "V/3")) -> View:
+    """Row and column line voltages in the middle of a write of the centre cell, with each of ``schemes``
+    and both polarities of the configured amplitude (SET +, RESET -), beside the scheme's nominal voltages;
+    the peak |TIA output| during the write and the energy of every supply group per write."""
+    per = config.periphery
+    if per is None or per.programming is None:
+        return View("write line voltages", skipped="no periphery.programming")
+    R, C = config.shape
+    row, column = R // 2, C // 2
+    lines, energy, summary = [], [], {}
+    plotted = {}
+    for scheme in schemes:
+        cfg = dataclasses.replace(config, periphery=dataclasses.replace(
+            per, programming=dataclasses.replace(per.programming, scheme=scheme)))
+        xbar = build_crossbar(cfg)
+        pulse = per.programming.pulse
+        near_rows = [xbar.row_node(i, 0) for i in range(R)]
+        far_rows = [xbar.row_node(i, C - 1) for i in range(R)]
+        near_cols = [xbar.column_node(R - 1, j) for j in range(C)]
+        far_cols = [xbar.column_node(0, j) for j in range(C)]
+        nodes = sorted(set(near_rows + far_rows + near_cols + far_cols + xbar.tia_inputs + xbar.tia_outputs))
+        with open_session(xbar.netlist) as s:
+            s.set_sources(_rows_at(xbar, np.zeros(R)))
+            start = s.states.copy()
+            for amplitude in (pulse.amplitude, -pulse.amplitude):
+                s.set_states(start)
+                v_rows, v_cols = xbar.write_voltages(row, column, scheme, amplitude)
+                check_column_voltages(xbar, v_cols)
+                with write_mode(s, xbar):  # column switches (if any) join the columns to their drivers
+                    r = s.tran(xbar.write_duration() + pulse.rise, pulse.width / 50,
+                               waveforms=xbar.write_waveforms(row, column, scheme, amplitude), voltages=nodes,
+                               max_step=pulse.width / 50)
+                mid = pulse.rise + pulse.width / 2
+                at = {n: float(np.interp(mid, r.time, r[n])) for n in nodes}
+                peak = max((float(np.abs(r[o]).max()) for o in xbar.tia_outputs), default=0.0)
+                for i in range(R):
+                    lines.append([scheme, float(amplitude), "row", i, float(v_rows[i]), at[near_rows[i]],
+                                  at[far_rows[i]], "", ""])
+                for j in range(C):
+                    lines.append([scheme, float(amplitude), "column", j, float(v_cols[j]), at[near_cols[j]],
+                                  at[far_cols[j]], at[xbar.tia_inputs[j]] if xbar.tia_inputs else "",
+                                  at[xbar.tia_outputs[j]] if xbar.tia_outputs else ""])
+                energy += [[scheme, float(amplitude), g, float(j)] for g, j in r.energy.items()]
+                kind = "SET" if amplitude > 0 else "RESET"
+                summary[f"{scheme} {kind} energy J"] = r.total_energy
+                summary[f"{scheme} {kind} max |TIA out| V"] = peak
+                if amplitude == pulse.amplitude:
+                    plotted[scheme] = (v_rows, v_cols, [at[n] for n in near_rows], [at[n] for n in far_rows],
+                                       [at[n] for n in near_cols], [at[n] for n in far_cols])
+            s.set_states(start)
+    csv_path = _write_csv(out / "write_line_voltages.csv",
+                          ["scheme", "amplitude_V", "line", "index", "nominal_V", "v_driver_end_V", "v_far_end_V",
+                           "v_tia_in_V", "v_tia_out_V"], lines)
+    _write_csv(out / "write_energy.csv", ["scheme", "amplitude_V", "group", "energy_J"], energy)
+    plt = _figure()
+    fig, axes = plt.subplots(len(plotted), 2, figsize=(9, 3.2 * len(plotted)), dpi=110, squeeze=False)
+    for (scheme, (v_rows, v_cols, rn, rf, cn, cf)), (a_row, a_col) in zip(plotted.items(), axes):
+        a_row.plot(range(R), v_rows, "k--", label="nominal")
+        a_row.plot(range(R), rn, "o-", ms=3, label="driver end")
+        a_row.plot(range(R), rf, "s-", ms=3, label="far end")
+        a_row.set_title(f"{scheme}: rows, writing ({row}, {column})")
+        a_row.set_xlabel("row")
+        a_col.plot(range(C), v_cols, "k--", label="nominal")
+        a_col.plot(range(C), cn, "o-", ms=3, label="TIA end")
+        a_col.plot(range(C), cf, "s-", ms=3, label="far end")
+        a_col.set_title(f"{scheme}: columns")
+        a_col.set_xlabel("column")
+        for a in (a_row, a_col):
+            a.set_ylabel("volts mid-pulse")
+            a.grid(alpha=0.3)
+            a.legend(fontsize=7)
+    png = _save(fig, out / "write_line_voltages.png")
+    return View("write line voltages", summary, png, csv_path)
+
+
 def run_views(config: ArrayConfig, out_dir: str | Path, points: int = 256,
-              progress: Callable[[str], None] | None = None) -> list[View]:
+              progress: Callable[[str], None] | None = None, transients: bool = False,
+              sizes: tuple[int, ...] = SETTLING_SIZES, capacitances: tuple[float, ...] = WIRE_CAPACITANCES
+              ) -> list[View]:
     """Every designer view of ``config`` (PNG + CSV each into ``out_dir`` as soon as it is done).
 
     ``points`` caps the DAC codes and (x4) the ADC sweep points: each is one operating point.
     ``progress`` is called with a line before the array is built and after each view (name, seconds).
+    ``transients`` adds the transient views: read settling over array ``sizes`` and wire ``capacitances``
+    (farads per segment), energy per read, line voltages during V/2 and V/3 writes.
     """
     out = Path(out_dir)
     say = progress or (lambda line: None)
@@ -432,7 +678,7 @@ def run_views(config: ArrayConfig, out_dir: str | Path, points: int = 256,
     say(f"building the {config.rows}x{config.columns} array and its session")
     xbar = build_crossbar(config)
     views: list[View] = []
-    total = 7
+    total = 10 if transients else 7
 
     def run(step: Callable[[], View]) -> None:
         t = time.perf_counter()
@@ -461,6 +707,10 @@ def run_views(config: ArrayConfig, out_dir: str | Path, points: int = 256,
             run(step)
     for step in (lambda: sneak_view(config, out), lambda: disturbance_view(config, out)):
         run(step)
+    if transients:
+        for step in (lambda: settling_view(config, out, sizes, capacitances, say),
+                     lambda: read_energy_view(config, out), lambda: write_lines_view(config, out)):
+            run(step)
     return views
 
 

@@ -3,6 +3,9 @@ session integrates over a transient balances the dissipation and stored energy o
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -115,3 +118,43 @@ def test_no_energy_when_switched_off():
     with open_session(xb.netlist, SessionOptions(energy=False)) as s:
         r = s.tran(10e-9, 1e-9, waveforms=xb.write_waveforms(0, 0), currents=["VCOL0"])
     assert r.energy == {} and r.total_energy == 0.0
+
+
+@pytest.mark.slow
+def test_settling_grows_with_wire_capacitance_and_read_energy_counts_every_group(tmp_path):
+    """The transient views on a small resistor array: settling to half an LSB takes longer with more wire
+    capacitance; a read's energy per group sums to its total and the TIA and DAC both draw."""
+    from memcosim.cosim.periphery_views import read_energy_view, resized, settling_view
+
+    config = resized(_array(), 4)
+    view = settling_view(config, tmp_path, sizes=(4, 8), capacitances=(1e-15, 1e-13))
+    rows = list(csv.DictReader(open(view.csv)))
+    assert len(rows) == 4 and view.png.read_bytes()[:4] == b"\x89PNG"
+    t = {(int(r["rows"]), float(r["c_wire_F"])): float(r["settling_s"]) for r in rows}
+    assert all(np.isfinite(v) and v > 0 for v in t.values())
+    assert t[(8, 1e-13)] > t[(8, 1e-15)] and t[(8, 1e-13)] > t[(4, 1e-13)]
+    read = read_energy_view(config, tmp_path)
+    groups = {r["group"]: float(r["energy_J"]) for r in csv.DictReader(open(read.csv))}
+    assert groups[TIA_SUPPLY] > 0 and groups[DAC_SUPPLY] > 0
+    assert read.summary["total J"] == pytest.approx(sum(groups.values()))
+
+
+@pytest.mark.slow
+def test_validate_periphery_transient_views(tmp_path, capsys):
+    from memcosim.cli import main
+
+    out = tmp_path / "views"
+    config = Path(__file__).resolve().parent.parent / "netlists" / "crossbar_4x4_1r.toml"
+    assert main(["validate-periphery", str(config), "--out", str(out), "--points", "4", "--transients",
+                 "--settling-sizes", "4,8", "--wire-capacitances", "1e-15"]) == 0
+    printed = capsys.readouterr().out
+    assert all(f"view {k}/9: " in printed for k in range(1, 10)) and "read settling 8x8" in printed
+    for name in ("read_settling", "read_energy", "write_line_voltages"):
+        assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG" and (out / f"{name}.csv").exists()
+    lines = list(csv.DictReader(open(out / "write_line_voltages.csv")))
+    assert {r["scheme"] for r in lines} == {"V/2", "V/3"} and len(lines) == 2 * 2 * 8
+    selected = [r for r in lines if r["line"] == "row" and r["index"] == "2" and float(r["amplitude_V"]) > 0]
+    assert all(0.9 < float(r["v_driver_end_V"]) / float(r["nominal_V"]) <= 1.0 for r in selected)
+    energy = list(csv.DictReader(open(out / "write_energy.csv")))
+    assert {r["group"] for r in energy} >= {"programming_drivers", "tia", "dac"}
+    assert main(["validate-periphery", str(config), "--out", str(out), "--settling-sizes", "4,x"]) == 2

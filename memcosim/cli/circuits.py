@@ -12,7 +12,7 @@ from memcosim.circuits.emit import default_name, output_path, write_array_subckt
 from memcosim.config.array import RESISTOR, ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.config.pulse import PulseConfig
-from memcosim.cosim.periphery_views import print_summary, run_views
+from memcosim.cosim.periphery_views import SETTLING_SIZES, WIRE_CAPACITANCES, print_summary, run_views
 from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_text, writable_file, writable_folder
 from memcosim.limits import MAX_CELLS, estimate, max_cells
@@ -156,6 +156,14 @@ def _cmd_netlist(args: argparse.Namespace) -> int:
     return 0
 
 
+def _numbers(flag: str, text: str, kind: type) -> list:
+    """The comma-separated numbers of ``text`` as ``kind``; ConfigError naming ``flag`` if one is not."""
+    try:
+        return [kind(v) for v in text.split(",")]
+    except ValueError:
+        raise ConfigError(flag, f"must be comma-separated {kind.__name__} values, got {text!r}") from None
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Run the designer views on a config with ngspice; print the summary, write PNG + CSV."""
     with max_cells(f.integer("--max-cells", args.max_cells, 1)):
@@ -163,7 +171,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.points < 2:
         raise ConfigError("points", f"must be >= 2, got {args.points}")
     out = writable_folder("--out", args.out)
-    views = run_views(config, out, points=args.points, progress=lambda line: print(line, flush=True))
+    sizes = tuple(f.integer("--settling-sizes", v, 2) for v in _numbers("--settling-sizes", args.settling_sizes, int))
+    capacitances = tuple(f.number("--wire-capacitances", v, low=0.0, low_open=True, unit="F")
+                         for v in _numbers("--wire-capacitances", args.wire_capacitances, float))
+    views = run_views(config, out, points=args.points, progress=lambda line: print(line, flush=True),
+                      transients=args.transients, sizes=sizes, capacitances=capacitances)
     print_summary(views)
     return 0
 
@@ -196,6 +208,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="out/periphery", help="folder for the PNG and CSV files")
     p.add_argument("--points", type=int, default=256,
                    help="most DAC codes swept (ADC: 4x as many points); each is one operating point")
+    p.add_argument("--transients", action="store_true",
+                   help="also the transient views: read settling vs array size and wire capacitance, energy per "
+                        "read by supply group, line voltages during V/2 and V/3 writes")
+    p.add_argument("--settling-sizes", default=",".join(map(str, SETTLING_SIZES)),
+                   help="array sizes (rows = columns) of the read-settling view, comma-separated")
+    p.add_argument("--wire-capacitances", default=",".join(f"{c:g}" for c in WIRE_CAPACITANCES),
+                   help="farads per wire segment of the read-settling view, comma-separated")
     p.add_argument("--max-cells", type=int, default=MAX_CELLS,
                    help=f"largest array (rows x columns) to simulate (default {MAX_CELLS:,}): raise it deliberately")
     p.set_defaults(func=_cmd_validate)
