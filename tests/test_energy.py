@@ -148,7 +148,7 @@ def test_validate_periphery_transient_views(tmp_path, capsys):
     assert main(["validate-periphery", str(config), "--out", str(out), "--points", "4", "--transients",
                  "--settling-sizes", "4,8", "--wire-capacitances", "1e-15"]) == 0
     printed = capsys.readouterr().out
-    assert all(f"view {k}/9: " in printed for k in range(1, 10)) and "read settling 8x8" in printed
+    assert all(f"view {k}/10: " in printed for k in range(1, 11)) and "read settling 8x8" in printed
     for name in ("read_settling", "read_energy", "write_line_voltages"):
         assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG" and (out / f"{name}.csv").exists()
     lines = list(csv.DictReader(open(out / "write_line_voltages.csv")))
