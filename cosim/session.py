@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Sequence
 
@@ -532,12 +532,14 @@ class Session:
     def tran(
         self, stop: float, step: float | None = None, *, waveforms: Mapping[str, Pwl] | None = None,
         voltages: Sequence[str] = (), currents: Sequence[str] = (), max_step: float | None = None,
-        states: bool = False,
+        states: bool = False, reltol: float | None = None,
     ) -> Result:
         """Transient from 0 to ``stop`` seconds with source ``waveforms``; then carries device states.
 
         Sources without a waveform hold their DC value. ``states=True`` also returns every device's
-        state trajectory under ``"states"`` (devices x time).
+        state trajectory under ``"states"`` (devices x time). ``reltol``: the relative tolerance of this
+        transient if it is tighter than the session's own (programming pulses, whose state change
+        accumulates the Newton tolerance of every time step).
         """
         self._require_open()
         if not (isinstance(stop, (int, float)) and math.isfinite(stop) and stop > 0):
@@ -567,8 +569,10 @@ class Session:
         cmd = f"tran {fmt(step)} {fmt(stop)}" + (f" 0 {fmt(max_step)}" if max_step else "")
         largest = min(step, max_step) if max_step else step
         smaller = [f"tran {fmt(min(step, largest / d))} {fmt(stop)} 0 {fmt(largest / d)}" for d in (10, 100)]
+        tighter = reltol is not None and reltol < self.options.reltol
         try:
-            self.run_analysis("tran", cmd, smaller)
+            with self.solver_options(reltol=reltol) if tighter else nullcontext():
+                self.run_analysis("tran", cmd, smaller)
             values = self._read("tran", requests + [("time", "time")])
             energy = self._supply_energy(supplies, values["time"]) if supplies else {}
             final = np.array(list(self._read_point("tran", [(v, v) for v in self._state_vectors]).values()))

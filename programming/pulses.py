@@ -109,7 +109,7 @@ def selection_voltages(xbar, selection: str, index: tuple[int, int] | int | None
 
 def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, duration: float,
           variation=None, on_window: Callable[[float], None] | None = None, window: float | None = None,
-          walk_within_pulse: bool = True) -> int:
+          walk_within_pulse: bool = True, max_step: float = 10e-9, reltol: float | None = None) -> int:
     """Drive the programming sources with ``shape`` (a unit-amplitude waveform scaled by each line's
     voltage) for ``duration`` seconds; returns the number of transient windows run.
 
@@ -119,7 +119,10 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
     ``window`` splits it further into windows of that many seconds; ``on_window(t_end)`` runs after
     each. With ``walk_within_pulse=False`` (large arrays, where a transient per 10 ns costs too much)
     the walk instead advances by the number of those instants in the drive, is written once, and one
-    transient runs (the parameters then hold still during the pulse).
+    transient runs (the parameters then hold still during the pulse). ``max_step`` (seconds) is the
+    largest time step of every transient and ``reltol`` its relative tolerance when tighter than the
+    session's (:meth:`ProgrammingPreset.max_time_step` and ``pulse_reltol`` of the device's preset in
+    :func:`apply_pulse` and :func:`hold`).
     """
     names = xbar.program_row_sources + xbar.program_column_sources
     if not names:
@@ -154,7 +157,7 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
                 if scale != 0.0:
                     waves[name] = piece.scaled(scale)
             span = t1 - t0
-            session.tran(span, span / 10, waveforms=waves, max_step=min(span, 10e-9))
+            session.tran(span, span / 10, waveforms=waves, max_step=min(span, max_step), reltol=reltol)
             count += 1
             if on_window is not None:
                 on_window(t1)
@@ -220,7 +223,8 @@ def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index:
     unit = pulse.shape(1.0)
     before = session.state_array(xbar.cells)
     windows = drive(session, xbar, v_rows, v_cols, unit, pulse.duration, variation,
-                    walk_within_pulse=walk_within_pulse)
+                    walk_within_pulse=walk_within_pulse, max_step=preset.max_time_step(pulse.duration),
+                    reltol=preset.pulse_reltol)
     return PulseResult(before, session.state_array(xbar.cells), pulse.duration, windows, line)
 
 
@@ -247,4 +251,5 @@ def hold(session, xbar, amplitude: float, duration: float, selection: str = "cel
     duration = f.number("duration", duration, low=0.0, low_open=True, unit="s")
     v_rows, v_cols = selection_voltages(xbar, selection, index, amplitude, scheme)
     return drive(session, xbar, v_rows, v_cols, Pwl.constant(1.0), duration, variation,
-                 on_window, window)
+                 on_window, window, max_step=preset.max_time_step(min(duration, window or duration)),
+                 reltol=preset.pulse_reltol)
