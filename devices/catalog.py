@@ -1,7 +1,7 @@
 """The shipped device models by name, and :func:`get_device`: the :class:`Device` of a model name.
 
 ``linear_ion_drift`` and ``vteam`` have closed-form read conductances
-(:mod:`memcosim.devices.conductance`); ``jart_vcm``, ``jart_v1b`` and ``stanford_pku`` declare their ON side and get
+(:mod:`memcosim.devices.conductance`); ``jart_vcm``, ``jart_v1b``, ``stanford_pku`` and ``sky130_reram`` declare their ON side and get
 their read conductance from an ngspice table (:mod:`memcosim.cosim.device_table`). Any other
 Verilog-A model (``$MEMCOSIM_MODEL_PATH`` or a ``.va`` path) is a plain :class:`VerilogADevice`.
 """
@@ -63,12 +63,28 @@ class StanfordPku(VerilogADevice):
                 + [(("xmax", "tox"), p["xmax"] <= p["tox"], "the gap fits in the oxide: xmax <= tox (nm)")])
 
 
+class Sky130Reram(VerilogADevice):
+    """The SkyWater SKY130 ReRAM cell (``sky130_fd_pr_reram__reram_cell``, SkyWater's Stanford/PKU-line
+    HfO2 model with SkyWater's parameters, google/skywater-pdk-libs-sky130_fd_pr_reram v2.0.3): the state is
+    the filament thickness (nm; the gap is ``Tox`` minus it); ON (highest conductance) at ``xmax``."""
+
+    on_at_xmax = True
+
+    def relations(self) -> list[tuple[tuple[str, ...], bool, str]]:
+        p = self.parameters
+        return (super().relations() + self.positive("Tox", "Tfilament_ref", "a0", unit="m")
+                + self.positive("xmin", unit="nm") + self.positive("Temperature_0", unit="K")
+                + [(("xmax", "Tox"), p["xmax"] * 1e-9 < p["Tox"], "the filament fits in the oxide: xmax (nm) < Tox (m)"),
+                   (("Tfilament_ref", "Tox"), p["Tfilament_ref"] < p["Tox"], "Tfilament_ref < Tox (m)")])
+
+
 DEVICES: dict[str, type[VerilogADevice]] = {
     "jart_vcm": JartVcm,
     "jart_v1b": JartV1b,
     "stanford_pku": StanfordPku,
     "vteam": Vteam,
     "linear_ion_drift": LinearIonDrift,
+    "sky130_reram": Sky130Reram,
 }
 
 

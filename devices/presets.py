@@ -1,7 +1,7 @@
 """Programming presets: per device model, the read voltage, conductance range and safe pulse amplitudes.
 
 One small frozen dataclass per shipped model (``JartVcmPreset``, ``JartV1bPreset``, ``StanfordPkuPreset``, ``VteamPreset``,
-``LinearIonDriftPreset``) whose defaults are facts of the model as shipped in ``verilog_a/`` (ngspice 46,
+``LinearIonDriftPreset``, ``Sky130ReramPreset``) whose defaults are facts of the model as shipped in ``verilog_a/`` (ngspice 46,
 default parameters; the paper of each model is named in its docstring; see ``verilog_a/README.md``; the
 measurements behind the ``jart_vcm`` values are in ``docs/measurements.md``):
 
@@ -13,6 +13,12 @@ measurements behind the ``jart_vcm`` values are in ``docs/measurements.md``):
 * ``set_limit`` / ``reset_limit``: the safe range of amplitudes (volts): a pulse must satisfy
   ``reset_limit <= amplitude <= set_limit``. Beyond them a single pulse switches the device abruptly.
 * ``step``: the pulse-time quantum (seconds) of write-and-verify and of the predictor dataset.
+* ``pulse_steps`` and ``pulse_reltol``: the time-step rule of a programming transient: its largest time
+  step is ``min(duration, step) / pulse_steps`` (:meth:`ProgrammingPreset.max_time_step`) and its
+  relative tolerance ``pulse_reltol`` (or the session's, if tighter). Chosen per model as the cheapest
+  (fewest time points) that keeps the state change of every preset SET and RESET pulse within 1 % of
+  a converged transient (``benchmarks/bench_pulse_steps.py``; errors and costs in
+  ``benchmarks/results/pulse_steps.json``).
 """
 
 from __future__ import annotations
@@ -40,6 +46,14 @@ class ProgrammingPreset:
     set_limit: float  # V, highest safe amplitude
     reset_limit: float  # V, lowest (most negative) safe amplitude
     step: float = 10e-9  # s, pulse-time quantum of write-and-verify and of the predictor dataset
+    pulse_steps: int = 100  # time steps per pulse (of at most ``step``) of a programming transient
+    pulse_reltol: float = 1e-3  # relative tolerance of a programming transient
+
+    def max_time_step(self, duration: float) -> float:
+        """Largest time step (seconds) of a programming transient of ``duration`` seconds: ``1 / pulse_steps``
+        of the duration, and of ``step`` for longer ones (so a long pulse is integrated as finely as the
+        preset's own)."""
+        return min(duration, self.step) / self.pulse_steps
 
     def check_amplitude(self, amplitude: float, field: str = "amplitude") -> float:
         """``amplitude`` (volts) if it is non-zero and inside [reset_limit, set_limit], else ConfigError."""
@@ -83,6 +97,8 @@ class JartVcmPreset(ProgrammingPreset):
     set_limit: float = 1.5
     reset_limit: float = -1.3
     step: float = 10e-9
+    pulse_steps: int = 100
+    pulse_reltol: float = 0.001
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,8 @@ class JartV1bPreset(ProgrammingPreset):
     set_limit: float = 1.0
     reset_limit: float = -1.6
     step: float = 10e-9
+    pulse_steps: int = 100
+    pulse_reltol: float = 0.0001
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,8 @@ class VteamPreset(ProgrammingPreset):
     set_limit: float = 1.5
     reset_limit: float = -1.5
     step: float = 10e-9
+    pulse_steps: int = 50
+    pulse_reltol: float = 0.0001
 
 
 @dataclass(frozen=True)
@@ -162,8 +182,31 @@ class LinearIonDriftPreset(ProgrammingPreset):
     step: float = 1e-3
 
 
+@dataclass(frozen=True)
+class Sky130ReramPreset(ProgrammingPreset):
+    """``sky130_reram``: the SkyWater SKY130 ReRAM cell (``sky130_fd_pr_reram__reram_cell``, SkyWater's
+    Stanford/PKU-line model and parameters, google/skywater-pdk-libs-sky130_fd_pr_reram v2.0.3), read at
+    0.2 V; ``g_min`` / ``g_max`` are the read conductances at a filament of 3.3 / 4.9 nm. SET is abrupt
+    (+2.1 V x 100 ns pulses creep, then one switches fully; a single 100 ns pulse at +2.2 V sets), RESET
+    gradual (-1.3 V x 100 ns: a large first step from ON, then about 1 % of the range per pulse; a single
+    100 ns pulse at -2.2 V resets fully). Figures from ``memcosim.devices.sky130_reram_equations``."""
+
+    model: str = "sky130_reram"
+    v_read: float = 0.2
+    g_min: float = 3.065e-7
+    g_max: float = 1.029e-4
+    g_low: float = 1e-6
+    g_high: float = 9e-5
+    set_amplitude: float = 2.1
+    reset_amplitude: float = -1.3
+    set_limit: float = 2.15
+    reset_limit: float = -2.0
+    step: float = 100e-9
+
+
 PRESETS: dict[str, ProgrammingPreset] = {
-    p.model: p for p in (JartVcmPreset(), JartV1bPreset(), StanfordPkuPreset(), VteamPreset(), LinearIonDriftPreset())
+    p.model: p for p in (JartVcmPreset(), JartV1bPreset(), StanfordPkuPreset(), VteamPreset(), LinearIonDriftPreset(),
+                         Sky130ReramPreset())
 }
 
 

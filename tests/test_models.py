@@ -24,7 +24,7 @@ from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session, SessionOptions
 from memcosim.errors import MemcosimError, ModelError
 
-MODELS = ("jart_vcm", "stanford_pku", "vteam", "linear_ion_drift")
+MODELS = ("jart_vcm", "stanford_pku", "vteam", "linear_ion_drift", "sky130_reram")
 RELTOL, VNTOL = SessionOptions().reltol, SessionOptions().vntol
 
 
@@ -58,7 +58,7 @@ def sine(amplitude: float, freq: float, points: int = 40) -> Pwl:
 # -- 0. the pinned state in operating points ----------------------------------------------
 
 @pytest.mark.parametrize("model, x0", [("jart_vcm", 3.3), ("stanford_pku", 0.77), ("vteam", 1.23),
-                                       ("linear_ion_drift", 0.37)])
+                                       ("linear_ion_drift", 0.37), ("sky130_reram", 4.1)])
 def test_an_operating_point_holds_the_state_at_x0_at_any_voltage(model: str, x0: float) -> None:
     with open_session(one_device(model, x0)) as s:
         for v in (0.0, 0.2, -0.2, 1.0, -1.0):  # reads and programming-level voltages alike
@@ -79,6 +79,7 @@ SINE = {
     "stanford_pku": SineCase(1.0, 0.9, (1e5, 1e6, 1e7)),
     "vteam": SineCase(1.0, 1.5, (2e6, 5e6, 2e7)),
     "linear_ion_drift": SineCase(1.0, 0.5, (2.0, 5.0, 20.0)),
+    "sky130_reram": SineCase(1.6, 4.1, (1e7, 1e8, 1e9)),
 }
 
 
@@ -110,6 +111,7 @@ def test_sine_drive_gives_a_pinched_loop_whose_area_shrinks_with_frequency(model
 
 STRONG = {  # amplitude V, duration s of each polarity
     "jart_vcm": (1.6, 1e-6), "stanford_pku": (1.5, 1e-6), "vteam": (1.5, 1e-6), "linear_ion_drift": (5.0, 0.2),
+    "sky130_reram": (2.5, 1e-6),
 }
 
 
@@ -127,7 +129,7 @@ def test_state_stays_within_bounds_under_long_strong_drive_of_both_polarities(mo
     # both bounds are reached: V(p,n) > 0 SETs, which raises N (jart) and x (lid) but shrinks the gap
     # (stanford_pku) and w (vteam)
     x_mid, x_end = float(np.interp(dur, r.time, x)), float(x[-1])
-    first, second = (lo, hi) if model in ("stanford_pku", "vteam") else (hi, lo)
+    first, second = (lo, hi) if model in ("stanford_pku", "vteam") else (hi, lo)  # sky130_reram: filament grows
     assert abs(x_mid - first) < 1e-4 * (hi - lo) and abs(x_end - second) < 1e-4 * (hi - lo), (x_mid, x_end)
     # the session's carried state is clipped into the bounds exactly
     assert lo <= carried <= hi and carried == pytest.approx(second, abs=1e-4 * (hi - lo))
@@ -147,6 +149,7 @@ READ = {  # read volts, states to check (model units), model-card overrides
     "stanford_pku": (0.2, (0.1, 0.9, 1.7), {}),
     "vteam": (0.2, (0.03, 1.5, 3.0), {}),
     "linear_ion_drift": (0.1, (0.001, 0.5, 0.999), {"vth": 0.5}),  # pure HP (vth = 0) cannot: see below
+    "sky130_reram": (0.2, (3.3, 4.1, 4.9), {}),
 }
 
 
@@ -203,6 +206,7 @@ TRAINS = {
     "stanford_pku": Train(1.7, 0.2, (1.2, 100e-9), (-0.9, 100e-9), 12),
     "vteam": Train(3.0, 0.2, (0.8, 10e-9), (-0.8, 10e-9), 20),
     "linear_ion_drift": Train(0.1, 0.1, (2.0, 20e-3), (-2.0, 20e-3), 10),
+    "sky130_reram": Train(3.3, 0.2, (2.1, 100e-9), (-1.3, 100e-9), 10),
 }
 
 
@@ -314,6 +318,7 @@ CONTINUITY = {
     "stanford_pku": Continuity((1.7, 1.3, 0.9, 0.5), (1.2, 1.2, -0.9, -0.9, -0.9), 100e-9, 1e-9, 0.2),
     "vteam": Continuity((3.0, 2.0, 1.0, 0.5), (0.8, 0.8, 0.8, -0.8, -0.8), 10e-9, 1e-9, 0.2),
     "linear_ion_drift": Continuity((0.1, 0.3, 0.5, 0.7), (2.0, 2.0, 2.0, -2.0, -2.0), 20e-3, 1e-3, 0.1),
+    "sky130_reram": Continuity((3.3, 3.5, 4.0, 4.5), (2.1, 2.1, -1.3, -1.3, -1.3), 100e-9, 1e-9, 0.2),
 }
 
 

@@ -11,11 +11,13 @@ from memcosim.circuits.crossbar import build_crossbar
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.nodal import solve_crossbar
 from memcosim.circuits.periphery.access import AccessTransistor
-from memcosim.config.array import ArrayConfig, WireConfig
-from memcosim.config.periphery import AccessConfig
+from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
+from memcosim.config.periphery import AccessConfig, PeripheryConfig, ProgrammingConfig
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import SessionOptions
+from memcosim.devices import sky130_reram_equations
 from memcosim.errors import ConfigError
+from memcosim.programming.pulses import PulseSpec, apply_pulse
 
 DEVICE = "sky130_fd_pr__nfet_g5v0d10v5"  # 5 V gate oxide, 10.5 V drain: stands the write voltages
 W, L = 5e-6, 0.5e-6
@@ -102,3 +104,29 @@ def test_1t1r_array_reads_through_the_sky130_access_device():
     np.testing.assert_allclose(level1, expect_level1, rtol=5e-3)
     assert r_sky > r_level1
     assert np.all(sky < level1) and np.all(level1 < v @ g)
+
+
+@pytest.mark.slow
+def test_a_1t1r_array_of_sky130_reram_cells_reads_and_programs_through_the_sky130_access_device():
+    """The PDK's own memristor (``sky130_reram``) behind the sky130 access transistor: a 2x2 1T1R array
+    reads the currents a nodal solution with the cells' small-signal conductances and the transistors'
+    on-resistance predicts, and a SET pulse through the programming drivers grows the selected cell's
+    filament while the half-selected cells barely move."""
+    states = np.array([[3.3, 4.0], [4.5, 4.9]])
+    g = np.vectorize(lambda x: sky130_reram_equations.current(0.1, x) / 0.1)(states)
+    xb = build_crossbar(ArrayConfig(2, 2, device=DeviceConfig("sky130_reram"), states=states, cell="1T1R",
+                                     access=AccessConfig(v_gate=V_GATE), blocks=_access(),
+                                     wires=WireConfig(r_row=1.0, r_column=1.0),
+                                     periphery=PeripheryConfig(programming=ProgrammingConfig())))
+    v = np.array([0.1, 0.1])
+    with open_session(xb.netlist, SessionOptions(worker=False)) as s:
+        s.set_sources(dict(zip(xb.row_sources, v)))
+        r = s.op(currents=xb.column_sources)
+        i = np.array([r[name] for name in xb.column_sources])
+        s.set_sources(dict.fromkeys(xb.row_sources, 0.0))
+        result = apply_pulse(s, xb, PulseSpec(2.1, 100e-9), "cell", (0, 0))
+    expect = solve_crossbar(g, v, 1.0, 1.0, r_access=_on_resistance("tt")).column_currents
+    np.testing.assert_allclose(i, expect, rtol=0.02)  # sinh I-V: 0.1 V is nearly linear
+    assert result.delta[0, 0] > 1e-3  # the selected cell SETs (3.3 -> 3.304 nm at +2.1 V x 100 ns)
+    # half-selected cells (1.05 V) move by less than a thousandth of that (measured 2.4e-6 nm at 4.5 nm)
+    assert np.abs(np.delete(result.delta.ravel(), 0)).max() < 1e-3 * result.delta[0, 0]
