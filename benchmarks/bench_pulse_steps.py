@@ -20,7 +20,7 @@ the cheapest rule (fewest time points) from which on (this rung and the finer on
 tolerance) the error stays below 1 % for both polarities; ``preset`` marks the preset's
 ``pulse_steps`` and ``pulse_reltol``.
 
-``$MEMCOSIM_BENCH_PULSES`` pulses per train (default 12), ``$MEMCOSIM_BENCH_MODELS`` a comma list of
+``$MEMCOSIM_BENCH_PULSES`` pulses per train (default 10), ``$MEMCOSIM_BENCH_MODELS`` a comma list of
 models (default all). Results are checkpointed per model and polarity in
 ``out/bench_pulse_steps/`` and resumed. Table on screen, JSON in ``benchmarks/results/pulse_steps.json``.
 """
@@ -171,7 +171,7 @@ def cheapest(results: list[dict]) -> str:
 
 
 def main() -> None:
-    pulses = int(os.environ.get("MEMCOSIM_BENCH_PULSES", "12"))
+    pulses = int(os.environ.get("MEMCOSIM_BENCH_PULSES", "10"))
     models = os.environ.get("MEMCOSIM_BENCH_MODELS", ",".join(sorted(PRESETS))).split(",")
     rows = []
     for model in models:

@@ -65,6 +65,8 @@ HALF_DECADES = tuple(float(f"{m * 10.0 ** e:.3g}") for e in range(-8, -3) for m 
 TABLES = {
     "jart_vcm": SwitchingTable("jart_vcm", tuple(SwitchingRow(v, 0.008) for v in (1.0, 1.2, 1.3, 1.4, 1.5))
                                + tuple(SwitchingRow(v, 20.0) for v in (-1.0, -1.1, -1.2)), HALF_DECADES),
+    "sky130_reram": SwitchingTable("sky130_reram", tuple(SwitchingRow(v, 3.3) for v in (2.0, 2.1, 2.2))
+                                   + tuple(SwitchingRow(v, 4.9) for v in (-1.3, -1.5, -1.7)), HALF_DECADES),
 }
 
 

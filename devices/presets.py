@@ -142,6 +142,8 @@ class StanfordPkuPreset(ProgrammingPreset):
     set_limit: float = 1.5
     reset_limit: float = -1.0
     step: float = 100e-9
+    pulse_steps: int = 20
+    pulse_reltol: float = 0.001
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,8 @@ class Sky130ReramPreset(ProgrammingPreset):
     set_limit: float = 2.15
     reset_limit: float = -2.0
     step: float = 100e-9
+    pulse_steps: int = 20
+    pulse_reltol: float = 0.001
 
 
 PRESETS: dict[str, ProgrammingPreset] = {

@@ -577,6 +577,16 @@ def test_a_user_model_runs_in_a_session_beside_a_shipped_model_of_the_same_modul
 
 # -- 10. the documented switching table ---------------------------------------------------------
 
+@pytest.mark.slow
+def test_the_readme_sky130_reram_switching_table_matches_a_fresh_simulation() -> None:
+    from memcosim.cosim.switching_table import TABLES, readme_table, simulate_row
+
+    table = TABLES["sky130_reram"]
+    shown = readme_table((verilog_a_dir() / "README.md").read_text(), table)
+    for k in (1, 3):  # +2.1 V and -1.3 V, the preset amplitudes
+        np.testing.assert_allclose(shown[k], simulate_row(table.model, table.rows[k], table.times), rtol=1e-2, atol=0)
+
+
 def test_the_readme_jart_switching_table_matches_a_fresh_simulation() -> None:
     from memcosim.cosim.switching_table import TABLES, readme_table, render, simulate_row
 
@@ -589,3 +599,26 @@ def test_the_readme_jart_switching_table_matches_a_fresh_simulation() -> None:
     for k, row in enumerate(table.rows):
         if (row.amplitude, row.start) in ((1.2, 0.008), (-1.0, 20.0)):  # two rows, a few short transients
             np.testing.assert_allclose(shown[k], simulate_row(table.model, row, table.times), rtol=1e-2, atol=0)
+
+
+def test_the_readme_read_tables_match_a_fresh_simulation() -> None:
+    from memcosim.cosim.switching_table import READ_TABLES, readme_table
+
+    text = (verilog_a_dir() / "README.md").read_text()
+    for table in READ_TABLES.values():
+        shown = readme_table(text, table)
+        assert text.count(table.render(shown)) == 1, table.marker  # the states and read voltage are the table's
+        np.testing.assert_allclose(shown, table.simulate(), rtol=5e-3, atol=0, err_msg=table.marker)
+
+
+@pytest.mark.parametrize("model", [pytest.param(m, marks=[] if m == "vteam" else [pytest.mark.slow])
+                                   for m in ("jart_vcm", "jart_v1b", "stanford_pku", "vteam", "linear_ion_drift",
+                                             "sky130_reram")])
+def test_the_readme_preset_pulse_tables_match_a_fresh_simulation(model: str) -> None:
+    from memcosim.cosim.switching_table import PULSE_TABLES, readme_table
+
+    table = PULSE_TABLES[model]
+    text = (verilog_a_dir() / "README.md").read_text()
+    shown = readme_table(text, table)
+    assert text.count(table.render(shown)) == 1
+    np.testing.assert_allclose(shown, table.simulate(), rtol=5e-3, atol=0)

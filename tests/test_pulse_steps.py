@@ -22,7 +22,8 @@ from memcosim.programming.pulses import PulseSpec, apply_pulse, hold
 # (model, SET or RESET) -> start state of the hardest pulse of the benchmark's train (model units)
 HARDEST = {
     ("jart_vcm", "set"): 0.01848, ("jart_vcm", "reset"): 19.79437, ("jart_v1b", "set"): 0.008635,
-    ("vteam", "reset"): 0.219655,
+    ("vteam", "reset"): 0.219655, ("stanford_pku", "set"): 1.580676, ("stanford_pku", "reset"): 0.109978,
+    ("sky130_reram", "set"): 3.345208,
 }
 
 
