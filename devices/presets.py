@@ -182,6 +182,8 @@ class LinearIonDriftPreset(ProgrammingPreset):
     set_limit: float = 2.0
     reset_limit: float = -2.0
     step: float = 1e-3
+    pulse_steps: int = 10
+    pulse_reltol: float = 0.001
 
 
 @dataclass(frozen=True)
