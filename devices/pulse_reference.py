@@ -4,7 +4,8 @@ The reference that the ngspice transients of the Verilog-A models are checked ag
 of equations per model: ``memcosim.devices.<model>_equations``). A pulse is a trapezoid in V(p, n):
 ``rise`` seconds from 0 V to ``amplitude`` volts, ``width`` seconds at it, ``fall`` seconds back to
 0 V, as :class:`memcosim.programming.pulses.PulseSpec` applies it. Each of the three pieces is one
-``solve_ivp`` (Radau, stiff) between its corners, so the integrator never steps over a corner.
+``solve_ivp`` (Radau, stiff; LSODA if Radau stalls where a state reaches its bound and its rate stops)
+between its corners, so the integrator never steps over a corner.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ def integrate_pulse(rhs: Rhs, y0: Sequence[float], amplitude: float, width: floa
     y = np.asarray(y0, dtype=float)
     for t0, t1, v0, v1 in zip(times[:-1], times[1:], volts[:-1], volts[1:]):
         slope = (v1 - v0) / (t1 - t0)
-        sol = solve_ivp(lambda t, s: rhs(v0 + slope * (t - t0), s), (t0, t1), y, method="Radau", rtol=rtol,
-                        atol=atol, first_step=min(1e-13, (t1 - t0) / 100))
+        for method in ("Radau", "LSODA"):  # LSODA where Radau stalls on a rate that stops at a bound
+            sol = solve_ivp(lambda t, s: rhs(v0 + slope * (t - t0), s), (t0, t1), y, method=method, rtol=rtol,
+                            atol=atol, first_step=min(1e-13, (t1 - t0) / 100))
+            if sol.success:
+                break
         if not sol.success:
             raise RuntimeError(f"reference integration failed between {t0:g} and {t1:g} s: {sol.message}")
         y = sol.y[:, -1]

@@ -88,7 +88,7 @@ def test_sky130_reram_steady_temperature_is_within_0_3_percent_of_the_thermal_eq
     # the Verilog-A model takes the filament temperature at its steady state (tau_thermal = 0.23 ns);
     # SkyWater integrates it: the preset pulses' state changes differ by at most 0.3 %
     preset = get_preset("sky130_reram")
-    for amplitude, x0 in ((preset.set_amplitude, 3.3), (preset.set_amplitude, 3.35), (preset.reset_amplitude, 4.9),
+    for amplitude, x0 in ((preset.set_amplitude, 3.3), (preset.set_amplitude, 3.33), (preset.reset_amplitude, 4.9),
                           (preset.reset_amplitude, 4.4)):
         full = sky130_pulse(amplitude, preset.step, x0)
         steady = sky130_pulse(amplitude, preset.step, x0, thermal=False)
