@@ -226,7 +226,8 @@ def run_meta(config: RunConfig, out: str | Path, progress: bool = True, log: Cal
     config.meta = m
     if config.train.update != "pulse":
         raise ConfigError("train.update", "meta-learning adapts on chip with pulse updates: set update = 'pulse'")
-    data = load_dataset(config.train.dataset, config.train.test_fraction, config.train.seed)
+    t = config.train
+    data = load_dataset(t.dataset, t.test_fraction, t.seed, scale=t.scale)  # every class: tasks pick theirs
     missing = sorted(set(m.train_classes + m.test_classes) - set(range(data.n_classes)))
     if missing:
         raise ConfigError("meta.test_classes" if missing[0] in m.test_classes else "meta.train_classes",
@@ -287,7 +288,42 @@ def run_meta(config: RunConfig, out: str | Path, progress: bool = True, log: Cal
     summary["twin_after"] = twin_after
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     _write_csv(rows, out / "tasks.csv")
+    save_meta_plot(summary, out / "meta_accuracy.png")
     return summary
+
+
+def save_meta_plot(summary: dict, path: str | Path) -> Path:
+    """Query accuracy (percent) before and after adaptation per initialization: on chip (ngspice), with the
+    standard error over tasks, and the twin's prediction including the zero-output-layer control."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in INITS if n in summary]
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, [100 * summary[n]["before"] for n in names], 0.4, label="before (ngspice)", color="0.7")
+    ax.bar(x + 0.2, [100 * summary[n]["after"] for n in names], 0.4,
+           yerr=[100 * summary[n]["after_stderr"] for n in names], capsize=4,
+           label=f"after {summary['updates']} pulse updates (ngspice)")
+    twin = summary.get("twin_after", {})
+    control = [n for n in twin if n not in names]
+    ax.scatter(x + 0.2, [100 * twin[n] for n in names if n in twin], marker="D", color="k", zorder=3,
+               label="after, torch twin")
+    ax.scatter(np.arange(len(names), len(names) + len(control)), [100 * twin[n] for n in control], marker="D",
+               color="k", zorder=3)
+    ax.set_xticks(np.arange(len(names) + len(control)), names + [f"{n}\n(twin only)" for n in control], fontsize=8)
+    ax.axhline(100 / summary["ways"], color="0.5", ls=":", lw=1, label="chance")
+    ax.set_ylabel("query accuracy (%)")
+    ax.set_title(f"{summary['ways']}-way {summary['shots']}-shot, {summary['tasks']} held-out tasks")
+    ax.set_ylim(0, max(60.0, 100 * max(twin.values(), default=0) + 10))
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 INITS = ("reptile", "pretrained")  # adapted on chip; the control pretrained_zero_head runs in the twin only
