@@ -207,10 +207,10 @@ def write_tile_conductances(layer: CrossbarLayer, g: np.ndarray) -> None:
     layer.write_conductances(g)
 
 
-def pulse_tile_slots(layer: CrossbarLayer, slots: list[Slot], timing: SlotTiming | None, energy: bool) -> SlotResult:
+def pulse_tile_slots(layer: CrossbarLayer, slots: list[Slot], timing: SlotTiming | None) -> SlotResult:
     """A tile's pulse slots in one transient through its own programming drivers (runs in its worker; the
     slots select layer 0, the tile)."""
-    return layer.circuit.pulse_slots(slots, timing, energy)
+    return layer.circuit.pulse_slots(slots, timing)
 
 
 def worker_ready() -> int:
@@ -494,16 +494,16 @@ class TiledLayer:
         self.map_tiles(write_tile_weights, {key: (self.map.tile_weights(w, s),) for key, s in self.spots.items()},
                        writes=True)
 
-    def pulse_slots(self, slots: Mapping[Key, list[Slot]], timing: SlotTiming | None = None,
-                    energy: bool = False) -> dict[Key, SlotResult]:
+    def pulse_slots(self, slots: Mapping[Key, list[Slot]], timing: SlotTiming | None = None) -> dict[Key, SlotResult]:
         """Parallel pulse updates per tile: each tile of ``slots`` runs its slots (``Slot.select`` keyed 0, the
         tile; rows and physical columns of the tile) in one transient through its own drivers
-        (:meth:`CrossbarCircuit.pulse_slots`), all tiles at once across the workers."""
+        (:meth:`CrossbarCircuit.pulse_slots`; the energy of each supply group in the result), all tiles at once
+        across the workers."""
         for key, tile_slots in slots.items():
             for n, slot in enumerate(tile_slots):
                 if not isinstance(slot, Slot) or set(slot.select) - {0}:
                     raise ConfigError(f"slots[{key}][{n}]", "must be a Slot selecting layer 0 (the tile)")
-        return self.map_tiles(pulse_tile_slots, {key: (list(v), timing, energy) for key, v in slots.items()},
+        return self.map_tiles(pulse_tile_slots, {key: (list(v), timing) for key, v in slots.items()},
                               writes=True, keys=list(slots))
 
     def write_conductances(self, conductances: Mapping[Key, np.ndarray]) -> None:
