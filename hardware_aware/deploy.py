@@ -162,6 +162,19 @@ def hardware_for(arrays: ArraySettings, **kw) -> HardwareConfig:
                           tile_rows=arrays.size, **kw)
 
 
+def tile_layer_config(t: Tile, hw: HardwareConfig, arrays: ArraySettings, fs_sum: float) -> CrossbarLayerConfig:
+    """The crossbar of tile ``t``: ``arrays.size`` rows, the tile's column pairs, its faults, and a TIA whose
+    feedback maps the full-scale column sum ``fs_sum`` (units of ``v_read * (g_max - g_min)``) to -1 V at the ADC."""
+    g_min, g_max, _, _ = arrays.window()
+    n_out = t.outputs.stop - t.outputs.start
+    cfg = CrossbarLayerConfig(arrays.size, n_out, dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max),
+                              arrays.wires, w_max=1.0, dac=arrays.dac, adc=arrays.adc,
+                              tia=arrays.tia, scheme="V/2", faults=tile_faults(t, hw, arrays))
+    gain = cfg.tia.gain
+    cfg.tia = TiaConfig(gain, (1.0 + gain) / gain / (fs_sum * (g_max - g_min) * cfg.device.v_read))
+    return cfg
+
+
 @dataclass
 class DeployResult:
     """Scores of the evaluation inputs (samples x classes) from the circuit, and what it cost (seconds)."""
@@ -183,7 +196,8 @@ def session_options():
     return SessionOptions(worker=False)
 
 
-def _programmed(g: np.ndarray, variation: float, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
+def programmed_conductances(g: np.ndarray, variation: float, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
+    """Target conductances ``g`` (siemens) as programmed: lognormal ``variation`` (sigma) from ``rng``, clipped to [lo, hi]."""
     if variation > 0:
         g = g * np.exp(rng.normal(0.0, variation, g.shape))
     return np.clip(g, lo, hi)
@@ -192,7 +206,13 @@ def _programmed(g: np.ndarray, variation: float, rng: np.random.Generator, lo: f
 def tile_conductances(net: HwNetwork, t: Tile, size: int, g_min: float) -> np.ndarray:
     """Target conductances (siemens, size rows x 2 * tile outputs) of a tile's array: the layer's pairs,
     ``g_min`` on unused rows. Stuck devices are included at their stuck conductance (what the circuit reads)."""
-    pairs = net.layers[t.layer].conductances()[:, t.outputs, t.inputs]  # (2, outputs, inputs)
+    return tile_targets(net.layers[t.layer].conductances(), t, size, g_min)
+
+
+def tile_targets(layer_pairs: np.ndarray, t: Tile, size: int, g_min: float) -> np.ndarray:
+    """Target conductances (siemens, size rows x 2 * tile outputs) of tile ``t`` from a layer's conductance
+    pairs ``layer_pairs`` (2, outputs, inputs): plus device on column 2j, minus on 2j+1, ``g_min`` on unused rows."""
+    pairs = layer_pairs[:, t.outputs, t.inputs]  # (2, outputs, inputs)
     n_out, n_in = pairs.shape[1], pairs.shape[2]
     g = np.full((size, 2 * n_out), g_min)
     g[:n_in, 0:2 * n_out:2] = pairs[0].T
@@ -233,13 +253,7 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
             for t in (t for t in tiles if t.layer == k):
                 fs_sum = float(layer.adc_full_scale[t.row_tile])  # column sum at ADC full scale
                 t0 = time.perf_counter()
-                n_out = t.outputs.stop - t.outputs.start
-                cfg = CrossbarLayerConfig(size, n_out, dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max),
-                                          arrays.wires, w_max=1.0, dac=arrays.dac, adc=arrays.adc,
-                                          tia=arrays.tia, scheme="V/2", faults=tile_faults(t, hw, arrays))
-                # the TIA maps the full-scale column current (amperes) to -1 V at the ADC
-                gain = cfg.tia.gain
-                cfg.tia = TiaConfig(gain, (1.0 + gain) / gain / (fs_sum * (g_max - g_min) * cfg.device.v_read))
+                cfg = tile_layer_config(t, hw, arrays, fs_sum)
                 circuit = CrossbarCircuit([cfg], options=session_options(),
                                           title=f"layer {k} tile {t.row_tile},{t.column_tile}")
                 res.netlist_seconds += time.perf_counter() - t0
@@ -249,7 +263,7 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
                     if abs(adc.v_max - ADC_HEADROOM) > 1e-12:
                         raise ConfigError("adc", f"crossbar_layer ADC range top {adc.v_max} V differs from the torch "
                                                  f"model's {ADC_HEADROOM} V")
-                    target = _programmed(tile_conductances(net, t, size, g_min), hw.variation, rng, g_min, g_max)
+                    target = programmed_conductances(tile_conductances(net, t, size, g_min), hw.variation, rng, g_min, g_max)
                     t0 = time.perf_counter()
                     if arrays.program == "ideal":
                         tl.write_conductances(target)

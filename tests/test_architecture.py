@@ -81,6 +81,7 @@ LAYERS: dict[str, str] = {
     "memcosim.programming": "programming",
     "memcosim.trainers": "learning",
     "memcosim.hardware_aware": "learning",
+    "memcosim.nn": "learning",  # torch modules on tiles: built on hardware_aware's model
     "memcosim.studies": "studies",
     "memcosim.cli": "cli",
 }
