@@ -19,6 +19,7 @@ def blobs(n: int = 60, features: int = 5, classes: int = 3, seed: int = 0) -> tu
     return rng.normal(size=(n, features)) + 3.0 * y[:, None], y
 
 
+@pytest.mark.slow
 def test_mnist_is_built_in_offline_and_split_4000_1000():
     d = load_dataset("mnist")
     assert (d.x_train.shape, d.x_test.shape, d.n_classes) == ((4000, 784), (1000, 784), 10)

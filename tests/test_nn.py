@@ -65,6 +65,7 @@ def test_bad_input_is_refused_before_work():
         converted(torch.rand(2, 5))
 
 
+@pytest.mark.slow
 def test_circuit_forward_in_ngspice_matches_the_hardware_forward():
     """A 12-6 layer on four 8x8 tiles (2.5 ohm wires, resistor cells): ngspice outputs vs the torch hardware model."""
     from memcosim.nn.convert import close, program
