@@ -170,9 +170,16 @@ def tile_layer_config(t: Tile, hw: HardwareConfig, arrays: ArraySettings, fs_sum
     cfg = CrossbarLayerConfig(arrays.size, n_out, dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max),
                               arrays.wires, w_max=1.0, dac=arrays.dac, adc=arrays.adc,
                               tia=arrays.tia, scheme="V/2", faults=tile_faults(t, hw, arrays))
-    gain = cfg.tia.gain
-    cfg.tia = TiaConfig(gain, (1.0 + gain) / gain / (fs_sum * (g_max - g_min) * cfg.device.v_read))
+    cfg.tia = tia_for_full_scale(arrays, fs_sum, cfg.device.v_read)
     return cfg
+
+
+def tia_for_full_scale(arrays: ArraySettings, fs_sum: float, v_read: float) -> TiaConfig:
+    """The column TIA (op-amp gain of ``arrays.tia``) whose feedback resistance maps the full-scale column sum
+    ``fs_sum`` (units of ``v_read * (g_max - g_min)``; ``v_read`` volts) to -1 V at the ADC, as the torch model's ADC."""
+    g_min, g_max, _, _ = arrays.window()
+    gain = arrays.tia.gain
+    return TiaConfig(gain, (1.0 + gain) / gain / (fs_sum * (g_max - g_min) * v_read))
 
 
 @dataclass

@@ -17,11 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from memcosim.cosim.tiles import TileSettings
 from memcosim.errors import ConfigError
 from memcosim.hardware_aware.deploy import ArraySettings, hardware_for
 from memcosim.hardware_aware.model import HardwareConfig
 from memcosim.nn.linear import MODES, CircuitLinear
-from memcosim.nn.tiles import LayerTiles, install_tile_faults
+from memcosim.nn.tiles import LayerTiles
 
 
 def circuit_layers(model: nn.Module) -> list[CircuitLinear]:
@@ -63,10 +64,7 @@ def convert_to_circuit(model: nn.Module, arrays: ArraySettings, hardware: Hardwa
     if not found:
         raise ConfigError("model", "has no torch.nn.Linear layer to put on tiles")
     for k, (parent, name, linear) in enumerate(found):
-        layer = CircuitLinear.from_linear(linear, hw, layer=k)
-        if hw.fault_rate > 0:  # the stuck cells the tiles will have, so hardware-aware training sees them
-            install_tile_faults(layer, arrays)
-        setattr(parent, name, layer)
+        setattr(parent, name, CircuitLinear.from_linear(linear, hw, layer=k))
     out.circuit_arrays = arrays  # what program() builds the tiles from
     return out
 
@@ -103,20 +101,26 @@ def calibrate(model: nn.Module, x: torch.Tensor) -> None:
         model.train(training)
 
 
-def program(model: nn.Module, x_correction: torch.Tensor | None = None) -> dict:
-    """Program every CircuitLinear's weights into its tiles (ideal writes: the target conductances with the
-    hardware model's seeded variation) and, with calibration inputs ``x_correction``, measure each layer's
-    mapping-aware bias correction in the circuit (layer by layer, toward the hardware model's output; used in
-    the circuit mode only). Returns what it cost. Modes are left as they were."""
+def program(model: nn.Module, x_correction: torch.Tensor | None = None, tiles: TileSettings | None = None) -> dict:
+    """Program every CircuitLinear's weights into its tiles (a :class:`~memcosim.cosim.tiles.TiledLayer` per
+    layer; ideal writes of the target conductances, stuck devices at their stuck conductance, with the hardware
+    model's seeded variation) and, with calibration inputs ``x_correction``, measure each layer's mapping-aware
+    bias correction in the circuit (layer by layer, toward the hardware model's output; used in the circuit
+    mode only). ``tiles``: where the tile sessions run (``workers``, ``scheduler``; rows and columns are the
+    arrays' ``size``); default one local worker process per layer. Calling it again (after more training)
+    closes the old tiles and programs new ones. Returns what it cost. Modes are left as they were."""
     layers = circuit_layers(model)
     if not layers:
         raise ConfigError("model", "has no CircuitLinear layer: convert it with convert_to_circuit first")
     arrays = getattr(model, "circuit_arrays", None)
     if not isinstance(arrays, ArraySettings):
         raise ConfigError("model", "was not made by convert_to_circuit (it holds no circuit_arrays)")
+    if tiles is not None and not isinstance(tiles, TileSettings):
+        raise ConfigError("tiles", f"must be a TileSettings, got {type(tiles).__name__}")
+    close(model)
     rng = np.random.default_rng([layers[0].hw.seed, 17])
     for layer in layers:
-        layer.circuit = LayerTiles(layer, arrays)
+        layer.circuit = LayerTiles(layer, arrays, tiles or TileSettings())
         layer.circuit.program(rng)
         layer.circuit_correction.zero_()
     if x_correction is not None:
@@ -139,13 +143,13 @@ def program(model: nn.Module, x_correction: torch.Tensor | None = None) -> dict:
 
 def cost(model: nn.Module) -> dict:
     """The tiles' ngspice work so far, summed over layers: seconds (netlists, writes, reads), operating points."""
-    total = {"tiles": 0, "netlist_seconds": 0.0, "program_seconds": 0.0, "read_seconds": 0.0, "operating_points": 0}
+    total = {"tiles": 0, "build_seconds": 0.0, "program_seconds": 0.0, "read_seconds": 0.0, "operating_points": 0}
     for layer in circuit_layers(model):
         if layer.circuit is None:
             continue
         c = layer.circuit.cost
         total["tiles"] += len(layer.circuit.tiles)
-        total["netlist_seconds"] += c.netlist_seconds
+        total["build_seconds"] += c.build_seconds
         total["program_seconds"] += c.program_seconds
         total["read_seconds"] += c.read_seconds
         total["operating_points"] += c.operating_points
@@ -153,7 +157,7 @@ def cost(model: nn.Module) -> dict:
 
 
 def close(model: nn.Module) -> None:
-    """Release every layer's tiles (their ngspice sessions); the layers fall back to the hardware mode."""
+    """Release every layer's tiles (their worker processes); the layers fall back to the hardware mode."""
     for layer in circuit_layers(model):
         if layer.circuit is not None:
             layer.circuit.close()

@@ -9,7 +9,8 @@ conductance levels, stuck-at faults, variation, read noise, DAC and ADC quantiza
 * ``hardware``: the hardware-aware forward in torch (differentiable with straight-through quantizers;
   variation and read noise drawn at every training forward from the layer's seeded generator), for
   hardware-aware training with any torch optimizer and loss;
-* ``circuit``: the matrix product read in ngspice on the layer's tiles (:class:`~memcosim.nn.tiles.CircuitTiles`),
+* ``circuit``: the matrix product read in ngspice on the layer's tiles (:class:`~memcosim.nn.tiles.LayerTiles`, a
+  :class:`~memcosim.cosim.tiles.TiledLayer`),
   after :meth:`CircuitLinear.program` has written the weights into them; no gradient.
 
 Inputs of the circuit are row voltages from 0 to ``v_read``: a layer's input ``x`` (any shape ``(..., in)``)

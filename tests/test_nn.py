@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from memcosim.config.array import WireConfig
+from memcosim.cosim.tiles import TileSettings
 from memcosim.errors import ConfigError
 from memcosim.hardware_aware.deploy import ArraySettings, hardware_for
 from memcosim.nn.convert import calibrate, circuit_layers, convert_to_circuit, set_mode
@@ -79,7 +80,7 @@ def test_circuit_forward_in_ngspice_matches_the_hardware_forward():
     converted.eval()
     with torch.no_grad():
         hw = converted(x)
-    info = program(converted)
+    info = program(converted, tiles=TileSettings(workers=0))  # the tiles in this process, one after another
     set_mode(converted, "circuit")
     with torch.no_grad():
         circ = converted(x)
@@ -90,3 +91,33 @@ def test_circuit_forward_in_ngspice_matches_the_hardware_forward():
     assert err <= 2.5 * lsb, (err, lsb)
     assert float(((circ - hw).abs() < 1e-5).float().mean()) > 0.8  # most outputs are the same ADC codes  # an ADC code or two per tile where IR drop nudges a column over a code edge
     assert np.corrcoef(circ.flatten().numpy(), hw.flatten().numpy())[0, 1] > 0.999
+
+
+@pytest.mark.slow
+def test_two_layers_on_a_worker_pool_with_the_circuit_bias_correction():
+    """A 12-6-3 model on 8x8 tiles in a local worker process per layer, with the bias correction measured in the
+    circuit: outputs within an ADC code or so of the hardware model's; the float model is untouched."""
+    from memcosim.nn.convert import close, cost, program
+
+    converted = convert_to_circuit(small_model(2), ARRAYS)
+    x = torch.rand(8, 12)
+    calibrate(converted, x)
+    set_mode(converted, "hardware")
+    converted.eval()
+    with torch.no_grad():
+        hw = converted(x)
+    try:
+        program(converted, x, tiles=TileSettings(workers=1))
+        set_mode(converted, "circuit")
+        with torch.no_grad():
+            circ = converted(x)
+        spent = cost(converted)
+    finally:
+        close(converted)
+    assert spent["tiles"] == 4 + 1 and spent["operating_points"] == 2 * 8 * 5  # correction pass + this read
+    assert float((circ - hw).abs().max()) < 0.02  # an ADC code or so (one code of the last layer is ~0.0075)
+    assert all(float(m.circuit_correction.abs().max()) < 0.02 for m in circuit_layers(converted))
+    assert [m.mode for m in circuit_layers(converted)] == ["hardware", "hardware"]  # closed: back to torch
+    set_mode(converted, "float")
+    with torch.no_grad():
+        assert torch.allclose(converted(x), small_model(2)(x), atol=1e-6)
