@@ -9,11 +9,13 @@ fine-tuned hardware-aware in torch, then programmed into the tiles and evaluated
 test digits. Reports the test accuracy of the float model, of the torch hardware-aware model and of the
 circuit, the agreement of their predictions, and the wall time per test image.
 
-Writes ``benchmarks/results/mnist_circuit.json`` and, in ``docs/mnist_circuit/``, ``results.csv``,
+Writes ``benchmarks/results/mnist_circuit.json`` and, in ``docs/mnist_circuit/`` (``MNIST_RUN`` names another
+folder, in ``docs/`` and ``out/``), ``results.csv``,
 ``summary.json`` and ``accuracy.png``. The trained model is kept in ``out/mnist_circuit/model.pt`` (a rerun
 skips training) and the circuit's scores per chunk of test digits (a rerun resumes; benchmarks started
 side by side share the chunks). Environment: ``MNIST_SAMPLES`` (test digits, default 1000), ``MNIST_CHUNK``
-(digits per chunk, default 50), ``MNIST_CORRECTION`` (training digits for a bias correction measured in the
+(digits per chunk, default 50), ``MNIST_PARTIAL=1`` (report the chunks finished so far), ``MNIST_WORKERS`` (local ngspice worker processes per layer's tiles, default 1),
+``MNIST_CORRECTION`` (training digits for a bias correction measured in the
 circuit, default 0). Timing: wall and CPU seconds of the circuit forward, summed over the chunks.
 """
 
@@ -33,21 +35,24 @@ from torch import nn
 from benchmarks.common import report
 from memcosim.config.array import WireConfig
 from memcosim.config.periphery import DacConfig
+from memcosim.cosim.tiles import TileSettings
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.hardware_aware.deploy import ArraySettings
 from memcosim.nn.convert import calibrate, close, convert_to_circuit, program, set_mode
 from memcosim.trainers.datasets import load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "out" / "mnist_circuit"
-DOCS = ROOT / "docs" / "mnist_circuit"
+OUT = ROOT / "out" / os.environ.get("MNIST_RUN", "mnist_circuit")
+DOCS = ROOT / "docs" / os.environ.get("MNIST_RUN", "mnist_circuit")
 SEED = 0
 FLOAT_EPOCHS, FLOAT_LR = 15, 2e-3
 HW_EPOCHS, HW_LR = 5, 2e-4
 BATCH = 32
 CALIBRATION = 512  # training digits for the converter ranges
 CORRECTION = int(os.environ.get("MNIST_CORRECTION", "0"))  # training digits for the circuit's bias correction
-CHUNK = int(os.environ.get("MNIST_CHUNK", "50"))  # test digits per circuit checkpoint
+CHUNK = int(os.environ.get("MNIST_CHUNK", "50"))
+WORKERS = int(os.environ.get("MNIST_WORKERS", "1"))  # local ngspice worker processes per layer
+PARTIAL = os.environ.get("MNIST_PARTIAL", "") == "1"  # report the finished chunks only
 
 
 def arrays() -> ArraySettings:
@@ -130,13 +135,16 @@ def circuit_scores(converted: nn.Module, x: np.ndarray, x_corr: np.ndarray) -> t
     starts = list(range(0, len(x), CHUNK))
     files = {a: OUT / f"circuit_{a}_{min(a + CHUNK, len(x))}.npz" for a in starts}
     info = None
+    if PARTIAL:  # report the chunks finished so far, compute nothing
+        starts = [a for a in starts if files[a].is_file()]
     try:
         for a in starts:
             if files[a].is_file() or not _claim(files[a].with_suffix(".claim")):
                 continue
             if info is None:
                 t0 = time.perf_counter()
-                info = program(converted, torch.as_tensor(x_corr, dtype=torch.float32) if len(x_corr) else None)
+                info = program(converted, torch.as_tensor(x_corr, dtype=torch.float32) if len(x_corr) else None,
+                               TileSettings(workers=WORKERS))
                 info["program_seconds"] = time.perf_counter() - t0
                 set_mode(converted, "circuit")
             chunk = x[a:a + CHUNK]
@@ -154,7 +162,7 @@ def circuit_scores(converted: nn.Module, x: np.ndarray, x_corr: np.ndarray) -> t
         time.sleep(10)
     parts = [np.load(files[a]) for a in starts]
     scores = np.concatenate([p["scores"] for p in parts])
-    return scores, {"read_seconds": float(sum(p["read_seconds"] for p in parts)),
+    return scores, {"digits": [[a, min(a + CHUNK, len(x))] for a in starts],"read_seconds": float(sum(p["read_seconds"] for p in parts)),
                     "read_cpu_seconds": float(sum(p["read_cpu_seconds"] for p in parts)),
                     }
 
@@ -192,6 +200,9 @@ def main() -> None:
     set_mode(converted, "hardware")
     hw_pred = predict(converted, torch.as_tensor(x_test, dtype=torch.float32)).argmax(1)
     scores, timing = circuit_scores(converted, x_test, d.x_train[:CORRECTION])
+    if PARTIAL:
+        keep = np.concatenate([np.arange(a, b) for a, b in timing["digits"]])
+        x_test, y_test, float_pred, hw_pred, samples = x_test[keep], y_test[keep], float_pred[keep], hw_pred[keep], len(keep)
     circuit_pred = scores.argmax(1)
     rows = [
         {"model": "torch float", "test_accuracy": float(np.mean(float_pred == y_test)), "samples": samples},
@@ -206,7 +217,7 @@ def main() -> None:
         "seconds_per_test_image": timing["read_seconds"] / samples,
         "cpu_seconds_per_test_image": timing["read_cpu_seconds"] / samples,
         "load_average_at_end": os.getloadavg()[0],
-        "train_seconds": train_seconds, "chunk": CHUNK, **timing,
+        "train_seconds": train_seconds, "chunk": CHUNK, "workers_per_layer": WORKERS, **timing,
     }
     DOCS.mkdir(parents=True, exist_ok=True)
     out = io.StringIO()
