@@ -32,15 +32,18 @@ from typing import Callable
 from pathlib import Path
 
 from memcosim import fields as f
+from memcosim.circuits import sky130
 from memcosim.config import renames, toml
 from memcosim.errors import ConfigError
 from memcosim.fileio import read_text_file
 from memcosim.config.array import RESISTOR, DeviceConfig
+from memcosim.config.blocks import PDK_CORNERS, PDKS
 from memcosim.hardware_aware.deploy import ArraySettings
 from memcosim.hardware_aware.train import METHODS, TrainSettings
 from memcosim.trainers.datasets import resolve_dataset_path
 
-TABLES = ("study", "network", "arrays", "defaults", "grid", "points", "plots")
+TABLES = ("study", "network", "read", "arrays", "defaults", "grid", "points", "plots")
+PDK_TEMPERATURES = (-55.0, 150.0)  # degrees Celsius: the temperatures a point may ask ngspice for
 
 
 @dataclass
@@ -97,6 +100,32 @@ AXIS_VALUES: dict[str, Callable[[ArraySettings], object]] = {
 
 
 @dataclass
+class ReadSettings:
+    """A read study (``[read]``): instead of training a network, each point reads a known conductance
+    pattern on one ``size`` x ``size`` array on the ``pdk`` (``sky130``: 1T1R cells with the sky130
+    access transistor and the transistor-level column TIA at the point's ``corner``, ``temperature``
+    and ``mismatch_seed``). The pattern is uniform in ``g_min`` .. ``g_max`` siemens, drawn from the
+    study seed; the rows are driven at ``v_read`` volts times a uniform draw in [0.25, 1] (one input
+    vector, drawn from the study seed); each column's TIA has feedback ``r_feedback`` ohm. Energy is
+    that of a ``t_read`` seconds long read with these inputs, from every supply."""
+
+    pdk: str = "sky130"
+    g_min: float = 5e-6
+    g_max: float = 5e-5
+    v_read: float = 0.2
+    r_feedback: float = 10e3
+    t_read: float = 1e-6
+
+    def __post_init__(self) -> None:
+        self.pdk = f.choice("read.pdk", self.pdk, PDKS)
+        self.g_min = f.number("read.g_min", self.g_min, low=0.0, low_open=True, unit="S")
+        self.g_max = f.number("read.g_max", self.g_max, low=self.g_min, low_open=True, unit="S")
+        self.v_read = f.number("read.v_read", self.v_read, low=0.0, low_open=True, high=1.0, unit="V")
+        self.r_feedback = f.number("read.r_feedback", self.r_feedback, low=0.0, low_open=True, unit="ohm")
+        self.t_read = f.number("read.t_read", self.t_read, low=0.0, low_open=True, high=1e-3, unit="s")
+
+
+@dataclass
 class Point:
     """One simulated setting: the ``arrays`` it is deployed on (the study's ``[arrays]`` with the point's
     array axes applied, see :data:`AXES`) and the training axes: ``weight_bits``, ``variation``
@@ -109,8 +138,15 @@ class Point:
     fault_rate: float = 0.0
     method: str = "hw_aware"
     replicate: int = 0
+    corner: str = "tt"
+    temperature: float = 27.0
+    mismatch_seed: int = -1
 
     def __post_init__(self) -> None:
+        self.corner = f.choice("corner", self.corner, PDK_CORNERS["sky130"])
+        self.temperature = f.number("temperature", self.temperature, low=PDK_TEMPERATURES[0],
+                                    high=PDK_TEMPERATURES[1], unit="degrees Celsius")
+        self.mismatch_seed = f.integer("mismatch_seed", self.mismatch_seed, -1)
         if not isinstance(self.arrays, ArraySettings):
             raise ConfigError("arrays", f"must be an ArraySettings, got {self.arrays!r}")
         self.weight_bits = f.integer("weight_bits", self.weight_bits, 1, 12)
@@ -126,9 +162,23 @@ class Point:
         return values
 
 
-TRAINING_AXES = ("weight_bits", "variation", "fault_rate", "method", "replicate")
+CIRCUIT_AXES = ("corner", "temperature", "mismatch_seed")  # axes of a read study ([read]): the PDK devices' settings
+TRAINING_AXES = ("weight_bits", "variation", "fault_rate", "method", "replicate", *CIRCUIT_AXES)
 POINT_FIELDS = ("size", "r_wire", "dac_bits", "adc_bits", "weight_bits", "variation", "fault_rate", "model", "method",
-                "program", "replicate")  # the axes, in the column order of the result tables
+                "program", "replicate", *CIRCUIT_AXES)  # the axes, in the column order of the result tables
+CIRCUIT_DEFAULTS = {"corner": "tt", "temperature": 27.0, "mismatch_seed": -1}
+ENERGY_GROUPS = ("row_drivers", "dac", "array", "tia", "adc")  # supply groups with a column of their own
+READ_METRICS = ("read_error", "read_error_max", "energy", *(f"energy_{g}" for g in ENERGY_GROUPS), "power",
+                "operating_points")
+READ_MEANINGS = {
+    "read_error": "mean over columns of |V_out - V_ideal| / mean |V_ideal| (V_ideal = -Rf sum_i G_ij V_i: no wires, "
+                  "no access transistor, ideal TIA)",
+    "read_error_max": "largest |V_out - V_ideal| over the columns divided by mean |V_ideal|",
+    "energy": "joules of one read of read.t_read seconds from every supply (drivers, array, TIA rails, switches)",
+    **{f"energy_{g}": f"joules of the '{g}' supply group in that read" for g in ENERGY_GROUPS},
+    "power": "energy / read.t_read (watts)",
+    "operating_points": "ngspice analyses of the point",
+}
 
 
 def make_point(arrays: ArraySettings, values: dict) -> Point:
@@ -154,10 +204,12 @@ class Study:
     ir_drop: list[dict] = field(default_factory=list)
     source: str = ""
     arrays: ArraySettings = field(default_factory=ArraySettings)
+    read: ReadSettings | None = None
 
     def point_key(self, point: Point) -> str:
         """A stable name of a point's result: a hash of everything that decides it."""
-        blob = json.dumps({"point": asdict(point), "network": asdict(self.network),
+        extra = {"read": asdict(self.read)} if self.read is not None else {}
+        blob = json.dumps({"point": _without_defaults(asdict(point)), "network": asdict(self.network), **extra,
                            "study": {k: v for k, v in asdict(self.settings).items()
                                      if k not in ("name", "workers", "scheduler", "connect_timeout")}},
                           sort_keys=True)
@@ -165,12 +217,18 @@ class Study:
 
     def point_seed(self, point: Point) -> int:
         """The seed of a point's fault maps and variation draws (from the study seed and the point's axes)."""
-        blob = json.dumps([self.settings.seed, point.axes()], sort_keys=True)
+        blob = json.dumps([self.settings.seed, _without_defaults(point.axes())], sort_keys=True)
         return int.from_bytes(hashlib.sha256(blob.encode()).digest()[:4], "little")
 
     def matches(self, point: Point, selection: dict) -> bool:
         axes = point.axes()
         return all(axes[k] == v for k, v in selection.items())
+
+
+def _without_defaults(values: dict) -> dict:
+    """``values`` without the circuit axes at their defaults: the keys and seeds of points of studies
+    written before those axes existed stay what they were (their results resume)."""
+    return {k: v for k, v in values.items() if not (k in CIRCUIT_DEFAULTS and v == CIRCUIT_DEFAULTS[k])}
 
 
 # -- reading a study file ------------------------------------------------------------------------
@@ -186,6 +244,9 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
     settings = toml.fill(StudySettings, data.get("study", {}), doc, ("study",))
     network = toml.fill(TrainSettings, data.get("network", {}), doc, ("network",))
     network.dataset = resolve_dataset_path(network.dataset, Path(path).parent)  # an .npz beside the study file
+    read = toml.fill(ReadSettings, data["read"], doc, ("read",)) if "read" in data else None
+    if read is not None and "network" in data:
+        raise doc.error(("network",), "a read study ([read]) trains no network: drop [network] or [read]")
     template = toml.fill(ArraySettings, data.get("arrays", {}), doc, ("arrays",))
     base = _axes(template, data.get("defaults", {}), doc, ("defaults",)).axes()
     points: list[Point] = []
@@ -225,6 +286,14 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
         if k not in seen:
             seen.add(k)
             unique.append(p)
+    if read is None:
+        for p in unique:
+            for name, default in CIRCUIT_DEFAULTS.items():
+                if getattr(p, name) != default:
+                    raise ConfigError(name, f"{getattr(p, name)!r}: the {name} axis sets PDK devices, which only a read "
+                                      f"study simulates: add a [read] table (and drop [network]) ({path})")
+    else:
+        check_pdk(read, unique, path)
     plots = data.get("plots", {})
     if not isinstance(plots, dict):
         raise doc.error(("plots",), "must be a table")
@@ -241,7 +310,20 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
                 if k not in POINT_FIELDS:
                     raise doc.error(("plots", key, n, k), f"unknown key; known keys: {', '.join(POINT_FIELDS)}")
             ir_drop.append(dict(sel))
-    return Study(settings, network, unique, ir_drop, path, template)
+    if read is not None and ir_drop:
+        raise doc.error(("plots", "ir_drop"), "a read study draws read error and energy per axis; ir_drop maps "
+                                              "need a trained network: drop plots.ir_drop")
+    return Study(settings, network, unique, ir_drop, path, template, read)
+
+
+def check_pdk(read: ReadSettings, points: list[Point], path: str) -> None:
+    """Before any run: the PDK package of a read study is installed (a ConfigError naming ``mismatch_seed``
+    when a point asks for mismatch, else ``read.pdk``)."""
+    try:
+        sky130.root()
+    except ConfigError as exc:
+        name = "mismatch_seed" if any(p.mismatch_seed >= 0 for p in points) else "read.pdk"
+        raise ConfigError(name, f"{exc.message} ({path})") from None
 
 
 def _axes(template: ArraySettings, table: object, doc: toml.TomlDocument, at: tuple, given: dict | None = None) -> Point:

@@ -16,6 +16,7 @@ from memcosim.hardware_aware.deploy import (
     hardware_for, install_fault_maps, plan_tiles, session_options, tile_conductances, tile_faults,
 )
 from memcosim.hardware_aware.model import HwNetwork
+from memcosim.fileio import atomic_write_text
 from memcosim.studies.config import Point, Study
 from memcosim.studies.run import ResultStore
 
@@ -162,6 +163,8 @@ def study_plots(study: Study, out: str | Path, log=print) -> list[Path]:
         if log:
             log("no plots: no point has finished")
         return written
+    if study.read is not None:
+        return read_plots(table, out, log)
     for fn, name in ((accuracy_vs_wire, "accuracy_vs_wire.png"), (accuracy_vs_adc, "accuracy_vs_adc.png")):
         p = fn(table, out / name, log)
         if p is not None:
@@ -178,3 +181,66 @@ def study_plots(study: Study, out: str | Path, log=print) -> list[Path]:
             if log:
                 log(f"no finished point matches plots.ir_drop selection {sel}")
     return written
+
+
+READ_PLOT_AXES = ("corner", "temperature", "mismatch_seed", "size", "r_wire", "adc_bits")
+CORNER_ORDER = ("ss", "sf", "tt", "fs", "ff")
+
+
+def read_plots(table, out: Path, log: Callable[[str], None] | None = None) -> list[Path]:
+    """Read error and energy per axis of a read study: for every axis with two or more values, among the
+    points whose other axes sit at their most common values (all mismatch seeds kept, so each value
+    shows the mismatch spread), ``read_vs_<axis>.csv`` (mean, std, min, max and points per value) and
+    ``read_vs_<axis>.png`` (mean with the min .. max range)."""
+    import pandas as pd
+
+    written: list[Path] = []
+    for axis in READ_PLOT_AXES:
+        if axis not in table or table[axis].nunique() < 2:
+            continue
+        t = table
+        for other in READ_PLOT_AXES:
+            if other in (axis, "mismatch_seed") or t[other].nunique() <= 1:
+                continue
+            t = t[t[other] == t[other].mode().iloc[0]]
+        if t[axis].nunique() < 2:
+            if log:
+                log(f"read_vs_{axis} not drawn: fewer than two {axis} values at the other axes' common values")
+            continue
+        summary = t.groupby(axis).agg(
+            read_error_mean=("read_error", "mean"), read_error_std=("read_error", "std"),
+            read_error_min=("read_error", "min"), read_error_max=("read_error", "max"),
+            energy_mean=("energy", "mean"), energy_std=("energy", "std"), energy_min=("energy", "min"),
+            energy_max=("energy", "max"), points=("read_error", "size")).reset_index()
+        if axis == "corner":
+            summary["order"] = [CORNER_ORDER.index(c) for c in summary["corner"]]
+            summary = summary.sort_values("order").drop(columns="order")
+        csv_path = out / f"read_vs_{axis}.csv"
+        atomic_write_text(csv_path, summary.to_csv(index=False))
+        written.append(csv_path)
+        written.append(_read_figure(summary, axis, out / f"read_vs_{axis}.png"))
+    if not written and log:
+        log("no read plots: no axis has two or more values")
+    return written
+
+
+def _read_figure(summary, axis: str, path: Path) -> Path:
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.6, 3.8))
+    x = np.arange(len(summary)) if axis == "corner" else summary[axis].to_numpy(dtype=float)
+    for ax, name, scale, label in ((a1, "read_error", 100.0, "read error (% of mean |ideal output|)"),
+                                   (a2, "energy", 1e12, "energy per read (pJ, every supply)")):
+        mean = summary[f"{name}_mean"].to_numpy() * scale
+        low = mean - summary[f"{name}_min"].to_numpy() * scale
+        high = summary[f"{name}_max"].to_numpy() * scale - mean
+        ax.errorbar(x, mean, yerr=[low, high], marker="o", capsize=3)
+        ax.set_xlabel(axis)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if axis == "corner":
+            ax.set_xticks(x, summary["corner"].tolist())
+    fig.suptitle(f"read error and energy vs {axis} (mean; bars: min .. max over the points)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -31,7 +31,8 @@ from memcosim.errors import ConfigError, Interrupted, MemcosimError, signal_numb
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.hardware_aware.deploy import deploy_network, hardware_for, install_fault_maps, plan_tiles
 from memcosim.hardware_aware.train import train_network
-from memcosim.studies.config import POINT_FIELDS, Point, Study
+from memcosim.studies.config import POINT_FIELDS, READ_MEANINGS, READ_METRICS, Point, Study
+from memcosim.studies.read import run_read_point
 
 METRICS = ("software_accuracy", "hardware_model_accuracy", "deployed_accuracy", "current_error",
            "stuck_on", "stuck_off", "arrays", "operating_points", "programming_pulses", "unconverged_cells")
@@ -154,7 +155,8 @@ class ResultStore:
         import pandas as pd
 
         rows, timings = self.rows()
-        columns = ["point", "key", *POINT_FIELDS, *METRICS]
+        metrics, meaning = (READ_METRICS, READ_MEANINGS) if self.study.read is not None else (METRICS, METRIC_MEANINGS)
+        columns = ["point", "key", *POINT_FIELDS, *metrics]
         table = pd.DataFrame(rows, columns=columns)
         atomic_write_text(self.out / "results.csv", table.to_csv(index=False))
         buf = io.BytesIO()
@@ -162,20 +164,23 @@ class ResultStore:
         atomic_write_bytes(self.out / "results.parquet", buf.getvalue())
         atomic_write_text(self.out / "timings.csv",
                           pd.DataFrame(timings, columns=["point", "key", *TIMINGS]).to_csv(index=False))
-        meanings = pd.DataFrame({"column": list(METRIC_MEANINGS), "meaning": list(METRIC_MEANINGS.values())})
+        meanings = pd.DataFrame({"column": list(meaning), "meaning": list(meaning.values())})
         atomic_write_text(self.out / "columns.csv", meanings.to_csv(index=False))
         return self.out / "results.csv"
 
 
 def run_study(study: Study, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,
               progress: bool = True, log: Callable[[str], None] | None = None,
-              point_function: Callable[[Study, Point], dict] = run_point) -> StudyRun:
+              point_function: Callable[[Study, Point], dict] | None = None) -> StudyRun:
     """Run every point of ``study`` not yet in ``out``; returns what was computed and skipped.
 
     ``workers`` (default ``study.workers``): 0 = serially in this process; else a local Dask cluster.
     ``scheduler`` (default ``study.scheduler``): a running Dask scheduler's address instead. The
     scheduler is reached before anything is written, so a bad address leaves the results as they were.
+    ``point_function`` (default: train and deploy, or a read study's read) computes one point.
     """
+    if point_function is None:
+        point_function = run_point if study.read is None else run_read_point
     t0 = time.perf_counter()
     s = study.settings
     workers = s.workers if workers is None else workers
@@ -184,7 +189,7 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
     done = store.done()
     todo = [(k, p) for k, p in zip(store.keys, study.points) if k not in done]
     run = StudyRun(skipped=[k for k in store.keys if k in done])
-    if todo:
+    if todo and study.read is None:
         check_samples(study)
     client = None
     if todo and (scheduler or workers > 0):

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from memcosim import fields as f
+from memcosim.circuits import sky130
 from memcosim.circuits.config_file import config_to_toml, load_config
 from memcosim.circuits.crossbar import build_crossbar, check_array
 from memcosim.circuits.emit import default_name, output_path, write_array_subckt, write_netlist
+from memcosim.config.blocks import PDKS
 from memcosim.config.array import RESISTOR, ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, NudgeConfig, PeripheryConfig, ProgrammingConfig, TiaConfig
 from memcosim.config.pulse import PulseConfig
@@ -164,12 +168,35 @@ def _numbers(flag: str, text: str, kind: type) -> list:
         raise ConfigError(flag, f"must be comma-separated {kind.__name__} values, got {text!r}") from None
 
 
+PDK_SIZE = 32  # rows = columns of the array validate-periphery --pdk builds when no config file is given
+
+
+def pdk_default_config(size: int = PDK_SIZE) -> ArrayConfig:
+    """The array ``validate-periphery --pdk`` checks without a config file: ``size`` x ``size`` cells of a
+    known conductance pattern (5 .. 50 uS, seed 0), 1 ohm wire segments, every block (DAC, TIA, ADC,
+    V/2 programming drivers at 1 V)."""
+    g = np.random.default_rng(0).uniform(5e-6, 5e-5, (size, size))
+    per = PeripheryConfig(dac=DacConfig(), tia=TiaConfig(r_feedback=10e3), adc=AdcConfig(),
+                          programming=ProgrammingConfig("V/2", PulseConfig(amplitude=1.0)))
+    return ArrayConfig(size, size, conductance=g, wires=WireConfig(r_row=1.0, r_column=1.0), periphery=per)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Run the designer views on a config with ngspice; print the summary, write PNG + CSV."""
-    with max_cells(f.integer("--max-cells", args.max_cells, 1)):
-        config = load_config(args.config)
     if args.points < 2:
         raise ConfigError("points", f"must be >= 2, got {args.points}")
+    if args.corner is not None and not args.pdk:
+        raise ConfigError("--corner", "a process corner needs a PDK: add --pdk sky130")
+    if args.config is None and not args.pdk:
+        raise ConfigError("config", "give a TOML config file, or --pdk sky130 for the built-in 32x32 array")
+    with max_cells(f.integer("--max-cells", args.max_cells, 1)):
+        config = load_config(args.config) if args.config else pdk_default_config()
+    if args.pdk:
+        f.choice("--pdk", args.pdk, PDKS)
+        config = sky130.pdk_array(config, args.corner or "tt", "--corner")
+        print(f"--pdk {args.pdk}: {config.rows}x{config.columns} 1T1R array with the {sky130.ACCESS_DEVICE} access "
+              f"device, transistor-level TIA{' and column switches' if config.periphery and config.periphery.switches else ''}"
+              f" at corner {args.corner or 'tt'}", flush=True)
     out = writable_folder("--out", args.out)
     sizes = tuple(f.integer("--settling-sizes", v, 2) for v in _numbers("--settling-sizes", args.settling_sizes, int))
     capacitances = tuple(f.number("--wire-capacitances", v, low=0.0, low_open=True, unit="F")
@@ -204,7 +231,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("validate-periphery",
                               help="designer views of a config from ngspice runs (PNG + CSV) and a summary")
-    p.add_argument("config", help="TOML config file")
+    p.add_argument("config", nargs="?", default=None,
+                   help=f"TOML config file (with --pdk and none: a built-in {PDK_SIZE}x{PDK_SIZE} array)")
+    p.add_argument("--pdk", choices=PDKS, default=None,
+                   help="put the array on a PDK: sky130 access transistors (1T1R), transistor-level TIAs, "
+                        "column switches when it has programming drivers")
+    p.add_argument("--corner", default=None, help="process corner of the PDK devices (sky130: tt ss ff sf fs; "
+                                                  "default tt)")
     p.add_argument("--out", default="out/periphery", help="folder for the PNG and CSV files")
     p.add_argument("--points", type=int, default=256,
                    help="most DAC codes swept (ADC: 4x as many points); each is one operating point")
