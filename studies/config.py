@@ -38,6 +38,7 @@ from memcosim.errors import ConfigError
 from memcosim.fileio import read_text_file
 from memcosim.config.array import RESISTOR, DeviceConfig
 from memcosim.config.blocks import PDK_CORNERS, PDKS
+from memcosim.config.periphery import TiaConfig
 from memcosim.hardware_aware.deploy import ArraySettings
 from memcosim.hardware_aware.train import METHODS, TrainSettings
 from memcosim.trainers.datasets import resolve_dataset_path
@@ -104,24 +105,28 @@ class ReadSettings:
     """A read study (``[read]``): instead of training a network, each point reads a known conductance
     pattern on one ``size`` x ``size`` array on the ``pdk`` (``sky130``: 1T1R cells with the sky130
     access transistor and the transistor-level column TIA at the point's ``corner``, ``temperature``
-    and ``mismatch_seed``). The pattern is uniform in ``g_min`` .. ``g_max`` siemens, drawn from the
-    study seed; the rows are driven at ``v_read`` volts times a uniform draw in [0.25, 1] (one input
-    vector, drawn from the study seed); each column's TIA has feedback ``r_feedback`` ohm. Energy is
-    that of a ``t_read`` seconds long read with these inputs, from every supply."""
+    and ``mismatch_seed``). The pattern is uniform in the ``device`` window (resistor cells, ``g_min`` ..
+    ``g_max`` siemens), drawn from the study seed; the rows are driven at the device's ``v_read`` volts
+    times a uniform draw in [0.25, 1] (one input vector, drawn from the study seed); each column's
+    ``tia`` has feedback ``r_feedback`` ohm (the circuit is the PDK's). Energy is that of a ``t_read``
+    seconds long read with these inputs, from every supply."""
 
     pdk: str = "sky130"
-    g_min: float = 5e-6
-    g_max: float = 5e-5
-    v_read: float = 0.2
-    r_feedback: float = 10e3
+    device: DeviceConfig = field(default_factory=lambda: DeviceConfig(RESISTOR, g_min=5e-6, g_max=5e-5, v_read=0.2))
+    tia: TiaConfig = field(default_factory=lambda: TiaConfig(r_feedback=10e3))
     t_read: float = 1e-6
 
     def __post_init__(self) -> None:
         self.pdk = f.choice("read.pdk", self.pdk, PDKS)
-        self.g_min = f.number("read.g_min", self.g_min, low=0.0, low_open=True, unit="S")
-        self.g_max = f.number("read.g_max", self.g_max, low=self.g_min, low_open=True, unit="S")
-        self.v_read = f.number("read.v_read", self.v_read, low=0.0, low_open=True, high=1.0, unit="V")
-        self.r_feedback = f.number("read.r_feedback", self.r_feedback, low=0.0, low_open=True, unit="ohm")
+        if not isinstance(self.device, DeviceConfig) or not self.device.resistor:
+            raise ConfigError("read.device.model", "a read study reads resistor cells: model = 'resistor'")
+        d = self.device
+        if not (d.g_min > 0 and d.g_max > d.g_min):
+            raise ConfigError("read.device.g_min", f"needs a window 0 < g_min < g_max (siemens), got {d.g_min}, {d.g_max}")
+        if not 0 < d.v_read <= 1.0:
+            raise ConfigError("read.device.v_read", f"must be in (0, 1] V, got {d.v_read}")
+        if not isinstance(self.tia, TiaConfig) or self.tia.automatic:
+            raise ConfigError("read.tia.r_feedback", "must be > 0 ohm")
         self.t_read = f.number("read.t_read", self.t_read, low=0.0, low_open=True, high=1e-3, unit="s")
 
 

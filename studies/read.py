@@ -17,7 +17,7 @@ import numpy as np
 from memcosim.circuits import sky130
 from memcosim.circuits.crossbar import build_crossbar
 from memcosim.config.array import ArrayConfig, WireConfig
-from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, TiaConfig
+from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import SessionOptions
 from memcosim.studies.config import ENERGY_GROUPS, Point, ReadSettings, Study
@@ -26,8 +26,8 @@ from memcosim.studies.config import ENERGY_GROUPS, Point, ReadSettings, Study
 def read_pattern(read: ReadSettings, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The conductances (siemens, size x size) and row voltages (volts, size) every point of a study reads."""
     rng = np.random.default_rng(seed)
-    g = rng.uniform(read.g_min, read.g_max, (size, size))
-    v = read.v_read * rng.uniform(0.25, 1.0, size)
+    g = rng.uniform(read.device.g_min, read.device.g_max, (size, size))
+    v = read.device.v_read * rng.uniform(0.25, 1.0, size)
     return g, v
 
 
@@ -37,8 +37,7 @@ def read_array(study: Study, point: Point) -> ArrayConfig:
     size = point.arrays.size
     g, _ = read_pattern(read, size, study.settings.seed)
     w = point.arrays.wires
-    tia = TiaConfig(r_feedback=read.r_feedback)
-    per = PeripheryConfig(dac=DacConfig(bits=point.arrays.dac.bits, v_max=read.v_read, r_out=0.0), tia=tia,
+    per = PeripheryConfig(dac=DacConfig(bits=point.arrays.dac.bits, v_max=read.device.v_read, r_out=0.0), tia=read.tia,
                           adc=AdcConfig(bits=point.arrays.adc.bits))
     config = ArrayConfig(size, size, conductance=g, wires=WireConfig(r_row=w.r_row, r_column=w.r_column), periphery=per)
     return sky130.pdk_array(config, point.corner)
@@ -62,7 +61,7 @@ def run_read_point(study: Study, point: Point) -> dict:
         r = s.op(voltages=xbar.tia_outputs)
         out = r.stack(xbar.tia_outputs)
         tran = s.tran(read.t_read, read.t_read / 50)
-    ideal = -read.r_feedback * (g.T @ applied)
+    ideal = -read.tia.r_feedback * (g.T @ applied)
     scale = float(np.mean(np.abs(ideal)))
     error = np.abs(out - ideal)
     energy = tran.energy
