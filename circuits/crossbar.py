@@ -105,6 +105,7 @@ class Crossbar:
     word_line_sources: list[str] = field(default_factory=list)
     tia_outputs: list[str] = field(default_factory=list)  # TIA output (= ADC input) node per column
     tia_inputs: list[str] = field(default_factory=list)  # TIA input (virtual ground) node per column
+    adc_instances: list[str] = field(default_factory=list)  # ADC instance (element name) per column
     dac_outputs: list[str] = field(default_factory=list)  # DAC output node per row
     nudge_sources: list[str] = field(default_factory=list)
     program_row_sources: list[str] = field(default_factory=list)
@@ -326,7 +327,7 @@ def _build(config: ArrayConfig, blocks: PeripheryBlocks, title: str | None) -> C
             xb.tia_outputs.append(f"o{j}")
             xb.tia_inputs.append(sense)
         if adc is not None:
-            adc.place(net, f"ADC{j}", (f"o{j}",))
+            xb.adc_instances.append(adc.place(net, f"ADC{j}", (f"o{j}",)).name)
         if nudge is not None:
             xb.nudge_sources.append(nudge.place(net, f"NUDGE{j}", (sense,)).name)
 

@@ -336,7 +336,8 @@ class Session:
     def _vector_name(self, name: str, kind: str) -> str:
         if kind == "current":
             return f"{self._source(name).name.lower()}#branch"
-        return check_node(name).lower()
+        # a node inside a sub-circuit instance reads as <instance>.<node> (e.g. xadc0.code)
+        return ".".join(check_node(part) for part in str(name).split(".")).lower()
 
     def _save(self, vectors: Iterable[str]) -> None:
         wanted = tuple(sorted(set(vectors)))

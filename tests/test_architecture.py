@@ -70,6 +70,7 @@ LAYERS: dict[str, str] = {
     "memcosim.cosim.worker": "engine",
     "memcosim.cosim.cluster": "engine",
     "memcosim.cosim.readout": "array operations",
+    "memcosim.cosim.conversion": "array operations",
     "memcosim.cosim.layer": "array operations",
     "memcosim.cosim.periphery_views": "array operations",
     "memcosim.cosim.device_table": "array operations",

@@ -1,19 +1,23 @@
 """Column ADC blocks (slot :data:`~memcosim.circuits.periphery.base.ADC`): the volts-to-code transfer and
-the converter's load in the netlist.
+the converter in the netlist.
 
-The behavioural ADC is the converter's input resistance on the TIA output in ngspice; the code
-is computed in Python (:meth:`Adc.convert`) from the TIA output voltage that ngspice solved.
+The behavioural ADC (:class:`Adc`, the fast default) is the converter's input resistance on the TIA output
+in ngspice; the code is computed in Python (:meth:`Adc.convert`) from the TIA output voltage that ngspice
+solved. The SAR ADC (:class:`SarAdc`) converts in ngspice: a transient of :attr:`SarAdc.conversion_time`
+leaves each column's code on a node (:mod:`memcosim.cosim.conversion` reads it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from memcosim.circuits.netlist import fmt
-from memcosim.circuits.periphery.base import SubcktBlock, UniformCodes
-from memcosim.config.periphery import AdcConfig
+from memcosim.circuits import sky130
+from memcosim.circuits.netlist import Netlist, fmt
+from memcosim.circuits.periphery.base import ADC_SUPPLY, BlockSupply, SubcktBlock, UniformCodes
+from memcosim.config.periphery import AdcConfig, SarAdcConfig
+from memcosim.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -60,3 +64,150 @@ class Adc(SubcktBlock, UniformCodes):
     def level(self, code: np.ndarray | int) -> np.ndarray:
         """The input voltage a code stands for (volts)."""
         return self.config.v_min + np.asarray(code, dtype=float) * self.lsb
+
+
+# -- the transistor-level SAR converter -------------------------------------------------------
+NFET = "sky130_fd_pr__nfet_01v8"
+PFET = "sky130_fd_pr__pfet_01v8"
+MAX_SAR_BITS = 12
+# StrongARM latch devices (name, drain, gate, source, bulk, nfet/pfet, W m, L m), pins inp inn clk outp outn vdd:
+# M1 tail switch, M2/M3 input pair, M4/M5 cross-coupled NMOS, M6/M7 cross-coupled PMOS, M8-M11 reset
+# switches (outputs and the pair's drains to vdd while clk is low), M12-M15 output inverters.
+_STRONGARM = (
+    ("M1", "tail", "clk", "0", "0", NFET, 2e-6, 0.15e-6),
+    ("M2", "x", "inp", "tail", "0", NFET, 4e-6, 0.15e-6),
+    ("M3", "y", "inn", "tail", "0", NFET, 4e-6, 0.15e-6),
+    ("M4", "on", "op", "x", "0", NFET, 1e-6, 0.15e-6),
+    ("M5", "op", "on", "y", "0", NFET, 1e-6, 0.15e-6),
+    ("M6", "on", "op", "vdd", "vdd", PFET, 2e-6, 0.15e-6),
+    ("M7", "op", "on", "vdd", "vdd", PFET, 2e-6, 0.15e-6),
+    ("M8", "on", "clk", "vdd", "vdd", PFET, 1e-6, 0.15e-6),
+    ("M9", "op", "clk", "vdd", "vdd", PFET, 1e-6, 0.15e-6),
+    ("M10", "x", "clk", "vdd", "vdd", PFET, 1e-6, 0.15e-6),
+    ("M11", "y", "clk", "vdd", "vdd", PFET, 1e-6, 0.15e-6),
+    ("M12", "outp", "on", "0", "0", NFET, 1e-6, 0.15e-6),
+    ("M13", "outp", "on", "vdd", "vdd", PFET, 2e-6, 0.15e-6),
+    ("M14", "outn", "op", "0", "0", NFET, 1e-6, 0.15e-6),
+    ("M15", "outn", "op", "vdd", "vdd", PFET, 2e-6, 0.15e-6),
+)
+_EDGE = 20e-12  # seconds: rise and fall of the clock and of the SAR timing (at most t_clock / 50)
+_R_DAC = 100.0  # ohm: the capacitor DAC's switch resistance to each comparator input
+_C_DAC = 200e-15  # farad: the capacitor DAC's top plate on each comparator input
+_C_BIT = 100e-15  # farad: the node that holds one bit of the SAR register
+_SHARPNESS = 40.0  # the bit's decision threshold: 0.5 + 0.5 tanh(40 (V(outp) / vdd - 1/2))
+
+
+@dataclass(frozen=True)
+class SarAdc(Adc):
+    """Column ADC whose decision element is a transistor-level comparator: a successive-approximation
+    converter around a sky130 StrongARM latch (1.8 V devices at process ``corner``).
+
+    Per column, in ngspice: the StrongARM latch with its output inverters, supplied by its own ``Vdd``
+    (``sar.vdd`` volts) and clocked by ``Vclk`` (both supply group ``adc``); a behavioural capacitor DAC
+    that puts the residue ``V(in) - V(dac)`` differentially around ``vdd / 2`` on the comparator's inputs
+    (through ``_R_DAC`` ohms onto ``_C_DAC`` farads each), with ``V(dac)`` the trial level of the code so
+    far; and the SAR logic as switched capacitors (one register node per bit: set to 1 at the start of
+    its cycle, then following the comparator's decision while its strobe is high near the end of the
+    cycle, held after). Bit ``k`` (MSB first) is tried in cycle ``k``; the comparator decides in the second half of
+    the cycle. Code ``c`` is tried against ``v_min + (c - 1/2) lsb``, so the ideal transfer is the
+    behavioural ADC's (:meth:`Adc.convert`: round half up, clipped). The code after the last cycle is the
+    voltage of the node ``code`` inside each instance (:meth:`code_vector`). The DAC tracks the input (no
+    sampling switch): the input must be settled by ``sar.t_start``. Energy: :attr:`supplies`.
+    """
+
+    sar: SarAdcConfig = field(default_factory=SarAdcConfig)
+    corner: str = "tt"
+    name: str = "sar_adc"
+
+    def __post_init__(self) -> None:
+        if self.config.bits > MAX_SAR_BITS:
+            raise ConfigError("periphery.adc.bits", f"the SAR ADC {self.name!r} converts 1..{MAX_SAR_BITS} bits, "
+                              f"got {self.config.bits}")
+        if np.any(np.asarray(self.config.offset, dtype=float) != 0):
+            raise ConfigError("periphery.adc.offset", f"the SAR ADC {self.name!r} has the offset of its comparator "
+                              "circuit; leave offset at 0")
+        sky130.check_corner(self.corner, "blocks.adc.corner")
+
+    @property
+    def comparator(self) -> str:
+        """Name of the StrongARM comparator's ``.subckt`` (pins inp inn clk outp outn vdd)."""
+        return f"{self.name}_strongarm"
+
+    @property
+    def conversion_time(self) -> float:
+        """Seconds from the start of a transient until the code is final: t_start + bits cycles + a quarter."""
+        return self.sar.t_start + (self.config.bits + 0.25) * self.sar.t_clock
+
+    def code_vector(self, instance: str) -> str:
+        """The node (``<instance>.code``, volts = the code) an ngspice read gives the code of ``instance`` by."""
+        return f"{instance.lower()}.code"
+
+    @property
+    def supplies(self) -> tuple[BlockSupply, ...]:
+        """The comparator's supply ``Vdd``, its clock driver ``Vclk`` and the SAR register's 1 V level ``Vone``
+        (group ``adc``); the behavioural DAC's B sources are not supplies and their energy is not counted."""
+        return (BlockSupply(ADC_SUPPLY, "Vdd", "vdd", "0"), BlockSupply(ADC_SUPPLY, "Vclk", "clk", "0"),
+                BlockSupply(ADC_SUPPLY, "Vone", "one", "0"))
+
+    def comparator_subckt(self) -> str:
+        """The StrongARM latch as a ``.subckt``: with clk low both outputs are low (reset); with clk high
+        ``outp`` goes to vdd when V(inp) > V(inn), else ``outn``."""
+        lines = [f".subckt {self.comparator} inp inn clk outp outn vdd",
+                 f"* StrongARM latch comparator, sky130 1.8 V devices ({self.corner})"]
+        for name, d, g, s, b, model, w, l in _STRONGARM:
+            lines.append(f"X{name} {d} {g} {s} {b} {model} w={fmt(w)} l={fmt(l)}")
+        lines.append(f".ends {self.comparator}")
+        return "\n".join(lines)
+
+    def subckt(self) -> str:
+        c, s = self.config, self.sar
+        n, t, t0, vdd = c.bits, s.t_clock, s.t_start, s.vdd
+        edge = min(_EDGE, t / 50)
+        lines = [
+            f".subckt {self.name} in",
+            f"* SAR column ADC: {n} bit over {fmt(c.v_min)} .. {fmt(c.v_max)} V, one bit per {fmt(t)} s from "
+            f"{fmt(t0)} s; StrongARM comparator on vdd = {fmt(vdd)} V; the code is V(code)",
+            f"Rin in 0 {fmt(c.r_in)}",
+            f"Vdd vdd 0 {fmt(vdd)}",
+            f"Vclk clk 0 PULSE(0 {fmt(vdd)} {fmt(t0 + t / 2)} {fmt(edge)} {fmt(edge)} {fmt(t / 2 - edge)} {fmt(t)})",
+            "* SAR register: bit k (0 or 1 V on q<k>, held on Cq<k>) is set to 1 while u<k> is high (start of",
+            "* cycle k) and takes the comparator's decision (outp high: in > dac) while s<k> is high (its end)",
+            "Vone one 0 1",
+            f"Bdec dec 0 V = 0.5+0.5*tanh({fmt(_SHARPNESS / vdd)}*(v(outp)-{fmt(vdd / 2)}))",
+            f".model {self.name}_switch sw(vt=0.5 vh=0.1 ron={fmt(t / (100 * _C_BIT))} roff=1e12)",
+        ]
+        for k in range(n):
+            lines += [
+                f"Vu{k} u{k} 0 PULSE(0 1 {fmt(t0 + k * t)} {fmt(edge)} {fmt(edge)} {fmt(t / 8)} 1)",
+                f"Vs{k} s{k} 0 PULSE(0 1 {fmt(t0 + (k + 1) * t - t / 8)} {fmt(edge)} {fmt(edge)} {fmt(t / 16)} 1)",
+                f"Su{k} one q{k} u{k} 0 {self.name}_switch",
+                f"Ss{k} dec q{k} s{k} 0 {self.name}_switch",
+                f"Cq{k} q{k} 0 {fmt(_C_BIT)}", f"Rq{k} q{k} 0 1e9",
+            ]
+        weights = " + ".join(f"{1 << (n - 1 - k)}*v(q{k})" for k in range(n))
+        lines += [
+            "* behavioural capacitor DAC: the residue in - dac differentially around vdd/2",
+            f"Bdac dac 0 V = {fmt(c.v_min)} + {fmt(self.lsb)}*({weights} - 0.5)",
+            f"Bp tp 0 V = {fmt(vdd / 2)} + 0.5*(v(in)-v(dac))",
+            f"Bn tn 0 V = {fmt(vdd / 2)} - 0.5*(v(in)-v(dac))",
+            f"Rp tp inp {fmt(_R_DAC)}", f"Cp inp 0 {fmt(_C_DAC)}",
+            f"Rn tn inn {fmt(_R_DAC)}", f"Cn inn 0 {fmt(_C_DAC)}",
+            f"Xcmp inp inn clk outp outn vdd {self.comparator}",
+        ]
+        lines += [
+            f"Bcode code 0 V = {weights}",
+            "Rcode code 0 1e6",
+            f".ends {self.name}",
+        ]
+        return "\n".join(lines)
+
+    def define(self, net: Netlist) -> None:
+        """Declare the sky130 model files of the comparator's devices, the comparator and the converter."""
+        for name, value in sky130.GLOBAL_PARAMETERS.items():
+            net.parameter(name, value)
+        for device in (NFET, PFET):
+            for path in sky130.device_libraries(device, self.corner, "blocks.adc.corner"):
+                net.library(str(path))
+            net.external_subcircuit(device, ("d", "g", "s", "b"), (("d", "s"), ("s", "b")))
+        net.subcircuit(self.comparator, self.comparator_subckt())
+        super().define(net)

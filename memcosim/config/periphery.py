@@ -105,6 +105,37 @@ class AdcConfig:
             self.offset = f.number("periphery.adc.offset", self.offset, unit="V")
 
 
+@dataclass
+class SarAdcConfig:
+    """Settings of the transistor-level SAR column ADC (``[blocks.adc] builtin = "sar"``, its ``params``).
+
+    Each conversion takes one bit per clock cycle of ``t_clock`` seconds (first half: the comparator is
+    reset and the capacitor DAC settles; second half: the comparator decides); the first cycle starts
+    ``t_start`` seconds after the start of a transient. ``vdd`` volts supplies the comparator and its
+    clock (sky130 1.8 V devices: at most 1.95 V). The resolution (``bits``) and range are the slot's
+    :class:`AdcConfig`. Errors name ``blocks.adc.params.<field>``.
+    """
+
+    vdd: float = 1.8
+    t_clock: float = 1e-9
+    t_start: float = 1e-9
+
+    def __post_init__(self) -> None:
+        where = "blocks.adc.params"
+        self.vdd = f.number(f"{where}.vdd", self.vdd, low=0.0, high=1.95, low_open=True, unit="V")
+        self.t_clock = f.number(f"{where}.t_clock", self.t_clock, low=20e-12, unit="s")
+        self.t_start = f.number(f"{where}.t_start", self.t_start, low=0.0, unit="s")
+
+    @classmethod
+    def from_params(cls, params: dict[str, float], where: str = "blocks.adc.params") -> "SarAdcConfig":
+        """The settings from a block's ``params`` table; an unknown key is an error naming it."""
+        known = {fl.name for fl in dataclasses.fields(cls)}
+        for key in params:
+            if key not in known:
+                raise ConfigError(f"{where}.{key}", f"not a setting of the SAR ADC; known: {', '.join(sorted(known))}")
+        return cls(**params)
+
+
 def refuse_range(block: DacConfig | AdcConfig, where: str, source: str) -> None:
     """Refuse a DAC or ADC range (``v_min`` / ``v_max``) set away from its default in a setting whose
     user overwrites the range from ``source``: the error names ``where.v_min`` / ``where.v_max``
