@@ -8,7 +8,7 @@ in which the comparators decide and the SAR logic leaves each code on a node.
 :func:`measure_comparator` simulates the SAR ADC's StrongARM comparator alone (one clock cycle per input):
 its input offset (bisection on the input difference) and its resolution time. :func:`check_comparator`
 refuses a comparator that does not decide half an LSB correctly before the SAR latches the decision,
-with an error naming the block and ``blocks.adc.params.t_clock``; :func:`convert` runs it once per
+with an error naming the block and ``periphery.adc.t_clock``; :func:`convert` runs it once per
 block before the first conversion.
 """
 
@@ -56,7 +56,7 @@ class ComparatorFigures:
 def _bench(adc: SarAdc) -> Netlist:
     net = Netlist(title=f"comparator of {adc.name}")
     adc.define(net)
-    vdd = adc.sar.vdd
+    vdd = adc.config.v_dd
     net.voltage_source("VDD", "vdd", "0", vdd)
     net.voltage_source("VCLK", "clk", "0", 0.0)
     net.voltage_source("VINP", "inp", "0", vdd / 2)
@@ -69,7 +69,7 @@ def _bench(adc: SarAdc) -> Netlist:
 
 def _cycle(session, adc: SarAdc, dv: float) -> Decision:
     """One reset + evaluate cycle of the comparator alone with input difference ``dv`` volts."""
-    t, vdd, edge = adc.sar.t_clock, adc.sar.vdd, 20e-12
+    t, vdd, edge = adc.config.t_clock, adc.config.v_dd, 20e-12
     session.set_sources({"VINP": vdd / 2 + dv / 2, "VINN": vdd / 2 - dv / 2})
     clock = Pwl((0.0, t / 2, t / 2 + edge, 2 * t), (0.0, 0.0, vdd, vdd))
     r = session.tran(t, t / 200, waveforms={"VCLK": clock}, voltages=["outp", "outn"], max_step=t / 200)
@@ -101,25 +101,25 @@ def measure_comparator(adc: SarAdc, offset_span: float = 20e-3, offset_steps: in
                 else:
                     lo = mid
             offset, resolution = (lo + hi) / 2, (hi - lo) / 2
-    t = adc.sar.t_clock
+    t = adc.config.t_clock
     return ComparatorFigures(offset, resolution, half.resolution_time, one_mv.resolution_time, t / 2 - t / 8)
 
 
 def check_comparator(adc: SarAdc) -> list[Decision]:
     """The comparator's decisions for +-half an LSB; a ConfigError naming the block and
-    ``blocks.adc.params.t_clock`` unless both are right before the SAR latches them."""
+    ``periphery.adc.t_clock`` unless both are right before the SAR latches them."""
     with open_session(_bench(adc), SessionOptions(retry=False)) as s:
         decisions = [_cycle(s, adc, sign * adc.lsb / 2) for sign in (1, -1)]
-    t = adc.sar.t_clock
+    t = adc.config.t_clock
     window = t / 2 - t / 8
     for d, want in zip(decisions, (1, -1)):
         if d.decision != want or not d.resolution_time < window:
             got = {1: "inp higher", -1: "inn higher", 0: "nothing (both outputs low)"}[d.decision]
-            raise ConfigError("blocks.adc.params.t_clock",
+            raise ConfigError("periphery.adc.t_clock",
                               f"the comparator of ADC block {adc.name!r} does not resolve {d.dv * 1e3:+.3g} mV "
                               f"(half an LSB of {adc.config.bits} bits over {adc.config.v_min:g} .. {adc.config.v_max:g} V) "
-                              f"within the {window * 1e12:.0f} ps before the SAR latches it (vdd = {adc.sar.vdd:g} V, "
-                              f"corner {adc.corner}): it decided {got}, resolution time "
+                              f"within the {window * 1e12:.0f} ps before the SAR latches it (vdd = {adc.config.v_dd:g} V, "
+                              f"corner {adc.config.corner}): it decided {got}, resolution time "
                               f"{d.resolution_time * 1e12:.0f} ps; raise t_clock or vdd, or convert fewer bits")
     return decisions
 
@@ -142,7 +142,7 @@ def convert(session, xbar, check: bool = True) -> np.ndarray:
         check_comparator(adc)
         _CHECKED.add(key)
     vectors = [adc.code_vector(name) for name in xbar.adc_instances]
-    t = adc.sar.t_clock
+    t = adc.config.t_clock
     r = session.tran(adc.conversion_time, t / 20, voltages=vectors, max_step=t / 20)
     codes = np.rint([r[v][-1] for v in vectors]).astype(int)
     if xbar.faults is not None and xbar.faults.dead_adc.any():

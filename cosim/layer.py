@@ -104,6 +104,10 @@ class CrossbarLayerConfig:
                 raise ConfigError(f"layer.{name}", f"must be a {cls.__name__}, got {getattr(self, name)!r}")
         refuse_range(self.dac, "layer.dac", "the read voltage (layer.device.v_read)")
         refuse_range(self.adc, "layer.adc", "the layer (the TIA output span, layer.signed_inputs)")
+        if self.adc.circuit != "behavioural":
+            raise ConfigError("layer.adc.circuit", f"a crossbar layer reads its codes from operating points; the "
+                              f"{self.adc.circuit} ADC converts in a transient (memcosim.cosim.conversion.convert on "
+                              "an array): leave circuit out")
         if self.faults is not None and not isinstance(self.faults, FaultConfig):
             raise ConfigError("layer.faults", f"must be a FaultConfig, got {self.faults!r}")
         self.w_max = f.number("layer.w_max", self.w_max, low=0.0, low_open=True)

@@ -9,14 +9,14 @@ leaves each column's code on a node (:mod:`memcosim.cosim.conversion` reads it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from memcosim.circuits import sky130
 from memcosim.circuits.netlist import Netlist, fmt
 from memcosim.circuits.periphery.base import ADC_SUPPLY, BlockSupply, SubcktBlock, UniformCodes
-from memcosim.config.periphery import AdcConfig, SarAdcConfig
+from memcosim.config.periphery import AdcConfig
 from memcosim.errors import ConfigError
 
 
@@ -69,7 +69,6 @@ class Adc(SubcktBlock, UniformCodes):
 # -- the transistor-level SAR converter -------------------------------------------------------
 NFET = "sky130_fd_pr__nfet_01v8"
 PFET = "sky130_fd_pr__pfet_01v8"
-MAX_SAR_BITS = 12
 # StrongARM latch devices (name, drain, gate, source, bulk, nfet/pfet, W m, L m), pins inp inn clk outp outn vdd:
 # M1 tail switch, M2/M3 input pair, M4/M5 cross-coupled NMOS, M6/M7 cross-coupled PMOS, M8-M11 reset
 # switches (outputs and the pair's drains to vdd while clk is low), M12-M15 output inverters.
@@ -100,10 +99,11 @@ _SHARPNESS = 40.0  # the bit's decision threshold: 0.5 + 0.5 tanh(40 (V(outp) / 
 @dataclass(frozen=True)
 class SarAdc(Adc):
     """Column ADC whose decision element is a transistor-level comparator: a successive-approximation
-    converter around a sky130 StrongARM latch (1.8 V devices at process ``corner``).
+    converter around a sky130 StrongARM latch (1.8 V devices at process ``config.corner``).
 
-    Per column, in ngspice: the StrongARM latch with its output inverters, supplied by its own ``Vdd``
-    (``sar.vdd`` volts) and clocked by ``Vclk`` (both supply group ``adc``); a behavioural capacitor DAC
+    Settings: ``config`` (:class:`~memcosim.config.periphery.AdcConfig` with ``circuit = "sky130"``: bits,
+    range, ``v_dd``, ``t_clock``, ``t_start``, ``corner``). Per column, in ngspice: the StrongARM latch with
+    its output inverters, supplied by its own ``Vdd`` (``v_dd`` volts) and clocked by ``Vclk`` (both supply group ``adc``); a behavioural capacitor DAC
     that puts the residue ``V(in) - V(dac)`` differentially around ``vdd / 2`` on the comparator's inputs
     (through ``_R_DAC`` ohms onto ``_C_DAC`` farads each), with ``V(dac)`` the trial level of the code so
     far; and the SAR logic as switched capacitors (one register node per bit: set to 1 at the start of
@@ -112,21 +112,15 @@ class SarAdc(Adc):
     the cycle. Code ``c`` is tried against ``v_min + (c - 1/2) lsb``, so the ideal transfer is the
     behavioural ADC's (:meth:`Adc.convert`: round half up, clipped). The code after the last cycle is the
     voltage of the node ``code`` inside each instance (:meth:`code_vector`). The DAC tracks the input (no
-    sampling switch): the input must be settled by ``sar.t_start``. Energy: :attr:`supplies`.
+    sampling switch): the input must be settled by ``t_start``. Energy: :attr:`supplies`.
     """
 
-    sar: SarAdcConfig = field(default_factory=SarAdcConfig)
-    corner: str = "tt"
     name: str = "sar_adc"
 
     def __post_init__(self) -> None:
-        if self.config.bits > MAX_SAR_BITS:
-            raise ConfigError("periphery.adc.bits", f"the SAR ADC {self.name!r} converts 1..{MAX_SAR_BITS} bits, "
-                              f"got {self.config.bits}")
-        if np.any(np.asarray(self.config.offset, dtype=float) != 0):
-            raise ConfigError("periphery.adc.offset", f"the SAR ADC {self.name!r} has the offset of its comparator "
-                              "circuit; leave offset at 0")
-        sky130.check_corner(self.corner, "blocks.adc.corner")
+        if self.config.circuit != "sky130":
+            raise ConfigError("periphery.adc.circuit", f"the SAR ADC {self.name!r} is the 'sky130' circuit, "
+                              f"got {self.config.circuit!r}")
 
     @property
     def comparator(self) -> str:
@@ -136,7 +130,7 @@ class SarAdc(Adc):
     @property
     def conversion_time(self) -> float:
         """Seconds from the start of a transient until the code is final: t_start + bits cycles + a quarter."""
-        return self.sar.t_start + (self.config.bits + 0.25) * self.sar.t_clock
+        return self.config.t_start + (self.config.bits + 0.25) * self.config.t_clock
 
     def code_vector(self, instance: str) -> str:
         """The node (``<instance>.code``, volts = the code) an ngspice read gives the code of ``instance`` by."""
@@ -153,15 +147,15 @@ class SarAdc(Adc):
         """The StrongARM latch as a ``.subckt``: with clk low both outputs are low (reset); with clk high
         ``outp`` goes to vdd when V(inp) > V(inn), else ``outn``."""
         lines = [f".subckt {self.comparator} inp inn clk outp outn vdd",
-                 f"* StrongARM latch comparator, sky130 1.8 V devices ({self.corner})"]
+                 f"* StrongARM latch comparator, sky130 1.8 V devices ({self.config.corner})"]
         for name, d, g, s, b, model, w, l in _STRONGARM:
             lines.append(f"X{name} {d} {g} {s} {b} {model} w={fmt(w)} l={fmt(l)}")
         lines.append(f".ends {self.comparator}")
         return "\n".join(lines)
 
     def subckt(self) -> str:
-        c, s = self.config, self.sar
-        n, t, t0, vdd = c.bits, s.t_clock, s.t_start, s.vdd
+        c = self.config
+        n, t, t0, vdd = c.bits, c.t_clock, c.t_start, c.v_dd
         edge = min(_EDGE, t / 50)
         lines = [
             f".subckt {self.name} in",
@@ -206,7 +200,7 @@ class SarAdc(Adc):
         for name, value in sky130.GLOBAL_PARAMETERS.items():
             net.parameter(name, value)
         for device in (NFET, PFET):
-            for path in sky130.device_libraries(device, self.corner, "blocks.adc.corner"):
+            for path in sky130.device_libraries(device, self.config.corner, "periphery.adc.corner"):
                 net.library(str(path))
             net.external_subcircuit(device, ("d", "g", "s", "b"), (("d", "s"), ("s", "b")))
         net.subcircuit(self.comparator, self.comparator_subckt())

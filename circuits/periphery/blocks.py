@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 
 from memcosim.circuits.periphery import base
 from memcosim.circuits.periphery.access import AccessTransistor
-from memcosim.circuits.periphery.adc import Adc
+from memcosim.circuits.periphery.adc import Adc, SarAdc
 from memcosim.circuits.periphery.base import Block, Slot
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.circuits.periphery.drivers import ProgrammingDriver, RowDriver
@@ -46,14 +46,15 @@ class PeripheryBlocks:
                     access: AccessConfig | None = None) -> "PeripheryBlocks":
         """The block of every slot the settings fill: ``periphery`` blocks, a row driver of ``r_driver``
         ohms (none at 0) and the access transistor of 1T1R cells. Behavioural blocks, except where the
-        settings pick a circuit: the sky130 TIA (``periphery.tia.circuit``) and the column switches."""
+        settings pick a circuit: the sky130 TIA (``periphery.tia.circuit``), the sky130 SAR ADC
+        (``periphery.adc.circuit``) and the column switches."""
         per = periphery or PeripheryConfig()
         return cls(
             dac=Dac(per.dac) if per.dac is not None else None,
             row_driver=RowDriver(r_driver) if r_driver > 0 else None,
             programming=ProgrammingDriver(per.programming) if per.programming is not None else None,
             tia=(None if per.tia is None else Sky130Tia(per.tia) if per.tia.circuit == "sky130" else Tia(per.tia)),
-            adc=Adc(per.adc) if per.adc is not None else None,
+            adc=(None if per.adc is None else SarAdc(per.adc) if per.adc.circuit == "sky130" else Adc(per.adc)),
             nudge=NudgeSource(per.nudge) if per.nudge is not None else None,
             access=AccessTransistor(access) if access is not None else None,
             switch=ColumnSwitch(per.switches) if per.switches is not None else None,

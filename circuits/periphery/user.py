@@ -18,14 +18,13 @@ from pathlib import Path
 from memcosim.circuits import sky130
 from memcosim.circuits.netlist import Element, Netlist, fmt
 from memcosim.circuits.periphery.access import AccessTransistor
-from memcosim.circuits.periphery.adc import Adc, SarAdc
+from memcosim.circuits.periphery.adc import Adc
 from memcosim.circuits.periphery.base import Block, BlockSupply
 from memcosim.circuits.periphery.blocks import SLOTS, PeripheryBlocks
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.circuits.periphery.tia import Tia
 from memcosim.circuits.spice_files import check_library, check_spice_file
 from memcosim.config.blocks import BlockSourceConfig
-from memcosim.config.periphery import SarAdcConfig
 from memcosim.errors import ConfigError
 
 
@@ -192,33 +191,16 @@ def subckt_source(slot: str, config: BlockSourceConfig, base: str | Path = ".") 
                         parameters, paths)
 
 
-def sar_adc(config: BlockSourceConfig, current: Adc) -> SarAdc:
-    """The built-in SAR ADC (``builtin = "sar"``) with the slot's ``periphery.adc`` settings."""
-    return SarAdc(config=current.config, sar=SarAdcConfig.from_params(config.params), corner=config.corner,
-                  name=config.subckt)
-
-
-# slot -> built-in design name -> factory(block settings, the slot's behavioural block)
-BUILTIN = {"adc": {"sar": sar_adc}}
-
-
 def with_user_blocks(blocks: PeripheryBlocks, sources: dict[str, BlockSourceConfig],
                      base: str | Path = ".") -> PeripheryBlocks:
-    """``blocks`` with every slot named in ``sources`` filled by the user's block or a built-in design;
-    the slot must hold a block already (its settings give the Python-side transfer)."""
+    """``blocks`` with every slot named in ``sources`` filled by the user's block; the slot must hold a
+    block already (its settings give the Python-side transfer)."""
     changes = {}
     for slot, config in sources.items():
         current = getattr(blocks, slot)
         if current is None:
             need = "cell = '1T1R'" if slot == "access" else f"periphery.{slot}"
             raise ConfigError(f"blocks.{slot}", f"the array has no {slot} block to replace: configure {need} first")
-        if config.builtin:
-            design = BUILTIN.get(slot, {}).get(config.builtin)
-            if design is None:
-                raise ConfigError(f"blocks.{slot}.builtin", f"no built-in {slot} design {config.builtin!r}; "
-                                  f"{slot} designs: {', '.join(BUILTIN.get(slot, {})) or 'none'}")
-            changes[slot] = design(config, current)
-            continue
         source = subckt_source(slot, config, base)
         if slot == "row_driver":
             changes[slot] = UserRowDriver(name=config.subckt, source=source)

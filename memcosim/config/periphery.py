@@ -81,16 +81,33 @@ class TiaConfig:
         return self.r_feedback == 0
 
 
+ADC_CIRCUITS = ("behavioural", "sky130")
+MAX_SAR_BITS = 12  # the sky130 SAR converter's largest resolution
+SKY130_LOW_VOLTAGE_MAX = 1.95  # volts: the most the sky130 1.8 V devices (nfet_01v8, pfet_01v8) take
+
+
 @dataclass
 class AdcConfig:
     """Column ADC: ``bits`` (1..16) over [v_min, v_max] volts, input resistance ``r_in`` ohms,
-    ``offset`` volts added to the input (one value, or one per column)."""
+    ``offset`` volts added to the input (one value, or one per column).
+
+    ``circuit`` picks the converter in ngspice: ``behavioural`` (the input resistance only; codes
+    computed in Python from the operating point, the fast default) or ``sky130`` (a SAR converter whose
+    decision element is a StrongARM comparator of sky130 1.8 V transistors at process ``corner``,
+    supplied by ``v_dd`` volts; one bit per clock cycle of ``t_clock`` seconds, the first starting
+    ``t_start`` seconds into a transient; at most 12 bits; its offset is its circuit's, so ``offset``
+    stays 0)."""
 
     bits: int = 8
     v_min: float = -1.0
     v_max: float = 1.0
     r_in: float = 1e9
     offset: float | list[float] = 0.0
+    circuit: str = "behavioural"
+    corner: str = "tt"
+    v_dd: float = 1.8
+    t_clock: float = 1e-9
+    t_start: float = 1e-9
 
     def __post_init__(self) -> None:
         self.bits = f.integer("periphery.adc.bits", self.bits, 1, 16)
@@ -103,37 +120,19 @@ class AdcConfig:
             self.offset = [f.number(f"periphery.adc.offset[{k}]", v, unit="V") for k, v in enumerate(self.offset)]
         else:
             self.offset = f.number("periphery.adc.offset", self.offset, unit="V")
-
-
-@dataclass
-class SarAdcConfig:
-    """Settings of the transistor-level SAR column ADC (``[blocks.adc] builtin = "sar"``, its ``params``).
-
-    Each conversion takes one bit per clock cycle of ``t_clock`` seconds (first half: the comparator is
-    reset and the capacitor DAC settles; second half: the comparator decides); the first cycle starts
-    ``t_start`` seconds after the start of a transient. ``vdd`` volts supplies the comparator and its
-    clock (sky130 1.8 V devices: at most 1.95 V). The resolution (``bits``) and range are the slot's
-    :class:`AdcConfig`. Errors name ``blocks.adc.params.<field>``.
-    """
-
-    vdd: float = 1.8
-    t_clock: float = 1e-9
-    t_start: float = 1e-9
-
-    def __post_init__(self) -> None:
-        where = "blocks.adc.params"
-        self.vdd = f.number(f"{where}.vdd", self.vdd, low=0.0, high=1.95, low_open=True, unit="V")
-        self.t_clock = f.number(f"{where}.t_clock", self.t_clock, low=20e-12, unit="s")
-        self.t_start = f.number(f"{where}.t_start", self.t_start, low=0.0, unit="s")
-
-    @classmethod
-    def from_params(cls, params: dict[str, float], where: str = "blocks.adc.params") -> "SarAdcConfig":
-        """The settings from a block's ``params`` table; an unknown key is an error naming it."""
-        known = {fl.name for fl in dataclasses.fields(cls)}
-        for key in params:
-            if key not in known:
-                raise ConfigError(f"{where}.{key}", f"not a setting of the SAR ADC; known: {', '.join(sorted(known))}")
-        return cls(**params)
+        self.circuit = f.choice("periphery.adc.circuit", self.circuit, ADC_CIRCUITS)
+        self.corner = f.choice("periphery.adc.corner", self.corner, PDK_CORNERS["sky130"])
+        self.v_dd = f.number("periphery.adc.v_dd", self.v_dd, low=0.0, high=SKY130_LOW_VOLTAGE_MAX, low_open=True,
+                             unit="V")
+        self.t_clock = f.number("periphery.adc.t_clock", self.t_clock, low=20e-12, unit="s")
+        self.t_start = f.number("periphery.adc.t_start", self.t_start, low=0.0, unit="s")
+        if self.circuit == "sky130":
+            if self.bits > MAX_SAR_BITS:
+                raise ConfigError("periphery.adc.bits", f"the sky130 SAR ADC converts 1..{MAX_SAR_BITS} bits, "
+                                  f"got {self.bits}")
+            if np.any(np.asarray(self.offset, dtype=float) != 0):
+                raise ConfigError("periphery.adc.offset", "the sky130 SAR ADC has the offset of its comparator "
+                                  "circuit; leave offset at 0")
 
 
 def refuse_range(block: DacConfig | AdcConfig, where: str, source: str) -> None:
