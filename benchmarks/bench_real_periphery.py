@@ -17,9 +17,10 @@ The row DACs drive the rows without output resistance (``r_out = 0``), so the wi
 row and column segments.
 
 Per stage and column: the error of the ADC input (the TIA output) against the ideal, in LSB, and the
-code error against the ideal code. Written: ``results/real_periphery_budget.csv`` (per column and
-stage), ``.png`` (mean and largest error per stage) and the table in ``real_periphery.json``; the
-target is the share of columns whose final code is within 1 LSB of the ideal.
+code error against the ideal code. Written: ``docs/real_periphery/budget.csv`` (per column and stage),
+``budget.png`` (the README's figure: what each stage adds, mean and largest error) and the table in
+``results/real_periphery_budget.json``; the target is the share of columns whose final code is within
+1 LSB of the ideal.
 
 ``timing`` part. A ``TIMING_N`` x ``TIMING_N`` sky130 1T1R array (default 64) with the full transistor-level
 periphery against the same array with the behavioural TIA and ADC, in the same run: time to open the
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import RESULTS, report
+from benchmarks.common import report
 from memcosim.circuits.crossbar import build_crossbar
 from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.periphery import AccessConfig, AdcConfig, DacConfig, PeripheryConfig, TiaConfig
@@ -46,6 +47,7 @@ from memcosim.cosim.conversion import check_comparator, convert, measure_compara
 from memcosim.cosim.engine import open_session
 from memcosim.fileio import atomic_write_text
 
+FIGURES = Path(__file__).resolve().parent.parent / "docs" / "real_periphery"  # the README's figure and its CSV
 N = 32
 G_ON, G_OFF = 1e-5, 1e-6  # siemens
 V_READ = 0.2  # volts, the DAC's full scale
@@ -101,6 +103,7 @@ def budget() -> list[dict]:
     tia = "transistor" if transistor_tia() else "behavioural"
     stages = [("wires", False, "ideal", False), ("access", True, "ideal", False), ("tia", True, tia, False),
               ("adc", True, tia, True)]
+    FIGURES.mkdir(parents=True, exist_ok=True)
     adc_block = build_crossbar(config(N, False, "ideal", False), check=False).blocks.adc
     v_ideal = -R_F * V_READ * pattern(N).sum(axis=0)
     code_ideal = adc_block.convert(v_ideal)
@@ -117,9 +120,9 @@ def budget() -> list[dict]:
                                "code_error": int(codes[j] - code_ideal[j])})
         lines = [",".join(HEADER)] + [",".join(f"{r[k]:.6g}" if isinstance(r[k], float) else str(r[k]) for k in HEADER)
                                       for r in per_column]
-        atomic_write_text(RESULTS / "real_periphery_budget.csv", "\n".join(lines) + "\n")  # after every stage
+        atomic_write_text(FIGURES / "budget.csv", "\n".join(lines) + "\n")  # after every stage
         rows = summarize(per_column, seconds)
-        _plot(rows, RESULTS / "real_periphery_budget.png")
+        _plot(rows, FIGURES / "budget.png")
         print(f"  stage {name} ({tia_kind} TIA): {rows[-1]}", flush=True)
     return rows
 
@@ -185,6 +188,8 @@ def timing() -> list[dict]:
     for name, cfg in cases.items():
         xb = build_crossbar(cfg)
         adc = xb.blocks.adc
+        if hasattr(adc, "conversion_time"):
+            check_comparator(adc)  # its own small session, outside the timed steps
         t = time.perf_counter()
         s = open_session(xb.netlist)
         t_open = time.perf_counter() - t
@@ -197,10 +202,10 @@ def timing() -> list[dict]:
                 s.op(voltages=xb.tia_outputs)
                 ops.append(time.perf_counter() - t)
             window = build_crossbar(cases[f"{tia} TIA + SAR ADC"], check=False).blocks.adc.conversion_time
-            for k in range(TIMING_REPEAT):
+            for _ in range(TIMING_REPEAT):
                 t = time.perf_counter()
                 if hasattr(adc, "conversion_time"):
-                    convert(s, xb, check=(k == 0))
+                    convert(s, xb, check=False)
                 else:
                     s.tran(window, window / 200, voltages=xb.tia_outputs)
                 trans.append(time.perf_counter() - t)
@@ -224,7 +229,7 @@ def main() -> None:
                  "t available ps": f.t_available * 1e12}]
         print(f"  comparator: {rows[0]}", flush=True)
         rows.extend(budget())
-        report("real_periphery_budget", rows, notes="per-column CSV and PNG: benchmarks/results/real_periphery_budget.*")
+        report("real_periphery_budget", rows, notes="per-column CSV and PNG: docs/real_periphery/budget.*")
     if "timing" in PARTS:
         print(f"timing ({TIMING_N}x{TIMING_N}) ...", flush=True)
         report("real_periphery_timing", timing(), notes="ratios against the behavioural periphery in the same run")
