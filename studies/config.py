@@ -38,7 +38,7 @@ from memcosim.errors import ConfigError
 from memcosim.fileio import read_text_file
 from memcosim.config.array import RESISTOR, DeviceConfig
 from memcosim.config.blocks import PDK_CORNERS, PDKS
-from memcosim.config.periphery import TiaConfig
+from memcosim.config.periphery import AdcConfig, TiaConfig
 from memcosim.hardware_aware.deploy import ArraySettings
 from memcosim.hardware_aware.train import METHODS, TrainSettings
 from memcosim.trainers.datasets import resolve_dataset_path
@@ -213,8 +213,10 @@ class Study:
 
     def point_key(self, point: Point) -> str:
         """A stable name of a point's result: a hash of everything that decides it."""
-        extra = {"read": asdict(self.read)} if self.read is not None else {}
-        blob = json.dumps({"point": _without_defaults(asdict(point)), "network": asdict(self.network), **extra,
+        extra = {"read": _without_adc_circuit(asdict(self.read))} if self.read is not None else {}
+        blob = json.dumps({"point": _without_adc_circuit(_without_defaults(asdict(point))),
+                           "network": _without_adc_circuit(asdict(self.network)),
+                           **extra,
                            "study": {k: v for k, v in asdict(self.settings).items()
                                      if k not in ("name", "workers", "scheduler", "connect_timeout")}},
                           sort_keys=True)
@@ -228,6 +230,24 @@ class Study:
     def matches(self, point: Point, selection: dict) -> bool:
         axes = point.axes()
         return all(axes[k] == v for k, v in selection.items())
+
+
+# the ADC's circuit settings (AdcConfig) at their behavioural defaults: left out of point keys, so that
+# studies written before those settings existed keep their keys (their results resume)
+_ADC_CIRCUIT = {fl.name: fl.default for fl in dataclasses.fields(AdcConfig)
+                if fl.name in ("circuit", "corner", "v_dd", "t_clock", "t_start")}
+
+
+def _without_adc_circuit(values: object) -> object:
+    """``values`` (nested dicts and lists of settings) with every ADC's circuit settings left out where they
+    are at their defaults."""
+    if isinstance(values, list):
+        return [_without_adc_circuit(v) for v in values]
+    if not isinstance(values, dict):
+        return values
+    adc = "r_in" in values and all(k in values for k in _ADC_CIRCUIT)
+    return {k: _without_adc_circuit(v) for k, v in values.items()
+            if not (adc and k in _ADC_CIRCUIT and v == _ADC_CIRCUIT[k])}
 
 
 def _without_defaults(values: dict) -> dict:
