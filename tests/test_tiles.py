@@ -139,14 +139,22 @@ def test_worker_pool_matches_in_process_and_states_checkpoint(tmp_path):
 def test_a_worker_killed_mid_read_is_replaced_and_the_read_repeated_from_the_last_state():
     rng = np.random.default_rng(3)
     w = rng.uniform(-1, 1, (32, 16))
-    x = rng.uniform(0, 1, (40, 32))
+    x = rng.uniform(0, 1, (400, 32))  # a read long enough (hundreds of operating points) to be killed inside
     with TiledLayer(_config(32, 16, DeviceConfig("linear_ion_drift")), TileSettings(32, 32, workers=1)) as layer:
         layer.write_weights(w)
         before = layer.states()
         want = layer.forward(x).outputs
         worker = layer.pool.workers[0]
         pid, calls = worker.pid, worker.calls
-        killer = threading.Thread(target=lambda: (time.sleep(0.3), worker.kill()))
+
+        def kill_once_the_read_is_sent() -> None:
+            deadline = time.monotonic() + 60
+            while worker.calls == calls and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.02)
+            worker.kill()
+
+        killer = threading.Thread(target=kill_once_the_read_is_sent)
         killer.start()
         got = layer.forward(x).outputs
         killer.join()
