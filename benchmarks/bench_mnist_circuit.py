@@ -36,7 +36,7 @@ from benchmarks.common import report
 from memcosim.config.array import WireConfig
 from memcosim.config.periphery import DacConfig
 from memcosim.cosim.tiles import TileSettings
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_bytes, atomic_write_text, save_png
 from memcosim.hardware_aware.deploy import ArraySettings
 from memcosim.nn.convert import calibrate, close, convert_to_circuit, program, set_mode
 from memcosim.trainers.datasets import load_dataset
@@ -183,10 +183,7 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("MNIST 784-64-10 on 64x64 tiles, 2.5 ohm wires", fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path, dpi=120)
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import RESULTS, report
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_bytes, atomic_write_text, save_png
 
 MODEL_DIR = Path(os.environ.get("MEMCOSIM_PREDICTOR_DIR", "out/predictor/model"))
 OUT = Path("out/bench_programming")
@@ -245,10 +245,7 @@ def _array_outputs(target, g_final, rpd, drift, pulses, tag: str) -> None:
         a.set(title=title, xlabel="column", ylabel="row")
         fig.colorbar(im, ax=a, label=label)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(OUT / f"array{tag}_rpd_map.png", buf.getvalue())
+    save_png(fig, OUT / f"array{tag}_rpd_map.png")
     n = target.shape[0]
     lines = ["row,column,target_S,final_S,rpd,drift,pulses"]
     lines += [f"{i},{j},{target[i, j]:.6e},{g_final[i, j]:.6e},{rpd[i, j]:.5f},{drift[i, j]:.5f},{pulses[i, j]}"

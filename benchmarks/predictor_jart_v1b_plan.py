@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import sys
 from pathlib import Path
 
-import numpy as np
 
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_text, save_png
 from memcosim.programming.predictor.config import DatasetConfig
 from memcosim.programming.predictor.dataset import SampleMaker
 from memcosim.programming.pulses import hold
@@ -94,10 +92,7 @@ def plot(path: Path, data: list[dict]) -> None:
                     f"({', '.join(STYLE_NAMES[:len(starts)])})", fontsize=9)
         a.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)
 
 
 def main(out: Path) -> None:

@@ -22,7 +22,7 @@ from memcosim.config.array import ArrayConfig, DeviceConfig
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.readout import read_array
 from memcosim.devices.retention import to_kelvin
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_text, save_png
 
 STATES = {"stanford_pku": [0.1, 0.5, 1.0, 1.5], "jart_vcm": [0.01, 0.1, 1.0, 10.0]}
 CELSIUS = (25.0, 85.0, 150.0)
@@ -88,10 +88,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)
 
 
 def main(out: str = "docs/retention") -> None:

@@ -43,7 +43,7 @@ from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session
 from memcosim.cosim.tia_characterisation import characterise_tia
 from memcosim.devices.catalog import get_device
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_text, save_png
 
 R_FLOAT = 1e12  # ohm: a line "left floating" is tied to ground through this
 V_READ = 0.2  # volts: read voltage when the array has no DAC
@@ -94,12 +94,8 @@ def _figure():
 
 
 def _save(fig, path: Path) -> Path:
-    plt = _figure()
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return save_png(fig, path, dpi=100)
 
 
 def _heatmap(data: np.ndarray, title: str, label: str, path: Path, cmap: str = "viridis") -> Path:

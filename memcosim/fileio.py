@@ -3,6 +3,7 @@ follow the process umask, and the check that an output folder can be written bef
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -97,3 +98,13 @@ def writable_file(field: str, file: str | os.PathLike) -> Path:
         raise ConfigError(field, f"{path} is a folder, not a file")
     writable_folder(field, path.parent)
     return path
+
+
+def save_png(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write matplotlib figure ``fig`` to ``path`` as a PNG (``dpi`` dots per inch) atomically, then close it."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())

@@ -35,7 +35,7 @@ from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
 from memcosim.cosim.engine import open_session
 from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
-from memcosim.fileio import atomic_write_bytes, atomic_write_text, read_text_file
+from memcosim.fileio import atomic_write_bytes, atomic_write_text, read_text_file, save_png
 from memcosim.programming.write_verify import IncrementalPolicy, write_verify
 from memcosim.trainers.config import load_run_config
 from memcosim.trainers.forward_only import ForwardOnlyTrainer
@@ -244,8 +244,5 @@ def _plot(rows: list[dict], path: Path) -> None:
     bx.set_ylabel("mean read-conductance change (%)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)
 

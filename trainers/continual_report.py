@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_text, save_png
 
 
 def save_forgetting_csv(a: np.ndarray, tasks: list[list[int]], path: str | Path) -> Path:
@@ -45,7 +45,4 @@ def save_forgetting_plot(matrices: dict[str, np.ndarray], tasks: list[list[int]]
         ax.set_title(name)
     fig.suptitle(title)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return save_png(fig, path)

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from memcosim.errors import ConfigError, MemcosimError
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_bytes, atomic_write_text, save_png
 from memcosim.trainers.config import RunConfig
 from memcosim.trainers.crossbar_config import MetaConfig, SgdConfig
 from memcosim.trainers.datasets import Dataset, load_dataset
@@ -320,10 +320,7 @@ def save_meta_plot(summary: dict, path: str | Path) -> Path:
     ax.set_ylim(0, max(60.0, 100 * max(twin.values(), default=0) + 10))
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return save_png(fig, path)
 
 
 INITS = ("reptile", "pretrained")  # adapted on chip; the control pretrained_zero_head runs in the twin only

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_text, save_png
 
 
 def save_history(history: list[dict], path: str | Path) -> Path:
@@ -39,7 +38,4 @@ def save_learning_curve(history: list[dict], path: str | Path, title: str = "equ
     ax2.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return save_png(fig, path)

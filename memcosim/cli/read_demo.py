@@ -21,7 +21,7 @@ from memcosim.circuits.nodal import solve_crossbar
 from memcosim.devices.registry import get_model
 from memcosim.cosim.engine import open_session
 from memcosim.errors import ConfigError
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_text, save_png
 
 
 @dataclass
@@ -103,10 +103,7 @@ def save_ir_drop_heatmap(v_cell: np.ndarray, v_rows: np.ndarray, path: Path) -> 
     ax.set_title("IR drop: V_row - V_cell")
     fig.colorbar(im, ax=ax, label="drop on wires and driver (mV)")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    return save_png(fig, path, dpi=100)
 
 
 def print_read_demo(result: dict) -> None:

@@ -40,7 +40,7 @@ from memcosim.cosim.readout import read_cell
 from memcosim.devices.presets import get_preset
 from memcosim.devices.variation import Variation, nominal_parameters
 from memcosim.errors import ConfigError, Interrupted, signal_number
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_bytes, atomic_write_text, save_png
 from memcosim.programming.predictor.config import DatasetConfig, read_index, read_time
 from memcosim.programming.pulses import apply_pulse, hold
 from memcosim.signals import unordered_results
@@ -329,7 +329,4 @@ def plot_dataset(data: PulseDataset, path: Path, examples: int = 12) -> None:
     ax[1].set(yscale="log", xscale="log" if data.growth > 1 else "linear", xlabel="pulse time (ns)", ylabel="read conductance (S)",
               title="G-t histories (dot: end of the labelled pulse)")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)

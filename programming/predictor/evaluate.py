@@ -31,7 +31,7 @@ import torch
 from memcosim.config import toml
 from memcosim.cosim.readout import read_cell
 from memcosim.devices.variation import Variation
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_text, save_png
 from memcosim.programming.predictor.config import DatasetConfig, EvaluateConfig
 from memcosim.programming.predictor.dataset import SampleMaker, draw_pair
 from memcosim.programming.predictor.model import NoiseFreeBaseline, PredictorPolicy, PulsePredictor, noise_free_baseline
@@ -289,13 +289,8 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)
 
 
 def plot(rows: list[dict], config: EvaluateConfig, out: Path) -> None:

@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from memcosim.fileio import atomic_write_bytes, atomic_write_text
+from memcosim.fileio import atomic_write_text, save_png
 from memcosim.programming.predictor.config import DatasetConfig, TrainConfig, read_index
 from memcosim.programming.predictor.dataset import PulseDataset
 from memcosim.programming.predictor.model import PulsePredictor, Scaling
@@ -249,7 +249,4 @@ def _plot_training(log: list[dict], path: Path) -> None:
     ax[1].set(xlabel="fine-tuning epoch (kernels in turn)", ylabel="validation RPD of reached G",
               title="fine-tuning through G-t histories", yscale="log")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)
