@@ -11,6 +11,7 @@ converted layer; :func:`close` releases the tiles' ngspice sessions.
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
@@ -80,25 +81,32 @@ def set_mode(model: nn.Module, mode: str) -> None:
         layer.set_mode(mode)
 
 
-@torch.no_grad()
-def calibrate(model: nn.Module, x: torch.Tensor) -> None:
-    """Input scales and ADC full scales of every CircuitLinear from one forward pass of the inputs ``x``
-    (deterministic: no noise), layer by layer in the hardware mode, so that each layer is calibrated on
-    what the converted layers before it output. The layers' modes are restored afterwards."""
-    layers = circuit_layers(model)
+@contextmanager
+def _one_pass(model: nn.Module, layers: list[CircuitLinear], mode: str, flag: str) -> Iterator[None]:
+    """The model in eval mode with every layer in ``mode`` and its boolean ``flag`` set, for one pass; the
+    layers' modes, the flag and the model's training state are restored afterwards."""
     modes = [layer.mode for layer in layers]
     training = model.training
     model.eval()
     try:
         for layer in layers:
-            layer.set_mode("hardware")
-            layer.calibrating = True
-        model(x)
-    finally:
-        for layer, mode in zip(layers, modes):
-            layer.calibrating = False
             layer.set_mode(mode)
+            setattr(layer, flag, True)
+        yield
+    finally:
+        for layer, old in zip(layers, modes):
+            setattr(layer, flag, False)
+            layer.set_mode(old)
         model.train(training)
+
+
+@torch.no_grad()
+def calibrate(model: nn.Module, x: torch.Tensor) -> None:
+    """Input scales and ADC full scales of every CircuitLinear from one forward pass of the inputs ``x``
+    (deterministic: no noise), layer by layer in the hardware mode, so that each layer is calibrated on
+    what the converted layers before it output. The layers' modes are restored afterwards."""
+    with _one_pass(model, circuit_layers(model), "hardware", "calibrating"):
+        model(x)
 
 
 def program(model: nn.Module, x_correction: torch.Tensor | None = None, tiles: TileSettings | None = None) -> dict:
@@ -124,20 +132,8 @@ def program(model: nn.Module, x_correction: torch.Tensor | None = None, tiles: T
         layer.circuit.program(rng)
         layer.circuit_correction.zero_()
     if x_correction is not None:
-        modes = [layer.mode for layer in layers]
-        training = model.training
-        model.eval()
-        try:
-            for layer in layers:
-                layer.set_mode("circuit")
-                layer.correcting = True
-            with torch.no_grad():
-                model(x_correction)
-        finally:
-            for layer, mode in zip(layers, modes):
-                layer.correcting = False
-                layer.set_mode(mode)
-            model.train(training)
+        with _one_pass(model, layers, "circuit", "correcting"), torch.no_grad():
+            model(x_correction)
     return cost(model)
 
 
