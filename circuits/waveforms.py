@@ -83,15 +83,15 @@ def slot_period(width: float, rise: float, gap: float) -> float:
     return 2 * rise + width + gap
 
 
-def slot_train(levels: Sequence[float], width: float, rise: float, gap: float) -> Pwl:
+def slot_train(levels: Sequence[float], width: float, rise: float, gap: float, delay: float = 0.0) -> Pwl:
     """A line's waveform over back-to-back slots: a trapezoid at ``levels[s]`` volts in slot ``s`` (starting at
-    ``s`` times :func:`slot_period`; ``rise`` s edges, ``width`` s at full level), 0 V between slots.
-    A slot at 0 V adds no corners."""
+    ``delay`` plus ``s`` times :func:`slot_period` seconds; ``rise`` s edges, ``width`` s at full level), 0 V
+    before, between and after the slots. A slot at 0 V adds no corners."""
     period = slot_period(width, rise, gap)
     t: list[float] = [0.0]
     v: list[float] = [0.0]
     for s, a in enumerate(levels):
-        t0 = s * period
+        t0 = delay + s * period
         if a == 0.0:
             continue
         if t0 > t[-1]:

@@ -1,6 +1,7 @@
 """The column switches' mode around a write: every analysis that drives the programming sources runs with
 the switches joining the columns to their programming drivers, and the array is back in read mode
-afterwards (:func:`write_mode`)."""
+afterwards: set before the analysis (:func:`write_mode`), or as mode changes inside one transient
+(:func:`mode_change_waveforms`), whose gate-drive energy the transient then counts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Iterator
 import numpy as np
 
 from memcosim.circuits.crossbar import Crossbar
+from memcosim.circuits.waveforms import Pwl
 from memcosim.cosim.session import Session
 
 
@@ -26,6 +28,23 @@ def write_mode(session: Session, xbar: Crossbar) -> Iterator[None]:
         yield
     finally:
         session.set_sources(read)
+
+
+def mode_change_waveforms(xbar: Crossbar, start: float, end: float, edge: float) -> dict[str, Pwl]:
+    """Waveforms (volts) of the column switches' control sources for a transient that writes between
+    ``start`` and ``end`` seconds: read mode until ``start``, a ramp of ``edge`` seconds into write mode,
+    write mode until ``end``, a ramp back to read mode; empty without switches. The gate drivers take
+    the gates' charge of both mode changes from the switch rails (supply group ``switches``)."""
+    read, write = xbar.switch_mode("read"), xbar.switch_mode("write")
+    if not (0.0 < edge and start >= 0.0 and end > start + edge):
+        raise ValueError(f"mode changes need 0 < edge and start + edge < end, got {start!r}, {end!r}, {edge!r}")
+    times = (0.0, start, start + edge, end, end + edge) if start > 0 else (0.0, edge, end, end + edge)
+    out = {}
+    for name, r in read.items():
+        w = write[name]
+        values = (r, r, w, w, r) if start > 0 else (r, w, w, r)
+        out[name] = Pwl(times, values)
+    return out
 
 
 def check_column_voltages(xbar: Crossbar, v_columns: np.ndarray, where: str = "pulse.amplitude") -> None:

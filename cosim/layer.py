@@ -40,9 +40,11 @@ from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.config import toml
 from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.faults import FaultConfig
-from memcosim.config.periphery import AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, TiaConfig, refuse_range
+from memcosim.config.periphery import (AdcConfig, DacConfig, PeripheryConfig, ProgrammingConfig, SwitchConfig, TiaConfig,
+                                       refuse_range)
 from memcosim.config.pulse import PulseConfig
 from memcosim.config.renames import LAYER
+from memcosim.cosim.column_switches import check_column_voltages, mode_change_waveforms
 from memcosim.cosim.device_table import conductance_device
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.readout import read_array
@@ -68,7 +70,11 @@ class CrossbarLayerConfig:
     instead of [0, v_read]. ``dac``: the row DACs' ``bits`` and ``r_out`` (their range is set from the
     read voltage); ``adc``: the column ADCs' ``bits`` (their range is set by the layer); ``tia``: the
     column TIAs' op-amp ``gain`` and feedback resistance ``r_feedback`` (0 = automatic: chosen so that
-    ``inputs * v_read * g_max * adc_fill`` amperes is the ADC full scale). ``wires``: ohm per row and
+    ``inputs * v_read * g_max * adc_fill`` amperes is the ADC full scale; ``circuit = "sky130"``: the
+    transistor-level op-amp). ``switches``: column switches (``None``: none, the TIAs stay on the
+    columns during writes), as ``[periphery.switches]`` of an array: during the slots of a parallel
+    update and every programming pulse the columns are joined to their programming drivers and the
+    TIAs taken off them. ``wires``: ohm per row and
     column segment and the row driver resistance. ``scheme``/``pulse``: programming drivers (``V/2`` or
     ``V/3``; pulse amplitude 0 = the preset's SET amplitude). ``initial``: starting weights (number, or
     ``inputs x outputs``); ``init_spread``: uniform random weights in [-init_spread, init_spread] added
@@ -94,6 +100,7 @@ class CrossbarLayerConfig:
     variation: float = 0.0
     seed: int = 0
     faults: FaultConfig | None = None
+    switches: SwitchConfig | None = None
 
     def __post_init__(self) -> None:
         self.inputs = f.integer("layer.inputs", self.inputs, 1)
@@ -110,6 +117,8 @@ class CrossbarLayerConfig:
                               "an array): leave circuit out")
         if self.faults is not None and not isinstance(self.faults, FaultConfig):
             raise ConfigError("layer.faults", f"must be a FaultConfig, got {self.faults!r}")
+        if self.switches is not None and not isinstance(self.switches, SwitchConfig):
+            raise ConfigError("layer.switches", f"must be a SwitchConfig, got {self.switches!r}")
         self.w_max = f.number("layer.w_max", self.w_max, low=0.0, low_open=True)
         self.mapping = f.choice("layer.mapping", self.mapping, MAPPINGS)
         self.signed_inputs = f.boolean("layer.signed_inputs", self.signed_inputs)
@@ -146,6 +155,11 @@ class CrossbarLayerConfig:
             raise ConfigError("layer.device.v_read", f"must be > 0 V, got {v_read}")
         self.device = dataclasses.replace(d, g_min=g_min, g_max=g_max, v_read=v_read)
         self.pulse = dataclasses.replace(self.pulse, amplitude=amplitude)
+        try:
+            self.periphery()
+        except ConfigError as exc:  # the layer's own keys: its pulse amplitude, its switches
+            key = {"periphery.programming.pulse.amplitude": "layer.pulse.amplitude"}.get(exc.field, exc.field)
+            raise ConfigError(key.replace("periphery.", "layer.", 1), exc.message) from None
 
     @property
     def columns(self) -> int:
@@ -166,7 +180,7 @@ class CrossbarLayerConfig:
         return (1.0 + self.tia.gain) / self.tia.gain / full_scale
 
     def periphery(self) -> PeripheryConfig:
-        """DAC per row (over the read voltage), TIA + ADC per column, programming drivers."""
+        """DAC per row (over the read voltage), TIA + ADC per column, programming drivers, column switches."""
         v_read = self.device.v_read
         v_lo = -v_read if self.signed_inputs else 0.0
         adc_hi = 1.0 if self.signed_inputs else 0.02  # TIA output is -I Rf: mostly negative for x >= 0
@@ -175,6 +189,7 @@ class CrossbarLayerConfig:
             tia=dataclasses.replace(self.tia, r_feedback=self.feedback),
             adc=dataclasses.replace(self.adc, v_min=-1.0, v_max=adc_hi),
             programming=ProgrammingConfig(self.scheme, self.pulse),
+            switches=self.switches,
         )
 
     def array(self, conductance: np.ndarray | None = None, states: np.ndarray | None = None) -> ArrayConfig:
@@ -205,6 +220,9 @@ class PrefixedCrossbar(Crossbar):
 
     prefix: str = ""
 
+    def switch_mode(self, mode: str) -> dict[str, float]:
+        return {_rename(n, self.prefix): v for n, v in super().switch_mode(mode).items()}
+
     def row_node(self, i: int, j: int) -> str:
         return self.prefix + super().row_node(i, j)
 
@@ -220,6 +238,19 @@ def _node(node: str, prefix: str) -> str:
     return node if node == "0" else prefix + node
 
 
+def _instance_of(line: str, subcircuits: dict, prefix: str) -> str:
+    """``line`` of a ``.subckt`` body with the sub-circuit it instantiates (an ``X`` line whose last word
+    before any ``name=value`` is one of ``subcircuits``) prefixed: nested blocks stay within their layer."""
+    words = line.split()
+    if not words or words[0][0] not in "xX":
+        return line
+    k = next((i for i, w in enumerate(words) if "=" in w or w.lower() == "params:"), len(words)) - 1
+    if k < 1 or words[k] not in subcircuits:
+        return line
+    words[k] = prefix + words[k]
+    return " ".join(words)
+
+
 def merge_crossbars(parts: Sequence[Crossbar], title: str) -> tuple[Netlist, list[PrefixedCrossbar]]:
     """One netlist holding every crossbar of ``parts``, names and nodes prefixed ``l<k>_``."""
     net = Netlist(title=title)
@@ -232,7 +263,7 @@ def merge_crossbars(parts: Sequence[Crossbar], title: str) -> tuple[Netlist, lis
         for card, (mtype, params) in src.model_cards.items():
             net.model_cards[p + card] = (mtype, params)
         for name, text in src.subcircuits.items():
-            lines = text.split("\n")
+            lines = [_instance_of(line, src.subcircuits, p) for line in text.split("\n")]
             lines[0] = lines[0].replace(f".subckt {name} ", f".subckt {p}{name} ", 1)
             lines[-1] = lines[-1].replace(f".ends {name}", f".ends {p}{name}", 1)
             net.subcircuit(p + name, "\n".join(lines), *src.subcircuit_pins.get(name, (None, None)))
@@ -323,12 +354,15 @@ class SlotTiming:
 class SlotResult:
     """A parallel update: slots run, cells pulsed (selected crossings), seconds simulated, and the energy
     (joules) every supply group of the circuit delivered in the transient (``groups``: programming drivers,
-    DACs, TIAs, ...; see :attr:`memcosim.cosim.session.Result.energy`); ``energy`` is their sum."""
+    DACs, TIAs, column switches, ...; see :attr:`memcosim.cosim.session.Result.energy`); ``energy`` is their
+    sum. ``voltages``: the node voltages (volts over ``time``, seconds) asked for."""
 
     slots: int
     cell_pulses: int
     duration: float
     groups: dict[str, float] = field(default_factory=dict)
+    time: np.ndarray | None = None
+    voltages: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def energy(self) -> float:
@@ -393,7 +427,8 @@ class CrossbarCircuit:
         self.row_values.update(changed)
 
     # -- parallel pulse trains -----------------------------------------------------------
-    def pulse_slots(self, slots: Sequence[Slot], timing: SlotTiming | None = None) -> SlotResult:
+    def pulse_slots(self, slots: Sequence[Slot], timing: SlotTiming | None = None,
+                    voltages: Sequence[str] = ()) -> SlotResult:
         """Run every slot as one trapezoidal pulse, one after another, in ONE transient.
 
         In each slot, per selected layer, the lines follow the layer's half-select scheme: selected rows
@@ -401,6 +436,12 @@ class CrossbarCircuit:
         V/3, 2V/3 (``V/3``); so selected crossings see the amplitude and every other cell at most
         |V|/2 or |V|/3. The device states are carried on by the session. The energy of every supply
         group over the transient comes from the session (``SessionOptions.energy``).
+
+        A selected layer with column switches goes into write mode in the transient's first
+        ``switches.t_change`` seconds (the slots start after them) and back to read mode after the last
+        slot (another ``t_change``), so the gate charge of both mode changes is in the ``switches`` group;
+        a slot whose columns would leave the switches' rails is refused before anything runs.
+        ``voltages``: nodes (names of the merged netlist, e.g. ``l0_q0``) whose waveforms to return.
         """
         timing = timing or SlotTiming()
         slots = list(slots)
@@ -418,6 +459,7 @@ class CrossbarCircuit:
                                       f"{layer.config.columns} columns, got {rows.shape} and {cols.shape}")
                 if rows.any() and cols.any():
                     sel[int(k)] = (rows, cols)
+                    check_column_voltages(layer.crossbar, np.array([0.0, a]), f"slots[{n}].amplitude")
             if a != 0 and sel:
                 checked.append((a, sel))
         if not checked:
@@ -434,11 +476,19 @@ class CrossbarCircuit:
                 for name, on in zip(xb.program_column_sources, cols):
                     levels.setdefault(name, [0.0] * len(checked))[s_idx] = 0.0 if on else float(vc[1])
                 pulses += int(rows.sum()) * int(cols.sum())
-        waves = {name: slot_train(v, timing.width, timing.rise, timing.gap) for name, v in levels.items() if any(v)}
+        # layers with column switches that are written: into write mode before the first slot, back after the last
+        switched = [self.layers[k] for k in sorted({k for _, sel in checked for k in sel})
+                    if self.layers[k].config.switches is not None]
+        lead = max((layer.config.switches.t_change for layer in switched), default=0.0)
+        waves = {name: slot_train(v, timing.width, timing.rise, timing.gap, lead)
+                 for name, v in levels.items() if any(v)}
+        end = lead + len(checked) * timing.period
+        for layer in switched:
+            waves.update(mode_change_waveforms(layer.crossbar, 0.0, end, layer.config.switches.t_change / 5))
         self.idle_rows()
-        stop = len(checked) * timing.period
-        r = self.session.tran(stop, timing.rise, waveforms=waves, max_step=timing.width / 2)
-        return SlotResult(len(checked), pulses, stop, dict(r.energy))
+        stop = end + lead
+        r = self.session.tran(stop, timing.rise, waveforms=waves, max_step=timing.width / 2, voltages=list(voltages))
+        return SlotResult(len(checked), pulses, stop, dict(r.energy), r.time, {n: r[n] for n in voltages})
 
     @property
     def supply_groups(self) -> list[str]:

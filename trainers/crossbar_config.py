@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from memcosim import fields as f
 from memcosim.config.array import DeviceConfig, WireConfig
-from memcosim.config.periphery import AdcConfig, DacConfig, refuse_range
+from memcosim.config.periphery import AdcConfig, DacConfig, SwitchConfig, TiaConfig, refuse_range
 from memcosim.config.pulse import PulseConfig
 from memcosim.cosim.layer import CrossbarLayerConfig
 from memcosim.errors import ConfigError
@@ -24,9 +24,11 @@ def _check_layer_fields(config, table: str) -> None:
     config.hidden = f.integer(f"{table}.hidden", config.hidden, 1)
     config.inputs = f.integer(f"{table}.inputs", config.inputs, 0)
     for name, cls in (("device", DeviceConfig), ("wires", WireConfig), ("dac", DacConfig), ("adc", AdcConfig),
-                      ("set", PulseConfig), ("reset", PulseConfig)):
+                      ("tia", TiaConfig), ("set", PulseConfig), ("reset", PulseConfig)):
         if not isinstance(getattr(config, name), cls):
             raise ConfigError(f"{table}.{name}", f"must be a {cls.__name__}, got {getattr(config, name)!r}")
+    if config.switches is not None and not isinstance(config.switches, SwitchConfig):
+        raise ConfigError(f"{table}.switches", f"must be a SwitchConfig, got {config.switches!r}")
     refuse_range(config.dac, f"{table}.dac", f"the read voltage ({table}.device.v_read)")
     refuse_range(config.adc, f"{table}.adc", "each crossbar layer (the TIA output span)")
     config.w_max = f.number(f"{table}.w_max", config.w_max, low=0.0, low_open=True)
@@ -46,10 +48,12 @@ def _check_layer_fields(config, table: str) -> None:
 def layer_configs(config, n_in: int, n_out: int, seed: int, pulse: PulseConfig, first: dict, second: dict,
                   **common) -> list[CrossbarLayerConfig]:
     """The two crossbar layers of an SGD or forward-only run: ``n_in`` -> ``config.hidden`` -> ``n_out``
-    signed outputs, each on one array of the run's ``device``, ``wires``, ``dac`` and ``adc``, programmed
-    with ``pulse`` under the run's ``scheme``; ``first`` / ``second`` (and ``common``) set the rest."""
-    shared = dict(device=config.device, wires=config.wires, dac=config.dac, adc=config.adc, w_max=config.w_max,
-                  adc_fill=config.adc_fill, scheme=config.scheme, pulse=pulse, **common)
+    signed outputs, each on one array of the run's ``device``, ``wires``, ``dac``, ``adc``, ``tia`` and column
+    ``switches``, programmed with ``pulse`` under the run's ``scheme``; ``first`` / ``second`` (and ``common``)
+    set the rest."""
+    shared = dict(device=config.device, wires=config.wires, dac=config.dac, adc=config.adc, tia=config.tia,
+                  switches=config.switches, w_max=config.w_max, adc_fill=config.adc_fill, scheme=config.scheme,
+                  pulse=pulse, **common)
     return [CrossbarLayerConfig(n_in, config.hidden, seed=seed, **shared, **first),
             CrossbarLayerConfig(config.hidden + 1, n_out, seed=seed + 1, **shared, **second)]
 
@@ -76,8 +80,9 @@ class SgdConfig:
 
     A sample whose largest output error is below ``min_error`` is not written (no slots). Pulses are
     the ``set`` / ``reset`` pulses at the selected cells (one slot length: both share width and rise),
-    ``gap`` s apart, half-select ``scheme``. ``device``, ``wires``, ``dac`` (bits, output resistance) and
-    ``adc`` (bits) are those of both layers' arrays (see :class:`~memcosim.cosim.layer.CrossbarLayerConfig`). ``init_scale``: initial weights uniform in +-init_scale*sqrt(3/fan_in).
+    ``gap`` s apart, half-select ``scheme``. ``device``, ``wires``, ``dac`` (bits, output resistance),
+    ``adc`` (bits), ``tia`` (``r_feedback = 0``: automatic; ``circuit``) and column ``switches`` (none by default)
+    are those of both layers' arrays (see :class:`~memcosim.cosim.layer.CrossbarLayerConfig`). ``init_scale``: initial weights uniform in +-init_scale*sqrt(3/fan_in).
     """
 
     hidden: int = 32
@@ -89,6 +94,8 @@ class SgdConfig:
     wires: WireConfig = field(default_factory=WireConfig)
     dac: DacConfig = field(default_factory=lambda: DacConfig(bits=8, r_out=0.0))
     adc: AdcConfig = field(default_factory=lambda: AdcConfig(bits=8))
+    tia: TiaConfig = field(default_factory=lambda: TiaConfig(gain=1e5, r_feedback=0.0))
+    switches: SwitchConfig | None = None
     w_max: float = 1.0
     adc_fill: float = 0.25
     rule: str = "manhattan"
@@ -143,7 +150,8 @@ class ForwardOnlyConfig:
     logistic factor of its goodness loss around ``theta`` exceeds ``min_error``. ``energy_compare``:
     every ``compare_every``-th update also programs the same weight changes with SET/RESET (up: SET
     the + device with the ``set`` pulse; down: RESET the + device with ``reset``), measures the energy (every
-    supply group), and restores the device states.
+    supply group), and restores the device states. ``device``, ``wires``, ``dac``, ``adc``, ``tia`` and column
+    ``switches`` are those of both layers' arrays, as in ``[sgd]``.
     """
 
     hidden: int = 32
@@ -155,6 +163,8 @@ class ForwardOnlyConfig:
     dac: DacConfig = field(default_factory=lambda: DacConfig(bits=8, r_out=0.0))
     # both devices of a pair start near g_max: the common-mode current fills the ADC range
     adc: AdcConfig = field(default_factory=lambda: AdcConfig(bits=12))
+    tia: TiaConfig = field(default_factory=lambda: TiaConfig(gain=1e5, r_feedback=0.0))
+    switches: SwitchConfig | None = None
     w_max: float = 1.0
     adc_fill: float = 1.0
     reset: PulseConfig = field(default_factory=lambda: PulseConfig(-0.83, 100e-9, 5e-9))

@@ -3,11 +3,15 @@ gates per column that join the column line to its TIA while the array is read an
 programming driver while it is written.
 
 Each gate is an NMOS and a PMOS (5 V devices ``sky130_fd_pr__nfet_g5v0d10v5`` / ``pfet_g5v0d10v5``)
-in parallel, driven by two shared control lines: ``rd`` (at ``v_high`` while reading, ``v_low``
-while writing) and ``wr`` (the complement). The read gate's NMOS takes ``rd`` and its PMOS ``wr``;
-the write gate the other way round. NMOS bulks sit on ``v_low``, PMOS bulks on ``v_high``. The
-rails and the control lines are the sources ``VSW_HI``, ``VSW_LO``, ``VSW_RD``, ``VSW_WR`` (supply
-group ``switches``); :meth:`ColumnSwitch.mode` gives the control values of each mode.
+in parallel, set by two shared control lines: ``rd`` (at ``v_high`` while reading, ``v_low``
+while writing) and ``wr`` (the complement). Each column has its own gate driver: the gate nodes
+``gr`` (follows ``rd``) and ``gw`` (follows ``wr``) are switched to the rail ``hi`` or ``lo`` through
+``r_gate`` ohms by ideal switches that the control lines steer (a switch's control input draws no
+current), so the gate charge of a mode change comes from the rails. The read gate's NMOS takes
+``gr`` and its PMOS ``gw``; the write gate the other way round. NMOS bulks sit on ``v_low``, PMOS
+bulks on ``v_high``. The rails and the control lines are the sources ``VSW_HI``, ``VSW_LO``,
+``VSW_RD``, ``VSW_WR`` (supply group ``switches``); :meth:`ColumnSwitch.mode` gives the control
+values of each mode.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from memcosim.config.periphery import SWITCH_FINGER, SwitchConfig
 from memcosim.errors import ConfigError
 
 MODES = ("read", "write")
+_STEEP = 20.0  # 1/V: how sharply a gate driver turns from one rail to the other as its control line crosses 0 V
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,14 @@ class ColumnSwitch(SubcktBlock):
             f"* column switch: read gate line-sense (on while rd is high), write gate line-drive (on while wr is "
             f"high); sky130 5 V devices, corner {c.corner}, NMOS {fmt(c.w_n * 1e6)} um, PMOS {fmt(c.w_p * 1e6)} um "
             f"wide in {fmt(SWITCH_FINGER * 1e6)} um fingers",
-            f"XNR line rd sense lo {n}",
-            f"XPR line wr sense hi {p}",
-            f"XNW line wr drive lo {n}",
-            f"XPW line rd drive hi {p}",
+            f"* gate drivers: gr to hi through {fmt(c.r_gate)} ohm while rd > 0 V, else to lo; gw likewise from wr",
+            *(f"B{g}{r} {a} {b} I = (v({a})-v({b}))*(0.5{sign}0.5*tanh({_STEEP}*v({ctl})))/{fmt(c.r_gate)}"
+              for g, ctl in (("R", "rd"), ("W", "wr"))
+              for r, a, b, sign in (("H", "hi", f"g{g.lower()}", "+"), ("L", f"g{g.lower()}", "lo", "-"))),
+            f"XNR line gr sense lo {n}",
+            f"XPR line gw sense hi {p}",
+            f"XNW line gw drive lo {n}",
+            f"XPW line gr drive hi {p}",
             f".ends {self.name}",
         ])
 

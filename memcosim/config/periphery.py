@@ -190,7 +190,12 @@ class SwitchConfig:
     The gates swing between the switch rails ``v_low`` and ``v_high`` volts (NMOS bulks at ``v_low``,
     PMOS bulks at ``v_high``); every column voltage of a write must lie inside them. Each gate's
     NMOS is ``w_n`` metres wide, its PMOS ``w_p`` (whole numbers of 5 um fingers), both ``l`` metres long
-    (a bin length of the 5 um devices: 0.5e-6, the 5 V minimum, up to 8e-6)."""
+    (a bin length of the 5 um devices: 0.5e-6, the 5 V minimum, up to 8e-6).
+
+    Each column's gates are driven from the switch rails by a gate driver of output resistance ``r_gate``
+    ohms (an ideal switch to ``v_high`` or ``v_low``), so the charge of every mode change is drawn from
+    the rails (supply group ``switches``). A crossbar layer's parallel update gives each mode change
+    (read to write before its first slot, write to read after its last) ``t_change`` seconds."""
 
     corner: str = "tt"
     v_high: float = 2.5
@@ -198,6 +203,8 @@ class SwitchConfig:
     w_n: float = 200e-6
     w_p: float = 400e-6
     l: float = 0.5e-6
+    r_gate: float = 100.0
+    t_change: float = 5e-9
 
     def __post_init__(self) -> None:
         self.corner = f.choice("periphery.switches.corner", self.corner, PDK_CORNERS["sky130"])
@@ -216,6 +223,8 @@ class SwitchConfig:
         if not any(abs(self.l - x) < 1e-12 for x in SWITCH_LENGTHS):
             raise ConfigError("periphery.switches.l", f"must be one of the sky130 5 V bin lengths "
                               f"{', '.join(f'{x:g}' for x in SWITCH_LENGTHS)} m, got {self.l!r}")
+        self.r_gate = f.number("periphery.switches.r_gate", self.r_gate, low=0.0, low_open=True, unit="ohm")
+        self.t_change = f.number("periphery.switches.t_change", self.t_change, low=0.0, low_open=True, unit="s")
 
 
 @dataclass
