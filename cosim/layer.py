@@ -593,8 +593,8 @@ class CrossbarLayer:
                               f"[{c.device.g_min:.4g}, {c.device.g_max:.4g}] S")
         g = np.clip(g, c.device.g_min, c.device.g_max)
         if not self.device.has_state:
-            for (i, j), name in np.ndenumerate(self.crossbar.cells):
-                self.session.set_device_params(name, r=float(1.0 / g[i, j]))
+            for i, j in np.argwhere(g != self._g):  # one alter per cell whose conductance changes
+                self.session.set_device_params(self.crossbar.cells[i, j], r=float(1.0 / g[i, j]))
             self._g = g.copy()
             return
         states = self.device.state_for(g)

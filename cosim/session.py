@@ -13,6 +13,7 @@ is dropped once read, so memory stays flat over long runs.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -59,17 +60,26 @@ _NON_CONVERGENCE = re.compile(
     r"iteration limit|could not be simulated|simulation\(s\) aborted|trouble with", re.IGNORECASE)
 
 
-# The in-process session that holds this process's ngspice (at most one; see in_process_session).
-_OPEN: "Session | None" = None
+# The in-process sessions whose circuits ngspice holds, in ngspice's own order (newest first: `setcirc N`
+# selects the N-th of this list), and the one whose circuit is ngspice's current circuit.
+_CIRCUITS: list["Session"] = []
+_CURRENT: "Session | None" = None
+_NAMES = itertools.count(1)  # makes each loaded circuit's name (its title line) unique in the process
 # Verilog-A module name -> OSDI file loaded under it in this process. ngspice keeps the first
 # module loaded under a name, so a model whose source changed since is loaded under an alias.
 _LOADED_MODULES: dict[str, str] = {}
 
 
 def in_process_session() -> "Session | None":
-    """The in-process :class:`Session` that holds this process's ngspice now, or None (worker sessions
-    run ngspice in their own processes and never count)."""
-    return _OPEN
+    """The in-process :class:`Session` whose circuit ngspice holds as its current one (the last one used),
+    or None when no in-process session is open (worker sessions run ngspice in their own processes and
+    never count)."""
+    return _CURRENT if _CURRENT is not None else (_CIRCUITS[0] if _CIRCUITS else None)
+
+
+def open_circuits() -> int:
+    """Number of in-process sessions open in this process (circuits ngspice holds)."""
+    return len(_CIRCUITS)
 
 
 @dataclass
@@ -127,6 +137,12 @@ class SessionOptions:
     # Every transient integrates the energy of each supply group of the netlist (Result.energy): the
     # current and terminal voltages of every declared supply are saved. False: no energy (fewer vectors).
     energy: bool = True
+    # In-process sessions only: opening this session keeps the process's other open in-process sessions.
+    # ngspice then holds several circuits; each session makes its own circuit ngspice's current one
+    # (`setcirc`) before it sends a command, so switching between open circuits costs no reload (a
+    # session's paused warm operating points end when another circuit is used). False: opening a session
+    # closes every other in-process session (one circuit in ngspice at a time).
+    keep_others: bool = False
 
 
 class Session:
@@ -135,7 +151,8 @@ class Session:
     Open sessions with :func:`memcosim.cosim.engine.open_session`: by default
     (``SessionOptions.worker``) it gives a :class:`memcosim.cosim.worker.WorkerSession` (ngspice in a
     worker process the session owns: a crash or hang raises WorkerCrash and costs one step); with
-    ``worker=False`` this in-process class (one open session per process, ``session.library``).
+    ``worker=False`` this in-process class (``session.library``; one open session per process, or several
+    with ``SessionOptions.keep_others``, each its own circuit in the one ngspice).
 
     >>> s = open_session(netlist)                  # loads models + netlist once
     >>> s.set_sources({"VROW0": 0.2})              # volts
@@ -153,10 +170,11 @@ class Session:
     def run(self, fn, *args, **kwargs):
         """``fn(session, *args, **kwargs)`` on the in-process session (in a worker session: inside the worker)."""
         self._require_open()
+        self.library  # this session's circuit is ngspice's current one while fn runs
         return fn(self, *args, **kwargs)
 
     def __init__(self, netlist: Netlist, options: SessionOptions | None = None):
-        global _OPEN
+        global _CURRENT
         if not isinstance(netlist, Netlist):
             raise TypeError("Session needs a memcosim Netlist (see memcosim.circuits)")
         self.options = options or SessionOptions()
@@ -164,15 +182,19 @@ class Session:
             raise ConfigError("worker", "Session runs ngspice in this process; open sessions with "
                               "memcosim.cosim.engine.open_session (worker=True gives a worker-process session)")
         self.netlist = netlist
-        self.library = NgspiceLibrary.get(self.options.library_path)
-        self.toolchain = require_ngspice(self.library)
-        if _OPEN is not None:
-            _OPEN.close()
+        self._library = NgspiceLibrary.get(self.options.library_path)
+        self.toolchain = require_ngspice(self._library)
+        if getattr(self.options, "keep_others", False):
+            if _CURRENT is not None:
+                _CURRENT.release()
+        else:
+            for other in list(_CIRCUITS):
+                other.close()
+        self._closed = True  # until the circuit is loaded
         self.step = 0
         # non-convergence retry ladder: analyses retried, rescued (a later rung converged), failed
         # after the whole ladder; rescues per rung name
         self.convergence = {"retried": 0, "rescued": 0, "failed": 0, "rungs": {}}
-        self._closed = False
         self._saved: tuple[str, ...] | None = None
         # the paused DC analysis of warm operating points: (plot name, saved vectors, points so far)
         self._warm: tuple[str, tuple[str, ...], int] | None = None
@@ -190,7 +212,41 @@ class Session:
         self._params_set: dict[tuple[str, str], float] = {}  # instance parameters set since loading
         self._load_models()
         self._load(netlist)
-        _OPEN = self
+        self._closed = False
+        _CIRCUITS.insert(0, self)  # ngspice puts a new circuit first in its list and makes it current
+        _CURRENT = self
+
+    # -- the circuit ngspice works on ------------------------------------------------------
+    @property
+    def library(self) -> NgspiceLibrary:
+        """This process's ngspice, with this session's circuit as its current circuit (switched to with
+        ``setcirc`` when another open session used ngspice last)."""
+        if _CURRENT is not self and self in _CIRCUITS:
+            self._activate()
+        return self._library
+
+    def release(self) -> None:
+        """Another circuit is about to become ngspice's current one: end this session's paused analysis
+        (its plot would not survive the other circuit's analyses)."""
+        self._end_warm()
+
+    def _activate(self) -> None:
+        """Make this session's circuit ngspice's current circuit."""
+        global _CURRENT
+        if _CURRENT is not None:
+            _CURRENT.release()
+        lib = self._library
+        out = lib.command(f"setcirc {_CIRCUITS.index(self) + 1}")
+        if [line.strip().lower() for line in out.stdout if line.strip()][-1:] != [self._circuit_name.lower()]:
+            # ngspice's list is not what this process thinks: find the circuit by its (unique) name
+            out = lib.command("setcirc")
+            names = [line.split("\t")[-1].strip().lower() for line in out.stdout if "\t" in line]
+            if self._circuit_name.lower() not in names:
+                _CURRENT = None
+                raise MemcosimError(f"ngspice no longer holds the circuit '{self.netlist.title}' "
+                                    f"({self._circuit_name}); its session is closed")
+            lib.command(f"setcirc {names.index(self._circuit_name.lower()) + 1}")
+        _CURRENT = self
 
     # -- loading ----------------------------------------------------------------------
     def _load_models(self) -> None:
@@ -203,7 +259,7 @@ class Session:
                 module = f"{model.name}__{source_digest(model.source)}"
                 path = str(model.compile(module))
             if module not in _LOADED_MODULES:
-                out = self.library.command(f"osdi {path}")
+                out = self._library.command(f"osdi {path}")
                 if out.failed:
                     raise NetlistError(f"ngspice could not load the compiled model {name} ({path}): {out.message()}")
                 _LOADED_MODULES[module] = path
@@ -225,26 +281,40 @@ class Session:
         for k, v in extra.items():
             netlist.options[check_name(k, "simulator option")] = fmt(v, f"option {k}")
         text = self._render(netlist)
+        # a name of its own in ngspice's list of circuits (the title line), to switch to it with `setcirc`
+        title, rest = text.split("\n", 1)
+        self._circuit_name = f"{title.strip()} [memcosim circuit {next(_NAMES)}]"
+        text = f"{self._circuit_name}\n{rest}"
         if o.warm_start:  # the source the warm operating points sweep: its own node, drives nothing
             head, end = text.rstrip().rsplit("\n", 1)
             text = f"{head}\n{_STEP_SOURCE} {_STEP_SOURCE}_node 0 dc 0\n{end}\n"
-        out = self.library.load_circuit(text)
+        out = self._library.load_circuit(text)
         errors = [l for l in out.error_lines() if "osdi libs have not been loaded" not in l.lower()]
         if errors or "circuit not parsed" in " ".join(out.stderr).lower():
-            self.library.command("remcirc")
+            self._remove_failed()
             raise NetlistError(f"ngspice rejected the netlist '{netlist.title}': {' | '.join(dict.fromkeys(errors))}")
+
+    def _remove_failed(self) -> None:
+        """Remove the circuit ngspice refused, if ngspice kept it as its current circuit."""
+        global _CURRENT
+        listed = self._library.command("setcirc").stdout
+        if any(line.startswith("Current") and line.split("\t")[-1].strip().lower() == self._circuit_name.lower()
+               for line in listed):
+            self._library.command("remcirc")
+        _CURRENT = None  # the next session to use ngspice selects its circuit
 
     def close(self) -> None:
         """Remove the circuit from ngspice. The session cannot be used afterwards."""
-        global _OPEN
+        global _CURRENT
         if self._closed:
             return
+        lib = self.library  # this circuit made current
         self._closed = True
         self._end_warm()
-        self.library.command("destroy all")
-        self.library.command("remcirc")
-        if _OPEN is self:
-            _OPEN = None
+        lib.command("destroy all")
+        lib.command("remcirc")
+        _CIRCUITS.remove(self)
+        _CURRENT = None  # ngspice made its newest circuit current; the next session to use ngspice selects its own
 
     def __enter__(self) -> "Session":
         return self

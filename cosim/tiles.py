@@ -14,12 +14,12 @@ Where the sessions live (``TileSettings``):
   tile ``k`` (in :attr:`TileMap.spots` order) belongs to worker ``k % N``;
 * ``scheduler = "tcp://host:port"``: the Dask workers of a running cluster (the same option as
   ``memcosim sweep --scheduler``); tile ``k`` prefers worker ``k % N`` and may move when a worker is lost;
-* ``workers = 0``: in this process (one in-process ngspice: at most one tile circuit open at a time, and
-  any other in-process session is closed).
+* ``workers = 0``: in this process (the tiles' circuits beside any other in-process session).
 
-A worker keeps the circuit of the tile it served last open (ngspice holds one circuit per process), so calls on
-the same tile skip the netlist load; with more tiles than workers every call on a tile builds and loads its
-netlist again, so put many input vectors into one :meth:`TiledLayer.forward` call. This process keeps every tile's device states after its last completed
+A worker keeps the circuits of the tiles it served loaded, several in its one ngspice (``setcirc`` switches
+between them; :class:`~memcosim.cosim.session.SessionOptions` ``keep_others``), up to ``TileSettings.loaded_mb``
+megabytes (least recently used closed first): a later call on a kept tile skips building and loading its netlist
+and costs only its reads. This process keeps every tile's device states after its last completed
 write (:meth:`TiledLayer.states`; saved to ``TileSettings.checkpoint`` after every write, when set) and sends
 them with each call: a worker that dies or hangs is replaced and the call is repeated on the new worker from
 those states, so a crash costs time, never a state.
@@ -40,6 +40,7 @@ import logging
 import os
 import threading
 import uuid
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,9 @@ class TileSettings:
     at ``scheduler`` (``tcp://host:port``; reached within ``connect_timeout`` seconds). ``max_tiles``: the
     tiles available (0 = any number). ``timeout``: seconds one tile call may take before its worker counts as
     hung. ``retries``: times a call is repeated on a new worker after a crash. ``checkpoint``: an ``.npz`` file
-    the tile states are written to (atomically) after every write ("" = none)."""
+    the tile states are written to (atomically) after every write ("" = none). ``loaded_mb``: megabytes of tile
+    circuits each worker keeps loaded in its ngspice (estimated at :data:`BYTES_PER_CELL` per cell; the least
+    recently used tiles beyond it are closed and rebuilt when next called; at least one tile is kept)."""
 
     rows: int = 64
     columns: int = 64
@@ -83,6 +86,7 @@ class TileSettings:
     connect_timeout: float = 10.0
     retries: int = 2
     checkpoint: str = ""
+    loaded_mb: float = 1000.0
 
     def __post_init__(self) -> None:
         self.rows = f.integer("tiles.rows", self.rows, 1)
@@ -99,17 +103,20 @@ class TileSettings:
         self.retries = f.integer("tiles.retries", self.retries, 0)
         if not isinstance(self.checkpoint, (str, Path)):
             raise ConfigError("tiles.checkpoint", f"must be a file path, got {self.checkpoint!r}")
+        self.loaded_mb = f.number("tiles.loaded_mb", self.loaded_mb, low=0.0, unit="MB")
 
 
 @dataclass(frozen=True)
 class TileSpec:
     """What a worker needs to build one tile: its grid key, crossbar layer config (``rows`` inputs, ``pairs``
-    outputs, the starting weights), netlist title and the id of its tiled layer."""
+    outputs, the starting weights), netlist title, the id of its tiled layer and the megabytes of tile circuits a
+    worker keeps loaded (``TileSettings.loaded_mb``)."""
 
     key: Key
     config: CrossbarLayerConfig
     title: str
     layer_id: str = ""  # the TiledLayer's own id: tiles of two layers never share a worker's open circuit
+    loaded_mb: float = 1000.0
 
 
 @dataclass
@@ -124,8 +131,17 @@ class TiledReadout:
 
 # -- in the worker -------------------------------------------------------------------------
 
-_live: dict[str, Any] = {"key": None, "version": None, "circuit": None}  # the open tile of this process
+# The tile circuits this process holds open, least recently used first: (layer id, tile) -> [circuit, version].
+_live: "OrderedDict[tuple[str, Key], list]" = OrderedDict()
 _live_lock = threading.Lock()
+# ngspice memory of one loaded tile circuit per cell (bytes; measured: 64x64 ~35 MB, 128x128 ~140 MB)
+BYTES_PER_CELL = 8.5e3
+
+
+def tiles_kept(spec: "TileSpec") -> int:
+    """How many circuits of ``spec``'s size a worker keeps loaded within ``spec.loaded_mb`` (at least 1)."""
+    cells = spec.config.inputs * spec.config.columns
+    return max(1, int(spec.loaded_mb * 1e6 // (cells * BYTES_PER_CELL)))
 
 
 def tile_state(layer: CrossbarLayer) -> np.ndarray:
@@ -144,24 +160,29 @@ def _restore(circuit: CrossbarCircuit, state: np.ndarray) -> None:
     circuit.set_states(full)
 
 
-def _circuit(spec: TileSpec, version: int, state: np.ndarray | None) -> CrossbarCircuit:
-    """The tile's open circuit in this process at ``version`` (its state ``state``): kept from the last call,
-    or built (the previous tile's circuit is closed first)."""
-    if _live["key"] == (spec.layer_id, spec.key) and _live["circuit"] is not None:
-        circuit = _live["circuit"]
-        if _live["version"] != version and state is not None:
-            _restore(circuit, state)
-    else:
-        old, _live["circuit"], _live["key"] = _live["circuit"], None, None
-        if old is not None:
-            old.close()
-        circuit = CrossbarCircuit([spec.config], SessionOptions(worker=False), title=spec.title)
-        if state is not None and not np.array_equal(tile_state(circuit.layers[0]), state):
-            _restore(circuit, state)  # the tile was written since: its starting weights are not its state
-        _live["key"] = (spec.layer_id, spec.key)
-    _live["version"] = version
-    _live["circuit"] = circuit
-    return circuit
+def _circuit(spec: TileSpec, version: int, state: np.ndarray | None) -> list:
+    """The tile's open circuit in this process (and its version) at ``version``, state ``state``: kept from an
+    earlier call (restored to ``state`` if it was written elsewhere since), or built and loaded (each tile its
+    own ngspice circuit; the least recently used tiles beyond :func:`tiles_kept` are closed first)."""
+    key = (spec.layer_id, spec.key)
+    entry = _live.get(key)
+    if entry is not None:
+        _live.move_to_end(key)
+        if entry[1] != version and state is not None:
+            entry[1] = None
+            _restore(entry[0], state)
+        entry[1] = version
+        return entry
+    while len(_live) >= tiles_kept(spec):
+        _, (old, _) = _live.popitem(last=False)
+        old.close()
+    circuit = CrossbarCircuit([spec.config], SessionOptions(worker=False, keep_others=True), title=spec.title)
+    entry = [circuit, None]
+    _live[key] = entry
+    if state is not None and not np.array_equal(tile_state(circuit.layers[0]), state):
+        _restore(circuit, state)  # the tile was written since: its starting weights are not its state
+    entry[1] = version
+    return entry
 
 
 def tile_task(spec: TileSpec, version: int, state: np.ndarray | None, fn: Callable[..., Any], args: tuple,
@@ -170,24 +191,33 @@ def tile_task(spec: TileSpec, version: int, state: np.ndarray | None, fn: Callab
     and, for a write (the circuit is then at ``version + 1``) or when the caller has no state of the tile yet
     (``state`` None: a new tile at its starting weights), the tile's state afterwards."""
     with _live_lock:
-        circuit = _circuit(spec, version, state)
-        layer = circuit.layers[0]
+        entry = _circuit(spec, version, state)
+        layer = entry[0].layers[0]
         try:
             result = fn(layer, *args)
         except BaseException:
-            _live["version"] = None  # the state may be half-written: restore it next time
+            entry[1] = None  # the state may be half-written: restore it next time
             raise
         if writes:
-            _live["version"] = version + 1
+            entry[1] = version + 1
         return result, tile_state(layer) if writes or state is None else None
 
 
-def close_live_tile() -> None:
-    """Close the tile circuit this process holds open (if any)."""
+def close_live_tiles(layer_id: str | None = None) -> int:
+    """Close the tile circuits this process holds open (those of the tiled layer ``layer_id``, or all);
+    returns how many were closed."""
     with _live_lock:
-        old, _live["circuit"], _live["key"], _live["version"] = _live["circuit"], None, None, None
-        if old is not None:
-            old.close()
+        keys = [k for k in _live if layer_id is None or k[0] == layer_id]
+        for k in keys:
+            _live.pop(k)[0].close()
+        return len(keys)
+
+
+def live_tiles() -> dict[Key, int]:
+    """The tiles whose circuits this process holds open (least recently used first), each with the operating
+    points its circuit has read so far."""
+    with _live_lock:
+        return {key: entry[0].reads for (_, key), entry in _live.items()}
 
 
 def read_batch(layer: CrossbarLayer, x: np.ndarray) -> Readout:
@@ -225,6 +255,21 @@ def initial_state(layer: CrossbarLayer) -> None:
 
 # -- pools ---------------------------------------------------------------------------------
 
+class _Progress:
+    """Logs (INFO, ``memcosim.cosim.tiles``) how many of a call's tiles are done, every 10 % of a call of 20
+    tiles or more."""
+
+    def __init__(self, total: int):
+        self.total, self.count, self.step = total, 0, max(1, total // 10)
+        self.lock = threading.Lock()
+
+    def done(self) -> None:
+        with self.lock:
+            self.count += 1
+            if self.total >= 20 and (self.count % self.step == 0 or self.count == self.total):
+                log.info("tiles: %d of %d done", self.count, self.total)
+
+
 Task = tuple[TileSpec, int, "np.ndarray | None", Callable[..., Any], tuple, bool]
 
 
@@ -256,6 +301,7 @@ class LocalPool:
         for key in tasks:
             per_worker.setdefault(owner[key] % len(self.workers), []).append(key)
         out: dict[Key, Any] = {}
+        progress = _Progress(len(tasks))
 
         def serve(k: int) -> None:
             w = self.workers[k]
@@ -263,6 +309,7 @@ class LocalPool:
                 for attempt in range(self.retries + 1):
                     try:
                         out[key] = w.call(tile_task, *tasks[key])
+                        progress.done()
                         break
                     except WorkerCrash as exc:
                         self.crashes.append(f"tile {key}: {exc}")
@@ -290,19 +337,23 @@ class InProcessPool:
     restarts = 0
     crashes: list[str] = []
 
+    def __init__(self, layer_id: str):
+        self.layer_id = layer_id
+
     def run(self, owner: Mapping[Key, int], tasks: dict[Key, Task]) -> dict[Key, Any]:
         return {key: tile_task(*task) for key, task in tasks.items()}
 
     def close(self) -> None:
-        close_live_tile()
+        close_live_tiles(self.layer_id)
 
 
 class DaskPool:
     """The Dask workers of a running cluster (or a new local one): tile ``k`` prefers worker ``k % N``; Dask
     moves a lost worker's calls to another worker, which builds the tile from the states sent with it."""
 
-    def __init__(self, scheduler: str, workers: int, timeout: float, retries: int):
+    def __init__(self, scheduler: str, workers: int, timeout: float, retries: int, layer_id: str = ""):
         self.client = connect(scheduler, workers, timeout, field="tiles.scheduler")
+        self.layer_id = layer_id
         self.local = not scheduler
         self.retries = retries
         self.addresses = sorted(self.client.scheduler_info()["workers"])
@@ -322,10 +373,20 @@ class DaskPool:
             where = self.addresses[owner[key] % len(self.addresses)]
             futures[key] = self.client.submit(tile_task, *task, workers=[where], allow_other_workers=True,
                                               pure=False, retries=self.retries)
-        return {key: fut.result() for key, fut in futures.items()}
+        progress = _Progress(len(futures))
+        out = {}
+        for key, fut in futures.items():
+            out[key] = fut.result()
+            progress.done()
+        return out
 
     def close(self) -> None:
         cluster = self.client.cluster if self.local else None
+        if not self.local:  # the cluster outlives this layer: its workers close this layer's tile circuits
+            try:
+                self.client.run(close_live_tiles, self.layer_id)
+            except Exception as exc:  # noqa: BLE001 - a lost worker holds nothing any more
+                log.warning("closing the tiles of layer %s on the Dask workers: %s", self.layer_id, exc)
         self.client.close()
         if cluster is not None:
             cluster.close()
@@ -373,7 +434,7 @@ class TiledLayer:
                                     tia=config.tia if key not in feedback else
                                     dataclasses.replace(config.tia, r_feedback=float(feedback[key])))
             self.specs[key] = TileSpec(key, c, f"{title} {key[0]},{key[1]}: {tiles.rows}x{tiles.columns}",
-                                       self.layer_id)
+                                       self.layer_id, tiles.loaded_mb)
         first = next(iter(self.specs.values())).config
         self.tile_config = dataclasses.replace(first, initial=0.0)  # what every tile shares
         self.device = conductance_device(first.device.model, first.device.params, first.device.v_read)
@@ -383,9 +444,9 @@ class TiledLayer:
         if tiles.scheduler:
             self.pool: LocalPool | InProcessPool | DaskPool = DaskPool(tiles.scheduler, tiles.workers,
                                                                        tiles.connect_timeout,
-                                                                       tiles.retries)
+                                                                       tiles.retries, self.layer_id)
         elif tiles.workers == 0:
-            self.pool = InProcessPool()
+            self.pool = InProcessPool(self.layer_id)
         else:
             self.pool = LocalPool(tiles.workers, tiles.timeout, tiles.retries)
 

@@ -217,3 +217,60 @@ def test_a_session_that_saved_nothing_leaves_the_next_sessions_transients_whole(
     with open_session(xbar.netlist, SessionOptions(worker=False)) as s:
         t = s.tran(50e-9, 1e-9, waveforms={xbar.row_sources[0]: pulse(1.3, 30e-9)}, currents=[xbar.column_sources[0]])
     assert len(t.time) > 40 and len(t[xbar.column_sources[0]]) == len(t.time)
+
+
+def test_in_process_sessions_that_keep_each_other_share_ngspice_and_read_as_each_alone():
+    from memcosim.cosim.session import in_process_session, open_circuits
+
+    local = SessionOptions(worker=False)
+    keep = SessionOptions(worker=False, keep_others=True)
+    a = build_crossbar(ArrayConfig(3, 3, DeviceConfig("linear_ion_drift"), WireConfig.uniform(2.0), states=0.2))
+    b = build_crossbar(ArrayConfig(4, 2, DeviceConfig("linear_ion_drift"), WireConfig.uniform(1.0), states=0.6))
+    alone = {}
+    for name, xbar, v in (("a", a, 0.2), ("b", b, 0.1)):
+        with open_session(xbar.netlist, local) as s:
+            alone[name] = [step() for step in _memristor_steps(s, xbar, v)]
+    sa, sb = open_session(a.netlist, keep), open_session(b.netlist, keep)
+    try:
+        assert open_circuits() == 2
+        # every step alternates between the two circuits (each switch ends the other's warm reads)
+        got = {"a": [], "b": []}
+        for step_a, step_b in zip(_memristor_steps(sa, a, 0.2), _memristor_steps(sb, b, 0.1)):
+            got["a"].append(step_a())
+            got["b"].append(step_b())
+        for name in ("a", "b"):
+            for x, y in zip(got[name], alone[name]):
+                np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-15)
+        assert in_process_session() is sb
+        sa.close()
+        assert open_circuits() == 1  # the other circuit is untouched
+        np.testing.assert_allclose(sb.op(currents=b.column_sources).stack(b.column_sources), got["b"][-1], rtol=1e-9)
+        sc = open_session(a.netlist, local)  # without keep_others: every other in-process session is closed
+        assert open_circuits() == 1
+        with pytest.raises(MemcosimError, match="closed"):
+            sb.op(currents=b.column_sources)
+        sc.close()
+    finally:
+        sa.close()
+        sb.close()
+    assert open_circuits() == 0 and in_process_session() is None
+
+
+def _memristor_steps(s, xbar, v: float) -> list:
+    """Four steps on one array, each a call returning what it read: a read, a state write and a read, a programming
+    transient (the states after it), a read."""
+    rows = dict.fromkeys(xbar.row_sources, v)
+
+    def read(volts):
+        s.set_sources(volts)
+        return s.op(currents=xbar.column_sources).stack(xbar.column_sources)
+
+    def write_and_read():
+        s.set_states({xbar.cells[0, 1]: 0.3})
+        return read(dict.fromkeys(xbar.row_sources, 0.5 * v))
+
+    def program():
+        s.tran(2e-8, 1e-9, waveforms={xbar.row_sources[0]: pulse(1.0, 1e-8, delay=2e-9)})
+        return s.states.copy()
+
+    return [lambda: read(rows), write_and_read, program, lambda: read(rows)]

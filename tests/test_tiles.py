@@ -225,3 +225,29 @@ def test_tiles_on_a_running_dask_cluster_read_like_in_process():
             layer.write_weights(w)
             np.testing.assert_allclose(layer.forward(x).outputs, want, atol=1e-9)
             np.testing.assert_allclose(layer.weights(), w, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_a_worker_keeps_every_tile_it_serves_loaded_and_reads_it_again_without_a_rebuild():
+    from memcosim.cosim.tiles import live_tiles, tiles_kept
+
+    rng = np.random.default_rng(6)
+    w = rng.uniform(-1, 1, (8, 4))
+    x = rng.uniform(0, 1, (3, 8))
+    cfg = _config(8, 4, DeviceConfig("linear_ion_drift"))
+    with TiledLayer(cfg, TileSettings(4, 4, workers=0)) as ref:
+        ref.write_weights(w)
+        want = ref.forward(x).outputs
+    with TiledLayer(cfg, TileSettings(4, 4, workers=1)) as layer:
+        assert tiles_kept(layer.specs[(0, 0)]) > 4
+        layer.write_weights(w)
+        np.testing.assert_allclose(layer.forward(x).outputs, want, atol=1e-9)
+        np.testing.assert_allclose(layer.forward(x).outputs, want, atol=1e-9)
+        # the same four circuits served both reads (3 operating points each, twice)
+        assert layer.pool.workers[0].call(live_tiles) == {key: 6 for key in layer.specs}
+    # a worker that may keep one tile only: every call on another tile rebuilds it from the tile's state
+    with TiledLayer(cfg, TileSettings(4, 4, workers=1, loaded_mb=1e-6)) as layer:
+        assert tiles_kept(layer.specs[(0, 0)]) == 1
+        layer.write_weights(w)
+        np.testing.assert_allclose(layer.forward(x).outputs, want, atol=1e-9)
+        assert list(layer.pool.workers[0].call(live_tiles)) == [(1, 1)]
