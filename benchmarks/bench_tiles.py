@@ -14,17 +14,32 @@ passes below 1e-6. Reported: seconds of each read, the CPU seconds of each worke
 workers over 1 (same matrix, same inputs, same run) and the bound on it from the CPU times, the tiles passing, the largest error, whether the 1- and 2-worker outputs agree, and the load
 average of the machine (the cores are shared).
 
-Settings (environment): ``MEMCOSIM_BENCH_TILES_N`` (matrix size, default 1024), ``..._SIZES`` (tile sizes,
+Settings (environment, or ``KEY=VALUE`` arguments after the benchmark name, e.g. ``./run bench tiles N=1024
+SIZES=64 WORKERS=2``): ``MEMCOSIM_BENCH_TILES_N`` (matrix size, default 1024), ``..._SIZES`` (tile sizes,
 default ``64,128``), ``..._VECTORS`` (batch, default 64), ``..._WORKERS`` (default ``1,2``). Results:
-``benchmarks/results/tiles.json`` (rewritten after every configuration). ``MEMCOSIM_BENCH_TILES_PART=dac``
-instead measures the CPU time of one read of a 128x128 tile with a row DAC output resistance of 0 and of
-1 ohm (``benchmarks/results/tiles_dac_output.json``).
+``benchmarks/results/tiles.json`` (rewritten after every configuration); progress (tiles read so far) is
+logged while a read runs.
+
+Other parts (``MEMCOSIM_BENCH_TILES_PART``):
+
+* ``second``: the CPU seconds of the worker for a first and a second read of the same batch, with the worker
+  keeping every tile loaded (``TileSettings.loaded_mb`` default) and keeping one only (each call on a tile
+  builds and loads it again: how tiles worked before several circuits per worker); ``N`` defaults to 128 here
+  (8 tiles of 64x64), one worker (``benchmarks/results/tiles_second_call.json``);
+* ``profile``: where one tile's read goes, in this process (CPU seconds): building the netlist, loading it
+  into ngspice, the first (cold) and every further operating point of a batch, and ngspice's own counts
+  (Newton iterations per operating point, share of the analysis spent factoring the matrix), for tiles of
+  ``SIZES`` (``benchmarks/results/tiles_profile.json``);
+* ``dac``: the CPU time of one read of a 128x128 tile with a row DAC output resistance of 0 and of 1 ohm
+  (``benchmarks/results/tiles_dac_output.json``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import sys
 import time
 
 import numpy as np
@@ -36,11 +51,17 @@ from memcosim.config.periphery import AdcConfig, DacConfig
 from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
 from memcosim.cosim.session import SessionOptions
 from memcosim.cosim.tiles import TiledLayer, TileSettings
+from memcosim.cosim.tile_map import TileMap
 
-N = int(os.environ.get("MEMCOSIM_BENCH_TILES_N", "1024"))
-SIZES = [int(s) for s in os.environ.get("MEMCOSIM_BENCH_TILES_SIZES", "64,128").split(",")]
+for _arg in sys.argv[1:]:  # `./run bench tiles N=1024 SIZES=64 WORKERS=2`: the same as the environment variables
+    if "=" in _arg:
+        _key, _value = _arg.split("=", 1)
+        os.environ[f"MEMCOSIM_BENCH_TILES_{_key.upper()}"] = _value
+PART = os.environ.get("MEMCOSIM_BENCH_TILES_PART", "")
+N = int(os.environ.get("MEMCOSIM_BENCH_TILES_N", "128" if PART == "second" else "1024"))
+SIZES = [int(s) for s in os.environ.get("MEMCOSIM_BENCH_TILES_SIZES", "64" if PART == "second" else "64,128").split(",")]
 VECTORS = int(os.environ.get("MEMCOSIM_BENCH_TILES_VECTORS", "64"))
-WORKERS = [int(s) for s in os.environ.get("MEMCOSIM_BENCH_TILES_WORKERS", "1,2").split(",")]
+WORKERS = [int(s) for s in os.environ.get("MEMCOSIM_BENCH_TILES_WORKERS", "1" if PART == "second" else "1,2").split(",")]
 TOLERANCE = 1e-6
 
 
@@ -91,8 +112,97 @@ def dac_output_rows(size: int = 128, reads: int = 3) -> list[dict]:
     return rows
 
 
+def second_call_rows(weights: np.ndarray, x: np.ndarray, size: int) -> list[dict]:
+    """CPU seconds of one worker for a first and a second read of batch ``x``, keeping every tile loaded and
+    keeping one (each call on a tile rebuilds it: the behaviour before several circuits per worker)."""
+    rows = []
+    outputs = []
+    for kept, loaded_mb in (("every tile", TileSettings.loaded_mb), ("one tile", 1e-6)):
+        with TiledLayer(layer_config(weights), TileSettings(size, size, workers=1, loaded_mb=loaded_mb)) as layer:
+            pid = layer.pool.workers[0].pid
+            for call in ("first", "second"):
+                c0, t0 = cpu_seconds(pid), time.perf_counter()
+                read = layer.forward(x)
+                cpu, wall = cpu_seconds(pid) - c0, time.perf_counter() - t0
+                outputs.append(read.outputs)
+                rows.append({"matrix": f"{N}x{N}", "tile": f"{size}x{size}", "tiles": layer.map.count,
+                             "vectors": len(x), "worker_keeps": kept, "call": call, "worker_cpu_s": cpu,
+                             "cpu_per_tile_s": cpu / layer.map.count, "read_s": wall,
+                             "load": os.getloadavg()[0]})
+                print(rows[-1], flush=True)
+    assert all(np.array_equal(o, outputs[0]) for o in outputs), "the reads differ"
+    return rows
+
+
+def profile_rows(size: int, vectors: int) -> list[dict]:
+    """Where one ``size`` x ``size`` tile's batched read goes, in this process (CPU seconds; resistor cells,
+    2.5 ohm segments, 1 ohm DAC output): netlist build, load, cold and warm operating points, and ngspice's counts."""
+    from memcosim.circuits.crossbar import build_crossbar
+    from memcosim.cosim.layer import merge_crossbars
+
+    rng = np.random.default_rng(2)
+    weights = rng.uniform(-1.0, 1.0, (size, size // 2))
+    x = rng.uniform(0.0, 1.0, (vectors, size))
+    cfg = layer_config(weights)
+    clock = time.process_time
+    t0 = clock()
+    g = np.full((cfg.inputs, cfg.columns), cfg.device.g_min)  # the netlist's cost does not depend on the values
+    net, _ = merge_crossbars([build_crossbar(cfg.array(conductance=g), check=False)], "profile")
+    net.render()
+    build = clock() - t0
+    t0 = clock()
+    circuit = CrossbarCircuit([cfg], SessionOptions(worker=False))
+    build_and_load = clock() - t0
+    try:
+        layer = circuit.layers[0]
+        ops = []
+        for b in range(vectors):
+            t0 = clock()
+            layer.forward(x[b:b + 1])
+            ops.append(clock() - t0)
+        stats = circuit.session.library.command("rusage all").stdout
+    finally:
+        circuit.close()
+    facts = {}
+    for line in stats:
+        if "=" in line:
+            key, _, value = line.partition("=")
+            facts[key.strip()] = value.strip()
+    warm = np.array(ops[1:])
+    analysis = float(facts.get("Total analysis time (seconds)", "nan"))
+    return [{"tile": f"{size}x{size}", "unknowns": int(facts.get("Circuit Equations", 0)),
+             "lu_nonzeros": int(facts.get("Circuit total non-zeroes", 0)), "build_s": build,
+             "load_s": build_and_load - build, "first_op_s": ops[0], "op_median_s": float(np.median(warm)),
+             "op_min_s": float(warm.min()), "op_max_s": float(warm.max()), "batch_s": build_and_load + sum(ops),
+             "newton_per_op": int(facts.get("Total iterations", 0)) / vectors,
+             "factor_share": float(facts.get("Matrix factor time", "nan")) / analysis,
+             "load": os.getloadavg()[0]}]
+
+
 def main() -> None:
-    if os.environ.get("MEMCOSIM_BENCH_TILES_PART", "") == "dac":
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.getLogger("memcosim.cosim.tiles").setLevel(logging.INFO)  # progress of the reads
+    if PART == "second":
+        rng = np.random.default_rng(0)
+        weights = rng.uniform(-1.0, 1.0, (N, N))
+        x = rng.uniform(0.0, 1.0, (VECTORS, N))
+        rows = [r for size in SIZES for r in second_call_rows(weights, x, size)]
+        report("tiles_second_call", rows, notes=(
+            f"CPU seconds of the one worker for a batched read of {VECTORS} vectors on a {N}x{N} matrix, the first "
+            f"call (builds and loads every tile) and the second, with the worker keeping every tile loaded (several "
+            f"ngspice circuits, switched with setcirc) and keeping one (every call on a tile builds it again); the "
+            f"outputs of all reads are identical"))
+        return
+    if PART == "profile":
+        rows = [r for size in SIZES for r in profile_rows(size, VECTORS)]
+        report("tiles_profile", rows, notes=(
+            "one tile in this process, CPU seconds: build = netlist made in Python, load = parsed by ngspice (and "
+            "session set-up), first_op = the first (cold) operating point, op_* = each further one (DAC codes set, "
+            "warm DC point, TIA outputs and column currents read); newton_per_op = ngspice iterations per "
+            "operating point (2 is the least ngspice takes: each refactors the matrix), factor_share = ngspice's "
+            "matrix factor time / its analysis time (wall clock)"))
+        return
+    if PART == "dac":
         rows = dac_output_rows()
         report("tiles_dac_output", rows, notes=(
             f"one read (DAC, array, TIA, ADC) of a 128x128 tile in this process, CPU seconds, resistor cells, 2.5 ohm "
