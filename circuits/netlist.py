@@ -18,6 +18,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from memcosim.config.blocks import SUPPLY_GROUP_NAME
 from memcosim.errors import NetlistError
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -211,7 +212,6 @@ class Supply(NamedTuple):
         return Supply(self.group, element(self.element), node(self.plus), node(self.minus))
 
 
-SUPPLY_GROUP = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
 @dataclass
@@ -402,7 +402,7 @@ class Netlist:
     def supply(self, group: str, element: str, plus: str, minus: str) -> Supply:
         """Declare that ``element`` (see :class:`Supply`) delivers energy in supply group ``group``
         (lower-case letters, digits, ``_``); an element is declared once."""
-        if not isinstance(group, str) or not SUPPLY_GROUP.match(group):
+        if not isinstance(group, str) or not SUPPLY_GROUP_NAME.match(group):
             raise NetlistError(f"supply group {group!r} of {element}: use lower-case letters, digits or '_'")
         parts = element.split(".")
         if len(parts) > 2 or not all(_NAME.match(p) for p in parts) or parts[-1][0].lower() not in "veig":

@@ -159,3 +159,76 @@ def test_includes_stay_refused_outside_the_declared_path():
         net.subcircuit("x", '.subckt x a b\n.include "/etc/passwd"\nR1 a b 1k\n.ends x')
     with pytest.raises(NetlistError, match="absolute path"):
         net.library("relative/models.lib")
+
+
+OPAMP_TIA = """\
+* a designer's TIA with its own rails: an amplifier core and a level-1 CMOS push-pull output stage between vdd
+* and vss, feedback Rf, and a bias resistor Rq across the rails
+.model my_n nmos level=1 vto=0.5 kp=200u
+.model my_p pmos level=1 vto=-0.5 kp=100u
+.subckt rail_tia vdd inm out vss
+Ecore x 0 0 inm 1e4
+Rx x y 1k
+Cx y 0 1p
+Mn vdd y out vss my_n w=100u l=1u
+Mp vss y out vdd my_p w=200u l=1u
+Rq vdd vss 100k
+Rf inm out 5000
+.ends rail_tia
+"""
+RAILS = ('[blocks.tia]\nfile = "tia.sp"\nsubckt = "rail_tia"\n'
+         'supplies = [{pin = "vdd", volts = 1.8}, {pin = "vss", volts = -1.8, group = "tia_negative"}]\n')
+
+
+def test_a_users_supply_pins_are_held_by_rails_and_their_energy_is_counted(tmp_path):
+    """A user's op-amp TIA declares its supply pins in TOML: each is held by one shared source whose energy is
+    in ``Result.energy`` (own group or the slot's), equal to an independent integral of V * I of the rail
+    currents, and to the closed form of the bias resistor plus the column currents sunk into vss (real ngspice)."""
+    from memcosim.cosim.engine import open_session
+    from memcosim.cosim.session import SessionOptions
+
+    config = load_config(_write(tmp_path, OPAMP_TIA, RAILS))
+    from memcosim.config.blocks import BlockSourceConfig, SupplyPinConfig
+    in_python = BlockSourceConfig("rail_tia", str(tmp_path / "tia.sp"), supplies=[
+        SupplyPinConfig("vdd", 1.8), {"pin": "vss", "volts": -1.8, "group": "tia_negative"}])
+    assert in_python == config.blocks["tia"]
+    saved = tmp_path / "saved.toml"
+    saved.write_text(config_to_toml(config))
+    assert load_config(saved).blocks == config.blocks
+    xb = build_crossbar(config)
+    text = xb.netlist.render()
+    assert "XTIA0 rail_tia_vdd s0 o0 rail_tia_vss rail_tia\n" in text
+    assert text.count("Vrail_tia_vdd rail_tia_vdd 0 dc 1.8") == 1 and "Vrail_tia_vss rail_tia_vss 0 dc -1.8" in text
+    t = 2e-6
+    with open_session(xb.netlist) as s:
+        s.set_sources(xb.dac_values(np.array([63, 40, 20])))
+        r = s.tran(t, t / 200, voltages=list(xb.tia_outputs), currents=["Vrail_tia_vdd", "Vrail_tia_vss"])
+    assert r.energy["tia"] > 0 and r.energy["tia_negative"] > 0
+    # independent: the rails' V * I integrated over the transient (a source delivers -V I, ngspice's sign)
+    for group, name, volts in (("tia", "Vrail_tia_vdd", 1.8), ("tia_negative", "Vrail_tia_vss", -1.8)):
+        own = -volts * float(np.trapezoid(r[name], r.time))
+        assert r.energy[group] == pytest.approx(own, rel=1e-3)
+    # closed form, late in the read (settled): each column's Rq across 3.6 V, plus each column's current pulled
+    # through Rf into the output and sunk by the PMOS into vss (outputs below 0 V)
+    outputs = np.array([r[o][-1] for o in xb.tia_outputs])
+    assert np.all(outputs < -0.05)
+    column = -outputs / 5000.0
+    power = -1.8 * r["Vrail_tia_vdd"][-1] + 1.8 * r["Vrail_tia_vss"][-1]
+    assert power == pytest.approx(3 * 3.6 ** 2 / 100e3 + 1.8 * column.sum(), rel=1e-3)
+
+
+def test_supply_pins_are_checked_against_the_blocks_pins(tmp_path):
+    path = _write(tmp_path, OPAMP_TIA, RAILS.replace('pin = "vss"', 'pin = "vee"'))
+    with pytest.raises(ConfigError, match=r"blocks\.tia\.supplies\[1\]\.pin: block 'rail_tia' \(file .*tia\.sp\) has "
+                                          r"no pin 'vee'; its \.subckt pins: vdd inm out vss"):
+        build_crossbar(load_config(path))
+    path = _write(tmp_path, OPAMP_TIA, RAILS.replace(', {pin = "vss", volts = -1.8, group = "tia_negative"}', ""))
+    with pytest.raises(ConfigError, match=r"blocks\.tia\.pins: block 'rail_tia' .* has 3 pin\(s\) \(inm out vss\) "
+                                          r"besides its supply pins \(vdd\) but the tia slot connects 2"):
+        build_crossbar(load_config(path))
+    path = _write(tmp_path, OPAMP_TIA, RAILS.replace('group = "tia_negative"', 'group = "Neg"'))
+    with pytest.raises(ConfigError, match=r"blocks\.tia\.supplies\[1\]\.group: must be a supply group name"):
+        load_config(path)
+    path = _write(tmp_path, OPAMP_TIA, RAILS.replace("volts = 1.8", "volts = 'high'"))
+    with pytest.raises(ConfigError, match=r"blocks\.tia\.supplies\[0\]\.volts"):
+        load_config(path)

@@ -15,7 +15,7 @@ import numpy as np
 
 from memcosim.circuits import sky130
 from memcosim.circuits.netlist import Netlist, fmt
-from memcosim.circuits.periphery.base import ADC_SUPPLY, BlockSupply, SubcktBlock, UniformCodes
+from memcosim.circuits.periphery.base import ADC_REFERENCE, ADC_SUPPLY, BlockSupply, SubcktBlock, UniformCodes
 from memcosim.config.periphery import AdcConfig
 from memcosim.errors import ConfigError
 
@@ -91,7 +91,7 @@ _STRONGARM = (
 )
 _EDGE = 20e-12  # seconds: rise and fall of the clock and of the SAR timing (at most t_clock / 50)
 _R_DAC = 100.0  # ohm: the capacitor DAC's switch resistance to each comparator input
-_C_DAC = 200e-15  # farad: the capacitor DAC's top plate on each comparator input
+_C_DAC = 200e-15  # farad: the residue's load on each comparator input
 _C_BIT = 100e-15  # farad: the node that holds one bit of the SAR register
 _SHARPNESS = 40.0  # the bit's decision threshold: 0.5 + 0.5 tanh(40 (V(outp) / vdd - 1/2))
 
@@ -103,10 +103,14 @@ class SarAdc(Adc):
 
     Settings: ``config`` (:class:`~memcosim.config.periphery.AdcConfig` with ``circuit = "sky130"``: bits,
     range, ``v_dd``, ``t_clock``, ``t_start``, ``corner``). Per column, in ngspice: the StrongARM latch with
-    its output inverters, supplied by its own ``Vdd`` (``v_dd`` volts) and clocked by ``Vclk`` (both supply group ``adc``); a behavioural capacitor DAC
-    that puts the residue ``V(in) - V(dac)`` differentially around ``vdd / 2`` on the comparator's inputs
-    (through ``_R_DAC`` ohms onto ``_C_DAC`` farads each), with ``V(dac)`` the trial level of the code so
-    far; and the SAR logic as switched capacitors (one register node per bit: set to 1 at the start of
+    its output inverters, supplied by its own ``Vdd`` (``v_dd`` volts) and clocked by ``Vclk`` (both supply group
+    ``adc``); a binary-weighted capacitor DAC: capacitors ``2**(bits-1-k) c_unit`` (and one terminating
+    ``c_unit``) from a common top plate to bottom plates that switches join to the reference ``Vref``
+    (:attr:`v_reference` volts, supply group ``adc_reference``) while register bit ``k`` is high and to ground
+    while it is low, so the top plate sits at ``code lsb`` of the code so far and every coulomb the
+    switched capacitors draw comes from ``Vref``; a residue stage that puts ``V(in) - V(dac)``, with
+    ``V(dac) = v_min + V(top) - lsb / 2``, differentially around ``vdd / 2`` on the comparator's inputs
+    (through ``_R_DAC`` ohms onto ``_C_DAC`` farads each); and the SAR logic as switched capacitors (one register node per bit: set to 1 at the start of
     its cycle, then following the comparator's decision while its strobe is high near the end of the
     cycle, held after). Bit ``k`` (MSB first) is tried in cycle ``k``; the comparator decides in the second half of
     the cycle. Code ``c`` is tried against ``v_min + (c - 1/2) lsb``, so the ideal transfer is the
@@ -137,11 +141,17 @@ class SarAdc(Adc):
         return f"{instance.lower()}.code"
 
     @property
+    def v_reference(self) -> float:
+        """Volts of the capacitor DAC's reference: ``2**bits lsb``, so that code ``c`` puts ``c lsb`` on its top plate."""
+        return self.levels * self.lsb
+
+    @property
     def supplies(self) -> tuple[BlockSupply, ...]:
         """The comparator's supply ``Vdd``, its clock driver ``Vclk`` and the SAR register's 1 V level ``Vone``
-        (group ``adc``); the behavioural DAC's B sources are not supplies and their energy is not counted."""
+        (group ``adc``), and the capacitor DAC's reference ``Vref`` (group ``adc_reference``); the residue
+        stage's B sources are not supplies and their energy is not counted."""
         return (BlockSupply(ADC_SUPPLY, "Vdd", "vdd", "0"), BlockSupply(ADC_SUPPLY, "Vclk", "clk", "0"),
-                BlockSupply(ADC_SUPPLY, "Vone", "one", "0"))
+                BlockSupply(ADC_SUPPLY, "Vone", "one", "0"), BlockSupply(ADC_REFERENCE, "Vref", "ref", "0"))
 
     def comparator_subckt(self) -> str:
         """The StrongARM latch as a ``.subckt``: with clk low both outputs are low (reset); with clk high
@@ -179,9 +189,24 @@ class SarAdc(Adc):
                 f"Cq{k} q{k} 0 {fmt(_C_BIT)}", f"Rq{k} q{k} 0 1e9",
             ]
         weights = " + ".join(f"{1 << (n - 1 - k)}*v(q{k})" for k in range(n))
+        c_total = self.levels * c.c_unit
         lines += [
-            "* behavioural capacitor DAC: the residue in - dac differentially around vdd/2",
-            f"Bdac dac 0 V = {fmt(c.v_min)} + {fmt(self.lsb)}*({weights} - 0.5)",
+            "* capacitor DAC: bit k's capacitor from the top plate to a bottom plate joined to ref while q<k> is",
+            "* high, to ground while it is low; the top plate holds code * lsb; the switches draw from Vref",
+            f"Vref ref 0 {fmt(self.v_reference)}",
+            f".model {self.name}_plate sw(vt=0.5 vh=0.1 ron={fmt(t / (50 * c_total))} roff=1e12)",
+            f"Ctu top 0 {fmt(c.c_unit)}", "Rtop top 0 1e12",
+        ]
+        for k in range(n):
+            lines += [
+                f"Ct{k} top b{k} {fmt((1 << (n - 1 - k)) * c.c_unit)}",
+                f"Bnq{k} nq{k} 0 V = 1 - v(q{k})",
+                f"Sr{k} ref b{k} q{k} 0 {self.name}_plate",
+                f"Sg{k} b{k} 0 nq{k} 0 {self.name}_plate",
+            ]
+        lines += [
+            "* residue stage: in - dac differentially around vdd/2",
+            f"Bdac dac 0 V = {fmt(c.v_min - self.lsb / 2)} + v(top)",
             f"Bp tp 0 V = {fmt(vdd / 2)} + 0.5*(v(in)-v(dac))",
             f"Bn tn 0 V = {fmt(vdd / 2)} - 0.5*(v(in)-v(dac))",
             f"Rp tp inp {fmt(_R_DAC)}", f"Cp inp 0 {fmt(_C_DAC)}",

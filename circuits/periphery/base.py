@@ -74,6 +74,7 @@ DAC_SUPPLY = "dac"  # the row DACs' output stages
 PROGRAMMING_DRIVERS = "programming_drivers"  # the programming pulse sources of rows and columns
 TIA_SUPPLY = "tia"  # the column TIAs' amplifiers
 ADC_SUPPLY = "adc"  # the column ADCs
+ADC_REFERENCE = "adc_reference"  # the reference source of the SAR ADCs' capacitor DACs
 NUDGE_SUPPLY = "nudge"  # the nudge current sources
 SWITCHES = "switches"  # column switches and their gate drives
 BIAS_SUPPLY = "bias"  # the EP network's bias rows

@@ -19,7 +19,8 @@ from memcosim.circuits import sky130
 from memcosim.circuits.netlist import Element, Netlist, fmt
 from memcosim.circuits.periphery.access import AccessTransistor
 from memcosim.circuits.periphery.adc import Adc
-from memcosim.circuits.periphery.base import Block, BlockSupply
+from memcosim.circuits.periphery.base import (ADC_SUPPLY, ARRAY, DAC_SUPPLY, ROW_DRIVERS, TIA_SUPPLY, Block, BlockSupply,
+                                              Rail, define_rails)
 from memcosim.circuits.periphery.blocks import SLOTS, PeripheryBlocks
 from memcosim.circuits.periphery.dac import Dac
 from memcosim.circuits.periphery.tia import Tia
@@ -33,7 +34,9 @@ class SubcktSource:
     """A checked sub-circuit ``subckt`` with ``pins`` in order, defined by the model files ``files``
     (``(path, section)``, read in order; section "" for ``.include``), with instance parameters
     ``params`` and global ``.param`` values ``parameters`` the files read. ``dc_paths`` are the pin
-    pairs joined inside by a DC path (``"0"`` is ground)."""
+    pairs joined inside by a DC path (``"0"`` is ground). ``rails`` are the supply pins among ``pins``
+    (:class:`~memcosim.circuits.periphery.base.Rail`: held by a shared source, energy in its group);
+    the other pins, in order, are the slot's (:attr:`slot_pins`)."""
 
     slot: str
     subckt: str
@@ -42,17 +45,29 @@ class SubcktSource:
     params: tuple[tuple[str, float], ...] = ()
     parameters: tuple[tuple[str, float], ...] = ()
     dc_paths: tuple[tuple[str, str], ...] = ()
+    rails: tuple[Rail, ...] = ()
+
+    @property
+    def slot_pins(self) -> tuple[str, ...]:
+        """The pins matched to the slot's pin contract: every pin that is not a supply pin, in order."""
+        supply = {r.pin for r in self.rails}
+        return tuple(p for p in self.pins if p not in supply)
 
     def define(self, net: Netlist) -> None:
-        """Declare the model files, their parameters and the sub-circuit in ``net``."""
+        """Declare the model files, their parameters, the sub-circuit and its rails' sources in ``net``."""
         for name, value in self.parameters:
             net.parameter(name, value)
         for path, section in self.files:
             net.library(path, section)
         net.external_subcircuit(self.subckt, self.pins, self.dc_paths)
+        define_rails(net, self.rails)
 
     def place(self, net: Netlist, name: str, nodes: tuple[str, ...], kind: str | None = None) -> Element:
-        """One ``X`` instance on ``nodes``; ``kind`` overrides the element kind the structure checks see."""
+        """One ``X`` instance with the slot pins on ``nodes`` (in :attr:`slot_pins` order) and the supply pins on
+        their rails; ``kind`` overrides the element kind the structure checks see."""
+        if self.rails:
+            on = dict(zip(self.slot_pins, nodes)) | {r.pin: r.node for r in self.rails}
+            nodes = tuple(on[p] for p in self.pins)
         if kind is None:
             return net.instance("X" + name, nodes, self.subckt, **dict(self.params))
         rest = " ".join([self.subckt] + [f"{k}={fmt(v, f'{name} {k}')}" for k, v in self.params])
@@ -66,7 +81,12 @@ class _FromSource:
 
     @property
     def pins(self) -> tuple[str, ...]:
-        return self.source.pins
+        return self.source.slot_pins
+
+    @property
+    def rails(self) -> tuple[Rail, ...]:
+        """The supply pins the user declared (``supplies`` of its settings), each on its shared source."""
+        return self.source.rails
 
     @property
     def dc_paths(self) -> tuple[tuple[str, str], ...]:
@@ -81,7 +101,8 @@ class _FromSource:
 
     @property
     def supplies(self) -> tuple[BlockSupply, ...]:
-        """None declared: a user's sub-circuit names no supply elements (its energy is not counted)."""
+        """None inside the sub-circuit: its energy comes in through its supply pins' shared sources
+        (:attr:`rails`), declared as supplies when the block is defined."""
         return ()
 
     def place(self, net: Netlist, name: str, nodes: tuple[str, ...]) -> Element:
@@ -135,6 +156,20 @@ class UserAccess(_FromSource, AccessTransistor):
 
 
 _CLASSES = {"dac": UserDac, "tia": UserTia, "adc": UserAdc, "access": UserAccess}
+SLOT_GROUPS = {"dac": DAC_SUPPLY, "row_driver": ROW_DRIVERS, "tia": TIA_SUPPLY, "adc": ADC_SUPPLY, "access": ARRAY}
+"""The supply group a user's supply pin counts in when its settings name none: the slot's."""
+
+
+def _rails(slot: str, config: BlockSourceConfig, pins: tuple[str, ...], origin: str) -> tuple[Rail, ...]:
+    """The rails of the supply pins ``config.supplies`` names; each must be one of ``pins``."""
+    rails = []
+    for k, s in enumerate(config.supplies):
+        if s.pin not in pins:
+            raise ConfigError(f"blocks.{slot}.supplies[{k}].pin", f"block {config.subckt!r} ({origin}) has no pin "
+                              f"{s.pin!r}; its .subckt pins: {' '.join(pins)}")
+        node = f"{config.subckt}_{s.pin}".lower()
+        rails.append(Rail(s.pin, f"V{node}", node, s.volts, s.group or SLOT_GROUPS[slot]))
+    return tuple(rails)
 
 
 def _path(file: str, base: Path) -> Path:
@@ -173,10 +208,15 @@ def subckt_source(slot: str, config: BlockSourceConfig, base: str | Path = ".") 
         files = [(str(check_library(_path(lib.file, Path(base)), lib.section, slot)), lib.section)
                  for lib in config.libraries]
         files.append((str(file), ""))
-    if len(pins) != len(contract.pins):
-        raise ConfigError(f"{where}.pins", f"block {config.subckt!r} ({config.file or config.pdk}) has {len(pins)} "
-                          f"pin(s) ({' '.join(pins) or 'none'}) but the {slot} slot connects {len(contract.pins)}: "
-                          f"{contract.contract}")
+    origin = f"file {file}" if not config.pdk else config.pdk
+    rails = _rails(slot, config, tuple(pins), origin) if not config.pdk else ()
+    supply = {r.pin for r in rails}
+    slot_pins = [p for p in pins if p not in supply]
+    if len(slot_pins) != len(contract.pins):
+        extra = f" besides its supply pins ({' '.join(sorted(supply))})" if supply else ""
+        raise ConfigError(f"{where}.pins", f"block {config.subckt!r} ({config.file or config.pdk}) has "
+                          f"{len(slot_pins)} pin(s) ({' '.join(slot_pins) or 'none'}){extra} but the {slot} slot "
+                          f"connects {len(contract.pins)}: {contract.contract}")
     if config.dc_paths:
         paths = tuple((a, b) for a, b in config.dc_paths)
         for pair in paths:
@@ -188,7 +228,7 @@ def subckt_source(slot: str, config: BlockSourceConfig, base: str | Path = ".") 
     else:
         paths = tuple(zip(pins, pins[1:])) or ((pins[0], "0"),)
     return SubcktSource(slot, config.subckt, tuple(pins), tuple(files), tuple(sorted(config.params.items())),
-                        parameters, paths)
+                        parameters, paths, rails)
 
 
 def with_user_blocks(blocks: PeripheryBlocks, sources: dict[str, BlockSourceConfig],

@@ -15,6 +15,14 @@ In a TOML config one table per slot, ``[blocks.<slot>]`` (slots ``dac``, ``row_d
     corner = "tt"
     params = {w = 1e-6, l = 0.5e-6}   # instance parameters, metres for W and L
 
+A block with its own rails names its supply pins; each is held by a shared voltage source whose
+energy counts in ``Result.energy`` under ``group`` (default: the slot's group, e.g. ``tia``)::
+
+    [blocks.tia]
+    file = "my_opamp_tia.sp"      # .subckt my_tia inm out vdd vss
+    subckt = "my_tia"
+    supplies = [{pin = "vdd", volts = 1.8}, {pin = "vss", volts = -1.8, group = "tia"}]
+
 The checks that need the files (does the file define the sub-circuit with these pins, does it
 hold control lines) happen where the block is built (:mod:`memcosim.circuits.periphery.user`).
 """
@@ -23,12 +31,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import re
+
 from memcosim import fields as f
 from memcosim.errors import ConfigError
 
 USER_SLOTS = ("dac", "row_driver", "tia", "adc", "access")
 PDK_CORNERS = {"sky130": ("tt", "ff", "ss", "sf", "fs")}  # process corners of each PDK's model files
 PDKS = tuple(PDK_CORNERS)
+SUPPLY_GROUP_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")  # a supply group: what Netlist.supply accepts
 
 
 @dataclass
@@ -45,6 +56,27 @@ class LibraryConfig:
             raise ConfigError("section", f"must be a library section name (letters, digits, '_'), got {self.section!r}")
 
 
+SUPPLY_VOLTS = 20.0  # volts: the largest supply magnitude a block's supply pin may be held at
+
+
+@dataclass
+class SupplyPinConfig:
+    """A supply pin of a user's block: pin ``pin`` of its ``.subckt`` is held at ``volts`` (to ground) by one
+    voltage source shared by every instance of the block; the source's energy counts under supply ``group``
+    (lower-case letters, digits, '_'; empty: the slot's own group)."""
+
+    pin: str
+    volts: float
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pin, str) or not self.pin.isidentifier():
+            raise ConfigError("pin", f"must be a pin name of the block's .subckt, got {self.pin!r}")
+        self.volts = f.number("volts", self.volts, low=-SUPPLY_VOLTS, high=SUPPLY_VOLTS, unit="V")
+        if not isinstance(self.group, str) or (self.group and not SUPPLY_GROUP_NAME.match(self.group)):
+            raise ConfigError("group", f"must be a supply group name (lower-case letters, digits, '_'), got {self.group!r}")
+
+
 @dataclass
 class BlockSourceConfig:
     """Where the block of one slot comes from.
@@ -55,7 +87,9 @@ class BlockSourceConfig:
     pins are the slot's). ``libraries`` are the model files the sub-circuit needs. ``params`` are
     instance parameters put on every instance (e.g. ``w``, ``l`` in metres). ``dc_paths`` lists the
     pin pairs joined by a DC path inside the block (``"0"`` is ground), for the structure checks;
-    none given: every pin is taken to conduct to every other.
+    none given: every pin is taken to conduct to every other. ``supplies`` names the sub-circuit's supply pins
+    (:class:`SupplyPinConfig`): they are not matched to the slot's pins but held at their voltage by shared
+    sources whose energy counts per supply group; the other pins, in order, are matched to the slot's.
     """
 
     subckt: str
@@ -66,6 +100,7 @@ class BlockSourceConfig:
     corner: str = "tt"
     params: dict[str, float] = field(default_factory=dict)
     dc_paths: list[list[str]] = field(default_factory=list)
+    supplies: list[SupplyPinConfig] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not isinstance(self.subckt, str) or not self.subckt.isidentifier():
@@ -105,6 +140,23 @@ class BlockSourceConfig:
                 isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in self.dc_paths):
             raise ConfigError("dc_paths", f"must be a list of [pin, pin] pairs, got {self.dc_paths!r}")
         self.dc_paths = [list(p) for p in self.dc_paths]
+        if not isinstance(self.supplies, list):
+            raise ConfigError("supplies", f"must be a list of {{pin, volts, group}} tables, got {self.supplies!r}")
+        rails = []
+        for k, s in enumerate(self.supplies):
+            try:
+                rails.append(s if isinstance(s, SupplyPinConfig) else SupplyPinConfig(**s) if isinstance(s, dict)
+                             else SupplyPinConfig(s))
+            except ConfigError as exc:
+                raise ConfigError(f"supplies[{k}].{exc.field}", exc.message) from None
+            except TypeError:
+                raise ConfigError(f"supplies[{k}]", f"must be a table with pin, volts (and group), got {s!r}") from None
+        twice = sorted({r.pin for r in rails if [x.pin for x in rails].count(r.pin) > 1})
+        if twice:
+            raise ConfigError("supplies", f"names pin(s) {', '.join(twice)} twice")
+        if rails and self.pdk:
+            raise ConfigError("supplies", f"a {self.pdk} device has no supply pins")
+        self.supplies = rails
 
 
 def block_sources(data: object, where: str = "blocks") -> dict[str, BlockSourceConfig]:

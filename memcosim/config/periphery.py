@@ -96,7 +96,8 @@ class AdcConfig:
     decision element is a StrongARM comparator of sky130 1.8 V transistors at process ``corner``,
     supplied by ``v_dd`` volts; one bit per clock cycle of ``t_clock`` seconds, the first starting
     ``t_start`` seconds into a transient; at most 12 bits; its offset is its circuit's, so ``offset``
-    stays 0)."""
+    stays 0). ``c_unit`` farads is the unit capacitor of the SAR's binary-weighted capacitor DAC (2**bits units
+    in all), whose switching charge is drawn from its reference source)."""
 
     bits: int = 8
     v_min: float = -1.0
@@ -108,6 +109,7 @@ class AdcConfig:
     v_dd: float = 1.8
     t_clock: float = 1e-9
     t_start: float = 1e-9
+    c_unit: float = 10e-15
 
     def __post_init__(self) -> None:
         self.bits = f.integer("periphery.adc.bits", self.bits, 1, 16)
@@ -126,6 +128,7 @@ class AdcConfig:
                              unit="V")
         self.t_clock = f.number("periphery.adc.t_clock", self.t_clock, low=20e-12, unit="s")
         self.t_start = f.number("periphery.adc.t_start", self.t_start, low=0.0, unit="s")
+        self.c_unit = f.number("periphery.adc.c_unit", self.c_unit, low=0.0, low_open=True, high=1e-12, unit="F")
         if self.circuit == "sky130":
             if self.bits > MAX_SAR_BITS:
                 raise ConfigError("periphery.adc.bits", f"the sky130 SAR ADC converts 1..{MAX_SAR_BITS} bits, "
