@@ -235,7 +235,7 @@ class Study:
 # the ADC's circuit settings (AdcConfig) at their behavioural defaults: left out of point keys, so that
 # studies written before those settings existed keep their keys (their results resume)
 _ADC_CIRCUIT = {fl.name: fl.default for fl in dataclasses.fields(AdcConfig)
-                if fl.name in ("circuit", "corner", "v_dd", "t_clock", "t_start")}
+                if fl.name in ("circuit", "corner", "v_dd", "t_clock", "t_start", "c_unit")}
 
 
 def _without_adc_circuit(values: object) -> object:

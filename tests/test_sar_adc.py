@@ -106,3 +106,42 @@ def test_a_comparator_that_does_not_resolve_is_refused_naming_the_block():
         check_comparator(slow)
     figures = measure_comparator(SarAdc(AdcConfig(bits=8, circuit="sky130")), offset_steps=6)
     assert abs(figures.offset) < 1e-3 and 0 < figures.t_resolve_half_lsb < figures.t_available
+
+
+def _reference_energy(code: int, bits: int, c_unit: float, v_ref: float) -> float:
+    """Joules the reference delivers converting to ``code``: the textbook charge-redistribution sum (binary-weighted
+    capacitors ``2**(bits-1-k) c_unit`` plus one terminating ``c_unit`` on a floating top plate, every bottom plate
+    at ground to start; bit k set, then kept or cleared, MSB first). Each switching step draws from the reference
+    the change of charge on the bottom plates joined to it, sum C_k ((V_ref - V_top') - (V_k - V_top))."""
+    caps = [(1 << (bits - 1 - k)) * c_unit for k in range(bits)]
+    total = (1 << bits) * c_unit
+    on, top, joules = [0] * bits, 0.0, 0.0
+    for k in range(bits):
+        for value in (1, (code >> (bits - 1 - k)) & 1):
+            new = on[:k] + [value] + on[k + 1:]
+            if new == on:
+                continue
+            new_top = v_ref * sum(c for c, b in zip(caps, new) if b) / total
+            joules += v_ref * sum(c * ((v_ref - new_top) - (v_ref * b - top)) for c, b, n in zip(caps, on, new) if n)
+            on, top = new, new_top
+    return joules
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bits, code", [(5, 19), (5, 6), (8, 200)])
+def test_the_capacitor_dac_draws_the_textbook_switching_energy_from_its_reference(bits, code):
+    """The SAR's capacitor DAC charges its switched capacitors from the named reference ``Vref`` (supply group
+    ``adc_reference``): over one conversion to a known code its energy equals the charge-redistribution sum."""
+    from memcosim.circuits.netlist import Netlist
+
+    adc = SarAdc(AdcConfig(bits=bits, v_min=-1, v_max=0, circuit="sky130", c_unit=20e-15))
+    net = Netlist(title="one SAR conversion")
+    adc.define(net)
+    net.voltage_source("VIN", "in", "0", adc.config.v_min + code * adc.lsb)
+    adc.place(net, "ADC0", ("in",))
+    with open_session(net) as s:
+        r = s.tran(adc.conversion_time, 20e-12, voltages=[adc.code_vector("XADC0")], max_step=20e-12)
+    assert round(float(r[adc.code_vector("XADC0")][-1])) == code
+    want = _reference_energy(code, bits, 20e-15, adc.v_reference)
+    assert r.energy["adc_reference"] == pytest.approx(want, rel=1e-3 if bits == 5 else 1e-2), (r.energy, want)
+    assert want > 0.5 * adc.levels * 20e-15 * adc.v_reference ** 2 / 4
