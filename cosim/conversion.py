@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memcosim.circuits.netlist import Netlist
+from memcosim.circuits.netlist import Netlist, fmt
 from memcosim.circuits.periphery.adc import SarAdc
+from memcosim.circuits.sky130 import PAIR_OFFSETS
 from memcosim.circuits.waveforms import Pwl
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import SessionOptions
@@ -53,7 +54,7 @@ class ComparatorFigures:
     t_available: float
 
 
-def _bench(adc: SarAdc) -> Netlist:
+def _bench(adc: SarAdc, pair: tuple[float, float] = (0.0, 0.0)) -> Netlist:
     net = Netlist(title=f"comparator of {adc.name}")
     adc.define(net)
     vdd = adc.config.v_dd
@@ -61,7 +62,9 @@ def _bench(adc: SarAdc) -> Netlist:
     net.voltage_source("VCLK", "clk", "0", 0.0)
     net.voltage_source("VINP", "inp", "0", vdd / 2)
     net.voltage_source("VINN", "inn", "0", vdd / 2)
-    net.add("XCMP", ("inp", "inn", "clk", "outp", "outn", "vdd"), adc.comparator, f"instance of {adc.comparator}")
+    shifts = " ".join(f"{q}={fmt(v)}" for q, v in zip(PAIR_OFFSETS, pair))
+    net.add("XCMP", ("inp", "inn", "clk", "outp", "outn", "vdd"), f"{adc.comparator} {shifts}",
+            f"instance of {adc.comparator}")
     net.resistor("RLP", "outp", "0", 1e9)
     net.resistor("RLN", "outn", "0", 1e9)
     return net
@@ -85,9 +88,12 @@ def _cycle(session, adc: SarAdc, dv: float) -> Decision:
     return Decision(dv, decision, resolve)
 
 
-def measure_comparator(adc: SarAdc, offset_span: float = 20e-3, offset_steps: int = 14) -> ComparatorFigures:
-    """Offset and resolution time of ``adc``'s comparator at its supply, clock and corner (a few seconds)."""
-    with open_session(_bench(adc), SessionOptions(retry=False)) as s:
+def measure_comparator(adc: SarAdc, offset_span: float = 20e-3, offset_steps: int = 14,
+                       pair: tuple[float, float] = (0.0, 0.0)) -> ComparatorFigures:
+    """Offset and resolution time of ``adc``'s comparator at its supply, clock and corner (a few seconds), with its
+    input pair's thresholds raised by ``pair`` volts (+ side, - side; e.g. a draw of
+    :func:`memcosim.circuits.sky130.apply_mismatch`)."""
+    with open_session(_bench(adc, pair), SessionOptions(retry=False)) as s:
         half = _cycle(s, adc, adc.lsb / 2)
         one_mv = _cycle(s, adc, 1e-3)
         lo, hi = -offset_span, offset_span

@@ -70,12 +70,10 @@ class Adc(SubcktBlock, UniformCodes):
 NFET = "sky130_fd_pr__nfet_01v8"
 PFET = "sky130_fd_pr__pfet_01v8"
 # StrongARM latch devices (name, drain, gate, source, bulk, nfet/pfet, W m, L m), pins inp inn clk outp outn vdd:
-# M1 tail switch, M2/M3 input pair, M4/M5 cross-coupled NMOS, M6/M7 cross-coupled PMOS, M8-M11 reset
+# M1 tail switch, (M2/M3 input pair: sky130.COMPARATOR_PAIR_W x _L, gates behind their threshold-shift sources), M4/M5 cross-coupled NMOS, M6/M7 cross-coupled PMOS, M8-M11 reset
 # switches (outputs and the pair's drains to vdd while clk is low), M12-M15 output inverters.
 _STRONGARM = (
     ("M1", "tail", "clk", "0", "0", NFET, 2e-6, 0.15e-6),
-    ("M2", "x", "inp", "tail", "0", NFET, 4e-6, 0.15e-6),
-    ("M3", "y", "inn", "tail", "0", NFET, 4e-6, 0.15e-6),
     ("M4", "on", "op", "x", "0", NFET, 1e-6, 0.15e-6),
     ("M5", "op", "on", "y", "0", NFET, 1e-6, 0.15e-6),
     ("M6", "on", "op", "vdd", "vdd", PFET, 2e-6, 0.15e-6),
@@ -153,11 +151,31 @@ class SarAdc(Adc):
         return (BlockSupply(ADC_SUPPLY, "Vdd", "vdd", "0"), BlockSupply(ADC_SUPPLY, "Vclk", "clk", "0"),
                 BlockSupply(ADC_SUPPLY, "Vone", "one", "0"), BlockSupply(ADC_REFERENCE, "Vref", "ref", "0"))
 
+    @property
+    def pair(self) -> str:
+        """Name of the ``.subckt`` of one input-pair transistor (pins d g s b): the sky130 1.8 V NMOS whose PDK
+        threshold-mismatch term is off, as its threshold shift is the comparator's instance parameter."""
+        return f"{self.name}_pair"
+
+    def pair_subckt(self) -> str:
+        """One input-pair transistor: ``sky130.COMPARATOR_DEVICE`` with the PDK's vth0 mismatch slope set to 0 in
+        its scope (its threshold mismatch is the series source of :meth:`comparator_subckt` instead)."""
+        return "\n".join([
+            f".subckt {self.pair} d g s b",
+            f".param {sky130.COMPARATOR_DEVICE}__vth0_slope=0",
+            f"X1 d g s b {sky130.COMPARATOR_DEVICE} w={fmt(sky130.COMPARATOR_PAIR_W)} l={fmt(sky130.COMPARATOR_PAIR_L)}",
+            f".ends {self.pair}"])
+
     def comparator_subckt(self) -> str:
         """The StrongARM latch as a ``.subckt``: with clk low both outputs are low (reset); with clk high
-        ``outp`` goes to vdd when V(inp) > V(inn), else ``outn``."""
-        lines = [f".subckt {self.comparator} inp inn clk outp outn vdd",
-                 f"* StrongARM latch comparator, sky130 1.8 V devices ({self.config.corner})"]
+        ``outp`` goes to vdd when V(inp) > V(inn), else ``outn``. Instance parameters ``dvth_inp`` / ``dvth_inn``
+        (volts, default 0) raise the thresholds of the input-pair transistors (sources in series with their
+        gates): the comparator's offset is about ``dvth_inp - dvth_inn``."""
+        p, n = sky130.PAIR_OFFSETS
+        lines = [f".subckt {self.comparator} inp inn clk outp outn vdd {p}=0 {n}=0",
+                 f"* StrongARM latch comparator, sky130 1.8 V devices ({self.config.corner})",
+                 f"Vvtp inp gp {{{p}}}", f"Vvtn inn gn {{{n}}}",
+                 f"XM2 x gp tail 0 {self.pair}", f"XM3 y gn tail 0 {self.pair}"]
         for name, d, g, s, b, model, w, l in _STRONGARM:
             lines.append(f"X{name} {d} {g} {s} {b} {model} w={fmt(w)} l={fmt(l)}")
         lines.append(f".ends {self.comparator}")
@@ -168,7 +186,7 @@ class SarAdc(Adc):
         n, t, t0, vdd = c.bits, c.t_clock, c.t_start, c.v_dd
         edge = min(_EDGE, t / 50)
         lines = [
-            f".subckt {self.name} in",
+            f".subckt {self.name} in {sky130.PAIR_OFFSETS[0]}=0 {sky130.PAIR_OFFSETS[1]}=0",
             f"* SAR column ADC: {n} bit over {fmt(c.v_min)} .. {fmt(c.v_max)} V, one bit per {fmt(t)} s from "
             f"{fmt(t0)} s; StrongARM comparator on vdd = {fmt(vdd)} V; the code is V(code)",
             f"Rin in 0 {fmt(c.r_in)}",
@@ -211,7 +229,8 @@ class SarAdc(Adc):
             f"Bn tn 0 V = {fmt(vdd / 2)} - 0.5*(v(in)-v(dac))",
             f"Rp tp inp {fmt(_R_DAC)}", f"Cp inp 0 {fmt(_C_DAC)}",
             f"Rn tn inn {fmt(_R_DAC)}", f"Cn inn 0 {fmt(_C_DAC)}",
-            f"Xcmp inp inn clk outp outn vdd {self.comparator}",
+            f"Xcmp inp inn clk outp outn vdd {self.comparator} "
+            + " ".join(f"{q}={{{q}}}" for q in sky130.PAIR_OFFSETS),
         ]
         lines += [
             f"Bcode code 0 V = {weights}",
@@ -228,5 +247,6 @@ class SarAdc(Adc):
             for path in sky130.device_libraries(device, self.config.corner, "periphery.adc.corner"):
                 net.library(str(path))
             net.external_subcircuit(device, ("d", "g", "s", "b"), (("d", "s"), ("s", "b")))
+        net.subcircuit(self.pair, self.pair_subckt())
         net.subcircuit(self.comparator, self.comparator_subckt())
         super().define(net)
