@@ -215,11 +215,11 @@ def apply_mismatch(net, seed: int, where: str = "mismatch_seed") -> MismatchDraw
     return draws
 
 
-def pdk_array(config, corner: str = "tt", where: str = "corner"):
+def pdk_array(config, corner: str = "tt", where: str = "corner", with_switches: bool = True):
     """``config`` (an :class:`~memcosim.config.array.ArrayConfig`) on sky130: 1T1R cells with the
     :data:`ACCESS_DEVICE` access transistor (word lines at :data:`ACCESS_V_GATE` volts), the column TIA
-    the sky130 two-stage op-amp, and sky130 column switches when the array has programming drivers,
-    all at process ``corner``. Other settings are kept. A ConfigError naming ``where`` for an unknown
+    the sky130 two-stage op-amp, and (``with_switches``) sky130 column switches when the array has programming
+    drivers, all at process ``corner``. Other settings are kept. A ConfigError naming ``where`` for an unknown
     corner, or ``pdk`` if the package is missing."""
     check_corner(corner, where)
     root()  # the package is there before anything is built
@@ -229,7 +229,33 @@ def pdk_array(config, corner: str = "tt", where: str = "corner"):
     per = config.periphery
     if per is not None and per.tia is not None:
         switches = per.switches
-        if per.programming is not None:
+        if per.programming is not None and with_switches:
             switches = replace(switches or SwitchConfig(), corner=corner)
         per = replace(per, tia=replace(per.tia, circuit="sky130", corner=corner), switches=switches)
     return replace(config, cell="1T1R", access=AccessConfig(v_gate=ACCESS_V_GATE), blocks=blocks, periphery=per)
+
+
+@dataclass(frozen=True)
+class PdkSettings:
+    """Arrays on sky130 (:func:`pdk_array`, without column switches) at process ``corner``, with the device
+    mismatch of :func:`apply_mismatch` drawn from ``mismatch_seed`` (-1: none)."""
+
+    corner: str = "tt"
+    mismatch_seed: int = -1
+
+    def __post_init__(self) -> None:
+        check_corner(self.corner)
+        if not isinstance(self.mismatch_seed, int) or isinstance(self.mismatch_seed, bool) or self.mismatch_seed < -1:
+            raise ConfigError("mismatch_seed", f"must be an integer >= -1 (-1: no mismatch), got {self.mismatch_seed!r}")
+
+    def array(self, config):
+        """``config`` (an ArrayConfig) on sky130 at :attr:`corner`."""
+        return pdk_array(config, self.corner, with_switches=False)
+
+    def draw(self, net, *stream: int) -> MismatchDraws | None:
+        """Draw the mismatch of ``net`` from :attr:`mismatch_seed` and ``stream`` (integers that tell netlists of
+        the same seed apart, e.g. a tile's position); None without mismatch."""
+        if self.mismatch_seed < 0:
+            return None
+        seed = int(np.random.SeedSequence([self.mismatch_seed, *stream]).generate_state(1)[0] % (2**31 - 1))
+        return apply_mismatch(net, seed)

@@ -36,6 +36,7 @@ from memcosim import fields as f
 from memcosim.circuits.bias import line_voltages
 from memcosim.circuits.crossbar import Crossbar, build_crossbar
 from memcosim.circuits.netlist import Memristor, Netlist
+from memcosim.circuits.sky130 import PdkSettings
 from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.config import toml
 from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
@@ -266,6 +267,9 @@ def merge_crossbars(parts: Sequence[Crossbar], title: str) -> tuple[Netlist, lis
             lines = [_instance_of(line, src.subcircuits, p) for line in text.split("\n")]
             lines[0] = lines[0].replace(f".subckt {name} ", f".subckt {p}{name} ", 1)
             lines[-1] = lines[-1].replace(f".ends {name}", f".ends {p}{name}", 1)
+            for i, line in enumerate(lines[1:-1], 1):  # instances of the crossbar's own sub-circuits inside it
+                if line[:1] in "xX":
+                    lines[i] = " ".join(p + t if t in src.subcircuits else t for t in line.split())
             net.subcircuit(p + name, "\n".join(lines), *src.subcircuit_pins.get(name, (None, None)))
         for name, value in src.parameters.items():  # model libraries and what they define: shared, unprefixed
             net.parameter(name, value)
@@ -371,10 +375,12 @@ class SlotResult:
 
 
 class CrossbarCircuit:
-    """Several crossbar layers in one netlist and one ngspice session."""
+    """Several crossbar layers in one netlist and one ngspice session; with ``pdk``, the arrays are on sky130
+    (:class:`~memcosim.circuits.sky130.PdkSettings`: corner, mismatch drawn from its seed and ``mismatch_stream``)."""
 
     def __init__(self, layers: Sequence[CrossbarLayerConfig], options: SessionOptions | None = None,
-                 title: str = "memcosim crossbar layers"):
+                 title: str = "memcosim crossbar layers", pdk: PdkSettings | None = None,
+                 mismatch_stream: Sequence[int] = ()):
         if not layers:
             raise ConfigError("layers", "need at least one layer")
         for k, c in enumerate(layers):
@@ -386,8 +392,10 @@ class CrossbarCircuit:
         for c, device in zip(layers, devices):
             g = _pairs(c, c.initial_weights())
             xc = c.array(**({"states": device.state_for(g)} if device.has_state else {"conductance": g}))
-            parts.append(build_crossbar(xc, check=False))
+            parts.append(build_crossbar(xc if pdk is None else pdk.array(xc), check=False))
         net, xbars = merge_crossbars(parts, title)
+        if pdk is not None:  # sky130 arrays: the mismatch of this netlist, from pdk.mismatch_seed and the stream
+            pdk.draw(net, *mismatch_stream)
         self.netlist = net
         # unselected devices move only by solver noise in a transient: not worth an alter each
         self.session = open_session(net, options or SessionOptions(state_tolerance=1e-9))

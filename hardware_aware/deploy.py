@@ -28,7 +28,9 @@ import torch
 
 from memcosim import fields as f
 from memcosim.circuits.faults import draw_faults
+from memcosim.circuits.sky130 import PdkSettings
 from memcosim.config.array import RESISTOR, DeviceConfig, WireConfig
+from memcosim.config.blocks import PDKS
 from memcosim.config.faults import FaultConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, TiaConfig, refuse_range
 from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig
@@ -51,7 +53,9 @@ class ArraySettings:
     ``write_verify`` with ``tolerance`` and ``max_pulses``; pulses start at the preset SET / RESET voltage
     and grow by ``pulse_step`` volts per pulse in the same direction, up to the preset's safe limits); the
     column ``tia``'s op-amp ``gain`` (its feedback resistance is automatic, ``r_feedback = 0``: set per tile
-    from the network's calibrated ADC full scale)."""
+    from the network's calibrated ADC full scale). ``pdk`` (``sky130``; empty: behavioural arrays): the tiles are
+    sky130 1T1R arrays with the transistor-level TIA (:func:`memcosim.circuits.sky130.pdk_array`, no column
+    switches) at the deployment's corner, mismatch and temperature (:func:`deploy_network`)."""
 
     size: int = 64
     device: DeviceConfig = field(default_factory=lambda: DeviceConfig(RESISTOR, g_min=1e-6, g_max=2e-5))
@@ -63,9 +67,12 @@ class ArraySettings:
     max_pulses: int = 40
     pulse_step: float = 0.05
     tia: TiaConfig = field(default_factory=lambda: TiaConfig(gain=1e5, r_feedback=0.0))
+    pdk: str = ""
 
     def __post_init__(self) -> None:
         self.size = f.integer("size", self.size, 2)
+        if self.pdk:
+            self.pdk = f.choice("pdk", self.pdk, PDKS)
         if self.size % 2:
             raise ConfigError("size", f"an array holds differential column pairs: size must be even, got {self.size}")
         for name, cls in (("device", DeviceConfig), ("wires", WireConfig), ("dac", DacConfig), ("adc", AdcConfig),
@@ -197,10 +204,10 @@ class DeployResult:
     bias_corrections: list[np.ndarray] = field(default_factory=list)
 
 
-def session_options():
-    """ngspice in this process: a study's Dask worker is already a process of its own (one ngspice each),
-    and thousands of reads per point skip the worker round trip."""
-    return SessionOptions(worker=False)
+def session_options(temperature: float = 27.0):
+    """ngspice in this process at ``temperature`` degrees Celsius: a study's Dask worker is already a process of
+    its own (one ngspice each), and thousands of reads per point skip the worker round trip."""
+    return SessionOptions(worker=False, temperature=temperature)
 
 
 def programmed_conductances(g: np.ndarray, variation: float, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
@@ -231,7 +238,8 @@ REFERENCES = ("float", "hardware")
 
 
 def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_calibration: np.ndarray | None = None,
-                   seed: int = 0, progress=None, reference: str = "float") -> DeployResult:
+                   seed: int = 0, progress=None, reference: str = "float", corner: str = "tt",
+                   temperature: float = 27.0, mismatch_seed: int = -1) -> DeployResult:
     """Program ``net`` into arrays and run ``x_eval`` (samples x features, in [0, 1]) through ngspice.
 
     ``x_calibration``: inputs for the mapping-aware bias correction (measured in the circuit, layer by
@@ -239,8 +247,14 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
     correction aims at: ``float`` (the float network: for plainly trained networks) or ``hardware`` (the torch
     hardware model with the known fault map, which hardware-aware training optimized). ``seed``: tile fault maps
     (see :func:`plan_tiles`) and the programming variation. ``progress``: called with each tile done.
+    ``temperature`` (degrees Celsius) is ngspice's; with ``arrays.pdk`` every tile is a sky130 array at process
+    ``corner`` with the device mismatch drawn from ``mismatch_seed`` (-1: none) and the tile's position.
     """
     f.choice("reference", reference, REFERENCES)
+    pdk = PdkSettings(corner, mismatch_seed) if arrays.pdk else None
+    if pdk is None and (corner != "tt" or mismatch_seed >= 0):
+        raise ConfigError("pdk", f"corner {corner!r} / mismatch_seed {mismatch_seed} set PDK devices: deploy on "
+                          "PDK arrays (arrays.pdk = 'sky130')")
     hw = net.hw
     size = arrays.size
     g_min, g_max, g_off, g_on = arrays.window()
@@ -261,8 +275,9 @@ def deploy_network(net: HwNetwork, arrays: ArraySettings, x_eval: np.ndarray, x_
                 fs_sum = float(layer.adc_full_scale[t.row_tile])  # column sum at ADC full scale
                 t0 = time.perf_counter()
                 cfg = tile_layer_config(t, hw, arrays, fs_sum)
-                circuit = CrossbarCircuit([cfg], options=session_options(),
-                                          title=f"layer {k} tile {t.row_tile},{t.column_tile}")
+                circuit = CrossbarCircuit([cfg], options=session_options(temperature),
+                                          title=f"layer {k} tile {t.row_tile},{t.column_tile}", pdk=pdk,
+                                          mismatch_stream=(k, t.row_tile, t.column_tile))
                 res.netlist_seconds += time.perf_counter() - t0
                 with circuit:
                     tl = circuit.layers[0]

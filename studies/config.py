@@ -214,7 +214,7 @@ class Study:
     def point_key(self, point: Point) -> str:
         """A stable name of a point's result: a hash of everything that decides it."""
         extra = {"read": _without_adc_circuit(asdict(self.read))} if self.read is not None else {}
-        blob = json.dumps({"point": _without_adc_circuit(_without_defaults(asdict(point))),
+        blob = json.dumps({"point": _without_adc_circuit(_without_defaults(_without_pdk(asdict(point)))),
                            "network": _without_adc_circuit(asdict(self.network)),
                            **extra,
                            "study": {k: v for k, v in asdict(self.settings).items()
@@ -248,6 +248,15 @@ def _without_adc_circuit(values: object) -> object:
     adc = "r_in" in values and all(k in values for k in _ADC_CIRCUIT)
     return {k: _without_adc_circuit(v) for k, v in values.items()
             if not (adc and k in _ADC_CIRCUIT and v == _ADC_CIRCUIT[k])}
+
+
+def _without_pdk(values: dict) -> dict:
+    """A point's settings without ``arrays.pdk`` when it is empty (behavioural arrays), so that studies written
+    before that setting existed keep their keys."""
+    arrays = values.get("arrays")
+    if isinstance(arrays, dict) and arrays.get("pdk") == "":
+        values = {**values, "arrays": {k: v for k, v in arrays.items() if k != "pdk"}}
+    return values
 
 
 def _without_defaults(values: dict) -> dict:
@@ -314,11 +323,14 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
     if read is None:
         for p in unique:
             for name, default in CIRCUIT_DEFAULTS.items():
-                if getattr(p, name) != default:
-                    raise ConfigError(name, f"{getattr(p, name)!r}: the {name} axis sets PDK devices, which only a read "
-                                      f"study simulates: add a [read] table (and drop [network]) ({path})")
+                if getattr(p, name) != default and not p.arrays.pdk:
+                    raise ConfigError(name, f"{getattr(p, name)!r}: the {name} axis sets PDK devices: deploy the "
+                                      f"network on PDK arrays (pdk = 'sky130' in [arrays]) or make it a read study "
+                                      f"([read] instead of [network]) ({path})")
+        if any(p.arrays.pdk for p in unique):
+            check_pdk(unique, path, "arrays.pdk")
     else:
-        check_pdk(read, unique, path)
+        check_pdk(unique, path, "read.pdk")
     plots = data.get("plots", {})
     if not isinstance(plots, dict):
         raise doc.error(("plots",), "must be a table")
@@ -341,13 +353,13 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
     return Study(settings, network, unique, ir_drop, path, template, read)
 
 
-def check_pdk(read: ReadSettings, points: list[Point], path: str) -> None:
-    """Before any run: the PDK package of a read study is installed (a ConfigError naming ``mismatch_seed``
-    when a point asks for mismatch, else ``read.pdk``)."""
+def check_pdk(points: list[Point], path: str, field: str = "read.pdk") -> None:
+    """Before any run: the PDK package of a study on PDK arrays is installed (a ConfigError naming
+    ``mismatch_seed`` when a point asks for mismatch, else ``field``)."""
     try:
         sky130.root()
     except ConfigError as exc:
-        name = "mismatch_seed" if any(p.mismatch_seed >= 0 for p in points) else "read.pdk"
+        name = "mismatch_seed" if any(p.mismatch_seed >= 0 for p in points) else field
         raise ConfigError(name, f"{exc.message} ({path})") from None
 
 

@@ -90,7 +90,8 @@ def _run_point(study: Study, point: Point) -> dict:
     n = min(s.samples, len(data.x_test))
     x_cal = data.x_train[: s.calibration] if s.calibration else None
     dep = deploy_network(trained.network, arrays, data.x_test[:n], x_cal, seed=seed,
-                         reference="hardware" if point.method == "hw_aware" else "float")
+                         reference="hardware" if point.method == "hw_aware" else "float", corner=point.corner,
+                         temperature=point.temperature, mismatch_seed=point.mismatch_seed)
     deployed = float(np.mean(dep.scores.argmax(axis=1) == data.y_test[:n]))
     row = {**point.axes(),
            "software_accuracy": trained.software_accuracy, "hardware_model_accuracy": trained.hardware_model_accuracy,

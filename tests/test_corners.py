@@ -32,7 +32,9 @@ def test_old_studies_keep_their_point_keys_and_seeds():
     (READ + "[grid]\ncorner = ['tt', 'xx']\n", r"corner.*must be one of 'tt', 'ff', 'ss', 'sf', 'fs', got 'xx'.*line 9"),
     (READ + "[[points]]\ntemperature = 400.0\n", r"temperature.*400.*line 9"),
     (READ + "[[points]]\nmismatch_seed = 1.5\n", r"mismatch_seed.*integer"),
-    ("[study]\nname = 'c'\n[[points]]\ncorner = 'ss'\n", r"corner: 'ss': the corner axis sets PDK devices.*add a \[read\]"),
+    ("[study]\nname = 'c'\n[[points]]\ncorner = 'ss'\n", r"corner: 'ss': the corner axis sets PDK devices: deploy the network on PDK arrays \(pdk = 'sky130' in "
+                                                     r"\[arrays\]\) or make it a read study"),
+    ("[study]\nname = 'c'\n[arrays]\npdk = 'sky131'\n[[points]]\n", r"arrays\.pdk.*'sky131'.*line 4"),
     (READ + "[network]\nhidden = [4]\n[[points]]\n", r"network.*a read study \(\[read\]\) trains no network"),
     (READ + "[read.x]\n", r"read"),
 ])
@@ -115,3 +117,47 @@ def test_validate_periphery_on_sky130(tmp_path, capsys):
     names = {p.name for p in out.iterdir()}  # sneak paths: skipped for 1T1R; disturbance: resistor cells have no state
     for view in ("tia_opamp", "ir_drop", "dac_transfer", "adc_transfer", "tia_virtual_ground"):
         assert {f"{view}.png", f"{view}.csv"} <= names
+
+
+TRAIN = """\
+[study]
+name = "train_corners"
+seed = 1
+workers = 0
+samples = 6
+calibration = 0
+[network]
+dataset = "iris"
+hidden = [4]
+epochs = 8
+hw_epochs = 2
+batch_size = 16
+lr = 0.02
+[arrays]
+pdk = "sky130"
+[defaults]
+size = 4
+adc_bits = 6
+weight_bits = 3
+[[points]]
+corner = "ss"
+temperature = 85.0
+[[points]]
+mismatch_seed = 1
+"""
+
+
+@pytest.mark.slow
+def test_a_training_study_over_corner_temperature_and_mismatch(tmp_path):
+    """A network trained in torch and deployed on sky130 4x4 tiles (1T1R, transistor TIAs) at a corner and
+    temperature and with a mismatch seed: each point a row of the results with its axes (real ngspice)."""
+    study = study_from_text(TRAIN, "train.toml")
+    assert [p.arrays.pdk for p in study.points] == ["sky130", "sky130"]
+    run = run_study(study, tmp_path, workers=0, progress=False)
+    assert len(run.computed) == 2 and not run.failed
+    rows = list(csv.DictReader(open(tmp_path / "results.csv")))
+    assert [(r["corner"], float(r["temperature"]), int(r["mismatch_seed"])) for r in rows] == [
+        ("ss", 85.0, -1), ("tt", 27.0, 1)]
+    errors = [float(r["current_error"]) for r in rows]
+    assert all(0 < e < 0.2 for e in errors) and errors[0] != errors[1]
+    assert all(0 <= float(r["deployed_accuracy"]) <= 1 for r in rows)
