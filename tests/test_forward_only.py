@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -49,6 +51,28 @@ def test_competitive_rule_reduces_the_loss():
         tr.fit(log=None)
         after, _ = tr.evaluate(d.x_train, d.y_train)
         assert after < before
+
+
+@pytest.mark.slow
+def test_mnist_run_file_settings_learn_on_a_tiny_version():
+    """The MNIST run files' circuit (pooled digits, 2.5e-5 S window, 0.25 ohm wires, 10 us RESET pulses),
+    shrunk: MNIST 0 vs 1 at 7x7, hidden 4, 8 training digits; the training loss falls."""
+    from memcosim.trainers.config import load_run_config
+
+    cfg = load_run_config(Path(__file__).resolve().parent.parent / "configs" / "forward_only_mnist_competitive.toml")
+    t, s = cfg.train, cfg.forward_only
+    t.classes, t.pool, t.train_limit, t.test_limit, t.epochs, t.batch_size, t.progress = [0, 1], 4, 8, 2, 3, 4, False
+    s.hidden, s.units_per_class = 4, 2
+    with ForwardOnlyTrainer(cfg) as tr:
+        d = tr.dataset
+        assert d.n_features == 49 and tr.circuit.layers[0].config.wires.r_row == 0.25
+        before, _ = tr.evaluate(d.x_train, d.y_train)
+        g0 = tr.circuit.layers[0].conductances()
+        tr.fit(log=None)
+        after, _ = tr.evaluate(d.x_train, d.y_train)
+        assert after < before
+        assert tr.counters["reset_pulses"] > 0 and tr.counters["conductance_increases"] == 0
+        assert np.all(tr.circuit.layers[0].conductances() <= g0 * (1 + 1e-12))
 
 
 def test_ideal_mode_lowers_conductances_by_the_measured_step():

