@@ -524,13 +524,19 @@ class TiledLayer:
         if "shape" not in data or data["shape"].tolist() != want:
             raise ConfigError("tiles.checkpoint", f"{path} holds a different tiling (matrix and tile shape "
                                                   f"{data['shape'].tolist() if 'shape' in data else '?'}, need {want})")
+        self.set_states({key: data[f"tile_{key[0]}_{key[1]}"] for key in self.specs
+                         if f"tile_{key[0]}_{key[1]}" in data}, f"{path}: ")
+
+    def set_states(self, states: Mapping[Key, np.ndarray], where: str = "") -> None:
+        """Every tile's device state from ``states`` (rows x columns per tile, as :meth:`states` returns), checked
+        before anything changes; the workers load them on their next call."""
         new = {}
         current = self.states()
         for key in self.specs:
-            name = f"tile_{key[0]}_{key[1]}"
-            if name not in data or data[name].shape != current[key].shape or not np.all(np.isfinite(data[name])):
-                raise ConfigError("tiles.checkpoint", f"{path}: tile {key} is missing or malformed")
-            new[key] = np.array(data[name], dtype=float)
+            s = states.get(key)
+            if s is None or np.shape(s) != current[key].shape or not np.all(np.isfinite(s)):
+                raise ConfigError("tiles.checkpoint", f"{where}tile {key} is missing or malformed")
+            new[key] = np.array(s, dtype=float)
         for key, s in new.items():
             self._states[key] = s
             self.versions[key] += 1

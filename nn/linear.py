@@ -49,10 +49,13 @@ class CircuitLinear(HwLinear):
             self.bias = nn.Parameter(torch.zeros(out_features), requires_grad=False)
         self.register_buffer("input_scale", torch.ones(()))
         self.register_buffer("circuit_correction", torch.zeros(out_features))  # circuit mode only
+        self.register_buffer("weight_scale", torch.zeros(()))  # frozen w_max during on-chip training (0 = none)
         self.mode = "float"
         self.circuit = None  # the programmed tiles (memcosim.nn.convert.program)
         self.calibrating = False
         self.correcting = False
+        self.recording = False  # on-chip training: keep the DAC inputs and a straight-through output
+        self.recorded: tuple[torch.Tensor, torch.Tensor] | None = None
         self.noise = torch.Generator()
         self.noise.manual_seed(hw.seed * 7919 + 1 + self.layer)
 
@@ -86,6 +89,13 @@ class CircuitLinear(HwLinear):
                                       "(or CircuitLinear.program) first")
         self.mode = mode
         self.hardware = mode != "float"
+
+    def w_max(self) -> torch.Tensor:
+        """The weight at a full device window (g_max - g_min): the frozen ``weight_scale`` while the weights
+        live in the tiles (on-chip training, :mod:`memcosim.nn.pulse`), else the largest ``|W|``."""
+        if float(self.weight_scale) > 0:
+            return self.weight_scale
+        return super().w_max()
 
     # -- inputs in the DAC range ----------------------------------------------------------------
     def dac_inputs(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,4 +138,10 @@ class CircuitLinear(HwLinear):
                     delta = (self.from_column_sums(self.column_sums(xd), self.input_scale) - y).mean(dim=0)
                     self.circuit_correction += delta
                     y = y + delta
+            if self.recording:  # value from the circuit, gradient of x W^T + b (the weights the tiles hold)
+                xg = self.dac_inputs(x2)
+                linear = (xg * self.input_scale) @ self.weight.t() + self.bias
+                y = y + (linear - linear.detach())
+                y.retain_grad()
+                self.recorded = (xd.detach(), y)
         return y.reshape(*lead, self.outputs)

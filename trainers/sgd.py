@@ -35,6 +35,7 @@ import numpy as np
 
 from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError
+from memcosim.trainers import pulse_rule
 from memcosim.trainers.base import Trainer
 from memcosim.trainers.config import RunConfig, run_config_from_text
 from memcosim.cosim.layer import CrossbarCircuit, Slot, SlotResult, SlotTiming
@@ -272,46 +273,26 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         """Run ``slots`` in order as one transient (with the energy of every supply group, joules)."""
         return self.circuit.pulse_slots(slots, self.timing)
 
-    @staticmethod
-    def _columns(up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Physical column masks of the SET slot and of the RESET slot for weights going up / down."""
-        set_cols = np.zeros(2 * len(up), bool)
-        reset_cols = np.zeros(2 * len(up), bool)
-        set_cols[0::2], set_cols[1::2] = up, down  # up: SET +, down: SET -
-        reset_cols[0::2], reset_cols[1::2] = down, up  # up: RESET -, down: RESET +
-        return set_cols, reset_cols
-
     def manhattan_slots(self, pairs) -> list[Slot]:
-        """The SET and RESET slots of one sample under the Manhattan rule: ``pairs`` is
-        ``[(layer, layer input, layer error)]``; rows with input above ``x_threshold`` and columns with error
-        above ``d_threshold`` of the largest are pulsed (columns fire with probability ``step_scale``)."""
+        """The SET and RESET slots of one sample under the Manhattan rule (:func:`~memcosim.trainers.pulse_rule.manhattan`):
+        ``pairs`` is ``[(layer, layer input, layer error)]``; rows with input above ``x_threshold`` and columns
+        with error above ``d_threshold`` of the largest are pulsed (columns fire with probability ``step_scale``)."""
         s = self.s
         fire = self.step_scale()
         set_sel, reset_sel = {}, {}
         for k, x, d in pairs:
-            big = np.abs(d).max()
-            if big == 0:
-                continue
-            rows = x > s.x_threshold
-            cols = np.abs(d) > s.d_threshold * big
-            if fire < 1.0:  # annealed step: each selected column fires with probability step_decay**epoch
-                cols &= self.rng.random(cols.shape) < fire
-            set_cols, reset_cols = self._columns(cols & (d < 0), cols & (d > 0))
-            set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
+            c = pulse_rule.manhattan(x, d, s.x_threshold, s.d_threshold, fire, self.rng)
+            if c is not None:
+                set_sel[k], reset_sel[k] = (c.rows, c.set_columns), (c.rows, c.reset_columns)
         return [Slot(s.set.amplitude, set_sel), Slot(s.reset.amplitude, reset_sel)]
 
     def _stochastic(self, pairs) -> list[Slot]:
         s = self.s
         dw = 0.5 * (self.dw[0] - self.dw[1])
         slots = []
-        lr = s.lr * self.step_scale()
-        probs = [(k, np.clip(x, 0, 1), np.clip(np.abs(d) * lr / (s.bl * dw), 0, 1), d) for k, x, d in pairs]
-        for _ in range(s.bl):
-            set_sel, reset_sel = {}, {}
-            for k, px, pd, d in probs:
-                rows = self.rng.random(px.shape) < px
-                cols = self.rng.random(pd.shape) < pd
-                set_cols, reset_cols = self._columns(cols & (d < 0), cols & (d > 0))
-                set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
-            slots += [Slot(s.set.amplitude, set_sel), Slot(s.reset.amplitude, reset_sel)]
+        layers = [k for k, _, _ in pairs]
+        draws = pulse_rule.stochastic([(x, d) for _, x, d in pairs], s.lr * self.step_scale(), dw, s.bl, self.rng)
+        for per_layer in draws:
+            slots += [Slot(s.set.amplitude, {k: (c.rows, c.set_columns) for k, c in zip(layers, per_layer)}),
+                      Slot(s.reset.amplitude, {k: (c.rows, c.reset_columns) for k, c in zip(layers, per_layer)})]
         return slots
