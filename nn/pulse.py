@@ -39,11 +39,17 @@ import torch
 from torch import nn
 
 from memcosim import fields as f
+from memcosim.config import toml
+from memcosim.config.array import DeviceConfig, WireConfig
+from memcosim.config.periphery import AdcConfig, DacConfig
 from memcosim.config.pulse import PulseConfig
 from memcosim.cosim.layer import Slot, SlotTiming
+from memcosim.cosim.tiles import TileSettings
+from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
 from memcosim.fileio import atomic_write_bytes
-from memcosim.nn.convert import circuit_layers, set_mode
+from memcosim.hardware_aware.deploy import ArraySettings
+from memcosim.nn.convert import calibrate, circuit_layers, program, set_mode
 from memcosim.nn.linear import CircuitLinear
 from memcosim.trainers import pulse_rule
 
@@ -272,3 +278,91 @@ class PulseSGD:
         self.rng.bit_generator.state = meta["rng"]
         self.sync_weights()
         return meta["extra"]
+
+
+def default_device() -> DeviceConfig:
+    """vteam with the Kvatinsky window and exponential R(state) (the ``[sgd]`` device: its SET and RESET steps
+    are close in the upper part of its range), in a window from 15 % of the preset's range to its top (siemens):
+    above the bottom, where a SET pulse barely moves the conductance."""
+    p = get_preset("vteam")
+    return DeviceConfig("vteam", {"iv": 1, "wtype": 3}, g_min=p.g_low + 0.15 * (p.g_high - p.g_low),
+                        g_max=p.g_high)
+
+
+@dataclass
+class PulseRunConfig:
+    """A pulse-SGD run of an MLP ``inputs - hidden - classes`` converted onto tiles (``configs/nn_pulse_*.toml``).
+
+    ``dataset``: a built-in name or ``.npz`` file (see :func:`~memcosim.trainers.datasets.load_dataset`);
+    ``hidden``: hidden units (ReLU); the arrays: ``size`` x ``size`` tiles of ``device`` (a model with a state),
+    ``wire_ohm`` per row and column segment, row DACs of ``dac_bits`` with ``dac_r_out`` ohm output resistance,
+    ``adc_bits`` column ADCs; ``weight_headroom``: each layer's weight at a full window is this many times its
+    initial ``max |W|`` (room to grow); ``adc_headroom``: the calibrated ADC full scale times this (room for the
+    column sums to grow); ``batch_size`` samples per update (their slots in one transient per tile),
+    ``epochs``; ``seed``: data split, initial weights and the order of the samples; ``workers``: local ngspice
+    worker processes per layer; ``pulse_sgd``: the rule and its pulses."""
+
+    dataset: str = "mnist"
+    hidden: int = 64
+    size: int = 64
+    device: DeviceConfig = field(default_factory=default_device)
+    wire_ohm: float = 2.5
+    dac_bits: int = 8
+    dac_r_out: float = 1.0
+    adc_bits: int = 6
+    weight_headroom: float = 4.0
+    adc_headroom: float = 2.0
+    batch_size: int = 10
+    epochs: int = 1
+    seed: int = 0
+    workers: int = 1
+    pulse_sgd: PulseSgdSettings = field(default_factory=PulseSgdSettings)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise ConfigError("dataset", f"must be a dataset name or .npz path, got {self.dataset!r}")
+        self.hidden = f.integer("hidden", self.hidden, 1)
+        self.wire_ohm = f.number("wire_ohm", self.wire_ohm, low=0.0, unit="ohm")
+        self.dac_r_out = f.number("dac_r_out", self.dac_r_out, low=0.0, unit="ohm")
+        self.weight_headroom = f.number("weight_headroom", self.weight_headroom, low=1.0)
+        self.adc_headroom = f.number("adc_headroom", self.adc_headroom, low=1.0)
+        self.batch_size = f.integer("batch_size", self.batch_size, 1)
+        self.epochs = f.integer("epochs", self.epochs, 1)
+        self.seed = f.integer("seed", self.seed, 0)
+        self.workers = f.integer("workers", self.workers, 0)
+        for name, cls in (("device", DeviceConfig), ("pulse_sgd", PulseSgdSettings)):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(name, f"must be a {cls.__name__}, got {getattr(self, name)!r}")
+        if self.device.resistor:
+            raise ConfigError("device.model", "resistor cells cannot be pulsed: choose a device model")
+        self.arrays()  # size, window and converters checked here, before any work
+
+    def arrays(self) -> ArraySettings:
+        """The tiles' :class:`~memcosim.hardware_aware.deploy.ArraySettings`."""
+        return ArraySettings(size=self.size, device=self.device, wires=WireConfig.uniform(self.wire_ohm),
+                             dac=DacConfig(bits=self.dac_bits, r_out=self.dac_r_out), adc=AdcConfig(bits=self.adc_bits))
+
+
+def load_pulse_run(path: str | Path) -> PulseRunConfig:
+    """Read a pulse-SGD run TOML file; errors name the file, the key and its line."""
+    return toml.load(path, PulseRunConfig)
+
+
+def prepare(model: nn.Module, x_calibration: torch.Tensor, weight_headroom: float = 1.0, adc_headroom: float = 1.0,
+            tiles: TileSettings | None = None) -> None:
+    """Make a converted ``model`` ready for :class:`PulseSGD`: freeze each layer's weight at a full window at
+    ``weight_headroom`` times its ``max |W|``, calibrate the converters on ``x_calibration`` (ADC full scale times
+    ``adc_headroom``) and program the weights into the tiles (ideal writes)."""
+    layers = circuit_layers(model)
+    if not layers:
+        raise ConfigError("model", "has no CircuitLinear layer: convert it with convert_to_circuit first")
+    f.number("weight_headroom", weight_headroom, low=1.0)
+    f.number("adc_headroom", adc_headroom, low=1.0)
+    with torch.no_grad():
+        for layer in layers:
+            layer.weight_scale.fill_(weight_headroom * float(layer.weight.abs().max().clamp_min(1e-12)))
+    calibrate(model, x_calibration)
+    with torch.no_grad():
+        for layer in layers:
+            layer.adc_full_scale.mul_(adc_headroom)
+    program(model, tiles=tiles)

@@ -22,6 +22,7 @@ from memcosim.cosim.layer import layer_config_from_dict
 from memcosim.errors import ConfigError
 from memcosim.hardware_aware.deploy import ArraySettings
 from memcosim.hardware_aware.model import HardwareConfig
+from memcosim.nn.pulse import load_pulse_run
 from memcosim.studies.config import load_study
 from memcosim.studies.retention import load_retention_study
 from memcosim.trainers.config import load_run_config, run_config_from_text
@@ -346,11 +347,16 @@ def test_a_layer_or_deployment_refuses_a_converter_range_it_would_overwrite():
 
 def test_the_shipped_run_and_study_configs_load():
     root = Path(__file__).resolve().parent.parent
-    runs = [p for p in sorted((root / "configs").glob("*.toml")) if not p.name.startswith(("predictor", "retention"))]
+    runs = [p for p in sorted((root / "configs").glob("*.toml"))
+            if not p.name.startswith(("predictor", "retention", "nn_pulse"))]
     assert runs
     for path in runs:
         load_run_config(path)
     for path in sorted((root / "configs").glob("retention*.toml")):
         load_retention_study(path)
+    pulse_runs = sorted((root / "configs").glob("nn_pulse*.toml"))
+    assert pulse_runs
+    for path in pulse_runs:
+        load_pulse_run(path)
     for path in sorted((root / "studies").glob("*.toml")):
         load_study(path)

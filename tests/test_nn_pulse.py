@@ -110,3 +110,15 @@ def test_pulse_sgd_in_ngspice_lowers_the_loss_and_resumes_to_the_same_result(tmp
             PulseSGD(resumed_model, PulseSgdSettings()).load(ckpt)
     finally:
         close(resumed_model)
+
+
+def test_run_config_names_the_bad_key_and_line(tmp_path):
+    from memcosim.nn.pulse import load_pulse_run
+    path = tmp_path / "run.toml"
+    path.write_text('hidden = 8\n\n[pulse_sgd]\nx_threshold = 2.0\n')
+    with pytest.raises(ConfigError) as info:
+        load_pulse_run(path)
+    assert info.value.field.startswith("pulse_sgd.x_threshold") and "line 4" in str(info.value)
+    path.write_text('device = { model = "resistor", params = {}, g_min = 1e-6, g_max = 2e-5 }\n')
+    with pytest.raises(ConfigError, match="cannot be pulsed"):
+        load_pulse_run(path)
