@@ -59,6 +59,7 @@ PHASES = os.environ.get("PULSE_PHASE", "response,proxy,circuit").split(",")
 STOP_AT = os.environ.get("PULSE_STOP_AT", "")
 MAX_BATCHES = int(os.environ.get("PULSE_BATCHES", "0"))
 TEST_CIRCUIT = int(os.environ.get("PULSE_TEST_CIRCUIT", "0"))
+PROXY_SAMPLES = int(os.environ.get("PULSE_PROXY_SAMPLES", "0"))  # stop the proxy after this many samples (0 = all)
 PROXY_EVERY = int(os.environ.get("PULSE_PROXY_EVERY", "50"))  # batches between the proxy's test evaluations
 RESPONSE_GROUP = 4  # pulses between two conductance readings of the response
 WEIGHT_BITS = 8  # programming resolution of the initial weights (the devices are analog)
@@ -188,7 +189,7 @@ class Proxy:
         s = self.cfg.pulse_sgd
         xr = x.double().requires_grad_(True)
         scores, recorded = self.forward(xr, record=True)
-        loss = nn.functional.cross_entropy(scores, y, reduction="sum")
+        loss = nn.functional.cross_entropy(s.logit_scale * scores, y, reduction="sum")
         loss.backward()
         errors = [(xd.numpy(), yk.grad.numpy()) for xd, yk in recorded]
         for k, (_, d) in enumerate(errors):
@@ -252,6 +253,8 @@ def proxy_phase(cfg: PulseRunConfig, response: Response) -> list[dict]:
     t0 = time.perf_counter()
     for epoch in range(cfg.epochs):
         idx = order(cfg, len(x), epoch)
+        if PROXY_SAMPLES:
+            idx = idx[:PROXY_SAMPLES]
         loss = correct = seen = 0
         for b in range(0, len(idx), cfg.batch_size):
             sel = idx[b:b + cfg.batch_size]

@@ -64,7 +64,9 @@ class PulseSgdSettings:
     selection; ``fire``: probability that a selected column fires (1 = always); ``min_error``: samples whose
     largest output error is below it write nothing; ``bias_lr``: SGD step of the digital biases (per sample);
     ``weight_scale``: the weight at a full device window for every layer (0 = each layer's programmed
-    ``max |W|``); ``seed``: the rule's draws (``fire < 1``)."""
+    ``max |W|``); ``logit_scale``: the default loss is the softmax cross-entropy of ``logit_scale * scores`` (a
+    sharper softmax, so that wrong classes that score high get errors above ``d_threshold``); ``seed``: the
+    rule's draws (``fire < 1``)."""
 
     rule: str = "manhattan"
     set: PulseConfig = field(default_factory=lambda: PulseConfig(0.59, 10e-9, 1e-9))
@@ -76,6 +78,7 @@ class PulseSgdSettings:
     min_error: float = 0.02
     bias_lr: float = 0.01
     weight_scale: float = 0.0
+    logit_scale: float = 1.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -93,6 +96,7 @@ class PulseSgdSettings:
         self.min_error = f.number("pulse_sgd.min_error", self.min_error, low=0.0)
         self.bias_lr = f.number("pulse_sgd.bias_lr", self.bias_lr, low=0.0)
         self.weight_scale = f.number("pulse_sgd.weight_scale", self.weight_scale, low=0.0)
+        self.logit_scale = f.number("pulse_sgd.logit_scale", self.logit_scale, low=0.0, low_open=True)
         self.seed = f.integer("pulse_sgd.seed", self.seed, 0)
 
     @property
@@ -146,7 +150,7 @@ class PulseSGD:
     ``model``: made by :func:`~memcosim.nn.convert.convert_to_circuit`, calibrated and programmed
     (:func:`~memcosim.nn.convert.program`) on tiles of a device model with programming drivers (resistor
     cells cannot be pulsed). ``loss_fn(scores, labels)``: summed over the batch (default softmax
-    cross-entropy)."""
+    cross-entropy of ``settings.logit_scale * scores``)."""
 
     def __init__(self, model: nn.Module, settings: PulseSgdSettings | None = None,
                  loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None):
@@ -163,7 +167,8 @@ class PulseSGD:
                                            "(memcosim.nn.program)")
             if not layer.circuit.tiled.device.has_state:
                 raise ConfigError("arrays.device.model", "resistor cells cannot be pulsed: use a device model")
-        self.loss_fn = loss_fn or (lambda s, y: nn.functional.cross_entropy(s, y, reduction="sum"))
+        scale = self.settings.logit_scale
+        self.loss_fn = loss_fn or (lambda s, y: nn.functional.cross_entropy(scale * s, y, reduction="sum"))
         self.rng = np.random.default_rng(self.settings.seed)
         self.steps = 0
         self.counters = {"samples": 0, "written": 0, "slots": 0, "cell_pulses": 0}
