@@ -287,10 +287,10 @@ class PulseSGD:
 
 def default_device() -> DeviceConfig:
     """vteam with the Kvatinsky window and exponential R(state) (the ``[sgd]`` device: its SET and RESET steps
-    are close in the upper part of its range), in a window from 15 % of the preset's range to its top (siemens):
+    are close in the upper part of its range), in a window from 5 % of the preset's range to its top (siemens):
     above the bottom, where a SET pulse barely moves the conductance."""
     p = get_preset("vteam")
-    return DeviceConfig("vteam", {"iv": 1, "wtype": 3}, g_min=p.g_low + 0.15 * (p.g_high - p.g_low),
+    return DeviceConfig("vteam", {"iv": 1, "wtype": 3}, g_min=p.g_low + 0.05 * (p.g_high - p.g_low),
                         g_max=p.g_high)
 
 
