@@ -27,6 +27,8 @@ loss on the same batch from the same start), ``learning.png``, ``summary.json``;
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -227,7 +229,10 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def response_phase(cfg: PulseRunConfig) -> dict[str, np.ndarray]:
-    path = OUT / "response.npz"
+    key = json.dumps([dataclasses.asdict(cfg.device), cfg.arrays().window(), cfg.wire_ohm, cfg.dac_r_out,
+                      dataclasses.asdict(cfg.pulse_sgd.set), dataclasses.asdict(cfg.pulse_sgd.reset), cfg.pulse_sgd.gap,
+                      RESPONSE_GROUP], sort_keys=True)
+    path = OUT / f"response-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"  # measured for these settings
     if path.exists():
         return dict(np.load(path))
     t0 = time.perf_counter()
