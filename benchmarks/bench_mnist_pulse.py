@@ -377,34 +377,42 @@ def plot(proxy_rows: list[dict], history: list[dict], batch_size: int) -> None:
     plt.close(fig)
 
 
+def read_csv(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path) as fh:
+        return [{k: float(v) if v != "" else v for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
 def main() -> None:
+    """The phases of ``PULSE_PHASE`` (``response``, ``proxy``, ``circuit``; ``report`` only redraws the figures
+    and the summary from the CSV files of earlier runs)."""
     cfg = load_pulse_run(CONFIG)
-    table = response_phase(cfg)
-    response = Response(table)
-    proxy_rows: list[dict] = []
-    if (DOCS / "proxy.csv").exists() and "proxy" not in PHASES:
-        with open(DOCS / "proxy.csv") as fh:
-            proxy_rows = [{k: float(v) if v not in ("",) else v for k, v in r.items()} for r in csv.DictReader(fh)]
+    response = Response(response_phase(cfg))
+    summary_path = DOCS / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     if "proxy" in PHASES:
-        proxy_rows = proxy_phase(cfg, response)
-    history, summary = [], {}
+        proxy_phase(cfg, response)
     if "circuit" in PHASES:
-        history, summary = circuit_phase(cfg, response)
+        history, circuit = circuit_phase(cfg, response)
+        summary.update(circuit)
         if history:
             write_csv(DOCS / "circuit.csv", history)
+    proxy_rows, history = read_csv(DOCS / "proxy.csv"), read_csv(DOCS / "circuit.csv")
     if proxy_rows:
         summary["proxy_final_test_acc"] = proxy_rows[-1]["test_acc"]
-        summary["proxy_samples"] = proxy_rows[-1]["samples"]
+        summary["proxy_samples"] = int(proxy_rows[-1]["samples"])
     if history:
         walls = [h["wall_s"] for h in history]
-        summary.update(mean_batch_wall_s=round(float(np.mean(walls)), 1),
+        summary.update(batches_done=len(history), mean_batch_wall_s=round(float(np.mean(walls)), 1),
                        median_batch_wall_s=round(float(np.median(walls)), 1),
-                       epoch_estimate_h=round(float(np.median(walls)) * summary["batches_per_epoch"] / 3600, 1))
+                       epoch_estimate_h=round(float(np.median(walls)) * -(-4000 // cfg.batch_size) / 3600, 1))
     summary["config"] = str(CONFIG.relative_to(ROOT)) if CONFIG.is_relative_to(ROOT) else str(CONFIG)
     DOCS.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(DOCS / "summary.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(summary_path, json.dumps(summary, indent=1) + "\n")
     plot(proxy_rows, history, cfg.batch_size)
-    report("mnist_pulse", [summary], json.dumps(summary, indent=1))
+    report("mnist_pulse", [{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}],
+           json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":
