@@ -406,7 +406,7 @@ def main() -> None:
         walls = [h["wall_s"] for h in history]
         summary.update(batches_done=len(history), mean_batch_wall_s=round(float(np.mean(walls)), 1),
                        median_batch_wall_s=round(float(np.median(walls)), 1),
-                       epoch_estimate_h=round(float(np.median(walls)) * -(-4000 // cfg.batch_size) / 3600, 1))
+                       epoch_estimate_h=round(float(np.median(walls)) * summary.get("batches_per_epoch", 0) / 3600, 1))
     summary["config"] = str(CONFIG.relative_to(ROOT)) if CONFIG.is_relative_to(ROOT) else str(CONFIG)
     DOCS.mkdir(parents=True, exist_ok=True)
     atomic_write_text(summary_path, json.dumps(summary, indent=1) + "\n")
