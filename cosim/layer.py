@@ -113,9 +113,13 @@ class CrossbarLayerConfig:
         refuse_range(self.dac, "layer.dac", "the read voltage (layer.device.v_read)")
         refuse_range(self.adc, "layer.adc", "the layer (the TIA output span, layer.signed_inputs)")
         if self.adc.circuit != "behavioural":
-            raise ConfigError("layer.adc.circuit", f"a crossbar layer reads its codes from operating points; the "
-                              f"{self.adc.circuit} ADC converts in a transient (memcosim.cosim.conversion.convert on "
-                              "an array): leave circuit out")
+            raise ConfigError("layer.adc.circuit", f"a crossbar layer reads each input vector from one operating "
+                              f"point; the {self.adc.circuit} SAR ADC needs a transient of its conversion time with "
+                              "a transistor-level comparator per column, hundreds to thousands of times slower per "
+                              "read (docs/energy.md, 'Crossbar layers with transistor-level periphery'), too slow "
+                              "for a trainer's thousands of reads: leave circuit out (the behavioural ADC quantizes "
+                              "the TIA outputs to the same bits) and convert with the SAR on an array instead "
+                              "(memcosim.cosim.conversion.convert, ArrayConfig with [periphery.adc] circuit = \"sky130\")")
         if self.faults is not None and not isinstance(self.faults, FaultConfig):
             raise ConfigError("layer.faults", f"must be a FaultConfig, got {self.faults!r}")
         if self.switches is not None and not isinstance(self.switches, SwitchConfig):

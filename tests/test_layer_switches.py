@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from memcosim.config.array import DeviceConfig
-from memcosim.config.periphery import SwitchConfig, TiaConfig
+from memcosim.config.periphery import AdcConfig, SwitchConfig, TiaConfig
 from memcosim.config.pulse import PulseConfig
 from memcosim.cosim.layer import CrossbarCircuit, CrossbarLayerConfig, Slot, SlotTiming, layer_config_from_dict
 from memcosim.errors import ConfigError
@@ -78,6 +78,12 @@ def test_a_layer_takes_the_switch_setting_and_prefixes_its_controls():
         SwitchConfig(r_gate=0.0)
 
 
+def test_a_layer_refuses_the_sar_adc_and_says_why_and_what_to_use():
+    with pytest.raises(ConfigError, match=r"layer\.adc\.circuit: .*sky130 SAR ADC needs a transient.*hundreds to "
+                                          r"thousands of times slower.*leave circuit out.*conversion\.convert"):
+        CrossbarLayerConfig(4, 2, DeviceConfig("stanford_pku"), adc=AdcConfig(bits=8, circuit="sky130"))
+
+
 @pytest.mark.slow
 def test_layer_updates_keep_every_periphery_node_inside_its_rails():
     """A RESET and a SET slot on two 4x4 layers (V/2 and V/3) with the sky130 TIA and column switches: every
@@ -125,3 +131,25 @@ def test_the_gate_charge_of_the_mode_changes_is_counted():
     assert "switches" in circuit.supply_groups
     r, circuit, _, _ = _update([_layer("V/2", tia="behavioural", switches=None, inputs=2, outputs=4)], RESET, False)
     assert "switches" not in r.groups
+
+
+@pytest.mark.slow
+def test_a_forward_only_run_file_takes_tia_and_switches_and_counts_their_energy():
+    """``[forward_only.tia]`` and ``[forward_only.switches]`` of a run file reach both layers; the trainer's
+    ``energy_switches`` counter holds the gate drive of the updates (behavioural TIA: a few seconds)."""
+    from memcosim.trainers.config import run_config_from_dict
+    from memcosim.trainers.forward_only import ForwardOnlyTrainer
+
+    cfg = run_config_from_dict({
+        "train": {"algorithm": "forward_only", "dataset": "digits", "classes": [0, 1], "train_limit": 8,
+                  "test_limit": 2, "epochs": 1, "batch_size": 4, "update": "pulse", "seed": 5, "progress": False},
+        "forward_only": {"hidden": 4, "energy_compare": False, "tia": {"r_feedback": 0.0},
+                         "switches": {"t_change": 4e-9}}})
+    with ForwardOnlyTrainer(cfg) as tr:
+        assert all(layer.config.switches.t_change == 4e-9 for layer in tr.circuit.layers)
+        tr.fit(log=None)
+        c = tr.counters
+    assert c["transients"] > 0 and c["energy_switches"] > 0
+    assert c["energy"] == pytest.approx(sum(v for k, v in c.items() if k.startswith("energy_")))
+    with pytest.raises(ConfigError, match=r"^forward_only\.switches\.r_gate"):
+        run_config_from_dict({"train": {"algorithm": "forward_only"}, "forward_only": {"switches": {"r_gate": -1}}})
