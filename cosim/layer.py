@@ -271,9 +271,6 @@ def merge_crossbars(parts: Sequence[Crossbar], title: str) -> tuple[Netlist, lis
             lines = [_instance_of(line, src.subcircuits, p) for line in text.split("\n")]
             lines[0] = lines[0].replace(f".subckt {name} ", f".subckt {p}{name} ", 1)
             lines[-1] = lines[-1].replace(f".ends {name}", f".ends {p}{name}", 1)
-            for i, line in enumerate(lines[1:-1], 1):  # instances of the crossbar's own sub-circuits inside it
-                if line[:1] in "xX":
-                    lines[i] = " ".join(p + t if t in src.subcircuits else t for t in line.split())
             net.subcircuit(p + name, "\n".join(lines), *src.subcircuit_pins.get(name, (None, None)))
         for name, value in src.parameters.items():  # model libraries and what they define: shared, unprefixed
             net.parameter(name, value)

@@ -119,39 +119,13 @@ def test_validate_periphery_on_sky130(tmp_path, capsys):
         assert {f"{view}.png", f"{view}.csv"} <= names
 
 
-TRAIN = """\
-[study]
-name = "train_corners"
-seed = 1
-workers = 0
-samples = 6
-calibration = 0
-[network]
-dataset = "iris"
-hidden = [4]
-epochs = 8
-hw_epochs = 2
-batch_size = 16
-lr = 0.02
-[arrays]
-pdk = "sky130"
-[defaults]
-size = 4
-adc_bits = 6
-weight_bits = 3
-[[points]]
-corner = "ss"
-temperature = 85.0
-[[points]]
-mismatch_seed = 1
-"""
 
 
 @pytest.mark.slow
 def test_a_training_study_over_corner_temperature_and_mismatch(tmp_path):
     """A network trained in torch and deployed on sky130 4x4 tiles (1T1R, transistor TIAs) at a corner and
     temperature and with a mismatch seed: each point a row of the results with its axes (real ngspice)."""
-    study = study_from_text(TRAIN, "train.toml")
+    study = load_study("studies/train_corners.toml")
     assert [p.arrays.pdk for p in study.points] == ["sky130", "sky130"]
     run = run_study(study, tmp_path, workers=0, progress=False)
     assert len(run.computed) == 2 and not run.failed

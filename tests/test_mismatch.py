@@ -77,3 +77,14 @@ def test_the_comparator_offset_is_its_input_pairs_threshold_difference():
     for pair in ((3e-3, -2e-3), (-1.5e-3, 0.0)):
         figures = measure_comparator(adc, offset_span=10e-3, offset_steps=10, pair=pair)
         assert figures.offset == pytest.approx(pair[0] - pair[1], abs=0.2e-3), figures
+
+
+def test_each_part_of_the_mismatch_can_be_left_out():
+    only_pdk = build_crossbar(_array(3, "sky130"))
+    d = sky130.apply_mismatch(only_pdk.netlist, 2, threshold=False)
+    assert d.access == {} and d.comparators == {} and only_pdk.netlist.parameters["mc_mm_switch"] > 0
+    only_threshold = build_crossbar(_array(3, "sky130"))
+    d = sky130.apply_mismatch(only_threshold.netlist, 2, pdk=False)
+    assert len(d.access) == 9 and len(d.comparators) == 3 and only_threshold.netlist.parameters["mc_mm_switch"] == 0
+    with pytest.raises(ConfigError, match="drawn already"):
+        sky130.apply_mismatch(only_threshold.netlist, 3)
