@@ -251,3 +251,45 @@ def test_a_worker_keeps_every_tile_it_serves_loaded_and_reads_it_again_without_a
         layer.write_weights(w)
         np.testing.assert_allclose(layer.forward(x).outputs, want, atol=1e-9)
         assert list(layer.pool.workers[0].call(live_tiles)) == [(1, 1)]
+
+
+@pytest.mark.slow
+def test_a_dask_worker_killed_mid_read_loses_no_state_and_the_read_is_repeated_with_the_same_outputs():
+    import os
+    import signal
+
+    from distributed import LocalCluster
+
+    rng = np.random.default_rng(7)
+    w = rng.uniform(-1, 1, (32, 16))
+    x = rng.uniform(0, 1, (300, 32))  # one 32x32 tile read long enough (hundreds of operating points) to be killed inside
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with TiledLayer(_config(32, 16, DeviceConfig("linear_ion_drift")),
+                        TileSettings(32, 32, scheduler=cluster.scheduler_address)) as layer:
+            client = layer.pool.client
+            layer.write_weights(w)
+            before = layer.states()
+            want = layer.forward(x).outputs
+            pids = client.run(os.getpid)  # worker address -> process id
+            killed = []
+
+            def kill_the_worker_reading() -> None:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    busy = [a for a, tasks in client.processing().items() if tasks]
+                    if busy:
+                        time.sleep(0.3)  # inside the read: its hundreds of operating points take longer
+                        os.kill(pids[busy[0]], signal.SIGKILL)
+                        killed.append(pids[busy[0]])
+                        return
+                    time.sleep(0.01)
+
+            killer = threading.Thread(target=kill_the_worker_reading)
+            killer.start()
+            got = layer.forward(x).outputs
+            killer.join()
+            assert killed, "no worker was reading"
+            assert killed[0] not in client.run(os.getpid).values()  # that process is gone (its nanny started another)
+            np.testing.assert_allclose(got, want, atol=1e-9)
+            for key, s in layer.states().items():
+                np.testing.assert_array_equal(s, before[key])
