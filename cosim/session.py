@@ -225,6 +225,11 @@ class Session:
             self._activate()
         return self._library
 
+    @property
+    def closed(self) -> bool:
+        """True once the session is closed (by :meth:`close`, or by a session opened without ``keep_others``)."""
+        return self._closed
+
     def release(self) -> None:
         """Another circuit is about to become ngspice's current one: end this session's paused analysis
         (its plot would not survive the other circuit's analyses)."""

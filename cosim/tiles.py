@@ -166,6 +166,9 @@ def _circuit(spec: TileSpec, version: int, state: np.ndarray | None) -> list:
     own ngspice circuit; the least recently used tiles beyond :func:`tiles_kept` are closed first)."""
     key = (spec.layer_id, spec.key)
     entry = _live.get(key)
+    if entry is not None and entry[0].session.closed:  # closed by an in-process session opened since
+        del _live[key]
+        entry = None
     if entry is not None:
         _live.move_to_end(key)
         if entry[1] != version and state is not None:

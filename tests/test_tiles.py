@@ -109,6 +109,19 @@ def test_in_process_tiles_read_like_scipy_and_add_partial_sums_after_the_adcs():
                                    read.tiles[(1, 0)].outputs, atol=1e-12)
 
 
+def test_in_process_tiles_closed_by_another_session_are_built_again_from_their_state():
+    rng = np.random.default_rng(8)
+    w = rng.uniform(-1, 1, (10, 6))
+    x = rng.uniform(0, 1, (2, 10))
+    with TiledLayer(_config(), TileSettings(4, 4, workers=0)) as layer:
+        layer.write_weights(w)
+        want = layer.forward(x).outputs
+        other = CrossbarCircuit([_config(4, 2)], SessionOptions(worker=False))  # closes every other in-process session
+        other.close()
+        np.testing.assert_allclose(layer.forward(x).outputs, want, atol=1e-12)
+        np.testing.assert_allclose(layer.weights(), w, atol=1e-12)
+
+
 @pytest.mark.slow
 def test_worker_pool_matches_in_process_and_states_checkpoint(tmp_path):
     rng = np.random.default_rng(2)
