@@ -58,11 +58,15 @@ def run_method(method: str) -> list[dict]:
 
 def main() -> None:
     from memcosim.trainers.config import load_run_config
-    from memcosim.trainers.continual import forgetting_matrix, sequence_scores
+    from memcosim.trainers.continual import final_mean_error, forgetting_matrix, sequence_scores
     from memcosim.trainers.continual_report import save_forgetting_plot
+    from memcosim.trainers.datasets import dataset_for
 
     cfg = load_run_config(CONFIG)
+    cfg.train.train_limit = TRAIN
     c = cfg.continual
+    y_test = dataset_for(cfg).y_test
+    test_counts = [int(np.isin(y_test, task).sum()) for task in c.tasks]
     for method in METHODS:
         run_method(method)
     rows, matrices = [], {}
@@ -76,10 +80,13 @@ def main() -> None:
         a = forgetting_matrix(history, c.epochs_per_task, len(c.tasks))
         matrices[method] = a
         s = sequence_scores(a)
+        seconds = np.array([r["seconds"] for r in history[:cfg.train.epochs]])
         rows.append({"method": method, "final mean acc (%)": 100 * s["final_mean"],
+                     "test SE (points)": 100 * final_mean_error(a, test_counts),
                      **{f"task{j + 1} final (%)": 100 * a[-1, j] for j in range(len(c.tasks))},
                      "forgetting (points)": 100 * s["forgetting"],
-                     "s per epoch": float(np.mean([r["seconds"] for r in history])),
+                     "s per epoch": float(seconds.mean()),
+                     "s per task": float(seconds.sum() / len(c.tasks)),
                      "cell pulses": int(history[-1].get("cell_pulses", 0))})
     if matrices:
         save_forgetting_plot(matrices, c.tasks, OUT / "forgetting.png",
@@ -90,4 +97,6 @@ def main() -> None:
         atomic_write_text(OUT / "continual.csv", "\n".join(lines) + "\n")
     report("continual", rows, f"pulse SGD ({cfg.sgd.rule}, hidden {cfg.sgd.hidden}) in ngspice, {c.epochs_per_task} "
            f"epochs per task, replay buffer {c.replay_per_class} per class, training split "
-           f"{'all' if not TRAIN else TRAIN} samples, seed {cfg.train.seed}")
+           f"{'all' if not TRAIN else TRAIN} samples, test samples per task {test_counts}, seed {cfg.train.seed}; "
+           "test SE: binomial standard error of the final mean from the test split only (one training run per "
+           "method: the spread between runs is not in it)")

@@ -7,12 +7,12 @@ import pytest
 
 from memcosim.errors import ConfigError, MemcosimError
 from memcosim.trainers.config import RunConfig, load_run_config
-from memcosim.trainers.continual import ContinualTrainer, forgetting_matrix, sequence_scores
+from memcosim.trainers.continual import ContinualTrainer, final_mean_error, forgetting_matrix, sequence_scores
 from memcosim.trainers.crossbar_config import ContinualConfig
 
 
 def tiny(method: str = "naive", checkpoint: str = "", epochs_per_task: int = 1, hidden: int = 3, train_limit: int = 24,
-         **train) -> RunConfig:
+         seen_classes_only: bool = False, **train) -> RunConfig:
     """Digits 0, 1 then 2, 3 (one head of 4 outputs), a 64-``hidden``-4 network, ``train_limit`` training samples."""
     train = dict(dict(update="pulse", lr=0.05), **train)
     return RunConfig(train=dict(dataset="digits", classes=[0, 1, 2, 3], train_limit=train_limit, test_limit=16,
@@ -20,7 +20,7 @@ def tiny(method: str = "naive", checkpoint: str = "", epochs_per_task: int = 1, 
                                 seed=3, progress=False, checkpoint=checkpoint, **train),
                      sgd=dict(hidden=hidden, adc_fill=1.0),
                      continual=dict(tasks=[[0, 1], [2, 3]], method=method, epochs_per_task=epochs_per_task,
-                                    replay_per_class=2))
+                                    replay_per_class=2, seen_classes_only=seen_classes_only))
 
 
 def test_each_method_trains_on_its_own_samples():
@@ -46,6 +46,58 @@ def test_each_method_trains_on_its_own_samples():
     finally:
         for t in trainers.values():
             t.close()
+
+
+def test_seen_classes_only_leaves_later_classes_out_of_the_output_error():
+    """With seen_classes_only, the softmax of task 1 covers classes 0, 1 only (the outputs of 2, 3 get error 0,
+    so no pulses); from task 2 on every class is seen; joint sees every class from the start."""
+    trainers = {m: ContinualTrainer(tiny(m, update="ideal", seen_classes_only=True)) for m in ("naive", "joint")}
+    try:
+        tr = trainers["naive"]
+        assert tr.output_mask().tolist() == [True, True, False, False]
+        d = tr.dataset
+        first = np.isin(d.y_train, [0, 1])
+        *_, d_out = tr.errors(d.x_train[first][:5], d.y_train[first][:5])
+        assert np.all(d_out[:, 2:] == 0) and np.all(np.abs(d_out[:, :2]).sum(axis=1) > 0)
+        assert set(np.argmax(tr.masked(tr.predict(d.x_test)), axis=1)) <= {0, 1}  # predictions among seen classes
+        tr.epoch = 1
+        assert tr.output_mask() is None
+        assert trainers["joint"].output_mask() is None
+    finally:
+        for t in trainers.values():
+            t.close()
+    with ContinualTrainer(tiny("naive", update="ideal")) as tr:
+        assert tr.output_mask() is None  # off by default
+
+
+@pytest.mark.slow
+def test_seen_classes_only_pulses_no_later_class_output_and_resumes_exactly(tmp_path):
+    """Pulse updates in ngspice with seen_classes_only: task 1 lowers its loss and leaves the output columns of
+    the later classes as they were; a sequence stopped after task 1 and resumed ends where an uninterrupted run
+    ends (same device states)."""
+    ck = tmp_path / "ck.npz"
+    with ContinualTrainer(tiny("replay", seen_classes_only=True)) as tr:
+        d = tr.dataset
+        first = np.isin(d.y_train, [0, 1])
+        before, _ = tr.evaluate(d.x_train[first], d.y_train[first])
+        w_out = tr.circuit.layers[1].weights()
+        tr.fit(epochs=1, log=None)
+        after, _ = tr.evaluate(d.x_train[first], d.y_train[first])
+        w_now = tr.circuit.layers[1].weights()
+        full = tr.fit(log=None)
+        states = tr.circuit.states
+    assert after < before
+    assert not np.allclose(w_now[:, :2], w_out[:, :2])
+    np.testing.assert_allclose(w_now[:, 2:], w_out[:, 2:], atol=1e-3)  # only half-select disturb, no coincidence
+    with ContinualTrainer(tiny("replay", checkpoint=str(ck), seen_classes_only=True)) as tr:
+        tr.fit(epochs=1, log=None)
+    with ContinualTrainer(tiny("replay", checkpoint=str(ck), seen_classes_only=True)) as tr:
+        resumed = tr.fit(resume=ck, log=None)
+        np.testing.assert_array_equal(tr.circuit.states, states)
+    assert [r["task2_acc"] for r in resumed] == [r["task2_acc"] for r in full]
+    with pytest.raises(MemcosimError, match=r"\[continual\]"):
+        with ContinualTrainer(tiny("replay", checkpoint=str(ck))) as tr:
+            tr.load_checkpoint(ck)
 
 
 @pytest.mark.slow
@@ -96,6 +148,13 @@ def test_interrupted_sequence_resumes_to_the_same_device_states(tmp_path):
     with pytest.raises(MemcosimError, match=r"\[continual\]"):
         with ContinualTrainer(tiny("naive", checkpoint=str(ck))) as tr:
             tr.load_checkpoint(ck)
+
+
+def test_final_mean_error_is_the_binomial_error_of_the_mean_over_tasks():
+    a = np.array([[0.9, np.nan], [0.8, 0.5]])
+    expected = np.sqrt(0.8 * 0.2 / 100 + 0.5 * 0.5 / 25) / 2
+    assert final_mean_error(a, [100, 25]) == pytest.approx(expected)
+    assert final_mean_error(np.array([[1.0, 0.0], [1.0, 0.0]]), [10, 10]) == 0.0
 
 
 def test_bad_task_lists_name_the_field():

@@ -73,6 +73,18 @@ class ContinualTrainer(SGDTrainer):
         idx = self.epoch_indices(self.epoch)
         return self.dataset.x_train[idx], self.dataset.y_train[idx]
 
+    def output_mask(self) -> np.ndarray | None:
+        """With ``seen_classes_only``: the outputs of the classes trained so far (every class for ``joint``, the
+        tasks up to the current one otherwise); the others get no error and no pulses. None otherwise."""
+        if not self.c.seen_classes_only or self.c.method == "joint":
+            return None
+        seen = [c for task in self.c.tasks[:self.c.task_of(self.epoch) + 1] for c in task]
+        if len(seen) == self.dataset.n_classes:
+            return None
+        mask = np.zeros(self.dataset.n_classes, bool)
+        mask[seen] = True
+        return mask
+
     def step_scale(self) -> float:
         """``step_decay ** e`` with ``e`` the epoch counted from the start of the current task."""
         return float(self.s.step_decay ** (self.epoch % self.c.epochs_per_task))
@@ -80,12 +92,13 @@ class ContinualTrainer(SGDTrainer):
     # -- per-task accuracy --------------------------------------------------------------------------
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(mean loss, accuracy) on ``x``, ``y``; on the dataset's test split also the accuracy of every task's
-        classes (:attr:`task_accuracy`), from the same reads."""
+        classes (:attr:`task_accuracy`), from the same reads. With ``seen_classes_only`` the test split's
+        predictions are among the classes trained so far (the loss is over every output)."""
         if x is not self.dataset.x_test or len(x) == 0:
             return super().evaluate(x, y)
         self._forget_solution()
         scores = self.predict(x)
-        hit = np.argmax(scores, axis=1) == y
+        hit = np.argmax(self.masked(scores), axis=1) == y  # with seen_classes_only: among the classes seen so far
         self.task_accuracy = [float(np.mean(hit[idx])) if idx.size else float("nan") for idx in self.test_index]
         return float(np.mean(self.loss(scores, y))), float(np.mean(hit))
 
@@ -121,3 +134,12 @@ def sequence_scores(a: np.ndarray) -> dict[str, float]:
     return {"final_mean": float(np.mean(final)),
             "forgetting": float(np.mean([np.nanmax(a[:t - 1, j]) - final[j] for j in earlier])),
             "backward_transfer": float(np.mean([final[j] - a[j, j] for j in earlier]))}
+
+
+def final_mean_error(a: np.ndarray, test_counts: list[int]) -> float:
+    """Binomial standard error (fraction) of ``sequence_scores(a)["final_mean"]`` from the test split alone:
+    ``sqrt(sum_j p_j (1 - p_j) / n_j) / tasks`` with ``p_j`` the final accuracy on task ``j`` and ``n_j`` its
+    test samples. It counts only the sampling of the test split, not the spread between training runs."""
+    p = a[-1]
+    n = np.asarray(test_counts, dtype=float)
+    return float(np.sqrt(np.sum(p * (1 - p) / n)) / len(p))

@@ -221,12 +221,17 @@ class ContinualConfig:
     * ``replay``: each task's epochs see its own samples plus a buffer of ``replay_per_class`` training
       samples of every class of the earlier tasks (a digital memory beside the array, drawn once from
       ``train.seed``), each buffered sample repeated so an old class is seen as often per epoch as a new one.
+
+    ``seen_classes_only``: the training softmax covers only the outputs of the classes trained so far (the
+    tasks up to the current one; ``joint``: all), so outputs of classes still to come get no error and no
+    pulses (their weights are not driven down before their task starts); reads and tests use every output.
     """
 
     tasks: list[list[int]] = field(default_factory=lambda: [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]])
     method: str = "replay"
     epochs_per_task: int = 2
     replay_per_class: int = 20
+    seen_classes_only: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.tasks, (list, tuple)) or len(self.tasks) < 2:
@@ -248,6 +253,7 @@ class ContinualConfig:
         self.method = f.choice("continual.method", self.method, CONTINUAL_METHODS)
         self.epochs_per_task = f.integer("continual.epochs_per_task", self.epochs_per_task, 1)
         self.replay_per_class = f.integer("continual.replay_per_class", self.replay_per_class, 1)
+        self.seen_classes_only = f.boolean("continual.seen_classes_only", self.seen_classes_only)
 
     @property
     def epochs(self) -> int:

@@ -212,12 +212,21 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
         """Factor on this epoch's update step: ``step_decay ** epoch`` (epochs counted from 0)."""
         return float(self.s.step_decay ** self.epoch)
 
+    def output_mask(self) -> np.ndarray | None:
+        """Outputs that take part in the training softmax and the predictions (bool per output), or None for all."""
+        return None
+
+    def masked(self, scores: np.ndarray) -> np.ndarray:
+        """``scores`` with the outputs outside :meth:`output_mask` at -inf (never predicted, softmax 0)."""
+        mask = self.output_mask()
+        return scores if mask is None else np.where(mask, scores, -np.inf)
+
     def errors(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
         """Forward pass of a batch read from the crossbars and its errors: ``(xa, aa, z, d_hid, d_out)``
         (inputs and hidden activations with their bias entries, output scores, hidden and output errors)."""
         xa, h, aa, z = self._forward(x)
         y = np.asarray(y, dtype=int)
-        d_out = softmax(z)
+        d_out = softmax(self.masked(z))  # masked outputs: error 0, no pulses
         d_out[np.arange(len(y)), y] -= 1.0
         w1 = self.circuit.layers[1].weights()
         d_hid = (d_out @ w1[:-1].T) * ((h > 0) & (h < 1))
@@ -230,6 +239,7 @@ class SGDTrainer(CrossbarTrainerMixin, Trainer):
             self.ideal_update(xa, aa, d_hid, d_out)
         else:
             self._pulse(xa, aa, d_hid, d_out)
+        z = self.masked(z)
         return float(np.sum(cross_entropy(z, y))), int(np.sum(np.argmax(z, axis=1) == y))
 
     def ideal_update(self, xa, aa, d_hid, d_out) -> None:
