@@ -48,7 +48,7 @@ from memcosim.config.renames import LAYER
 from memcosim.cosim.column_switches import check_column_voltages, mode_change_waveforms
 from memcosim.cosim.device_table import conductance_device
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.readout import read_array
+from memcosim.cosim.readout import hold_energy, read_array
 from memcosim.cosim.session import Session, SessionOptions
 from memcosim.devices.check import check_device
 from memcosim.devices.device import Device
@@ -655,6 +655,22 @@ class CrossbarLayer:
         est = -self._adc.level(adc) * self._amps_per_volt  # amperes into each column, from the codes
         out = (est[:, 0::2] - est[:, 1::2]) / (self.config.device.v_read * self.config.k)
         return Readout(codes, adc, currents, volts, out)
+
+    def read_energy(self, x: np.ndarray, duration: float) -> dict[str, float]:
+        """Joules per supply group of the circuit (:attr:`memcosim.cosim.session.Result.energy`) drawn while this
+        layer reads every input vector of ``x`` (rows at their DAC voltages, every other layer's rows at 0 V),
+        each read held for ``duration`` seconds: one transient per vector (:func:`~memcosim.cosim.readout.hold_energy`;
+        no device moves). Every row is left at 0 V."""
+        codes = self.dac_codes(x)
+        self.circuit.idle_rows()
+        names = list(self.crossbar.row_sources)
+        total: dict[str, float] = {}
+        for b in range(len(codes)):
+            energy = hold_energy(self.session, dict(zip(names, self._dac.voltage(codes[b]).tolist())), duration)
+            for group, joules in energy.items():
+                total[group] = total.get(group, 0.0) + joules
+        self.circuit.row_values.update(dict.fromkeys(names, 0.0))
+        return total
 
     def ideal_outputs(self, x: np.ndarray) -> np.ndarray:
         """``W^T x`` in software from the DAC-quantized inputs and the present conductances (no circuit)."""

@@ -11,7 +11,7 @@ The read-conductance table G(state) of a model is :mod:`memcosim.cosim.device_ta
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -53,6 +53,38 @@ def read_cell(session, xbar, row: int, column: int, v_read: float | None = None)
     if not 0 <= int(column) < C:
         raise ConfigError("column", f"must be in 0..{C - 1}, got {column}")
     return float(read_rows(session, xbar, [row], v_read)[0, int(column)])
+
+
+def hold_energy(session, sources: Mapping[str, float], duration: float) -> dict[str, float]:
+    """Joules per supply group (:attr:`memcosim.cosim.session.Result.energy`) that the circuit draws while the
+    named ``sources`` are held at their volts for ``duration`` seconds (a read window: rows at their DAC
+    voltages or the verify voltage). One transient; afterwards the sources are back at their previous
+    values and every device state that moved during the window is restored, so a read never moves a
+    device here either."""
+    duration = float(duration)
+    if not (np.isfinite(duration) and duration > 0):
+        raise ConfigError("duration", f"a read window must last > 0 s, got {duration!r}")
+    before = session.states.copy()
+    session.set_sources({name: float(v) for name, v in sources.items()})
+    try:
+        r = session.tran(duration, duration / 10)
+    finally:
+        session.set_sources(dict.fromkeys(sources, 0.0))
+        moved = np.nonzero(session.states != before)[0]
+        if moved.size:
+            session.set_states({session.devices[k].name: float(before[k]) for k in moved})
+    return dict(r.energy)
+
+
+def read_row_energy(session, xbar, row: int, duration: float, v_read: float | None = None) -> dict[str, float]:
+    """Joules per supply group of one read of ``row`` (``v_read`` volts on it, every other row at 0 V) held for
+    ``duration`` seconds: the energy of one verify read (:func:`read_cell` measures the same row)."""
+    v = _v_read(xbar, v_read)
+    R = xbar.config.rows
+    if not 0 <= int(row) < R:
+        raise ConfigError("row", f"must be in 0..{R - 1}, got {row}")
+    return hold_energy(session, {name: (v if k == int(row) else 0.0) for k, name in enumerate(xbar.row_sources)},
+                       duration)
 
 
 def _v_read(xbar, v_read: float | None) -> float:

@@ -18,7 +18,7 @@ as they were.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -66,14 +66,21 @@ class PulseSpec:
 @dataclass
 class PulseResult:
     """States before and after a pulse (rows x columns, model units), the pulse time used (s), the number of
-    transient windows and the amplitude put on the lines (volts; differs from the pulse's with IR-drop
-    compensation)."""
+    transient windows, the amplitude put on the lines (volts; differs from the pulse's with IR-drop
+    compensation) and the energy every supply group of the circuit delivered during the pulse (joules per
+    group: programming drivers, TIAs, DACs, ...; :attr:`memcosim.cosim.session.Result.energy`)."""
 
     before: np.ndarray
     after: np.ndarray
     duration: float
     windows: int
     line_amplitude: float = 0.0
+    energy: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_energy(self) -> float:
+        """Joules delivered by every supply of the circuit during the pulse."""
+        return float(sum(self.energy.values()))
 
     @property
     def delta(self) -> np.ndarray:
@@ -109,7 +116,8 @@ def selection_voltages(xbar, selection: str, index: tuple[int, int] | int | None
 
 def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, duration: float,
           variation=None, on_window: Callable[[float], None] | None = None, window: float | None = None,
-          walk_within_pulse: bool = True, max_step: float = 10e-9, reltol: float | None = None) -> int:
+          walk_within_pulse: bool = True, max_step: float = 10e-9, reltol: float | None = None,
+          energy: dict[str, float] | None = None) -> int:
     """Drive the programming sources with ``shape`` (a unit-amplitude waveform scaled by each line's
     voltage) for ``duration`` seconds; returns the number of transient windows run.
 
@@ -122,7 +130,8 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
     transient runs (the parameters then hold still during the pulse). ``max_step`` (seconds) is the
     largest time step of every transient and ``reltol`` its relative tolerance when tighter than the
     session's (:meth:`ProgrammingPreset.max_time_step` and ``pulse_reltol`` of the device's preset in
-    :func:`apply_pulse` and :func:`hold`).
+    :func:`apply_pulse` and :func:`hold`). ``energy``: a dict that each window's joules per supply group
+    (:attr:`memcosim.cosim.session.Result.energy`) are added into.
     """
     names = xbar.program_row_sources + xbar.program_column_sources
     if not names:
@@ -157,7 +166,10 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
                 if scale != 0.0:
                     waves[name] = piece.scaled(scale)
             span = t1 - t0
-            session.tran(span, span / 10, waveforms=waves, max_step=min(span, max_step), reltol=reltol)
+            r = session.tran(span, span / 10, waveforms=waves, max_step=min(span, max_step), reltol=reltol)
+            if energy is not None:
+                for group, joules in r.energy.items():
+                    energy[group] = energy.get(group, 0.0) + joules
             count += 1
             if on_window is not None:
                 on_window(t1)
@@ -222,10 +234,11 @@ def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index:
         v_rows, v_cols = selection_voltages(xbar, selection, cell, line, scheme)
     unit = pulse.shape(1.0)
     before = session.state_array(xbar.cells)
+    energy: dict[str, float] = {}
     windows = drive(session, xbar, v_rows, v_cols, unit, pulse.duration, variation,
                     walk_within_pulse=walk_within_pulse, max_step=preset.max_time_step(pulse.duration),
-                    reltol=preset.pulse_reltol)
-    return PulseResult(before, session.state_array(xbar.cells), pulse.duration, windows, line)
+                    reltol=preset.pulse_reltol, energy=energy)
+    return PulseResult(before, session.state_array(xbar.cells), pulse.duration, windows, line, energy)
 
 
 def apply_layer_pulse(layer: CrossbarLayer, amplitude: float, width: float | None = None, selection: str = "cell",

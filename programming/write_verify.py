@@ -33,16 +33,20 @@ class PulsePolicy(Protocol):
 @dataclass(frozen=True)
 class VerifyStep:
     """One pulse of a write-and-verify run and the conductance read after it (siemens; NaN for a pulse
-    followed by another without a read)."""
+    followed by another without a read); ``energy``: joules every supply of the circuit delivered during
+    the pulse."""
 
     amplitude: float
     width: float
     g_after: float
+    energy: float = 0.0
 
 
 @dataclass
 class WriteVerifyResult:
-    """Outcome: ``converged`` and ``reason`` say whether it stopped within tolerance or at its budget."""
+    """Outcome: ``converged`` and ``reason`` say whether it stopped within tolerance or at its budget.
+    ``energy``: joules per supply group delivered during the pulses (programming drivers, TIAs, ...; the
+    verify reads are operating points and not in it: ``reads`` counts them, the first one included)."""
 
     target: float
     g_start: float
@@ -50,6 +54,8 @@ class WriteVerifyResult:
     converged: bool
     reason: str
     steps: list[VerifyStep] = field(default_factory=list)
+    energy: dict[str, float] = field(default_factory=dict)
+    reads: int = 1
 
     @property
     def pulses(self) -> int:
@@ -59,6 +65,11 @@ class WriteVerifyResult:
     def pulse_time(self) -> float:
         """Total time at full amplitude (seconds)."""
         return float(sum(s.width for s in self.steps))
+
+    @property
+    def pulse_energy(self) -> float:
+        """Joules every supply of the circuit delivered during the pulses (sum over the groups)."""
+        return float(sum(self.energy.values()))
 
     @property
     def rpd(self) -> float:
@@ -147,11 +158,16 @@ def write_verify(session, xbar, cell: tuple[int, int], target: float, policy: Pu
             break
         pulses = policy.next_pulse(g, target, result.steps)
         group = pulses if isinstance(pulses, tuple) else (pulses,)
+        spent = []
         for pulse in group:
-            apply_pulse(session, xbar, pulse, "cell", (row, column), variation=variation, preset=preset,
-                        walk_within_pulse=walk_within_pulse, compensate=compensate)
+            r = apply_pulse(session, xbar, pulse, "cell", (row, column), variation=variation, preset=preset,
+                            walk_within_pulse=walk_within_pulse, compensate=compensate)
+            spent.append(r.total_energy)
+            for name, joules in r.energy.items():
+                result.energy[name] = result.energy.get(name, 0.0) + joules
         g = read_cell(session, xbar, row, column, v)
-        result.steps += [VerifyStep(p.amplitude, p.width, g if k == len(group) - 1 else float("nan"))
-                         for k, p in enumerate(group)]
+        result.reads += 1
+        result.steps += [VerifyStep(p.amplitude, p.width, g if k == len(group) - 1 else float("nan"), e)
+                         for k, (p, e) in enumerate(zip(group, spent))]
     result.g_final = g
     return result

@@ -1,7 +1,9 @@
 """Month-scale stability of a trained forward-only network (``memcosim retention STUDY.toml``).
 
 A forward-only run (:class:`~memcosim.trainers.forward_only.ForwardOnlyTrainer`, its TOML named by
-``retention.run``) is trained, or resumed from its checkpoint. Two networks are then aged:
+``retention.run``) is trained, or resumed from its checkpoint; with ``retention.checkpoint`` (a checkpoint
+of that run written by ``memcosim train``) the trained network is loaded from it and nothing is trained.
+Two networks are then aged:
 
 * ``reset_only``: the device states training left (sub-1 V RESET pulses only);
 * ``write_verify``: the same trained conductances programmed into fresh devices (the run's initial
@@ -48,7 +50,9 @@ NETWORKS = ("reset_only", "write_verify")
 class RetentionStudyConfig:
     """``run``: the forward-only run TOML (relative to the study file); ``seconds``: ageing times (s, > 0);
     ``celsius``: ageing temperatures (degrees C); ``write_verify``: also age the write-and-verify copy,
-    programmed to within ``tolerance`` (relative) with at most ``max_pulses`` pulses per device."""
+    programmed to within ``tolerance`` (relative) with at most ``max_pulses`` pulses per device;
+    ``checkpoint``: a trained checkpoint of the run (relative to the study file) to start from instead of
+    training ("": train, or resume from the output folder's own checkpoint)."""
 
     run: str = "forward_only_competitive.toml"
     seconds: list[float] = field(default_factory=lambda: [HOUR, DAY, 7 * DAY, 30 * DAY])
@@ -56,10 +60,13 @@ class RetentionStudyConfig:
     write_verify: bool = True
     tolerance: float = 0.05
     max_pulses: int = 200
+    checkpoint: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.run, str) or not self.run:
             raise ConfigError("retention.run", f"must name a forward-only run TOML, got {self.run!r}")
+        if not isinstance(self.checkpoint, str):
+            raise ConfigError("retention.checkpoint", f"must be a checkpoint file path, got {self.checkpoint!r}")
         if not isinstance(self.seconds, list) or not self.seconds:
             raise ConfigError("retention.seconds", "must be a non-empty list of ageing times (s)")
         self.seconds = [f.number(f"retention.seconds[{k}]", v, low=0.0, low_open=True, unit="s")
@@ -81,10 +88,16 @@ class RetentionStudyFile:
 
 
 def load_retention_study(path: str | Path) -> tuple[RetentionStudyConfig, Path]:
-    """The study in ``path`` and the path of its run TOML; errors name the key, its line, or the missing file."""
+    """The study in ``path`` and the path of its run TOML; errors name the key, its line, or the missing file.
+    A relative ``checkpoint`` is made absolute (relative to the study file) and must exist."""
     study = toml.load(path, RetentionStudyFile).retention
     run = (Path(path).resolve().parent / study.run)
     read_text_file(run, "retention.run")  # a missing run file fails here, before any training
+    if study.checkpoint:
+        ckpt = Path(path).resolve().parent / study.checkpoint
+        if not ckpt.is_file():
+            raise ConfigError("retention.checkpoint", f"no checkpoint file {str(ckpt)!r} (named in {path})")
+        study.checkpoint = str(ckpt)
     return study, run
 
 
@@ -148,7 +161,10 @@ def run_retention_study(path: str | Path, out: str | Path, progress: bool = True
     with ForwardOnlyTrainer(run) as trainer:
         start = trainer.circuit.states
         ckpt = Path(run.train.checkpoint)
-        trainer.fit(resume=ckpt if ckpt.exists() else None, log=log)
+        if study.checkpoint:
+            trainer.load_checkpoint(study.checkpoint)
+        else:
+            trainer.fit(resume=ckpt if ckpt.exists() else None, log=log)
         trained = trainer.circuit.states
         networks = {"reset_only": trained}
         if study.write_verify:

@@ -146,6 +146,15 @@ def test_retention_study_trains_ages_tests_and_resumes_without_repeating_points(
     assert programmed["devices"] == 65 * 16 + 9 * 16 and programmed["mean_pulses"] > 0
     again = run_retention_study(study, tmp_path / "out", progress=False, log=None)
     assert again == rows  # resumed: every point was already there
+    # a trained checkpoint of the run is loaded instead of training: the same network, the same accuracy
+    study.write_text('[retention]\nrun = "run.toml"\nseconds = [86400]\ncelsius = [85]\nwrite_verify = false\n'
+                     'checkpoint = "out/train_checkpoint.npz"\n')
+    loaded = run_retention_study(study, tmp_path / "out2", progress=False, log=None)
+    assert [(r["seconds"], r["test_acc"]) for r in loaded] == [(r["seconds"], r["test_acc"]) for r in rows[:2]]
+    assert not (tmp_path / "out2" / "train_checkpoint.npz").exists()
+    study.write_text('[retention]\nrun = "run.toml"\ncheckpoint = "nowhere.npz"\n')
+    with pytest.raises(ConfigError, match="retention.checkpoint"):
+        load_retention_study(study)
     study.write_text('[retention]\nrun = "run.toml"\nseconds = [-1]\n')
     with pytest.raises(ConfigError, match=r"retention.seconds\[0\]"):
         load_retention_study(study)

@@ -117,6 +117,16 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         h1 = self.circuit.layers[1].forward(x1).outputs
         return x0, h0, x1, h1
 
+    def pass_inputs(self, x: np.ndarray, labels: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The inputs each layer reads in one inference of ``x`` (``[(x0, x1)]`` per pass, bias columns
+        included): one pass for ``competitive``, one pass per class label for ``ff`` (its prediction).
+        Runs the reads of layer 0 (ngspice) to get layer 1's inputs."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if self.s.rule == "competitive":
+            x0, _, x1, _ = self._passes(x, None)
+            return [(x0, x1)]
+        return [self._passes(x, np.full(len(x), c))[0::2] for c in range(self.n_classes)]
+
     def _group_goodness(self, h: np.ndarray, groups: int) -> np.ndarray:
         a = np.clip(h, 0.0, 1.0)
         return np.mean((a * a).reshape(len(a), groups, -1), axis=2)
