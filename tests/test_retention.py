@@ -147,10 +147,13 @@ def test_retention_study_trains_ages_tests_and_resumes_without_repeating_points(
     again = run_retention_study(study, tmp_path / "out", progress=False, log=None)
     assert again == rows  # resumed: every point was already there
     # a trained checkpoint of the run is loaded instead of training: the same network, the same accuracy
-    study.write_text('[retention]\nrun = "run.toml"\nseconds = [86400]\ncelsius = [85]\nwrite_verify = false\n'
+    # (as trained: tested once, shared by both temperatures)
+    study.write_text('[retention]\nrun = "run.toml"\nseconds = [86400]\ncelsius = [25, 85]\nwrite_verify = false\n'
                      'checkpoint = "out/train_checkpoint.npz"\n')
     loaded = run_retention_study(study, tmp_path / "out2", progress=False, log=None)
-    assert [(r["seconds"], r["test_acc"]) for r in loaded] == [(r["seconds"], r["test_acc"]) for r in rows[:2]]
+    assert [(r["celsius"], r["seconds"]) for r in loaded] == [(25, 0), (25, 86400), (85, 0), (85, 86400)]
+    assert loaded[0]["test_acc"] == loaded[2]["test_acc"] == rows[0]["test_acc"] and loaded[2]["wall_s"] == 0
+    assert loaded[3]["test_acc"] == rows[1]["test_acc"]
     assert not (tmp_path / "out2" / "train_checkpoint.npz").exists()
     study.write_text('[retention]\nrun = "run.toml"\ncheckpoint = "nowhere.npz"\n')
     with pytest.raises(ConfigError, match="retention.checkpoint"):
