@@ -12,15 +12,19 @@ step pulse (ISPP) policies of 100 ns pulses that restart at each change of direc
 * ``ispp 20 mV``: SET from +0.70 V and RESET from -0.70 V in 0.02 V steps up to +1.2 / -1.0 V;
 * ``ispp 50 mV``: the same from +-0.60 V in 0.05 V steps.
 
-(Fixed pulses at the preset's +1.2 V / -0.9 V move a high-state cell by +2.6 % / -3.9 %: they cannot land
-within a fraction of a 0.4 % change, and a trial spent its whole budget; see ``docs/energy_update/``.)
+``MEMCOSIM_BENCH_EU_POLICIES=preset`` (not in the default run): fixed pulses at the preset's +1.2 V / -0.9 V,
+which move a high-state cell by a few per cent, so they cannot land within a fraction of a 0.4 % change.
 
 Verify and inference reads are held ``MEMCOSIM_BENCH_EU_TREAD`` seconds (default 100e-9). Every supply group
 is counted. Energy per inference on ``MEMCOSIM_BENCH_EU_SAMPLES`` test samples (default 8) and the update
 energy per training sample over one epoch of ``MEMCOSIM_BENCH_EU_TRAIN`` samples (default 48).
 
 Writes ``benchmarks/results/energy_update.json`` (summary and inference rows) and, in ``docs/energy_update/``,
-``cells.csv`` (every cell and method), ``summary.json`` and ``energy_update.png``.
+``cells.csv`` (every cell and method), ``summary.json``, ``energy_update.png`` and ``sensitivity.csv``: the
+ratio of the mean energies recomputed from the measured per-cell figures for longer verify reads (a DC read:
+its energy grows in proportion to its length) and without the TIA's share of the pulses (as with the TIAs
+switched off the columns during writes). ``MEMCOSIM_BENCH_EU_FROM=docs/energy_update/cells.csv`` recomputes
+that table from a saved ``cells.csv`` without ngspice.
 """
 
 from __future__ import annotations
@@ -53,47 +57,107 @@ NOTES = ("energy = integral of -V I dt of every supply of the circuit (programmi
 
 
 def policies(width: float, edge: float) -> dict:
-    """The two program-and-verify policies of the benchmark (see the module docstring)."""
+    """The program-and-verify policies of the benchmark (see the module docstring), those named in
+    ``MEMCOSIM_BENCH_EU_POLICIES`` (``ispp20``, ``ispp50``, ``preset``; default the first two)."""
     from memcosim.programming.write_verify import IncrementalPolicy
+    from memcosim.studies.energy_update import preset_policy
 
-    return {"ispp 20 mV": IncrementalPolicy(set_start=0.70, reset_start=-0.70, step=0.02, set_stop=1.2,
-                                            reset_stop=-1.0, width=width, edge=edge),
-            "ispp 50 mV": IncrementalPolicy(set_start=0.60, reset_start=-0.60, step=0.05, set_stop=1.2,
-                                            reset_stop=-1.0, width=width, edge=edge)}
+    every = {"ispp20": ("ispp 20 mV", IncrementalPolicy(set_start=0.70, reset_start=-0.70, step=0.02, set_stop=1.2,
+                                                        reset_stop=-1.0, width=width, edge=edge)),
+             "ispp50": ("ispp 50 mV", IncrementalPolicy(set_start=0.60, reset_start=-0.60, step=0.05, set_stop=1.2,
+                                                        reset_stop=-1.0, width=width, edge=edge)),
+             "preset": ("preset", preset_policy("stanford_pku", width, edge))}
+    chosen = os.environ.get("MEMCOSIM_BENCH_EU_POLICIES", "ispp20,ispp50").split(",")
+    return dict(every[name] for name in chosen)
 
 
-def plot(rows: list[dict], summary: list[dict], path: Path) -> None:
-    """Per-cell energies (log scale) of every method, and the ratio to reset-only."""
+READ_TIMES = (100e-9, 1e-6, 10e-6, 100e-6)
+
+
+def sensitivity(rows: list[dict]) -> list[dict]:
+    """Ratio of the mean energies (converged cells) against reset-only for verify reads of other lengths
+    (``E_read_one``, a DC read, grows in proportion to the read time) and, in ``ratio_drivers_only``, with only
+    the programming drivers counted during the pulses (the TIAs switched off the columns while writing; the
+    verify reads keep every supply)."""
+    reset = {r["cell"]: r for r in rows if r["method"] == "reset-only"}
+    out = []
+    for method in dict.fromkeys(r["method"] for r in rows if r["method"] != "reset-only"):
+        ok = [r for r in rows if r["method"] == method and str(r["converged"]) == "True"]
+        if not ok:
+            continue
+        ref = np.mean([float(reset[r["cell"]]["E_total"]) for r in ok])
+        ref_drivers = np.mean([float(reset[r["cell"]]["E_programming_drivers"]) for r in ok])
+        for t in READ_TIMES:
+            reads = np.mean([float(r["E_reads"]) * t / T_READ for r in ok])
+            pv = np.mean([float(r["E_pulses"]) for r in ok]) + reads
+            pv_drivers = np.mean([float(r["E_programming_drivers"]) for r in ok]) + reads
+            out.append({"method": method, "t_read_s": t, "E_pv_J": pv, "E_reset_J": ref, "ratio": pv / ref,
+                        "E_pv_drivers_only_J": pv_drivers, "E_reset_drivers_only_J": ref_drivers,
+                        "ratio_drivers_only": pv_drivers / ref_drivers})
+    return out
+
+
+def plot(rows: list[dict], table: list[dict], path: Path) -> None:
+    """Per-cell energy of every method (log scale; crosses: not converged), and the ratio of the mean energies
+    against the verify-read time, with every supply and with the pulses' drivers only."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    methods = [s["method"] for s in summary]
+    methods = list(dict.fromkeys(r["method"] for r in rows))
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
     for k, m in enumerate(methods):
         pts = [r for r in rows if r["method"] == m]
         x = k + np.linspace(-0.25, 0.25, len(pts))
-        ax.semilogy(x, [r["E_total"] * 1e12 for r in pts], "o", mfc="none" if "reset" in m else None, label=m)
-        ok = [r for r in pts if r["converged"]]
-        bad = [r for r in pts if not r["converged"]]
-        if m != "reset-only":
-            bx.semilogy([k] * len(ok), [r["ratio"] for r in ok], "o", alpha=0.7)
-            bx.semilogy([k] * len(bad), [r["ratio"] for r in bad], "x", color="r")
+        ok = np.array([str(r["converged"]) == "True" for r in pts])
+        e = np.array([float(r["E_total"]) * 1e12 for r in pts])
+        ax.semilogy(x[ok], e[ok], "o", color=f"C{k}")
+        ax.semilogy(x[~ok], e[~ok], "x", color=f"C{k}")
     ax.set_xticks(range(len(methods)), [m.replace(" (", "\n(") for m in methods], fontsize=8)
     ax.set_ylabel("energy per update, every supply (pJ)")
-    bx.set_xticks(range(len(methods)), [m.replace(" (", "\n(") for m in methods], fontsize=8)
+    ax.set_title("verify reads 100 ns; x: not within tolerance after the pulse budget", fontsize=8)
+    for k, m in enumerate(dict.fromkeys(t["method"] for t in table)):
+        pts = [t for t in table if t["method"] == m]
+        t_read = [t["t_read_s"] for t in pts]
+        bx.loglog(t_read, [t["ratio"] for t in pts], "o-", label=f"{m}: every supply")
+        bx.loglog(t_read, [t["ratio_drivers_only"] for t in pts], "s--", label=f"{m}: pulses' drivers only")
+    bx.axhline(460, color="0.5", lw=0.8)
+    bx.text(1.2e-7, 500, "paper: 460x", fontsize=8, color="0.4")
+    bx.set_ylim(top=1500)
+    bx.set_xlabel("verify read time (s)")
     bx.set_ylabel("program-and-verify / reset-only")
-    bx.set_title("x: not converged within the pulse budget", fontsize=8)
+    bx.legend(fontsize=7)
     for a in (ax, bx):
         a.grid(alpha=0.3, which="both")
     fig.tight_layout()
     save_png(fig, path)
 
 
+def write_sensitivity(rows: list[dict]) -> list[dict]:
+    """Print, report and write ``sensitivity.csv`` (see :func:`sensitivity`); returns the table."""
+    table = sensitivity(rows)
+    print("-- ratio against verify-read time and without the pulses' TIA energy (from the measured cells)")
+    report("energy_update_sensitivity", table, notes=f"derived from the per-cell figures measured with t_read = {T_READ:g} s")
+    buf = io.StringIO()
+    if table:
+        w = csv.DictWriter(buf, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
+    atomic_write_text(DOCS / "sensitivity.csv", buf.getvalue())
+    return table
+
+
 def main() -> None:
     from memcosim.studies.energy_update import UpdateEnergyConfig, run_update_energy
     from memcosim.trainers.config import load_run_config
+
+    saved = os.environ.get("MEMCOSIM_BENCH_EU_FROM")
+    if saved:
+        with open(ROOT / saved, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        plot(rows, write_sensitivity(rows), DOCS / "energy_update.png")
+        return
 
     run = load_run_config(RUN)
     run.train.progress = False
@@ -117,7 +181,7 @@ def main() -> None:
     atomic_write_text(DOCS / "cells.csv", buf.getvalue())
     atomic_write_text(DOCS / "summary.json", json.dumps({"conditions": conditions, "summary": summary,
                                                          "inference": inference}, indent=2) + "\n")
-    plot(rows, summary, DOCS / "energy_update.png")
+    plot(rows, write_sensitivity(rows), DOCS / "energy_update.png")
     print(f"wrote {DOCS}/cells.csv, summary.json, energy_update.png ({seconds:.0f} s)")
 
 

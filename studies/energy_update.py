@@ -87,10 +87,11 @@ class UpdateEnergyConfig:
                 raise ConfigError(f"energy.policies.{name}", f"must be an IncrementalPolicy, got {policy!r}")
 
 
-def preset_policy(model: str, width: float) -> IncrementalPolicy:
-    """Conventional program-and-verify: fixed pulses at the model preset's SET and RESET amplitudes, ``width`` s."""
+def preset_policy(model: str, width: float, edge: float = 5e-9) -> IncrementalPolicy:
+    """Conventional program-and-verify: fixed pulses at the model preset's SET and RESET amplitudes, ``width`` s
+    at full amplitude with ``edge`` s edges."""
     p = get_preset(model)
-    return IncrementalPolicy(set_start=p.set_amplitude, reset_start=p.reset_amplitude, width=width)
+    return IncrementalPolicy(set_start=p.set_amplitude, reset_start=p.reset_amplitude, width=width, edge=edge)
 
 
 def measure_updates(trainer: ForwardOnlyTrainer, config: UpdateEnergyConfig,
@@ -102,7 +103,7 @@ def measure_updates(trainer: ForwardOnlyTrainer, config: UpdateEnergyConfig,
     circuit = trainer.circuit
     layer = circuit.layers[0]
     s = trainer.s
-    policies = config.policies or {"preset": preset_policy(layer.config.device.model, s.reset.width)}
+    policies = config.policies or {"preset": preset_policy(layer.config.device.model, s.reset.width, s.reset.rise)}
     v_read = layer.config.device.v_read
     rng = np.random.default_rng(config.seed)
     R, C = layer.config.inputs, layer.config.columns
