@@ -19,6 +19,10 @@ Verify and inference reads are held ``MEMCOSIM_BENCH_EU_TREAD`` seconds (default
 is counted. Energy per inference on ``MEMCOSIM_BENCH_EU_SAMPLES`` test samples (default 8) and the update
 energy per training sample over one epoch of ``MEMCOSIM_BENCH_EU_TRAIN`` samples (default 48).
 
+Part ``response`` (seconds; ``MEMCOSIM_BENCH_EU_PARTS``, default ``response,updates``): the relative
+read-conductance change and the energy of one 100 ns pulse (5 ns edges) at each amplitude on a lone 1x1
+``stanford_pku`` cell with V/2 drivers at 2.0e-4 S, written to ``pulse_response.csv``.
+
 Writes ``benchmarks/results/energy_update.json`` (summary and inference rows) and, in ``docs/energy_update/``,
 ``cells.csv`` (every cell and method), ``summary.json``, ``energy_update.png`` and ``sensitivity.csv``: the
 ratio of the mean energies recomputed from the measured per-cell figures for longer verify reads (a DC read:
@@ -69,6 +73,36 @@ def policies(width: float, edge: float) -> dict:
              "preset": ("preset", preset_policy("stanford_pku", width, edge))}
     chosen = os.environ.get("MEMCOSIM_BENCH_EU_POLICIES", "ispp20,ispp50").split(",")
     return dict(every[name] for name in chosen)
+
+
+PARTS = os.environ.get("MEMCOSIM_BENCH_EU_PARTS", "response,updates").split(",")
+AMPLITUDES = (-0.70, -0.75, -0.80, -0.83, -0.86, -0.90, -1.0, 0.70, 0.80, 0.90, 1.0, 1.2)
+
+
+def pulse_response(g_start: float = 2.0e-4) -> list[dict]:
+    """Change of the read conductance (0.2 V) and energy (every supply) of one pulse per amplitude, on a lone
+    1x1 cell restored to ``g_start`` siemens before each."""
+    from memcosim.circuits.crossbar import build_crossbar
+    from memcosim.config.array import ArrayConfig, DeviceConfig
+    from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
+    from memcosim.config.pulse import PulseConfig
+    from memcosim.cosim.device_table import conductance_device
+    from memcosim.cosim.engine import open_session
+    from memcosim.cosim.readout import read_cell
+    from memcosim.programming.pulses import PulseSpec, apply_pulse
+
+    state = float(conductance_device("stanford_pku", {}, 0.2).state_for(np.array([g_start]))[0])
+    xb = build_crossbar(ArrayConfig(1, 1, DeviceConfig("stanford_pku"), states=state, periphery=PeripheryConfig(
+        programming=ProgrammingConfig("V/2", PulseConfig(1.0, 100e-9)))))
+    rows = []
+    with open_session(xb.netlist) as s:
+        for a in AMPLITUDES:
+            s.set_states([state])
+            g0 = read_cell(s, xb, 0, 0, 0.2)
+            r = apply_pulse(s, xb, PulseSpec(a, 100e-9, 5e-9, 5e-9), "cell", (0, 0))
+            rows.append({"amplitude_V": a, "g_start_S": g0, "dG_rel": read_cell(s, xb, 0, 0, 0.2) / g0 - 1,
+                         "E_pulse_J": r.total_energy})
+    return rows
 
 
 READ_TIMES = (100e-9, 1e-6, 10e-6, 100e-6)
@@ -159,6 +193,18 @@ def main() -> None:
         plot(rows, write_sensitivity(rows), DOCS / "energy_update.png")
         return
 
+    if "response" in PARTS:
+        response = pulse_response()
+        print("-- one 100 ns pulse on a lone 1x1 cell at 2e-4 S")
+        report("energy_update_pulse_response", response)
+        DOCS.mkdir(parents=True, exist_ok=True)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(response[0]))
+        w.writeheader()
+        w.writerows(response)
+        atomic_write_text(DOCS / "pulse_response.csv", buf.getvalue())
+    if "updates" not in PARTS:
+        return
     run = load_run_config(RUN)
     run.train.progress = False
     cfg = UpdateEnergyConfig(cells=CELLS, dg_tolerance=TOL, max_pulses=MAX_PULSES, t_read=T_READ, samples=SAMPLES,
