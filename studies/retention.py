@@ -145,9 +145,14 @@ def _conductance_change(trainer: ForwardOnlyTrainer, before: np.ndarray) -> floa
 
 
 def run_retention_study(path: str | Path, out: str | Path, progress: bool = True,
-                        log: Callable[[str], None] | None = print) -> list[dict]:
-    """Train (or resume) the run, then age and test both networks (see the module docstring); returns the rows."""
+                        log: Callable[[str], None] | None = print, checkpoint: str | Path | None = None) -> list[dict]:
+    """Train (or resume) the run, then age and test both networks (see the module docstring); returns the rows.
+    ``checkpoint``: a trained checkpoint of the run to start from, instead of the study's ``checkpoint``."""
     study, run_path = load_retention_study(path)
+    if checkpoint:
+        if not Path(checkpoint).is_file():
+            raise ConfigError("--checkpoint", f"no checkpoint file {str(checkpoint)!r}")
+        study.checkpoint = str(Path(checkpoint).resolve())
     out = Path(out)
     run = load_run_config(run_path)
     if run.train.algorithm != "forward_only":

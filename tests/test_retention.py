@@ -161,3 +161,14 @@ def test_retention_study_trains_ages_tests_and_resumes_without_repeating_points(
     study.write_text('[retention]\nrun = "run.toml"\nseconds = [-1]\n')
     with pytest.raises(ConfigError, match=r"retention.seconds\[0\]"):
         load_retention_study(study)
+
+
+def test_retention_study_refuses_a_missing_checkpoint_before_any_work(tmp_path) -> None:
+    from memcosim.studies.retention import run_retention_study
+
+    (tmp_path / "run.toml").write_text(RUN)
+    study = tmp_path / "study.toml"
+    study.write_text('[retention]\nrun = "run.toml"\n')
+    with pytest.raises(ConfigError, match="--checkpoint"):
+        run_retention_study(study, tmp_path / "out", progress=False, log=None, checkpoint=tmp_path / "none.npz")
+    assert not (tmp_path / "out").exists()

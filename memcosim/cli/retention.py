@@ -13,7 +13,7 @@ def _cmd_retention(args: argparse.Namespace) -> int:
     """Check the study file and the output folder, then run (resuming whatever ``--out`` holds)."""
     load_retention_study(args.study)
     out = writable_folder("--out", args.out)
-    run_retention_study(args.study, out, progress=not args.no_progress)
+    run_retention_study(args.study, out, progress=not args.no_progress, checkpoint=args.checkpoint)
     print(f"wrote {out / 'retention.md'}, {out / 'retention.csv'}, {out / 'retention.png'}")
     return 0
 
@@ -25,5 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("study", help="the study TOML ([retention]: run, seconds, celsius, write_verify, tolerance)")
     p.add_argument("--out", default="out/retention", help="folder for the checkpoint, retention.json/.csv/.md/.png "
                    "(a re-run resumes from what it holds)")
+    p.add_argument("--checkpoint", default=None, help="a trained checkpoint of the study's run (memcosim train "
+                   "--checkpoint) to age instead of training it; overrides retention.checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar while training")
     p.set_defaults(func=_cmd_retention)
