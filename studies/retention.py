@@ -52,7 +52,8 @@ class RetentionStudyConfig:
     ``celsius``: ageing temperatures (degrees C); ``write_verify``: also age the write-and-verify copy,
     programmed to within ``tolerance`` (relative) with at most ``max_pulses`` pulses per device;
     ``checkpoint``: a trained checkpoint of the run (relative to the study file) to start from instead of
-    training ("": train, or resume from the output folder's own checkpoint)."""
+    training ("": train, or resume from the output folder's own checkpoint); ``test_samples``: test on the
+    first that many samples of the run's test split (0 = all of it)."""
 
     run: str = "forward_only_competitive.toml"
     seconds: list[float] = field(default_factory=lambda: [HOUR, DAY, 7 * DAY, 30 * DAY])
@@ -61,6 +62,7 @@ class RetentionStudyConfig:
     tolerance: float = 0.05
     max_pulses: int = 200
     checkpoint: str = ""
+    test_samples: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.run, str) or not self.run:
@@ -78,6 +80,7 @@ class RetentionStudyConfig:
         self.write_verify = f.boolean("retention.write_verify", self.write_verify)
         self.tolerance = f.number("retention.tolerance", self.tolerance, low=0.0, low_open=True, high=1.0)
         self.max_pulses = f.integer("retention.max_pulses", self.max_pulses, 1)
+        self.test_samples = f.integer("retention.test_samples", self.test_samples, 0)
 
 
 @dataclass
@@ -196,8 +199,9 @@ def run_retention_study(path: str | Path, out: str | Path, progress: bool = True
                     if seconds:
                         trainer.circuit.session.age(seconds, celsius=celsius)
                     trainer.circuit.session.forget_solution()
-                    _, acc = trainer.evaluate(d.x_test, d.y_test)
-                    row = {"network": name, "celsius": celsius, "seconds": seconds, "test_acc": acc,
+                    n = study.test_samples or len(d.x_test)
+                    _, acc = trainer.evaluate(d.x_test[:n], d.y_test[:n])
+                    row = {"network": name, "celsius": celsius, "seconds": seconds, "test_acc": acc, "test_samples": n,
                            "mean_conductance_change": _conductance_change(trainer, states),
                            "wall_s": time.perf_counter() - t0}
                     rows.append(row)

@@ -172,3 +172,6 @@ def test_retention_study_refuses_a_missing_checkpoint_before_any_work(tmp_path) 
     with pytest.raises(ConfigError, match="--checkpoint"):
         run_retention_study(study, tmp_path / "out", progress=False, log=None, checkpoint=tmp_path / "none.npz")
     assert not (tmp_path / "out").exists()
+    study.write_text('[retention]\nrun = "run.toml"\ntest_samples = -3\n')
+    with pytest.raises(ConfigError, match="retention.test_samples"):
+        run_retention_study(study, tmp_path / "out", progress=False, log=None)
