@@ -1,7 +1,8 @@
 """Forward-only learning at the paper's scale: MNIST digits 0-3 at 14x14, two arrays of >= 8,064 cells.
 
-Compares the two ngspice runs (``memcosim train configs/forward_only_mnist_ff.toml`` and
-``configs/forward_only_mnist_competitive.toml``, their ``history.csv`` in ``docs/forward_only_mnist/<rule>/``)
+Compares the ngspice runs (``memcosim train configs/forward_only_mnist_ff.toml`` and
+``configs/forward_only_mnist_competitive.toml``, their ``history.csv`` in ``docs/forward_only_mnist/<rule>/``, and
+variants of a run file in ``<rule>_<what>/``, e.g. ``competitive_10us``: the same run file with 10 us pulses)
 with the backprop reference of the same architecture (``inputs + bias -> hidden clip(0, 1) -> 4 classes``,
 hidden as in the run files) trained in software (numpy floats, plain per-sample SGD, weights clipped to
 +-w_max: :func:`memcosim.trainers.backprop_baseline.backprop_baseline`) on the same split:
@@ -9,6 +10,17 @@ hidden as in the run files) trained in software (numpy floats, plain per-sample 
 * ``same training digits``: the run files' ``train_limit`` training digits, tested on their ``test_limit``
   test digits (what the ngspice runs saw);
 * ``whole training split``: all 1,600 training digits of classes 0-3, the same test digits.
+
+Part ``steps`` (``MEMCOSIM_BENCH_FOM_PARTS=steps``, a few minutes, ngspice): the relative conductance decrease of
+one RESET slot in the competitive run file's circuit for pulse widths ``MEMCOSIM_BENCH_FOM_WIDTHS`` (seconds,
+default 1e-7,2e-6,1e-5): rows of the first training digit's pixels above 0.25, every third physical column, in
+each layer alone (median, smallest and largest decrease of the selected cells; largest of the others).
+
+Part ``twin`` (``MEMCOSIM_BENCH_FOM_PARTS=twin``, seconds): the numpy twin the hyperparameters were chosen in: the
+trainer's own rule code (``ForwardOnlyTrainer`` with ``ideal`` updates) on arrays replaced by ideal linear reads with
+the run file's DAC and ADC quantization, every RESET pulse lowering a conductance by the same fraction
+``MEMCOSIM_BENCH_FOM_STEP`` (default 0.03); no wires, no position-dependent step. Test accuracy and RESET slots per
+epoch for the run file's settings and for more training digits.
 
 Backprop runs ``MEMCOSIM_BENCH_FOM_SEEDS`` seeds (default 5; mean and standard deviation of the final test
 accuracy) for ``MEMCOSIM_BENCH_FOM_EPOCHS`` epochs (default 20). Writes ``forward_only_mnist.json`` (results/)
@@ -27,6 +39,9 @@ import numpy as np
 
 from benchmarks.common import report
 
+PARTS = os.environ.get("MEMCOSIM_BENCH_FOM_PARTS", "accuracy").split(",")
+WIDTHS = [float(w) for w in os.environ.get("MEMCOSIM_BENCH_FOM_WIDTHS", "1e-7,2e-6,1e-5").split(",")]
+STEP = float(os.environ.get("MEMCOSIM_BENCH_FOM_STEP", "0.03"))
 SEEDS = int(os.environ.get("MEMCOSIM_BENCH_FOM_SEEDS", "5"))
 EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_FOM_EPOCHS", "20"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +50,17 @@ DOCS = ROOT / "docs" / "forward_only_mnist"
 RULES = ("ff", "competitive")
 
 
-def _history(rule: str) -> list[dict]:
-    """The ngspice run's per-epoch rows (empty when it has not been run)."""
-    path = DOCS / rule / "history.csv"
-    if not path.is_file():
-        return []
-    with path.open() as fh:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
+def _histories(rule: str) -> dict[str, list[dict]]:
+    """Per-epoch rows of each ngspice run of ``rule`` kept in ``docs/forward_only_mnist/<rule>*/history.csv``
+    (folder name -> rows; the run file's own run in ``<rule>/``, variants in ``<rule>_<what>/``)."""
+    runs = {}
+    for path in sorted(DOCS.glob(f"{rule}*/history.csv")):
+        if path.parent.name != rule and not path.parent.name.startswith(f"{rule}_"):
+            continue
+        with path.open() as fh:
+            runs[path.parent.name] = [{k: float(v) for k, v in row.items() if v not in ("", None)}
+                                      for row in csv.DictReader(fh)]
+    return runs
 
 
 def _backprop(dataset, hidden: int) -> list[float]:
@@ -51,7 +70,128 @@ def _backprop(dataset, hidden: int) -> list[float]:
     return [backprop_baseline(dataset, hidden, epochs=EPOCHS, seed=s)[-1]["test_acc"] for s in range(SEEDS)]
 
 
+def step_rows() -> list[dict]:
+    """Relative conductance decrease of one RESET slot per layer and pulse width (competitive run file)."""
+    import time
+
+    from memcosim.config.pulse import PulseConfig
+    from memcosim.cosim.layer import Slot
+    from memcosim.trainers.config import load_run_config
+    from memcosim.trainers.forward_only import ForwardOnlyTrainer
+
+    rows = []
+    for width in WIDTHS:
+        cfg = load_run_config(CONFIGS / "forward_only_mnist_competitive.toml")
+        s = cfg.forward_only
+        s.reset = PulseConfig(s.reset.amplitude, width, s.reset.rise)
+        s.set = PulseConfig(s.set.amplitude, width, s.set.rise)
+        cfg.train.progress = False
+        with ForwardOnlyTrainer(cfg) as tr:
+            x0 = tr.embed(tr.dataset.x_train[:1], None)[0]
+            for k, layer in enumerate(tr.circuit.layers):
+                c = layer.config
+                rows_sel = x0 > 0.25 if k == 0 else np.arange(c.inputs) % 2 == 0
+                cols = np.zeros(c.columns, bool)
+                cols[::3] = True
+                saved = tr.circuit.states
+                g0 = layer.conductances()
+                t = time.perf_counter()
+                tr.circuit.pulse_slots([Slot(s.reset.amplitude, {k: (rows_sel, cols)})], tr.timing)
+                seconds = time.perf_counter() - t
+                drop = 1.0 - layer.conductances() / g0
+                tr.circuit.set_states(saved)
+                sel = rows_sel[:, None] & cols[None, :]
+                rows.append({"width s": width, "layer": k, "rows x columns": f"{c.inputs}x{c.columns}",
+                             "selected": int(sel.sum()), "median %": round(100 * float(np.median(drop[sel])), 3),
+                             "min %": round(100 * float(drop[sel].min()), 3), "max %": round(100 * float(drop[sel].max()), 3),
+                             "others max %": round(100 * float(drop[~sel].max()), 4), "transient s": round(seconds, 1)})
+    report("forward_only_mnist_steps", rows, notes="one RESET slot (V/2 half-select), 0.25 ohm wire segments, "
+           "stanford_pku pairs initialised at 2.5e-5 S; decrease = 1 - G_after / G_before")
+    return rows
+
+
+class _TwinLayer:
+    """A layer of the twin: conductance pairs read as ``x @ G`` with DAC and ADC quantization (no circuit)."""
+
+    def __init__(self, config):
+        c = self.config = config
+        w = c.initial_weights()
+        self.g = np.empty((c.inputs, c.columns))
+        self.g[:, 0::2] = c.device.g_max - np.maximum(-w, 0.0) * c.k  # mapping "high", as the trainer's layers
+        self.g[:, 1::2] = c.device.g_max - np.maximum(w, 0.0) * c.k
+
+    def conductances(self) -> np.ndarray:
+        return self.g.copy()
+
+    def write_conductances(self, g: np.ndarray) -> None:
+        self.g = np.clip(g, self.config.device.g_min, self.config.device.g_max)
+
+    def forward(self, x: np.ndarray):
+        from types import SimpleNamespace
+
+        c = self.config
+        levels = 2 ** c.dac.bits - 1
+        v = np.round(np.clip(x, 0.0, 1.0) * levels) / levels * c.device.v_read
+        full_scale = c.inputs * c.device.v_read * c.device.g_max * c.adc_fill
+        lsb = full_scale * 1.02 / 2 ** c.adc.bits
+        i = np.clip(np.round(v @ self.g / lsb) * lsb, 0.0, full_scale)
+        return SimpleNamespace(outputs=(i[:, 0::2] - i[:, 1::2]) / (c.device.v_read * c.k))
+
+
+def twin_rows() -> list[dict]:
+    """Test accuracy and RESET slots per epoch of the numpy twin, per rule and training-set size."""
+    from types import SimpleNamespace
+
+    from memcosim.trainers.base import Trainer
+    from memcosim.trainers.config import load_run_config
+    from memcosim.trainers.crossbar_config import layer_configs
+    from memcosim.trainers.datasets import dataset_for
+    from memcosim.trainers.forward_only import ForwardOnlyTrainer
+
+    rows = []
+    for rule in RULES:
+        for train, epochs in ((0, 0), (200, 2), (1600, 1)):
+            cfg = load_run_config(CONFIGS / f"forward_only_mnist_{rule}.toml")
+            t, s = cfg.train, cfg.forward_only
+            t.update, t.progress, t.checkpoint = "ideal", False, ""
+            t.train_limit, t.epochs = (train, epochs) if train else (t.train_limit, t.epochs)
+            data = dataset_for(cfg)
+            tr = ForwardOnlyTrainer.__new__(ForwardOnlyTrainer)  # the rule's code without a circuit
+            Trainer.__init__(tr, cfg, data)
+            tr.s, tr.n_classes, tr.step = s, data.n_classes, STEP
+            rows0 = data.n_features + (data.n_classes * s.label_repeat if rule == "ff" else 0) + 1
+            out1 = s.hidden if rule == "ff" else data.n_classes * s.units_per_class
+            layers = layer_configs(s, rows0, out1, t.seed, s.reset, {}, {}, mapping="high", init_spread=s.init_spread)
+            tr.circuit = SimpleNamespace(layers=[_TwinLayer(c) for c in layers], reads=0, session=None)
+            tr.counters = {"reset_pulses": 0, "updates": 0, "conductance_increases": 0, "slots": 0}
+            apply = tr._apply
+
+            def counted(updates, tr=tr, apply=apply):
+                tr.counters["slots"] += len(ForwardOnlyTrainer.slot_groups(updates))
+                apply(updates)
+
+            tr._apply = counted
+            slots = []
+            for row in tr.fit(log=None):
+                slots.append(row["slots"] - sum(slots))
+                rows.append({"rule": rule, "train digits": len(data.x_train), "test digits": len(data.x_test),
+                             "epoch": row["epoch"], "test acc %": round(100 * row["test_acc"], 1),
+                             "RESET slots in epoch": slots[-1], "step": STEP})
+    report("forward_only_mnist_twin", rows, notes="numpy twin: the trainer's rule, ideal linear reads with DAC/ADC "
+           "quantization, one relative RESET step for every cell (no wires)")
+    return rows
+
+
 def main() -> None:
+    if "twin" in PARTS:
+        twin_rows()
+    if "steps" in PARTS:
+        step_rows()
+    if "accuracy" in PARTS:
+        accuracy_rows()
+
+
+def accuracy_rows() -> None:
     import dataclasses
 
     from memcosim.fileio import atomic_write_text, save_png
@@ -69,11 +209,10 @@ def main() -> None:
         rows0 = n_in + (same.n_classes * s.label_repeat if rule == "ff" else 0) + 1
         out1 = s.hidden if rule == "ff" else same.n_classes * s.units_per_class
         cells = rows0 * 2 * s.hidden + (s.hidden + 1) * 2 * out1
-        hist = _history(rule)
-        curves[rule] = hist
-        if hist:
+        for run, hist in _histories(rule).items():
+            curves[run] = hist
             last = hist[-1]
-            rows.append({"run": f"{rule}, ngspice, reset-only pulses", "cells": cells, "train digits": len(same.x_train),
+            rows.append({"run": f"{run}, ngspice, reset-only pulses", "cells": cells, "train digits": len(same.x_train),
                          "test digits": len(same.x_test), "epochs": int(last["epoch"]),
                          "test acc %": round(100 * last["test_acc"], 1), "sd %": "",
                          "s per epoch": round(float(np.mean([h["seconds"] for h in hist])), 0)})
@@ -98,13 +237,15 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for (rule, hist), color in zip(curves.items(), ("C0", "C1")):
-        if hist:
-            ax.plot([h["epoch"] for h in hist], [100 * h["test_acc"] for h in hist], "o-", color=color,
-                    label=f"{rule} (ngspice, reset-only)")
+    colors = {"ff": "C0", "competitive": "C1"}
+    for run, hist in curves.items():
+        ax.plot([h["epoch"] for h in hist], [100 * h["test_acc"] for h in hist], "o-" if "_" not in run else "s:",
+                color=colors[run.split("_")[0]], label=f"{run} (ngspice, reset-only)")
+    for rule in RULES:
         for r in rows:
             if r["run"].startswith(f"backprop ({rule}") and "same" in r["run"]:
-                ax.axhline(r["test acc %"], color=color, ls="--", lw=1, label=f"backprop, hidden as {rule}, same digits")
+                ax.axhline(r["test acc %"], color=colors[rule], ls="--", lw=1,
+                           label=f"backprop, hidden as {rule}, same digits")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("MNIST 0-3 at 14x14: forward-only in ngspice vs backprop")
