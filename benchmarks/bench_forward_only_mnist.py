@@ -138,15 +138,36 @@ class _TwinLayer:
         return SimpleNamespace(outputs=(i[:, 0::2] - i[:, 1::2]) / (c.device.v_read * c.k))
 
 
-def twin_rows() -> list[dict]:
-    """Test accuracy and RESET slots per epoch of the numpy twin, per rule and training-set size."""
+def _twin_trainer(cfg, data, s, seed: int):
+    """The forward-only trainer's rule on :class:`_TwinLayer` arrays (no circuit); counts RESET slots."""
     from types import SimpleNamespace
 
     from memcosim.trainers.base import Trainer
-    from memcosim.trainers.config import load_run_config
     from memcosim.trainers.crossbar_config import layer_configs
-    from memcosim.trainers.datasets import dataset_for
     from memcosim.trainers.forward_only import ForwardOnlyTrainer
+
+    class TwinTrainer(ForwardOnlyTrainer):
+        def __init__(self) -> None:  # the rule's state without ForwardOnlyTrainer's circuit
+            Trainer.__init__(self, cfg, data)
+            self.s, self.n_classes, self.step = s, data.n_classes, STEP
+            rows0 = data.n_features + (data.n_classes * s.label_repeat if s.rule == "ff" else 0) + 1
+            out1 = s.hidden if s.rule == "ff" else data.n_classes * s.units_per_class
+            layers = layer_configs(s, rows0, out1, seed, s.reset, {}, {}, mapping="high", init_spread=s.init_spread)
+            self.circuit = SimpleNamespace(layers=[_TwinLayer(c) for c in layers], reads=0, session=None)
+            self.counters = {"reset_pulses": 0, "updates": 0, "conductance_increases": 0, "slots": 0}
+
+        def updates_for(self, x0, h0, x1, h1, label: int):
+            out = super().updates_for(x0, h0, x1, h1, label)
+            self.counters["slots"] += len({u[0] for u in out})  # one slot per pass with updates
+            return out
+
+    return TwinTrainer()
+
+
+def twin_rows() -> list[dict]:
+    """Test accuracy and RESET slots per epoch of the numpy twin, per rule and training-set size."""
+    from memcosim.trainers.config import load_run_config
+    from memcosim.trainers.datasets import dataset_for
 
     rows = []
     for rule in RULES:
@@ -156,21 +177,7 @@ def twin_rows() -> list[dict]:
             t.update, t.progress, t.checkpoint = "ideal", False, ""
             t.train_limit, t.epochs = (train, epochs) if train else (t.train_limit, t.epochs)
             data = dataset_for(cfg)
-            tr = ForwardOnlyTrainer.__new__(ForwardOnlyTrainer)  # the rule's code without a circuit
-            Trainer.__init__(tr, cfg, data)
-            tr.s, tr.n_classes, tr.step = s, data.n_classes, STEP
-            rows0 = data.n_features + (data.n_classes * s.label_repeat if rule == "ff" else 0) + 1
-            out1 = s.hidden if rule == "ff" else data.n_classes * s.units_per_class
-            layers = layer_configs(s, rows0, out1, t.seed, s.reset, {}, {}, mapping="high", init_spread=s.init_spread)
-            tr.circuit = SimpleNamespace(layers=[_TwinLayer(c) for c in layers], reads=0, session=None)
-            tr.counters = {"reset_pulses": 0, "updates": 0, "conductance_increases": 0, "slots": 0}
-            apply = tr._apply
-
-            def counted(updates, tr=tr, apply=apply):
-                tr.counters["slots"] += len(ForwardOnlyTrainer.slot_groups(updates))
-                apply(updates)
-
-            tr._apply = counted
+            tr = _twin_trainer(cfg, data, s, t.seed)
             slots = []
             for row in tr.fit(log=None):
                 slots.append(row["slots"] - sum(slots))
