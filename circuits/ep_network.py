@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from memcosim import fields as f
-from memcosim.circuits.netlist import Netlist, fmt, no_gc
+from memcosim.circuits.netlist import Netlist, fmt, no_gc, order_for_klu
 from memcosim.circuits.periphery.base import (DAC, BIAS_SUPPLY, NEURON_SUPPLY, NUDGE_SUPPLY, PROGRAMMING_DRIVERS,
                                              ROW_DRIVERS)
 from memcosim.circuits.periphery.dac import Dac
@@ -256,14 +256,71 @@ def input_dac(config: EpNetworkConfig) -> Dac | None:
 
 
 def build_ep_network(config: EpNetworkConfig, conductances: list[np.ndarray] | None = None,
-                     title: str | None = None) -> EpNetwork:
-    """Render ``config`` as a netlist, cells at ``conductances`` (S; default: the config's initial draw)."""
+                     title: str | None = None, klu_order: bool = True) -> EpNetwork:
+    """Render ``config`` as a netlist, cells at ``conductances`` (S; default: the config's initial draw).
+    ``klu_order``: elements in the order that gives KLU the least fill-in (:func:`order_for_klu`); False keeps
+    the order of construction (the same circuit, slower to solve; the reference of ``./run bench ep_pulse``)."""
     g = config.initial_conductances() if conductances is None else conductances
     shapes = config.layer_shapes
     if len(g) != len(shapes) or any(np.shape(a) != s for a, s in zip(g, shapes)):
         raise ConfigError("conductances", f"need arrays of shapes {shapes}, got {[np.shape(a) for a in g]}")
     with no_gc():
-        return _build(config, [np.asarray(a, dtype=float) for a in g], title)
+        ep = _build(config, [np.asarray(a, dtype=float) for a in g], title)
+    if klu_order:
+        order_for_klu(ep.netlist)
+    return ep
+
+
+@dataclass
+class EpProgrammingLayer:
+    """Weight layer ``index`` of an EP network alone, as it is in programming mode: its own netlist with the
+    layer's cells, wires and programming drivers (same element names as in the whole network)."""
+
+    config: EpNetworkConfig
+    index: int
+    netlist: Netlist
+    layer: EpLayer
+
+
+def build_programming_layer(config: EpNetworkConfig, index: int, conductances: np.ndarray) -> EpProgrammingLayer:
+    """Weight layer ``index`` of ``config`` (cells at ``conductances``, siemens) as its own netlist, for pulse
+    slots that run layer by layer.
+
+    In the whole network's programming mode (:class:`memcosim.trainers.ep_pulse.ProgrammingMode`) the input,
+    bias and diode sources are at 0 V, the amplifiers' gains are 0 and every column is switched from its neuron
+    to its pulse source, so a layer sees only its own drivers: layer 0's rows start at the input sources (at
+    0 V, through the DACs if any), a hidden layer's rows at the previous layer's amplifier outputs (a 0 V
+    source behind ``amp_r_out`` ohm, rendered as ``RA`` to ground), the bias rows at their 0 V sources; the
+    columns end in the on-switch ``RSP`` to their pulse source and the off-switch ``RSN`` (``R_SWITCH_OFF``
+    ohm) to the neuron. This netlist holds exactly that; the neuron behind the off-switch is ground (its
+    node sits at ~0 V behind the diodes; at most ~1 pA flows through ``R_SWITCH_OFF``, below ngspice's
+    abstol). Needs ``config.programming``."""
+    c = config
+    if c.programming is None:
+        raise ConfigError("network.programming", "a programming layer needs programming drivers: add [network.programming]")
+    shapes = c.layer_shapes
+    index = f.integer("layer", index, 0, len(shapes) - 1)
+    g = np.asarray(conductances, dtype=float)
+    if g.shape != shapes[index]:
+        raise ConfigError("conductances", f"layer {index} needs shape {shapes[index]}, got {g.shape}")
+    with no_gc():
+        net = Netlist(title=f"memcosim EP network {'-'.join(map(str, c.sizes))} layer {index} (programming)")
+        net.comment(f"weight layer {index} of the EP network in programming mode, {fmt(c.wires.r_row)} ohm per wire segment")
+        card, extra = _cell_card(net, c)
+        if index == 0:
+            drivers = _input_drivers(net, c, [])
+        else:  # the previous layer's amplifiers: output stage at 0 V (gain 0) behind amp_r_out
+            drivers = []
+            for j in range(c.sizes[index]):
+                for sign in "PN":
+                    out = f"a{index - 1}_{j}{sign.lower()}"
+                    net.resistor(f"RA{index - 1}_{j}{sign}", "0", out, c.amp_r_out)
+                    drivers.append(out)
+        drivers += _bias_drivers(net, c, index, (0.0, 0.0), [])
+        layer = _layer(net, c, index, g, drivers, ["0"] * shapes[index][1], card, extra, c.programming,
+                       programming_mode=True)
+        order_for_klu(net)
+    return EpProgrammingLayer(c, index, net, layer)
 
 
 def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetwork:
@@ -271,44 +328,19 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
     net = Netlist(title=title or f"memcosim EP network {'-'.join(map(str, sizes))} {c.device.model}")
     net.comment(f"equilibrium propagation network, sizes {sizes}, {c.device.model} cells, {fmt(c.wires.r_row)} ohm per wire segment")
     net.comment("rows 2i / 2i+1 carry +x_i / -x_i, last pair the bias; w_ij = G[2i, j] - G[2i+1, j]")
-    card = None
-    if not c.device.resistor:
-        device = get_model(c.device.model)
-        card = f"{c.device.model}_model"
-        net.model_card(card, c.device.model, **{k: v for k, v in c.device.params.items() if k not in device.instance_parameters})
-        extra = {k: v for k, v in c.device.params.items() if k in device.instance_parameters and k != "x0"}
+    card, extra = _cell_card(net, c)
     hidden_layers = len(sizes) - 2
     if hidden_layers:
         net.model_card("dhid", "D", **{"is": c.diode_is, "n": c.diode_n})
-    dac = input_dac(c)
-    if dac is not None:
-        DAC.check(dac).define(net)
     prog = c.programming
 
     ep = EpNetwork(c, net, [], [], [], [], [], [f"o{k}" for k in range(sizes[-1])],
                    [[f"h{l}_{j}" for j in range(sizes[l + 1])] for l in range(len(sizes) - 2)])
     # drivers of layer 0's rows: input sources (through the DACs) and the bias pair
-    drivers: list[str] = []
-    for k in range(sizes[0]):
-        for sign in "PN":
-            src = f"VIN{k}{sign}"
-            node = f"in{k}{sign.lower()}"
-            if dac is not None:
-                net.voltage_source(src, f"d{k}{sign.lower()}", "0", 0.0)
-                net.supply(ROW_DRIVERS, src, f"d{k}{sign.lower()}", "0")
-                dac.place(net, f"DAC{k}{sign}", (f"d{k}{sign.lower()}", node))
-            else:
-                net.voltage_source(src, node, "0", 0.0)
-                net.supply(ROW_DRIVERS, src, node, "0")
-            ep.input_sources.append(src)
-            drivers.append(node)
+    drivers = _input_drivers(net, c, ep.input_sources)
 
     for l, (rows, cols) in enumerate(c.layer_shapes):
-        for sign, v in (("P", c.v_bias), ("N", -c.v_bias)):
-            net.voltage_source(f"VB{l}{sign}", f"b{l}{sign.lower()}", "0", v)
-            net.supply(BIAS_SUPPLY, f"VB{l}{sign}", f"b{l}{sign.lower()}", "0")
-            ep.bias_sources.append(f"VB{l}{sign}")
-            drivers.append(f"b{l}{sign.lower()}")
+        drivers += _bias_drivers(net, c, l, (c.v_bias, -c.v_bias), ep.bias_sources)
         last = l == len(sizes) - 2
         neurons = ep.output_nodes if last else ep.hidden_nodes[l]
         layer = _layer(net, c, l, g[l], drivers, neurons, card, extra if card else {}, prog)
@@ -346,8 +378,53 @@ def _build(c: EpNetworkConfig, g: list[np.ndarray], title: str | None) -> EpNetw
     return ep
 
 
+def _cell_card(net: Netlist, c: EpNetworkConfig) -> tuple[str | None, dict[str, float]]:
+    """The cells' model card (None for resistor cells) and their instance parameters."""
+    if c.device.resistor:
+        return None, {}
+    device = get_model(c.device.model)
+    card = f"{c.device.model}_model"
+    net.model_card(card, c.device.model, **{k: v for k, v in c.device.params.items() if k not in device.instance_parameters})
+    return card, {k: v for k, v in c.device.params.items() if k in device.instance_parameters and k != "x0"}
+
+
+def _input_drivers(net: Netlist, c: EpNetworkConfig, sources: list[str]) -> list[str]:
+    """The input sources ``VIN<k>P`` / ``VIN<k>N`` at 0 V (through the DACs, if any), appended to ``sources``;
+    returns the nodes that drive layer 0's input rows."""
+    dac = input_dac(c)
+    if dac is not None:
+        DAC.check(dac).define(net)
+    nodes = []
+    for k in range(c.sizes[0]):
+        for sign in "PN":
+            src = f"VIN{k}{sign}"
+            node = f"in{k}{sign.lower()}"
+            if dac is not None:
+                net.voltage_source(src, f"d{k}{sign.lower()}", "0", 0.0)
+                net.supply(ROW_DRIVERS, src, f"d{k}{sign.lower()}", "0")
+                dac.place(net, f"DAC{k}{sign}", (f"d{k}{sign.lower()}", node))
+            else:
+                net.voltage_source(src, node, "0", 0.0)
+                net.supply(ROW_DRIVERS, src, node, "0")
+            sources.append(src)
+            nodes.append(node)
+    return nodes
+
+
+def _bias_drivers(net: Netlist, c: EpNetworkConfig, l: int, volts: tuple[float, float], sources: list[str]) -> list[str]:
+    """Layer ``l``'s bias pair ``VB<l>P`` / ``VB<l>N`` at ``volts``, appended to ``sources``; returns their nodes."""
+    nodes = []
+    for sign, v in zip("PN", volts):
+        net.voltage_source(f"VB{l}{sign}", f"b{l}{sign.lower()}", "0", v)
+        net.supply(BIAS_SUPPLY, f"VB{l}{sign}", f"b{l}{sign.lower()}", "0")
+        sources.append(f"VB{l}{sign}")
+        nodes.append(f"b{l}{sign.lower()}")
+    return nodes
+
+
 def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: list[str], neurons: list[str],
-           card: str | None, extra: dict[str, float], prog: ProgrammingConfig | None) -> EpLayer:
+           card: str | None, extra: dict[str, float], prog: ProgrammingConfig | None,
+           programming_mode: bool = False) -> EpLayer:
     rows, cols = g.shape
     wired = c.wires.r_row > 0
     rnode = [[f"l{l}r{i}_{j if wired else 0}" for j in range(cols)] for i in range(rows)]
@@ -372,8 +449,8 @@ def _layer(net: Netlist, c: EpNetworkConfig, l: int, g: np.ndarray, drivers: lis
                 net.resistor(f"CW{l}_{i}_{j}", cnode[i][j], cnode[i + 1][j], c.wires.r_column, "wire")
         end = cnode[rows - 1][j]
         if prog is not None:
-            net.resistor(f"RSN{l}_{j}", end, neurons[j], R_SWITCH_ON)
-            net.resistor(f"RSP{l}_{j}", end, f"pc{l}_{j}", R_SWITCH_OFF)
+            net.resistor(f"RSN{l}_{j}", end, neurons[j], R_SWITCH_OFF if programming_mode else R_SWITCH_ON)
+            net.resistor(f"RSP{l}_{j}", end, f"pc{l}_{j}", R_SWITCH_ON if programming_mode else R_SWITCH_OFF)
             net.voltage_source(f"VPCOL{l}_{j}", f"pc{l}_{j}", "0", 0.0)
             net.supply(PROGRAMMING_DRIVERS, f"VPCOL{l}_{j}", f"pc{l}_{j}", "0")
             layer.neuron_switches.append(f"RSN{l}_{j}")

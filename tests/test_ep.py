@@ -324,3 +324,53 @@ def test_programming_tolerances_change_the_pulses_little():
     assert np.count_nonzero(a) >= 8
     assert a @ b / (np.linalg.norm(a) * np.linalg.norm(b)) > 0.99
     np.testing.assert_allclose(b, a, atol=0.1 * np.abs(a).max())
+
+
+def test_layer_by_layer_pulses_move_the_states_as_one_network_transient():
+    """pulse.transient = "layers" (each weight layer alone in its own session, the layers at once) and "network"
+    (one transient over the whole network in programming mode) pulse the same circuit: the same state changes
+    and energy; the network's session takes the layers' states, and a second batch starts from them."""
+    from memcosim.trainers.ep_pulse import apply_pulses
+
+    moved, energy = [], []
+    for transient in ("network", "layers"):
+        with EPTrainer(_pulse_config(transient=transient), _iris2()) as tr:
+            s0 = tr.circuit.session.states.copy()
+            counts = [np.random.default_rng(5).integers(-2, 3, a.shape) for a in tr.conductances]
+            e: dict[str, float] = {}
+            for _ in range(2):
+                apply_pulses(tr.circuit, counts, tr.config.pulse, e)
+            moved.append(tr.circuit.session.states - s0)
+            energy.append(e)
+            assert np.all(np.isfinite(tr.predict(tr.dataset.x_test[:1])))
+    a, b = moved
+    assert np.count_nonzero(np.abs(a) > 1e-3 * np.abs(a).max()) >= 10
+    np.testing.assert_allclose(b, a, atol=1e-4 * np.abs(a).max(), rtol=1e-2)
+    assert energy[1]["programming_drivers"] == pytest.approx(energy[0]["programming_drivers"], rel=1e-3)
+
+
+def test_element_order_for_klu_keeps_the_operating_point():
+    """The EP netlist in the order KLU factors fastest (reversed) solves to the same node voltages."""
+    from memcosim.circuits.ep_network import build_programming_layer
+    from memcosim.trainers.ep_circuit import CircuitNetwork
+
+    config = _pulse_config().network
+    g = config.initial_conductances()
+    outs = []
+    for klu_order in (False, True):
+        c = CircuitNetwork(config, g, SessionOptions(worker=False), klu_order=klu_order)
+        try:
+            outs.append(c.free(np.array([0.2, 0.9, 0.4, 0.6])))
+        finally:
+            c.close()
+    np.testing.assert_allclose(outs[1][0], outs[0][0], atol=1e-9)
+    for a, b in zip(outs[1][1], outs[0][1]):
+        np.testing.assert_allclose(a, b, atol=1e-9)
+    layer = build_programming_layer(config, 1, g[1])
+    assert [m.name for m in layer.netlist.memristors] == list(layer.layer.cells.ravel())
+    with pytest.raises(ConfigError, match="conductances"):
+        build_programming_layer(config, 1, g[0])
+    with pytest.raises(ConfigError, match="network.programming"):
+        build_programming_layer(dataclasses.replace(config, programming=None), 0, g[0])
+    with pytest.raises(ConfigError, match="pulse.transient"):
+        PulseUpdateConfig(transient="tiles")

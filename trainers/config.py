@@ -110,6 +110,9 @@ class TrainConfig:
         self.progress = f.boolean("train.progress", self.progress)
 
 
+PULSE_TRANSIENTS = ("layers", "network")  # PulseUpdateConfig.transient
+
+
 @dataclass
 class PulseUpdateConfig:
     """Pulse-mode updates: programming pulses per cell, derived from the requested conductance change.
@@ -127,6 +130,11 @@ class PulseUpdateConfig:
     rounded to the nearest pulse, capped at ``max_pulses``); a weak cell simply gets pulses over more
     batches. ``reltol`` / ``vntol`` (volts): solver tolerances of the programming transients only
     (the operating points keep the session's own, tighter ones).
+
+    ``transient``: ``"layers"`` runs each weight layer's slots in its own transient, on the layer alone in
+    its own session and worker process (:func:`memcosim.circuits.ep_network.build_programming_layer`), the
+    layers at the same time; ``"network"`` runs them in one transient over the whole network switched to
+    its programming drivers (the layers' slots side by side). The circuit each cell sees is the same.
     """
 
     set: PulseConfig = field(default_factory=lambda: PulseConfig(0.6, 10e-9, 1e-9))
@@ -137,6 +145,7 @@ class PulseUpdateConfig:
     accumulate: bool = False
     reltol: float = 1e-3
     vntol: float = 1e-6
+    transient: str = "layers"
 
     def __post_init__(self) -> None:
         for name in ("set", "reset"):
@@ -156,6 +165,7 @@ class PulseUpdateConfig:
         self.accumulate = f.boolean("pulse.accumulate", self.accumulate)
         self.reltol = f.number("pulse.reltol", self.reltol, low=0.0, high=0.1, low_open=True)
         self.vntol = f.number("pulse.vntol", self.vntol, low=0.0, high=1e-3, low_open=True, unit="V")
+        self.transient = f.choice("pulse.transient", self.transient, PULSE_TRANSIENTS)
 
     @property
     def period(self) -> float:

@@ -16,9 +16,9 @@ import dataclasses
 
 import numpy as np
 
-from memcosim.circuits.ep_network import EpNetwork, EpNetworkConfig, build_ep_network
+from memcosim.circuits.ep_network import EpLayer, EpNetwork, EpNetworkConfig, build_ep_network, build_programming_layer
 from memcosim.cosim.engine import open_session
-from memcosim.cosim.session import SessionOptions
+from memcosim.cosim.session import Session, SessionOptions
 from memcosim.devices.catalog import get_device
 
 # Above this many node voltages per read, ngspice's `save` list costs more than the analysis
@@ -39,18 +39,21 @@ def ep_session_options(options: SessionOptions | None = None, **changes: object)
 class CircuitNetwork:
     """An EP network loaded once into a session; conductances in siemens, volts and amperes.
 
-    The session's ``reltol``/``vntol`` are tightened to :data:`EP_TOLERANCES` (never loosened)."""
+    The session's ``reltol``/``vntol`` are tightened to :data:`EP_TOLERANCES` (never loosened).
+    ``klu_order``: see :func:`memcosim.circuits.ep_network.build_ep_network`. For pulse updates, each
+    weight layer alone gets its own session on first use (:meth:`programming_session`)."""
 
     def __init__(self, config: EpNetworkConfig, conductances: list[np.ndarray],
-                 options: SessionOptions | None = None):
+                 options: SessionOptions | None = None, klu_order: bool = True):
         self.config = config
-        self.network: EpNetwork = build_ep_network(config, conductances)
+        self.network: EpNetwork = build_ep_network(config, conductances, klu_order=klu_order)
         self.session = open_session(self.network.netlist, ep_session_options(options))
         self._zero_nudge = {n: 0.0 for n in self.network.nudge_sources}
         self._nudged = False
         self._k = len(self.network.output_nodes)
         self.ops = 0
         self.device = get_device(config.device.model, config.device.params)  # the cells' device
+        self._programming: dict[int, tuple[Session, EpLayer, np.ndarray]] = {}  # layer -> programming session
         # device index of every cell, per layer (memristor cells), to write states in one call
         if self.device.has_state:
             where = {m.name.lower(): k for k, m in enumerate(self.session.devices)}
@@ -58,7 +61,37 @@ class CircuitNetwork:
                                  for layer in self.network.layers]
 
     def close(self) -> None:
+        for session, _, _ in self._programming.values():
+            session.close()
+        self._programming.clear()
         self.session.close()
+
+    # -- layers alone, for programming ---------------------------------------------------
+    def programming_session(self, l: int) -> tuple[Session, EpLayer]:
+        """Weight layer ``l`` alone in programming mode (:func:`build_programming_layer`) in its own session
+        (a worker process, opened on first use, with this session's options), and its cell names. Its
+        device states are first made those of the network's session where they differ."""
+        if l not in self._programming:
+            prog = build_programming_layer(self.config, l, self.conductances_from_states()[l])
+            session = open_session(prog.netlist, dataclasses.replace(self.session.options, worker=True))
+            where = {m.name.lower(): k for k, m in enumerate(session.devices)}
+            order = np.vectorize(lambda n: where[n.lower()], otypes=[int])(prog.layer.cells)
+            self._programming[l] = (session, prog.layer, order)
+        session, layer, order = self._programming[l]
+        want = self.session.states[self.device_index[l]]
+        differ = want != session.states[order]
+        if differ.any():
+            session.set_states(dict(zip(layer.cells[differ].tolist(), want[differ].tolist())))
+        return session, layer
+
+    def take_programming_states(self, l: int) -> None:
+        """Copy the device states of layer ``l``'s programming session (after its pulses) into the network's
+        session, where they differ."""
+        session, layer, order = self._programming[l]
+        new = session.states[order]
+        differ = new != self.session.states[self.device_index[l]]
+        if differ.any():
+            self.session.set_states(dict(zip(layer.cells[differ].tolist(), new[differ].tolist())))
 
     # -- phases ------------------------------------------------------------------------
     def _read(self) -> np.ndarray:

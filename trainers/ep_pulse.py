@@ -9,16 +9,22 @@ neurons to their pulse sources). The requested pulses are then cut into *slots*:
 polarity is at the amplitude ``V``; the layer's other rows and columns are at the scheme's unselected
 voltages (``V/2`` or ``V/3``, from :func:`memcosim.circuits.bias.line_voltages`), so only the
 wanted cells see ``V``. Each layer has its own drivers, so the layers' slots run at the same time.
-Slots run back to back (trapezoids: rise, width, fall, gap) in one transient, at the
-programming tolerances ``pulse.reltol`` / ``pulse.vntol`` (looser than the operating points'); the
-session carries the device states, and afterwards the network is switched back (and its
-tolerances restored). A batch costs at most ``2 * max_pulses * columns`` slots, whatever the number
-of rows.
+Slots run back to back (trapezoids: rise, width, fall, gap) in one transient per layer, at the
+programming tolerances ``pulse.reltol`` / ``pulse.vntol`` (looser than the operating points'). In
+programming mode a layer is cut off from the others (its columns switched to their pulse sources, the
+amplifiers at gain 0), so by default (``pulse.transient = "layers"``) each layer runs alone in its own
+session (:func:`memcosim.circuits.ep_network.build_programming_layer`: a smaller circuit matrix, and
+the layers in parallel); the sessions carry the device states, which are copied to the network's session
+after. ``pulse.transient = "network"`` runs every layer's slots in one transient over the whole network,
+switched to programming mode and back. A batch costs at most ``2 * max_pulses * columns`` slots per
+layer, whatever the number of rows.
 (The project's cell/row/column programming path, ``programming/pulses.py``, drives every line with one
 shared pulse shape; slots with per-row selections need one waveform per line, hence this module.)
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -65,33 +71,37 @@ class ProgrammingMode:
         self._switch(False)
 
 
+def layer_slots(counts: np.ndarray, v_set: float, v_reset: float) -> list[tuple[float, np.ndarray, int]]:
+    """The pulse slots of one layer that apply ``counts`` (rows x columns, > 0 SET) column by column.
+
+    Slot ``k`` of column ``j`` and polarity ``p`` selects column ``j`` and every row whose cell ``(i, j)``
+    needs more than ``k`` pulses of polarity ``p``: ``(amplitude volts, row mask, column)``. Every cell
+    gets exactly ``|counts|`` pulses; half-selected cells see the scheme's V/2 or V/3."""
+    slots = []
+    for j in range(counts.shape[1]):
+        for amplitude, n in ((v_set, np.maximum(counts[:, j], 0)), (v_reset, np.maximum(-counts[:, j], 0))):
+            for k in range(int(n.max())):
+                slots.append((amplitude, n > k, j))
+    return slots
+
+
 def pulse_slots(counts: list[np.ndarray], scheme: str, v_set: float, v_reset: float
                 ) -> list[dict[int, tuple[float, np.ndarray, int]]]:
-    """The pulse slots that apply ``counts`` column by column, all layers in parallel.
-
-    Slot ``k`` of column ``j`` and polarity ``p`` of a layer selects column ``j`` and every row whose
-    cell ``(i, j)`` needs more than ``k`` pulses of polarity ``p``: ``{layer: (amplitude volts, row
-    mask, column)}``. The layers have their own drivers, so slot ``n`` of every layer runs at once.
-    Every cell gets exactly ``|counts|`` pulses; half-selected cells see the scheme's V/2 or V/3.
-    """
-    per_layer = []
-    for c in counts:
-        slots = []
-        for j in range(c.shape[1]):
-            for amplitude, n in ((v_set, np.maximum(c[:, j], 0)), (v_reset, np.maximum(-c[:, j], 0))):
-                for k in range(int(n.max())):
-                    slots.append((amplitude, n > k, j))
-        per_layer.append(slots)
+    """The pulse slots that apply ``counts`` column by column, all layers in parallel in one transient over
+    the whole network (``pulse.transient = "network"``): slot ``n`` is ``{layer: (amplitude volts, row
+    mask, column)}`` with slot ``n`` of every layer's :func:`layer_slots`."""
+    per_layer = [layer_slots(c, v_set, v_reset) for c in counts]
     return [{l: slots[n] for l, slots in enumerate(per_layer) if n < len(slots)}
             for n in range(max(len(s) for s in per_layer))]
 
 
-def _levels(slots: list[dict[int, tuple[float, np.ndarray, int]]], net, scheme: str) -> dict[str, list[float]]:
-    """Line voltage (volts) of every programming source in every slot (0 V where a layer is idle)."""
+def slot_levels(slots: list[dict[int, tuple[float, np.ndarray, int]]], layers, scheme: str) -> dict[str, list[float]]:
+    """Line voltage (volts) of every programming source in every slot (0 V where a layer is idle);
+    ``layers[l]`` is layer ``l``'s :class:`~memcosim.circuits.ep_network.EpLayer`."""
     levels: dict[str, list[float]] = {}
     for n, slot in enumerate(slots):
         for l, (amplitude, rows, column) in slot.items():
-            layer = net.layers[l]
+            layer = layers[l]
             R, C = layer.cells.shape
             v_rows, v_cols = line_voltages(scheme, amplitude, R, C, int(np.argmax(rows)), column)
             off_row = float(v_rows[(int(np.argmax(rows)) + 1) % R]) if R > 1 else 0.0
@@ -106,10 +116,14 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig,
                  energy: dict[str, float] | None = None) -> int:
     """Apply ``counts[l][i, j]`` pulses to each cell (> 0 SET at ``v_set``, < 0 RESET at ``v_reset``).
 
-    The pulses are slots (:func:`pulse_slots`: one column of every layer at a time, all rows that still
-    need a pulse of that polarity at once), run back to back in one transient at the tolerances
-    ``pulse.reltol`` / ``pulse.vntol``. Returns the number of pulses applied to selected cells; the joules
-    every supply group of the network delivered in the transient are added to ``energy`` (by group).
+    The pulses are slots (:func:`layer_slots`: one column of a layer at a time, all rows that still need a
+    pulse of that polarity at once), run back to back at the tolerances ``pulse.reltol`` / ``pulse.vntol``:
+    with ``pulse.transient = "layers"`` each layer's slots in one transient on the layer alone
+    (:meth:`~memcosim.trainers.ep_circuit.CircuitNetwork.programming_session`: its own session and worker
+    process, states copied in before and back after), the layers at the same time in threads that wait on
+    their workers; with ``"network"`` slot ``n`` of every layer side by side in one transient over the whole
+    network in programming mode (:func:`pulse_slots`). Returns the number of pulses applied to selected
+    cells; the joules every supply group of the network delivered are added to ``energy`` (by group).
     Counts are checked (integers, shapes, ``|count| <= max_pulses``) before the session is touched.
     """
     net = circuit.network
@@ -123,18 +137,39 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig,
     if not any(np.any(c) for c in counts):
         return 0
     scheme = net.config.programming.scheme
-    slots = pulse_slots(counts, scheme, pulse.set.amplitude, pulse.reset.amplitude)
     period = slot_period(pulse.set.width, pulse.set.rise, pulse.gap)
-    waves = {name: slot_train(v, pulse.set.width, pulse.set.rise, pulse.gap)
-             for name, v in _levels(slots, net, scheme).items() if any(v)}
-    with ProgrammingMode(circuit):
-        # the corners are breakpoints; between them the line voltages are constant or linear ramps,
-        # so steps of up to half a pulse width integrate the state as well as finer ones
-        joules = circuit.session.run(_programming_tran, {"reltol": pulse.reltol, "vntol": pulse.vntol},
-                                     len(slots) * period, pulse.set.rise, waves, max(pulse.set.rise, pulse.set.width / 2))
+    tolerances = {"reltol": pulse.reltol, "vntol": pulse.vntol}
+    # the corners are breakpoints; between them the line voltages are constant or linear ramps,
+    # so steps of up to half a pulse width integrate the state as well as finer ones
+    step, max_step = pulse.set.rise, max(pulse.set.rise, pulse.set.width / 2)
+    if pulse.transient == "network":
+        slots = pulse_slots(counts, scheme, pulse.set.amplitude, pulse.reset.amplitude)
+        waves = {name: slot_train(v, pulse.set.width, pulse.set.rise, pulse.gap)
+                 for name, v in slot_levels(slots, net.layers, scheme).items() if any(v)}
+        with ProgrammingMode(circuit):
+            joules = [circuit.session.run(_programming_tran, tolerances, len(slots) * period, step, waves, max_step)]
+    else:
+        runs = []
+        for l, c in enumerate(counts):
+            slots = layer_slots(c, pulse.set.amplitude, pulse.reset.amplitude)
+            if not slots:
+                continue
+            session, layer = circuit.programming_session(l)
+            waves = {name: slot_train(v, pulse.set.width, pulse.set.rise, pulse.gap)
+                     for name, v in slot_levels([{l: s} for s in slots], {l: layer}, scheme).items() if any(v)}
+            runs.append((l, session, (tolerances, len(slots) * period, step, waves, max_step)))
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:  # each layer's session is its own worker process
+            done = [pool.submit(session.run, _programming_tran, *args) for _, session, args in runs]
+            joules = [d.result() for d in done]
+        for l, _, _ in runs:
+            circuit.take_programming_states(l)
+        # the network's other supplies (neuron amplifiers, diode and nudge sources) are at 0 V, gain 0 and 0 A
+        # in programming mode: 0 J, as the whole-network transient integrates them
+        joules.append({s.group: 0.0 for s in net.netlist.supplies})
     if energy is not None:
-        for group, j in joules.items():
-            energy[group] = energy.get(group, 0.0) + j
+        for part in joules:
+            for group, j in part.items():
+                energy[group] = energy.get(group, 0.0) + j
     return int(sum(np.abs(c).sum() for c in counts))
 
 
