@@ -27,8 +27,17 @@ Part ``time_steps``: 4 slots on column 0 of layer 0 of 64-8-10 (130 x 8 cells) w
 (``devices/presets.py``: ``min(width, step) / pulse_steps``, reltol 1e-4) and a converged reference (5 ps,
 reltol 1e-6): time points and the error of each cell's state change against the reference.
 
-``MEMCOSIM_BENCH_PARTS`` picks parts (default ``steps,time_steps``). Table on screen, JSON in
-``benchmarks/results/ep_pulse.json``.
+Part ``solver``: layer 0 of 64-32-10 alone (130 x 32 cells): KLU's fill-in non-zeros for several element
+orders (ngspice ``rusage`` after an operating point), and where the time of an 8-slot transient goes
+(time points, Newton iterations, seconds of device evaluation, factorization and solve, as ngspice counts them).
+
+Part ``accuracy``: ``configs/ep_digits_pulse.toml`` at 64-``MEMCOSIM_BENCH_EP_PULSE_ACC_HIDDEN``-10 (default
+16) trained for one epoch on the first ``MEMCOSIM_BENCH_EP_PULSE_ACC_TRAIN`` training digits (default 480), the
+whole test split, with the pulses layer by layer and in one transient over the whole network: test accuracy,
+pulses and energy of each (about 10 min each on the loaded machine).
+
+``MEMCOSIM_BENCH_PARTS`` picks parts (default ``steps,time_steps,solver,accuracy``). Tables on screen, JSON in
+``benchmarks/results/ep_pulse_<part>.json``.
 """
 
 from __future__ import annotations
@@ -40,19 +49,22 @@ import time
 
 import numpy as np
 
-from benchmarks.bench_trainers import digits_config
+from benchmarks.bench_trainers import digits_config, stored_pulse_config
 from benchmarks.common import report
 from memcosim.circuits.ep_network import build_programming_layer
 from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.cosim.engine import open_session
 from memcosim.devices.presets import get_preset
 from memcosim.trainers.datasets import dataset_for
+from memcosim.trainers.ep import EPTrainer
 from memcosim.trainers.ep_circuit import CircuitNetwork, ep_session_options
 from memcosim.trainers.ep_pulse import apply_pulses, layer_slots, slot_levels
 
 HIDDEN = [int(h) for h in os.environ.get("MEMCOSIM_BENCH_EP_PULSE_HIDDEN", "16,32").split(",")]
 COLUMNS = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_COLUMNS", "4"))
-PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "steps,time_steps").split(",")
+ACC_HIDDEN = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_HIDDEN", "16"))
+ACC_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_TRAIN", "480"))
+PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "steps,time_steps,solver,accuracy").split(",")
 BATCH, BATCHES, TEST = 32, 45, 360  # the digits split: 1,437 training digits in batches of 32, 360 test digits
 VARIANTS = {"before": (False, "network"), "after": (True, "layers")}
 
@@ -76,6 +88,88 @@ def cpu_seconds(pids: list[int]) -> float:
             fields = f.read().rsplit(")", 1)[1].split()
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def solver_figures(session, text: str = "", tran: tuple | None = None) -> dict[str, float]:
+    """ngspice's ``rusage`` figures after an operating point of ``text`` (a netlist; loaded, solved and removed
+    again) or after the transient ``tran`` = (stop, step, waves, max_step, reltol, vntol) of the session's
+    circuit; runs in the worker."""
+    lib = session.library
+    if text:
+        lib.load_circuit(text)
+        lib.command("op")
+    else:
+        _tran(session, *tran)
+    out = lib.command("rusage all")
+    if text:
+        lib.command("remcirc")
+    figures = {}
+    for line in out.stdout + out.stderr:
+        m = re.match(r"\s*(Circuit fill-in non-zeroes|Transient iterations|Transient timepoints|Transient load time|"
+                     r"Transient factor time|Transient solve time|Transient analysis time)\s*=\s*(\S+)", line)
+        if m:
+            figures[m.group(1)] = float(m.group(2))
+    return figures
+
+
+def solver_rows() -> list[dict]:
+    """Layer 0 of 64-32-10 alone (130 x 32 cells): KLU's fill-in for several element orders, and where the time
+    of an 8-slot transient goes (ngspice rusage: iterations, time points, load / factor / solve seconds)."""
+    config = digits_config("ngspice", "pulse", hidden=32)
+    net, p = config.network, config.pulse
+    g = net.initial_conductances()[0]
+    prog = build_programming_layer(net, 0, g)
+    built = list(reversed(prog.netlist.elements))  # the order of construction
+    cells = [e for e in built if e.name.startswith("N")]
+    rest = [e for e in built if not e.name.startswith("N")]
+
+    def where(e) -> tuple[int, int]:
+        m = re.search(r"_(\d+)_(\d+)$", e.name)
+        return (int(m.group(1)), int(m.group(2))) if m else (-1, -1)
+
+    orders = {"as built (before)": built, "reversed (after)": built[::-1],
+              "row-major": sorted(built, key=where), "column-major": sorted(built, key=lambda e: where(e)[::-1]),
+              "shuffled": [built[k] for k in np.random.default_rng(0).permutation(len(built))],
+              "cells first": cells + rest}
+    rows = []
+    session = open_session(prog.netlist, ep_session_options())
+    try:
+        for name, elements in orders.items():
+            text = dataclasses.replace(prog.netlist, elements=elements).render()
+            rows.append({"part": "solver", "order": name,
+                         "fill": int(session.run(solver_figures, text)["Circuit fill-in non-zeroes"])})
+        counts = np.random.default_rng(1).integers(-2, 3, g.shape)
+        counts[:, 2:] = 0
+        slots = layer_slots(counts, p.set.amplitude, p.reset.amplitude)
+        waves = {n: slot_train(v, p.set.width, p.set.rise, p.gap)
+                 for n, v in slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2").items() if any(v)}
+        stop = len(slots) * slot_period(p.set.width, p.set.rise, p.gap)
+        f = session.run(solver_figures, "", (stop, p.set.rise, waves, max(p.set.rise, p.set.width / 2), p.reltol, p.vntol))
+        rows.append({"part": "solver", "order": f"{len(slots)}-slot transient, reversed", "fill": int(f.get("Circuit fill-in non-zeroes", -1)),
+                     "points": f["Transient timepoints"], "iterations": f["Transient iterations"],
+                     "load_s": f["Transient load time"], "factor_s": f["Transient factor time"],
+                     "solve_s": f["Transient solve time"], "analysis_s": f["Transient analysis time"]})
+    finally:
+        session.close()
+    return rows
+
+
+def accuracy_rows() -> list[dict]:
+    """configs/ep_digits_pulse.toml at 64-ACC_HIDDEN-10 on the first ACC_TRAIN training digits for one epoch, the whole
+    test split, with the pulses layer by layer and in one transient over the whole network."""
+    rows = []
+    for transient in ("layers", "network"):
+        c = stored_pulse_config()
+        c = dataclasses.replace(c, train=dataclasses.replace(c.train, epochs=1, train_limit=ACC_TRAIN, progress=False),
+                                network=dataclasses.replace(c.network, sizes=[64, ACC_HIDDEN, 10]),
+                                pulse=dataclasses.replace(c.pulse, transient=transient))
+        with EPTrainer(c) as tr:
+            h = tr.fit(log=None)[-1]
+        rows.append({"part": "accuracy", "network": f"64-{ACC_HIDDEN}-10", "transient": transient, "train": ACC_TRAIN,
+                     "test_acc": h["test_acc"], "train_acc": h["train_acc"], "pulses": h["pulses"],
+                     "energy_j": h["energy"], "epoch_s": h["seconds"]})
+        print(rows[-1], flush=True)
+    return rows
 
 
 def batch_counts(circuit: CircuitNetwork, columns: int, seed: int = 0) -> list[np.ndarray]:
@@ -191,17 +285,23 @@ def _tran(session, stop: float, step: float, waves: dict, max_step: float, relto
 
 
 def main() -> None:
-    rows = []
     if "steps" in PARTS:
-        rows += step_rows()
+        report("ep_pulse_steps", step_rows(),
+               "a batch of 32 digits (free + nudged op per sample, then the pulse slots of counts in {-2..2}: every "
+               f"column 2 SET + 2 RESET slots), pulses timed on {COLUMNS or 'all'} columns per layer and scaled by "
+               "slots; epoch_s_est = step x 45 + 360 test reads; before = whole-network transient, elements as "
+               "built; after = layer by layer, KLU order; *_cpu_s = this process and its ngspice workers")
     if "time_steps" in PARTS:
-        rows += time_step_rows()
-    report("ep_pulse", rows,
-           "steps: a batch of 32 digits (free + nudged op per sample, then the pulse slots of counts in {-2..2}: "
-           f"every column 2 SET + 2 RESET slots), pulses timed on {COLUMNS or 'all'} columns per layer and scaled "
-           "by slots; epoch_s_est = step x 45 + 360 test reads; before = whole-network transient, elements as "
-           "built; after = layer by layer, KLU order. time_steps: 4 slots on 130 x 8 cells, error of each "
-           "cell's state change against the 5 ps / reltol 1e-6 reference")
+        report("ep_pulse_time_steps", time_step_rows(),
+               "4 slots on 130 x 8 cells: error of each cell's state change against the 5 ps / reltol 1e-6 reference")
+    if "accuracy" in PARTS:
+        report("ep_pulse_accuracy", accuracy_rows(),
+               f"configs/ep_digits_pulse.toml at 64-{ACC_HIDDEN}-10, first {ACC_TRAIN} training digits, 1 epoch, "
+               "whole test split; pulses layer by layer and in one transient over the whole network")
+    if "solver" in PARTS:
+        report("ep_pulse_solver", solver_rows(),
+               "layer 0 of 64-32-10 alone: KLU fill-in per element order (op), and an 8-slot transient's ngspice "
+               "rusage (seconds as ngspice counts them)")
 
 
 if __name__ == "__main__":
