@@ -22,7 +22,7 @@ the run file's DAC and ADC quantization, every RESET pulse lowering a conductanc
 ``MEMCOSIM_BENCH_FOM_STEP`` (default 0.03); no wires, no position-dependent step. Test accuracy and RESET slots per
 epoch for the run file's settings and for more training digits.
 
-Backprop runs ``MEMCOSIM_BENCH_FOM_SEEDS`` seeds (default 5; mean and standard deviation of the final test
+Backprop runs ``MEMCOSIM_BENCH_FOM_SEEDS`` seeds (default 3; mean and standard deviation of the final test
 accuracy) for ``MEMCOSIM_BENCH_FOM_EPOCHS`` epochs (default 20). Writes ``forward_only_mnist.json`` (results/)
 and ``docs/forward_only_mnist/summary.csv`` + ``summary.png`` (test accuracy per epoch of each ngspice run
 next to the backprop references). Seconds: the backprop part takes ~1 min; the ngspice runs are not rerun here.
@@ -42,7 +42,7 @@ from benchmarks.common import report
 PARTS = os.environ.get("MEMCOSIM_BENCH_FOM_PARTS", "accuracy").split(",")
 WIDTHS = [float(w) for w in os.environ.get("MEMCOSIM_BENCH_FOM_WIDTHS", "1e-7,2e-6,1e-5").split(",")]
 STEP = float(os.environ.get("MEMCOSIM_BENCH_FOM_STEP", "0.03"))
-SEEDS = int(os.environ.get("MEMCOSIM_BENCH_FOM_SEEDS", "5"))
+SEEDS = int(os.environ.get("MEMCOSIM_BENCH_FOM_SEEDS", "3"))
 EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_FOM_EPOCHS", "20"))
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
