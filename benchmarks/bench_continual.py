@@ -2,15 +2,19 @@
 
 Each method trains the same ``[sgd]`` network (pulse SGD, ngspice in the loop) over digits 0-2, then 3-5,
 then 6-9, with the same seed and split; after every task, the test split of every task is read from the
-circuit. Per method: history (JSON, CSV), learning curve and forgetting matrix (CSV, PNG) in
-``benchmarks/results/continual/<method>/``; all methods side by side in ``forgetting.png`` and the table
-``continual`` (final mean accuracy over all tasks, forgetting, seconds per epoch).
+circuit. ``seen_classes_only`` and ``replay_per_class`` come from the config and apply to every method (joint
+sees every class from the start, so the first does not change it). Per method: history (JSON, CSV), learning
+curve and forgetting matrix (CSV, PNG) in ``benchmarks/results/continual/<method>/`` and
+``forgetting_<method>.csv`` / ``.png`` beside them; all methods side by side in ``forgetting.png`` and the table
+``continual`` (final mean accuracy over all tasks with its test-split standard error, forgetting, seconds per
+epoch and per task).
 
 ``MEMCOSIM_BENCH_CL_METHODS`` (default ``naive,replay,joint``) picks the methods (several processes may run
 different methods at once; a later call with the methods already finished only reports them);
 ``MEMCOSIM_BENCH_CL_TRAIN`` limits the training split (0 = all 1,437 samples). Each run checkpoints after every
 epoch and resumes from its checkpoint when called again. ``docs/continual/`` holds the figures of
-``MEMCOSIM_BENCH_CL_TRAIN=720 ./run bench continual`` (the three methods ran as three processes at once).
+``MEMCOSIM_BENCH_CL_TRAIN=720 ./run bench continual`` (one method at a time; see ``docs/continual/README.md``
+for which run each row comes from).
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ def run_method(method: str) -> list[dict]:
 def main() -> None:
     from memcosim.trainers.config import load_run_config
     from memcosim.trainers.continual import final_mean_error, forgetting_matrix, sequence_scores
-    from memcosim.trainers.continual_report import save_forgetting_plot
+    from memcosim.trainers.continual_report import save_forgetting_csv, save_forgetting_plot
     from memcosim.trainers.datasets import dataset_for
 
     cfg = load_run_config(CONFIG)
@@ -79,6 +83,8 @@ def main() -> None:
             continue
         a = forgetting_matrix(history, c.epochs_per_task, len(c.tasks))
         matrices[method] = a
+        save_forgetting_csv(a, c.tasks, OUT / f"forgetting_{method}.csv")
+        save_forgetting_plot({method: a}, c.tasks, OUT / f"forgetting_{method}.png")
         s = sequence_scores(a)
         seconds = np.array([r["seconds"] for r in history[:cfg.train.epochs]])
         rows.append({"method": method, "final mean acc (%)": 100 * s["final_mean"],
