@@ -57,6 +57,24 @@ class Pwl:
         values = np.interp(times, t, v)
         return Pwl(tuple(float(x) for x in times - t0), tuple(float(x) for x in values))
 
+    def placed(self, start: float, duration: float, edge: float) -> "Pwl":
+        """This waveform's first ``duration`` seconds moved to begin at ``start`` s, at 0 before and after them:
+        where it does not begin (end) at 0, a ramp of ``edge`` s leads in before ``start`` (out after the end)."""
+        w = self.window(0.0, duration)
+        t, v = [start + x for x in w.times], list(w.values)
+        if v[0] != 0.0:
+            if not edge <= start:
+                raise ValueError(f"Pwl.placed: a ramp of {edge!r} s does not fit before {start!r} s")
+            t.insert(0, start - edge)
+            v.insert(0, 0.0)
+        if v[-1] != 0.0:
+            t.append(t[-1] + edge)
+            v.append(0.0)
+        if t[0] > 0.0:
+            t.insert(0, 0.0)
+            v.insert(0, 0.0)
+        return Pwl(tuple(t), tuple(v))
+
 
 def pulse(amplitude: float, width: float, *, delay: float = 0.0, rise: float = 1e-9, fall: float = 1e-9,
           base: float = 0.0, tail: float = 0.0) -> Pwl:

@@ -493,7 +493,7 @@ class CrossbarCircuit:
                  for name, v in levels.items() if any(v)}
         end = lead + len(checked) * timing.period
         for layer in switched:
-            waves.update(mode_change_waveforms(layer.crossbar, 0.0, end, layer.config.switches.t_change / 5))
+            waves.update(mode_change_waveforms(layer.crossbar, 0.0, end))
         self.idle_rows()
         stop = end + lead
         r = self.session.tran(stop, timing.rise, waveforms=waves, max_step=timing.width / 2, voltages=list(voltages))

@@ -38,7 +38,7 @@ from memcosim.config.array import ArrayConfig
 from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.structure import check_structure
 from memcosim.circuits.waveforms import Pwl
-from memcosim.cosim.column_switches import check_column_voltages, write_mode
+from memcosim.cosim.column_switches import check_column_voltages, switched_write
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session
 from memcosim.cosim.tia_characterisation import characterise_tia
@@ -378,13 +378,12 @@ def write_disturbance(config: ArrayConfig, row: int, column: int, scheme: str | 
     with open_session(xbar.netlist) as s:
         s.set_sources(_rows_at(xbar, np.zeros(R)))
         before = s.state_array(xbar.cells)
-        duration = xbar.write_duration()
         check_column_voltages(xbar, v_cols)
-        with write_mode(s, xbar):
-            r = s.tran(duration + pulse.rise, pulse.width / 50, waveforms=waves, voltages=nodes,
-                       max_step=pulse.width / 50)
+        # column switches (if any) go into write mode before the pulse and back after it, in the transient
+        waves, lead, stop = switched_write(xbar, waves, xbar.write_duration() + pulse.rise)
+        r = s.tran(stop, pulse.width / 50, waveforms=waves, voltages=nodes, max_step=pulse.width / 50)
         after = s.state_array(xbar.cells)
-    mid = pulse.rise + pulse.width / 2  # the pulses start at 0 s: rise, then the full-height part
+    mid = lead + pulse.rise + pulse.width / 2  # the pulse starts at ``lead``: rise, then the full-height part
     at = {n: float(np.interp(mid, r.time, r[n])) for n in nodes}
     at["0"] = 0.0
     bias = np.array([at[top] - at[bottom] for top, bottom in ends]).reshape(R, C)
@@ -610,11 +609,11 @@ def write_lines_view(config: ArrayConfig, out: Path, schemes: tuple[str, ...] = 
                 s.set_states(start)
                 v_rows, v_cols = xbar.write_voltages(row, column, scheme, amplitude)
                 check_column_voltages(xbar, v_cols)
-                with write_mode(s, xbar):  # column switches (if any) join the columns to their drivers
-                    r = s.tran(xbar.write_duration() + pulse.rise, pulse.width / 50,
-                               waveforms=xbar.write_waveforms(row, column, scheme, amplitude), voltages=nodes,
-                               max_step=pulse.width / 50)
-                mid = pulse.rise + pulse.width / 2
+                # column switches (if any) join the columns to their drivers in the transient and back after it
+                waves, lead, stop = switched_write(xbar, xbar.write_waveforms(row, column, scheme, amplitude),
+                                                   xbar.write_duration() + pulse.rise)
+                r = s.tran(stop, pulse.width / 50, waveforms=waves, voltages=nodes, max_step=pulse.width / 50)
+                mid = lead + pulse.rise + pulse.width / 2
                 at = {n: float(np.interp(mid, r.time, r[n])) for n in nodes}
                 peak = max((float(np.abs(r[o]).max()) for o in xbar.tia_outputs), default=0.0)
                 for i in range(R):

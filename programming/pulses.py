@@ -19,14 +19,14 @@ as they were.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
 from memcosim import fields as f
 from memcosim.circuits import waveforms
 from memcosim.circuits.waveforms import Pwl
-from memcosim.cosim.column_switches import check_column_voltages, write_mode
+from memcosim.cosim.column_switches import check_column_voltages, switched_write, write_mode
 from memcosim.cosim.layer import CrossbarLayer
 from memcosim.devices.presets import ProgrammingPreset, get_preset
 from memcosim.errors import ConfigError
@@ -66,9 +66,12 @@ class PulseSpec:
 @dataclass
 class PulseResult:
     """States before and after a pulse (rows x columns, model units), the pulse time used (s), the number of
-    transient windows, the amplitude put on the lines (volts; differs from the pulse's with IR-drop
-    compensation) and the energy every supply group of the circuit delivered during the pulse (joules per
-    group: programming drivers, TIAs, DACs, ...; :attr:`memcosim.cosim.session.Result.energy`)."""
+    transient windows and the amplitude put on the lines (volts; differs from the pulse's with IR-drop
+    compensation). ``energy``: joules each supply group delivered over the write's transients (programming
+    drivers, TIAs, the column switches' gate drive of both mode changes, ...; see
+    :attr:`memcosim.cosim.session.Result.energy`). ``time``/``voltages``: the probed nodes' voltages (volts)
+    over the write (seconds from the start of its first transient, which with column switches is the read
+    to write mode change)."""
 
     before: np.ndarray
     after: np.ndarray
@@ -76,6 +79,8 @@ class PulseResult:
     windows: int
     line_amplitude: float = 0.0
     energy: dict[str, float] = field(default_factory=dict)
+    time: np.ndarray | None = None
+    voltages: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def total_energy(self) -> float:
@@ -114,24 +119,38 @@ def selection_voltages(xbar, selection: str, index: tuple[int, int] | int | None
     return v_rows, v_cols
 
 
+@dataclass
+class Drive:
+    """What :func:`drive` ran: ``windows`` transients, the joules of each supply group over them
+    (``energy``), and the probed node voltages (volts) over ``time`` (seconds from the first window's start)."""
+
+    windows: int
+    energy: dict[str, float]
+    time: np.ndarray | None = None
+    voltages: dict[str, np.ndarray] = field(default_factory=dict)
+
+
 def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, duration: float,
           variation=None, on_window: Callable[[float], None] | None = None, window: float | None = None,
           walk_within_pulse: bool = True, max_step: float = 10e-9, reltol: float | None = None,
-          energy: dict[str, float] | None = None) -> int:
+          voltages: Sequence[str] = ()) -> Drive:
     """Drive the programming sources with ``shape`` (a unit-amplitude waveform scaled by each line's
-    voltage) for ``duration`` seconds; returns the number of transient windows run.
+    voltage) for ``duration`` seconds; returns the windows run, their energy and the ``voltages`` asked for.
+
+    With column switches the first window begins with the change into write mode and the last one
+    ends with the change back (:func:`~memcosim.cosim.column_switches.switched_write`: ``t_change``
+    seconds each, lines at 0 V), so the gate drivers' charge is in the ``switches`` energy.
 
     With ``variation`` the walk advances at every ``variation.interval`` (10 ns) of pulse time counted
     over all pulses (:meth:`~memcosim.devices.variation.Variation.walk_times`): the drive is split into
     windows at those instants and the new parameters are written before the window that starts there.
     ``window`` splits it further into windows of that many seconds; ``on_window(t_end)`` runs after
-    each. With ``walk_within_pulse=False`` (large arrays, where a transient per 10 ns costs too much)
+    each (``t_end`` in pulse time). With ``walk_within_pulse=False`` (large arrays, where a transient per 10 ns costs too much)
     the walk instead advances by the number of those instants in the drive, is written once, and one
     transient runs (the parameters then hold still during the pulse). ``max_step`` (seconds) is the
     largest time step of every transient and ``reltol`` its relative tolerance when tighter than the
     session's (:meth:`ProgrammingPreset.max_time_step` and ``pulse_reltol`` of the device's preset in
-    :func:`apply_pulse` and :func:`hold`). ``energy``: a dict that each window's joules per supply group
-    (:attr:`memcosim.cosim.session.Result.energy`) are added into.
+    :func:`apply_pulse` and :func:`hold`).
     """
     names = xbar.program_row_sources + xbar.program_column_sources
     if not names:
@@ -154,26 +173,32 @@ def drive(session, xbar, v_rows: np.ndarray, v_cols: np.ndarray, shape: Pwl, dur
     edges = [t for k, t in enumerate(edges) if k == 0 or t - edges[k - 1] > tiny]
     if len(edges) > 2 and edges[-1] - edges[-2] <= tiny:
         edges.pop(-2)
-    count = 0
-    with write_mode(session, xbar):
-        for t0, t1 in zip(edges[:-1], edges[1:]):
-            if walking and any(abs(t0 - w) <= tiny for w in walks):
-                variation.advance()
-                variation.apply(session)
-            piece = shape.window(t0, t1)
-            waves = {}
-            for name, scale in zip(names, scales):
-                if scale != 0.0:
-                    waves[name] = piece.scaled(scale)
-            span = t1 - t0
-            r = session.tran(span, span / 10, waveforms=waves, max_step=min(span, max_step), reltol=reltol)
-            if energy is not None:
-                for group, joules in r.energy.items():
-                    energy[group] = energy.get(group, 0.0) + joules
-            count += 1
-            if on_window is not None:
-                on_window(t1)
-    return count
+    lines = {name: shape.scaled(scale) for name, scale in zip(names, scales) if scale != 0.0}
+    full, lead, total = switched_write(xbar, lines, duration)
+    energy: dict[str, float] = {}
+    times: list[np.ndarray] = []
+    probed: dict[str, list[np.ndarray]] = {n: [] for n in voltages}
+    last = len(edges) - 2
+    for k, (t0, t1) in enumerate(zip(edges[:-1], edges[1:])):
+        if walking and any(abs(t0 - w) <= tiny for w in walks):
+            variation.advance()
+            variation.apply(session)
+        a = 0.0 if k == 0 else lead + t0
+        b = total if k == last else lead + t1
+        waves = {name: w.window(a, b) for name, w in full.items()}
+        span = b - a
+        r = session.tran(span, span / 10, waveforms=waves, max_step=min(span, max_step), reltol=reltol,
+                         voltages=list(voltages))
+        for group, joules in r.energy.items():
+            energy[group] = energy.get(group, 0.0) + joules
+        if voltages:
+            times.append(r.time + a)
+            for n in voltages:
+                probed[n].append(r[n])
+        if on_window is not None:
+            on_window(t1)
+    return Drive(len(edges) - 1, energy, np.concatenate(times) if times else None,
+                 {n: np.concatenate(v) for n, v in probed.items()})
 
 
 def cell_voltage(session, xbar, cell: tuple[int, int], v_rows: np.ndarray, v_cols: np.ndarray) -> float:
@@ -213,14 +238,15 @@ def compensate_ir_drop(session, xbar, cell: tuple[int, int], amplitude: float, s
 
 def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index: tuple[int, int] | int | None = None,
                 scheme: str | None = None, variation=None, preset: ProgrammingPreset | None = None,
-                walk_within_pulse: bool = True, compensate: bool = False) -> PulseResult:
+                walk_within_pulse: bool = True, compensate: bool = False, voltages: Sequence[str] = ()) -> PulseResult:
     """Apply ``pulse`` to the selected cells with ``scheme`` (default: the array's programming scheme).
 
     ``amplitude`` is what the selected cells see; half-selected cells see V/2 (V/2) or V/3 (V/3).
     Validates everything first; returns the states before and after (rows x columns). See :func:`drive`
     for ``walk_within_pulse``. With ``compensate`` (one selected cell) the line amplitude is raised so
     that the cell itself sees ``pulse.amplitude`` at the start of the pulse (:func:`compensate_ir_drop`);
-    the safe range applies to what the cell sees.
+    the safe range applies to what the cell sees. The result carries the write's energy per supply
+    group and the waveforms of the nodes in ``voltages``.
     """
     preset = preset or get_preset(xbar.config.device.model)
     pulse = pulse.checked(preset)
@@ -234,11 +260,11 @@ def apply_pulse(session, xbar, pulse: PulseSpec, selection: str = "cell", index:
         v_rows, v_cols = selection_voltages(xbar, selection, cell, line, scheme)
     unit = pulse.shape(1.0)
     before = session.state_array(xbar.cells)
-    energy: dict[str, float] = {}
-    windows = drive(session, xbar, v_rows, v_cols, unit, pulse.duration, variation,
-                    walk_within_pulse=walk_within_pulse, max_step=preset.max_time_step(pulse.duration),
-                    reltol=preset.pulse_reltol, energy=energy)
-    return PulseResult(before, session.state_array(xbar.cells), pulse.duration, windows, line, energy)
+    d = drive(session, xbar, v_rows, v_cols, unit, pulse.duration, variation,
+              walk_within_pulse=walk_within_pulse, max_step=preset.max_time_step(pulse.duration),
+              reltol=preset.pulse_reltol, voltages=voltages)
+    return PulseResult(before, session.state_array(xbar.cells), pulse.duration, d.windows, line, d.energy, d.time,
+                       d.voltages)
 
 
 def apply_layer_pulse(layer: CrossbarLayer, amplitude: float, width: float | None = None, selection: str = "cell",
@@ -265,4 +291,4 @@ def hold(session, xbar, amplitude: float, duration: float, selection: str = "cel
     v_rows, v_cols = selection_voltages(xbar, selection, index, amplitude, scheme)
     return drive(session, xbar, v_rows, v_cols, Pwl.constant(1.0), duration, variation,
                  on_window, window, max_step=preset.max_time_step(min(duration, window or duration)),
-                 reltol=preset.pulse_reltol)
+                 reltol=preset.pulse_reltol).windows

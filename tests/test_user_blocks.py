@@ -232,3 +232,23 @@ def test_supply_pins_are_checked_against_the_blocks_pins(tmp_path):
     path = _write(tmp_path, OPAMP_TIA, RAILS.replace("volts = 1.8", "volts = 'high'"))
     with pytest.raises(ConfigError, match=r"blocks\.tia\.supplies\[0\]\.volts"):
         load_config(path)
+
+
+@pytest.mark.slow
+def test_validate_periphery_runs_the_views_on_a_users_block_with_supply_pins_and_counts_its_rails(tmp_path, capsys):
+    """``validate-periphery --transients`` on the user's op-amp TIA with declared supply pins: every view runs
+    (the op-amp's own, the transfer views, the transient views), and the energy per read lists the user's
+    rails by group: vdd's static power is the bias resistors' current at 1.8 V (3 x 36 uA), vss's adds the
+    column currents the output stage sinks."""
+    path = _write(tmp_path, OPAMP_TIA, RAILS)
+    out = tmp_path / "views"
+    assert main(["validate-periphery", str(path), "--out", str(out), "--points", "8", "--transients",
+                 "--settling-sizes", "3", "--wire-capacitances", "1e-15"]) == 0
+    capsys.readouterr()
+    for name in ("tia_opamp", "ir_drop", "dac_transfer", "adc_transfer", "tia_virtual_ground", "sneak_paths",
+                 "read_settling", "read_energy"):
+        assert (out / f"{name}.png").is_file() and len(_rows(out / f"{name}.csv")) > 0, name
+    energy = {row["group"]: row for row in _rows(out / "read_energy.csv")}
+    assert float(energy["tia"]["energy_J"]) > 0 and float(energy["tia_negative"]["energy_J"]) > 0
+    assert float(energy["tia"]["static_power_W"]) == pytest.approx(3 * 1.8 * 3.6 / 100e3, rel=1e-3)
+    assert float(energy["tia_negative"]["static_power_W"]) > 1.5 * float(energy["tia"]["static_power_W"])
