@@ -43,6 +43,8 @@ from torch import nn
 from benchmarks.common import report
 from memcosim.config.array import DeviceConfig
 from memcosim.cosim.layer import CrossbarLayerConfig, Slot
+from memcosim.cosim.device_table import conductance_device
+from memcosim.cosim.tile_map import TileMap
 from memcosim.cosim.tiles import TiledLayer, TileSettings
 from memcosim.devices.presets import get_preset
 from memcosim.fileio import atomic_write_text, save_png
@@ -151,6 +153,12 @@ class Proxy:
             self.u = [layer.window_units(True, False).double().clone() for layer in self.layers]
             self.bias = [layer.bias.detach().double().clone() for layer in self.layers]
 
+    def set_pairs(self, k: int, plus: np.ndarray, minus: np.ndarray, g_min: float, g_max: float,
+                  bias: torch.Tensor) -> None:
+        """Layer ``k``'s device conductances from ``plus`` / ``minus`` (inputs x outputs, siemens) and its bias."""
+        self.u[k] = torch.as_tensor(np.stack([plus.T, minus.T]) - g_min, dtype=torch.float64) / (g_max - g_min)
+        self.bias[k] = bias.detach().double().clone()
+
     def set_conductances(self, model: nn.Module) -> None:
         """``u`` from the conductances the model's tiles hold now (the torch twin of the circuit)."""
         for k, layer in enumerate(circuit_layers(model)):
@@ -158,9 +166,7 @@ class Proxy:
             g = tiled.tile_conductances()
             plus = tiled.map.assemble({key: c[:, 0::2] for key, c in g.items()})
             minus = tiled.map.assemble({key: c[:, 1::2] for key, c in g.items()})
-            g_min, g_max = tiled.tile_config.device.g_min, tiled.tile_config.device.g_max
-            self.u[k] = torch.as_tensor(np.stack([plus.T, minus.T]) - g_min, dtype=torch.float64) / (g_max - g_min)
-            self.bias[k] = layer.bias.detach().double().clone()
+            self.set_pairs(k, plus, minus, tiled.tile_config.device.g_min, tiled.tile_config.device.g_max, layer.bias)
 
     def forward(self, x: torch.Tensor, record: bool = False):
         h = x.double()
@@ -290,6 +296,33 @@ def prepare_torch(model: nn.Module, cfg: PulseRunConfig, x: torch.Tensor) -> Non
             layer.adc_full_scale.mul_(cfg.adc_headroom)
 
 
+def twin_from_checkpoint(cfg: PulseRunConfig, response: Response) -> dict:
+    """Test accuracy of the torch twin of the conductances in the circuit run's last checkpoint (no ngspice: the
+    tile states are turned into read conductances by the device's conductance law)."""
+    path = OUT / "circuit.npz"
+    if not path.exists():
+        return {}
+    x, y, xt, yt = data(cfg)
+    model = model_for(cfg, x.shape[1], int(y.max()) + 1)
+    saved = np.load(path)
+    model.load_state_dict(torch.load(io.BytesIO(bytes(saved["torch_state"])), weights_only=True))
+    meta = json.loads(bytes(saved["meta"]).decode())
+    g_min, g_max, _, _ = cfg.arrays().window()
+    v_read = CrossbarLayerConfig(2, 1, dataclasses.replace(cfg.device, g_min=g_min, g_max=g_max)).device.v_read
+    device = conductance_device(cfg.device.model, cfg.device.params, v_read)
+    proxy = Proxy(model, cfg, response)
+    for k, layer in enumerate(circuit_layers(model)):
+        tmap = TileMap(layer.inputs, layer.outputs, cfg.size, cfg.size)
+        g = {s.key: device.conductance(saved[f"layer{k}_tile_{s.key[0]}_{s.key[1]}"]) for s in tmap.spots}
+        proxy.set_pairs(k, tmap.assemble({key: c[:, 0::2] for key, c in g.items()}),
+                        tmap.assemble({key: c[:, 1::2] for key, c in g.items()}), g_min, g_max, layer.bias)
+    history = meta["extra"]["history"]
+    if history:
+        write_csv(DOCS / "circuit.csv", history)  # the batches run so far (an interrupted run writes no CSV)
+    return {"twin_test_acc": round(proxy.accuracy(xt, yt), 4), "twin_after_batches": len(history),
+            "batches_per_epoch": -(-len(x) // cfg.batch_size), "batch_size": cfg.batch_size}
+
+
 def stop_time() -> float | None:
     if not STOP_AT:
         return None
@@ -352,7 +385,7 @@ def circuit_phase(cfg: PulseRunConfig, response: Response) -> tuple[list[dict], 
     return history, summary
 
 
-def plot(proxy_rows: list[dict], history: list[dict], batch_size: int) -> None:
+def plot(proxy_rows: list[dict], history: list[dict], batch_size: int, summary: dict) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -360,6 +393,9 @@ def plot(proxy_rows: list[dict], history: list[dict], batch_size: int) -> None:
     if proxy_rows:
         a.plot([r["samples"] for r in proxy_rows], [100 * r["test_acc"] for r in proxy_rows], "o-",
                label="torch proxy (measured pulse response): test accuracy")
+    if "twin_test_acc" in summary:
+        a.plot([summary["twin_after_batches"] * batch_size], [100 * summary["twin_test_acc"]], "r*", ms=12,
+               label=f"ngspice run after {summary['twin_after_batches']} batches (torch twin of its conductances)")
     a.axhline(90, color="grey", ls=":")
     a.set_xlabel("training samples")
     a.set_ylabel("test accuracy (%), 1,000 digits")
@@ -398,6 +434,8 @@ def main() -> None:
         summary.update(circuit)
         if history:
             write_csv(DOCS / "circuit.csv", history)
+    if "report" in PHASES:
+        summary.update(twin_from_checkpoint(cfg, response))
     proxy_rows, history = read_csv(DOCS / "proxy.csv"), read_csv(DOCS / "circuit.csv")
     if proxy_rows:
         summary["proxy_final_test_acc"] = proxy_rows[-1]["test_acc"]
@@ -410,7 +448,7 @@ def main() -> None:
     summary["config"] = str(CONFIG.relative_to(ROOT)) if CONFIG.is_relative_to(ROOT) else str(CONFIG)
     DOCS.mkdir(parents=True, exist_ok=True)
     atomic_write_text(summary_path, json.dumps(summary, indent=1) + "\n")
-    plot(proxy_rows, history, cfg.batch_size)
+    plot(proxy_rows, history, cfg.batch_size, summary)
     report("mnist_pulse", [{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}],
            json.dumps(summary, indent=1))
 
