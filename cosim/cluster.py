@@ -36,5 +36,5 @@ def connect(scheduler: str, workers: int, timeout: float, field: str = "study.sc
             raise ConfigError(field, f"not a scheduler address: {scheduler!r} ({exc})") from None
     with children_ignore_ctrl_c():  # Ctrl-C stops the run here, not in every worker
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+                               silence_logs=logging.CRITICAL)  # task errors reach the caller through their futures
     return Client(cluster, set_as_default=False)
