@@ -42,6 +42,20 @@ PDKS = tuple(PDK_CORNERS)
 SUPPLY_GROUP_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")  # a supply group: what Netlist.supply accepts
 
 
+def table_list(field: str, items: list, cls: type, keys: str) -> list:
+    """Each entry of the list ``items`` as a ``cls`` (from a ``cls``, a table of its keys, or its first value);
+    errors name ``field[k].<key>``; ``keys`` names the table's keys for the error text."""
+    out = []
+    for k, item in enumerate(items):
+        try:
+            out.append(item if isinstance(item, cls) else cls(**item) if isinstance(item, dict) else cls(item))
+        except ConfigError as exc:
+            raise ConfigError(f"{field}[{k}].{exc.field}", exc.message) from None
+        except TypeError:
+            raise ConfigError(f"{field}[{k}]", f"must be a table with {keys}, got {item!r}") from None
+    return out
+
+
 @dataclass
 class LibraryConfig:
     """A model library a block reads: ``.lib "file" section``, or ``.include "file"`` when ``section`` is empty."""
@@ -120,16 +134,7 @@ class BlockSourceConfig:
             raise ConfigError("pins", f"must be a list of pin names, got {self.pins!r}")
         if not isinstance(self.libraries, list):
             raise ConfigError("libraries", f"must be a list of {{file, section}} tables, got {self.libraries!r}")
-        libs = []
-        for k, lib in enumerate(self.libraries):
-            try:
-                libs.append(lib if isinstance(lib, LibraryConfig) else LibraryConfig(**lib) if isinstance(lib, dict)
-                            else LibraryConfig(lib))
-            except ConfigError as exc:
-                raise ConfigError(f"libraries[{k}].{exc.field}", exc.message) from None
-            except TypeError:
-                raise ConfigError(f"libraries[{k}]", f"must be a table with file (and section), got {lib!r}") from None
-        self.libraries = libs
+        self.libraries = table_list("libraries", self.libraries, LibraryConfig, "file (and section)")
         if not isinstance(self.params, dict):
             raise ConfigError("params", f"must be a table of numbers, got {self.params!r}")
         self.params = {str(k): f.number(f"params.{k}", v) for k, v in self.params.items()}
@@ -142,15 +147,7 @@ class BlockSourceConfig:
         self.dc_paths = [list(p) for p in self.dc_paths]
         if not isinstance(self.supplies, list):
             raise ConfigError("supplies", f"must be a list of {{pin, volts, group}} tables, got {self.supplies!r}")
-        rails = []
-        for k, s in enumerate(self.supplies):
-            try:
-                rails.append(s if isinstance(s, SupplyPinConfig) else SupplyPinConfig(**s) if isinstance(s, dict)
-                             else SupplyPinConfig(s))
-            except ConfigError as exc:
-                raise ConfigError(f"supplies[{k}].{exc.field}", exc.message) from None
-            except TypeError:
-                raise ConfigError(f"supplies[{k}]", f"must be a table with pin, volts (and group), got {s!r}") from None
+        rails = table_list("supplies", self.supplies, SupplyPinConfig, "pin, volts (and group)")
         twice = sorted({r.pin for r in rails if [x.pin for x in rails].count(r.pin) > 1})
         if twice:
             raise ConfigError("supplies", f"names pin(s) {', '.join(twice)} twice")
