@@ -42,7 +42,7 @@ from memcosim import fields as f
 from memcosim.config import toml
 from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig
-from memcosim.config.pulse import PulseConfig
+from memcosim.config.pulse import PulseConfig, check_slot_pair
 from memcosim.cosim.layer import Slot, SlotTiming
 from memcosim.cosim.tiles import TileSettings
 from memcosim.devices.presets import get_preset
@@ -59,7 +59,7 @@ RULES = ("manhattan",)
 @dataclass
 class PulseSgdSettings:
     """Pulse SGD on the tiles (see the module text). ``set`` / ``reset``: the pulses at the selected cells
-    (volts, seconds; both slots share the width and rise of ``set``), ``gap`` seconds between slots;
+    (volts, seconds; both slots share one width and rise), ``gap`` seconds between slots;
     ``x_threshold`` (DAC units) / ``d_threshold`` (fraction of the sample's largest error): the Manhattan
     selection; ``fire``: probability that a selected column fires (1 = always); ``min_error``: samples whose
     largest output error is below it write nothing; ``bias_lr``: SGD step of the digital biases (per sample);
@@ -83,12 +83,7 @@ class PulseSgdSettings:
 
     def __post_init__(self) -> None:
         self.rule = f.choice("pulse_sgd.rule", self.rule, RULES)
-        for name in ("set", "reset"):
-            if not isinstance(getattr(self, name), PulseConfig):
-                raise ConfigError(f"pulse_sgd.{name}", f"must be a PulseConfig, got {getattr(self, name)!r}")
-        if not (self.set.amplitude > 0 > self.reset.amplitude):
-            raise ConfigError("pulse_sgd.set.amplitude", f"a SET pulse is > 0 V and a RESET pulse < 0 V, got "
-                                                          f"{self.set.amplitude} and {self.reset.amplitude}")
+        check_slot_pair("pulse_sgd", self.set, self.reset)
         self.gap = f.number("pulse_sgd.gap", self.gap, low=0.0, unit="s")
         self.x_threshold = f.number("pulse_sgd.x_threshold", self.x_threshold, low=0.0, high=1.0)
         self.d_threshold = f.number("pulse_sgd.d_threshold", self.d_threshold, low=0.0, high=1.0)

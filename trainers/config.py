@@ -19,7 +19,7 @@ from pathlib import Path
 
 from memcosim import fields as f
 from memcosim.circuits.ep_network import EpNetworkConfig
-from memcosim.config.pulse import PulseConfig
+from memcosim.config.pulse import PulseConfig, check_slot_pair
 from memcosim.trainers.crossbar_config import ContinualConfig, ForwardOnlyConfig, MetaConfig, SgdConfig
 from memcosim.trainers.datasets import SCALES, check_dataset_name, resolve_dataset_path
 from memcosim.config import renames, toml
@@ -148,17 +148,7 @@ class PulseUpdateConfig:
     transient: str = "layers"
 
     def __post_init__(self) -> None:
-        for name in ("set", "reset"):
-            if not isinstance(getattr(self, name), PulseConfig):
-                raise ConfigError(f"pulse.{name}", f"must be a PulseConfig, got {getattr(self, name)!r}")
-        if not self.set.amplitude > 0:
-            raise ConfigError("pulse.set.amplitude", f"must be > 0 V, got {self.set.amplitude}")
-        if not self.reset.amplitude < 0:
-            raise ConfigError("pulse.reset.amplitude", f"must be < 0 V, got {self.reset.amplitude}")
-        for name in ("width", "rise"):
-            if getattr(self.reset, name) != getattr(self.set, name):
-                raise ConfigError(f"pulse.reset.{name}", f"SET and RESET pulses share one slot: set reset.{name} = "
-                                  f"set.{name} ({getattr(self.set, name)} s), got {getattr(self.reset, name)}")
+        check_slot_pair("pulse", self.set, self.reset)
         self.gap = f.number("pulse.gap", self.gap, low=0.0, unit="s")
         self.max_pulses = f.integer("pulse.max_pulses", self.max_pulses, 1, 1000)
         self.calibration_pulses = f.integer("pulse.calibration_pulses", self.calibration_pulses, 1, 1000)

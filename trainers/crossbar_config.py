@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from memcosim import fields as f
 from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, SwitchConfig, TiaConfig, refuse_range
-from memcosim.config.pulse import PulseConfig
+from memcosim.config.pulse import PulseConfig, check_slot_pair
 from memcosim.cosim.layer import CrossbarLayerConfig
 from memcosim.errors import ConfigError
 
@@ -24,7 +24,7 @@ def _check_layer_fields(config, table: str) -> None:
     config.hidden = f.integer(f"{table}.hidden", config.hidden, 1)
     config.inputs = f.integer(f"{table}.inputs", config.inputs, 0)
     for name, cls in (("device", DeviceConfig), ("wires", WireConfig), ("dac", DacConfig), ("adc", AdcConfig),
-                      ("tia", TiaConfig), ("set", PulseConfig), ("reset", PulseConfig)):
+                      ("tia", TiaConfig)):
         if not isinstance(getattr(config, name), cls):
             raise ConfigError(f"{table}.{name}", f"must be a {cls.__name__}, got {getattr(config, name)!r}")
     if config.switches is not None and not isinstance(config.switches, SwitchConfig):
@@ -35,14 +35,7 @@ def _check_layer_fields(config, table: str) -> None:
     config.adc_fill = f.number(f"{table}.adc_fill", config.adc_fill, low=0.0, high=1.0, low_open=True)
     config.gap = f.number(f"{table}.gap", config.gap, low=0.0, unit="s")
     config.scheme = f.choice(f"{table}.scheme", config.scheme, ("V/2", "V/3"))
-    if not config.set.amplitude > 0:
-        raise ConfigError(f"{table}.set.amplitude", f"a SET pulse must be > 0 V, got {config.set.amplitude}")
-    if not config.reset.amplitude < 0:
-        raise ConfigError(f"{table}.reset.amplitude", f"a RESET pulse must be < 0 V, got {config.reset.amplitude}")
-    for name in ("width", "rise"):
-        if getattr(config.reset, name) != getattr(config.set, name):
-            raise ConfigError(f"{table}.reset.{name}", f"SET and RESET pulses share one slot: set reset.{name} = "
-                              f"set.{name} ({getattr(config.set, name)} s), got {getattr(config.reset, name)}")
+    check_slot_pair(table, config.set, config.reset)
 
 
 def layer_configs(config, n_in: int, n_out: int, seed: int, pulse: PulseConfig, first: dict, second: dict,
