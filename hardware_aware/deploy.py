@@ -38,7 +38,7 @@ from memcosim.cosim.session import SessionOptions
 from memcosim.cosim.tile_map import TileMap
 from memcosim.devices.presets import PRESETS, get_preset
 from memcosim.errors import ConfigError
-from memcosim.hardware_aware.model import ADC_HEADROOM, HardwareConfig, HwNetwork
+from memcosim.hardware_aware.model import ADC_HEADROOM, HardwareConfig, HwNetwork, stuck_conductances
 from memcosim.programming.write_verify import IncrementalPolicy, write_verify
 
 PROGRAMS = ("ideal", "write_verify")
@@ -98,10 +98,11 @@ class ArraySettings:
     def window(self) -> tuple[float, float, float, float]:
         """(g_min, g_max) of the weights and the (stuck OFF, stuck ON) conductances, siemens."""
         d = self.device
+        g_off, g_on = stuck_conductances(d)
         if d.resistor:
-            return d.g_min, d.g_max, d.g_min, d.g_max
+            return d.g_min, d.g_max, g_off, g_on
         p = get_preset(d.model)
-        return d.g_min or p.g_low, d.g_max or p.g_high, p.g_min, p.g_max
+        return d.g_min or p.g_low, d.g_max or p.g_high, g_off, g_on
 
 
 @dataclass
@@ -162,11 +163,11 @@ def install_fault_maps(net: HwNetwork, tiles: list[Tile], arrays: ArraySettings)
 
 
 def hardware_for(arrays: ArraySettings, **kw) -> HardwareConfig:
-    """The torch hardware model of ``arrays``: window, converters, stuck conductances and tile rows."""
-    g_min, g_max, g_off, g_on = arrays.window()
+    """The torch hardware model of ``arrays``: window, converters and tile rows (the stuck conductances follow
+    from the device, as :meth:`ArraySettings.window` gives them)."""
+    g_min, g_max, _, _ = arrays.window()
     device = dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max)
-    return HardwareConfig(device=device, dac=arrays.dac, adc=arrays.adc, g_stuck_on=g_on, g_stuck_off=g_off,
-                          tile_rows=arrays.size, **kw)
+    return HardwareConfig(device=device, dac=arrays.dac, adc=arrays.adc, tile_rows=arrays.size, **kw)
 
 
 def tile_layer_config(t: Tile, hw: HardwareConfig, arrays: ArraySettings, fs_sum: float) -> CrossbarLayerConfig:

@@ -38,7 +38,22 @@ from torch import nn
 from memcosim import fields as f
 from memcosim.config.array import RESISTOR, DeviceConfig
 from memcosim.config.periphery import AdcConfig, DacConfig, refuse_range
+from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
+
+
+def stuck_conductances(device: DeviceConfig, field: str = "device.model") -> tuple[float, float]:
+    """(stuck OFF, stuck ON) conductance of a cell of ``device`` (siemens): a resistor cell's window ``g_min`` /
+    ``g_max``; a device model's state bounds, its preset's ``g_min`` / ``g_max`` (outside the programming window).
+    The stuck conductances of the circuit's fault injection are :class:`~memcosim.config.faults.FaultConfig`'s
+    ``g_on`` / ``g_off``; the deployment sets them to these."""
+    if device.resistor:
+        return device.g_min, device.g_max
+    try:
+        preset = get_preset(device.model)
+    except ConfigError as exc:
+        raise ConfigError(field, exc.message) from None
+    return preset.g_min, preset.g_max
 
 
 @dataclass
@@ -50,9 +65,9 @@ class HardwareConfig:
     conductance; ``read_noise``: normal sigma of a column current relative to it; ``fault_rate``:
     fraction of stuck devices, ``stuck_on_share`` of them at ``g_max``; ``dac`` / ``adc``: the
     converters (their ``bits``); ``adc_quantile``: the ADC full scale is set to this quantile of the
-    column sums seen on calibration (or training) data; ``tile_rows``: rows of one array;
-    ``g_stuck_on`` / ``g_stuck_off``: conductance of a stuck device (S; 0 = g_max / g_min; a device
-    model's bounds lie outside its programming window); ``seed``: the fault map and every noise draw.
+    column sums seen on calibration (or training) data; ``tile_rows``: rows of one array; ``seed``: the fault
+    map and every noise draw. A stuck device holds :func:`stuck_conductances` of ``device`` (:attr:`g_stuck_on`,
+    :attr:`g_stuck_off`), as in the deployed arrays.
     """
 
     device: DeviceConfig = field(default_factory=lambda: DeviceConfig(RESISTOR, g_min=1e-6, g_max=2e-5))
@@ -65,8 +80,6 @@ class HardwareConfig:
     adc: AdcConfig = field(default_factory=lambda: AdcConfig(bits=6))
     adc_quantile: float = 0.999
     tile_rows: int = 64
-    g_stuck_on: float = 0.0
-    g_stuck_off: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -86,9 +99,17 @@ class HardwareConfig:
         self.stuck_on_share = f.number("hardware.stuck_on_share", self.stuck_on_share, low=0.0, high=1.0)
         self.adc_quantile = f.number("hardware.adc_quantile", self.adc_quantile, low=0.5, high=1.0)
         self.tile_rows = f.integer("hardware.tile_rows", self.tile_rows, 1)
-        self.g_stuck_on = f.number("hardware.g_stuck_on", self.g_stuck_on or self.device.g_max, low=0.0, low_open=True, unit="S")
-        self.g_stuck_off = f.number("hardware.g_stuck_off", self.g_stuck_off or self.device.g_min, low=0.0, low_open=True, unit="S")
         self.seed = f.integer("hardware.seed", self.seed, 0)
+
+    @property
+    def g_stuck_on(self) -> float:
+        """Conductance of a device stuck ON (siemens): see :func:`stuck_conductances`."""
+        return stuck_conductances(self.device, "hardware.device.model")[1]
+
+    @property
+    def g_stuck_off(self) -> float:
+        """Conductance of a device stuck OFF (siemens): see :func:`stuck_conductances`."""
+        return stuck_conductances(self.device, "hardware.device.model")[0]
 
     @property
     def levels(self) -> int:

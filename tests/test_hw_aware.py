@@ -12,7 +12,8 @@ from memcosim.circuits.crossbar import build_crossbar
 from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig
 from memcosim.errors import ConfigError
-from memcosim.hardware_aware.deploy import ArraySettings, install_fault_maps, plan_tiles, tile_faults
+from memcosim.devices.presets import get_preset
+from memcosim.hardware_aware.deploy import ArraySettings, hardware_for, install_fault_maps, plan_tiles, tile_faults
 from memcosim.hardware_aware.model import HardwareConfig, HwLinear, HwNetwork, adc_quantize, fake_quantize, fault_masks
 from memcosim.hardware_aware.train import TrainSettings, accuracy, train_network
 
@@ -71,13 +72,21 @@ def test_fault_masks_hit_the_rate_and_repeat_from_the_seed(rate):
 
 
 def test_stuck_devices_take_the_stuck_conductance():
-    hw = HardwareConfig(fault_rate=0.2, seed=5, device=DeviceConfig("resistor", g_min=1e-6, g_max=2e-5), g_stuck_on=3e-5,
-                        g_stuck_off=5e-7)
+    hw = HardwareConfig(fault_rate=0.2, seed=5, device=DeviceConfig("resistor", g_min=1e-6, g_max=2e-5))
     layer = HwLinear(30, 20, hw)
     g = layer.conductances()
     on, off = layer.stuck_on.numpy(), layer.stuck_off.numpy()
     assert on.any() and off.any()
-    assert np.allclose(g[on], 3e-5) and np.allclose(g[off], 5e-7)
+    assert np.allclose(g[on], 2e-5) and np.allclose(g[off], 1e-6)
+    # a device model's stuck devices sit at its state bounds, outside the programming window, as deployed
+    arrays = ArraySettings(size=16, device=DeviceConfig("vteam"))
+    hw = hardware_for(arrays, fault_rate=0.2, seed=5)
+    preset = get_preset("vteam")
+    assert (hw.g_stuck_off, hw.g_stuck_on) == (preset.g_min, preset.g_max) == arrays.window()[2:]
+    assert hw.device.g_max == preset.g_high
+    layer = HwLinear(30, 20, hw)
+    g = layer.conductances()
+    assert np.allclose(g[layer.stuck_on.numpy()], preset.g_max) and np.allclose(g[layer.stuck_off.numpy()], preset.g_min)
 
 
 @pytest.mark.parametrize("rate", [0.05, 0.2])
