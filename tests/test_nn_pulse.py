@@ -79,6 +79,8 @@ def test_refuses_resistor_cells_and_unprogrammed_models():
         PulseSGD(model)
     with pytest.raises(ConfigError, match="set.amplitude"):
         PulseSgdSettings(set=PulseConfig(-0.5, 10e-9, 1e-9))
+    with pytest.raises(ConfigError, match="pulse_sgd.reset.width"):  # both slots share one width
+        PulseSgdSettings(reset=PulseConfig(-0.59, 20e-9, 1e-9))
 
 
 @pytest.mark.slow
