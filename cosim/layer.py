@@ -330,24 +330,40 @@ class Readout:
 class Slot:
     """One pulse slot of a parallel update: ``amplitude`` volts across the selected cells (> 0 SET,
     < 0 RESET) where selected rows cross selected columns, per layer: ``select[k] = (rows, columns)``
-    boolean masks (physical columns). Layers not in ``select`` keep their lines at 0 V."""
+    boolean masks (physical columns). Layers not in ``select`` keep their lines at 0 V. ``amplitudes``:
+    per-layer amplitudes (volts, layer index -> volts) that replace ``amplitude`` for those layers (each
+    layer has its own row and column drivers)."""
 
     amplitude: float
     select: dict[int, tuple[np.ndarray, np.ndarray]]
+    amplitudes: dict[int, float] = field(default_factory=dict)
+
+    def amplitude_of(self, layer: int) -> float:
+        """Volts across the selected cells of ``layer`` in this slot."""
+        return float(self.amplitudes.get(layer, self.amplitude))
 
 
 @dataclass
 class SlotTiming:
-    """Pulse shape of every slot: ``width`` s at full amplitude, ``rise`` s edges, ``gap`` s between slots."""
+    """Pulse shape of every slot: ``width`` s at full amplitude, ``rise`` s edges, ``gap`` s between slots.
+    ``widths``: per-layer pulse widths (layer index -> seconds at full amplitude, at most ``width``): that
+    layer's drivers pulse for their own width from the slot's start, the slot keeps the period of ``width``."""
 
     width: float = 10e-9
     rise: float = 1e-9
     gap: float = 2e-9
+    widths: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.width = f.number("pulse.width", self.width, low=0.0, low_open=True, unit="s")
         self.rise = f.number("pulse.rise", self.rise, low=0.0, low_open=True, unit="s")
         self.gap = f.number("pulse.gap", self.gap, low=0.0, unit="s")
+        self.widths = {int(k): f.number(f"pulse.widths[{k}]", w, low=0.0, high=self.width, low_open=True, unit="s")
+                       for k, w in dict(self.widths).items()}
+
+    def width_of(self, layer: int) -> float:
+        """Seconds at full amplitude of ``layer``'s pulses."""
+        return self.widths.get(layer, self.width)
 
     @property
     def period(self) -> float:
@@ -456,7 +472,7 @@ class CrossbarCircuit:
         slots = list(slots)
         checked = []
         for n, slot in enumerate(slots):
-            a = f.number(f"slots[{n}].amplitude", slot.amplitude, unit="V")
+            f.number(f"slots[{n}].amplitude", slot.amplitude, unit="V")
             sel = {}
             for k, (rows, cols) in slot.select.items():
                 if not (isinstance(k, (int, np.integer)) and 0 <= k < len(self.layers)):
@@ -466,17 +482,19 @@ class CrossbarCircuit:
                 if rows.shape != (layer.config.inputs,) or cols.shape != (layer.config.columns,):
                     raise ConfigError(f"slots[{n}].select[{k}]", f"need masks of {layer.config.inputs} rows and "
                                       f"{layer.config.columns} columns, got {rows.shape} and {cols.shape}")
-                if rows.any() and cols.any():
-                    sel[int(k)] = (rows, cols)
+                a = f.number(f"slots[{n}].amplitudes[{k}]", slot.amplitude_of(int(k)), unit="V")
+                if rows.any() and cols.any() and a != 0:
+                    sel[int(k)] = (a, rows, cols)
                     check_column_voltages(layer.crossbar, np.array([0.0, a]), f"slots[{n}].amplitude")
-            if a != 0 and sel:
-                checked.append((a, sel))
+            if sel:
+                checked.append(sel)
         if not checked:
             return SlotResult(0, 0, 0.0)
         levels: dict[str, list[float]] = {}
+        width_of: dict[str, float] = {}  # a line's pulse width (its layer's)
         pulses = 0
-        for s_idx, (a, sel) in enumerate(checked):
-            for k, (rows, cols) in sel.items():
+        for s_idx, sel in enumerate(checked):
+            for k, (a, rows, cols) in sel.items():
                 layer = self.layers[k]
                 vr, vc = line_voltages(layer.config.scheme, a, 2, 2, 0, 0)
                 xb = layer.crossbar
@@ -484,19 +502,23 @@ class CrossbarCircuit:
                     levels.setdefault(name, [0.0] * len(checked))[s_idx] = a if on else float(vr[1])
                 for name, on in zip(xb.program_column_sources, cols):
                     levels.setdefault(name, [0.0] * len(checked))[s_idx] = 0.0 if on else float(vc[1])
+                for name in (*xb.program_row_sources, *xb.program_column_sources):
+                    width_of[name] = timing.width_of(k)
                 pulses += int(rows.sum()) * int(cols.sum())
         # layers with column switches that are written: into write mode before the first slot, back after the last
-        switched = [self.layers[k] for k in sorted({k for _, sel in checked for k in sel})
+        switched = [self.layers[k] for k in sorted({k for sel in checked for k in sel})
                     if self.layers[k].config.switches is not None]
         lead = max((layer.config.switches.t_change for layer in switched), default=0.0)
-        waves = {name: slot_train(v, timing.width, timing.rise, timing.gap, lead)
+        # a layer with a shorter pulse keeps the slot period: its gap grows by the difference
+        waves = {name: slot_train(v, width_of[name], timing.rise, timing.gap + timing.width - width_of[name], lead)
                  for name, v in levels.items() if any(v)}
         end = lead + len(checked) * timing.period
         for layer in switched:
             waves.update(mode_change_waveforms(layer.crossbar, 0.0, end))
         self.idle_rows()
         stop = end + lead
-        r = self.session.tran(stop, timing.rise, waveforms=waves, max_step=timing.width / 2, voltages=list(voltages))
+        r = self.session.tran(stop, timing.rise, waveforms=waves, max_step=min(width_of.values()) / 2,
+                              voltages=list(voltages))
         return SlotResult(len(checked), pulses, stop, dict(r.energy), r.time, {n: r[n] for n in voltages})
 
     @property

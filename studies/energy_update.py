@@ -103,7 +103,8 @@ def measure_updates(trainer: ForwardOnlyTrainer, config: UpdateEnergyConfig,
     circuit = trainer.circuit
     layer = circuit.layers[0]
     s = trainer.s
-    policies = config.policies or {"preset": preset_policy(layer.config.device.model, s.reset.width, s.reset.rise)}
+    reset = s.reset_of(layer.index)
+    policies = config.policies or {"preset": preset_policy(layer.config.device.model, reset.width, reset.rise)}
     v_read = layer.config.device.v_read
     rng = np.random.default_rng(config.seed)
     R, C = layer.config.inputs, layer.config.columns
@@ -129,7 +130,7 @@ def measure_updates(trainer: ForwardOnlyTrainer, config: UpdateEnergyConfig,
             read_j = float(sum(e_read.values()))
             rows_mask, cols_mask = np.zeros(R, bool), np.zeros(C, bool)
             rows_mask[i], cols_mask[j] = True, True
-            pulse = circuit.pulse_slots([Slot(s.reset.amplitude, {layer.index: (rows_mask, cols_mask)})], trainer.timing)
+            pulse = circuit.pulse_slots([Slot(reset.amplitude, {layer.index: (rows_mask, cols_mask)})], trainer.timing)
             circuit.row_values.clear()
             g1 = read_cell(layer.session, layer.crossbar, i, j, v_read)
             base = {"cell": f"{i},{j}", "g_start": g0, "g_target": g1, "dg": g1 - g0, "E_read_one": read_j}

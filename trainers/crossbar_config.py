@@ -145,6 +145,11 @@ class ForwardOnlyConfig:
     the + device with the ``set`` pulse; down: RESET the + device with ``reset``), measures the energy (every
     supply group), and restores the device states. ``device``, ``wires``, ``dac``, ``adc``, ``tia`` and column
     ``switches`` are those of both layers' arrays, as in ``[sgd]``.
+
+    ``layer_reset`` / ``layer_set``: per-layer pulses (empty: both layers use ``reset`` / ``set``; else exactly
+    two, the first array's then the second's; TOML ``[[forward_only.layer_reset]]`` tables). Each layer has its
+    own drivers, so its selected cells see its own amplitude and width within a shared slot (the slot lasts the
+    longest width); the rise is common (``reset.rise``) and a layer's SET and RESET widths must match.
     """
 
     hidden: int = 32
@@ -163,6 +168,8 @@ class ForwardOnlyConfig:
     reset: PulseConfig = field(default_factory=lambda: PulseConfig(-0.83, 100e-9, 5e-9))
     set: PulseConfig = field(default_factory=lambda: PulseConfig(1.2, 100e-9, 5e-9))
     gap: float = 5e-9
+    layer_reset: list[PulseConfig] = field(default_factory=list)
+    layer_set: list[PulseConfig] = field(default_factory=list)
     scheme: str = "V/2"
     theta: float = 0.2
     label_scale: float = 1.0
@@ -184,6 +191,7 @@ class ForwardOnlyConfig:
         if not self.reset.amplitude > -1.0:
             raise ConfigError("forward_only.reset.amplitude", f"a sub-1 V RESET pulse must be above -1 V, "
                               f"got {self.reset.amplitude}")
+        self._check_layer_pulses()
         self.theta = f.number("forward_only.theta", self.theta, low=0.0, low_open=True)
         self.label_scale = f.number("forward_only.label_scale", self.label_scale, low=0.0, high=1.0, low_open=True)
         self.label_repeat = f.integer("forward_only.label_repeat", self.label_repeat, 1)
@@ -196,6 +204,45 @@ class ForwardOnlyConfig:
         self.min_error = f.number("forward_only.min_error", self.min_error, low=0.0)
         self.energy_compare = f.boolean("forward_only.energy_compare", self.energy_compare)
         self.compare_every = f.integer("forward_only.compare_every", self.compare_every, 1)
+
+    def _check_layer_pulses(self) -> None:
+        for name in ("layer_reset", "layer_set"):
+            pulses = getattr(self, name)
+            if not isinstance(pulses, (list, tuple)) or len(pulses) not in (0, 2):
+                raise ConfigError(f"forward_only.{name}", f"must be empty or two pulses (first layer, second layer), "
+                                  f"got {pulses!r}")
+            pulses = [PulseConfig(**p) if isinstance(p, dict) else p for p in pulses]
+            for k, p in enumerate(pulses):
+                key = f"forward_only.{name}[{k}]"
+                if not isinstance(p, PulseConfig):
+                    raise ConfigError(key, f"must be a PulseConfig (amplitude, width, rise), got {p!r}")
+                if p.rise != self.reset.rise:
+                    raise ConfigError(f"{key}.rise", f"the layers' pulses share the slots' edges: set it to "
+                                      f"forward_only.reset.rise ({self.reset.rise} s), got {p.rise}")
+                if name == "layer_reset" and not -1.0 < p.amplitude < 0:
+                    raise ConfigError(f"{key}.amplitude", f"a sub-1 V RESET pulse must be in (-1, 0) V, got {p.amplitude}")
+                if name == "layer_set" and not p.amplitude > 0:
+                    raise ConfigError(f"{key}.amplitude", f"a SET pulse must be > 0 V, got {p.amplitude}")
+            setattr(self, name, list(pulses))
+        for k in range(2):
+            if self.reset_of(k).width != self.set_of(k).width:
+                raise ConfigError(f"forward_only.layer_set[{k}].width" if self.layer_set else
+                                  f"forward_only.layer_reset[{k}].width",
+                                  f"layer {k}'s SET and RESET pulses share its slots: widths {self.set_of(k).width} s "
+                                  f"and {self.reset_of(k).width} s differ")
+
+    def reset_of(self, layer: int) -> PulseConfig:
+        """The RESET pulse of ``layer`` (0: first array, 1: second): its ``layer_reset`` entry or ``reset``."""
+        return self.layer_reset[layer] if self.layer_reset else self.reset
+
+    def set_of(self, layer: int) -> PulseConfig:
+        """The SET pulse of ``layer``: its ``layer_set`` entry or ``set``."""
+        return self.layer_set[layer] if self.layer_set else self.set
+
+    @property
+    def slot_width(self) -> float:
+        """Seconds at full amplitude of a slot: the longest of the layers' pulse widths."""
+        return max(self.reset_of(k).width for k in range(2))
 
 
 CONTINUAL_METHODS = ("naive", "joint", "replay")

@@ -69,7 +69,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         out1 = s.hidden if s.rule == "ff" else n_cls * s.units_per_class
         layers = layer_configs(s, rows0, out1, config.train.seed, s.reset, {}, {}, mapping="high",
                                init_spread=s.init_spread)
-        self.timing = SlotTiming(s.reset.width, s.reset.rise, s.gap)
+        self.timing = SlotTiming(s.slot_width, s.reset.rise, s.gap, widths={k: s.reset_of(k).width for k in range(2)})
         self.circuit = CrossbarCircuit(layers, options, title=f"memcosim forward-only {s.rule}")
         self.counters = {"reset_pulses": 0, "updates": 0, "transients": 0, "energy": 0.0,
                          "compared_pulses": 0, "compared_energy_reset_only": 0.0, "compared_energy_set_reset": 0.0,
@@ -86,12 +86,12 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         rows[0], cols[0] = True, True
         g0 = layer.conductances()[0, 0]
         try:
-            self.circuit.pulse_slots([Slot(self.s.reset.amplitude, {0: (rows, cols)})], self.timing)
+            self.circuit.pulse_slots([Slot(self.s.reset_of(0).amplitude, {0: (rows, cols)})], self.timing)
             g1 = layer.conductances()[0, 0]
         finally:
             self.circuit.set_states(saved)
         if not g1 < g0:
-            raise ConfigError("forward_only.reset.amplitude", f"a {self.s.reset.amplitude} V RESET pulse did not lower "
+            raise ConfigError("forward_only.reset.amplitude", f"a {self.s.reset_of(0).amplitude} V RESET pulse did not lower "
                               f"the conductance ({g0:.4g} -> {g1:.4g} S): lower it or widen the pulse")
         return float(1.0 - g1 / g0)
 
@@ -254,7 +254,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                 self.counters["reset_pulses"] += int(mask.sum())
         else:
             groups = self.slot_groups(updates)
-            slots = [Slot(self.s.reset.amplitude, {k: (rows, cols) for k, rows, cols, _ in group}) for group in groups]
+            slots = [self.slot("reset", {k: (rows, cols) for k, rows, cols, _ in group}) for group in groups]
             compare = self.s.energy_compare and self.counters["updates"] % self.s.compare_every == 1 % self.s.compare_every
             saved = self.circuit.states if compare else None
             r = self.circuit.pulse_slots(slots, self.timing)
@@ -265,6 +265,11 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                 self._compare(groups, saved, r.energy, r.cell_pulses)
         for layer, g in zip(self.circuit.layers, before):
             self.counters["conductance_increases"] += int(np.sum(layer.conductances() > g * (1 + 1e-9)))
+
+    def slot(self, kind: str, select: dict) -> Slot:
+        """A slot of ``kind`` (``reset`` or ``set``) pulses on the ``select`` masks, each layer at its own amplitude."""
+        pulse = self.s.reset_of if kind == "reset" else self.s.set_of
+        return Slot(pulse(0).amplitude, select, amplitudes={k: pulse(k).amplitude for k in select})
 
     def _compare(self, groups, saved: np.ndarray, reset_energy: float, pulses: int) -> None:
         """Energy (all supply groups) of the same weight changes by SET/RESET programming of the + devices, then undo."""
@@ -277,7 +282,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                 set_cols, reset_cols = np.zeros(2 * n, bool), np.zeros(2 * n, bool)
                 set_cols[0::2], reset_cols[0::2] = direction > 0, direction < 0
                 set_sel[k], reset_sel[k] = (rows, set_cols), (rows, reset_cols)
-            slots += [Slot(self.s.set.amplitude, set_sel), Slot(self.s.reset.amplitude, reset_sel)]
+            slots += [self.slot("set", set_sel), self.slot("reset", reset_sel)]
         self.circuit.set_states(saved)
         r = self.circuit.pulse_slots(slots, self.timing)
         self.circuit.set_states(after)
