@@ -41,7 +41,10 @@ from benchmarks.common import report
 
 PARTS = os.environ.get("MEMCOSIM_BENCH_FOM_PARTS", "accuracy").split(",")
 WIDTHS = [float(w) for w in os.environ.get("MEMCOSIM_BENCH_FOM_WIDTHS", "1e-7,2e-6,1e-5").split(",")]
-STEP = float(os.environ.get("MEMCOSIM_BENCH_FOM_STEP", "0.03"))
+STEP = os.environ.get("MEMCOSIM_BENCH_FOM_STEP", "0.03")  # fractions (one, or per layer) or "map"
+TWIN_RUNS = [tuple(int(v) for v in r.split("x")) for r in
+             os.environ.get("MEMCOSIM_BENCH_FOM_TWIN_RUNS", "0x0,200x2,1600x1").split(",")]
+TWIN_RULES = os.environ.get("MEMCOSIM_BENCH_FOM_TWIN_RULES", ",".join(("ff", "competitive"))).split(",")
 SEEDS = int(os.environ.get("MEMCOSIM_BENCH_FOM_SEEDS", "3"))
 EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_FOM_EPOCHS", "20"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,44 +73,156 @@ def _backprop(dataset, hidden: int) -> list[float]:
     return [backprop_baseline(dataset, hidden, epochs=EPOCHS, seed=s)[-1]["test_acc"] for s in range(SEEDS)]
 
 
-def step_rows() -> list[dict]:
-    """Relative conductance decrease of one RESET slot per layer and pulse width (competitive run file)."""
-    import time
+def _variants() -> list[tuple[str, dict]]:
+    """Circuit variants to measure: ``MEMCOSIM_BENCH_FOM_VARIANTS``, ``;``-separated, each ``run`` (the run file as
+    it is) or ``,``-separated changes to it: ``A0/W0`` then ``A1/W1`` (RESET volts/seconds of the first and the second
+    layer), ``V/3`` or ``V/2`` (half-select scheme), ``gmax=S`` (the window's top, siemens). Default: ``run``."""
+    text = os.environ.get("MEMCOSIM_BENCH_FOM_VARIANTS", "")
+    out = []
+    for item in [v.strip() for v in text.split(";") if v.strip()] or ["run"]:
+        change: dict = {"pulses": []}
+        for token in [t.strip() for t in item.split(",")] if item != "run" else []:
+            if token in ("V/2", "V/3"):
+                change["scheme"] = token
+            elif token.startswith("gmax="):
+                change["g_max"] = float(token[5:])
+            else:
+                a, w = token.split("/")
+                change["pulses"].append((float(a), float(w)))
+        out.append(("run file" if item == "run" else item, change))
+    return out
 
+
+def _step_trainer(change: dict):
+    """The competitive run file's trainer with the ``change`` of :func:`_variants` (empty: the run file's)."""
     from memcosim.config.pulse import PulseConfig
-    from memcosim.cosim.layer import Slot
     from memcosim.trainers.config import load_run_config
     from memcosim.trainers.forward_only import ForwardOnlyTrainer
 
+    cfg = load_run_config(CONFIGS / "forward_only_mnist_competitive.toml")
+    s = cfg.forward_only
+    if change.get("pulses"):
+        s.layer_reset = [PulseConfig(a, w, s.reset.rise) for a, w in change["pulses"]]
+        s.layer_set = [PulseConfig(s.set.amplitude, w, s.reset.rise) for _, w in change["pulses"]]
+    s.scheme = change.get("scheme", s.scheme)
+    s.device.g_max = change.get("g_max", s.device.g_max)
+    s.__post_init__()
+    cfg.train.progress = False
+    return ForwardOnlyTrainer(cfg), s
+
+
+def _slot_drop(tr, select: dict) -> tuple[list[np.ndarray], float]:
+    """Relative decrease ``1 - G_after / G_before`` of every cell of each layer after ONE slot on ``select``
+    (layer -> (rows, columns)), each layer at its own pulse; device states restored. Also the wall seconds."""
+    import time
+
+    saved = tr.circuit.states
+    g0 = [layer.conductances() for layer in tr.circuit.layers]
+    t = time.perf_counter()
+    tr.circuit.pulse_slots([tr.slot("reset", select)], tr.timing)
+    seconds = time.perf_counter() - t
+    drops = [1.0 - layer.conductances() / g for layer, g in zip(tr.circuit.layers, g0)]
+    tr.circuit.set_states(saved)
+    return drops, seconds
+
+
+def step_rows() -> list[dict]:
+    """Relative conductance decrease of one RESET slot per layer and pulse variant (competitive run file's circuit):
+    both layers in one slot, each with its own pulse; layer 0: the first training digit's rows above 0.25, layer 1:
+    every other row; every third physical column. Median, spread and the medians in the first and last third of the
+    selected rows (position along the column lines)."""
     rows = []
-    for width in WIDTHS:
-        cfg = load_run_config(CONFIGS / "forward_only_mnist_competitive.toml")
-        s = cfg.forward_only
-        s.reset = PulseConfig(s.reset.amplitude, width, s.reset.rise)
-        s.set = PulseConfig(s.set.amplitude, width, s.set.rise)
-        cfg.train.progress = False
-        with ForwardOnlyTrainer(cfg) as tr:
+    for name, change in _variants():
+        tr, s = _step_trainer(change)
+        with tr:
             x0 = tr.embed(tr.dataset.x_train[:1], None)[0]
+            select = {}
             for k, layer in enumerate(tr.circuit.layers):
                 c = layer.config
-                rows_sel = x0 > 0.25 if k == 0 else np.arange(c.inputs) % 2 == 0
                 cols = np.zeros(c.columns, bool)
                 cols[::3] = True
-                saved = tr.circuit.states
-                g0 = layer.conductances()
-                t = time.perf_counter()
-                tr.circuit.pulse_slots([Slot(s.reset.amplitude, {k: (rows_sel, cols)})], tr.timing)
-                seconds = time.perf_counter() - t
-                drop = 1.0 - layer.conductances() / g0
-                tr.circuit.set_states(saved)
-                sel = rows_sel[:, None] & cols[None, :]
-                rows.append({"width s": width, "layer": k, "rows x columns": f"{c.inputs}x{c.columns}",
-                             "selected": int(sel.sum()), "median %": round(100 * float(np.median(drop[sel])), 3),
-                             "min %": round(100 * float(drop[sel].min()), 3), "max %": round(100 * float(drop[sel].max()), 3),
+                select[k] = (x0 > 0.25 if k == 0 else np.arange(c.inputs) % 2 == 0, cols)
+            drops, seconds = _slot_drop(tr, select)
+            for k, layer in enumerate(tr.circuit.layers):
+                c, (r_sel, c_sel), drop = layer.config, select[k], drops[k]
+                sel = r_sel[:, None] & c_sel[None, :]
+                idx = np.flatnonzero(r_sel)
+                thirds = np.array_split(idx, 3)
+                p = s.reset_of(k)
+                rows.append({"variant": name, "layer": k, "g_max S": c.device.g_max, "scheme": c.scheme,
+                             "amplitude V": p.amplitude, "width s": p.width,
+                             "rows x columns": f"{c.inputs}x{c.columns}", "selected": int(sel.sum()),
+                             "median %": round(100 * float(np.median(drop[sel])), 3),
+                             "min %": round(100 * float(drop[sel].min()), 3),
+                             "max %": round(100 * float(drop[sel].max()), 3),
+                             "first third %": round(100 * float(np.median(drop[thirds[0]][:, c_sel])), 3),
+                             "last third %": round(100 * float(np.median(drop[thirds[-1]][:, c_sel])), 3),
                              "others max %": round(100 * float(drop[~sel].max()), 4), "transient s": round(seconds, 1)})
-    report("forward_only_mnist_steps", rows, notes="one RESET slot (V/2 half-select), 0.25 ohm wire segments, "
-           "stanford_pku pairs initialised at 2.5e-5 S; decrease = 1 - G_after / G_before")
+    report("forward_only_mnist_steps", rows, notes="one RESET slot, both layers at once, "
+           "0.25 ohm wire segments, stanford_pku pairs initialised at g_max; decrease = 1 - G_after / G_before")
     return rows
+
+
+MAP = DOCS / "step_map.csv"
+
+
+def step_map_rows() -> list[dict]:
+    """The per-cell RESET step of the competitive run file's pulses, for the twin (part ``stepmap``): one slot per
+    training digit (``MEMCOSIM_BENCH_FOM_MAP_DIGITS``, default 4), rows chosen as the trainer does (row i with
+    probability x_i, seed 0) and every other physical column (even columns, then odd); the decrease of every selected
+    cell goes to ``docs/forward_only_mnist/step_map.csv`` (layer, row, column, decrease)."""
+    from memcosim.fileio import atomic_write_text
+
+    digits = int(os.environ.get("MEMCOSIM_BENCH_FOM_MAP_DIGITS", "4"))
+    rng = np.random.default_rng(0)
+    out, rows = ["layer,row,column,decrease"], []
+    tr, s = _step_trainer({})
+    with tr:
+        for n in range(digits):
+            [(x0, x1)] = tr.pass_inputs(tr.dataset.x_train[n:n + 1])
+            x0 = x0[0]
+            select = {}
+            for k, layer in enumerate(tr.circuit.layers):
+                c = layer.config
+                x = x0 if k == 0 else x1[0]
+                cols = np.arange(c.columns) % 2 == n % 2
+                select[k] = (rng.random(c.inputs) < np.clip(x, 0.0, 1.0), cols)
+            drops, seconds = _slot_drop(tr, select)
+            for k in range(2):
+                r_sel, c_sel = select[k]
+                for i in np.flatnonzero(r_sel):
+                    for j in np.flatnonzero(c_sel):
+                        out.append(f"{k},{i},{j},{drops[k][i, j]:.6g}")
+                sel = r_sel[:, None] & c_sel[None, :]
+                rows.append({"digit": n, "layer": k, "selected": int(sel.sum()),
+                             "median %": round(100 * float(np.median(drops[k][sel])), 3),
+                             "min %": round(100 * float(drops[k][sel].min()), 3),
+                             "max %": round(100 * float(drops[k][sel].max()), 3), "transient s": round(seconds, 1)})
+    atomic_write_text(MAP, "\n".join(out) + "\n")
+    report("forward_only_mnist_step_map", rows, notes=f"per-cell RESET decrease written to {MAP.name}")
+    return rows
+
+
+def step_factors(shapes: list[tuple[int, int]]) -> list[np.ndarray]:
+    """Per-cell RESET steps (fractions, rows x physical columns per layer) from ``step_map.csv``: a fit
+    ``log step = a_row + b_column`` to the measured cells (alternating means), rows never measured take the
+    nearest measured row's ``a``."""
+    data = np.loadtxt(MAP, delimiter=",", skiprows=1, ndmin=2)
+    out = []
+    for k, (n_rows, n_cols) in enumerate(shapes):
+        d = data[data[:, 0] == k]
+        i, j, y = d[:, 1].astype(int), d[:, 2].astype(int), np.log(np.maximum(d[:, 3], 1e-6))
+        a, b = np.zeros(n_rows), np.zeros(n_cols)
+        for _ in range(20):
+            a_sum = np.bincount(i, y - b[j], n_rows)
+            a = np.where(np.bincount(i, None, n_rows) > 0, a_sum / np.maximum(np.bincount(i, None, n_rows), 1), np.nan)
+            b_sum = np.bincount(j, y - np.nan_to_num(a)[i], n_cols)
+            b = b_sum / np.maximum(np.bincount(j, None, n_cols), 1)
+        known = np.flatnonzero(np.isfinite(a))
+        nearest = known[np.abs(np.arange(n_rows)[:, None] - known[None, :]).argmin(axis=1)]
+        a = a[nearest]
+        out.append(np.exp(a[:, None] + b[None, :]))
+    return out
 
 
 class _TwinLayer:
@@ -149,7 +264,7 @@ def _twin_trainer(cfg, data, s, seed: int):
     class TwinTrainer(ForwardOnlyTrainer):
         def __init__(self) -> None:  # the rule's state without ForwardOnlyTrainer's circuit
             Trainer.__init__(self, cfg, data)
-            self.s, self.n_classes, self.step = s, data.n_classes, STEP
+            self.s, self.n_classes, self.step = s, data.n_classes, None
             rows0 = data.n_features + (data.n_classes * s.label_repeat if s.rule == "ff" else 0) + 1
             out1 = s.hidden if s.rule == "ff" else data.n_classes * s.units_per_class
             layers = layer_configs(s, rows0, out1, seed, s.reset, {}, {}, mapping="high", init_spread=s.init_spread)
@@ -161,6 +276,24 @@ def _twin_trainer(cfg, data, s, seed: int):
             self.counters["slots"] += len({u[0] for u in out})  # one slot per pass with updates
             return out
 
+        def _apply(self, updates) -> None:  # ideal updates, each cell lowered by its own step
+            for _, _, k, rows, cols, _ in updates:
+                layer = self.circuit.layers[k]
+                g = layer.conductances()
+                mask = rows[:, None] & cols[None, :]
+                g[mask] = np.maximum(g[mask] * (1.0 - steps[k][mask]), layer.config.device.g_min)
+                layer.write_conductances(g)
+                self.counters["reset_pulses"] += int(mask.sum())
+
+    shapes = [(c.inputs, c.columns) for c in layer_configs(s, data.n_features + (data.n_classes * s.label_repeat
+              if s.rule == "ff" else 0) + 1, s.hidden if s.rule == "ff" else data.n_classes * s.units_per_class,
+              seed, s.reset, {}, {})]
+    if STEP == "map":
+        steps = step_factors(shapes)
+    else:
+        values = [float(v) for v in STEP.split(",")]
+        steps = [np.full(shape, values[min(k, len(values) - 1)]) for k, shape in enumerate(shapes)]
+
     return TwinTrainer()
 
 
@@ -170,8 +303,8 @@ def twin_rows() -> list[dict]:
     from memcosim.trainers.datasets import dataset_for
 
     rows = []
-    for rule in RULES:
-        for train, epochs in ((0, 0), (200, 2), (1600, 1)):
+    for rule in TWIN_RULES:
+        for train, epochs in TWIN_RUNS:
             cfg = load_run_config(CONFIGS / f"forward_only_mnist_{rule}.toml")
             t, s = cfg.train, cfg.forward_only
             t.update, t.progress, t.checkpoint = "ideal", False, ""
@@ -190,10 +323,12 @@ def twin_rows() -> list[dict]:
 
 
 def main() -> None:
-    if "twin" in PARTS:
-        twin_rows()
     if "steps" in PARTS:
         step_rows()
+    if "stepmap" in PARTS:
+        step_map_rows()
+    if "twin" in PARTS:
+        twin_rows()
     if "accuracy" in PARTS:
         accuracy_rows()
 
