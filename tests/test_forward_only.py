@@ -55,7 +55,7 @@ def test_competitive_rule_reduces_the_loss():
 
 @pytest.mark.slow
 def test_mnist_run_file_settings_learn_on_a_tiny_version():
-    """The MNIST run files' circuit (pooled digits, 2.5e-5 S window, 0.25 ohm wires, 10 us RESET pulses),
+    """The competitive MNIST run file's circuit (pooled digits, 1e-5 S window, 0.25 ohm wires, per-layer RESET pulses),
     shrunk: MNIST 0 vs 1 at 7x7, hidden 4, 8 training digits; the training loss falls."""
     from memcosim.trainers.config import load_run_config
 

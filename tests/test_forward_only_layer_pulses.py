@@ -129,3 +129,22 @@ def test_the_trainer_puts_each_layers_pulse_in_its_slots():
         tr.circuit.pulse_slots([tr.slot("reset", sel)], tr.timing)
         drop = [float(np.median(1 - layer.conductances() / g)) for layer, g in zip(tr.circuit.layers, g0)]
         assert drop[0] > 5 * drop[1] > 0  # -0.9 V x 200 ns against -0.7 V x 50 ns
+
+
+def test_revive_pushes_silent_units_of_the_positive_group_up():
+    cfg = run_config_from_dict({
+        "train": {"algorithm": "forward_only", "dataset": "digits", "classes": [0, 1], "train_limit": 4,
+                  "test_limit": 2, "seed": 1, "progress": False},
+        "forward_only": {"rule": "competitive", "hidden": 4, "units_per_class": 2, "energy_compare": False,
+                         "margin": 0.1, "selection": "threshold", "d_threshold": 0.01}})
+    h = np.array([[0.5, -0.2, 0.3, -0.1]])  # class 0 (units 0, 1) leads class 1 by 0.08 < margin: both updated
+    with ForwardOnlyTrainer(cfg) as tr:
+        x0 = np.ones((1, tr.circuit.layers[0].config.inputs))
+        x1 = np.ones((1, 5))
+        off = tr.updates_for(x0, h, x1, h, 0)[0][4]
+        assert list(off) == [1, 0, -1, 0]  # silent unit 1 of the true class gets no pulse
+        tr.s.revive = 0.1
+        on = tr.updates_for(x0, h, x1, h, 0)[0][4]
+        assert list(on) == [1, 1, -1, 0]  # now pushed up; the silent rival unit 3 stays untouched
+    with pytest.raises(ConfigError, match=r"^forward_only\.revive"):
+        run_config_from_dict(_run(revive=1.5))

@@ -140,7 +140,9 @@ class ForwardOnlyConfig:
     ``threshold`` (``x_i > x_threshold`` and ``|dL/dh_j| > d_threshold * max``).
     A layer is updated for a sample only while its goodness margin (positive minus negative pass,
     or true minus strongest wrong group) is below ``margin``; with ``margin = 0``, only where the
-    logistic factor of its goodness loss around ``theta`` exceeds ``min_error``. ``energy_compare``:
+    logistic factor of its goodness loss around ``theta`` exceeds ``min_error``. ``revive`` (0..1, 0 = off): units
+    of a positive group whose output is at or below 0 (no gradient through ``clip``) get the error of an activation
+    ``revive`` instead, so a unit pushed silent by negative updates can be pushed back up. ``energy_compare``:
     every ``compare_every``-th update also programs the same weight changes with SET/RESET (up: SET
     the + device with the ``set`` pulse; down: RESET the + device with ``reset``), measures the energy (every
     supply group), and restores the device states. ``device``, ``wires``, ``dac``, ``adc``, ``tia`` and column
@@ -181,6 +183,7 @@ class ForwardOnlyConfig:
     d_threshold: float = 0.3
     min_error: float = 0.1
     init_spread: float = 0.05
+    revive: float = 0.0
     energy_compare: bool = True
     compare_every: int = 10
 
@@ -201,6 +204,7 @@ class ForwardOnlyConfig:
         self.x_threshold = f.number("forward_only.x_threshold", self.x_threshold, low=0.0, high=1.0)
         self.d_threshold = f.number("forward_only.d_threshold", self.d_threshold, low=0.0, high=1.0)
         self.init_spread = f.number("forward_only.init_spread", self.init_spread, low=0.0)
+        self.revive = f.number("forward_only.revive", self.revive, low=0.0, high=1.0)
         self.min_error = f.number("forward_only.min_error", self.min_error, low=0.0)
         self.energy_compare = f.boolean("forward_only.energy_compare", self.energy_compare)
         self.compare_every = f.integer("forward_only.compare_every", self.compare_every, 1)

@@ -157,6 +157,9 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         d = np.zeros_like(h)
         sign = -1.0 if positive else 1.0
         d[group] = sign * factor * 2.0 * a[group] / n * ((h[group] > 0) & (h[group] < 1))
+        if positive and self.s.revive > 0:  # silent units of a positive group: pushed up as if at activation `revive`
+            silent = group & (h <= 0)
+            d[silent] = -factor * 2.0 * self.s.revive / n
         return d, factor
 
     def _selection(self, x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -42,7 +42,9 @@ def _trainer(config):
     if t.algorithm == "forward_only":
         s = config.forward_only or ForwardOnlyConfig()
         return ForwardOnlyTrainer(config), (f"forward-only ({s.rule} rule), hidden {s.hidden}, {s.device.model} cells, "
-                                            f"reset-only {t.update} updates ({s.reset.amplitude} V)")
+                                            f"reset-only {t.update} updates ("
+                                            + ", ".join(f"layer {k}: {s.reset_of(k).amplitude} V x {s.reset_of(k).width:g} s"
+                                                        for k in range(2)) + ")")
     n = config.network
     return EPTrainer(config), (f"network {'-'.join(map(str, n.sizes))} of {n.device.model} cells, "
                                f"{n.wires.r_row} ohm per wire segment, backend {t.backend}, {t.update} updates")
