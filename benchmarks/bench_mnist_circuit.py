@@ -38,6 +38,7 @@ from memcosim.config.periphery import DacConfig
 from memcosim.cosim.tiles import TileSettings
 from memcosim.fileio import atomic_write_bytes, atomic_write_text, save_png
 from memcosim.hardware_aware.deploy import ArraySettings
+from memcosim.nn import train
 from memcosim.nn.convert import calibrate, close, convert_to_circuit, program, set_mode
 from memcosim.trainers.datasets import load_dataset
 
@@ -60,19 +61,8 @@ def arrays() -> ArraySettings:
 
 
 def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, hardware: bool) -> None:
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    rng = np.random.default_rng(SEED)
-    for epoch in range(epochs):
-        if hardware:
-            calibrate(model, x[:CALIBRATION])
-        model.train()
-        for b in np.array_split(rng.permutation(len(x)), len(x) // BATCH):
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(x[b]), y[b]).backward()
-            opt.step()
-        print(f"  {'hardware-aware' if hardware else 'float'} epoch {epoch + 1}/{epochs}", flush=True)
-    if hardware:
-        calibrate(model, x[:CALIBRATION])
+    train.fit(model, x, y, epochs, lr, BATCH, SEED, calibration=CALIBRATION if hardware else 0,
+              log=lambda m: print(f"  {m}", flush=True))
 
 
 def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
@@ -83,9 +73,8 @@ def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
 
 def trained_model(x: torch.Tensor, y: torch.Tensor) -> tuple[nn.Module, nn.Module, float]:
     """(float model, converted hardware-aware model, training seconds), from out/ when there."""
-    torch.manual_seed(SEED)
     torch.set_num_threads(1)
-    model = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
+    model = train.mlp([784, 64, 10], SEED)
     path = OUT / "model.pt"
     if path.is_file():
         saved = torch.load(path)

@@ -65,9 +65,11 @@ class HardwareConfig:
     conductance; ``read_noise``: normal sigma of a column current relative to it; ``fault_rate``:
     fraction of stuck devices, ``stuck_on_share`` of them at ``g_max``; ``dac`` / ``adc``: the
     converters (their ``bits``); ``adc_quantile``: the ADC full scale is set to this quantile of the
-    column sums seen on calibration (or training) data; ``tile_rows``: rows of one array; ``seed``: the fault
-    map and every noise draw. A stuck device holds :func:`stuck_conductances` of ``device`` (:attr:`g_stuck_on`,
-    :attr:`g_stuck_off`), as in the deployed arrays.
+    column sums seen on calibration (or training) data (``adc_fit = "quantile"``), or, with ``adc_fit =
+    "mse"``, to the scale at or below it whose ``adc.bits`` codes reproduce the calibration column sums with
+    the least mean squared error (:func:`fit_adc_full_scale`); ``tile_rows``: rows of one array; ``seed``: the
+    fault map and every noise draw. A stuck device holds :func:`stuck_conductances` of ``device``
+    (:attr:`g_stuck_on`, :attr:`g_stuck_off`), as in the deployed arrays.
     """
 
     device: DeviceConfig = field(default_factory=lambda: DeviceConfig(RESISTOR, g_min=1e-6, g_max=2e-5))
@@ -79,6 +81,7 @@ class HardwareConfig:
     dac: DacConfig = field(default_factory=lambda: DacConfig(bits=8))
     adc: AdcConfig = field(default_factory=lambda: AdcConfig(bits=6))
     adc_quantile: float = 0.999
+    adc_fit: str = "quantile"
     tile_rows: int = 64
     seed: int = 0
 
@@ -98,6 +101,7 @@ class HardwareConfig:
         self.fault_rate = f.number("hardware.fault_rate", self.fault_rate, low=0.0, high=1.0)
         self.stuck_on_share = f.number("hardware.stuck_on_share", self.stuck_on_share, low=0.0, high=1.0)
         self.adc_quantile = f.number("hardware.adc_quantile", self.adc_quantile, low=0.5, high=1.0)
+        self.adc_fit = f.choice("hardware.adc_fit", self.adc_fit, ADC_FITS)
         self.tile_rows = f.integer("hardware.tile_rows", self.tile_rows, 1)
         self.seed = f.integer("hardware.seed", self.seed, 0)
 
@@ -148,6 +152,8 @@ def fake_quantize(u: torch.Tensor, levels: int, low: float = 0.0, high: float = 
     return low + _RoundSTE.apply((c - low) / step) * step
 
 
+ADC_FITS = ("quantile", "mse")  # how a calibration sets an ADC full scale (HardwareConfig.adc_fit)
+ADC_FIT_STEPS = 48  # candidate full scales of the "mse" fit, from 1/ADC_FIT_STEPS of the quantile up to it
 ADC_HEADROOM = 0.02  # the ADC range reaches this fraction of full scale beyond zero current (cosim/layer.py)
 
 
@@ -158,6 +164,27 @@ def adc_quantize(s: torch.Tensor, full_scale: torch.Tensor | float, bits: int, h
     lsb = (1.0 + headroom) / (levels - 1)
     v = torch.clamp(1.0 - s / full_scale, 0.0, 1.0 + headroom)  # (volts + 1) at the ADC input
     return full_scale * (1.0 - _RoundSTE.apply(v / lsb) * lsb)
+
+
+@torch.no_grad()
+def fit_adc_full_scale(sums: torch.Tensor, hw: HardwareConfig) -> torch.Tensor:
+    """The ADC full scale (a column sum) of one tile from its calibration column sums ``sums`` (batch, 2,
+    outputs; plus and minus column of every output): their ``hw.adc_quantile``, or with ``hw.adc_fit = "mse"``
+    the one of :data:`ADC_FIT_STEPS` scales from ``quantile / ADC_FIT_STEPS`` to the quantile whose
+    ``hw.adc.bits`` codes give the least mean squared error of the signed outputs (plus minus minus): few bits
+    favour a smaller range (less rounding, some clipping), many bits the whole range."""
+    top = torch.quantile(sums.flatten().float()[: 1 << 24], hw.adc_quantile).clamp_min(1e-6)
+    if hw.adc_fit == "quantile":
+        return top
+    signed = sums[:, 0] - sums[:, 1]
+    best, best_error = top, math.inf
+    for k in range(ADC_FIT_STEPS, 0, -1):
+        scale = top * k / ADC_FIT_STEPS
+        q = adc_quantize(sums, scale, hw.adc.bits)
+        error = float(((q[:, 0] - q[:, 1]) - signed).square().mean())
+        if error < best_error:
+            best, best_error = scale, error
+    return best
 
 
 def fault_masks(shape: tuple[int, ...], rate: float, on_share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -274,9 +301,9 @@ class HwLinear(nn.Module):
 
     @torch.no_grad()
     def calibrate_adc(self, x: torch.Tensor) -> None:
-        """Set each tile's ADC full scale to the ``adc_quantile`` of the column sums over inputs ``x``."""
+        """Set each tile's ADC full scale from the column sums over inputs ``x`` (:func:`fit_adc_full_scale`)."""
         for k, s in enumerate(self.column_sums(x)):
-            self.adc_full_scale[k] = torch.quantile(s.flatten(), self.hw.adc_quantile).clamp_min(1e-6)
+            self.adc_full_scale[k] = fit_adc_full_scale(s, self.hw)
 
     @torch.no_grad()
     def correct_bias(self, x: torch.Tensor, measured: torch.Tensor, input_scale: float | torch.Tensor = 1.0,

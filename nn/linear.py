@@ -104,9 +104,10 @@ class CircuitLinear(HwLinear):
 
     @torch.no_grad()
     def calibrate_from(self, x: torch.Tensor) -> None:
-        """Set ``input_scale`` to the ``adc_quantile`` of the inputs ``x`` (batch, in) and the ADC full scale from
-        the column sums they give: the largest of the row tiles' ``adc_quantile``, shared by every tile of the
-        layer (one TIA feedback and ADC range for all). ConfigError on negative inputs (the DAC spans 0 .. v_read)."""
+        """Set ``input_scale`` to the ``adc_quantile`` of the inputs ``x`` (batch, in) and each row tile's ADC full
+        scale from the column sums they give on that tile (``hw.adc_fit``: their ``adc_quantile``, or the range
+        of least squared error at the ADC's bits); the tiles' TIA feedback follows each one's full scale
+        (:class:`~memcosim.nn.tiles.LayerTiles`). ConfigError on negative inputs (the DAC spans 0 .. v_read)."""
         low = float(x.min())
         if low < 0:
             raise ConfigError(f"layer {self.layer} inputs", f"the smallest input is {low:.4g}: the row DACs span "
@@ -114,7 +115,6 @@ class CircuitLinear(HwLinear):
                                                            "the layer or shift the data)")
         self.input_scale.copy_(torch.quantile(x.flatten().float()[:1 << 24], self.hw.adc_quantile).clamp_min(1e-6))
         self.calibrate_adc(self.dac_inputs(x))
-        self.adc_full_scale.fill_(float(self.adc_full_scale.max()))  # the tiles of a layer share one TIA/ADC design
 
     # -- forward ---------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]

@@ -4,9 +4,9 @@
 The layer's matrix (inputs x outputs) is cut as :class:`~memcosim.cosim.tile_map.TileMap` says: input ``i`` on
 row tile ``i // size``, output ``j`` on column tile ``j // (size / 2)``, its plus device on physical column
 ``2 (j % (size / 2))`` and its minus device on the next one; rows and pairs the matrix does not fill hold
-``g_min``. Every tile's TIA feedback maps the layer's calibrated ADC full scale (a column sum, units of
-``v_read * (g_max - g_min)``) to -1 V at the ADC, so the circuit's ADC codes mean what the torch model's ADC
-codes mean. :meth:`LayerTiles.program` writes each tile's conductances (the layer's targets with the hardware
+``g_min``. Every tile's TIA feedback maps its row tile's calibrated ADC full scale (a column sum, units of
+``v_read * (g_max - g_min)``; ``HwLinear.adc_full_scale[row_tile]``) to -1 V at the ADC, so the circuit's ADC
+codes mean what the torch model's ADC codes mean, tile by tile. :meth:`LayerTiles.program` writes each tile's conductances (the layer's targets with the hardware
 model's seeded variation; ideal writes, all tiles in parallel); :meth:`LayerTiles.read` sends every tile its
 whole batch in one call and adds the tiles' signed ADC outputs digitally.
 """
@@ -45,10 +45,14 @@ class LayerTiles:
         config = CrossbarLayerConfig(layer.inputs, layer.outputs,
                                      dataclasses.replace(arrays.device, g_min=g_min, g_max=g_max), arrays.wires,
                                      w_max=1.0, dac=arrays.dac, adc=arrays.adc, scheme="V/2")
-        config.tia = tia_for_full_scale(arrays, float(layer.adc_full_scale.max()), config.device.v_read)
+        v_read = config.device.v_read
+        config.tia = tia_for_full_scale(arrays, float(layer.adc_full_scale.max()), v_read)
         settings = dataclasses.replace(tiles, rows=arrays.size, columns=arrays.size)
+        column_tiles = -(-layer.outputs // (arrays.size // 2))
+        feedback = {(rt, ct): tia_for_full_scale(arrays, float(fs), v_read).r_feedback
+                    for rt, fs in enumerate(layer.adc_full_scale.tolist()) for ct in range(column_tiles)}
         t0 = time.perf_counter()
-        self.tiled = TiledLayer(config, settings, title=f"layer {layer.layer}")
+        self.tiled = TiledLayer(config, settings, title=f"layer {layer.layer}", tia_feedback=feedback)
         self.cost.build_seconds += time.perf_counter() - t0
 
     @property

@@ -10,6 +10,14 @@ Layout (every table optional except that the study needs at least one point)::
     [grid]                  # point axes as lists: the cartesian product (or [[grid]]: a union of grids)
     [[points]]              # explicit points (axes; the rest from [defaults])
     [plots]                 # ir_drop = [{size = 64, r_wire = 2.0}, ...]: points whose IR drop is drawn
+    [nn]                    # NnSettings: a converted torch model study (memcosim.nn), see below
+
+A study with an ``[nn]`` table evaluates one torch model instead of training per point: an MLP (``[network]``:
+dataset, hidden widths, epochs, learning rates, seed) trained once in float and hardware-aware on the arrays of
+``[defaults]`` (cached in a model file every point shares), converted per point with
+:func:`memcosim.nn.convert.convert_to_circuit` onto the point's tiles, its converter ranges recalibrated on the
+point's tiles and ADC bits, and read in ngspice (:mod:`memcosim.studies.nn_study`). Its points may differ only in
+the circuit axes :data:`NN_AXES`.
 
 A point's axes (:data:`AXES` says which setting of the arrays each one is): ``size`` (rows = columns
 of one array), ``r_wire`` (``wires.r_row`` and ``wires.r_column``, ohm per segment), ``dac_bits``
@@ -40,10 +48,11 @@ from memcosim.config.array import RESISTOR, DeviceConfig
 from memcosim.config.blocks import PDK_CORNERS, PDKS
 from memcosim.config.periphery import AdcConfig, TiaConfig
 from memcosim.hardware_aware.deploy import ArraySettings
+from memcosim.hardware_aware.model import ADC_FITS
 from memcosim.hardware_aware.train import METHODS, TrainSettings
 from memcosim.trainers.datasets import resolve_dataset_path
 
-TABLES = ("study", "network", "read", "arrays", "defaults", "grid", "points", "plots")
+TABLES = ("study", "network", "read", "nn", "arrays", "defaults", "grid", "points", "plots")
 PDK_TEMPERATURES = (-55.0, 150.0)  # degrees Celsius: the temperatures a point may ask ngspice for
 
 
@@ -131,6 +140,27 @@ class ReadSettings:
 
 
 @dataclass
+class NnSettings:
+    """A converted torch model study (``[nn]``): ``adc_fit`` is how each point's ADC full scales are fitted
+    on the network's calibration inputs, per layer and row tile (``quantile``: the ``adc_quantile`` of the
+    column sums; ``mse``: the range of least squared error at the point's ADC bits, so that a sweep over
+    ADC bits measures resolution, not a range set for another resolution; see
+    :func:`memcosim.hardware_aware.model.fit_adc_full_scale`). ``model_file``: where the trained model is
+    kept ("" = ``model.pt`` in the result folder; a file trained with other settings is trained again)."""
+
+    adc_fit: str = "mse"
+    model_file: str = ""
+
+    def __post_init__(self) -> None:
+        self.adc_fit = f.choice("nn.adc_fit", self.adc_fit, ADC_FITS)
+        if not isinstance(self.model_file, str):
+            raise ConfigError("nn.model_file", f"must be a file path, got {self.model_file!r}")
+
+
+NN_AXES = ("size", "r_wire", "dac_bits", "adc_bits")  # the axes points of an [nn] study may differ in
+
+
+@dataclass
 class Point:
     """One simulated setting: the ``arrays`` it is deployed on (the study's ``[arrays]`` with the point's
     array axes applied, see :data:`AXES`) and the training axes: ``weight_bits``, ``variation``
@@ -186,6 +216,21 @@ READ_MEANINGS = {
 }
 
 
+NN_METRICS = ("software_accuracy", "hardware_model_accuracy", "deployed_accuracy", "deployed_standard_error",
+              "prediction_agreement", "samples", "arrays", "operating_points")
+NN_MEANINGS = {
+    "software_accuracy": "fraction of the test samples classified right by the shared trained model in float (torch)",
+    "hardware_model_accuracy": "the same for the converted model in the torch hardware mode at the point's tiles and "
+                               "converters (ranges recalibrated for the point; no wires, no noise): the torch reference",
+    "deployed_accuracy": "fraction classified right by the model read in ngspice on the point's tiles (wires, DAC, "
+                         "TIA, ADC), with the circuit bias correction when study.calibration > 0",
+    "deployed_standard_error": "binomial standard error of deployed_accuracy: sqrt(p (1 - p) / samples)",
+    "prediction_agreement": "fraction of the test samples where ngspice and the torch hardware mode predict the same class",
+    "samples": "test samples evaluated (the first study.samples of the test split)",
+    "arrays": "tiles of every layer", "operating_points": "ngspice operating points of the evaluation (and correction)",
+}
+
+
 def make_point(arrays: ArraySettings, values: dict) -> Point:
     """The point of axis ``values`` (axis name -> value) on top of the study's ``arrays``; a bad value is a
     ConfigError naming its axis."""
@@ -210,16 +255,28 @@ class Study:
     source: str = ""
     arrays: ArraySettings = field(default_factory=ArraySettings)
     read: ReadSettings | None = None
+    nn: NnSettings | None = None
+    defaults: Point = field(default_factory=Point)  # the [defaults] point (an [nn] study trains on its arrays)
+    model: bytes = b""  # an [nn] study's trained model (memcosim.studies.nn_study.trained_model), set by the run
 
     def point_key(self, point: Point) -> str:
         """A stable name of a point's result: a hash of everything that decides it."""
         extra = {"read": _without_adc_circuit(asdict(self.read))} if self.read is not None else {}
+        if self.nn is not None:
+            extra = {"nn": self.model_key()}
         blob = json.dumps({"point": _without_adc_circuit(_without_defaults(_without_pdk(asdict(point)))),
                            "network": _without_adc_circuit(asdict(self.network)),
                            **extra,
                            "study": {k: v for k, v in asdict(self.settings).items()
                                      if k not in ("name", "workers", "scheduler", "connect_timeout")}},
                           sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def model_key(self) -> str:
+        """An [nn] study's trained model: a hash of what decides it (network, the [defaults] point, the fit)."""
+        blob = json.dumps({"network": asdict(self.network), "defaults": _without_defaults(_without_pdk(asdict(self.defaults))),
+                           "adc_fit": self.nn.adc_fit if self.nn is not None else "", "seed": self.settings.seed},
+                          sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def point_seed(self, point: Point) -> int:
@@ -278,11 +335,15 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
     settings = toml.fill(StudySettings, data.get("study", {}), doc, ("study",))
     network = toml.fill(TrainSettings, data.get("network", {}), doc, ("network",))
     network.dataset = resolve_dataset_path(network.dataset, Path(path).parent)  # an .npz beside the study file
+    if "nn" in data and "read" in data:
+        raise doc.error(("nn",), "a study is a read study ([read]) or a torch model study ([nn]), not both")
     read = toml.fill(ReadSettings, data["read"], doc, ("read",)) if "read" in data else None
     if read is not None and "network" in data:
         raise doc.error(("network",), "a read study ([read]) trains no network: drop [network] or [read]")
+    nn = toml.fill(NnSettings, data["nn"], doc, ("nn",)) if "nn" in data else None
     template = toml.fill(ArraySettings, data.get("arrays", {}), doc, ("arrays",))
-    base = _axes(template, data.get("defaults", {}), doc, ("defaults",)).axes()
+    defaults = _axes(template, data.get("defaults", {}), doc, ("defaults",))
+    base = defaults.axes()
     points: list[Point] = []
     grids = data.get("grid", [])
     many = isinstance(grids, list)
@@ -320,6 +381,8 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
         if k not in seen:
             seen.add(k)
             unique.append(p)
+    if nn is not None:
+        _check_nn_points(unique, defaults, path)
     if read is None:
         for p in unique:
             for name, default in CIRCUIT_DEFAULTS.items():
@@ -350,7 +413,25 @@ def study_from_text(text: str, path: str = "<study>") -> Study:
     if read is not None and ir_drop:
         raise doc.error(("plots", "ir_drop"), "a read study draws read error and energy per axis; ir_drop maps "
                                               "need a trained network: drop plots.ir_drop")
-    return Study(settings, network, unique, ir_drop, path, template, read)
+    if nn is not None and ir_drop:
+        raise doc.error(("plots", "ir_drop"), "an [nn] study draws accuracy per tile size, wire and ADC bits; ir_drop "
+                                              "maps are drawn for trained-per-point studies: drop plots.ir_drop")
+    return Study(settings, network, unique, ir_drop, path, template, read, nn, defaults)
+
+
+def _check_nn_points(points: list[Point], defaults: Point, path: str) -> None:
+    """An [nn] study's points share one trained model: they may differ only in :data:`NN_AXES`, on behavioural
+    arrays with ideal writes. ConfigError naming the axis otherwise (before any work)."""
+    if defaults.arrays.pdk or any(p.arrays.pdk for p in points):
+        raise ConfigError("arrays.pdk", f"an [nn] study reads behavioural tiles: drop pdk ({path})")
+    for p in points:
+        if p.arrays.program != "ideal":
+            raise ConfigError("program", f"an [nn] study programs its tiles by ideal writes, got {p.arrays.program!r} "
+                                         f"({path})")
+        for name, value in p.axes().items():
+            if name not in NN_AXES and value != defaults.axes()[name]:
+                raise ConfigError(name, f"{value!r}: the points of an [nn] study share one trained model and may "
+                                        f"differ only in {', '.join(NN_AXES)}; set {name} in [defaults] ({path})")
 
 
 def check_pdk(points: list[Point], path: str, field: str = "read.pdk") -> None:

@@ -165,6 +165,8 @@ def study_plots(study: Study, out: str | Path, log=print) -> list[Path]:
         return written
     if study.read is not None:
         return read_plots(table, out, log)
+    if study.nn is not None:
+        return nn_plots(table, out, log)
     for fn, name in ((accuracy_vs_wire, "accuracy_vs_wire.png"), (accuracy_vs_adc, "accuracy_vs_adc.png")):
         p = fn(table, out / name, log)
         if p is not None:
@@ -181,6 +183,51 @@ def study_plots(study: Study, out: str | Path, log=print) -> list[Path]:
             if log:
                 log(f"no finished point matches plots.ir_drop selection {sel}")
     return written
+
+
+def nn_plots(table, out: Path, log: Callable[[str], None] | None = None) -> list[Path]:
+    """The figures of a torch model study ([nn]), one panel per tile size: ``accuracy_vs_adc.png`` (deployed
+    accuracy versus ADC bits, one line per wire resistance, the torch hardware mode dashed) and
+    ``accuracy_vs_wire.png`` (versus ohm per segment, one line per ADC resolution); bars are the binomial standard
+    error. Points whose other axes (DAC bits) are not at their most common value are left out."""
+    written: list[Path] = []
+    t, _ = _others_fixed(table, "adc_bits", ["size", "r_wire"])
+    for x, line, name, xlabel in (("adc_bits", "r_wire", "accuracy_vs_adc.png", "ADC bits"),
+                                  ("r_wire", "adc_bits", "accuracy_vs_wire.png", "wire resistance per segment (ohm)")):
+        if t[x].nunique() < 2:
+            if log:
+                log(f"{name} not drawn: the points have fewer than two {x} values")
+            continue
+        written.append(_nn_figure(t, x, line, out / name, xlabel))
+    return written
+
+
+def _nn_figure(t, x: str, line: str, path: Path, xlabel: str) -> Path:
+    plt = _plt()
+    sizes = sorted(t["size"].unique().tolist())
+    fig, axes = plt.subplots(1, len(sizes), figsize=(3.6 * len(sizes) + 0.8, 3.8), sharey=True, squeeze=False)
+    unit = {"r_wire": " ohm", "adc_bits": " bit ADC"}
+    for ax, size in zip(axes[0], sizes):
+        part = t[t["size"] == size]
+        for value, rows in part.groupby(line):
+            rows = rows.sort_values(x)
+            ax.errorbar(rows[x], 100 * rows["deployed_accuracy"], yerr=100 * rows["deployed_standard_error"],
+                        marker="o", capsize=3, label=f"ngspice, {_plain(value):g}{unit[line]}")
+        if x == "adc_bits":
+            ref = part.groupby(x, as_index=False)["hardware_model_accuracy"].mean().sort_values(x)
+            ax.plot(ref[x], 100 * ref["hardware_model_accuracy"], "k--", lw=1, label="torch hardware mode")
+        ax.set_title(f"{size}x{size} tiles", fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    axes[0][-1].legend(fontsize=7)
+    n = int(t["samples"].iloc[0])
+    fig.suptitle(f"converted torch model on tiles, {n} test samples per point (bars: standard error)", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 READ_PLOT_AXES = ("corner", "temperature", "mismatch_seed", "size", "r_wire", "adc_bits")

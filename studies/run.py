@@ -31,7 +31,8 @@ from memcosim.errors import ConfigError, Interrupted, MemcosimError, signal_numb
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.hardware_aware.deploy import deploy_network, hardware_for, install_fault_maps, plan_tiles
 from memcosim.hardware_aware.train import train_network
-from memcosim.studies.config import POINT_FIELDS, READ_MEANINGS, READ_METRICS, Point, Study
+from memcosim.studies.config import NN_MEANINGS, NN_METRICS, POINT_FIELDS, READ_MEANINGS, READ_METRICS, Point, Study
+from memcosim.studies.nn_study import run_nn_point, trained_model
 from memcosim.studies.read import run_read_point
 
 METRICS = ("software_accuracy", "hardware_model_accuracy", "deployed_accuracy", "current_error",
@@ -156,7 +157,8 @@ class ResultStore:
         import pandas as pd
 
         rows, timings = self.rows()
-        metrics, meaning = (READ_METRICS, READ_MEANINGS) if self.study.read is not None else (METRICS, METRIC_MEANINGS)
+        metrics, meaning = ((READ_METRICS, READ_MEANINGS) if self.study.read is not None else
+                            (NN_METRICS, NN_MEANINGS) if self.study.nn is not None else (METRICS, METRIC_MEANINGS))
         columns = ["point", "key", *POINT_FIELDS, *metrics]
         table = pd.DataFrame(rows, columns=columns)
         atomic_write_text(self.out / "results.csv", table.to_csv(index=False))
@@ -178,10 +180,11 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
     ``workers`` (default ``study.workers``): 0 = serially in this process; else a local Dask cluster.
     ``scheduler`` (default ``study.scheduler``): a running Dask scheduler's address instead. The
     scheduler is reached before anything is written, so a bad address leaves the results as they were.
-    ``point_function`` (default: train and deploy, or a read study's read) computes one point.
+    ``point_function`` (default: train and deploy, a read study's read, or an [nn] study's evaluation of its one
+    trained model, which is trained or loaded here first, after the scheduler is reached) computes one point.
     """
     if point_function is None:
-        point_function = run_point if study.read is None else run_read_point
+        point_function = run_read_point if study.read is not None else run_nn_point if study.nn is not None else run_point
     t0 = time.perf_counter()
     s = study.settings
     workers = s.workers if workers is None else workers
@@ -196,6 +199,12 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
     if todo and (scheduler or workers > 0):
         client = connect(scheduler, workers, s.connect_timeout)
     store.out.mkdir(parents=True, exist_ok=True)
+    if todo and study.nn is not None and not study.model:
+        try:
+            study = replace(study, model=trained_model(study, store.out, log))
+        except BaseException:
+            _close(client, scheduler)
+            raise
     bar = _bar(len(store.keys), len(done), progress)
     futures: dict = {}
     stopped: KeyboardInterrupt | None = None
@@ -224,10 +233,7 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
         if client is not None:
             if futures:
                 client.cancel(list(futures))
-            cluster = client.cluster if not scheduler else None
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            _close(client, scheduler)
     run.table = store.write_tables()
     run.seconds = time.perf_counter() - t0
     if stopped is not None:
@@ -239,6 +245,16 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
         raise StudyError("; ".join(f"point {k}: {m}" for k, m in run.failed.items())
                          + f" ({len(run.computed)} points finished and kept in {store.out})")
     return run
+
+
+def _close(client, scheduler: str) -> None:
+    """Close the Dask client (and the local cluster it started; a running scheduler's cluster stays)."""
+    if client is None:
+        return
+    cluster = client.cluster if not scheduler else None
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def check_samples(study: Study) -> None:
