@@ -10,6 +10,7 @@ import pytest
 from memcosim.errors import ConfigError
 from memcosim.trainers.backprop_baseline import backprop_baseline
 from memcosim.trainers.config import RunConfig, run_config_from_dict
+from memcosim.trainers.crossbar_config import ForwardOnlyConfig
 from memcosim.trainers.forward_only import ForwardOnlyTrainer
 
 
@@ -103,7 +104,8 @@ def test_interrupted_and_resumed_run_ends_with_the_same_device_states(tmp_path):
 
 def test_bad_input_names_the_field():
     for key, value in (("reset", {"amplitude": -1.2}), ("reset", {"amplitude": 0.3}), ("rule", "bp"), ("hidden", 0), ("selection", "all"),
-                       ("label_scale", 2.0), ("label_repeat", 0), ("margin", -0.1), ("bogus", 1)):
+                       ("label_scale", 2.0), ("label_repeat", 0), ("margin", -0.1), ("bogus", 1),
+                       ("negative", "worst"), ("gate", "both"), ("normalize", "yes")):
         with pytest.raises(ConfigError, match=f"^forward_only.{key}"):
             run_config_from_dict({"train": {"algorithm": "forward_only"}, "forward_only": {key: value}})
     cfg = tiny("competitive")
@@ -134,6 +136,51 @@ def test_margin_gate_label_repeat_and_one_slot_per_pass():
         assert tr.circuit.layers[0].config.inputs == n + 2 * 3 + 1
         x = tr.embed(tr.dataset.x_train[:2], np.array([1, 0]))
         assert np.array_equal(x[:, n:-1], [[0, 1] * 3, [1, 0] * 3]) and np.all(x[:, -1] == 1)
+
+
+def test_ff_options_load_from_toml_and_hardest_negative_with_total_gate():
+    from memcosim.trainers.config import run_config_from_text
+
+    cfg = run_config_from_text('[train]\nalgorithm = "forward_only"\n[forward_only]\nrule = "ff"\nnegative = "hardest"\n'
+                               'gate = "total"\nnormalize = false\n', "ff.toml")
+    s = cfg.forward_only
+    assert (s.negative, s.gate, s.normalize) == ("hardest", "total", False)
+    assert (ForwardOnlyConfig().negative, ForwardOnlyConfig().gate, ForwardOnlyConfig().normalize) == \
+        ("random", "layer", True)
+    with ForwardOnlyTrainer(tiny("ff", margin=0.1, negative="hardest", gate="total", selection="threshold",
+                                 d_threshold=0.1)) as tr:
+        x0 = np.ones((2, tr.circuit.layers[0].config.inputs))
+        x1 = np.ones((2, 5))
+        # layer 0 separates the passes by 0.25 - 0.04 = 0.21, layer 1 is 0.15 the wrong way: the layers' own
+        # margins would update only layer 1, the summed margin (0.06 < 0.1) updates both, each in both passes
+        h0 = np.array([[0.5] * 4, [0.2] * 4])
+        h1 = np.array([[0.1] * 4, [0.4] * 4])
+        ups = tr.updates_for(x0, h0, x1, h1, 0)
+        assert sorted((u[0], u[1]) for u in ups) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+        tr.s.gate = "layer"
+        assert sorted((u[0], u[1]) for u in tr.updates_for(x0, h0, x1, h1, 0)) == [(0, 1), (1, 1)]
+        tr.s.gate = "total"
+        h1 = np.array([[0.1] * 4, [0.0] * 4])  # summed margin 0.22 > 0.1: no pulse at all
+        assert tr.updates_for(x0, h0, x1, h1, 0) == []
+        # training reads every label and scores them all (no -inf for unread labels)
+        seen = []
+        tr._apply = lambda updates: seen.append(updates)
+        loss, correct = tr.train_batch(tr.dataset.x_train[:2], tr.dataset.y_train[:2])
+        assert np.isfinite(loss) and tr.circuit.reads == 2 * 2 * tr.n_classes  # 2 digits x 2 labels x 2 layers
+
+
+@pytest.mark.slow
+def test_ff_hardest_negative_reduces_the_loss_in_ngspice():
+    """FF with the hardest wrong label as the negative and the summed-goodness gate, reset-only pulses in
+    ngspice: the training loss falls (digits 0 vs 1, hidden 4)."""
+    with ForwardOnlyTrainer(tiny("ff", epochs=3, negative="hardest", gate="total", margin=0.05,
+                                 energy_compare=False)) as tr:
+        d = tr.dataset
+        before, _ = tr.evaluate(d.x_train, d.y_train)
+        tr.fit(log=None)
+        after, _ = tr.evaluate(d.x_train, d.y_train)
+        assert after < before
+        assert tr.counters["reset_pulses"] > 0 and tr.counters["conductance_increases"] == 0
 
 
 def test_backprop_baseline_learns():

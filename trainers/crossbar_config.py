@@ -17,6 +17,8 @@ from memcosim.errors import ConfigError
 
 SGD_RULES = ("manhattan", "stochastic")
 FORWARD_RULES = ("ff", "competitive")
+FF_NEGATIVES = ("random", "hardest")
+FF_GATES = ("layer", "total")
 
 
 def _check_layer_fields(config, table: str) -> None:
@@ -142,7 +144,16 @@ class ForwardOnlyConfig:
     or true minus strongest wrong group) is below ``margin``; with ``margin = 0``, only where the
     logistic factor of its goodness loss around ``theta`` exceeds ``min_error``. ``revive`` (0..1, 0 = off): units
     of a positive group whose output is at or below 0 (no gradient through ``clip``) get the error of an activation
-    ``revive`` instead, so a unit pushed silent by negative updates can be pushed back up. ``energy_compare``:
+    ``revive`` instead, so a unit pushed silent by negative updates can be pushed back up.
+
+    ``ff`` only: ``negative`` is the negative pass's label: ``random`` (a seeded random wrong label; two
+    passes read per training sample) or ``hardest`` (every label read, ``n_classes`` passes per training
+    sample, and the wrong label with the highest summed goodness, the one the prediction would confuse,
+    is the negative). ``gate``: the margin is each layer's own goodness margin (``layer``) or the margin of
+    the goodness summed over both layers (``total``, the prediction's score), which then gates both layers
+    alike. ``normalize``: the second layer reads the first's activations scaled to unit length (Hinton's
+    layer normalisation, so it cannot read the first layer's goodness off their length) or as they are.
+    ``energy_compare``:
     every ``compare_every``-th update also programs the same weight changes with SET/RESET (up: SET
     the + device with the ``set`` pulse; down: RESET the + device with ``reset``), measures the energy (every
     supply group), and restores the device states. ``device``, ``wires``, ``dac``, ``adc``, ``tia`` and column
@@ -186,6 +197,9 @@ class ForwardOnlyConfig:
     revive: float = 0.0
     energy_compare: bool = True
     compare_every: int = 10
+    negative: str = "random"
+    gate: str = "layer"
+    normalize: bool = True
 
     def __post_init__(self) -> None:
         _check_layer_fields(self, "forward_only")
@@ -208,6 +222,9 @@ class ForwardOnlyConfig:
         self.min_error = f.number("forward_only.min_error", self.min_error, low=0.0)
         self.energy_compare = f.boolean("forward_only.energy_compare", self.energy_compare)
         self.compare_every = f.integer("forward_only.compare_every", self.compare_every, 1)
+        self.negative = f.choice("forward_only.negative", self.negative, FF_NEGATIVES)
+        self.gate = f.choice("forward_only.gate", self.gate, FF_GATES)
+        self.normalize = f.boolean("forward_only.normalize", self.normalize)
 
     def _check_layer_pulses(self) -> None:
         for name in ("layer_reset", "layer_set"):

@@ -12,7 +12,8 @@ column j with |dL/dh_j| / max |dL/dh|) or by thresholds (:class:`ForwardOnlyConf
 
 * ``ff`` (two passes): the label is written into ``n_classes`` extra input rows (repeated
   ``label_repeat`` times); a positive pass with the true label, a negative pass with a random wrong
-  label (seeded); the second layer reads the first's activations normalised to unit length.
+  label (seeded) or, with ``negative = "hardest"``, the wrong label of highest summed goodness (every
+  label read); the second layer reads the first's activations normalised to unit length (``normalize``).
   Prediction: the label whose passes give the largest goodness summed over both layers (one pass
   pair per class).
 * ``competitive`` (one pass): no label in the input; the first layer's ``hidden`` units and the second
@@ -22,7 +23,10 @@ column j with |dL/dh_j| / max |dL/dh|) or by thresholds (:class:`ForwardOnlyConf
 
 With ``margin > 0`` a layer is updated for a sample only while its goodness margin (positive minus
 negative pass; true minus strongest wrong group) is below ``margin``: correctly separated samples
-cost no pulse, and learning settles instead of wearing the conductances down.
+cost no pulse, and learning settles instead of wearing the conductances down. For ``ff`` with
+``gate = "total"`` the margin of the goodness summed over both layers gates both layers (with
+``negative = "hardest"`` that is the prediction's own margin: a sample the network already classifies
+with room to spare costs no slot).
 
 Each pass's RESET pulses in both layers share one slot (the layers are separate arrays with their
 own lines), and every slot of a batch runs in ONE transient; the energy of
@@ -111,7 +115,7 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         x0 = self.embed(np.atleast_2d(x), labels)
         h0 = self.circuit.layers[0].forward(x0).outputs
         a0 = np.clip(h0, 0.0, 1.0)
-        if self.s.rule == "ff":
+        if self.s.rule == "ff" and self.s.normalize:
             a0 = a0 / np.maximum(np.linalg.norm(a0, axis=1, keepdims=True), 1e-6)
         x1 = np.hstack([a0, np.ones((len(a0), 1))])
         h1 = self.circuit.layers[1].forward(x1).outputs
@@ -185,10 +189,13 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         out = []
         if s.rule == "ff":
             good = [self._group_goodness(h, 1)[:, 0] for h in (h0, h1)]  # [layer][pass]
+            gaps = [g[0] - g[1] for g in good]
+            if s.gate == "total":  # the prediction's margin decides for both layers
+                gaps = [sum(gaps)] * 2
             for xk, hk, k, positive in ((x0[0], h0[0], 0, True), (x1[0], h1[0], 1, True),
                                         (x0[1], h0[1], 0, False), (x1[1], h1[1], 1, False)):
                 d, factor = self._unit_error(hk, np.ones(len(hk), bool), positive)
-                if self._gate(factor, good[k][0] - good[k][1]):
+                if self._gate(factor, gaps[k]):
                     out.append((0 if positive else 1, k, *self._selection(xk, d)))
             return out
         groups0 = np.repeat(np.arange(self.n_classes), s.hidden // self.n_classes)
@@ -223,12 +230,17 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
                 scores[b] = (self._group_goodness(h0, self.n_classes) + self._group_goodness(h1, self.n_classes))[0]
                 updates += [(b, *u) for u in self.updates_for(x0, h0, x1, h1, int(y[b]))]
                 continue
-            # the negative label: a random wrong label (seeded), embedded in the same batch of two reads
-            wrong = int(self.rng.choice([c for c in range(self.n_classes) if c != y[b]]))
-            x0, h0, x1, h1 = self._passes(np.repeat(x[b:b + 1], 2, axis=0), np.array([y[b], wrong]))
-            g = self._group_goodness(h0, 1)[:, 0] + self._group_goodness(h1, 1)[:, 0]
-            scores[b] = -np.inf
-            scores[b, y[b]], scores[b, wrong] = g[0], g[1]
+            if s.negative == "hardest":  # every label read (one batch of n_classes reads); negative = best wrong
+                passes = self._passes(np.repeat(x[b:b + 1], self.n_classes, axis=0), np.arange(self.n_classes))
+                scores[b] = self._group_goodness(passes[1], 1)[:, 0] + self._group_goodness(passes[3], 1)[:, 0]
+                wrong = int(np.argmax(np.where(np.arange(self.n_classes) == y[b], -np.inf, scores[b])))
+                x0, h0, x1, h1 = (a[[y[b], wrong]] for a in passes)
+            else:  # a random wrong label (seeded), embedded in the same batch of two reads
+                wrong = int(self.rng.choice([c for c in range(self.n_classes) if c != y[b]]))
+                x0, h0, x1, h1 = self._passes(np.repeat(x[b:b + 1], 2, axis=0), np.array([y[b], wrong]))
+                g = self._group_goodness(h0, 1)[:, 0] + self._group_goodness(h1, 1)[:, 0]
+                scores[b] = -np.inf
+                scores[b, y[b]], scores[b, wrong] = g[0], g[1]
             updates += [(b, *u) for u in self.updates_for(x0, h0, x1, h1, int(y[b]))]
         self._apply(updates)
         return float(np.sum(self.loss(np.where(np.isfinite(scores), scores, -1e3), y))), \
