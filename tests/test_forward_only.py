@@ -162,11 +162,11 @@ def test_ff_options_load_from_toml_and_hardest_negative_with_total_gate():
         tr.s.gate = "total"
         h1 = np.array([[0.1] * 4, [0.0] * 4])  # summed margin 0.22 > 0.1: no pulse at all
         assert tr.updates_for(x0, h0, x1, h1, 0) == []
-        # training reads every label and scores them all (no -inf for unread labels)
-        seen = []
-        tr._apply = lambda updates: seen.append(updates)
+        # training reads every label and scores them all (no -inf for unread labels); no update passes the gate
+        tr.s.margin, tr.s.min_error = 0.0, 10.0
         loss, correct = tr.train_batch(tr.dataset.x_train[:2], tr.dataset.y_train[:2])
         assert np.isfinite(loss) and tr.circuit.reads == 2 * 2 * tr.n_classes  # 2 digits x 2 labels x 2 layers
+        assert tr.counters["transients"] == 0
 
 
 @pytest.mark.slow
