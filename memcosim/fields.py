@@ -11,6 +11,14 @@ import numpy as np
 from memcosim.errors import ConfigError
 
 
+class Default(float):
+    """A float field's default value that nobody set: it computes and compares as that float, :func:`number`
+    keeps it as it is and the TOML writer leaves it out, so a check can tell a value the user set (even one
+    equal to the default) from the default (e.g. :func:`memcosim.config.periphery.refuse_range`)."""
+
+    __slots__ = ()
+
+
 def integer(field: str, value: object, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an int within [low, high] (booleans and floats are refused)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
@@ -50,7 +58,7 @@ def number(
         raise ConfigError(field, f"must be {'>' if low_open else '>='} {low:g}{_u(unit)}, got {v!r}")
     if high is not None and v > high:
         raise ConfigError(field, f"must be <= {high:g}{_u(unit)}, got {v!r}")
-    return v
+    return value if isinstance(value, Default) else v
 
 
 def choice(field: str, value: object, options: tuple[str, ...]) -> str:

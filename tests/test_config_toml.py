@@ -25,7 +25,7 @@ from memcosim.hardware_aware.model import HardwareConfig
 from memcosim.nn.pulse import load_pulse_run
 from memcosim.studies.config import load_study
 from memcosim.studies.retention import load_retention_study
-from memcosim.trainers.config import load_run_config, run_config_from_text
+from memcosim.trainers.config import load_run_config, run_config_from_text, run_config_to_toml
 
 TEXT = """# a comment
 rows = 2
@@ -343,6 +343,18 @@ def test_a_layer_or_deployment_refuses_a_converter_range_it_would_overwrite():
     assert info.value.field == "hardware.dac.v_max"
     layer = layer_config_from_dict({"inputs": 2, "outputs": 1, "dac": {"bits": 4, "r_out": 50.0}, "adc": {"bits": 6}})
     assert layer.periphery().dac.r_out == 50.0 and layer.periphery().adc.bits == 6
+    # a range the user sets is refused even when it equals the default (it would be overwritten all the same)
+    with pytest.raises(ConfigError) as info:
+        HardwareConfig(dac=DacConfig(v_max=0.2))
+    assert info.value.field == "hardware.dac.v_max"
+    with pytest.raises(ConfigError) as info:
+        run_config_from_text('[sgd]\nhidden = 4\n\n[sgd.adc]\nbits = 6\nv_min = -1.0\n')
+    assert info.value.field == "sgd.adc.v_min"
+    # ... while the defaults it did not set survive a copy and a TOML round trip (checkpoints hold run files)
+    run = run_config_from_text('[sgd]\nhidden = 4\n\n[sgd.dac]\nbits = 6\n')
+    run.sgd = dataclasses.replace(run.sgd, dac=dataclasses.replace(run.sgd.dac, bits=5))
+    again = run_config_from_text(run_config_to_toml(run))
+    assert again.sgd.dac == run.sgd.dac and again.sgd.dac.v_max == 0.2
 
 
 def test_the_shipped_run_and_study_configs_load():

@@ -9,7 +9,6 @@ TIA current to volts, ADC volts to codes), are in :mod:`memcosim.circuits.periph
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,8 +26,8 @@ class DacConfig:
     """Row DAC: ``bits`` (1..16) over [v_min, v_max] volts; output resistance ``r_out`` ohms (0 = ideal)."""
 
     bits: int = 8
-    v_min: float = 0.0
-    v_max: float = 0.2
+    v_min: float = f.Default(0.0)
+    v_max: float = f.Default(0.2)
     r_out: float = 100.0
 
     def __post_init__(self) -> None:
@@ -100,8 +99,8 @@ class AdcConfig:
     in all), whose switching charge is drawn from its reference source)."""
 
     bits: int = 8
-    v_min: float = -1.0
-    v_max: float = 1.0
+    v_min: float = f.Default(-1.0)
+    v_max: float = f.Default(1.0)
     r_in: float = 1e9
     offset: float | list[float] = 0.0
     circuit: str = "behavioural"
@@ -139,13 +138,12 @@ class AdcConfig:
 
 
 def refuse_range(block: DacConfig | AdcConfig, where: str, source: str) -> None:
-    """Refuse a DAC or ADC range (``v_min`` / ``v_max``) set away from its default in a setting whose
-    user overwrites the range from ``source``: the error names ``where.v_min`` / ``where.v_max``
+    """Refuse a DAC or ADC range (``v_min`` / ``v_max``) set at all (even to its default value) in a setting
+    whose user overwrites the range from ``source``: the error names ``where.v_min`` / ``where.v_max``
     (``where`` being the block's TOML key, e.g. ``sgd.dac``) and says where the range comes from."""
-    defaults = {fl.name: fl.default for fl in dataclasses.fields(type(block))}
     for name in ("v_min", "v_max"):
         value = getattr(block, name)
-        if value != defaults[name]:
+        if not isinstance(value, f.Default):
             raise ConfigError(f"{where}.{name}", f"cannot take effect: the range is set from {source}; "
                               f"leave {name} out (got {value} V)")
 
