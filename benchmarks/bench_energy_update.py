@@ -34,7 +34,6 @@ that table from a saved ``cells.csv`` without ngspice.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import time
@@ -43,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import report
-from memcosim.fileio import atomic_write_text, save_png
+from memcosim.fileio import atomic_write_csv, atomic_write_text, save_png
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / os.environ.get("MEMCOSIM_BENCH_EU_DOCS", "energy_update")
@@ -173,12 +172,7 @@ def write_sensitivity(rows: list[dict]) -> list[dict]:
     table = sensitivity(rows)
     print("-- ratio against verify-read time and without the pulses' TIA energy (from the measured cells)")
     report("energy_update_sensitivity", table, notes=f"derived from the per-cell figures measured with t_read = {T_READ:g} s")
-    buf = io.StringIO()
-    if table:
-        w = csv.DictWriter(buf, fieldnames=list(table[0]))
-        w.writeheader()
-        w.writerows(table)
-    atomic_write_text(DOCS / "sensitivity.csv", buf.getvalue())
+    atomic_write_csv(DOCS / "sensitivity.csv", table)
     return table
 
 
@@ -197,12 +191,7 @@ def main() -> None:
         response = pulse_response()
         print("-- one 100 ns pulse on a lone 1x1 cell at 2e-4 S")
         report("energy_update_pulse_response", response)
-        DOCS.mkdir(parents=True, exist_ok=True)
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(response[0]))
-        w.writeheader()
-        w.writerows(response)
-        atomic_write_text(DOCS / "pulse_response.csv", buf.getvalue())
+        atomic_write_csv(DOCS / "pulse_response.csv", response)
     if "updates" not in PARTS:
         return
     run = load_run_config(RUN)
@@ -219,12 +208,7 @@ def main() -> None:
     print("-- update energy per cell method (means over converged cells; joules)")
     report("energy_update", summary + [{"method": "inference", **inference}], notes=NOTES + f" {conditions}")
     DOCS.mkdir(parents=True, exist_ok=True)
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys)
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(DOCS / "cells.csv", buf.getvalue())
+    atomic_write_csv(DOCS / "cells.csv", rows)
     atomic_write_text(DOCS / "summary.json", json.dumps({"conditions": conditions, "summary": summary,
                                                          "inference": inference}, indent=2) + "\n")
     plot(rows, write_sensitivity(rows), DOCS / "energy_update.png")

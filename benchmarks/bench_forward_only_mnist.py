@@ -31,7 +31,6 @@ next to the backprop references). Seconds: the backprop part takes ~1 min; the n
 from __future__ import annotations
 
 import csv
-import io
 import os
 from pathlib import Path
 
@@ -336,7 +335,7 @@ def main() -> None:
 def accuracy_rows() -> None:
     import dataclasses
 
-    from memcosim.fileio import atomic_write_text, save_png
+    from memcosim.fileio import atomic_write_csv, save_png
     from memcosim.trainers.config import load_run_config
     from memcosim.trainers.datasets import dataset_for
 
@@ -366,12 +365,7 @@ def accuracy_rows() -> None:
                          "s per epoch": ""})
     report("forward_only_mnist", rows, notes="MNIST digits 0-3 at 14x14 (2x2 blocks averaged); backprop: numpy "
            f"floats, {SEEDS} seeds, {EPOCHS} epochs; the ngspice rows are read from docs/forward_only_mnist/<rule>/history.csv")
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(DOCS / "summary.csv", buf.getvalue())
+    atomic_write_csv(DOCS / "summary.csv", rows)
 
     import matplotlib
 

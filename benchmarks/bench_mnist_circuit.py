@@ -21,7 +21,6 @@ circuit, default 0). Timing: wall and CPU seconds of the circuit forward, summed
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -36,7 +35,7 @@ from benchmarks.common import report
 from memcosim.config.array import WireConfig
 from memcosim.config.periphery import DacConfig
 from memcosim.cosim.tiles import TileSettings
-from memcosim.fileio import atomic_write_bytes, atomic_write_text, save_png
+from memcosim.fileio import atomic_write_bytes, atomic_write_csv, atomic_write_text, save_png
 from memcosim.hardware_aware.deploy import ArraySettings
 from memcosim.nn import train
 from memcosim.nn.convert import calibrate, close, convert_to_circuit, program, set_mode
@@ -205,12 +204,7 @@ def main() -> None:
         "load_average_at_end": os.getloadavg()[0],
         "train_seconds": train_seconds, "chunk": CHUNK, "workers_per_layer": WORKERS, **timing,
     }
-    DOCS.mkdir(parents=True, exist_ok=True)
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(DOCS / "results.csv", out.getvalue())
+    atomic_write_csv(DOCS / "results.csv", rows)
     atomic_write_text(DOCS / "summary.json", json.dumps({"rows": rows, **summary}, indent=2) + "\n")
     plot(rows, DOCS / "accuracy.png")
     report("mnist_circuit", rows + [summary], json.dumps(summary, indent=1))

@@ -47,7 +47,7 @@ from memcosim.cosim.device_table import conductance_device
 from memcosim.cosim.tile_map import TileMap
 from memcosim.cosim.tiles import TiledLayer, TileSettings
 from memcosim.devices.presets import get_preset
-from memcosim.fileio import atomic_write_text, save_png
+from memcosim.fileio import atomic_write_csv, atomic_write_text, save_png
 from memcosim.hardware_aware.deploy import hardware_for
 from memcosim.hardware_aware.model import adc_quantize, fake_quantize
 from memcosim.nn.convert import circuit_layers, close, convert_to_circuit, set_mode
@@ -226,14 +226,6 @@ class Proxy:
 
 
 # -- phases ---------------------------------------------------------------------------------------
-def write_csv(path: Path, rows: list[dict]) -> None:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
-
-
 def response_phase(cfg: PulseRunConfig) -> dict[str, np.ndarray]:
     key = json.dumps([dataclasses.asdict(cfg.device), cfg.arrays().window(), cfg.wire_ohm, cfg.dac_r_out,
                       dataclasses.asdict(cfg.pulse_sgd.set), dataclasses.asdict(cfg.pulse_sgd.reset), cfg.pulse_sgd.gap,
@@ -248,7 +240,7 @@ def response_phase(cfg: PulseRunConfig) -> dict[str, np.ndarray]:
     rows = [{"pulse": name, "u": round(float(u), 5), "du_per_pulse": float(du)}
             for name in ("set", "reset") for u, du in zip(table[f"{name}_u"], table[f"{name}_du"])]
     DOCS.mkdir(parents=True, exist_ok=True)
-    write_csv(DOCS / "response.csv", rows)
+    atomic_write_csv(DOCS / "response.csv", rows)
     log(f"response measured in {time.perf_counter() - t0:.0f} s")
     return table
 
@@ -280,7 +272,7 @@ def proxy_phase(cfg: PulseRunConfig, response: Response) -> list[dict]:
                 log(f"proxy epoch {epoch + 1} batch {batch}: train loss {loss / seen:.3f} acc {correct / seen:.3f}, "
                     f"test {acc:.3f} ({time.perf_counter() - t0:.0f} s)")
     DOCS.mkdir(parents=True, exist_ok=True)
-    write_csv(DOCS / "proxy.csv", rows)
+    atomic_write_csv(DOCS / "proxy.csv", rows)
     return rows
 
 
@@ -318,7 +310,7 @@ def twin_from_checkpoint(cfg: PulseRunConfig, response: Response) -> dict:
                         tmap.assemble({key: c[:, 1::2] for key, c in g.items()}), g_min, g_max, layer.bias)
     history = meta["extra"]["history"]
     if history:
-        write_csv(DOCS / "circuit.csv", history)  # the batches run so far (an interrupted run writes no CSV)
+        atomic_write_csv(DOCS / "circuit.csv", history)  # the batches run so far (an interrupted run writes no CSV)
     return {"twin_test_acc": round(proxy.accuracy(xt, yt), 4), "twin_after_batches": len(history),
             "batches_per_epoch": -(-len(x) // cfg.batch_size), "batch_size": cfg.batch_size}
 
@@ -433,7 +425,7 @@ def main() -> None:
         history, circuit = circuit_phase(cfg, response)
         summary.update(circuit)
         if history:
-            write_csv(DOCS / "circuit.csv", history)
+            atomic_write_csv(DOCS / "circuit.csv", history)
     if "report" in PHASES:
         summary.update(twin_from_checkpoint(cfg, response))
     proxy_rows, history = read_csv(DOCS / "proxy.csv"), read_csv(DOCS / "circuit.csv")

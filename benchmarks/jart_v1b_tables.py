@@ -17,7 +17,6 @@ a ground net without discipline), so the reference is the paper's equations inte
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import SessionOptions
 from memcosim.devices.jart_v1b_equations import JartV1bParameters, read_current, time_to_reach
 from memcosim.devices.presets import JartV1bPreset
+from memcosim.fileio import atomic_write_csv
 
 PARAMETERS = JartV1bParameters()
 STATES = tuple(float(f"{n:.3g}") for n in np.geomspace(PARAMETERS.Ndiscmin, PARAMETERS.Ndiscmax, 15))
@@ -83,11 +83,8 @@ def switching_rows() -> list[dict[str, float]]:
 
 
 def write_csv(path: Path, rows: list[dict[str, float]]) -> None:
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: f"{v:.6g}" for k, v in row.items()})
+    """``rows`` as CSV with every value to 6 significant digits."""
+    atomic_write_csv(path, [{k: f"{v:.6g}" for k, v in row.items()} for row in rows])
 
 
 def plot(path: Path, reads: list[dict[str, float]], times: list[dict[str, float]]) -> None:

@@ -11,13 +11,11 @@ geometrically growing length (10 ps x 1.25^k), so one run gives the whole curve 
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
 
 
-from memcosim.fileio import atomic_write_text, save_png
+from memcosim.fileio import atomic_write_csv, save_png
 from memcosim.programming.predictor.config import DatasetConfig
 from memcosim.programming.predictor.dataset import SampleMaker
 from memcosim.programming.pulses import hold
@@ -97,11 +95,7 @@ def plot(path: Path, data: list[dict]) -> None:
 
 def main(out: Path) -> None:
     data = rows()
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, list(data[0]))
-    w.writeheader()
-    w.writerows({k: f"{v:.6g}" for k, v in r.items()} for r in data)
-    atomic_write_text(out / "plan.csv", buf.getvalue())
+    atomic_write_csv(out / "plan.csv", [{k: f"{v:.6g}" for k, v in r.items()} for r in data])
     plot(out / "plan.png", data)
     print(f"wrote {out / 'plan.csv'} and plan.png ({len(data)} points)")
 

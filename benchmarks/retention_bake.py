@@ -10,8 +10,6 @@ step) and read: the ``transient`` rows, which should fall on the ``age`` curve.
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from memcosim.config.array import ArrayConfig, DeviceConfig
 from memcosim.cosim.engine import open_session
 from memcosim.cosim.readout import read_array
 from memcosim.devices.retention import to_kelvin
-from memcosim.fileio import atomic_write_text, save_png
+from memcosim.fileio import atomic_write_csv, save_png
 
 STATES = {"stanford_pku": [0.1, 0.5, 1.0, 1.5], "jart_vcm": [0.01, 0.1, 1.0, 10.0]}
 CELSIUS = (25.0, 85.0, 150.0)
@@ -94,11 +92,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def main(out: str = "docs/retention") -> None:
     out_dir = Path(out)
     rows = [r for model in STATES for r in bake_rows(model)]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(out_dir / "bake.csv", buf.getvalue())
+    atomic_write_csv(out_dir / "bake.csv", rows)
     plot(rows, out_dir / "bake.png")
     for r in rows:
         if r["source"] == "transient":

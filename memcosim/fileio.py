@@ -3,6 +3,7 @@ follow the process umask, and the check that an output folder can be written bef
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import tempfile
@@ -52,6 +53,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) atomically to ``path``."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_csv(path: str | os.PathLike, rows: list[dict], columns: list[str] | None = None) -> Path:
+    """Write ``rows`` atomically to ``path`` as a CSV table: one line per row under a header of ``columns``
+    (default: every key of the rows, in the order they first appear); a missing value is an empty cell."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns if columns is not None else list(dict.fromkeys(k for r in rows for k in r)))
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_text(path, buf.getvalue())
 
 
 def read_text_file(path: str | os.PathLike, field: str) -> str:

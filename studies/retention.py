@@ -19,7 +19,6 @@ Results are appended to ``retention.json`` after every point (a re-run skips the
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import time
@@ -37,7 +36,7 @@ from memcosim.config.periphery import PeripheryConfig, ProgrammingConfig
 from memcosim.cosim.engine import open_session
 from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
-from memcosim.fileio import atomic_write_bytes, atomic_write_text, read_text_file, save_png
+from memcosim.fileio import atomic_write_bytes, atomic_write_csv, atomic_write_text, read_text_file, save_png
 from memcosim.programming.write_verify import IncrementalPolicy, write_verify
 from memcosim.trainers.config import load_run_config
 from memcosim.trainers.forward_only import ForwardOnlyTrainer
@@ -224,11 +223,7 @@ def _span(seconds: float) -> str:
 
 def write_outputs(rows: list[dict], out: Path, write_verify_stats: dict | None) -> None:
     """``retention.csv``, the markdown table ``retention.md`` and the plot ``retention.png`` of ``rows``."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(out / "retention.csv", buf.getvalue())
+    atomic_write_csv(out / "retention.csv", rows)
     spans = sorted({r["seconds"] for r in rows})
     lines = ["| network | ambient | " + " | ".join(_span(s) for s in spans) + " |",
              "|---|---|" + "---|" * len(spans)]

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 
-from memcosim.fileio import atomic_write_text
+from memcosim.fileio import atomic_write_csv
 from memcosim.trainers.report import save_history, save_learning_curve
 
 
 def save_history_csv(history: list[dict], path: str | Path) -> Path:
     """One row per epoch, every key of the history as a column (atomic write)."""
-    keys: list[str] = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys)
-    w.writeheader()
-    for row in history:
-        w.writerow(row)
-    return atomic_write_text(path, buf.getvalue())
+    return atomic_write_csv(path, history)
 
 
 def save_run(history: list[dict], out: str | Path, title: str, loss_label: str = "cross-entropy (nats)") -> list[Path]:

@@ -16,8 +16,6 @@ Outputs under ``out``: ``attempts.csv`` (one row per attempt), ``summary.json``,
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -31,7 +29,7 @@ import torch
 from memcosim.config import toml
 from memcosim.cosim.readout import read_cell
 from memcosim.devices.variation import Variation
-from memcosim.fileio import atomic_write_text, save_png
+from memcosim.fileio import atomic_write_csv, atomic_write_text, save_png
 from memcosim.programming.predictor.config import DatasetConfig, EvaluateConfig
 from memcosim.programming.predictor.dataset import SampleMaker, draw_pair
 from memcosim.programming.predictor.model import NoiseFreeBaseline, PredictorPolicy, PulsePredictor, noise_free_baseline
@@ -190,7 +188,7 @@ def evaluate(dataset: DatasetConfig, config: EvaluateConfig, model_dir: str | Pa
     summary = summarize(rows, config)
     summary["seconds"] = time.perf_counter() - t0
     out = Path(config.out)
-    _write_csv(out / "attempts.csv", rows)
+    atomic_write_csv(out / "attempts.csv", rows)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     write_methods(summary, out / "methods.csv")
     plot(rows, config, out)
@@ -209,12 +207,7 @@ def write_methods(summary: dict, path: Path) -> None:
         if isinstance(s, dict) and "within_tolerance" in s:
             rows.append({"method": name, "within_tolerance": s["within_tolerance"], "mean_pulses": s["mean_pulses"],
                          "mean_pulse_time_s": s["mean_pulse_time_s"], "budget_reached": s["budget_reached"]})
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, keys)
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_csv(path, rows)
 
 
 def summarize(rows: list[dict], config: EvaluateConfig) -> dict:
@@ -278,14 +271,6 @@ def best_baseline(rows: list[dict], success: float = 0.95) -> dict:
     (all rows if none is)."""
     good = [r for r in rows if r["within_tolerance"] >= success] or rows
     return min(good, key=lambda r: r["mean_pulse_time_s"])
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
 
 
 def _save(fig, path: Path) -> None:

@@ -20,8 +20,6 @@ Every epoch's losses go to ``training.csv``; ``training.json`` holds the summary
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from dataclasses import asdict
@@ -31,7 +29,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from memcosim.fileio import atomic_write_text, save_png
+from memcosim.fileio import atomic_write_csv, atomic_write_text, save_png
 from memcosim.programming.predictor.config import DatasetConfig, TrainConfig, read_index
 from memcosim.programming.predictor.dataset import PulseDataset
 from memcosim.programming.predictor.model import PulsePredictor, Scaling
@@ -224,11 +222,7 @@ def train(data: PulseDataset, dataset_config: DatasetConfig, config: TrainConfig
     summary.update({"mse_val_g_rpd": start_rpd, "finetuned_best_val_g_rpd": best_ft[0],
                     "finetune_seconds": time.perf_counter() - t1, "predictor_mse": str(mse_path),
                     "predictor_finetuned": str(ft_path)})
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, ["stage", "kernel", "epoch", "train_loss", "val_rpd"])
-    w.writeheader()
-    w.writerows(log)
-    atomic_write_text(out / "training.csv", buf.getvalue())
+    atomic_write_csv(out / "training.csv", log, ["stage", "kernel", "epoch", "train_loss", "val_rpd"])
     atomic_write_text(out / "training.json", json.dumps(summary, indent=2) + "\n")
     _plot_training(log, out / "training.png")
     return summary
