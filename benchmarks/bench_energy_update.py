@@ -62,13 +62,14 @@ NOTES = ("energy = integral of -V I dt of every supply of the circuit (programmi
 def policies(width: float, edge: float) -> dict:
     """The program-and-verify policies of the benchmark (see the module docstring), those named in
     ``MEMCOSIM_BENCH_EU_POLICIES`` (``ispp20``, ``ispp50``, ``preset``; default the first two)."""
+    from memcosim.config.pulse import PulseConfig
     from memcosim.programming.write_verify import IncrementalPolicy
     from memcosim.studies.energy_update import preset_policy
 
-    every = {"ispp20": ("ispp 20 mV", IncrementalPolicy(set_start=0.70, reset_start=-0.70, step=0.02, set_stop=1.2,
-                                                        reset_stop=-1.0, width=width, edge=edge)),
-             "ispp50": ("ispp 50 mV", IncrementalPolicy(set_start=0.60, reset_start=-0.60, step=0.05, set_stop=1.2,
-                                                        reset_stop=-1.0, width=width, edge=edge)),
+    every = {"ispp20": ("ispp 20 mV", IncrementalPolicy(PulseConfig(0.70, width, edge), PulseConfig(-0.70, width, edge),
+                                                        step=0.02, set_stop=1.2, reset_stop=-1.0)),
+             "ispp50": ("ispp 50 mV", IncrementalPolicy(PulseConfig(0.60, width, edge), PulseConfig(-0.60, width, edge),
+                                                        step=0.05, set_stop=1.2, reset_stop=-1.0)),
              "preset": ("preset", preset_policy("stanford_pku", width, edge))}
     chosen = os.environ.get("MEMCOSIM_BENCH_EU_POLICIES", "ispp20,ispp50").split(",")
     return dict(every[name] for name in chosen)

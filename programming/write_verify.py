@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from memcosim import fields as f
+from memcosim.config.pulse import PulseConfig, check_slot_pair
 from memcosim.devices.presets import ProgrammingPreset, get_preset
 from memcosim.programming.pulses import PulseSpec, apply_pulse
 from memcosim.cosim.readout import read_cell
@@ -83,35 +84,30 @@ class WriteVerifyResult:
 
 @dataclass
 class IncrementalPolicy:
-    """Conventional pulses: ``width`` s; SET starts at ``set_start`` V, RESET at ``reset_start`` V and each
-    further pulse in the same direction adds ``step`` V (towards ``set_stop`` / ``reset_stop``); a
-    change of direction starts over. ``edge`` s rise and fall."""
+    """Conventional pulses: the first SET pulse is ``set``, the first RESET pulse ``reset`` (amplitude at the
+    cell in volts, width and rise/fall in seconds: :class:`~memcosim.config.pulse.PulseConfig`); each further
+    pulse in the same direction adds ``step`` V to the amplitude (towards ``set_stop`` / ``reset_stop``,
+    None = no growth past the first); a change of direction starts over."""
 
-    set_start: float
-    reset_start: float
+    set: PulseConfig
+    reset: PulseConfig
     step: float = 0.0
     set_stop: float | None = None
     reset_stop: float | None = None
-    width: float = 10e-9
-    edge: float = 0.2e-9
 
     def __post_init__(self) -> None:
-        self.set_start = f.number("policy.set_start", self.set_start, low=0.0, low_open=True, unit="V")
-        self.reset_start = f.number("policy.reset_start", self.reset_start, high=0.0, unit="V")
-        if self.reset_start == 0:
-            raise ConfigError("policy.reset_start", "must be < 0 V")
+        check_slot_pair("policy", self.set, self.reset, shared=())
         self.step = f.number("policy.step", self.step, low=0.0, unit="V")
-        self.set_stop = self.set_start if self.set_stop is None else f.number("policy.set_stop", self.set_stop, unit="V")
-        self.reset_stop = self.reset_start if self.reset_stop is None else f.number("policy.reset_stop", self.reset_stop, unit="V")
-        self.width = f.number("policy.width", self.width, low=0.0, low_open=True, unit="s")
-        self.edge = f.number("policy.edge", self.edge, low=0.0, low_open=True, unit="s")
+        self.set_stop = self.set.amplitude if self.set_stop is None else f.number("policy.set_stop", self.set_stop, unit="V")
+        self.reset_stop = self.reset.amplitude if self.reset_stop is None else f.number("policy.reset_stop", self.reset_stop, unit="V")
 
     @classmethod
-    def for_model(cls, model: str, **kw) -> "IncrementalPolicy":
-        """Fixed-amplitude pulses at the preset's suggested SET / RESET voltages."""
+    def for_model(cls, model: str, width: float | None = None, rise: float = 0.2e-9, **kw) -> "IncrementalPolicy":
+        """Pulses at the preset's suggested SET / RESET voltages, ``width`` s (None: the preset's ``step``) with
+        ``rise`` s edges; ``kw``: ``step``, ``set_stop``, ``reset_stop``."""
         p = get_preset(model)
-        kw.setdefault("width", p.step)
-        return cls(set_start=p.set_amplitude, reset_start=p.reset_amplitude, **kw)
+        width = p.step if width is None else width
+        return cls(PulseConfig(p.set_amplitude, width, rise), PulseConfig(p.reset_amplitude, width, rise), **kw)
 
     def next_pulse(self, g_now: float, g_target: float, history: list[VerifyStep]) -> PulseSpec:
         up = g_target > g_now
@@ -120,11 +116,12 @@ class IncrementalPolicy:
             if (s.amplitude > 0) != up:
                 break
             run += 1
+        pulse = self.set if up else self.reset
         if up:
-            v = min(self.set_start + run * self.step, max(self.set_stop, self.set_start))
+            v = min(pulse.amplitude + run * self.step, max(self.set_stop, pulse.amplitude))
         else:
-            v = max(self.reset_start - run * self.step, min(self.reset_stop, self.reset_start))
-        return PulseSpec(v, self.width, self.edge, self.edge)
+            v = max(pulse.amplitude - run * self.step, min(self.reset_stop, pulse.amplitude))
+        return PulseSpec(v, pulse.width, pulse.rise, pulse.rise)
 
 
 def write_verify(session, xbar, cell: tuple[int, int], target: float, policy: PulsePolicy, *,

@@ -46,7 +46,6 @@ import numpy as np
 from memcosim import fields as f
 from memcosim.cosim.layer import Slot
 from memcosim.cosim.readout import read_cell, read_row_energy
-from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
 from memcosim.programming.write_verify import IncrementalPolicy, write_verify
 from memcosim.trainers.config import RunConfig
@@ -90,8 +89,7 @@ class UpdateEnergyConfig:
 def preset_policy(model: str, width: float, edge: float = 5e-9) -> IncrementalPolicy:
     """Conventional program-and-verify: fixed pulses at the model preset's SET and RESET amplitudes, ``width`` s
     at full amplitude with ``edge`` s edges."""
-    p = get_preset(model)
-    return IncrementalPolicy(set_start=p.set_amplitude, reset_start=p.reset_amplitude, width=width, edge=edge)
+    return IncrementalPolicy.for_model(model, width, edge)
 
 
 def measure_updates(trainer: ForwardOnlyTrainer, config: UpdateEnergyConfig,

@@ -45,8 +45,8 @@ def test_a_pulse_reports_the_energy_of_every_supply_group():
 
 def test_write_verify_counts_pulse_energy_and_reads():
     xb = array(1, 1, 2.4e-4)
-    policy = IncrementalPolicy(set_start=0.7, reset_start=-0.7, step=0.02, set_stop=1.2, reset_stop=-1.0,
-                               width=100e-9, edge=5e-9)
+    policy = IncrementalPolicy(PulseConfig(0.7, 100e-9, 5e-9), PulseConfig(-0.7, 100e-9, 5e-9), step=0.02, set_stop=1.2,
+                               reset_stop=-1.0)
     with open_session(xb.netlist) as s:
         g0 = read_cell(s, xb, 0, 0, 0.2)
         r = write_verify(s, xb, (0, 0), g0 * 0.995, policy, tolerance=0.002, max_pulses=20, v_read=0.2)
@@ -78,8 +78,8 @@ def tiny_run() -> RunConfig:
 
 @pytest.mark.slow
 def test_reset_only_against_program_and_verify_on_the_run_circuit():
-    policy = IncrementalPolicy(set_start=0.7, reset_start=-0.7, step=0.02, set_stop=1.2, reset_stop=-1.0,
-                               width=100e-9, edge=5e-9)
+    policy = IncrementalPolicy(PulseConfig(0.7, 100e-9, 5e-9), PulseConfig(-0.7, 100e-9, 5e-9), step=0.02, set_stop=1.2,
+                               reset_stop=-1.0)
     cfg = UpdateEnergyConfig(cells=1, dg_tolerance=0.5, max_pulses=15, samples=1, train_samples=4,
                              g_start_low=1.5e-4, policies={"ispp": policy})
     rows, summary, inference = run_update_energy(tiny_run(), cfg, log=None)

@@ -20,7 +20,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,12 +57,13 @@ def extra_baselines(config: EvaluateConfig) -> list[tuple[str, str, float, float
 def conventional_policy(config: EvaluateConfig, kind: str, v_set: float, v_reset: float):
     """The conventional write-and-verify at a [SET, RESET] pair (volts): ``"fixed"`` amplitude, or ``"ispp"``
     growing from ``conventional_start`` x the pair by ``conventional_step`` per pulse up to it."""
+    pulse = config.conventional
     if kind == "fixed":
-        return IncrementalPolicy(set_start=v_set, reset_start=v_reset, width=config.conventional.width,
-                                 edge=config.conventional.rise)
-    return IncrementalPolicy(set_start=config.conventional_start * v_set, reset_start=config.conventional_start * v_reset,
-                             step=config.conventional_step, set_stop=v_set, reset_stop=v_reset,
-                             width=config.conventional.width, edge=config.conventional.rise)
+        return IncrementalPolicy(replace(pulse, amplitude=v_set), replace(pulse, amplitude=v_reset))
+    start = config.conventional_start
+    return IncrementalPolicy(replace(pulse, amplitude=start * v_set),
+                             replace(pulse, amplitude=start * v_reset),
+                             step=config.conventional_step, set_stop=v_set, reset_stop=v_reset)
 
 
 def set_pulse(dataset: DatasetConfig) -> PulseSpec | None:
