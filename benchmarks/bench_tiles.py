@@ -39,13 +39,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 import time
 
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from benchmarks.common import report
+from benchmarks.common import argv_settings, report
 from memcosim.circuits.nodal import crossbar_network, solve_crossbar_batch
 from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig
@@ -54,10 +53,7 @@ from memcosim.cosim.session import SessionOptions
 from memcosim.cosim.tiles import TiledLayer, TileSettings
 from memcosim.cosim.tile_map import TileMap
 
-for _arg in sys.argv[1:]:  # `./run bench tiles N=1024 SIZES=64 WORKERS=2`: the same as the environment variables
-    if "=" in _arg:
-        _key, _value = _arg.split("=", 1)
-        os.environ[f"MEMCOSIM_BENCH_TILES_{_key.upper()}"] = _value
+argv_settings("MEMCOSIM_BENCH_TILES_")  # `./run bench tiles N=1024 SIZES=64 WORKERS=2`: the same as the environment variables
 PART = os.environ.get("MEMCOSIM_BENCH_TILES_PART", "")
 N = int(os.environ.get("MEMCOSIM_BENCH_TILES_N", "128" if PART == "second" else "1024"))
 SIZES = [int(s) for s in os.environ.get("MEMCOSIM_BENCH_TILES_SIZES", "64" if PART == "second" else "64,128").split(",")]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -12,6 +14,15 @@ from typing import Callable
 from memcosim.fileio import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def argv_settings(prefix: str) -> None:
+    """Copy ``KEY=VALUE`` command-line arguments (``./run bench NAME KEY=VALUE``) into the environment as
+    ``<prefix>KEY`` (upper case), the variables the benchmark reads its settings from."""
+    for arg in sys.argv[1:]:
+        if "=" in arg:
+            key, value = arg.split("=", 1)
+            os.environ[f"{prefix}{key.upper()}"] = value
 
 
 def median_time(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
