@@ -30,8 +30,10 @@ Other parts (``MEMCOSIM_BENCH_TILES_PART``):
   into ngspice, the first (cold) and every further operating point of a batch, and ngspice's own counts
   (Newton iterations per operating point, share of the analysis spent factoring the matrix), for tiles of
   ``SIZES`` (``benchmarks/results/tiles_profile.json``);
-* ``dac``: the CPU time of one read of a 128x128 tile with a row DAC output resistance of 0 and of 1 ohm
-  (``benchmarks/results/tiles_dac_output.json``).
+* ``dac``: the CPU time of one read of a tile of each of ``SIZES`` (in this process) with a row DAC output
+  resistance of each of ``..._R_OUT`` ohm (default ``0,0.1,1,10``), its ratio to the first, and what the
+  resistance does to the read: the largest change of the outputs (weight units) and the fraction of ADC codes
+  that differ from those of the first resistance on the same inputs (``benchmarks/results/tiles_dac_output.json``).
 """
 
 from __future__ import annotations
@@ -90,22 +92,27 @@ def check_tiles(layer: TiledLayer, read) -> tuple[int, float, float]:
     return passed, worst, time.perf_counter() - t0
 
 
-def dac_output_rows(size: int = 128, reads: int = 3) -> list[dict]:
+def dac_output_rows(size: int = 128, reads: int = 3, resistances: tuple[float, ...] = (0.0, 1.0)) -> list[dict]:
     """CPU seconds of one read of a ``size`` x ``size`` tile (in this process) with the row DAC's output
-    resistance at 0 ohm (the buffer drives the row line directly) and at 1 ohm."""
+    resistance at each of ``resistances`` ohm (0: the buffer drives the row line directly), and the change of
+    the outputs and ADC codes against the first resistance (same weights, same inputs)."""
     rng = np.random.default_rng(1)
     weights = rng.uniform(-1.0, 1.0, (size, size // 2))
     x = rng.uniform(0.0, 1.0, (reads, size))
-    rows = []
-    for r_out in (0.0, 1.0):
+    rows, first = [], None
+    for r_out in resistances:
         cfg = dataclasses.replace(layer_config(weights), dac=DacConfig(bits=8, r_out=r_out))
         with CrossbarCircuit([cfg], SessionOptions(worker=False)) as circuit:
             layer = circuit.layers[0]
             layer.forward(x[:1])
             t0 = time.process_time()
-            layer.forward(x)
+            read = layer.forward(x)
             cpu = (time.process_time() - t0) / reads
-        rows.append({"tile": f"{size}x{size}", "dac_r_out_ohm": r_out, "read_cpu_s": cpu})
+        first = first or (cpu, read)
+        rows.append({"tile": f"{size}x{size}", "dac_r_out_ohm": r_out, "read_cpu_s": cpu,
+                     "cpu_over_first": cpu / first[0],
+                     "max_output_change": float(np.abs(read.outputs - first[1].outputs).max()),
+                     "adc_codes_changed": float(np.mean(read.adc_codes != first[1].adc_codes))})
     return rows
 
 
@@ -209,10 +216,12 @@ def main() -> None:
             "cells and wires"))
         return
     if PART == "dac":
-        rows = dac_output_rows()
+        resistances = tuple(float(r) for r in os.environ.get("MEMCOSIM_BENCH_TILES_R_OUT", "0,0.1,1,10").split(","))
+        rows = [r for size in SIZES for r in dac_output_rows(size, 5, resistances)]
         report("tiles_dac_output", rows, notes=(
-            f"one read (DAC, array, TIA, ADC) of a 128x128 tile in this process, CPU seconds, resistor cells, 2.5 ohm "
-            f"segments; r_out = 0 is {rows[0]['read_cpu_s'] / rows[1]['read_cpu_s']:.1f}x slower than 1 ohm"))
+            "one read (DAC, array, TIA, ADC) of a tile in this process, CPU seconds (mean of 5 single-vector reads "
+            "after a warm-up), resistor cells 1-20 uS, 2.5 ohm segments, 8-bit DAC and ADC; ratios and changes "
+            f"against the first r_out of the same tile, same run; load average {os.getloadavg()[0]:.1f}"))
         return
     rng = np.random.default_rng(0)
     weights = rng.uniform(-1.0, 1.0, (N, N))

@@ -23,7 +23,9 @@ SCHEMES = ("V/2", "V/3", "ground")
 
 @dataclass
 class DacConfig:
-    """Row DAC: ``bits`` (1..16) over [v_min, v_max] volts; output resistance ``r_out`` ohms (0 = ideal)."""
+    """Row DAC: ``bits`` (1..16) over [v_min, v_max] volts; output resistance ``r_out`` ohms (0 = ideal: an ideal
+    source on the row line, which ngspice solves several times slower in large arrays than a fraction of an ohm;
+    see ``docs/tiles.md``)."""
 
     bits: int = 8
     v_min: float = f.Default(0.0)
