@@ -17,8 +17,8 @@ measurements behind the ``jart_vcm`` values are in ``docs/measurements.md``):
   step is ``min(duration, step) / pulse_steps`` (:meth:`ProgrammingPreset.max_time_step`) and its
   relative tolerance ``pulse_reltol`` (or the session's, if tighter). Chosen per model as the cheapest
   (fewest time points) that keeps the state change of every preset SET and RESET pulse within 1 % of
-  a converged transient (``benchmarks/bench_pulse_steps.py``; errors and costs in
-  ``benchmarks/results/pulse_steps.json``).
+  a converged transient (``benchmarks/bench_pulse_steps.py``; errors and costs of the run behind these values in
+  ``docs/pulse_steps.json``).
 """
 
 from __future__ import annotations
