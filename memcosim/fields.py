@@ -12,11 +12,17 @@ from memcosim.errors import ConfigError
 
 
 class Default(float):
-    """A float field's default value that nobody set: it computes and compares as that float, :func:`number`
-    keeps it as it is and the TOML writer leaves it out, so a check can tell a value the user set (even one
-    equal to the default) from the default (e.g. :func:`memcosim.config.periphery.refuse_range`)."""
+    """A float field's default value that nobody set: it computes and compares as that float and :func:`number`
+    keeps it as it is, so a check can tell a value the user set (even one equal to the default) from the default
+    (e.g. :func:`memcosim.config.periphery.refuse_range`); :func:`unset` tells a TOML writer to leave it out."""
 
     __slots__ = ()
+
+
+def unset(obj: object, name: str) -> bool:
+    """True when field ``name`` of ``obj`` holds a :class:`Default` (a ``skip`` for :func:`memcosim.config.toml.dumps`
+    where a written value would read back as one the user set)."""
+    return isinstance(getattr(obj, name, None), Default)
 
 
 def integer(field: str, value: object, low: int | None = None, high: int | None = None) -> int:

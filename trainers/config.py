@@ -229,5 +229,6 @@ def load_run_config(path: str | Path) -> RunConfig:
 
 
 def run_config_to_toml(config: RunConfig) -> str:
-    """TOML text that :func:`load_run_config` reads back to an equal config."""
-    return toml.dumps(config, COMMENT)
+    """TOML text that :func:`load_run_config` reads back to an equal config (values nobody set, such as the
+    converter ranges a layer sets itself, are left out: written, they would read back as set and be refused)."""
+    return toml.dumps(config, COMMENT, skip=f.unset)

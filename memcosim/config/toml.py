@@ -23,7 +23,6 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
-from memcosim import fields
 from memcosim.errors import ConfigError
 from memcosim.fileio import read_text_file
 
@@ -444,7 +443,7 @@ def table_lines(obj: object, at: str = "", skip: Callable[[object, str], bool] |
         items = sorted(obj.items())
     values, tables = [], []
     for name, v in items:
-        if v is None or isinstance(v, fields.Default):
+        if v is None:
             continue
         if isinstance(v, np.ndarray) and v.size and np.all(v == v.flat[0]):
             v = v.flat[0]  # a uniform matrix is written as its one value (read back broadcast)
