@@ -83,7 +83,7 @@ def data(cfg: PulseRunConfig):
 def model_for(cfg: PulseRunConfig, n_in: int, n_out: int) -> nn.Module:
     torch.manual_seed(cfg.seed)
     mlp = nn.Sequential(nn.Linear(n_in, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, n_out))
-    arrays = cfg.arrays()
+    arrays = cfg.arrays
     return convert_to_circuit(mlp, arrays, hardware_for(arrays, weight_bits=WEIGHT_BITS, seed=cfg.seed))
 
 
@@ -94,11 +94,11 @@ def order(cfg: PulseRunConfig, n: int, epoch: int) -> np.ndarray:
 # -- the device's pulse response ------------------------------------------------------------------
 def measure_response(cfg: PulseRunConfig) -> dict[str, np.ndarray]:
     """Conductance steps per pulse (window units of the run's arrays) against the conductance, SET and RESET."""
-    g_min, g_max, _, _ = cfg.arrays().window()
-    preset = get_preset(cfg.device.model)
+    g_min, g_max, _, _ = cfg.arrays.window()
+    preset = get_preset(cfg.arrays.device.model)
     lo, hi = preset.g_min, preset.g_max  # the device's own bounds (siemens)
-    device = DeviceConfig(cfg.device.model, cfg.device.params)  # the preset's whole programming range
-    layer = CrossbarLayerConfig(8, 4, device, cfg.arrays().wires, dac=cfg.arrays().dac, adc=cfg.arrays().adc,
+    device = DeviceConfig(cfg.arrays.device.model, cfg.arrays.device.params)  # the preset's whole programming range
+    layer = CrossbarLayerConfig(8, 4, device, cfg.arrays.wires, dac=cfg.arrays.dac, adc=cfg.arrays.adc,
                                 scheme="V/2")
     s = cfg.pulse_sgd
     out = {}
@@ -227,7 +227,7 @@ class Proxy:
 
 # -- phases ---------------------------------------------------------------------------------------
 def response_phase(cfg: PulseRunConfig) -> dict[str, np.ndarray]:
-    key = json.dumps([dataclasses.asdict(cfg.device), cfg.arrays().window(), cfg.wire_ohm, cfg.dac_r_out,
+    key = json.dumps([dataclasses.asdict(cfg.arrays.device), cfg.arrays.window(), cfg.arrays.wires.r_row, cfg.arrays.dac.r_out,
                       dataclasses.asdict(cfg.pulse_sgd.set), dataclasses.asdict(cfg.pulse_sgd.reset), cfg.pulse_sgd.gap,
                       RESPONSE_GROUP], sort_keys=True)
     path = OUT / f"response-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"  # measured for these settings
@@ -299,12 +299,12 @@ def twin_from_checkpoint(cfg: PulseRunConfig, response: Response) -> dict:
     saved = np.load(path)
     model.load_state_dict(torch.load(io.BytesIO(bytes(saved["torch_state"])), weights_only=True))
     meta = json.loads(bytes(saved["meta"]).decode())
-    g_min, g_max, _, _ = cfg.arrays().window()
-    v_read = CrossbarLayerConfig(2, 1, dataclasses.replace(cfg.device, g_min=g_min, g_max=g_max)).device.v_read
-    device = conductance_device(cfg.device.model, cfg.device.params, v_read)
+    g_min, g_max, _, _ = cfg.arrays.window()
+    v_read = CrossbarLayerConfig(2, 1, dataclasses.replace(cfg.arrays.device, g_min=g_min, g_max=g_max)).device.v_read
+    device = conductance_device(cfg.arrays.device.model, cfg.arrays.device.params, v_read)
     proxy = Proxy(model, cfg, response)
     for k, layer in enumerate(circuit_layers(model)):
-        tmap = TileMap(layer.inputs, layer.outputs, cfg.size, cfg.size)
+        tmap = TileMap(layer.inputs, layer.outputs, cfg.arrays.size, cfg.arrays.size)
         g = {s.key: device.conductance(saved[f"layer{k}_tile_{s.key[0]}_{s.key[1]}"]) for s in tmap.spots}
         proxy.set_pairs(k, tmap.assemble({key: c[:, 0::2] for key, c in g.items()}),
                         tmap.assemble({key: c[:, 1::2] for key, c in g.items()}), g_min, g_max, layer.bias)

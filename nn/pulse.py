@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from memcosim import fields as f
-from memcosim.config import toml
+from memcosim.config import renames, toml
 from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig
 from memcosim.config.pulse import PulseConfig, check_slot_pair
@@ -294,9 +294,8 @@ class PulseRunConfig:
     """A pulse-SGD run of an MLP ``inputs - hidden - classes`` converted onto tiles (``configs/nn_pulse_*.toml``).
 
     ``dataset``: a built-in name or ``.npz`` file (see :func:`~memcosim.trainers.datasets.load_dataset`);
-    ``hidden``: hidden units (ReLU); the arrays: ``size`` x ``size`` tiles of ``device`` (a model with a state),
-    ``wire_ohm`` per row and column segment, row DACs of ``dac_bits`` with ``dac_r_out`` ohm output resistance,
-    ``adc_bits`` column ADCs; ``weight_headroom``: each layer's weight at a full window is this many times its
+    ``hidden``: hidden units (ReLU); ``arrays``: the tiles (:class:`~memcosim.hardware_aware.deploy.ArraySettings`:
+    ``size`` x ``size`` arrays of ``device``, a model with a state; ``wires``, ``dac``, ``adc``); ``weight_headroom``: each layer's weight at a full window is this many times its
     initial ``max |W|`` (room to grow); ``adc_headroom``: the calibrated ADC full scale times this (room for the
     column sums to grow); ``batch_size`` samples per update (their slots in one transient per tile),
     ``epochs``; ``seed``: data split, initial weights and the order of the samples; ``workers``: local ngspice
@@ -304,12 +303,9 @@ class PulseRunConfig:
 
     dataset: str = "mnist"
     hidden: int = 64
-    size: int = 64
-    device: DeviceConfig = field(default_factory=default_device)
-    wire_ohm: float = 2.5
-    dac_bits: int = 8
-    dac_r_out: float = 1.0
-    adc_bits: int = 6
+    arrays: ArraySettings = field(default_factory=lambda: ArraySettings(
+        size=64, device=default_device(), wires=WireConfig.uniform(2.5), dac=DacConfig(bits=8, r_out=1.0),
+        adc=AdcConfig(bits=6)))
     weight_headroom: float = 4.0
     adc_headroom: float = 2.0
     batch_size: int = 10
@@ -322,30 +318,23 @@ class PulseRunConfig:
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError("dataset", f"must be a dataset name or .npz path, got {self.dataset!r}")
         self.hidden = f.integer("hidden", self.hidden, 1)
-        self.wire_ohm = f.number("wire_ohm", self.wire_ohm, low=0.0, unit="ohm")
-        self.dac_r_out = f.number("dac_r_out", self.dac_r_out, low=0.0, unit="ohm")
         self.weight_headroom = f.number("weight_headroom", self.weight_headroom, low=1.0)
         self.adc_headroom = f.number("adc_headroom", self.adc_headroom, low=1.0)
         self.batch_size = f.integer("batch_size", self.batch_size, 1)
         self.epochs = f.integer("epochs", self.epochs, 1)
         self.seed = f.integer("seed", self.seed, 0)
         self.workers = f.integer("workers", self.workers, 0)
-        for name, cls in (("device", DeviceConfig), ("pulse_sgd", PulseSgdSettings)):
+        for name, cls in (("arrays", ArraySettings), ("pulse_sgd", PulseSgdSettings)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, f"must be a {cls.__name__}, got {getattr(self, name)!r}")
-        if self.device.resistor:
-            raise ConfigError("device.model", "resistor cells cannot be pulsed: choose a device model")
-        self.arrays()  # size, window and converters checked here, before any work
-
-    def arrays(self) -> ArraySettings:
-        """The tiles' :class:`~memcosim.hardware_aware.deploy.ArraySettings`."""
-        return ArraySettings(size=self.size, device=self.device, wires=WireConfig.uniform(self.wire_ohm),
-                             dac=DacConfig(bits=self.dac_bits, r_out=self.dac_r_out), adc=AdcConfig(bits=self.adc_bits))
+        if self.arrays.device.resistor:
+            raise ConfigError("arrays.device.model", "resistor cells cannot be pulsed: choose a device model")
 
 
 def load_pulse_run(path: str | Path) -> PulseRunConfig:
-    """Read a pulse-SGD run TOML file; errors name the file, the key and its line."""
-    return toml.load(path, PulseRunConfig)
+    """Read a pulse-SGD run TOML file; errors name the file, the key and its line (old flat array keys are read
+    into ``[arrays]`` with a warning)."""
+    return toml.load(path, PulseRunConfig, renames.NN_PULSE)
 
 
 def prepare(model: nn.Module, x_calibration: torch.Tensor, weight_headroom: float = 1.0, adc_headroom: float = 1.0,

@@ -168,7 +168,8 @@ OTHER_QUANTITIES = {
 
 
 PACKAGES = ("memcosim", "memcosim.config", "memcosim.devices", "memcosim.circuits", "memcosim.cosim",
-            "memcosim.programming", "memcosim.trainers", "memcosim.hardware_aware", "memcosim.studies", "memcosim.cli")
+            "memcosim.programming", "memcosim.trainers", "memcosim.hardware_aware", "memcosim.nn", "memcosim.studies",
+            "memcosim.cli")
 
 
 def _config_dataclasses() -> dict[str, type]:

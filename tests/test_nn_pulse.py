@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ from torch import nn
 from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import DacConfig
 from memcosim.config.pulse import PulseConfig
+from memcosim.config.toml import ConfigWarning
 from memcosim.cosim.tiles import TileSettings
 from memcosim.devices.presets import get_preset
 from memcosim.errors import ConfigError
@@ -121,6 +124,14 @@ def test_run_config_names_the_bad_key_and_line(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_pulse_run(path)
     assert info.value.field.startswith("pulse_sgd.x_threshold") and "line 4" in str(info.value)
-    path.write_text('device = { model = "resistor", params = {}, g_min = 1e-6, g_max = 2e-5 }\n')
+    path.write_text('[arrays]\ndevice = { model = "resistor", params = {}, g_min = 1e-6, g_max = 2e-5 }\n')
     with pytest.raises(ConfigError, match="cannot be pulsed"):
         load_pulse_run(path)
+    # the old flat array keys are read into [arrays], each with a warning naming the old key and its line
+    path.write_text('size = 32\nwire_ohm = 1.5\ndac_bits = 6\ndac_r_out = 0.5\nadc_bits = 5\n')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = load_pulse_run(path)
+    assert [w.category for w in caught] == [ConfigWarning] * 5 and "`wire_ohm` was renamed" in str(caught[1].message)
+    a = run.arrays
+    assert (a.size, a.wires.r_row, a.wires.r_column, a.dac.bits, a.dac.r_out, a.adc.bits) == (32, 1.5, 1.5, 6, 0.5, 5)

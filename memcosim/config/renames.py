@@ -74,6 +74,16 @@ STUDY = (
     Rename("arrays.tia_gain", ("arrays.tia.gain",)),
 )
 
+# pulse-SGD runs of memcosim.nn (configs/nn_pulse_*.toml): the tiles' settings as an [arrays] table
+NN_PULSE = (
+    Rename("size", ("arrays.size",)),
+    Rename("device", ("arrays.device",)),
+    Rename("wire_ohm", ("arrays.wires.r_row", "arrays.wires.r_column")),
+    Rename("dac_bits", ("arrays.dac.bits",)),
+    Rename("dac_r_out", ("arrays.dac.r_out",)),
+    Rename("adc_bits", ("arrays.adc.bits",)),
+)
+
 # pulse predictor files (memcosim predictor ... --config FILE): the dataset's device, target window and
 # pulses, and the conventional write-and-verify pulse, as tables of the array vocabulary
 PREDICTOR = (
