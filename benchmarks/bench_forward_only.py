@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.bench_sgd import memory_rows, step_times
-from benchmarks.common import RESULTS, report
+from benchmarks.common import RESULTS, report_parts
 
 EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_FO_EPOCHS", "0"))
 TRAIN = int(os.environ.get("MEMCOSIM_BENCH_FO_TRAIN", "0"))
@@ -294,11 +294,8 @@ def main() -> None:
         rows += layer_write_rows()
     if "sar_read" in PARTS:
         rows += sar_read_rows()
-    for part in ["steps", "memory"] + [f"accuracy_{r}" for r in RULES] + ["energy", "periphery", "layer_write", "sar_read"]:
-        chunk = [{k: v for k, v in r.items() if k != "part"} for r in rows if r["part"] == part]
-        if chunk:
-            print(f"-- {part}")
-            report(f"forward_only_{part}", chunk, notes=NOTES)
+    report_parts("forward_only", rows, ["steps", "memory"] + [f"accuracy_{r}" for r in RULES]
+                 + ["energy", "periphery", "layer_write", "sar_read"], notes=NOTES)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import RESULTS, report
+from benchmarks.common import RESULTS, report_parts
 
 EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_SGD_EPOCHS", "1"))
 TRAIN = int(os.environ.get("MEMCOSIM_BENCH_SGD_TRAIN", "200"))
@@ -188,15 +188,12 @@ def main() -> None:
         base = backprop_baseline(tr.dataset, HIDDEN, epochs=max(EPOCHS, 10))
         rows.append({"part": "accuracy", "run": f"backprop numpy H={HIDDEN}", "train_samples": len(tr.dataset.x_train),
                      "epochs": len(base), "test_acc": base[-1]["test_acc"]})
-    for part in ("steps", "calibration", "transients", "memory", "accuracy"):
-        chunk = [{k: v for k, v in r.items() if k != "part"} for r in rows if r["part"] == part]
-        if chunk:
-            print(f"-- {part}")
-            report(f"sgd_{part}", chunk, notes="steps: one batch = 2 ngspice operating points per sample + the batch's "
-                   "pulse slots (both layers) in one transient; epoch_s_est = step x batches + test reads. calibration: "
-                   "drift = change of G+ + G- of a pair per up-and-down cycle. transients: one batch's slots as one "
-                   f"transient vs split into transients of <= {SPLIT_SLOTS} slots (states in nm). "
-                   "accuracy: digits test split.")
+    report_parts("sgd", rows, ["steps", "calibration", "transients", "memory", "accuracy"],
+                 notes="steps: one batch = 2 ngspice operating points per sample + the batch's "
+                 "pulse slots (both layers) in one transient; epoch_s_est = step x batches + test reads. calibration: "
+                 "drift = change of G+ + G- of a pair per up-and-down cycle. transients: one batch's slots as one "
+                 f"transient vs split into transients of <= {SPLIT_SLOTS} slots (states in nm). "
+                 "accuracy: digits test split.")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,16 @@ def report(name: str, rows: list[dict], notes: str = "") -> Path:
     return atomic_write_text(RESULTS / f"{name}.json", json.dumps(payload, indent=2) + "\n")
 
 
+def report_parts(prefix: str, rows: list[dict], parts: list[str], notes: str = "") -> None:
+    """Report the rows of each of ``parts`` (their ``"part"`` key) as a table of its own, ``<prefix>_<part>``,
+    without the ``part`` column; parts without rows are left out."""
+    for part in parts:
+        chunk = [{k: v for k, v in r.items() if k != "part"} for r in rows if r["part"] == part]
+        if chunk:
+            print(f"-- {part}")
+            report(f"{prefix}_{part}", chunk, notes=notes)
+
+
 def _cell(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
