@@ -311,6 +311,27 @@ class Netlist:
             raise NetlistError(f"model card {card!r} defined twice with different contents")
         self.model_cards[card] = (model_type, items)
 
+    def stores_charge(self) -> bool:
+        """Whether anything besides the memristors' own state carries charge or flux from one instant to the
+        next: a capacitor or inductor element, a diode card with junction or transit-time charge (``cj*``,
+        ``tt``), any other semiconductor card (transistors), a sub-circuit definition with a capacitor,
+        inductor or semiconductor line, or model files read as a library (not inspected). Without any of them
+        every node voltage follows the sources at once: with all sources at 0 V, every node is at 0 V."""
+        if self.libraries or any(e.name[:1].upper() in "CL" for e in self.elements):
+            return True
+        for text in self.subcircuits.values():
+            if any(line.lstrip()[:1].upper() in "CLDMQJ" for line in text.splitlines()):
+                return True
+        memristor_cards = {m.card for m in self.memristors}
+        for card, (model_type, params) in self.model_cards.items():
+            if card in memristor_cards:
+                continue
+            if model_type.upper() != "D":
+                return True
+            if any((k.lower().startswith("cj") or k.lower() == "tt") and v != 0.0 for k, v in params):
+                return True
+        return False
+
     def memristor(
         self, name: str, top: str, bottom: str, state_node: str, model: str, card: str | None = None,
         **instance_params: float,

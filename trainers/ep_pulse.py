@@ -10,7 +10,9 @@ polarity is at the amplitude ``V``; the layer's other rows and columns are at th
 voltages (``V/2`` or ``V/3``, from :func:`memcosim.circuits.bias.line_voltages`), so only the
 wanted cells see ``V``. Each layer has its own drivers, so the layers' slots run at the same time.
 Slots run back to back (trapezoids: rise, width, fall, gap) in one transient per layer, at the
-programming tolerances ``pulse.reltol`` / ``pulse.vntol`` (looser than the operating points'). In
+programming tolerances ``pulse.reltol`` / ``pulse.vntol`` (looser than the operating points'). The gap
+between slots holds every line at 0 V; in a circuit that stores no charge (:func:`simulated_gap`) nothing
+moves in it, so the transient leaves it out and the slots follow each other directly. In
 programming mode a layer is cut off from the others (its columns switched to their pulse sources, the
 amplifiers at gain 0), so by default (``pulse.transient = "layers"``) each layer runs alone in its own
 session (:func:`memcosim.circuits.ep_network.build_programming_layer`: a smaller circuit matrix, and
@@ -30,6 +32,7 @@ import numpy as np
 
 from memcosim.circuits.ep_network import R_SWITCH_OFF, R_SWITCH_ON
 from memcosim.circuits.bias import line_voltages
+from memcosim.circuits.netlist import Netlist
 from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.errors import ConfigError
 from memcosim.trainers.config import PulseUpdateConfig
@@ -112,8 +115,18 @@ def slot_levels(slots: list[dict[int, tuple[float, np.ndarray, int]]], layers, s
     return levels
 
 
+def simulated_gap(gap: float, netlist: Netlist) -> float:
+    """Seconds of the ``gap`` (seconds, every line at 0 V) between two slots that a slot transient of
+    ``netlist`` has to simulate: none when the circuit stores no charge (:meth:`Netlist.stores_charge`), for
+    then every node is at 0 V in the gap, every cell sees 0 V and no state moves (a threshold model such as
+    vteam has a rate of exactly 0 below its thresholds; the retention terms of jart_vcm, jart_v1b and
+    stanford_pku act over seconds and more, not over a gap of nanoseconds); all of it otherwise (wire or
+    periphery capacitance discharges in the gap). The gap has no energy either way: no current flows."""
+    return gap if netlist.stores_charge() else 0.0
+
+
 def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig,
-                 energy: dict[str, float] | None = None) -> int:
+                 energy: dict[str, float] | None = None, *, keep_gap: bool = False) -> int:
     """Apply ``counts[l][i, j]`` pulses to each cell (> 0 SET at ``v_set``, < 0 RESET at ``v_reset``).
 
     The pulses are slots (:func:`layer_slots`: one column of a layer at a time, all rows that still need a
@@ -124,6 +137,8 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig,
     their workers; with ``"network"`` slot ``n`` of every layer side by side in one transient over the whole
     network in programming mode (:func:`pulse_slots`). Returns the number of pulses applied to selected
     cells; the joules every supply group of the network delivered are added to ``energy`` (by group).
+    Each transient simulates the gap between slots only where it can matter (:func:`simulated_gap`), or
+    always with ``keep_gap`` (the waveforms as before the gap was left out: for comparisons).
     Counts are checked (integers, shapes, ``|count| <= max_pulses``) before the session is touched.
     """
     net = circuit.network
@@ -137,17 +152,23 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig,
     if not any(np.any(c) for c in counts):
         return 0
     scheme = net.config.programming.scheme
-    period = slot_period(pulse.set.width, pulse.set.rise, pulse.gap)
+    width, rise = pulse.set.width, pulse.set.rise
+
+    def gap_of(netlist: Netlist) -> float:
+        return pulse.gap if keep_gap else simulated_gap(pulse.gap, netlist)
+
     tolerances = {"reltol": pulse.reltol, "vntol": pulse.vntol}
     # the corners are breakpoints; between them the line voltages are constant or linear ramps,
     # so steps of up to half a pulse width integrate the state as well as finer ones
     step, max_step = pulse.set.rise, max(pulse.set.rise, pulse.set.width / 2)
     if pulse.transient == "network":
         slots = pulse_slots(counts, scheme, pulse.set.amplitude, pulse.reset.amplitude)
-        waves = {name: slot_train(v, pulse.set.width, pulse.set.rise, pulse.gap)
+        gap = gap_of(net.netlist)
+        waves = {name: slot_train(v, width, rise, gap)
                  for name, v in slot_levels(slots, net.layers, scheme).items() if any(v)}
+        stop = len(slots) * slot_period(width, rise, gap)
         with ProgrammingMode(circuit):
-            joules = [circuit.session.run(_programming_tran, tolerances, len(slots) * period, step, waves, max_step)]
+            joules = [circuit.session.run(_programming_tran, tolerances, stop, step, waves, max_step)]
     else:
         runs = []
         for l, c in enumerate(counts):
@@ -155,9 +176,10 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig,
             if not slots:
                 continue
             session, layer = circuit.programming_session(l)
-            waves = {name: slot_train(v, pulse.set.width, pulse.set.rise, pulse.gap)
+            gap = gap_of(session.netlist)
+            waves = {name: slot_train(v, width, rise, gap)
                      for name, v in slot_levels([{l: s} for s in slots], {l: layer}, scheme).items() if any(v)}
-            runs.append((l, session, (tolerances, len(slots) * period, step, waves, max_step)))
+            runs.append((l, session, (tolerances, len(slots) * slot_period(width, rise, gap), step, waves, max_step)))
         with ThreadPoolExecutor(max_workers=len(runs)) as pool:  # each layer's session is its own worker process
             done = [pool.submit(session.run, _programming_tran, *args) for _, session, args in runs]
             joules = [d.result() for d in done]
