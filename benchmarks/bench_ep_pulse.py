@@ -1,15 +1,19 @@
 """EP with pulse updates on digits: the time of one training step and the epoch it implies, before and after
-the pulse slots ran layer by layer, measured in the same run; and the time-step rule of the slot transients.
+a change of the slot transients, measured in the same run; and the time-step rule of the slot transients.
 
 Part ``steps`` (64-H-10 networks, ``MEMCOSIM_BENCH_EP_PULSE_HIDDEN``, default 16,32; the network, pulses and
-programming drivers of ``configs/ep_digits_pulse.toml``):
+programming drivers of ``configs/ep_digits_pulse.toml``); ``MEMCOSIM_BENCH_EP_PULSE_RUNS`` picks the code
+versions (default ``gap,no gap``; speed-ups against the first):
 
-* ``before`` is the code up to b1a27ff: the network's elements in the order they are built
+* ``b1a27ff``, the code up to b1a27ff: the network's elements in the order they are built
   (``klu_order=False``) and every batch's slots in ONE transient over the whole network switched to its
   programming drivers (``pulse.transient = "network"``);
-* ``after``: elements in the order KLU factors fastest (:func:`memcosim.circuits.netlist.order_for_klu`) and
-  each weight layer's slots in its own transient, on the layer alone in its own session and worker process,
-  the layers at once (``pulse.transient = "layers"``, the default).
+* ``gap``, the code up to b8264cd: elements in the order KLU factors fastest
+  (:func:`memcosim.circuits.netlist.order_for_klu`) and each weight layer's slots in its own transient, on the
+  layer alone in its own session and worker process, the layers at once (``pulse.transient = "layers"``), the
+  2 ns gap at 0 V between slots simulated (``apply_pulses(keep_gap=True)``);
+* ``no gap``: the same with the gap left out of the transients (the default: the circuit stores no charge, so
+  nothing moves in the gap; :func:`memcosim.trainers.ep_pulse.simulated_gap`).
 
 A step is a batch of 32 training digits: a free and a nudged operating point per sample, then the batch's
 pulses. The pulse counts are drawn per cell from {-2, ..., 2} (seeded): every column needs 2 SET and 2 RESET
@@ -19,22 +23,35 @@ epoch 1, 3,800 pulses per batch of 32 on 2,420 cells). The pulses are timed on t
 by its slots (a slot transient costs the same whatever its column), after one untimed batch of one column
 (the sessions' first transients). Wall seconds (``*_s``, on the machine as loaded, ``load``) and CPU seconds
 of this process and its ngspice workers (``*_cpu_s``). ``epoch_s_est`` = step x 45 batches +
-360 test reads (free phases) of the digits split. ``fill`` = KLU's fill-in non-zeros of the network (before)
-or of layer 0 alone (after), from ngspice's ``rusage``.
+360 test reads (free phases) of the digits split. ``fill`` = KLU's fill-in non-zeros of the network
+(``network`` transient) or of layer 0 alone (``layers``), from ngspice's ``rusage``.
 
-Part ``time_steps``: 4 slots on column 0 of layer 0 of 64-8-10 (130 x 8 cells) with the EP slot steps
-(largest step = half the pulse width, ``pulse.reltol`` 1e-3), with vteam's preset rule
-(``devices/presets.py``: ``min(width, step) / pulse_steps``, reltol 1e-4) and a converged reference (5 ps,
-reltol 1e-6): time points and the error of each cell's state change against the reference.
+Part ``time_steps``: 8 slots on columns 0 and 1 of layer 0 of 64-8-10 (130 x 8 cells) with the EP slot steps
+(largest step = half the pulse width, ``pulse.reltol`` 1e-3) with and without the gap between slots, with
+vteam's preset rule (``devices/presets.py``: ``min(width, step) / pulse_steps``, reltol 1e-4) and converged
+references (5 ps, reltol 1e-6) with and without the gap: time points, Newton iterations, and the error of each
+cell's state change against the reference with the gap; for the slot steps without the gap also the difference
+from the slot steps with it (``vs_gap_median`` of each cell's change, ``vs_gap_max_of_largest``: the largest,
+as a fraction of the largest change).
 
 Part ``solver``: layer 0 of 64-32-10 alone (130 x 32 cells): KLU's fill-in non-zeros for several element
-orders (ngspice ``rusage`` after an operating point), and where the time of an 8-slot transient goes
-(time points, Newton iterations, seconds of device evaluation, factorization and solve, as ngspice counts them).
+orders (ngspice ``rusage`` after an operating point), and where the time of an 8-slot transient goes, with and
+without the gap between slots (time points, Newton iterations, seconds of device evaluation, factorization and
+solve as ngspice counts them, and the worker's CPU seconds).
 
 Part ``accuracy``: ``configs/ep_digits_pulse.toml`` at 64-``MEMCOSIM_BENCH_EP_PULSE_ACC_HIDDEN``-10 (default
 16) trained for one epoch on the first ``MEMCOSIM_BENCH_EP_PULSE_ACC_TRAIN`` training digits (default 480), the
 whole test split, with the pulses layer by layer and in one transient over the whole network: test accuracy,
 pulses and energy of each (about 10 min each on the loaded machine).
+
+Part ``drivers``: 8 slots on columns 0 and 1 of layer 0 of 64-8-10 (error against the 5 ps / reltol 1e-6
+reference with the gap) and 16 slots on columns 0-3 of layer 0 of 64-32-10 (cost only), the programming
+sources written into the netlist in two ways: as ``pwl`` voltage sources (ngspice puts a breakpoint at every
+corner and restarts with a step of a tenth of the shorter of the last step and the next interval) and as B
+sources ``V = pwl(time, ...)`` (no breakpoints: the steps follow ``max_step``), optionally with a 0 V source
+whose corners are breakpoints at the slots' corners (the B sources then take the vsrc's time points; this
+isolates what a B source costs per Newton iteration). Time points, iterations and the worker's CPU seconds of
+the transient.
 
 ``MEMCOSIM_BENCH_PARTS`` picks parts (default ``steps,time_steps,solver,accuracy``). Tables on screen, JSON in
 ``benchmarks/results/ep_pulse_<part>.json``.
@@ -66,7 +83,8 @@ ACC_HIDDEN = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_HIDDEN", "16"))
 ACC_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_TRAIN", "480"))
 PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "steps,time_steps,solver,accuracy").split(",")
 BATCH, BATCHES, TEST = 32, 45, 360  # the digits split: 1,437 training digits in batches of 32, 360 test digits
-VARIANTS = {"before": (False, "network"), "after": (True, "layers")}
+VARIANTS = {"b1a27ff": (False, "network", True), "gap": (True, "layers", True), "no gap": (True, "layers", False)}
+RUNS = os.environ.get("MEMCOSIM_BENCH_EP_PULSE_RUNS", "gap,no gap").split(",")
 
 
 def fill_in(session) -> int:
@@ -141,14 +159,21 @@ def solver_rows() -> list[dict]:
         counts = np.random.default_rng(1).integers(-2, 3, g.shape)
         counts[:, 2:] = 0
         slots = layer_slots(counts, p.set.amplitude, p.reset.amplitude)
-        waves = {n: slot_train(v, p.set.width, p.set.rise, p.gap)
-                 for n, v in slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2").items() if any(v)}
-        stop = len(slots) * slot_period(p.set.width, p.set.rise, p.gap)
-        f = session.run(solver_figures, "", (stop, p.set.rise, waves, max(p.set.rise, p.set.width / 2), p.reltol, p.vntol))
-        rows.append({"part": "solver", "order": f"{len(slots)}-slot transient, reversed", "fill": int(f.get("Circuit fill-in non-zeroes", -1)),
-                     "points": f["Transient timepoints"], "iterations": f["Transient iterations"],
-                     "load_s": f["Transient load time"], "factor_s": f["Transient factor time"],
-                     "solve_s": f["Transient solve time"], "analysis_s": f["Transient analysis time"]})
+        levels = slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2")
+        start, before = session.states.copy(), {}
+        for gap in (p.gap, 0.0):  # ngspice's rusage counts add up over the session's transients
+            session.set_states(start)
+            waves = {n: slot_train(v, p.set.width, p.set.rise, gap) for n, v in levels.items() if any(v)}
+            stop = len(slots) * slot_period(p.set.width, p.set.rise, gap)
+            total = session.run(solver_figures, "", (stop, p.set.rise, waves, max(p.set.rise, p.set.width / 2),
+                                                     p.reltol, p.vntol))
+            f = {k: v - before.get(k, 0.0) for k, v in total.items()}
+            before = total
+            rows.append({"part": "solver", "order": f"{len(slots)}-slot transient, reversed, gap {gap * 1e9:g} ns",
+                         "fill": int(total.get("Circuit fill-in non-zeroes", -1)),
+                         "points": f["Transient timepoints"], "iterations": f["Transient iterations"],
+                         "load_s": f["Transient load time"], "factor_s": f["Transient factor time"],
+                         "solve_s": f["Transient solve time"], "analysis_s": f["Transient analysis time"]})
     finally:
         session.close()
     return rows
@@ -190,7 +215,8 @@ def step_rows() -> list[dict]:
         config = digits_config("ngspice", "pulse", hidden=hidden)
         data = dataset_for(config)
         x = data.x_train[:BATCH]
-        for name, (klu_order, transient) in VARIANTS.items():
+        for name in RUNS:
+            klu_order, transient, keep_gap = VARIANTS[name]
             pulse = dataclasses.replace(config.pulse, transient=transient)
             t0 = time.perf_counter()
             circuit = CircuitNetwork(config.network, config.network.initial_conductances(), ep_session_options(),
@@ -213,13 +239,13 @@ def step_rows() -> list[dict]:
                 for k in range(8):
                     circuit.free(data.x_test[k])
                 read = (time.perf_counter() - t0) / 8
-                apply_pulses(circuit, batch_counts(circuit, 1, seed=1), pulse)  # first transients: set-up, untimed
+                apply_pulses(circuit, batch_counts(circuit, 1, seed=1), pulse, keep_gap=keep_gap)  # set-up, untimed
                 counts = batch_counts(circuit, COLUMNS)
                 full = batch_counts(circuit, 0)
                 timed_slots = max(len(layer_slots(c, 1.0, -1.0)) for c in counts)
                 all_slots = max(len(layer_slots(c, 1.0, -1.0)) for c in full)
                 t0, c0 = time.perf_counter(), cpu_seconds(pids)
-                pulses = apply_pulses(circuit, counts, pulse)
+                pulses = apply_pulses(circuit, counts, pulse, keep_gap=keep_gap)
                 pulse_s = (time.perf_counter() - t0) * all_slots / timed_slots
                 pulse_cpu = (cpu_seconds(pids) - c0) * all_slots / timed_slots
                 fill = (circuit.session if transient == "network" else circuit.programming_session(0)[0]).run(fill_in)
@@ -233,48 +259,157 @@ def step_rows() -> list[dict]:
                          "batch_slots": all_slots, "timed_pulses": pulses, "fill": fill,
                          "load": os.getloadavg()[0]})
             print(rows[-1], flush=True)
-        before, after = rows[-2], rows[-1]
-        after["speedup"] = before["epoch_s_est"] / after["epoch_s_est"]
-        after["speedup_cpu"] = before["step_cpu_s"] / after["step_cpu_s"]
+        first = rows[-len(RUNS)]
+        for row in rows[-len(RUNS) + 1:]:
+            row["speedup"] = first["epoch_s_est"] / row["epoch_s_est"]
+            row["speedup_cpu"] = first["step_cpu_s"] / row["step_cpu_s"]
     return rows
 
 
 def time_step_rows() -> list[dict]:
-    """State changes of 4 slots on layer 0 of 64-8-10 under the EP slot steps, the preset rule and a converged
-    reference."""
+    """State changes of 8 slots on layer 0 of 64-8-10 under the EP slot steps (with and without the gap between
+    slots), the preset rule and converged references (with and without the gap)."""
     config = digits_config("ngspice", "pulse", hidden=8)
     net, p = config.network, config.pulse
     g = net.initial_conductances()[0]
     prog = build_programming_layer(net, 0, g)
     counts = np.random.default_rng(1).integers(-2, 3, g.shape)
-    counts[:, 1:] = 0
+    counts[:, 2:] = 0
     slots = layer_slots(counts, p.set.amplitude, p.reset.amplitude)
-    waves = {n: slot_train(v, p.set.width, p.set.rise, p.gap)
-             for n, v in slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2").items() if any(v)}
-    stop = len(slots) * slot_period(p.set.width, p.set.rise, p.gap)
+    levels = slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2")
     preset = get_preset(net.device.model)
-    rules = {"EP slot steps": (max(p.set.rise, p.set.width / 2), p.reltol),
-             "preset rule": (preset.max_time_step(p.set.width), min(p.reltol, preset.pulse_reltol)),
-             "reference": (5e-12, 1e-6)}
-    moved, rows = {}, []
+    slot_step = max(p.set.rise, p.set.width / 2)
+    rules = {"EP slot steps": (slot_step, p.reltol, p.gap), "EP slot steps, no gap": (slot_step, p.reltol, 0.0),
+             "preset rule": (preset.max_time_step(p.set.width), min(p.reltol, preset.pulse_reltol), p.gap),
+             "reference, no gap": (5e-12, 1e-6, 0.0), "reference": (5e-12, 1e-6, p.gap)}
+    moved, rows, before = {}, [], {}
     session = open_session(prog.netlist, ep_session_options())
     try:
         start = session.states.copy()
-        for name, (max_step, reltol) in rules.items():
+        for name, (max_step, reltol, gap) in rules.items():
             session.set_states(start)
+            waves = {n: slot_train(v, p.set.width, p.set.rise, gap) for n, v in levels.items() if any(v)}
+            stop = len(slots) * slot_period(p.set.width, p.set.rise, gap)
             t0 = time.perf_counter()
-            r = session.run(_tran, stop, p.set.rise, waves, max_step, reltol, p.vntol)
+            total = session.run(solver_figures, "", (stop, p.set.rise, waves, max_step, reltol, p.vntol))
             wall = time.perf_counter() - t0
+            f = {k: v - before.get(k, 0.0) for k, v in total.items()}
+            before = total
             moved[name] = session.states - start
-            rows.append({"part": "time_steps", "rule": name, "max_step_s": max_step, "reltol": reltol,
-                         "points": r, "wall_s": wall})
+            rows.append({"part": "time_steps", "rule": name, "max_step_s": max_step, "reltol": reltol, "gap_s": gap,
+                         "slots": len(slots), "points": int(f["Transient timepoints"]),
+                         "iterations": int(f["Transient iterations"]), "wall_s": wall})
     finally:
         session.close()
     ref = moved["reference"]
     big = np.abs(ref) > 1e-4 * np.abs(ref).max()
+    old = moved["EP slot steps"]
     for row in rows:
         err = np.abs(moved[row["rule"]][big] - ref[big]) / np.abs(ref[big])
         row.update(cells=int(big.sum()), err_median=float(np.median(err)), err_max=float(err.max()))
+        if row["rule"] == "EP slot steps, no gap":  # against the same steps with the gap (the code before)
+            d = np.abs(moved[row["rule"]] - old)
+            row.update(vs_gap_median=float(np.median(d[big] / np.abs(old[big]))),
+                       vs_gap_max_of_largest=float(d.max() / np.abs(old).max()))
+    return rows
+
+
+def driver_netlist(text: str, levels: dict[str, list[float]], width: float, rise: float, gap: float, kind: str) -> str:
+    """``text`` (a programming layer's netlist) with every pulsing source ``VP...`` driven by its slot train:
+    ``vsrc`` a pwl voltage source; ``bsource`` a B source ``V = pwl(time, ...)`` (held after the last corner);
+    ``bsource+breaks`` the B sources and a 0 V source (behind 1 kohm) with a corner at every slot corner."""
+    names = {n.upper(): n for n, v in levels.items() if any(v)}
+    out, corners = [], set()
+    for line in text.splitlines():
+        m = re.match(r"^(V\S+) (\S+) (\S+) dc 0$", line, re.I)
+        if m and m.group(1).upper() in names:
+            wave = slot_train(levels[names[m.group(1).upper()]], width, rise, gap)
+            corners.update(wave.times[1:])
+            if kind == "vsrc":
+                out.append(f"{line} pwl({wave.render()})")
+            else:
+                pairs = ", ".join(f"{t:.9g}, {v:.9g}" for t, v in zip(wave.times + (wave.times[-1] + 1.0,),
+                                                                        wave.values + (wave.values[-1],)))
+                out.append(f"B{m.group(1)[1:]} {m.group(2)} {m.group(3)} V=pwl(time, {pairs})")
+            continue
+        if line.strip().lower() == ".end" and kind == "bsource+breaks":
+            times = sorted(corners)
+            out.append("VBREAKS breaks 0 pwl(0 0 " + " ".join(f"{t:.9g} {k % 2}" for k, t in enumerate(times, 1)) + ")")
+            out.append("RBREAKS breaks 0 1000")
+        out.append(line)
+    return "\n".join(out)
+
+
+def driver_tran(session, text: str, stop: float, step: float, max_step: float, reltol: float, vntol: float,
+                state_nodes: list[str]) -> dict:
+    """Load ``text`` beside the session's circuit, run the transient, read its figures and final states, and
+    remove it again; in the worker."""
+    lib = session.library
+    lib.load_circuit(text)
+    try:
+        lib.command(f"option reltol={reltol!r} vntol={vntol!r}")
+        c0 = time.process_time()
+        lib.command(f"tran {step!r} {stop!r} 0 {max_step!r}")
+        cpu = time.process_time() - c0
+        figures = {"cpu_s": cpu}
+        out = lib.command("rusage all")
+        for line in out.stdout + out.stderr:
+            m = re.match(r"\s*(Transient iterations|Transient timepoints)\s*=\s*(\S+)", line)
+            if m:
+                figures[m.group(1)] = float(m.group(2))
+        figures["states"] = np.array([lib.vector(f"v({n})")[-1] for n in state_nodes])
+        lib.command("destroy all")
+    finally:
+        lib.command("remcirc")
+    return figures
+
+
+def driver_rows() -> list[dict]:
+    """Slot transients with the programming sources as pwl voltage sources and as B sources (see the module
+    docstring)."""
+    rows = []
+    for hidden, columns in ((8, 2), (32, 4)):
+        config = digits_config("ngspice", "pulse", hidden=hidden)
+        net, p = config.network, config.pulse
+        g = net.initial_conductances()[0]
+        prog = build_programming_layer(net, 0, g)
+        counts = np.random.default_rng(1).integers(-2, 3, g.shape)
+        counts[:, columns:] = 0
+        slots = layer_slots(counts, p.set.amplitude, p.reset.amplitude)
+        levels = slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2")
+        text = prog.netlist.render()
+        nodes = [m.state_node for m in prog.netlist.memristors]
+        start = np.array([dict(m.params)["x0"] for m in prog.netlist.memristors])
+        slot_step = max(p.set.rise, p.set.width / 2)
+        runs = [("vsrc", p.gap, slot_step, p.reltol), ("vsrc", 0.0, slot_step, p.reltol),
+                ("bsource+breaks", 0.0, slot_step, p.reltol), ("bsource", 0.0, p.set.width / 4, p.reltol),
+                ("bsource", 0.0, p.set.width / 6, p.reltol)]
+        if hidden == 8:
+            runs.append(("vsrc", p.gap, 5e-12, 1e-6))
+        session = open_session(prog.netlist, ep_session_options())
+        try:
+            for kind, gap, max_step, reltol in runs:
+                f = session.run(driver_tran, driver_netlist(text, levels, p.set.width, p.set.rise, gap, kind),
+                                len(slots) * slot_period(p.set.width, p.set.rise, gap), p.set.rise, max_step,
+                                reltol, p.vntol, nodes)
+                rows.append({"part": "drivers", "network": f"64-{hidden}-10", "sources": kind, "gap_s": gap,
+                             "max_step_s": max_step, "reltol": reltol, "slots": len(slots),
+                             "points": int(f["Transient timepoints"]), "iterations": int(f["Transient iterations"]),
+                             "cpu_s": f["cpu_s"], "moved": f["states"] - start})
+                print({k: v for k, v in rows[-1].items() if k != "moved"}, flush=True)
+        finally:
+            session.close()
+        if hidden == 8:
+            ref = rows[-1]["moved"]
+            big = np.abs(ref) > 1e-4 * np.abs(ref).max()
+            for row in rows[-len(runs):]:
+                err = np.abs(row["moved"][big] - ref[big]) / np.abs(ref[big])
+                row.update(err_median=float(np.median(err)), err_max=float(err.max()))
+    for row in rows:
+        del row["moved"]
+        row["points_per_slot"] = row["points"] / row["slots"]
+        row["iterations_per_slot"] = row["iterations"] / row["slots"]
+        row["cpu_ms_per_iteration"] = 1e3 * row["cpu_s"] / row["iterations"]
     return rows
 
 
@@ -289,19 +424,26 @@ def main() -> None:
         report("ep_pulse_steps", step_rows(),
                "a batch of 32 digits (free + nudged op per sample, then the pulse slots of counts in {-2..2}: every "
                f"column 2 SET + 2 RESET slots), pulses timed on {COLUMNS or 'all'} columns per layer and scaled by "
-               "slots; epoch_s_est = step x 45 + 360 test reads; before = whole-network transient, elements as "
-               "built; after = layer by layer, KLU order; *_cpu_s = this process and its ngspice workers")
+               "slots; epoch_s_est = step x 45 + 360 test reads; b1a27ff = whole-network transient, elements as "
+               "built; gap = layer by layer, KLU order, 2 ns gap between slots simulated; no gap = the same "
+               "without it; *_cpu_s = this process and its ngspice workers; speedups against the first run")
     if "time_steps" in PARTS:
         report("ep_pulse_time_steps", time_step_rows(),
-               "4 slots on 130 x 8 cells: error of each cell's state change against the 5 ps / reltol 1e-6 reference")
+               "8 slots on 130 x 8 cells: error of each cell's state change against the 5 ps / reltol 1e-6 "
+               "reference with the 2 ns gap between slots")
     if "accuracy" in PARTS:
         report("ep_pulse_accuracy", accuracy_rows(),
                f"configs/ep_digits_pulse.toml at 64-{ACC_HIDDEN}-10, first {ACC_TRAIN} training digits, 1 epoch, "
                "whole test split; pulses layer by layer and in one transient over the whole network")
+    if "drivers" in PARTS:
+        report("ep_pulse_drivers", driver_rows(),
+               "slot transients of layer 0 with the programming sources as pwl voltage sources (a breakpoint at "
+               "every corner) and as B sources pwl(time) (none; +breaks: a 0 V source with the corners as "
+               "breakpoints); cpu_s = the worker's CPU seconds of the transient; errors against 5 ps / reltol 1e-6")
     if "solver" in PARTS:
         report("ep_pulse_solver", solver_rows(),
                "layer 0 of 64-32-10 alone: KLU fill-in per element order (op), and an 8-slot transient's ngspice "
-               "rusage (seconds as ngspice counts them)")
+               "rusage (seconds as ngspice counts them) with and without the gap between slots")
 
 
 if __name__ == "__main__":

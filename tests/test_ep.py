@@ -437,3 +437,31 @@ def _converged_tran(session, stop: float, step: float, waves: dict) -> None:
     """A transient of ``waves`` in 5 ps steps at reltol 1e-6 (converged for the slots above); in the worker."""
     with session.solver_options(reltol=1e-6, vntol=1e-9):
         session.tran(stop, step, waveforms=waves, max_step=5e-12)
+
+
+def test_a_netlist_stores_charge_in_capacitors_junctions_and_transistors():
+    """Netlist.stores_charge: resistors, sources, memristors and diodes without junction charge store none
+    (the EP network and its programming layers); a capacitor, a diode with cjo or tt, a MOSFET card, or a
+    capacitor inside a sub-circuit do."""
+    from memcosim.circuits.ep_network import build_ep_network, build_programming_layer
+    from memcosim.circuits.netlist import Netlist
+
+    config = _pulse_config().network
+    assert not build_ep_network(config).netlist.stores_charge()
+    assert not build_programming_layer(config, 0, config.initial_conductances()[0]).netlist.stores_charge()
+
+    def netlist(**cards) -> Netlist:
+        net = Netlist()
+        net.resistor("R1", "a", "0", 1e3)
+        net.voltage_source("V1", "a", "0", 1.0)
+        for card, (kind, params) in cards.items():
+            net.model_card(card, kind, **params)
+        return net
+
+    assert not netlist(d1=("D", {"is": 1e-9, "n": 1.0, "cjo": 0.0})).stores_charge()
+    assert netlist(d1=("D", {"is": 1e-9, "cjo": 1e-15})).stores_charge()
+    assert netlist(d1=("D", {"is": 1e-9, "tt": 1e-12})).stores_charge()
+    assert netlist(m1=("nmos", {"level": 1})).stores_charge()
+    net = netlist()
+    net.subcircuit("hold", ".subckt hold a b\nC1 a b 1f\n.ends hold")
+    assert net.stores_charge()
