@@ -47,8 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_sgd import memory_rows, step_times
-from benchmarks.common import RESULTS, report_parts
+from benchmarks.common import RESULTS, memory_rows, report_parts, step_times
 
 EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_FO_EPOCHS", "0"))
 TRAIN = int(os.environ.get("MEMCOSIM_BENCH_FO_TRAIN", "0"))

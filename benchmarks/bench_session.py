@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from benchmarks.common import median_time, report
+from benchmarks.common import median_time, report, rss_mb
 from memcosim.circuits.crossbar import build_crossbar
 from memcosim.config.array import ArrayConfig, DeviceConfig, WireConfig
 from memcosim.circuits.nodal import crossbar_network
@@ -120,13 +120,6 @@ def batch_overhead_row(n: int = 32, steps: int = 5) -> dict:
             "speedup": t_batch / t_session, "target": ">=20x"}
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def memory_row(n: int = 32, steps: int = 10_000) -> dict:
     xbar, rng = _array(n)
     inputs = rng.uniform(0, 0.2, (256, n))
@@ -137,9 +130,9 @@ def memory_row(n: int = 32, steps: int = 10_000) -> dict:
             s.set_sources(dict(zip(xbar.row_sources, inputs[k % 256])))
             s.op(currents=xbar.column_sources)
             if k in (100, steps):
-                rss[k] = _rss_mb()
+                rss[k] = rss_mb()
             if k % 2000 == 0:
-                print(f"  memory run: {k}/{steps} steps, {time.perf_counter() - t:.0f} s, RSS {_rss_mb():.1f} MB",
+                print(f"  memory run: {k}/{steps} steps, {time.perf_counter() - t:.0f} s, RSS {rss_mb():.1f} MB",
                       flush=True)
     return {"N": n, "rss_after_100_MB": rss[100], f"rss_after_{steps}_MB": rss[steps],
             "growth_pct": 100 * (rss[steps] / rss[100] - 1), "target": "<=10%"}

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import RESULTS, report_parts
+from benchmarks.common import RESULTS, memory_rows, report_parts, step_times
 
 EPOCHS = int(os.environ.get("MEMCOSIM_BENCH_SGD_EPOCHS", "1"))
 TRAIN = int(os.environ.get("MEMCOSIM_BENCH_SGD_TRAIN", "200"))
@@ -40,43 +40,6 @@ SIZES = [int(s) for s in os.environ.get("MEMCOSIM_BENCH_SGD_SIZES", "8,16,32,64"
 PARTS = os.environ.get("MEMCOSIM_BENCH_SGD_PARTS", "steps,calibration,transients,memory,accuracy").split(",")
 SPLIT_SLOTS = 18  # slots per transient of the old split (0.57 V line waveforms within one ngspice command)
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-
-
-def rss_mb() -> float:
-    """Resident set size of this process (MiB), from /proc."""
-    with open("/proc/self/statm") as fh:
-        pages = int(fh.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def step_times(trainer, batches: int = 3) -> tuple[float, float]:
-    """(median seconds per training step, median seconds per forward sample) over ``batches`` batches."""
-    d = trainer.dataset
-    bs = trainer.config.train.batch_size
-    steps, fwd = [], []
-    for k in range(batches):
-        idx = np.arange(k * bs, (k + 1) * bs) % len(d.x_train)
-        t = time.perf_counter()
-        trainer.train_batch(d.x_train[idx], d.y_train[idx])
-        steps.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        trainer.predict(d.x_test[:2])
-        fwd.append((time.perf_counter() - t) / 2)
-    return float(np.median(steps)), float(np.median(fwd))
-
-
-def memory_rows(make, label: str) -> list[dict]:
-    """RSS after the first batch and after a whole epoch of ``make()``'s trainer."""
-    with make() as tr:
-        d = tr.dataset
-        bs = tr.config.train.batch_size
-        first = None
-        for k in range(0, len(d.x_train), bs):
-            tr.train_batch(d.x_train[k:k + bs], d.y_train[k:k + bs])
-            first = rss_mb() if first is None else first
-        end = rss_mb()
-    return [{"part": "memory", "run": label, "samples": len(d.x_train), "rss_after_batch1_MiB": round(first, 1),
-             "rss_end_MiB": round(end, 1), "growth_MiB": round(end - first, 1)}]
 
 
 def sgd_config(update: str, hidden: int, epochs: int, train: int, rule: str = "manhattan", **sgd):

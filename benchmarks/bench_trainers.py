@@ -153,7 +153,7 @@ def digits_rows() -> list[dict]:
 def step_rows() -> list[dict]:
     """Time per training step (a batch: free + nudged operating point per sample, then the update) and the
     epoch time it implies, 64-H-10 on digits, ideal and pulse updates (pulse: configs/ep_digits_pulse.toml)."""
-    from benchmarks.bench_sgd import step_times
+    from benchmarks.common import step_times
 
     rows = []
     for hidden in STEP_SIZES:
@@ -174,7 +174,7 @@ def step_rows() -> list[dict]:
 def memory_rows() -> list[dict]:
     """Resident memory after the first batch and after MEMORY_TRAIN samples of EP with pulse updates
     (64-16-10, ngspice in this process so that its memory is counted)."""
-    from benchmarks.bench_sgd import memory_rows as rows_for
+    from benchmarks.common import memory_rows as rows_for
 
     config = digits_config("ngspice", "pulse", epochs=1, train_limit=MEMORY_TRAIN, test_limit=8)
     return rows_for(lambda: EPTrainer(config, options=ep_session_options(worker=False)),

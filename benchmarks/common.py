@@ -1,4 +1,5 @@
-"""Table printing and JSON output shared by the benchmarks."""
+"""Pieces shared by the benchmarks: settings from KEY=VALUE arguments, timing, resident memory, trainer step
+and memory figures, table printing and JSON output."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from memcosim.fileio import atomic_write_text
 
@@ -50,6 +53,44 @@ def report(name: str, rows: list[dict], notes: str = "") -> Path:
     payload = {"benchmark": name, "machine": platform.platform(), "python": platform.python_version(),
                "rows": rows, "notes": notes}
     return atomic_write_text(RESULTS / f"{name}.json", json.dumps(payload, indent=2) + "\n")
+
+
+def rss_mb() -> float:
+    """Resident set size of this process (MiB), from /proc."""
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def step_times(trainer, batches: int = 3) -> tuple[float, float]:
+    """(median seconds per training step, median seconds per forward sample) over ``batches`` batches of a
+    crossbar trainer (``train_batch`` / ``predict``)."""
+    d = trainer.dataset
+    bs = trainer.config.train.batch_size
+    steps, fwd = [], []
+    for k in range(batches):
+        idx = np.arange(k * bs, (k + 1) * bs) % len(d.x_train)
+        t = time.perf_counter()
+        trainer.train_batch(d.x_train[idx], d.y_train[idx])
+        steps.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        trainer.predict(d.x_test[:2])
+        fwd.append((time.perf_counter() - t) / 2)
+    return float(np.median(steps)), float(np.median(fwd))
+
+
+def memory_rows(make, label: str) -> list[dict]:
+    """RSS after the first batch and after a whole epoch of ``make()``'s trainer."""
+    with make() as tr:
+        d = tr.dataset
+        bs = tr.config.train.batch_size
+        first = None
+        for k in range(0, len(d.x_train), bs):
+            tr.train_batch(d.x_train[k:k + bs], d.y_train[k:k + bs])
+            first = rss_mb() if first is None else first
+        end = rss_mb()
+    return [{"part": "memory", "run": label, "samples": len(d.x_train), "rss_after_batch1_MiB": round(first, 1),
+             "rss_end_MiB": round(end, 1), "growth_MiB": round(end - first, 1)}]
 
 
 def report_parts(prefix: str, rows: list[dict], parts: list[str], notes: str = "") -> None:
