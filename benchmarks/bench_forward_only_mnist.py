@@ -2,7 +2,8 @@
 
 Compares the ngspice runs (``memcosim train configs/forward_only_mnist_ff.toml`` and
 ``configs/forward_only_mnist_competitive.toml``, their ``history.csv`` in ``docs/forward_only_mnist/<rule>/``, and
-variants of a run file in ``<rule>_<what>/``, e.g. ``competitive_10us``: the same run file with 10 us pulses)
+variants of a run file in ``<rule>_<what>/``, e.g. ``competitive_10us``: the same run file with 10 us pulses; a
+``run.toml`` beside a ``history.csv`` is the run file that run used, for its cell and digit counts)
 with the backprop reference of the same architecture (``inputs + bias -> hidden clip(0, 1) -> 4 classes``,
 hidden as in the run files) trained in software (numpy floats, plain per-sample SGD, weights clipped to
 +-w_max: :func:`memcosim.trainers.backprop_baseline.backprop_baseline`) on the same split:
@@ -21,6 +22,9 @@ trainer's own rule code (``ForwardOnlyTrainer`` with ``ideal`` updates) on array
 the run file's DAC and ADC quantization, every RESET pulse lowering a conductance by the same fraction
 ``MEMCOSIM_BENCH_FOM_STEP`` (default 0.03); no wires, no position-dependent step. Test accuracy and RESET slots per
 epoch for the run file's settings and for more training digits.
+
+Part ``fftwin`` (``MEMCOSIM_BENCH_FOM_PARTS=fftwin``, ~2 min): the FF rule's settings in the same twin, several
+seeds, next to backprop on the same digits (:func:`ff_twin_rows`).
 
 Backprop runs ``MEMCOSIM_BENCH_FOM_SEEDS`` seeds (default 3; mean and standard deviation of the final test
 accuracy) for ``MEMCOSIM_BENCH_FOM_EPOCHS`` epochs (default 20). Writes ``forward_only_mnist.json`` (results/)
@@ -252,8 +256,10 @@ class _TwinLayer:
         return SimpleNamespace(outputs=(i[:, 0::2] - i[:, 1::2]) / (c.device.v_read * c.k))
 
 
-def _twin_trainer(cfg, data, s, seed: int):
-    """The forward-only trainer's rule on :class:`_TwinLayer` arrays (no circuit); counts RESET slots."""
+def _twin_trainer(cfg, data, s, seed: int, step: str | None = None):
+    """The forward-only trainer's rule on :class:`_TwinLayer` arrays (no circuit); counts RESET slots.
+    ``step``: as ``MEMCOSIM_BENCH_FOM_STEP`` (the default)."""
+    step = STEP if step is None else step
     from types import SimpleNamespace
 
     from memcosim.trainers.base import Trainer
@@ -287,10 +293,10 @@ def _twin_trainer(cfg, data, s, seed: int):
     shapes = [(c.inputs, c.columns) for c in layer_configs(s, data.n_features + (data.n_classes * s.label_repeat
               if s.rule == "ff" else 0) + 1, s.hidden if s.rule == "ff" else data.n_classes * s.units_per_class,
               seed, s.reset, {}, {})]
-    if STEP == "map":
+    if step == "map":
         steps = step_factors(shapes)
     else:
-        values = [float(v) for v in STEP.split(",")]
+        values = [float(v) for v in step.split(",")]
         steps = [np.full(shape, values[min(k, len(values) - 1)]) for k, shape in enumerate(shapes)]
 
     return TwinTrainer()
@@ -321,7 +327,65 @@ def twin_rows() -> list[dict]:
     return rows
 
 
+FF_VARIANTS = {  # name -> [forward_only] settings over the FF run file's
+    "run file: random negative, total gate": {},
+    "random negative, layer gate (the first run file's rule)": {"gate": "layer"},
+    "hardest negative, total gate": {"negative": "hardest"},
+    "hardest negative, total gate, threshold rows x > 0.5": {"negative": "hardest", "selection": "threshold",
+                                                              "x_threshold": 0.5},
+}
+FF_STEP = os.environ.get("MEMCOSIM_BENCH_FOM_FF_STEP", "0.0044,0.024")
+FF_RUNS = [tuple(int(v) for v in r.split("x")) for r in
+           os.environ.get("MEMCOSIM_BENCH_FOM_FF_RUNS", "64x3,200x3,400x3").split(",")]
+FF_SEEDS = int(os.environ.get("MEMCOSIM_BENCH_FOM_FF_SEEDS", "4"))
+
+
+def ff_twin_rows() -> list[dict]:
+    """Part ``fftwin``: the FF rule's settings (:data:`FF_VARIANTS`) in the numpy twin, per training-set size and
+    epochs (``MEMCOSIM_BENCH_FOM_FF_RUNS``, ``<digits>x<epochs>``), over ``MEMCOSIM_BENCH_FOM_FF_SEEDS`` values of
+    ``train.seed`` (each its own stratified split, initial weights and order), every test digit of the split, the
+    per-layer RESET steps ``MEMCOSIM_BENCH_FOM_FF_STEP`` (default: the medians measured in the FF run file's
+    circuit, 0.44 % and 2.4 %); next to backprop (20 epochs) on the same digits of each seed."""
+    import dataclasses
+
+    from memcosim.trainers.backprop_baseline import backprop_baseline
+    from memcosim.trainers.config import load_run_config
+    from memcosim.trainers.datasets import dataset_for
+
+    rows = []
+    for train, epochs in FF_RUNS:
+        backprop = []
+        for seed in range(FF_SEEDS):
+            cfg = load_run_config(CONFIGS / "forward_only_mnist_ff.toml")
+            cfg.train = dataclasses.replace(cfg.train, train_limit=train, test_limit=0, seed=seed)
+            data = dataset_for(cfg)
+            backprop.append(backprop_baseline(data, cfg.forward_only.hidden, epochs=EPOCHS, seed=seed)[-1]["test_acc"])
+        for name, settings in FF_VARIANTS.items():
+            acc, slots = np.zeros((FF_SEEDS, epochs)), np.zeros((FF_SEEDS, epochs))
+            for seed in range(FF_SEEDS):
+                cfg = load_run_config(CONFIGS / "forward_only_mnist_ff.toml")
+                cfg.train = dataclasses.replace(cfg.train, train_limit=train, test_limit=0, seed=seed, epochs=epochs,
+                                                update="ideal", progress=False, checkpoint="")
+                cfg.forward_only = dataclasses.replace(cfg.forward_only, **settings)
+                data = dataset_for(cfg)
+                tr = _twin_trainer(cfg, data, cfg.forward_only, seed, FF_STEP)
+                tr.epoch_extras = lambda tr=tr: {"slots": tr.counters["slots"]}
+                history = tr.fit(log=None)
+                acc[seed] = [h["test_acc"] for h in history]
+                slots[seed] = np.diff([0] + [h["slots"] for h in history])
+            rows.append({"FF settings": name, "train digits": train, "test digits": len(data.x_test),
+                         "epochs": epochs, "test acc % per epoch (mean)": " / ".join(f"{100 * a:.1f}" for a in acc.mean(0)),
+                         "last epoch min-max %": f"{100 * acc[:, -1].min():.1f}-{100 * acc[:, -1].max():.1f}",
+                         "RESET slots per epoch (mean)": " / ".join(f"{v:.0f}" for v in slots.mean(0)),
+                         "backprop % (mean)": round(100 * float(np.mean(backprop)), 1)})
+    report("forward_only_mnist_ff_twin", rows, notes=f"numpy twin of the FF run file, {FF_SEEDS} seeds (split, init, "
+           f"order), per-layer RESET steps {FF_STEP}; backprop: {EPOCHS} epochs on the same digits")
+    return rows
+
+
 def main() -> None:
+    if "fftwin" in PARTS:
+        ff_twin_rows()
     if "steps" in PARTS:
         step_rows()
     if "stepmap" in PARTS:
@@ -353,8 +417,16 @@ def accuracy_rows() -> None:
         for run, hist in _histories(rule).items():
             curves[run] = hist
             last = hist[-1]
-            rows.append({"run": f"{run}, ngspice, reset-only pulses", "cells": cells, "train digits": len(same.x_train),
-                         "test digits": len(same.x_test), "epochs": int(last["epoch"]),
+            run_cells, run_data = cells, same
+            if (DOCS / run / "run.toml").is_file():  # the run file the run used (kept beside its history)
+                rc = load_run_config(DOCS / run / "run.toml")
+                run_data = dataset_for(rc)
+                rows0 = run_data.n_features + (run_data.n_classes * rc.forward_only.label_repeat if rule == "ff" else 0) + 1
+                out1 = rc.forward_only.hidden if rule == "ff" else run_data.n_classes * rc.forward_only.units_per_class
+                run_cells = rows0 * 2 * rc.forward_only.hidden + (rc.forward_only.hidden + 1) * 2 * out1
+            rows.append({"run": f"{run}, ngspice, reset-only pulses", "cells": run_cells,
+                         "train digits": len(run_data.x_train), "test digits": len(run_data.x_test),
+                         "epochs": int(last["epoch"]),
                          "test acc %": round(100 * last["test_acc"], 1), "sd %": "",
                          "s per epoch": round(float(np.mean([h["seconds"] for h in hist])), 0)})
         for label, data in (("same training digits", same), ("whole training split", whole)):
