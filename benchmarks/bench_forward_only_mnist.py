@@ -96,13 +96,17 @@ def _variants() -> list[tuple[str, dict]]:
     return out
 
 
+STEPS_RULE = os.environ.get("MEMCOSIM_BENCH_FOM_STEPS_RULE", "competitive")  # whose run file the steps part measures
+
+
 def _step_trainer(change: dict):
-    """The competitive run file's trainer with the ``change`` of :func:`_variants` (empty: the run file's)."""
+    """The ``STEPS_RULE`` run file's trainer (``MEMCOSIM_BENCH_FOM_STEPS_RULE``: ``competitive``, the default, or
+    ``ff``) with the ``change`` of :func:`_variants` (empty: the run file's)."""
     from memcosim.config.pulse import PulseConfig
     from memcosim.trainers.config import load_run_config
     from memcosim.trainers.forward_only import ForwardOnlyTrainer
 
-    cfg = load_run_config(CONFIGS / "forward_only_mnist_competitive.toml")
+    cfg = load_run_config(CONFIGS / f"forward_only_mnist_{STEPS_RULE}.toml")
     s = cfg.forward_only
     if change.get("pulses"):
         s.layer_reset = [PulseConfig(a, w, s.reset.rise) for a, w in change["pulses"]]
@@ -130,7 +134,7 @@ def _slot_drop(tr, select: dict) -> tuple[list[np.ndarray], float]:
 
 
 def step_rows() -> list[dict]:
-    """Relative conductance decrease of one RESET slot per layer and pulse variant (competitive run file's circuit):
+    """Relative conductance decrease of one RESET slot per layer and pulse variant (``STEPS_RULE`` run file's circuit):
     both layers in one slot, each with its own pulse; layer 0: the first training digit's rows above 0.25, layer 1:
     every other row; every third physical column. Median, spread and the medians in the first and last third of the
     selected rows (position along the column lines)."""
@@ -138,7 +142,7 @@ def step_rows() -> list[dict]:
     for name, change in _variants():
         tr, s = _step_trainer(change)
         with tr:
-            x0 = tr.embed(tr.dataset.x_train[:1], None)[0]
+            x0 = tr.embed(tr.dataset.x_train[:1], tr.dataset.y_train[:1])[0]  # ff: with the true label's rows
             select = {}
             for k, layer in enumerate(tr.circuit.layers):
                 c = layer.config
@@ -334,7 +338,7 @@ FF_VARIANTS = {  # name -> [forward_only] settings over the FF run file's
     "hardest negative, total gate, threshold rows x > 0.5": {"negative": "hardest", "selection": "threshold",
                                                               "x_threshold": 0.5},
 }
-FF_STEP = os.environ.get("MEMCOSIM_BENCH_FOM_FF_STEP", "0.0044,0.024")
+FF_STEP = os.environ.get("MEMCOSIM_BENCH_FOM_FF_STEP", "0.0035,0.024")
 FF_RUNS = [tuple(int(v) for v in r.split("x")) for r in
            os.environ.get("MEMCOSIM_BENCH_FOM_FF_RUNS", "64x3,200x3,400x3").split(",")]
 FF_SEEDS = int(os.environ.get("MEMCOSIM_BENCH_FOM_FF_SEEDS", "4"))
@@ -345,7 +349,7 @@ def ff_twin_rows() -> list[dict]:
     epochs (``MEMCOSIM_BENCH_FOM_FF_RUNS``, ``<digits>x<epochs>``), over ``MEMCOSIM_BENCH_FOM_FF_SEEDS`` values of
     ``train.seed`` (each its own stratified split, initial weights and order), every test digit of the split, the
     per-layer RESET steps ``MEMCOSIM_BENCH_FOM_FF_STEP`` (default: the medians measured in the FF run file's
-    circuit, 0.44 % and 2.4 %); next to backprop (20 epochs) on the same digits of each seed."""
+    circuit by the steps part, 0.35 % and 2.4 %); next to backprop (20 epochs) on the same digits of each seed."""
     import dataclasses
 
     from memcosim.trainers.backprop_baseline import backprop_baseline
