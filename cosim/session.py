@@ -354,8 +354,9 @@ class Session:
             self._alter(f"alter {e.name} dc={fmt(value, f'source {name}')}", keeps_warm=True)
             self._dc[e.name] = float(value)
 
-    def set_device_params(self, name: str, **params: float) -> None:
-        """Set instance parameters of one element (e.g. a memristor's variation knobs)."""
+    def _checked_params(self, name: str, params: Mapping[str, float]):
+        """The element ``name`` and its device index (None: not a memristor), every parameter name and value of
+        ``params`` checked before any is set."""
         self._require_open()
         e = self._element(name)
         device = self._device_index.get(e.name.lower())
@@ -363,6 +364,13 @@ class Session:
             check_name(key, "instance parameter")
             if device is not None:  # ngspice matches names without case: only the model's own spelling
                 self._device_models[self.devices[device].model].parameter_name(key)
+            fmt(value, f"{name} {key}")
+        return e, device
+
+    def set_device_params(self, name: str, **params: float) -> None:
+        """Set instance parameters of one element (e.g. a memristor's variation knobs)."""
+        e, device = self._checked_params(name, params)
+        for key, value in params.items():
             if key == "x0" and device is not None:
                 self.set_states({e.name: value})
                 continue

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from memcosim.circuits.netlist import Netlist, check_name, fmt
+from memcosim.circuits.netlist import Netlist, fmt
 from memcosim.circuits.waveforms import Pwl
 from memcosim.devices.registry import get_model
 from memcosim.cosim.session import Result, Session, SessionOptions
@@ -430,14 +430,7 @@ class WorkerSession(Session):
 
     def set_device_params(self, name: str, **params: float) -> None:
         """Set instance parameters of one element (e.g. a memristor's variation knobs)."""
-        self._require_open()
-        e = self._element(name)
-        device = self._device_index.get(e.name.lower())
-        for key, value in params.items():
-            check_name(key, "instance parameter")
-            if device is not None:  # ngspice matches names without case: only the model's own spelling
-                self._device_models[self.devices[device].model].parameter_name(key)
-            fmt(value, f"{name} {key}")
+        e, device = self._checked_params(name, params)
         x0 = params.pop("x0", None) if device is not None else None
         if params:
             self._call("set_device_params", e.name, wait=False, **params)
