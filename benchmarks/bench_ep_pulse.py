@@ -53,6 +53,11 @@ whose corners are breakpoints at the slots' corners (the B sources then take the
 isolates what a B source costs per Newton iteration). Time points, iterations and the worker's CPU seconds of
 the transient.
 
+Part ``gap_ab``: the CPU cost of leaving the gap out, measured robustly on a loaded machine: 16 slots on
+columns 0-3 of layer 0 of 64-32-10 as pwl voltage sources, with and without the gap, alternated
+``MEMCOSIM_BENCH_EP_PULSE_REPEAT`` times (default 3): the worker's CPU seconds of each transient (medians) and
+its Newton iterations.
+
 ``MEMCOSIM_BENCH_PARTS`` picks parts (default ``steps,time_steps,solver,accuracy``). Tables on screen, JSON in
 ``benchmarks/results/ep_pulse_<part>.json``.
 """
@@ -82,6 +87,7 @@ COLUMNS = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_COLUMNS", "4"))
 ACC_HIDDEN = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_HIDDEN", "16"))
 ACC_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_TRAIN", "480"))
 PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "steps,time_steps,solver,accuracy").split(",")
+REPEAT = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_REPEAT", "3"))
 BATCH, BATCHES, TEST = 32, 45, 360  # the digits split: 1,437 training digits in batches of 32, 360 test digits
 VARIANTS = {"b1a27ff": (False, "network", True), "gap": (True, "layers", True), "no gap": (True, "layers", False)}
 RUNS = os.environ.get("MEMCOSIM_BENCH_EP_PULSE_RUNS", "gap,no gap").split(",")
@@ -413,6 +419,40 @@ def driver_rows() -> list[dict]:
     return rows
 
 
+def gap_ab_rows() -> list[dict]:
+    """16 slots on layer 0 of 64-32-10 with and without the gap between slots, alternated REPEAT times: medians
+    of the worker's CPU seconds per transient."""
+    config = digits_config("ngspice", "pulse", hidden=32)
+    net, p = config.network, config.pulse
+    g = net.initial_conductances()[0]
+    prog = build_programming_layer(net, 0, g)
+    counts = np.random.default_rng(1).integers(-2, 3, g.shape)
+    counts[:, 4:] = 0
+    slots = layer_slots(counts, p.set.amplitude, p.reset.amplitude)
+    levels = slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2")
+    text = prog.netlist.render()
+    nodes = [m.state_node for m in prog.netlist.memristors]
+    runs: dict[float, list[tuple[float, float]]] = {p.gap: [], 0.0: []}
+    session = open_session(prog.netlist, ep_session_options())
+    try:
+        for _ in range(REPEAT):
+            for gap in runs:
+                f = session.run(driver_tran, driver_netlist(text, levels, p.set.width, p.set.rise, gap, "vsrc"),
+                                len(slots) * slot_period(p.set.width, p.set.rise, gap), p.set.rise,
+                                max(p.set.rise, p.set.width / 2), p.reltol, p.vntol, nodes)
+                runs[gap].append((f["cpu_s"], f["Transient iterations"]))
+    finally:
+        session.close()
+    rows = []
+    for gap, r in runs.items():
+        cpu = np.array([c for c, _ in r])
+        rows.append({"part": "gap_ab", "network": "64-32-10", "gap_s": gap, "slots": len(slots), "repeats": REPEAT,
+                     "iterations": int(r[0][1]), "cpu_s_median": float(np.median(cpu)), "cpu_s_min": float(cpu.min()),
+                     "cpu_s_max": float(cpu.max()), "load": os.getloadavg()[0]})
+    rows[1]["speedup_cpu"] = rows[0]["cpu_s_median"] / rows[1]["cpu_s_median"]
+    return rows
+
+
 def _tran(session, stop: float, step: float, waves: dict, max_step: float, reltol: float, vntol: float) -> int:
     """A slot transient at the given tolerances in the worker; the number of time points."""
     with session.solver_options(reltol=reltol, vntol=vntol):
@@ -435,6 +475,10 @@ def main() -> None:
         report("ep_pulse_accuracy", accuracy_rows(),
                f"configs/ep_digits_pulse.toml at 64-{ACC_HIDDEN}-10, first {ACC_TRAIN} training digits, 1 epoch, "
                "whole test split; pulses layer by layer and in one transient over the whole network")
+    if "gap_ab" in PARTS:
+        report("ep_pulse_gap_ab", gap_ab_rows(),
+               f"16 slots on layer 0 of 64-32-10 with and without the 2 ns gap, alternated {REPEAT} times: the "
+               "worker's CPU seconds per transient")
     if "drivers" in PARTS:
         report("ep_pulse_drivers", driver_rows(),
                "slot transients of layer 0 with the programming sources as pwl voltage sources (a breakpoint at "
