@@ -12,16 +12,23 @@ hidden as in the run files) trained in software (numpy floats, plain per-sample 
   test digits (what the ngspice runs saw);
 * ``whole training split``: all 1,600 training digits of classes 0-3, the same test digits.
 
-Part ``steps`` (``MEMCOSIM_BENCH_FOM_PARTS=steps``, a few minutes, ngspice): the relative conductance decrease of
-one RESET slot in the competitive run file's circuit for pulse widths ``MEMCOSIM_BENCH_FOM_WIDTHS`` (seconds,
-default 1e-7,2e-6,1e-5): rows of the first training digit's pixels above 0.25, every third physical column, in
-each layer alone (median, smallest and largest decrease of the selected cells; largest of the others).
+Part ``steps`` (``MEMCOSIM_BENCH_FOM_PARTS=steps``, a minute per variant, ngspice): the relative conductance decrease
+of one RESET slot in the competitive run file's circuit, both layers in the slot, each at its own pulse, for the
+variants of ``MEMCOSIM_BENCH_FOM_VARIANTS`` (see :func:`_variants`: per-layer pulses, half-select scheme, window top):
+layer 0 on the rows of the first training digit's pixels above 0.25, layer 1 on every other row, every third
+physical column (median, smallest and largest decrease of the selected cells, the medians in the first and the last
+third of the selected rows, the largest of the others).
+
+Part ``stepmap`` (``MEMCOSIM_BENCH_FOM_PARTS=stepmap``, ngspice): the per-cell step of the run file's pulses, one
+slot per training digit with rows drawn as the trainer draws them; written to ``docs/forward_only_mnist/step_map.csv``.
 
 Part ``twin`` (``MEMCOSIM_BENCH_FOM_PARTS=twin``, seconds): the numpy twin the hyperparameters were chosen in: the
 trainer's own rule code (``ForwardOnlyTrainer`` with ``ideal`` updates) on arrays replaced by ideal linear reads with
-the run file's DAC and ADC quantization, every RESET pulse lowering a conductance by the same fraction
-``MEMCOSIM_BENCH_FOM_STEP`` (default 0.03); no wires, no position-dependent step. Test accuracy and RESET slots per
-epoch for the run file's settings and for more training digits.
+the run file's DAC and ADC quantization, each RESET pulse lowering a conductance by a fraction: ``MEMCOSIM_BENCH_FOM_STEP``
+one number for every cell, two (per layer), or ``map``: each cell's own step from ``step_map.csv`` (a fit
+``log step = a_row + b_column`` to the measured cells: the position-dependent step of the real lines); no state
+dependence of the step. Test accuracy and RESET slots per epoch for the run files' settings and other training-set
+sizes (``MEMCOSIM_BENCH_FOM_TWIN_RUNS``, ``DIGITSxEPOCHS``, 0x0 = the run file's; ``MEMCOSIM_BENCH_FOM_TWIN_RULES``).
 
 Part ``fftwin`` (``MEMCOSIM_BENCH_FOM_PARTS=fftwin``, ~2 min): the FF rule's settings in the same twin, several
 seeds, next to backprop on the same digits (:func:`ff_twin_rows`).
@@ -326,8 +333,10 @@ def twin_rows() -> list[dict]:
                 rows.append({"rule": rule, "train digits": len(data.x_train), "test digits": len(data.x_test),
                              "epoch": row["epoch"], "test acc %": round(100 * row["test_acc"], 1),
                              "RESET slots in epoch": slots[-1], "step": STEP})
-    report("forward_only_mnist_twin", rows, notes="numpy twin: the trainer's rule, ideal linear reads with DAC/ADC "
-           "quantization, one relative RESET step for every cell (no wires)")
+    step = ("each cell's RESET step measured in the circuit (step_map.csv)" if STEP == "map" else
+            f"RESET step {STEP} (per layer if two) for every cell (no wires)")
+    report("forward_only_mnist_twin", rows, notes=f"numpy twin: the trainer's rule, ideal linear reads with DAC/ADC "
+           f"quantization, {step}")
     return rows
 
 
