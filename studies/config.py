@@ -44,6 +44,7 @@ from memcosim.circuits import sky130
 from memcosim.config import renames, toml
 from memcosim.errors import ConfigError
 from memcosim.fileio import read_text_file
+from memcosim.limits import check_cells
 from memcosim.config.array import RESISTOR, DeviceConfig
 from memcosim.config.blocks import PDK_CORNERS, PDKS
 from memcosim.config.periphery import AdcConfig, TiaConfig
@@ -84,7 +85,9 @@ class StudySettings:
 
 
 def _set_size(arrays: ArraySettings, value: object) -> ArraySettings:
-    return dataclasses.replace(arrays, size=f.integer("size", value, 2, 1024))
+    size = f.integer("size", value, 2)
+    check_cells(size, size, "size")  # a tile over the array cell limit: refused with the memory it would take
+    return dataclasses.replace(arrays, size=size)
 
 
 def _set_model(arrays: ArraySettings, value: object) -> ArraySettings:

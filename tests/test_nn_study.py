@@ -115,7 +115,7 @@ def test_unreachable_scheduler_is_an_error_before_the_model_is_trained(tmp_path)
 @pytest.mark.parametrize("old, new, field, message", [
     ("adc_bits = [4, 8]", 'adc_bits = [4, 8]\nmethod = ["plain", "hw_aware"]', "method",
      "may differ only in size, r_wire, dac_bits, adc_bits"),
-    ("adc_bits = [4, 8]", "size = [16, 2048]", "size", "must be in 2..1024"),
+    ("adc_bits = [4, 8]", "size = [16, 2048]", "size", "2048 x 2048 = 4,194,304 cells is over the limit"),
     ('adc_fit = "mse"', 'adc_fit = "best"', "nn.adc_fit", "quantile"),
     ("[grid]", "[plots]\nir_drop = [{size = 16}]\n\n[grid]", "plots.ir_drop", "drop plots.ir_drop"),
     ("[nn]", "[read]\n\n[nn]", "nn", "not both"),
