@@ -7,9 +7,13 @@ ngspice keeps global state, so one library is loaded per process; sessions take 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +68,44 @@ class CommandOutput:
         """A one-paragraph summary of ngspice's own words about a failure."""
         lines = self.error_lines() or [l.strip() for l in self.stderr if l.strip()]
         return " | ".join(dict.fromkeys(lines)) or "(ngspice printed no message)"
+
+
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while ngspice runs a C call, then deliver them to the handlers they had.
+
+    ngspice prints through callbacks into Python; an exception raised by a signal handler inside one of
+    them is swallowed by the callback (printed, then the simulation goes on), so the interrupt was lost.
+    Here a signal that arrives during the call is recorded and, once the call has returned, handed to the
+    handler that was installed before (Ctrl-C's KeyboardInterrupt, the CLI's SIGTERM handler, or the
+    default action). Outside the main thread (Dask workers' threads) signals cannot be handled and the
+    call runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous = {signum: signal.getsignal(signum) for signum in _INTERRUPTS}
+
+    def record(signum: int, frame: object) -> None:
+        arrived.append(signum)
+
+    for signum in _INTERRUPTS:
+        signal.signal(signum, record)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(arrived):
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 def _silence_pyspice() -> None:
@@ -136,7 +178,8 @@ class NgspiceLibrary:
             self._lib.ngSpice_Command(self._ffi.NULL)
             self._commands_since_release = 0
         self._shared.clear_output()
-        self._lib.ngSpice_Command(command.encode("ascii"))
+        with deferred_interrupts():
+            self._lib.ngSpice_Command(command.encode("ascii"))
         return CommandOutput(command, list(self._shared._stdout), list(self._shared._stderr))
 
     def load_circuit(self, text: str) -> CommandOutput:
@@ -146,7 +189,8 @@ class NgspiceLibrary:
         keep = [ffi.new("char[]", line.encode("ascii")) for line in lines]
         array = ffi.new("char *[]", keep + [ffi.NULL])
         self._shared.clear_output()
-        self._lib.ngSpice_Circ(array)
+        with deferred_interrupts():
+            self._lib.ngSpice_Circ(array)
         return CommandOutput("<load circuit>", list(self._shared._stdout), list(self._shared._stderr))
 
     # -- vectors ---------------------------------------------------------------------

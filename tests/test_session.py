@@ -274,3 +274,34 @@ def _memristor_steps(s, xbar, v: float) -> list:
         return s.states.copy()
 
     return [lambda: read(rows), write_and_read, program, lambda: read(rows)]
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_during_an_ngspice_command_is_delivered_after_it_not_lost(signum):
+    """ngspice prints through callbacks into Python, which swallow exceptions: a SIGTERM/SIGINT handler that
+    raises while a transient runs must reach the caller once the command has returned, with the run whole."""
+    import os
+    import signal
+    import threading
+
+    class Stop(Exception):
+        pass
+
+    def stop(number, frame):
+        raise Stop(number)
+
+    number = getattr(signal, signum)
+    previous = signal.signal(number, stop)
+    try:
+        with open_session(_diode_circuit(), SessionOptions(worker=False)) as s:
+            timer = threading.Timer(0.1, os.kill, (os.getpid(), number))
+            timer.start()
+            with pytest.raises(Stop) as caught:
+                s.library.command("tran 20p 1u 0 20p")
+            timer.join()
+            assert caught.value.args == (number,)
+            assert s.library.vector_length("time") > 50_000  # the transient ran to its end
+            assert signal.getsignal(number) is stop  # the handler is back in place
+            assert s.op(currents=["V1"])["V1"] < 0  # and the session still works
+    finally:
+        signal.signal(number, previous)
