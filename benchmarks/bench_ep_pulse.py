@@ -41,8 +41,9 @@ solve as ngspice counts them, and the worker's CPU seconds).
 
 Part ``accuracy``: ``configs/ep_digits_pulse.toml`` at 64-``MEMCOSIM_BENCH_EP_PULSE_ACC_HIDDEN``-10 (default
 16) trained for one epoch on the first ``MEMCOSIM_BENCH_EP_PULSE_ACC_TRAIN`` training digits (default 480), the
-whole test split, with the pulses layer by layer and in one transient over the whole network: test accuracy,
-pulses and energy of each (about 10 min each on the loaded machine).
+whole test split, with the pulses layer by layer and in one transient over the whole network
+(``MEMCOSIM_BENCH_EP_PULSE_ACC_TRANSIENTS``, default ``layers,network``): test accuracy, pulses and energy of
+each (about 10 min each on the loaded machine).
 
 Part ``drivers``: 8 slots on columns 0 and 1 of layer 0 of 64-8-10 (error against the 5 ps / reltol 1e-6
 reference with the gap) and 16 slots on columns 0-3 of layer 0 of 64-32-10 (cost only), the programming
@@ -86,6 +87,7 @@ HIDDEN = [int(h) for h in os.environ.get("MEMCOSIM_BENCH_EP_PULSE_HIDDEN", "16,3
 COLUMNS = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_COLUMNS", "4"))
 ACC_HIDDEN = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_HIDDEN", "16"))
 ACC_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_TRAIN", "480"))
+ACC_TRANSIENTS = os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_TRANSIENTS", "layers,network").split(",")
 PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "steps,time_steps,solver,accuracy").split(",")
 REPEAT = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_REPEAT", "3"))
 BATCH, BATCHES, TEST = 32, 45, 360  # the digits split: 1,437 training digits in batches of 32, 360 test digits
@@ -189,7 +191,7 @@ def accuracy_rows() -> list[dict]:
     """configs/ep_digits_pulse.toml at 64-ACC_HIDDEN-10 on the first ACC_TRAIN training digits for one epoch, the whole
     test split, with the pulses layer by layer and in one transient over the whole network."""
     rows = []
-    for transient in ("layers", "network"):
+    for transient in ACC_TRANSIENTS:
         c = stored_pulse_config()
         c = dataclasses.replace(c, train=dataclasses.replace(c.train, epochs=1, train_limit=ACC_TRAIN, progress=False),
                                 network=dataclasses.replace(c.network, sizes=[64, ACC_HIDDEN, 10]),
@@ -198,7 +200,7 @@ def accuracy_rows() -> list[dict]:
             h = tr.fit(log=None)[-1]
         rows.append({"part": "accuracy", "network": f"64-{ACC_HIDDEN}-10", "transient": transient, "train": ACC_TRAIN,
                      "test_acc": h["test_acc"], "train_acc": h["train_acc"], "pulses": h["pulses"],
-                     "energy_j": h["energy"], "epoch_s": h["seconds"]})
+                     "energy_j": h["energy"], "epoch_s": h["seconds"], "load": os.getloadavg()[0]})
         print(rows[-1], flush=True)
     return rows
 
