@@ -238,6 +238,7 @@ class WorkerSession(Session):
         # what a new worker needs to be where this one was: sources and parameters set so far
         self._dc_set: dict[str, float] = {}
         self._params_set: dict[tuple[str, str], float] = {}
+        self._options_set: dict[str, float] = {}  # solver options set since the circuit was loaded
         self._pending = 0  # replies not read yet (calls that were not waited for)
         self._worker = _Worker.acquire()
         try:
@@ -374,6 +375,8 @@ class WorkerSession(Session):
                 raise
             except MemcosimError:  # ngspice refused it the first time too (reported then): forget it
                 del self._params_set[(element, key)]
+        if self._options_set:
+            self._send_wait(w, "_set_options", dict(self._options_set))
         if self.devices:
             self._send_wait(w, "set_states", states)
         w.conn.send(("sync", (step, convergence)))
@@ -427,6 +430,10 @@ class WorkerSession(Session):
             checked[e.name] = float(value)
         self._call("set_sources", checked, wait=False)
         self._dc_set.update(checked)
+
+    def _set_options(self, values: Mapping[str, float]) -> None:
+        self._call("_set_options", dict(values))
+        self._options_set.update(values)
 
     def set_device_params(self, name: str, **params: float) -> None:
         """Set instance parameters of one element (e.g. a memristor's variation knobs)."""

@@ -248,3 +248,24 @@ def test_thousands_of_unwaited_set_calls_do_not_block_the_pipe():
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert np.all(np.isfinite(i)) and np.any(i != 0)
+
+
+def _reltol_in_use(session) -> float:  # the reltol of the last analysis (ngspice's option listing)
+    session.op()
+    line = next(l for l in session.library.command("option").stdout if l.strip().startswith("reltol"))
+    return float(line.split("=")[1])
+
+
+def test_solver_options_reach_the_worker_and_survive_its_replacement():
+    xbar = build_crossbar(ArrayConfig(device=DeviceConfig("resistor"), rows=3, columns=3, conductance=1e-4))
+    with open_session(xbar.netlist, SessionOptions(worker=True, reltol=1e-5)) as s:
+        seen = [s.run(_reltol_in_use)]
+        with s.solver_options(reltol=1e-2):
+            seen.append(s.run(_reltol_in_use))
+            s.kill_worker(signal.SIGKILL)
+            with pytest.raises(WorkerCrash):
+                s.op()
+            s.op()  # the new worker has the circuit, and the tolerances of the block
+            seen.append(s.run(_reltol_in_use))
+        seen.append(s.run(_reltol_in_use))
+    assert seen == pytest.approx([1e-5, 1e-2, 1e-2, 1e-5])
