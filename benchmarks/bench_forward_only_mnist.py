@@ -33,6 +33,9 @@ sizes (``MEMCOSIM_BENCH_FOM_TWIN_RUNS``, ``DIGITSxEPOCHS``, 0x0 = the run file's
 Part ``fftwin`` (``MEMCOSIM_BENCH_FOM_PARTS=fftwin``, ~2 min): the FF rule's settings in the same twin, several
 seeds, next to backprop on the same digits (:func:`ff_twin_rows`).
 
+Part ``ffeval`` (``MEMCOSIM_BENCH_FOM_PARTS=ffeval``, ngspice, ~3 s per test digit under load): a trained FF
+checkpoint read on more test digits (:func:`ff_eval_rows`).
+
 Backprop runs ``MEMCOSIM_BENCH_FOM_SEEDS`` seeds (default 3; mean and standard deviation of the final test
 accuracy) for ``MEMCOSIM_BENCH_FOM_EPOCHS`` epochs (default 20). Writes ``forward_only_mnist.json`` (results/)
 and ``docs/forward_only_mnist/summary.csv`` + ``summary.png`` (test accuracy per epoch of each ngspice run
@@ -396,7 +399,40 @@ def ff_twin_rows() -> list[dict]:
     return rows
 
 
+def ff_eval_rows() -> list[dict]:
+    """Part ``ffeval``: a trained FF checkpoint (``MEMCOSIM_BENCH_FOM_CHECKPOINT``, written by ``memcosim train
+    configs/forward_only_mnist_ff.toml``; the run file in ``docs/forward_only_mnist/ff/run.toml``) read on the first
+    ``MEMCOSIM_BENCH_FOM_TEST`` test digits of the split (default 120; ngspice, 8 operating points per digit):
+    accuracy overall, on the run's own test digits and per class."""
+    import dataclasses
+
+    from memcosim.trainers.config import load_run_config
+    from memcosim.trainers.datasets import dataset_for
+    from memcosim.trainers.forward_only import ForwardOnlyTrainer
+
+    n = int(os.environ.get("MEMCOSIM_BENCH_FOM_TEST", "120"))
+    cfg = load_run_config(DOCS / "ff" / "run.toml")
+    cfg.train.progress = False
+    split = dataset_for(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, test_limit=0)))
+    x, y = split.x_test[:n], split.y_test[:n]
+    with ForwardOnlyTrainer(cfg) as tr:
+        tr.load_checkpoint(os.environ["MEMCOSIM_BENCH_FOM_CHECKPOINT"])
+        right = np.zeros(0, bool)
+        for k in range(0, n, 8):
+            tr.circuit.session.forget_solution()
+            right = np.append(right, np.argmax(tr.predict(x[k:k + 8]), axis=1) == y[k:k + 8])
+            print(f"ffeval: {len(right)}/{n} test digits, accuracy {right.mean():.3f}", flush=True)
+        own = len(tr.dataset.x_test)
+        rows = [{"epochs trained": tr.epoch, "test digits": n, "accuracy %": round(100 * float(right.mean()), 1),
+                 f"first {own} (the run's test) %": round(100 * float(right[:own].mean()), 1),
+                 **{f"class {c} %": round(100 * float(right[y == c].mean()), 1) for c in range(split.n_classes)}}]
+    report("forward_only_mnist_ff_eval", rows, notes="FF checkpoint, ngspice reads, 4 label passes x 2 layers per digit")
+    return rows
+
+
 def main() -> None:
+    if "ffeval" in PARTS:
+        ff_eval_rows()
     if "fftwin" in PARTS:
         ff_twin_rows()
     if "steps" in PARTS:
