@@ -188,3 +188,47 @@ def test_backprop_baseline_learns():
 
     rows = backprop_baseline(load_dataset("digits", 0.2, 0, [0, 1]), hidden=4, epochs=2)
     assert len(rows) == 2 and rows[-1]["test_acc"] > 0.9
+
+
+def _with_dac_v_min(text: str, v_min: float) -> str:
+    """A stored run config with ``[forward_only.dac] v_min`` written out, as checkpoints of earlier versions had."""
+    assert text.count("[forward_only.dac]\n") == 1
+    return text.replace("[forward_only.dac]\n", f"[forward_only.dac]\nv_min = {v_min}\n")
+
+
+def test_a_stored_config_with_the_default_range_written_out_still_loads():
+    """Checkpoints written before set ranges were told apart from defaults stored `v_min = 0.0`: a run file
+    that sets it is refused (the layer sets the range), the same text stored in a checkpoint loads as unset."""
+    from memcosim import fields
+    from memcosim.trainers.config import run_config_from_text, run_config_to_toml, stored_run_config
+
+    text = run_config_to_toml(tiny())
+    assert "v_min" not in text
+    old = _with_dac_v_min(text, 0.0)
+    with pytest.raises(ConfigError, match=r"^forward_only.dac.v_min: cannot take effect"):
+        run_config_from_text(old)
+    stored = stored_run_config(old)
+    assert fields.unset(stored.forward_only.dac, "v_min") and stored.forward_only == tiny().forward_only
+    with pytest.raises(ConfigError, match=r"^forward_only.dac.v_min: cannot take effect"):
+        stored_run_config(_with_dac_v_min(text, 0.05))
+    with pytest.raises(ConfigError, match=r"^forward_only.dac.v_min: cannot take effect"):
+        run_config_from_text(old)  # the leniency ends with the stored config
+
+
+@pytest.mark.slow
+def test_a_checkpoint_that_stored_the_default_range_resumes(tmp_path):
+    import json
+
+    ckpt = tmp_path / "fo.npz"
+    with ForwardOnlyTrainer(tiny(epochs=1, checkpoint=str(ckpt))) as tr:
+        tr.fit(log=None)
+        states = tr.circuit.states
+    with np.load(ckpt, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["config"] = _with_dac_v_min(meta["config"], 0.0)
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(ckpt, **arrays)
+    with ForwardOnlyTrainer(tiny(epochs=1, checkpoint=str(ckpt))) as tr:
+        tr.load_checkpoint(ckpt)
+        np.testing.assert_array_equal(tr.circuit.states, states)

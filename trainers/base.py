@@ -31,7 +31,7 @@ import numpy as np
 
 from memcosim.errors import ConfigError, Interrupted as InterruptedCommand, MemcosimError
 from memcosim.fileio import atomic_write_bytes
-from memcosim.trainers.config import RunConfig, run_config_from_text, run_config_to_toml
+from memcosim.trainers.config import RunConfig, run_config_to_toml, stored_run_config
 from memcosim.trainers.datasets import Dataset
 
 CHECKPOINT_FORMAT = 1  # "position" (mid-epoch checkpoints) is optional: older files still load
@@ -232,7 +232,7 @@ class Trainer(ABC):
 
 
     def _check_compatible(self, toml_text: str, path: Path) -> None:
-        saved = run_config_from_text(toml_text, f"{path} (config)")
+        saved = stored_run_config(toml_text, f"{path} (config)")
         for part in ("network", "pulse"):
             if getattr(saved, part) != getattr(self.config, part):
                 raise MemcosimError(f"checkpoint: {path} was written for a different [{part}] configuration")

@@ -20,6 +20,7 @@ from pathlib import Path
 from memcosim import fields as f
 from memcosim.circuits.ep_network import EpNetworkConfig
 from memcosim.config.pulse import PulseConfig, check_slot_pair
+from memcosim.config.periphery import stored_ranges
 from memcosim.trainers.crossbar_config import ContinualConfig, ForwardOnlyConfig, MetaConfig, SgdConfig
 from memcosim.trainers.datasets import SCALES, check_dataset_name, resolve_dataset_path
 from memcosim.config import renames, toml
@@ -218,6 +219,13 @@ def run_config_from_dict(data: dict) -> RunConfig:
 def run_config_from_text(text: str, path: str = "<config>") -> RunConfig:
     """A validated :class:`RunConfig` from TOML text (old keys migrated; errors name the key and line)."""
     return toml.loads(text, RunConfig, renames.RUN, path=path)
+
+
+def stored_run_config(text: str, path: str = "<config>") -> RunConfig:
+    """The :class:`RunConfig` a checkpoint stored (its TOML text): as :func:`run_config_from_text`, except that a
+    converter range equal to its default reads as unset, as it was when checkpoints wrote every range out."""
+    with stored_ranges():
+        return run_config_from_text(text, path)
 
 
 def load_run_config(path: str | Path) -> RunConfig:

@@ -18,7 +18,7 @@ import numpy as np
 
 from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError
-from memcosim.trainers.config import RunConfig, run_config_from_text
+from memcosim.trainers.config import RunConfig, stored_run_config
 from memcosim.trainers.crossbar_config import ContinualConfig
 from memcosim.trainers.datasets import Dataset
 from memcosim.trainers.sgd import SGDTrainer
@@ -110,7 +110,7 @@ class ContinualTrainer(SGDTrainer):
 
     def _check_compatible(self, toml_text: str, path) -> None:
         super()._check_compatible(toml_text, path)
-        if run_config_from_text(toml_text, f"{path} (config)").continual != self.c:
+        if stored_run_config(toml_text, f"{path} (config)").continual != self.c:
             raise MemcosimError(f"checkpoint: {path} was written for a different [continual] configuration")
 
 

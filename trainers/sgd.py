@@ -37,7 +37,7 @@ from memcosim.cosim.session import SessionOptions
 from memcosim.errors import ConfigError, MemcosimError
 from memcosim.trainers import pulse_rule
 from memcosim.trainers.base import Trainer
-from memcosim.trainers.config import RunConfig, run_config_from_text
+from memcosim.trainers.config import RunConfig, stored_run_config
 from memcosim.cosim.layer import CrossbarCircuit, Slot, SlotResult, SlotTiming
 from memcosim.trainers.crossbar_config import SgdConfig, layer_configs
 from memcosim.trainers.datasets import Dataset, DatasetLike, dataset_for
@@ -89,7 +89,7 @@ class CrossbarTrainerMixin:
 
     def _check_compatible(self, toml_text: str, path) -> None:
         super()._check_compatible(toml_text, path)
-        saved = run_config_from_text(toml_text, f"{path} (config)")
+        saved = stored_run_config(toml_text, f"{path} (config)")
         if getattr(saved, self.table) != getattr(self.config, self.table):
             raise MemcosimError(f"checkpoint: {path} was written for a different [{self.table}] configuration")
 

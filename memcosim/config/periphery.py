@@ -9,6 +9,9 @@ TIA current to volts, ADC volts to codes), are in :mod:`memcosim.circuits.periph
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +22,30 @@ from memcosim.config.pulse import PulseConfig
 from memcosim.errors import ConfigError
 
 SCHEMES = ("V/2", "V/3", "ground")
+
+
+_STORED_RANGES = contextvars.ContextVar("stored_ranges", default=False)
+
+
+@contextlib.contextmanager
+def stored_ranges() -> Iterator[None]:
+    """Inside the block, a DAC or ADC range (``v_min`` / ``v_max``) equal to its default reads as unset: configs
+    stored before set ranges were told apart from defaults (checkpoints wrote every range out) load as they were
+    written instead of being refused by :func:`refuse_range`."""
+    token = _STORED_RANGES.set(True)
+    try:
+        yield
+    finally:
+        _STORED_RANGES.reset(token)
+
+
+def _range_default_unset(block: "DacConfig | AdcConfig") -> None:
+    if not _STORED_RANGES.get():
+        return
+    for name in ("v_min", "v_max"):
+        default = type(block).__dataclass_fields__[name].default
+        if getattr(block, name) == default:
+            setattr(block, name, default)
 
 
 @dataclass
@@ -38,6 +65,7 @@ class DacConfig:
         self.v_max = f.number("periphery.dac.v_max", self.v_max, unit="V")
         if not self.v_max > self.v_min:
             raise ConfigError("periphery.dac.v_max", f"must be > v_min ({self.v_min} V), got {self.v_max}")
+        _range_default_unset(self)
         self.r_out = f.number("periphery.dac.r_out", self.r_out, low=0.0, unit="ohm")
 
 
@@ -118,6 +146,7 @@ class AdcConfig:
         self.v_max = f.number("periphery.adc.v_max", self.v_max, unit="V")
         if not self.v_max > self.v_min:
             raise ConfigError("periphery.adc.v_max", f"must be > v_min ({self.v_min} V), got {self.v_max}")
+        _range_default_unset(self)
         self.r_in = f.number("periphery.adc.r_in", self.r_in, low=0.0, low_open=True, unit="ohm")
         if isinstance(self.offset, (list, tuple, np.ndarray)):
             self.offset = [f.number(f"periphery.adc.offset[{k}]", v, unit="V") for k, v in enumerate(self.offset)]
