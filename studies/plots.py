@@ -217,6 +217,7 @@ def _nn_figure(t, x: str, line: str, path: Path, xlabel: str) -> Path:
             ref = part.groupby(x, as_index=False)["hardware_model_accuracy"].mean().sort_values(x)
             ax.plot(ref[x], 100 * ref["hardware_model_accuracy"], "k--", lw=1, label="torch hardware mode")
         ax.set_title(f"{size}x{size} tiles", fontsize=10)
+        ax.set_xticks(sorted(t[x].unique().tolist()))
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy (%)")
