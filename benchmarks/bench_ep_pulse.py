@@ -274,17 +274,25 @@ def step_rows() -> list[dict]:
     return rows
 
 
-def time_step_rows() -> list[dict]:
-    """State changes of 8 slots on layer 0 of 64-8-10 under the EP slot steps (with and without the gap between
-    slots), the preset rule and converged references (with and without the gap)."""
-    config = digits_config("ngspice", "pulse", hidden=8)
+def layer0_slots(hidden: int, columns: int):
+    """Layer 0 of the 64-``hidden``-10 digits network alone in programming mode, and the V/2 slots of seeded
+    pulse counts in {-2..2} on its first ``columns`` columns: (network, pulse config, programming layer, slots,
+    line levels)."""
+    config = digits_config("ngspice", "pulse", hidden=hidden)
     net, p = config.network, config.pulse
     g = net.initial_conductances()[0]
     prog = build_programming_layer(net, 0, g)
     counts = np.random.default_rng(1).integers(-2, 3, g.shape)
-    counts[:, 2:] = 0
+    counts[:, columns:] = 0
     slots = layer_slots(counts, p.set.amplitude, p.reset.amplitude)
     levels = slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2")
+    return net, p, prog, slots, levels
+
+
+def time_step_rows() -> list[dict]:
+    """State changes of 8 slots on layer 0 of 64-8-10 under the EP slot steps (with and without the gap between
+    slots), the preset rule and converged references (with and without the gap)."""
+    net, p, prog, slots, levels = layer0_slots(hidden=8, columns=2)
     preset = get_preset(net.device.model)
     slot_step = max(p.set.rise, p.set.width / 2)
     rules = {"EP slot steps": (slot_step, p.reltol, p.gap), "EP slot steps, no gap": (slot_step, p.reltol, 0.0),
@@ -424,14 +432,7 @@ def driver_rows() -> list[dict]:
 def gap_ab_rows() -> list[dict]:
     """16 slots on layer 0 of 64-32-10 with and without the gap between slots, alternated REPEAT times: medians
     of the worker's CPU seconds per transient."""
-    config = digits_config("ngspice", "pulse", hidden=32)
-    net, p = config.network, config.pulse
-    g = net.initial_conductances()[0]
-    prog = build_programming_layer(net, 0, g)
-    counts = np.random.default_rng(1).integers(-2, 3, g.shape)
-    counts[:, 4:] = 0
-    slots = layer_slots(counts, p.set.amplitude, p.reset.amplitude)
-    levels = slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2")
+    net, p, prog, slots, levels = layer0_slots(hidden=32, columns=4)
     text = prog.netlist.render()
     nodes = [m.state_node for m in prog.netlist.memristors]
     runs: dict[float, list[tuple[float, float]]] = {p.gap: [], 0.0: []}
