@@ -385,14 +385,7 @@ def driver_rows() -> list[dict]:
     docstring)."""
     rows = []
     for hidden, columns in ((8, 2), (32, 4)):
-        config = digits_config("ngspice", "pulse", hidden=hidden)
-        net, p = config.network, config.pulse
-        g = net.initial_conductances()[0]
-        prog = build_programming_layer(net, 0, g)
-        counts = np.random.default_rng(1).integers(-2, 3, g.shape)
-        counts[:, columns:] = 0
-        slots = layer_slots(counts, p.set.amplitude, p.reset.amplitude)
-        levels = slot_levels([{0: s} for s in slots], {0: prog.layer}, "V/2")
+        net, p, prog, slots, levels = layer0_slots(hidden=hidden, columns=columns)
         text = prog.netlist.render()
         nodes = [m.state_node for m in prog.netlist.memristors]
         start = np.array([dict(m.params)["x0"] for m in prog.netlist.memristors])
