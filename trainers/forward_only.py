@@ -95,7 +95,8 @@ class ForwardOnlyTrainer(CrossbarTrainerMixin, Trainer):
         finally:
             self.circuit.set_states(saved)
         if not g1 < g0:
-            raise ConfigError("forward_only.reset.amplitude", f"a {self.s.reset_of(0).amplitude} V RESET pulse did not lower "
+            key = "forward_only.layer_reset[0].amplitude" if self.s.layer_reset else "forward_only.reset.amplitude"
+            raise ConfigError(key, f"a {self.s.reset_of(0).amplitude} V RESET pulse did not lower "
                               f"the conductance ({g0:.4g} -> {g1:.4g} S): lower it or widen the pulse")
         return float(1.0 - g1 / g0)
 
