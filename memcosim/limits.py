@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from memcosim.errors import ConfigError
 
@@ -33,6 +33,18 @@ def max_cells(limit: int) -> Iterator[int]:
         yield limit
     finally:
         _limit.reset(token)
+
+
+def cell_limit() -> int:
+    """The cell limit per array in force here (cells)."""
+    return _limit.get()
+
+
+def call_with_limit(limit: int, function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` under a cell limit of ``limit``: carries a raised limit into another process (a Dask
+    worker starts with the default)."""
+    with max_cells(limit):
+        return function(*args)
 
 
 def estimate(cells: int, devices: bool = True) -> tuple[float, float]:

@@ -31,6 +31,7 @@ from memcosim.errors import ConfigError, Interrupted, MemcosimError, signal_numb
 from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.hardware_aware.deploy import deploy_network, hardware_for, install_fault_maps, plan_tiles
 from memcosim.hardware_aware.train import train_network
+from memcosim.limits import call_with_limit, cell_limit
 from memcosim.studies.config import NN_MEANINGS, NN_METRICS, POINT_FIELDS, READ_MEANINGS, READ_METRICS, Point, Study
 from memcosim.studies.nn_study import run_nn_point, trained_model
 from memcosim.studies.read import run_read_point
@@ -218,7 +219,9 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
             # longest points first (Dask runs tasks in submission order), so no worker idles at the end
             # waiting for one long point that started last
             first = sorted(todo, key=lambda kp: -_relative_cost(kp[1]))
-            futures = {client.submit(point_function, study, p, key=f"point-{k}", pure=False): k for k, p in first}
+            limit = cell_limit()  # the workers refuse arrays over the same limit as this process
+            futures = {client.submit(call_with_limit, limit, point_function, study, p, key=f"point-{k}", pure=False): k
+                       for k, p in first}
             for fut in as_completed(futures, loop=client.loop):
                 key = futures[fut]
                 try:

@@ -435,6 +435,18 @@ def test_sizes_beyond_the_cell_limit_are_refused_before_allocation(tmp_path, cap
         assert ArrayConfig(MAX_CELLS + 1, 1, conductance=1e-4).rows == MAX_CELLS + 1
     code, text = _cli(["netlist", "--rows", "3", "--columns", "3", "--max-cells", "8", "--out-dir", str(tmp_path)], capsys)
     assert code == 2 and "over the limit of 8 cells" in text, text
+    # a study's tile size: refused by `sweep --max-cells` before any point runs, and a raised limit reaches the
+    # process that runs a point (a Dask worker starts with the default)
+    study = tmp_path / "study.toml"
+    study.write_text((Path(__file__).resolve().parents[1] / "studies" / "example.toml").read_text())
+    code, text = _cli(["sweep", str(study), "--serial", "--max-cells", "100", "--out", str(tmp_path / "s")], capsys)
+    assert code == 2 and "size: 32 x 32 = 1,024 cells is over the limit of 100 cells" in text, text
+    assert not (tmp_path / "s" / "points").exists()
+    from memcosim.limits import call_with_limit, cell_limit, check_cells
+
+    assert call_with_limit(MAX_CELLS * 4, cell_limit) == MAX_CELLS * 4 and cell_limit() == MAX_CELLS
+    with pytest.raises(ConfigError, match="tiles: 4 x 4 = 16 cells is over the limit of 10"):
+        call_with_limit(10, check_cells, 4, 4, "tiles")
 
 
 def test_flags_that_cannot_take_effect_are_errors(tmp_path, capsys):

@@ -8,10 +8,17 @@ from pathlib import Path
 from memcosim import fields as f
 from memcosim.errors import ConfigError
 from memcosim.fileio import writable_folder
+from memcosim.limits import MAX_CELLS, max_cells
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    """Load the study, run the missing points (Dask or serial), write the tables and the plots."""
+    """Load the study, run the missing points (Dask or serial), write the tables and the plots; arrays over
+    ``--max-cells`` cells are refused, here and on the workers."""
+    with max_cells(f.integer("--max-cells", args.max_cells, 1)):
+        return _sweep(args)
+
+
+def _sweep(args: argparse.Namespace) -> int:
     from memcosim.studies.config import load_study  # loads torch: kept off `memcosim --help`
     from memcosim.studies.run import ResultStore, run_study  # loads torch: kept off `memcosim --help`
 
@@ -49,4 +56,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--serial", action="store_true", help="run the points one after another in this process")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-plots", action="store_true", help="tables only")
+    p.add_argument("--max-cells", type=int, default=MAX_CELLS,
+                   help=f"largest crossbar (rows x columns) of a tile (default {MAX_CELLS:,}): raise it deliberately")
     p.set_defaults(func=_cmd_sweep)
