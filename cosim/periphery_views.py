@@ -23,9 +23,7 @@ Transient views (``run_views(..., transients=True)``), each from ngspice transie
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +41,7 @@ from memcosim.cosim.engine import open_session
 from memcosim.cosim.session import Session
 from memcosim.cosim.tia_characterisation import characterise_tia
 from memcosim.devices.catalog import get_device
-from memcosim.fileio import atomic_write_text, save_png
+from memcosim.fileio import atomic_write_csv, save_png
 
 R_FLOAT = 1e12  # ohm: a line "left floating" is tied to ground through this
 V_READ = 0.2  # volts: read voltage when the array has no DAC
@@ -76,12 +74,7 @@ def _full_scale(xbar: Crossbar) -> float:
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        w.writerow([f"{v:.9g}" if isinstance(v, float) else v for v in r])
-    return atomic_write_text(path, buf.getvalue())
+    return atomic_write_csv(path, [dict(zip(header, r)) for r in rows], header)
 
 
 def _figure():
