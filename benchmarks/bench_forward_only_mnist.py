@@ -401,7 +401,8 @@ def ff_twin_rows() -> list[dict]:
 
 def ff_eval_rows() -> list[dict]:
     """Part ``ffeval``: a trained FF checkpoint (``MEMCOSIM_BENCH_FOM_CHECKPOINT``, written by ``memcosim train
-    configs/forward_only_mnist_ff.toml``; the run file in ``docs/forward_only_mnist/ff/run.toml``) read on the first
+    configs/forward_only_mnist_ff.toml``; the run file in ``docs/forward_only_mnist/<run>/run.toml``, ``<run>`` from
+    ``MEMCOSIM_BENCH_FOM_RUN``, default ``ff``; the 64-digit network of ``ff_64/`` with ``ff_64``) read on the first
     ``MEMCOSIM_BENCH_FOM_TEST`` test digits of the split (default 120; ngspice, 8 operating points per digit):
     accuracy overall, on the run's own test digits and per class."""
     import dataclasses
@@ -411,7 +412,7 @@ def ff_eval_rows() -> list[dict]:
     from memcosim.trainers.forward_only import ForwardOnlyTrainer
 
     n = int(os.environ.get("MEMCOSIM_BENCH_FOM_TEST", "120"))
-    cfg = load_run_config(DOCS / "ff" / "run.toml")
+    cfg = load_run_config(DOCS / os.environ.get("MEMCOSIM_BENCH_FOM_RUN", "ff") / "run.toml")
     cfg.train.progress = False
     split = dataset_for(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, test_limit=0)))
     x, y = split.x_test[:n], split.y_test[:n]
