@@ -16,7 +16,8 @@ skips training) and the circuit's scores per chunk of test digits (a rerun resum
 side by side share the chunks). Environment: ``MNIST_SAMPLES`` (test digits, default 1000), ``MNIST_CHUNK``
 (digits per chunk, default 50), ``MNIST_PARTIAL=1`` (report the chunks finished so far), ``MNIST_WORKERS`` (local ngspice worker processes per layer's tiles, default 1),
 ``MNIST_CORRECTION`` (training digits for a bias correction measured in the
-circuit, default 0). Timing: wall and CPU seconds of the circuit forward, summed over the chunks.
+circuit, default 0). Timing: wall and CPU seconds of the circuit forward (this process and its ngspice worker
+processes), summed over the chunks.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.common import report
+from benchmarks.common import report, tree_cpu_seconds
 from memcosim.config.array import WireConfig
 from memcosim.config.periphery import DacConfig
 from memcosim.cosim.tiles import TileSettings
@@ -136,10 +137,10 @@ def circuit_scores(converted: nn.Module, x: np.ndarray, x_corr: np.ndarray) -> t
                 info["program_seconds"] = time.perf_counter() - t0
                 set_mode(converted, "circuit")
             chunk = x[a:a + CHUNK]
-            t, c = time.perf_counter(), time.process_time()
+            t, c = time.perf_counter(), tree_cpu_seconds()
             s = predict(converted, torch.as_tensor(chunk, dtype=torch.float32))
             buf = io.BytesIO()
-            np.savez(buf, scores=s, read_seconds=time.perf_counter() - t, read_cpu_seconds=time.process_time() - c)
+            np.savez(buf, scores=s, read_seconds=time.perf_counter() - t, read_cpu_seconds=tree_cpu_seconds() - c)
             atomic_write_bytes(files[a], buf.getvalue())
             files[a].with_suffix(".claim").unlink(missing_ok=True)
             print(f"  circuit: digits {a}..{a + len(chunk)} of {len(x)}: {(time.perf_counter() - t) / len(chunk):.2f} s "

@@ -62,6 +62,22 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def tree_cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process and its live child processes (e.g. the ngspice
+    worker processes that run tiles)."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
 def step_times(trainer, batches: int = 3) -> tuple[float, float]:
     """(median seconds per training step, median seconds per forward sample) over ``batches`` batches of a
     crossbar trainer (``train_batch`` / ``predict``)."""
