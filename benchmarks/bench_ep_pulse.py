@@ -73,7 +73,7 @@ import time
 import numpy as np
 
 from benchmarks.bench_trainers import digits_config, stored_pulse_config
-from benchmarks.common import report
+from benchmarks.common import process_cpu_seconds, report
 from memcosim.circuits.ep_network import build_programming_layer
 from memcosim.circuits.waveforms import slot_period, slot_train
 from memcosim.cosim.engine import open_session
@@ -106,14 +106,8 @@ def fill_in(session) -> int:
 
 
 def cpu_seconds(pids: list[int]) -> float:
-    """CPU seconds (user + system) used so far by this process and the processes ``pids`` (Linux /proc)."""
-    total = time.process_time()
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    """CPU seconds (user + system) used so far by this process and the processes ``pids``."""
+    return time.process_time() + sum(process_cpu_seconds(pid) for pid in pids)
 
 
 def solver_figures(session, text: str = "", tran: tuple | None = None) -> dict[str, float]:

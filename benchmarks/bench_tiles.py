@@ -46,7 +46,7 @@ import time
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from benchmarks.common import argv_settings, report
+from benchmarks.common import argv_settings, process_cpu_seconds, report
 from memcosim.circuits.nodal import crossbar_network, solve_crossbar_batch
 from memcosim.config.array import DeviceConfig, WireConfig
 from memcosim.config.periphery import AdcConfig, DacConfig
@@ -69,12 +69,6 @@ def layer_config(weights: np.ndarray) -> CrossbarLayerConfig:
     (1 ohm out) and ADC."""
     return CrossbarLayerConfig(*weights.shape, DeviceConfig("resistor", g_min=1e-6, g_max=2e-5), WireConfig.uniform(2.5),
                                dac=DacConfig(bits=8, r_out=1.0), adc=AdcConfig(bits=8), initial=weights)
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) used so far by process ``pid`` (Linux /proc)."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def check_tiles(layer: TiledLayer, read) -> tuple[int, float, float]:
@@ -125,9 +119,9 @@ def second_call_rows(weights: np.ndarray, x: np.ndarray, size: int) -> list[dict
         with TiledLayer(layer_config(weights), TileSettings(size, size, workers=1, loaded_mb=loaded_mb)) as layer:
             pid = layer.pool.workers[0].pid
             for call in ("first", "second"):
-                c0, t0 = cpu_seconds(pid), time.perf_counter()
+                c0, t0 = process_cpu_seconds(pid), time.perf_counter()
                 read = layer.forward(x)
-                cpu, wall = cpu_seconds(pid) - c0, time.perf_counter() - t0
+                cpu, wall = process_cpu_seconds(pid) - c0, time.perf_counter() - t0
                 outputs.append(read.outputs)
                 rows.append({"matrix": f"{N}x{N}", "tile": f"{size}x{size}", "tiles": layer.map.count,
                              "vectors": len(x), "worker_keeps": kept, "call": call, "worker_cpu_s": cpu,
@@ -236,11 +230,11 @@ def main() -> None:
             load0 = os.getloadavg()[0]
             with TiledLayer(cfg, TileSettings(size, size, workers=workers)) as layer:  # workers started, ngspice loaded
                 pids = [w.pid for w in layer.pool.workers]
-                cpu0 = [cpu_seconds(p) for p in pids]
+                cpu0 = [process_cpu_seconds(p) for p in pids]
                 t0 = time.perf_counter()
                 read = layer.forward(x)
                 seconds[workers] = time.perf_counter() - t0
-                cpu[workers] = [cpu_seconds(p) - c for p, c in zip(pids, cpu0)]
+                cpu[workers] = [process_cpu_seconds(p) - c for p, c in zip(pids, cpu0)]
                 outputs[workers] = read.outputs
                 passed, worst, t_check = check_tiles(layer, read)
                 count = layer.map.count

@@ -62,6 +62,14 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid``."""
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
 def tree_cpu_seconds() -> float:
     """CPU seconds (user + system) used so far by this process and its live child processes (e.g. the ngspice
     worker processes that run tiles)."""

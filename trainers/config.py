@@ -136,6 +136,11 @@ class PulseUpdateConfig:
     its own session and worker process (:func:`memcosim.circuits.ep_network.build_programming_layer`), the
     layers at the same time; ``"network"`` runs them in one transient over the whole network switched to
     its programming drivers (the layers' slots side by side). The circuit each cell sees is the same.
+    ``column_groups`` (``"layers"`` only): each layer's columns are dealt into this many groups of about
+    equal slot counts, each group's slots in a session of its own (a worker process) at the same time; a
+    slot leaves the other columns' cells half-selected, so a group sees the others' cells at their states
+    from before the batch (their IR drops a batch late; a threshold device below its threshold does not
+    move, and a half-select disturb is added up across the groups).
     """
 
     set: PulseConfig = field(default_factory=lambda: PulseConfig(0.6, 10e-9, 1e-9))
@@ -147,6 +152,7 @@ class PulseUpdateConfig:
     reltol: float = 1e-3
     vntol: float = 1e-6
     transient: str = "layers"
+    column_groups: int = 1
 
     def __post_init__(self) -> None:
         check_slot_pair("pulse", self.set, self.reset)
@@ -157,6 +163,10 @@ class PulseUpdateConfig:
         self.reltol = f.number("pulse.reltol", self.reltol, low=0.0, high=0.1, low_open=True)
         self.vntol = f.number("pulse.vntol", self.vntol, low=0.0, high=1e-3, low_open=True, unit="V")
         self.transient = f.choice("pulse.transient", self.transient, PULSE_TRANSIENTS)
+        self.column_groups = f.integer("pulse.column_groups", self.column_groups, 1, 64)
+        if self.column_groups > 1 and self.transient != "layers":
+            raise ConfigError("pulse.column_groups", f"{self.column_groups} column groups need pulse.transient = "
+                              f"\"layers\" (got {self.transient!r})")
 
     @property
     def period(self) -> float:

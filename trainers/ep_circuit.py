@@ -13,6 +13,7 @@ hidden layer's EP gradient loses its direction. :func:`ep_session_options` tight
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class CircuitNetwork:
         self._k = len(self.network.output_nodes)
         self.ops = 0
         self.device = get_device(config.device.model, config.device.params)  # the cells' device
-        self._programming: dict[int, tuple[Session, EpLayer, np.ndarray]] = {}  # layer -> programming session
+        self._programming: dict[tuple[int, int], tuple[Session, EpLayer, np.ndarray]] = {}  # (layer, group) -> session
         # device index of every cell, per layer (memristor cells), to write states in one call
         if self.device.has_state:
             where = {m.name.lower(): k for k, m in enumerate(self.session.devices)}
@@ -67,29 +68,41 @@ class CircuitNetwork:
         self.session.close()
 
     # -- layers alone, for programming ---------------------------------------------------
-    def programming_session(self, l: int) -> tuple[Session, EpLayer]:
+    def programming_session(self, l: int, group: int = 0) -> tuple[Session, EpLayer]:
         """Weight layer ``l`` alone in programming mode (:func:`build_programming_layer`) in its own session
         (a worker process, opened on first use, with this session's options), and its cell names. Its
-        device states are first made those of the network's session where they differ."""
-        if l not in self._programming:
+        device states are first made those of the network's session where they differ. Each column
+        ``group`` of the layer (slots run at the same time, see :func:`memcosim.trainers.ep_pulse.apply_pulses`)
+        has its own session of the whole layer."""
+        key = (l, group)
+        if key not in self._programming:
             prog = build_programming_layer(self.config, l, self.conductances_from_states()[l])
             session = open_session(prog.netlist, dataclasses.replace(self.session.options, worker=True))
             where = {m.name.lower(): k for k, m in enumerate(session.devices)}
             order = np.vectorize(lambda n: where[n.lower()], otypes=[int])(prog.layer.cells)
-            self._programming[l] = (session, prog.layer, order)
-        session, layer, order = self._programming[l]
+            self._programming[key] = (session, prog.layer, order)
+        session, layer, order = self._programming[key]
         want = self.session.states[self.device_index[l]]
         differ = want != session.states[order]
         if differ.any():
             session.set_states(dict(zip(layer.cells[differ].tolist(), want[differ].tolist())))
         return session, layer
 
-    def take_programming_states(self, l: int) -> None:
-        """Copy the device states of layer ``l``'s programming session (after its pulses) into the network's
-        session, where they differ."""
-        session, layer, order = self._programming[l]
-        new = session.states[order]
-        differ = new != self.session.states[self.device_index[l]]
+    def take_programming_states(self, l: int, groups: Sequence[int] = (0,)) -> None:
+        """Copy the device states of layer ``l``'s programming sessions (after their pulses) into the network's
+        session, where they differ. From one session its states; from several (``groups``, each started
+        from the network's states and pulsed on its own columns) the network's states plus the sum of every
+        session's state changes, so a cell moved in one group (its own pulses, or a half-select disturb from
+        another group's slots) keeps that change."""
+        start = self.session.states[self.device_index[l]]
+        parts = [self._programming[(l, g)] for g in groups]
+        if len(parts) == 1:
+            session, layer, order = parts[0]
+            new = session.states[order]
+        else:
+            layer = parts[0][1]
+            new = start + sum(session.states[order] - start for session, _, order in parts)
+        differ = new != start
         if differ.any():
             self.session.set_states(dict(zip(layer.cells[differ].tolist(), new[differ].tolist())))
 

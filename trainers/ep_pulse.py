@@ -17,7 +17,10 @@ programming mode a layer is cut off from the others (its columns switched to the
 amplifiers at gain 0), so by default (``pulse.transient = "layers"``) each layer runs alone in its own
 session (:func:`memcosim.circuits.ep_network.build_programming_layer`: a smaller circuit matrix, and
 the layers in parallel); the sessions carry the device states, which are copied to the network's session
-after. ``pulse.transient = "network"`` runs every layer's slots in one transient over the whole network,
+after; with ``pulse.column_groups`` > 1 a layer's columns are dealt into groups (:func:`column_groups`), each
+group's slots in a session of the whole layer of its own, all at the same time, and the network takes the
+sum of their state changes. ``pulse.transient = "network"`` runs every layer's slots in one transient over
+the whole network,
 switched to programming mode and back. A batch costs at most ``2 * max_pulses * columns`` slots per
 layer, whatever the number of rows.
 (The project's cell/row/column programming path, ``programming/pulses.py``, drives every line with one
@@ -88,6 +91,20 @@ def layer_slots(counts: np.ndarray, v_set: float, v_reset: float) -> list[tuple[
     return slots
 
 
+def column_groups(counts: np.ndarray, groups: int) -> list[np.ndarray]:
+    """The columns of one layer's ``counts`` (rows x columns) that need slots, dealt into at most ``groups``
+    groups of about equal slot counts (largest first, each to the group with the fewest slots so far; ties
+    to the lower group): a list of column index arrays, ascending, empty groups left out."""
+    slots = np.maximum(counts, 0).max(axis=0) + np.maximum(-counts, 0).max(axis=0)
+    columns = [[] for _ in range(groups)]
+    load = [0] * groups
+    for j in sorted(np.flatnonzero(slots).tolist(), key=lambda j: -int(slots[j])):
+        g = load.index(min(load))
+        columns[g].append(j)
+        load[g] += int(slots[j])
+    return [np.array(sorted(c), dtype=int) for c in columns if c]
+
+
 def pulse_slots(counts: list[np.ndarray], scheme: str, v_set: float, v_reset: float
                 ) -> list[dict[int, tuple[float, np.ndarray, int]]]:
     """The pulse slots that apply ``counts`` column by column, all layers in parallel in one transient over
@@ -133,9 +150,10 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig,
     pulse of that polarity at once), run back to back at the tolerances ``pulse.reltol`` / ``pulse.vntol``:
     with ``pulse.transient = "layers"`` each layer's slots in one transient on the layer alone
     (:meth:`~memcosim.trainers.ep_circuit.CircuitNetwork.programming_session`: its own session and worker
-    process, states copied in before and back after), the layers at the same time in threads that wait on
-    their workers; with ``"network"`` slot ``n`` of every layer side by side in one transient over the whole
-    network in programming mode (:func:`pulse_slots`). Returns the number of pulses applied to selected
+    process, states copied in before and back after), the layers (and with ``pulse.column_groups`` > 1 each
+    layer's column groups, :func:`column_groups`) at the same time in threads that wait on their workers;
+    with ``"network"`` slot ``n`` of every layer side by side in one transient over the whole network in
+    programming mode (:func:`pulse_slots`). Returns the number of pulses applied to selected
     cells; the joules every supply group of the network delivered are added to ``energy`` (by group).
     Each transient simulates the gap between slots only where it can matter (:func:`simulated_gap`), or
     always with ``keep_gap`` (the waveforms as before the gap was left out: for comparisons).
@@ -170,21 +188,25 @@ def apply_pulses(circuit, counts: list[np.ndarray], pulse: PulseUpdateConfig,
         with ProgrammingMode(circuit):
             joules = [circuit.session.run(_programming_tran, tolerances, stop, step, waves, max_step)]
     else:
-        runs = []
+        runs, taken = [], []
         for l, c in enumerate(counts):
-            slots = layer_slots(c, pulse.set.amplitude, pulse.reset.amplitude)
-            if not slots:
-                continue
-            session, layer = circuit.programming_session(l)
-            gap = gap_of(session.netlist)
-            waves = {name: slot_train(v, width, rise, gap)
-                     for name, v in slot_levels([{l: s} for s in slots], {l: layer}, scheme).items() if any(v)}
-            runs.append((l, session, (tolerances, len(slots) * slot_period(width, rise, gap), step, waves, max_step)))
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:  # each layer's session is its own worker process
-            done = [pool.submit(session.run, _programming_tran, *args) for _, session, args in runs]
+            groups = column_groups(c, pulse.column_groups)
+            for g, columns in enumerate(groups):
+                part = np.zeros_like(c)
+                part[:, columns] = c[:, columns]
+                slots = layer_slots(part, pulse.set.amplitude, pulse.reset.amplitude)
+                session, layer = circuit.programming_session(l, g)
+                gap = gap_of(session.netlist)
+                waves = {name: slot_train(v, width, rise, gap)
+                         for name, v in slot_levels([{l: s} for s in slots], {l: layer}, scheme).items() if any(v)}
+                runs.append((session, (tolerances, len(slots) * slot_period(width, rise, gap), step, waves, max_step)))
+            if groups:
+                taken.append((l, range(len(groups))))
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:  # each session is its own worker process
+            done = [pool.submit(session.run, _programming_tran, *args) for session, args in runs]
             joules = [d.result() for d in done]
-        for l, _, _ in runs:
-            circuit.take_programming_states(l)
+        for l, groups in taken:
+            circuit.take_programming_states(l, groups)
         # the network's other supplies (neuron amplifiers, diode and nudge sources) are at 0 V, gain 0 and 0 A
         # in programming mode: 0 J, as the whole-network transient integrates them
         joules.append({s.group: 0.0 for s in net.netlist.supplies})
