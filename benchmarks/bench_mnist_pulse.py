@@ -365,7 +365,7 @@ def circuit_phase(cfg: PulseRunConfig, response: Response) -> tuple[list[dict], 
         proxy.set_conductances(model)
         twin = proxy.accuracy(xt, yt)
         summary = {"batches_done": len(history), "batches_per_epoch": batches_per_epoch,
-                   "batch_size": cfg.batch_size, "twin_test_acc": round(twin, 4)}
+                   "batch_size": cfg.batch_size, "twin_test_acc": round(twin, 4), "twin_after_batches": len(history)}
         if TEST_CIRCUIT:
             set_mode(model, "circuit")
             with torch.no_grad():
