@@ -59,6 +59,13 @@ columns 0-3 of layer 0 of 64-32-10 as pwl voltage sources, with and without the 
 ``MEMCOSIM_BENCH_EP_PULSE_REPEAT`` times (default 3): the worker's CPU seconds of each transient (medians) and
 its Newton iterations.
 
+Part ``groups``: one batch of pulse counts drawn per cell from {-2, ..., 2} (seeded; every column 2 SET + 2 RESET
+slots) on both layers of ``configs/ep_digits_pulse_64_32.toml`` (64-32-10) from its initial conductances, with
+``pulse.column_groups`` 1 and 2 (:func:`memcosim.trainers.ep_pulse.column_groups`): how far the state changes and
+the programming energy of 2 groups are from those of 1 (the cells whose change exceeds 1e-3 of the largest:
+largest difference as a fraction of the largest change, median and largest per cell), and the wall seconds of
+each batch (the programming sessions opened first, untimed).
+
 ``MEMCOSIM_BENCH_PARTS`` picks parts (default ``steps,time_steps,solver,accuracy``). Tables on screen, JSON in
 ``benchmarks/results/ep_pulse_<part>.json``.
 """
@@ -69,6 +76,7 @@ import dataclasses
 import os
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -90,6 +98,7 @@ ACC_TRAIN = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_TRAIN", "480"))
 ACC_TRANSIENTS = os.environ.get("MEMCOSIM_BENCH_EP_PULSE_ACC_TRANSIENTS", "layers,network").split(",")
 PARTS = os.environ.get("MEMCOSIM_BENCH_PARTS", "steps,time_steps,solver,accuracy").split(",")
 REPEAT = int(os.environ.get("MEMCOSIM_BENCH_EP_PULSE_REPEAT", "3"))
+ROOT = Path(__file__).resolve().parent.parent
 BATCH, BATCHES, TEST = 32, 45, 360  # the digits split: 1,437 training digits in batches of 32, 360 test digits
 VARIANTS = {"b1a27ff": (False, "network", True), "gap": (True, "layers", True), "no gap": (True, "layers", False)}
 RUNS = os.environ.get("MEMCOSIM_BENCH_EP_PULSE_RUNS", "gap,no gap").split(",")
@@ -443,6 +452,39 @@ def gap_ab_rows() -> list[dict]:
     return rows
 
 
+def group_rows() -> list[dict]:
+    """One batch of counts in {-2..2} on 64-32-10 with 1 and 2 column groups: state changes, energy, wall time."""
+    from memcosim.trainers.config import load_run_config
+
+    cfg = load_run_config(ROOT / "configs" / "ep_digits_pulse_64_32.toml")
+    rows, moved = [], {}
+    for groups in (1, 2):
+        pulse = dataclasses.replace(cfg.pulse, column_groups=groups)
+        net = CircuitNetwork(cfg.network, cfg.network.initial_conductances())
+        try:
+            counts = [np.random.default_rng(3).integers(-2, 3, layer.cells.shape) for layer in net.network.layers]
+            for l in range(len(counts)):
+                for g in range(groups):
+                    net.programming_session(l, g)
+            s0 = net.session.states.copy()
+            e: dict[str, float] = {}
+            t0 = time.perf_counter()
+            pulses = apply_pulses(net, counts, pulse, e)
+            wall = time.perf_counter() - t0
+            moved[groups] = net.session.states - s0
+        finally:
+            net.close()
+        rows.append({"part": "groups", "network": "64-32-10", "column_groups": groups, "pulses": pulses,
+                     "wall_s": wall, "energy_j": e["programming_drivers"], "load": os.getloadavg()[0]})
+    a, b = moved[1], moved[2]
+    big = np.abs(a) > 1e-3 * np.abs(a).max()
+    per_cell = np.abs(b - a)[big] / np.abs(a)[big]
+    rows[1].update(cells_moved=int(big.sum()), largest_diff_of_largest=float(np.abs(b - a).max() / np.abs(a).max()),
+                   per_cell_median=float(np.median(per_cell)), per_cell_max=float(per_cell.max()),
+                   energy_ratio=rows[1]["energy_j"] / rows[0]["energy_j"], speedup_wall=rows[0]["wall_s"] / wall)
+    return rows
+
+
 def _tran(session, stop: float, step: float, waves: dict, max_step: float, reltol: float, vntol: float) -> int:
     """A slot transient at the given tolerances in the worker; the number of time points."""
     with session.solver_options(reltol=reltol, vntol=vntol):
@@ -474,6 +516,10 @@ def main() -> None:
                "slot transients of layer 0 with the programming sources as pwl voltage sources (a breakpoint at "
                "every corner) and as B sources pwl(time) (none; +breaks: a 0 V source with the corners as "
                "breakpoints); cpu_s = the worker's CPU seconds of the transient; errors against 5 ps / reltol 1e-6")
+    if "groups" in PARTS:
+        report("ep_pulse_groups", group_rows(),
+               "one batch of counts in {-2..2} on every cell of 64-32-10 (configs/ep_digits_pulse_64_32.toml) with "
+               "1 and 2 column groups: state changes and energy of 2 groups against 1, wall seconds of the batch")
     if "solver" in PARTS:
         report("ep_pulse_solver", solver_rows(),
                "layer 0 of 64-32-10 alone: KLU fill-in per element order (op), and an 8-slot transient's ngspice "
