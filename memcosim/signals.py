@@ -15,8 +15,38 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, TypeVar
 
+from memcosim.errors import TerminateSignal
+
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+# signals the command line's handler raised and that no code has taken yet (see raise_pending_interrupt)
+_pending: list[int] = []
+
+
+def interrupt_handler(signum: int, frame: object) -> None:
+    """The command line's SIGINT / SIGTERM handler: notes the signal, then raises ``KeyboardInterrupt``
+    (:class:`~memcosim.errors.TerminateSignal` for SIGTERM)."""
+    _pending.append(signum)
+    raise TerminateSignal() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def raise_pending_interrupt() -> None:
+    """Raise again an interrupt from :func:`interrupt_handler` that was swallowed where it was raised.
+
+    A handler's exception raised inside a garbage-collector callback (Dask registers one) or a C library's
+    callback into Python is printed and dropped, and the run would go on. Long waits call this at safe points:
+    it raises the noted interrupt once. Code that has taken an interrupt calls :func:`clear_pending_interrupts`."""
+    if _pending:
+        signum = _pending[-1]
+        _pending.clear()
+        raise TerminateSignal() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def clear_pending_interrupts() -> None:
+    """Forget the interrupts noted by :func:`interrupt_handler` (they have been taken)."""
+    _pending.clear()
 
 
 @contextmanager

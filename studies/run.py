@@ -32,6 +32,7 @@ from memcosim.fileio import atomic_write_bytes, atomic_write_text
 from memcosim.hardware_aware.deploy import deploy_network, hardware_for, install_fault_maps, plan_tiles
 from memcosim.hardware_aware.train import train_network
 from memcosim.limits import call_with_limit, cell_limit
+from memcosim.signals import clear_pending_interrupts, raise_pending_interrupt
 from memcosim.studies.config import NN_MEANINGS, NN_METRICS, POINT_FIELDS, READ_MEANINGS, READ_METRICS, Point, Study
 from memcosim.studies.nn_study import run_nn_point, trained_model
 from memcosim.studies.read import run_read_point
@@ -213,6 +214,7 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
         if client is None:
             for key, point in todo:
                 _finish(store, run, key, _call(point_function, study, point), bar, log)
+                raise_pending_interrupt()
         else:
             from distributed import as_completed
 
@@ -222,15 +224,22 @@ def run_study(study: Study, out: str | Path, *, workers: int | None = None, sche
             limit = cell_limit()  # the workers refuse arrays over the same limit as this process
             futures = {client.submit(call_with_limit, limit, point_function, study, p, key=f"point-{k}", pure=False): k
                        for k, p in first}
-            for fut in as_completed(futures, loop=client.loop):
-                key = futures[fut]
-                try:
-                    result = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a failed point is reported, the others go on
-                    result = {"error": f"{type(exc).__name__}: {exc}"}
-                _finish(store, run, key, result, bar, log)
+            finished = as_completed(futures, loop=client.loop)
+            while not finished.is_empty():
+                raise_pending_interrupt()  # an interrupt swallowed by a callback (Dask's gc callback) stops here
+                batch = finished.next_batch(block=False)
+                if not batch:
+                    time.sleep(0.1)
+                for fut in batch:
+                    key = futures[fut]
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a failed point is reported, the others go on
+                        result = {"error": f"{type(exc).__name__}: {exc}"}
+                    _finish(store, run, key, result, bar, log)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: finished points are on disk already
         stopped = exc
+        clear_pending_interrupts()
     finally:
         bar.close()
         if client is not None:

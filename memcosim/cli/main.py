@@ -21,8 +21,9 @@ from memcosim.config.array import WireConfig
 from memcosim.cosim.ngspice import NgspiceLibrary
 from memcosim.cosim.toolchain import require_ngspice
 from memcosim.devices.registry import available_models, get_model
-from memcosim.errors import Interrupted, MemcosimError, TerminateSignal, signal_number
+from memcosim.errors import Interrupted, MemcosimError, signal_number
 from memcosim.fileio import writable_folder
+from memcosim.signals import clear_pending_interrupts, interrupt_handler
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -88,10 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise TerminateSignal()
-
-
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"memcosim: warning: {message}", file=sys.stderr)
 
@@ -99,9 +96,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit code 0, 2 for a configuration error, 130 / 143 after SIGINT / SIGTERM."""
     args = build_parser().parse_args(argv)
-    previous = None
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        clear_pending_interrupts()
+        previous = {signum: signal.signal(signum, interrupt_handler) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -120,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
               f"are kept{where}", file=sys.stderr)
         return 128 + signum
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        clear_pending_interrupts()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":
