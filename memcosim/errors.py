@@ -75,6 +75,12 @@ class TerminateSignal(KeyboardInterrupt):
     cleanly on Ctrl-C stops the same way on SIGTERM."""
 
 
+def interrupt_for(signum: int) -> KeyboardInterrupt:
+    """The exception a signal raises in the command line: :class:`TerminateSignal` for SIGTERM, else a
+    ``KeyboardInterrupt`` (the inverse of :func:`signal_number`)."""
+    return TerminateSignal() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 def signal_number(exc: BaseException) -> int:
     """The signal behind a KeyboardInterrupt: SIGTERM for :class:`TerminateSignal`, else SIGINT."""
     return int(signal.SIGTERM if isinstance(exc, TerminateSignal) else signal.SIGINT)

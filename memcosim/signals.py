@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, TypeVar
 
-from memcosim.errors import TerminateSignal
+from memcosim.errors import interrupt_for
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -29,7 +29,7 @@ def interrupt_handler(signum: int, frame: object) -> None:
     """The command line's SIGINT / SIGTERM handler: notes the signal, then raises ``KeyboardInterrupt``
     (:class:`~memcosim.errors.TerminateSignal` for SIGTERM)."""
     _pending.append(signum)
-    raise TerminateSignal() if signum == signal.SIGTERM else KeyboardInterrupt()
+    raise interrupt_for(signum)
 
 
 def raise_pending_interrupt() -> None:
@@ -41,7 +41,7 @@ def raise_pending_interrupt() -> None:
     if _pending:
         signum = _pending[-1]
         _pending.clear()
-        raise TerminateSignal() if signum == signal.SIGTERM else KeyboardInterrupt()
+        raise interrupt_for(signum)
 
 
 def clear_pending_interrupts() -> None:
