@@ -16,7 +16,10 @@ coincidences as programming pulses through each tile's drivers. Three phases (``
   (``out/<run>/circuit.npz``; a rerun resumes from it), stopping cleanly at ``PULSE_STOP_AT`` (``HH:MM``, local
   time) or after ``PULSE_BATCHES`` batches this invocation. Its test accuracy is read by the torch twin (the
   proxy's forward on the conductances the tiles hold) on the 1,000 test digits and, for ``PULSE_TEST_CIRCUIT``
-  digits (default 0), in ngspice.
+  digits (default 0), in ngspice;
+* ``float``: the ceiling of one epoch: the same MLP in float32 torch trained by plain SGD (no device, no
+  quantization) with SGD and with Adam, one epoch over the same training digits, per sample and in the run's
+  batches, over a grid of learning rates and ``FLOAT_SEEDS`` seeds (initialization and order); ``float.csv``.
 
 Writes ``docs/<run>/`` (``PULSE_RUN``, default ``mnist_pulse``): ``response.csv``, ``proxy.csv``,
 ``circuit.csv`` (per batch: loss, accuracy of the circuit's forward, slots, wall seconds, and the proxy's
@@ -30,6 +33,7 @@ import csv
 import dataclasses
 import hashlib
 import io
+import itertools
 import json
 import os
 import time
@@ -65,6 +69,8 @@ MAX_BATCHES = int(os.environ.get("PULSE_BATCHES", "0"))
 TEST_CIRCUIT = int(os.environ.get("PULSE_TEST_CIRCUIT", "0"))
 PROXY_SAMPLES = int(os.environ.get("PULSE_PROXY_SAMPLES", "0"))  # stop the proxy after this many samples (0 = all)
 PROXY_EVERY = int(os.environ.get("PULSE_PROXY_EVERY", "50"))  # batches between the proxy's test evaluations
+FLOAT_SEEDS = int(os.environ.get("FLOAT_SEEDS", "3"))  # seeds per learning rate of the float ceiling
+FLOAT_LRS = {"sgd": (0.003, 0.01, 0.03, 0.1, 0.3), "adam": (3e-4, 1e-3, 3e-3)}  # optimizers and learning rates
 RESPONSE_GROUP = 4  # pulses between two conductance readings of the response
 WEIGHT_BITS = 8  # programming resolution of the initial weights (the devices are analog)
 
@@ -276,6 +282,36 @@ def proxy_phase(cfg: PulseRunConfig, response: Response) -> list[dict]:
     return rows
 
 
+def float_phase(cfg: PulseRunConfig) -> list[dict]:
+    """One epoch of float32 SGD and Adam on the same MLP and digits: the test accuracy a pulse rule could hope for."""
+    x, y, xt, yt = data(cfg)
+    torch.set_num_threads(1)
+    rows = []
+    for (optimizer, lrs), batch_size in itertools.product(FLOAT_LRS.items(), sorted({1, cfg.batch_size})):
+        for lr in lrs:
+            accs = []
+            for k in range(FLOAT_SEEDS):
+                torch.manual_seed(cfg.seed + k)
+                mlp = nn.Sequential(nn.Linear(x.shape[1], cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, int(y.max()) + 1))
+                opt = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(mlp.parameters(), lr=lr)
+                idx = np.random.default_rng([cfg.seed + k, 101, 0]).permutation(len(x))
+                for b in range(0, len(idx), batch_size):
+                    sel = idx[b:b + batch_size]
+                    loss = nn.functional.cross_entropy(mlp(x[sel]), y[sel])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                with torch.no_grad():
+                    accs.append(float((mlp(xt).argmax(1) == yt).float().mean()))
+            rows.append({"optimizer": optimizer, "batch_size": batch_size, "lr": lr, "seeds": FLOAT_SEEDS, "mean_test_acc": round(float(np.mean(accs)), 4),
+                         "min_test_acc": round(min(accs), 4), "max_test_acc": round(max(accs), 4)})
+            log(f"float {optimizer} batch {batch_size} lr {lr}: test accuracy {np.mean(accs):.3f} "
+                f"({min(accs):.3f}-{max(accs):.3f}, {FLOAT_SEEDS} seeds)")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    atomic_write_csv(DOCS / "float.csv", rows)
+    return rows
+
+
 def prepare_torch(model: nn.Module, cfg: PulseRunConfig, x: torch.Tensor) -> None:
     """The scales of :func:`prepare` without programming tiles (the proxy needs no ngspice)."""
     from memcosim.nn.convert import calibrate
@@ -389,6 +425,9 @@ def plot(proxy_rows: list[dict], history: list[dict], batch_size: int, summary: 
         a.plot([summary["twin_after_batches"] * batch_size], [100 * summary["twin_test_acc"]], "r*", ms=12,
                label=f"ngspice run after {summary['twin_after_batches']} batches (torch twin of its conductances)")
     a.axhline(90, color="grey", ls=":")
+    if "float_ceiling_test_acc" in summary:
+        a.axhline(100 * summary["float_ceiling_test_acc"], color="green", ls="--",
+                  label=f"float32 {summary['float_ceiling_optimizer']}, one epoch (best of its grid, mean of seeds)")
     a.set_xlabel("training samples")
     a.set_ylabel("test accuracy (%), 1,000 digits")
     a.legend(fontsize=8)
@@ -413,12 +452,17 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def main() -> None:
-    """The phases of ``PULSE_PHASE`` (``response``, ``proxy``, ``circuit``; ``report`` only redraws the figures
+    """The phases of ``PULSE_PHASE`` (``response``, ``proxy``, ``circuit``, ``float``; ``report`` only redraws the figures
     and the summary from the CSV files of earlier runs)."""
     cfg = load_pulse_run(CONFIG)
-    response = Response(response_phase(cfg))
+    response = Response(response_phase(cfg)) if {"proxy", "circuit", "report"} & set(PHASES) else None
     summary_path = DOCS / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    if "float" in PHASES:
+        best = max(float_phase(cfg), key=lambda r: r["mean_test_acc"])
+        summary.update(float_ceiling_test_acc=best["mean_test_acc"], float_ceiling_optimizer=best["optimizer"],
+                       float_ceiling_batch_size=best["batch_size"],
+                       float_ceiling_lr=best["lr"])
     if "proxy" in PHASES:
         proxy_phase(cfg, response)
     if "circuit" in PHASES:
