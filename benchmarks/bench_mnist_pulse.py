@@ -87,15 +87,21 @@ def data(cfg: PulseRunConfig):
     return tensors[0], torch.as_tensor(d.y_train, dtype=torch.long), tensors[1], torch.as_tensor(d.y_test, dtype=torch.long)
 
 
+def mlp_for(cfg: PulseRunConfig, n_in: int, n_out: int, seed: int) -> nn.Module:
+    """The run's float MLP (n_in-hidden-n_out, ReLU), torch's default initialization drawn from ``seed``."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(n_in, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, n_out))
+
+
 def model_for(cfg: PulseRunConfig, n_in: int, n_out: int) -> nn.Module:
-    torch.manual_seed(cfg.seed)
-    mlp = nn.Sequential(nn.Linear(n_in, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, n_out))
     arrays = cfg.arrays
-    return convert_to_circuit(mlp, arrays, hardware_for(arrays, weight_bits=WEIGHT_BITS, seed=cfg.seed))
+    return convert_to_circuit(mlp_for(cfg, n_in, n_out, cfg.seed), arrays,
+                              hardware_for(arrays, weight_bits=WEIGHT_BITS, seed=cfg.seed))
 
 
-def order(cfg: PulseRunConfig, n: int, epoch: int) -> np.ndarray:
-    return np.random.default_rng([cfg.seed, 101, epoch]).permutation(n)
+def order(cfg: PulseRunConfig, n: int, epoch: int, seed_offset: int = 0) -> np.ndarray:
+    """The training digits' order in ``epoch``, drawn from the run's seed (+ ``seed_offset``)."""
+    return np.random.default_rng([cfg.seed + seed_offset, 101, epoch]).permutation(n)
 
 
 # -- the device's pulse response ------------------------------------------------------------------
@@ -292,11 +298,9 @@ def float_phase(cfg: PulseRunConfig) -> list[dict]:
         for lr in lrs:
             accs = []
             for k in range(FLOAT_SEEDS):
-                torch.manual_seed(cfg.seed + k)
-                mlp = nn.Sequential(nn.Linear(x.shape[1], cfg.hidden), nn.ReLU(),
-                                    nn.Linear(cfg.hidden, int(y.max()) + 1))
+                mlp = mlp_for(cfg, x.shape[1], int(y.max()) + 1, cfg.seed + k)
                 opt = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(mlp.parameters(), lr=lr)
-                idx = np.random.default_rng([cfg.seed + k, 101, 0]).permutation(len(x))
+                idx = order(cfg, len(x), 0, seed_offset=k)
                 for b in range(0, len(idx), batch_size):
                     sel = idx[b:b + batch_size]
                     loss = nn.functional.cross_entropy(mlp(x[sel]), y[sel])
